@@ -1,0 +1,5 @@
+import sys
+
+from jetviz.cli import main
+
+sys.exit(main())

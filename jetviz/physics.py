@@ -1,0 +1,106 @@
+"""Jet physics, vectorised with ``...`` indexing: one function serves a particle, a jet, a batch.
+
+Vocabulary (see also jetviz.jets):
+  p4s   (..., 4) four-momenta (E, px, py, pz) in GeV
+  ptyphims / ptetaphims (..., 4) (pT, η, φ, m)
+  particles (..., P, 3) relative coordinates (ptrel, etarel, phirel), padded rows zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def wrap_phi(phi: np.ndarray) -> np.ndarray:
+    """Wrap an angle into (−π, π]."""
+    wrapped = np.mod(phi + np.pi, 2 * np.pi) - np.pi
+    return np.where(wrapped == -np.pi, np.pi, wrapped)
+
+
+def pts_from_p4s(p4s: np.ndarray) -> np.ndarray:
+    """Transverse momentum sqrt(px² + py²) of (..., 4) four-momenta."""
+    return np.hypot(p4s[..., 1], p4s[..., 2])
+
+
+def etas_from_p4s(p4s: np.ndarray) -> np.ndarray:
+    """Pseudorapidity asinh(pz / pT); 0 for a zero vector."""
+    pt = pts_from_p4s(p4s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.arcsinh(np.where(pt > 0, p4s[..., 3] / np.where(pt > 0, pt, 1.0), 0.0))
+    return eta
+
+
+def phis_from_p4s(p4s: np.ndarray) -> np.ndarray:
+    """Azimuth atan2(py, px) in (−π, π]."""
+    return wrap_phi(np.arctan2(p4s[..., 2], p4s[..., 1]))
+
+
+def ms_from_p4s(p4s: np.ndarray) -> np.ndarray:
+    """Mass with a signed square root, sign(m²)·sqrt(|m²|), m² = E² − |p|²."""
+    m2 = p4s[..., 0] ** 2 - p4s[..., 1] ** 2 - p4s[..., 2] ** 2 - p4s[..., 3] ** 2
+    return np.copysign(np.sqrt(np.abs(m2)), m2)
+
+
+def p4s_from_ptetaphims(ptetaphims: np.ndarray) -> np.ndarray:
+    """(E, px, py, pz) from (pT, η, φ, m)."""
+    pt, eta, phi, m = (ptetaphims[..., i] for i in range(4))
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    e = np.sqrt(px**2 + py**2 + pz**2 + m**2)
+    return np.stack([e, px, py, pz], axis=-1)
+
+
+def p4s_from_particles(particles: np.ndarray, jet_pt: np.ndarray, jet_eta: np.ndarray,
+                       jet_phi: np.ndarray) -> np.ndarray:
+    """Massless four-momenta (…, P, 4) from relative coordinates and the jet axis.
+
+    Args:
+        particles: (…, P, 3) (ptrel, etarel, phirel).
+        jet_pt, jet_eta, jet_phi: (…,) the jet's pT [GeV], η and φ.
+
+    Returns:
+        (…, P, 4) (E, px, py, pz) in GeV; padded rows (ptrel = 0) are zero vectors.
+    """
+    pt = particles[..., 0] * np.asarray(jet_pt)[..., None]
+    eta = particles[..., 1] + np.asarray(jet_eta)[..., None]
+    phi = particles[..., 2] + np.asarray(jet_phi)[..., None]
+    return p4s_from_ptetaphims(np.stack([pt, eta, phi, np.zeros_like(pt)], axis=-1))
+
+
+def jet_p4s_from_particles(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Jet four-momentum (…, 4) in units of pT_jet, summed over massless particles.
+
+    With relative coordinates the jet axis is at η = φ = 0, so the result is the jet's
+    (E, px, py, pz) / pT_jet in a frame rotated to the jet's φ and boosted to its η: its
+    transverse momentum and mass are pT/pT_jet and m/pT_jet.
+    """
+    w = particles[..., 0] if mask is None else np.where(mask, particles[..., 0], 0.0)
+    eta, phi = particles[..., 1], particles[..., 2]
+    e = (w * np.cosh(eta)).sum(-1)
+    px = (w * np.cos(phi)).sum(-1)
+    py = (w * np.sin(phi)).sum(-1)
+    pz = (w * np.sinh(eta)).sum(-1)
+    return np.stack([e, px, py, pz], axis=-1)
+
+
+def relative_from_p4s(p4s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Relative coordinates and jet (pT, η, φ, m) from constituent four-momenta.
+
+    Args:
+        p4s: (…, P, 4) constituents (E, px, py, pz) in GeV, padding rows zero.
+        mask: (…, P) True for real particles.
+
+    Returns:
+        particles (…, P, 3) (ptrel, etarel, phirel) with padded rows zero, and the jets
+        (…, 4) (pT, η, φ, m) from the summed four-momentum.
+    """
+    p4s = np.where(mask[..., None], p4s, 0.0)
+    jet = p4s.sum(-2)
+    jet_pt, jet_eta, jet_phi, jet_m = (
+        pts_from_p4s(jet), etas_from_p4s(jet), phis_from_p4s(jet), ms_from_p4s(jet))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ptrel = pts_from_p4s(p4s) / np.where(jet_pt > 0, jet_pt, 1.0)[..., None]
+    etarel = etas_from_p4s(p4s) - jet_eta[..., None]
+    phirel = wrap_phi(phis_from_p4s(p4s) - jet_phi[..., None])
+    particles = np.stack([ptrel, etarel, phirel], axis=-1)
+    particles = np.where(mask[..., None], particles, 0.0)
+    return particles, np.stack([jet_pt, jet_eta, jet_phi, jet_m], axis=-1)

@@ -11,7 +11,6 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("jetviz.generate", "make jets or BSM events with Pythia 8 + FastJet"),
     "train": ("jetviz.train", "train a (β-conditioned) VAE on jets"),
-    "bench": ("jetviz.bench", "run a benchmark and print its figures"),
 }
 
 

@@ -1,0 +1,583 @@
+"""Figures of a β-VAE's latent space, built from arrays (no model, no streamlit).
+
+Vocabulary (talk 000, Collins; see ``/work/shared/BRIEF.md``):
+  betas      (n_beta,)   the β grid, increasing, in the units of the reconstruction
+                         distance (GeV for jets, the data's own units for the 2-D toy)
+  kl         (n_beta, D) ⟨KL_i⟩ per latent dimension i over a sample, in nats
+  d1, d2     (n_beta,)   the dimensionality curves D1(β) = −Σ_i d⟨KL_i⟩/d log β and
+                         D2(β) = d⟨EMD²⟩/d(β²)
+  particles  (P, 3)      one jet, (ptrel, etarel, phirel); ``mask`` (P,) True for real ones
+
+Every latent dimension keeps its colour (``jetviz.figures.style.latent_colour``) in every
+figure, so "z3" is the same colour on the bar chart, the KL curves and the walk page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, TEMPLATE, latent_colour
+
+KL_FLOOR = 1e-3  # nats; smaller KLs are drawn at the floor of the log axis
+ACTIVE_KL = 0.1  # nats; a dimension above this somewhere on the grid gets a legend entry
+CURRENT_BETA = "current β"  # name of the marker trace showing the slider's β
+
+
+def format_beta(beta: float, unit: str = "GeV") -> str:
+    """β with three significant digits and its unit, e.g. ``'12.3 GeV'``, ``'2.5·10⁻⁵'``."""
+    beta = float(beta)
+    if beta == 0 or 1e-3 <= abs(beta) < 1e4:
+        text = f"{beta:.3g}" if abs(beta) < 1000 else f"{beta:.0f}"
+    else:  # 3.2e-05 reads badly on a projector
+        mantissa, exponent = f"{beta:.2e}".split("e")
+        text = f"{float(mantissa):.3g}·10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return f"{text} {unit}".strip()
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def beta_axis_title(unit: str = "GeV") -> str:
+    """The axis title of a β axis, with units when there are any."""
+    return f"β [{unit}]" if unit else "β (data units)"
+
+
+def dim_name(dim: int) -> str:
+    """Display name of latent dimension ``dim``."""
+    return f"z{dim}"
+
+
+def _style(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        font={"size": FONT_SIZE},
+        height=height,
+        margin={"l": 70, "r": 20, "t": 70, "b": 60},
+        hoverlabel={"font": {"size": FONT_SIZE}},
+    )
+    return fig
+
+
+def _check_grid(betas: np.ndarray, *curves: np.ndarray) -> None:
+    if betas.ndim != 1 or betas.size < 2:
+        raise ValueError(f"expected a 1-D β grid of at least 2 values, got shape {betas.shape}")
+    if np.any(betas <= 0):
+        raise ValueError("β must be positive (the β axis is logarithmic)")
+    for curve in curves:
+        if curve.shape[0] != betas.size:
+            raise ValueError(
+                f"expected curves with {betas.size} rows (one per β), got shape {curve.shape}"
+            )
+
+
+def nearest_beta_index(betas: np.ndarray, beta: float) -> int:
+    """Index of the grid β nearest to ``beta`` in log β."""
+    return int(np.argmin(np.abs(np.log(np.asarray(betas)) - np.log(beta))))
+
+
+def kl_at_beta(betas: np.ndarray, kl: np.ndarray, beta: float) -> np.ndarray:
+    """⟨KL_i⟩ (D,) at ``beta``, interpolated linearly in log β between grid points."""
+    log_b = np.log(np.asarray(betas, dtype=float))
+    x = float(np.clip(np.log(beta), log_b[0], log_b[-1]))
+    return np.array([np.interp(x, log_b, kl[:, i]) for i in range(kl.shape[1])])
+
+
+def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
+    """Per-dimension ⟨KL_i⟩ at one β as bars sorted from the most to the least informative.
+
+    Args:
+        kl: (D,) mean KL per latent dimension at ``beta``, in nats.
+        beta: the β these KLs belong to (shown in the title).
+        unit: unit of β.
+    """
+    kl = np.asarray(kl, dtype=float)
+    if kl.ndim != 1:
+        raise ValueError(f"expected (D,) KL values, got shape {kl.shape}")
+    order = np.argsort(-kl, kind="stable")
+    total = float(kl.sum())
+    n_active = int((kl > ACTIVE_KL).sum())
+    fig = go.Figure(
+        go.Bar(
+            x=[dim_name(int(i)) for i in order],
+            y=np.maximum(kl[order], KL_FLOOR),
+            marker_color=[latent_colour(int(i)) for i in order],
+            customdata=kl[order],
+            hovertemplate="%{x}: ⟨KL⟩ = %{customdata:.3g} nats<extra></extra>",
+            name="⟨KL_i⟩",
+            showlegend=False,
+        )
+    )
+    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
+                     range=[np.log10(KL_FLOOR), np.log10(max(kl.max(), 1.0) * 2)])
+    fig.update_xaxes(title_text="latent dimension (sorted by KL)")
+    return _style(
+        fig,
+        f"KL per latent dimension at β = {format_beta(beta, unit)}: "
+        f"{n_active} active (> {ACTIVE_KL} nats), Σ = {total:.3g} nats",
+    )
+
+
+def _vertical_marker(x: float, y0: float, y1: float, colour: str = "#111111",
+                     showlegend: bool = True, legendgroup: str = CURRENT_BETA,
+                     label: str = "") -> go.Scatter:
+    return go.Scatter(
+        x=[x, x], y=[y0, y1], mode="lines", name=CURRENT_BETA,
+        line={"color": colour, "width": 3, "dash": "dash"},
+        legendgroup=legendgroup, showlegend=showlegend,
+        hovertemplate=f"{CURRENT_BETA}{label}<extra></extra>",
+    )
+
+
+def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
+                     unit: str = "GeV") -> go.Figure:
+    """⟨KL_i⟩(β) of every latent dimension on log–log axes with a marker at ``beta``.
+
+    A dimension whose KL rises as β falls has "switched on": the VAE pays for that
+    information once the reconstruction is judged at resolutions finer than its scale.
+
+    Args:
+        betas: (n_beta,) increasing β grid.
+        kl: (n_beta, D) ⟨KL_i⟩ in nats.
+        beta: the current β (the marker).
+        unit: unit of β.
+    """
+    betas = np.asarray(betas, dtype=float)
+    kl = np.asarray(kl, dtype=float)
+    _check_grid(betas, kl)
+    fig = go.Figure()
+    peak = kl.max(axis=0)
+    order = np.argsort(-peak, kind="stable")
+    inactive_shown = False
+    for i in order:
+        active = bool(peak[i] > ACTIVE_KL)
+        show = active or not inactive_shown
+        inactive_shown = inactive_shown or not active
+        fig.add_trace(go.Scatter(
+            x=betas, y=np.maximum(kl[:, i], KL_FLOOR), mode="lines",
+            name=dim_name(int(i)) if active else f"inactive (max KL < {ACTIVE_KL})",
+            legendgroup=dim_name(int(i)) if active else "inactive",
+            showlegend=show,
+            line={"color": latent_colour(int(i)), "width": 2.5 if active else 1},
+            opacity=1.0 if active else 0.5,
+            customdata=kl[:, i],
+            hovertemplate=(f"{dim_name(int(i))}<br>β = %{{x:.3g}} {unit}"
+                           "<br>⟨KL⟩ = %{customdata:.3g} nats<extra></extra>"),
+        ))
+    y_top = max(float(kl.max()), 1.0) * 2
+    fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
+                                   label=f" = {format_beta(beta, unit)}"))
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
+    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
+                     range=[np.log10(KL_FLOOR), np.log10(y_top)])
+    fig.update_layout(legend={"title": {"text": "latent dim"}})
+    return _style(fig, "KL of each latent dimension versus β (dimensions switch on as β falls)")
+
+
+def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
+                          unit: str = "GeV",
+                          scales: Mapping[str, float] | None = None) -> go.Figure:
+    """D1(β) and D2(β) with a marker at ``beta``; plateaus count active directions.
+
+    Args:
+        betas: (n_beta,) increasing β grid.
+        d1: (n_beta,) D1 = −Σ_i d⟨KL_i⟩/d log β.
+        d2: (n_beta,) D2 = d⟨EMD²⟩/d(β²).
+        beta: the current β (the marker).
+        unit: unit of β.
+        scales: known length scales of the data (e.g. the banana's thickness and size),
+            drawn as labelled dotted vertical lines.
+    """
+    betas = np.asarray(betas, dtype=float)
+    d1 = np.asarray(d1, dtype=float)
+    d2 = np.asarray(d2, dtype=float)
+    _check_grid(betas, d1, d2)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=betas, y=d1, mode="lines+markers", name="D1 = −Σ d⟨KL_i⟩/d log β",
+        line={"color": "#1f77b4", "width": 3}, marker={"size": 6},
+        hovertemplate=f"β = %{{x:.3g}} {unit}<br>D1 = %{{y:.2f}}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=betas, y=d2, mode="lines+markers", name="D2 = d⟨EMD²⟩/d(β²)",
+        line={"color": "#d62728", "width": 3, "dash": "dot"}, marker={"size": 6},
+        hovertemplate=f"β = %{{x:.3g}} {unit}<br>D2 = %{{y:.2f}}<extra></extra>",
+    ))
+    finite = np.concatenate([d1[np.isfinite(d1)], d2[np.isfinite(d2)], [0.0, 1.0]])
+    y_lo = min(0.0, float(finite.min())) - 0.3
+    y_hi = float(finite.max()) + 0.8
+    fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
+    for name, value in (scales or {}).items():
+        fig.add_trace(go.Scatter(
+            x=[value, value], y=[y_lo, y_hi], mode="lines+text",
+            name=f"{name} = {format_beta(value, unit)}",
+            text=["", name], textposition="bottom right", textfont={"size": FONT_SIZE},
+            line={"color": "#7f7f7f", "width": 2, "dash": "dot"},
+            hovertemplate=f"{name} of the data = {format_beta(value, unit)}<extra></extra>",
+        ))
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
+    fig.update_yaxes(title_text="dimension (number of active directions)",
+                     range=[y_lo, y_hi], dtick=1 if y_hi < 12 else None, zeroline=True)
+    fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0})
+    return _style(fig, "Dimensionality at scale β: plateaus = number of active directions",
+                  height=460)
+
+
+def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
+                         distance_name: str = "EMD") -> go.Figure:
+    """Histogram of the per-jet reconstruction distance at one β, with β marked.
+
+    β is the resolution of the reconstruction (talk 000): most jets are rebuilt to within
+    a distance of order β.
+
+    Args:
+        emd: (N,) reconstruction distance per jet (EMD in GeV for jets).
+        beta: the current β.
+        unit: unit of both.
+        distance_name: what the distance is called ("EMD" for jets).
+    """
+    emd = np.asarray(emd, dtype=float)
+    if emd.ndim != 1 or emd.size == 0:
+        raise ValueError(f"expected a non-empty (N,) array of distances, got shape {emd.shape}")
+    median = float(np.median(emd))
+    unit_text = f" [{unit}]" if unit else ""
+    fig = go.Figure(go.Histogram(
+        x=emd, nbinsx=40, name=f"{emd.size} jets",
+        marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
+        hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} jets<extra></extra>",
+    ))
+    top = np.histogram(emd, bins=40)[0].max()
+    fig.add_trace(_vertical_marker(beta, 0, top * 1.05, label=f" = {format_beta(beta, unit)}"))
+    fig.add_trace(go.Scatter(
+        x=[median, median], y=[0, top * 1.05], mode="lines",
+        name=f"median = {format_beta(median, unit)}",
+        line={"color": ROLE_COLOURS["true"], "width": 2},
+        hovertemplate=f"median {distance_name} = {format_beta(median, unit)}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}")
+    fig.update_yaxes(title_text="jets")
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right",
+                              "yanchor": "bottom"}, bargap=0.02)
+    return _style(fig, f"Reconstruction {distance_name} of {emd.size} jets at "
+                       f"β = {format_beta(beta, unit)}", height=440)
+
+
+def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name: str,
+               sizeref: float, jet_pt: float | None, showlegend: bool) -> go.Scatter:
+    particles = np.asarray(particles, dtype=float)
+    keep = np.ones(len(particles), bool) if mask is None else np.asarray(mask, bool)
+    keep &= particles[:, 0] > 0
+    p = particles[keep]
+    pt_text = "" if jet_pt is None else "<br>pT = %{customdata[1]:.1f} GeV"
+    pts = p[:, 0] * (jet_pt or 0.0)
+    return go.Scatter(
+        x=p[:, 1], y=p[:, 2], mode="markers", name=name, showlegend=showlegend,
+        legendgroup=name,
+        marker={"size": p[:, 0], "sizemode": "area", "sizeref": sizeref, "sizemin": 1.5,
+                "color": colour, "opacity": 0.75, "line": {"width": 0.5, "color": "white"}},
+        customdata=np.stack([p[:, 0], pts], -1),
+        hovertemplate=("η − η_jet = %{x:.3f}<br>φ − φ_jet = %{y:.3f}"
+                       "<br>pT/pT_jet = %{customdata[0]:.3f}" + pt_text + "<extra></extra>"),
+    )
+
+
+def _sizeref(max_ptrel: float, max_diameter: float = 44.0) -> float:
+    # plotly's area sizing: diameter = sqrt(size / sizeref), so sizeref = max / diameter²
+    return max(max_ptrel, 1e-6) / max_diameter**2
+
+
+def event_display_figure(particles: np.ndarray, mask: np.ndarray | None = None,
+                         title: str = "Event display", radius: float = 0.8,
+                         jet_pt: float | None = None,
+                         colour: str = ROLE_COLOURS["reconstructed"],
+                         name: str = "particles") -> go.Figure:
+    """One jet in (etarel, phirel), marker area ∝ pT, over the jet's cone of radius R.
+
+    Args:
+        particles: (P, 3) (ptrel, etarel, phirel).
+        mask: (P,) True for real particles; None means all rows with ptrel > 0.
+        title: figure title.
+        radius: jet radius R (sets the axes to ±R).
+        jet_pt: the jet's pT in GeV (for the hover), if known.
+        colour: marker colour.
+        name: legend name.
+    """
+    particles = np.asarray(particles, dtype=float)
+    if particles.ndim != 2 or particles.shape[1] != 3:
+        raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
+    fig = go.Figure(_jet_trace(particles, mask, colour, name, _sizeref(1.0), jet_pt, True))
+    _cone(fig, radius)
+    lim = radius * 1.1
+    fig.update_xaxes(title_text="η − η_jet", range=[-lim, lim], zeroline=False)
+    fig.update_yaxes(title_text="φ − φ_jet [rad]", range=[-lim, lim], zeroline=False,
+                     scaleanchor="x", scaleratio=1)
+    fig.update_layout(showlegend=False)
+    return _style(fig, title, height=480)
+
+
+def _cone(fig: go.Figure, radius: float, row: int | None = None, col: int | None = None):
+    t = np.linspace(0, 2 * np.pi, 121)
+    fig.add_trace(go.Scatter(
+        x=radius * np.cos(t), y=radius * np.sin(t), mode="lines", name=f"R = {radius}",
+        line={"color": "#bbbbbb", "width": 1}, hoverinfo="skip", showlegend=False,
+    ), row=row, col=col)
+
+
+def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray,
+                     beta: float, unit: str = "GeV", radius: float = 0.8,
+                     jet_pts: np.ndarray | None = None,
+                     emd: np.ndarray | None = None) -> go.Figure:
+    """Original jets (top row) above their reconstructions (bottom row) at one β.
+
+    Args:
+        originals: (K, P, 3) jets.
+        masks: (K, P) True for real particles.
+        reconstructions: (K, P_out, 3) decoded jets (ptrel sums to 1).
+        beta: the β of the reconstructions (title).
+        unit: unit of β.
+        radius: jet radius R.
+        jet_pts: (K,) jet pT [GeV] for the hover, if known.
+        emd: (K,) reconstruction distance per jet, shown in the panel titles.
+    """
+    originals = np.asarray(originals, dtype=float)
+    reconstructions = np.asarray(reconstructions, dtype=float)
+    k = originals.shape[0]
+    if reconstructions.shape[0] != k or masks.shape[:1] != (k,):
+        raise ValueError(
+            f"expected as many reconstructions and masks as jets ({k}), got "
+            f"{reconstructions.shape[0]} and {masks.shape[0]}"
+        )
+    titles = [f"jet {j + 1}" for j in range(k)] + [
+        f"rebuilt, EMD {emd[j]:.3g}" if emd is not None else "reconstruction" for j in range(k)
+    ]
+    fig = make_subplots(rows=2, cols=k, subplot_titles=titles, horizontal_spacing=0.03,
+                        vertical_spacing=0.10)
+    sizeref = _sizeref(1.0, 40.0)
+    for j in range(k):
+        pt = None if jet_pts is None else float(jet_pts[j])
+        fig.add_trace(_jet_trace(originals[j], masks[j], ROLE_COLOURS["true"], "original",
+                                 sizeref, pt, j == 0), row=1, col=j + 1)
+        fig.add_trace(_jet_trace(reconstructions[j], None, ROLE_COLOURS["reconstructed"],
+                                 "reconstruction", sizeref, pt, j == 0), row=2, col=j + 1)
+        for row in (1, 2):
+            _cone(fig, radius, row, j + 1)
+    lim = radius * 1.05
+    fig.update_xaxes(range=[-lim, lim], zeroline=False, showticklabels=False)
+    fig.update_yaxes(range=[-lim, lim], zeroline=False, showticklabels=False)
+    fig.update_xaxes(title_text="η − η_jet", row=2)
+    fig.update_yaxes(title_text="φ − φ_jet", col=1)
+    fig.update_annotations(font={"size": FONT_SIZE - 1})
+    fig.update_layout(legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"})
+    return _style(fig, f"Jets and their reconstructions at β = {format_beta(beta, unit)} "
+                       "(marker area ∝ pT)", height=520)
+
+
+def banana_figure(points: np.ndarray, reconstructions: np.ndarray, beta: float,
+                  unit: str = "", n_links: int = 60) -> go.Figure:
+    """The 2-D toy data with their reconstructions at one β.
+
+    Above the band's thickness the reconstructions collapse onto a 1-D curve; above its
+    size they collapse onto a point.
+
+    Args:
+        points: (N, 2) data.
+        reconstructions: (N, 2) decoded points.
+        beta: the current β (title).
+        unit: unit of the data (empty for the dimensionless toy).
+        n_links: draw a segment from a point to its reconstruction for this many points.
+    """
+    points = np.asarray(points, dtype=float)
+    reconstructions = np.asarray(reconstructions, dtype=float)
+    if points.shape != reconstructions.shape or points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"expected two (N, 2) arrays, got {points.shape} and "
+                         f"{reconstructions.shape}")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=points[:, 0], y=points[:, 1], mode="markers", name="data",
+        marker={"color": ROLE_COLOURS["true"], "size": 5, "opacity": 0.35},
+        hovertemplate="data (%{x:.3f}, %{y:.3f})<extra></extra>",
+    ))
+    m = min(n_links, len(points))
+    xs = np.stack([points[:m, 0], reconstructions[:m, 0], np.full(m, np.nan)], 1).ravel()
+    ys = np.stack([points[:m, 1], reconstructions[:m, 1], np.full(m, np.nan)], 1).ravel()
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="point → reconstruction",
+                             line={"color": "#999999", "width": 1}, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=reconstructions[:, 0], y=reconstructions[:, 1], mode="markers",
+        name="reconstruction",
+        marker={"color": ROLE_COLOURS["reconstructed"], "size": 6, "opacity": 0.8},
+        hovertemplate="reconstruction (%{x:.3f}, %{y:.3f})<extra></extra>",
+    ))
+    unit_text = f" [{unit}]" if unit else ""
+    fig.update_xaxes(title_text=f"x₁{unit_text}")
+    fig.update_yaxes(title_text=f"x₂{unit_text}", scaleanchor="x", scaleratio=1)
+    fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0})
+    return _style(fig, f"Toy banana and its reconstructions at β = {format_beta(beta, unit)}",
+                  height=520)
+
+
+def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.ndarray],
+                            position: float, x_title: str,
+                            units: Mapping[str, str] | None = None,
+                            colour: str = ROLE_COLOURS["reconstructed"]) -> go.Figure:
+    """Observables of the decoded jet along a latent path, one panel each, with a marker.
+
+    Args:
+        positions: (T,) positions along the path.
+        observables: name → (T,) values along the path (e.g. mass, pT, τ21).
+        position: the current position (marker).
+        x_title: title of the position axis (with its meaning, e.g. "t (0 = jet A)").
+        units: name → unit, for the axis titles.
+        colour: line colour (the latent dimension's colour for a single-dimension walk).
+    """
+    positions = np.asarray(positions, dtype=float)
+    names = list(observables)
+    if not names:
+        raise ValueError("expected at least one observable")
+    units = units or {}
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    t = int(np.argmin(np.abs(positions - position)))
+    for r, name in enumerate(names, start=1):
+        values = np.asarray(observables[name], dtype=float)
+        if values.shape != positions.shape:
+            raise ValueError(f"{name}: expected {positions.shape} values, got {values.shape}")
+        unit = units.get(name, "")
+        label = f"{name} [{unit}]" if unit else name
+        fig.add_trace(go.Scatter(
+            x=positions, y=values, mode="lines", name=name, showlegend=False,
+            line={"color": colour, "width": 3},
+            hovertemplate=f"position %{{x:.2f}}<br>{name} = %{{y:.3g}} {unit}<extra></extra>",
+        ), row=r, col=1)
+        fig.add_trace(go.Scatter(
+            x=[positions[t]], y=[values[t]], mode="markers", name="current position",
+            showlegend=r == 1, legendgroup="current",
+            marker={"color": "#111111", "size": 13, "symbol": "diamond"},
+            hovertemplate=f"here: {name} = %{{y:.3g}} {unit}<extra></extra>",
+        ), row=r, col=1)
+        fig.update_yaxes(title_text=label, row=r, col=1)
+    fig.add_vline(x=float(positions[t]), line={"color": "#111111", "width": 1.5, "dash": "dash"})
+    fig.update_xaxes(title_text=x_title, row=len(names), col=1)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
+                              "yanchor": "bottom"})
+    return _style(fig, "Observables of the decoded jet along the path", height=180 * len(names)
+                  + 140)
+
+
+def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: str = "GeV",
+                      frame_ms: int = 350) -> go.Figure:
+    """An animation over the β grid, played in the browser: KL bars beside D1(β).
+
+    The bars keep one fixed order (the order in which dimensions switch on as β falls) so a
+    lecture audience sees each dimension rise in its own place; the right panel moves a
+    marker along D1(β). It has its own play/pause buttons and slider, so a sweep needs no
+    rerun of the page.
+
+    Args:
+        betas: (n_beta,) increasing β grid (the animation plays from large to small β).
+        kl: (n_beta, D) ⟨KL_i⟩ in nats.
+        d1: (n_beta,) D1(β).
+        unit: unit of β.
+        frame_ms: duration of one frame in milliseconds.
+    """
+    betas = np.asarray(betas, dtype=float)
+    kl = np.asarray(kl, dtype=float)
+    d1 = np.asarray(d1, dtype=float)
+    _check_grid(betas, kl, d1)
+    # switch-on order: dimensions whose KL stays high up to larger β come first
+    order = np.argsort(-np.log(np.maximum(kl, KL_FLOOR)).sum(0), kind="stable")
+    names = [dim_name(int(i)) for i in order]
+    colours = [latent_colour(int(i)) for i in order]
+    y_top = np.log10(max(float(kl.max()), 1.0) * 2)
+    d_lo, d_hi = min(0.0, float(np.nanmin(d1))) - 0.3, float(np.nanmax(d1)) + 0.8
+    sweep = list(range(len(betas) - 1, -1, -1))  # large β → small β: dimensions switch on
+
+    def bar(k: int) -> go.Bar:
+        return go.Bar(x=names, y=np.maximum(kl[k, order], KL_FLOOR), marker_color=colours,
+                      customdata=kl[k, order], showlegend=False, name="⟨KL_i⟩",
+                      hovertemplate="%{x}: ⟨KL⟩ = %{customdata:.3g} nats<extra></extra>")
+
+    def marker(k: int) -> go.Scatter:
+        return go.Scatter(x=[betas[k], betas[k]], y=[d_lo, d_hi], mode="lines",
+                          name=CURRENT_BETA, showlegend=False,
+                          line={"color": "#111111", "width": 3, "dash": "dash"},
+                          hovertemplate=f"β = {format_beta(betas[k], unit)}<extra></extra>")
+
+    def title(k: int) -> str:
+        return (f"β sweep: β = {format_beta(betas[k], unit)}, D1 = {d1[k]:.2f}, "
+                f"Σ KL = {kl[k].sum():.3g} nats")
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1)
+    first = sweep[0]
+    fig.add_trace(bar(first), row=1, col=1)
+    fig.add_trace(go.Scatter(x=betas, y=d1, mode="lines", name="D1(β)", showlegend=False,
+                             line={"color": "#1f77b4", "width": 3},
+                             hovertemplate=f"β = %{{x:.3g}} {unit}<br>D1 = %{{y:.2f}}"
+                                           "<extra></extra>"), row=1, col=2)
+    fig.add_trace(marker(first), row=1, col=2)
+    fig.frames = [
+        go.Frame(name=str(k), data=[bar(k), marker(k)], traces=[0, 2],
+                 layout={"title": {"text": title(k)}})
+        for k in sweep
+    ]
+    fig.update_yaxes(type="log", range=[np.log10(KL_FLOOR), y_top],
+                     title_text="⟨KL_i⟩ [nats] (log)", row=1, col=1)
+    fig.update_xaxes(title_text="latent dimension (switch-on order)", row=1, col=1)
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit), row=1, col=2)
+    fig.update_yaxes(range=[d_lo, d_hi], title_text="D1 (active directions)", row=1, col=2)
+    play = {"args": [None, {"frame": {"duration": frame_ms, "redraw": True},
+                            "transition": {"duration": 0}, "fromcurrent": True}],
+            "label": "▶ play", "method": "animate"}
+    pause = {"args": [[None], {"frame": {"duration": 0, "redraw": False},
+                               "mode": "immediate", "transition": {"duration": 0}}],
+             "label": "❚❚ pause", "method": "animate"}
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "direction": "left", "buttons": [play, pause],
+                      "x": 0, "y": -0.2, "xanchor": "left", "yanchor": "top",
+                      "font": {"size": FONT_SIZE}, "pad": {"r": 10, "t": 10}}],
+        sliders=[{
+            "active": 0, "x": 0.2, "len": 0.8, "y": -0.2, "yanchor": "top",
+            "currentvalue": {"prefix": "β = ", "font": {"size": FONT_SIZE}},
+            "steps": [{"label": format_beta(betas[k], unit), "method": "animate",
+                       "args": [[str(k)], {"frame": {"duration": 0, "redraw": True},
+                                           "mode": "immediate", "transition": {"duration": 0}}]}
+                      for k in sweep],
+        }],
+    )
+    _style(fig, title(first), height=560)
+    fig.update_layout(margin={"b": 170})
+    return fig
+
+
+def loss_curves_figure(epochs: Sequence[float], series: Mapping[str, Sequence[float]],
+                       title: str = "Training loss", y_title: str = "loss per jet",
+                       log_y: bool = True) -> go.Figure:
+    """Loss curves per epoch (e.g. training and validation loss), live during training.
+
+    Args:
+        epochs: (E,) epoch numbers.
+        series: name → (E,) values (non-finite values are left out of the line).
+        title: figure title.
+        y_title: y-axis title (with units when the loss has them).
+        log_y: logarithmic y axis.
+    """
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    fig = go.Figure()
+    epochs = np.asarray(epochs, dtype=float)
+    for k, (name, values) in enumerate(series.items()):
+        values = np.asarray(values, dtype=float)
+        if values.shape != epochs.shape:
+            raise ValueError(f"{name}: expected {epochs.shape} values, got {values.shape}")
+        ok = np.isfinite(values) & ((values > 0) if log_y else True)
+        fig.add_trace(go.Scatter(
+            x=epochs[ok], y=values[ok], mode="lines+markers", name=name,
+            line={"color": palette[k % len(palette)], "width": 3},
+            hovertemplate=f"epoch %{{x}}<br>{name} = %{{y:.4g}}<extra></extra>",
+        ))
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text=y_title + (" (log)" if log_y else ""),
+                     type="log" if log_y else "linear")
+    return _style(fig, title, height=400)

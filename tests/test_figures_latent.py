@@ -1,0 +1,158 @@
+"""Figure builders of the β-VAE pages: traces, the current-β marker, log axes, colours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jetviz.figures import latent as fl
+from jetviz.figures.style import latent_colour
+
+
+def _scan(n_beta: int = 20, dims: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """KL_i = max(0, log(s_i/β)): dimension i switches on below its scale s_i, so D1 counts
+    the dimensions whose scale lies above β (the known answer)."""
+    betas = np.logspace(-1, 3, n_beta)
+    scales = np.logspace(0, 2.5, dims)
+    kl = np.maximum(np.log(scales[None, :] / betas[:, None]), 0.0)  # (n_beta, D)
+    d1 = -np.gradient(kl.sum(1), np.log(betas))
+    return betas, kl, d1
+
+
+def _marker(fig):
+    return [t for t in fig.data if t.name == fl.CURRENT_BETA]
+
+
+def test_format_beta_reads_well():
+    assert fl.format_beta(12.345) == "12.3 GeV"
+    assert fl.format_beta(1000.0) == "1000 GeV"
+    assert fl.format_beta(3.21e-5) == "3.21·10⁻⁵ GeV"
+    assert fl.format_beta(0.5, "") == "0.5"
+
+
+def test_kl_bars_sorted_and_coloured_by_dimension():
+    kl = np.array([0.01, 3.0, 0.5, 1e-6])
+    fig = fl.kl_bar_figure(kl, beta=2.0)
+    (bar,) = fig.data
+    assert list(bar.x) == ["z1", "z2", "z0", "z3"]
+    assert list(bar.marker.color) == [latent_colour(i) for i in (1, 2, 0, 3)]
+    assert np.all(np.diff(bar.customdata) <= 0)
+    assert bar.y[-1] == pytest.approx(fl.KL_FLOOR)  # tiny KL drawn at the log floor
+    assert fig.layout.yaxis.type == "log"
+    assert "2 GeV" in fig.layout.title.text
+
+
+def test_kl_curves_one_trace_per_dimension_and_marker_at_beta():
+    betas, kl, _ = _scan()
+    fig = fl.kl_curves_figure(betas, kl, beta=5.0)
+    curves = [t for t in fig.data if t.name != fl.CURRENT_BETA]
+    assert len(curves) == kl.shape[1]
+    (marker,) = _marker(fig)
+    assert list(marker.x) == [5.0, 5.0]
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert "GeV" in fig.layout.xaxis.title.text
+    by_colour = {t.line.color for t in curves}
+    assert by_colour == {latent_colour(i) for i in range(kl.shape[1])}
+
+
+def test_moving_beta_moves_only_the_marker():
+    betas, _, d1 = _scan()
+    a = fl.dimensionality_figure(betas, d1, d1, beta=1.0)
+    b = fl.dimensionality_figure(betas, d1, d1, beta=50.0)
+    assert list(_marker(a)[0].x) == [1.0, 1.0]
+    assert list(_marker(b)[0].x) == [50.0, 50.0]
+    assert np.array_equal(a.data[0].y, b.data[0].y)
+
+
+def test_dimensionality_plateau_and_known_scales():
+    betas, _, d1 = _scan(n_beta=60, dims=3)
+    fig = fl.dimensionality_figure(betas, d1, d1, beta=0.5,
+                                   scales={"thickness": 1.0, "size": 10**2.5})
+    # below the smallest scale all three dimensions are on: D1 = 3
+    assert fig.data[0].y[2] == pytest.approx(3.0, abs=1e-6)
+    assert fig.data[0].y[-1] == pytest.approx(0.0, abs=1e-6)
+    names = [t.name for t in fig.data]
+    assert any(n.startswith("thickness") for n in names)
+    assert any(n.startswith("size") for n in names)
+    assert fig.layout.xaxis.type == "log"
+
+
+def test_kl_at_beta_interpolates_in_log_beta():
+    betas, kl, _ = _scan()
+    np.testing.assert_allclose(fl.kl_at_beta(betas, kl, betas[7]), kl[7])
+    mid = np.sqrt(betas[3] * betas[4])
+    np.testing.assert_allclose(fl.kl_at_beta(betas, kl, mid), 0.5 * (kl[3] + kl[4]))
+    assert fl.nearest_beta_index(betas, betas[5] * 1.01) == 5
+
+
+def test_emd_histogram_marks_beta_and_median():
+    emd = np.random.default_rng(0).gamma(2.0, 5.0, 500)
+    fig = fl.emd_histogram_figure(emd, beta=3.0)
+    assert fig.data[0].type == "histogram" and len(fig.data[0].x) == 500
+    assert list(_marker(fig)[0].x) == [3.0, 3.0]
+    assert fig.data[2].x[0] == pytest.approx(np.median(emd))
+    assert "GeV" in fig.layout.xaxis.title.text
+
+
+def test_jet_pairs_one_display_per_jet_and_role():
+    rng = np.random.default_rng(1)
+    jets = np.abs(rng.normal(0, 0.1, (3, 10, 3)))
+    masks = np.ones((3, 10), bool)
+    masks[:, 7:] = False
+    recon = np.abs(rng.normal(0, 0.1, (3, 16, 3)))
+    fig = fl.jet_pairs_figure(jets, masks, recon, beta=1.0, emd=np.ones(3))
+    originals = [t for t in fig.data if t.name == "original"]
+    rebuilt = [t for t in fig.data if t.name == "reconstruction"]
+    assert len(originals) == 3 and len(rebuilt) == 3
+    assert all(len(t.x) == 7 for t in originals)  # padding is not drawn
+    assert all(t.marker.sizemode == "area" for t in originals + rebuilt)
+    with pytest.raises(ValueError, match="as many reconstructions"):
+        fl.jet_pairs_figure(jets, masks, recon[:2], beta=1.0)
+
+
+def test_event_display_marker_area_proportional_to_pt():
+    particles = np.array([[0.6, 0.0, 0.0], [0.3, 0.1, 0.1], [0.1, -0.2, 0.3], [0, 0, 0]])
+    fig = fl.event_display_figure(particles, np.array([1, 1, 1, 0], bool), jet_pt=1000.0)
+    pts = fig.data[0]
+    np.testing.assert_allclose(pts.marker.size, [0.6, 0.3, 0.1])
+    np.testing.assert_allclose(pts.customdata[:, 1], [600.0, 300.0, 100.0])
+    with pytest.raises(ValueError, match="one jet"):
+        fl.event_display_figure(particles[None])
+
+
+def test_walk_observables_marker_at_position():
+    t = np.linspace(-3, 3, 31)
+    obs = {"mass": 80 + 5 * t, "pT": 1000 + 0 * t, "τ21": 0.4 + 0.01 * t}
+    fig = fl.walk_observables_figure(t, obs, position=1.0, x_title="position [σ]",
+                                     units={"mass": "GeV", "pT": "GeV"})
+    markers = [tr for tr in fig.data if tr.name == "current position"]
+    assert len(markers) == 3
+    assert markers[0].x[0] == pytest.approx(1.0)
+    assert markers[0].y[0] == pytest.approx(85.0)
+    assert fig.layout.yaxis.title.text == "mass [GeV]"
+
+
+def test_beta_sweep_has_a_frame_per_grid_beta_and_play_button():
+    betas, kl, d1 = _scan(n_beta=12)
+    fig = fl.beta_sweep_figure(betas, kl, d1)
+    assert len(fig.frames) == 12
+    assert fig.layout.updatemenus[0].buttons[0].method == "animate"
+    assert len(fig.layout.sliders[0].steps) == 12
+    # the last frame (smallest β) has the most information
+    first, last = fig.frames[0].data[0], fig.frames[-1].data[0]
+    assert np.sum(last.customdata) > np.sum(first.customdata)
+    assert fig.frames[-1].data[1].x[0] == pytest.approx(betas[0])
+
+
+def test_loss_curves_skip_nan_and_bad_shapes():
+    fig = fl.loss_curves_figure([1, 2, 3], {"train": [3.0, np.nan, 1.0], "val": [3, 2, 2]})
+    assert len(fig.data) == 2 and len(fig.data[0].x) == 2
+    with pytest.raises(ValueError, match="expected"):
+        fl.loss_curves_figure([1, 2], {"train": [1.0]})
+
+
+def test_bad_grid_is_refused():
+    with pytest.raises(ValueError, match="positive"):
+        fl.kl_curves_figure(np.array([0.0, 1.0]), np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="one per β"):
+        fl.kl_curves_figure(np.array([1.0, 2.0]), np.ones((3, 3)), 1.0)

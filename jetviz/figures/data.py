@@ -1,0 +1,228 @@
+"""Figures of the data page: per-class observable histograms, the event display of one jet,
+and an average jet image. Builders take arrays already computed and return go.Figure.
+
+Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel) with a mask
+(P,) that is True for real particles; R is the jet radius; pT in GeV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from jetviz.figures.style import FONT_SIZE, TEMPLATE, class_colour
+from jetviz.jets import CLASS_LABELS
+
+# Observable key -> (panel title, x-axis title with units). The order is the panel order.
+OBSERVABLE_AXES: dict[str, tuple[str, str]] = {
+    "mass": ("Jet mass", "m [GeV]"),
+    "pt": ("Jet transverse momentum", "p<sub>T</sub> [GeV]"),
+    "eta": ("Jet pseudorapidity", "η"),
+    "multiplicity": ("Constituent multiplicity", "number of particles"),
+    "tau21": ("N-subjettiness τ<sub>21</sub>", "τ<sub>21</sub> = τ<sub>2</sub>/τ<sub>1</sub>"),
+    "tau32": ("N-subjettiness τ<sub>32</sub>", "τ<sub>32</sub> = τ<sub>3</sub>/τ<sub>2</sub>"),
+}
+_INTEGER_OBSERVABLES = frozenset({"multiplicity"})
+_EVENT_MAX_MARKER_PX = 70.0  # marker diameter of a particle carrying all of the jet's pT
+
+
+def class_label(name: str) -> str:
+    """'t (top quark)' for a default class, the bare name otherwise."""
+    return f"{name} ({CLASS_LABELS[name]})" if name in CLASS_LABELS else name
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": title, "font": {"size": FONT_SIZE + 5}},
+        font={"size": FONT_SIZE},
+        height=height,
+        margin={"l": 70, "r": 30, "t": 90, "b": 60},
+        hoverlabel={"font": {"size": FONT_SIZE}},
+    )
+    return fig
+
+
+def histogram_edges(values: np.ndarray, bins: int, integer: bool = False) -> np.ndarray:
+    """Common bin edges for all classes, over the central 99.8 % of ``values``.
+
+    Clipping at the 0.1 and 99.9 percentiles keeps a handful of outliers from squeezing
+    every class into one bin. Integer observables get one bin per integer (or wider).
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.linspace(0.0, 1.0, bins + 1)
+    lo, hi = np.percentile(finite, [0.1, 99.9])
+    if integer:
+        lo, hi = np.floor(lo), np.ceil(hi)
+        step = max(1.0, np.ceil((hi - lo + 1) / bins))
+        return np.arange(lo - 0.5, hi + step + 0.5, step)
+    if hi <= lo:  # a constant observable: one bin around it
+        lo, hi = lo - 0.5, hi + 0.5
+    return np.linspace(lo, hi, bins + 1)
+
+
+def class_histograms(
+    values: Mapping[str, np.ndarray],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    observables: Sequence[str] = tuple(OBSERVABLE_AXES),
+    bins: int = 40,
+    title: str = "Jet observables by class (each class normalised to unit area)",
+) -> go.Figure:
+    """Overlaid, normalised step histograms of jet observables, one colour per class.
+
+    Args:
+        values: observable name -> (N,) values, e.g. from ``jetviz.physics.observables``.
+        labels: (N,) class index of each jet into ``class_names``.
+        class_names: names of the classes.
+        observables: which keys of ``values`` to draw, one panel each (three per row).
+        bins: number of bins per panel (integer observables use one bin per integer).
+        title: the figure title.
+
+    Returns:
+        A figure with one panel per observable; the legend toggles a class in every panel.
+    """
+    cols = 3
+    rows = max(1, -(-len(observables) // cols))
+    fig = make_subplots(
+        rows=rows, cols=cols,
+        subplot_titles=[OBSERVABLE_AXES.get(k, (k, k))[0] for k in observables],
+        horizontal_spacing=0.07, vertical_spacing=0.2 if rows > 1 else 0.1,
+    )
+    present = [i for i in range(len(class_names)) if np.any(labels == i)]
+    for panel, key in enumerate(observables):
+        row, col = divmod(panel, cols)
+        x = np.asarray(values[key], dtype=np.float64)
+        edges = histogram_edges(x, bins, integer=key in _INTEGER_OBSERVABLES)
+        axis_title = OBSERVABLE_AXES.get(key, (key, key))[1]
+        for i in present:
+            name = class_names[i]
+            sel = x[(labels == i) & np.isfinite(x)]
+            counts, _ = np.histogram(np.clip(sel, edges[0], edges[-1]), bins=edges)
+            density = counts / max(sel.size, 1) / np.diff(edges)  # unit area over the range
+            fig.add_trace(
+                go.Scatter(
+                    x=edges, y=np.append(density, density[-1]), mode="lines",
+                    line={"shape": "hv", "color": class_colour(name, i), "width": 2.5},
+                    name=class_label(name), legendgroup=name, showlegend=panel == 0,
+                    customdata=np.stack([edges, np.append(edges[1:], edges[-1])], -1),
+                    hovertemplate=(f"{class_label(name)}<br>{axis_title} in "
+                                   "[%{customdata[0]:.3g}, %{customdata[1]:.3g})"
+                                   "<br>density %{y:.3g}<extra></extra>"),
+                ),
+                row=row + 1, col=col + 1,
+            )
+        fig.update_xaxes(title_text=axis_title, row=row + 1, col=col + 1)
+        fig.update_yaxes(title_text="density" if col == 0 else None, row=row + 1, col=col + 1)
+    fig.update_annotations(font_size=FONT_SIZE + 2)
+    _layout(fig, title, height=330 * rows + 120)
+    fig.update_layout(legend={"orientation": "h", "y": 1.0 + 0.25 / rows, "x": 0.0,
+                              "yanchor": "bottom", "title": {"text": "class "}})
+    return fig
+
+
+def event_display(
+    particles: np.ndarray,
+    mask: np.ndarray,
+    jet_pt: float,
+    radius: float,
+    title: str,
+    colour: str = "#1f77b4",
+) -> go.Figure:
+    """One jet's particles in the (etarel, phirel) plane, marker area proportional to pT.
+
+    The marker scale is fixed (a particle with all of the jet's pT is 70 px across), so
+    jets can be compared by eye. The dashed circle is the jet radius R around the axis (+).
+
+    Args:
+        particles: (P, 3) (ptrel, etarel, phirel).
+        mask: (P,) True for a real particle.
+        jet_pt: the jet's pT in GeV (turns ptrel into particle pT).
+        radius: jet radius R.
+        title: the figure title.
+        colour: marker colour (the jet's class colour).
+    """
+    real = particles[np.asarray(mask, dtype=bool)]  # (n, 3)
+    ptrel, etarel, phirel = real[:, 0], real[:, 1], real[:, 2]
+    pt = ptrel * float(jet_pt)
+    extent = max(1.15 * radius, 1.05 * float(np.max(np.abs(real[:, 1:]), initial=0.0)))
+    fig = go.Figure()
+    fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
+                  line={"color": "#888888", "dash": "dash", "width": 1.5})
+    fig.add_trace(go.Scatter(
+        x=[0.0], y=[0.0], mode="markers", name="jet axis",
+        marker={"symbol": "cross-thin", "size": 16, "line": {"width": 2, "color": "#444444"}},
+        hovertemplate="jet axis<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=etarel, y=phirel, mode="markers", name=f"{len(real)} particles",
+        marker={"size": ptrel, "sizemode": "area", "sizemin": 3,
+                "sizeref": 2.0 / _EVENT_MAX_MARKER_PX**2, "color": colour, "opacity": 0.75,
+                "line": {"width": 1, "color": "#222222"}},
+        customdata=np.stack([pt, ptrel], -1),
+        hovertemplate=("p<sub>T</sub> = %{customdata[0]:.1f} GeV "
+                       "(%{customdata[1]:.3f} of the jet)<br>"
+                       "η<sub>rel</sub> = %{x:.3f}<br>φ<sub>rel</sub> = %{y:.3f}<extra></extra>"),
+    ))
+    fig.add_annotation(x=radius / np.sqrt(2), y=-radius / np.sqrt(2), text=f"R = {radius:g}",
+                       showarrow=False, xanchor="left", yanchor="top",
+                       font={"color": "#666666"})
+    fig.update_xaxes(title_text="η<sub>rel</sub> = η − η<sub>jet</sub>",
+                     range=[-extent, extent], zeroline=False)
+    fig.update_yaxes(title_text="φ<sub>rel</sub> = φ − φ<sub>jet</sub>",
+                     range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1)
+    _layout(fig, title, height=560)
+    fig.update_layout(legend={"orientation": "h", "y": -0.16, "x": 0.0})
+    return fig
+
+
+def jet_image_figure(
+    image: np.ndarray,
+    radius: float,
+    title: str,
+    decades: int = 5,
+) -> go.Figure:
+    """A jet image on a log colour scale, x = etarel and y = phirel.
+
+    Args:
+        image: (n_eta, n_phi) pT-weighted image over [−R, R]² (first index η, second φ),
+            e.g. the mean ptrel per pixel from ``jetviz.physics.average_jet_image``.
+        radius: jet radius R; the pixels span [−R, R] on both axes.
+        title: the figure title.
+        decades: how many powers of ten below the brightest pixel the colour scale shows.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    n_eta, n_phi = image.shape
+    eta_centres = np.linspace(-radius, radius, n_eta + 1)
+    eta_centres = 0.5 * (eta_centres[1:] + eta_centres[:-1])
+    phi_centres = np.linspace(-radius, radius, n_phi + 1)
+    phi_centres = 0.5 * (phi_centres[1:] + phi_centres[:-1])
+    top = float(image.max(initial=0.0))
+    with np.errstate(divide="ignore"):
+        log_image = np.where(image > 0, np.log10(np.where(image > 0, image, 1.0)), np.nan)
+    zmax = np.log10(top) if top > 0 else 0.0
+    zmin = zmax - decades
+    ticks = np.arange(np.ceil(zmin), np.floor(zmax) + 1)
+    fig = go.Figure(go.Heatmap(
+        x=eta_centres, y=phi_centres, z=log_image.T,  # Heatmap rows are y (φ)
+        zmin=zmin, zmax=zmax, colorscale="Viridis",
+        colorbar={"title": {"text": "mean p<sub>T</sub>/p<sub>T,jet</sub><br>per pixel",
+                            "side": "right"},
+                  "tickvals": ticks, "ticktext": [f"10<sup>{int(t)}</sup>" for t in ticks]},
+        customdata=image.T,
+        hovertemplate=("η<sub>rel</sub> = %{x:.3f}<br>φ<sub>rel</sub> = %{y:.3f}<br>"
+                       "mean p<sub>T</sub>/p<sub>T,jet</sub> = %{customdata:.3g}<extra></extra>"),
+    ))
+    fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
+                  line={"color": "white", "dash": "dash", "width": 1})
+    fig.update_xaxes(title_text="η<sub>rel</sub> = η − η<sub>jet</sub>",
+                     range=[-radius, radius], constrain="domain")
+    fig.update_yaxes(title_text="φ<sub>rel</sub> = φ − φ<sub>jet</sub>",
+                     range=[-radius, radius], scaleanchor="x", scaleratio=1,
+                     constrain="domain")
+    _layout(fig, title, height=560)
+    return fig

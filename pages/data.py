@@ -1,0 +1,86 @@
+"""Jets by class: observable histograms, an event display of one jet, average jet images."""
+
+import streamlit as st
+
+from jetviz.figures.data import class_histograms, class_label, event_display, jet_image_figure
+from jetviz.figures.style import class_colour
+from ui.data import (
+    average_image_of,
+    jets_in_use,
+    observables_of,
+    pick_random_jet,
+    truncation_note,
+)
+
+st.title("Jets by class")
+st.markdown(
+    "Each class of jet leaves its own pattern. A W, Z or top quark decays into two or three "
+    "hard quarks, so its jet has a mass near the particle's mass (≈ 80, 91, 173 GeV) and two "
+    "or three energy cores; gluon and light-quark jets have one core and a broad mass "
+    "spectrum. The histograms compare the classes, the event display shows one jet particle by "
+    "particle, and the average jet image shows where a class puts its energy."
+)
+st.latex(
+    r"m^2 = \Big(\sum_i E_i\Big)^2 - \Big|\sum_i \vec p_i\Big|^2, \qquad"
+    r"\tau_N = \frac{\sum_i p_{T,i}\, \min_k \Delta R_{ik}}{R \sum_i p_{T,i}}, \qquad"
+    r"\tau_{21} = \tau_2/\tau_1,\ \tau_{32} = \tau_3/\tau_2"
+)
+st.caption(
+    "τ_N is small when the jet's energy sits close to N axes: a 2-prong W or Z jet has a small "
+    "τ21, a 3-prong top jet a small τ32."
+)
+
+jets, key = jets_in_use()
+note = truncation_note(jets)
+if note:
+    st.info(note)
+values = observables_of(jets, key)
+
+st.header("Observables by class")
+st.plotly_chart(class_histograms(values, jets.labels, jets.class_names), theme=None,
+                key="data_histograms")
+
+st.header("One jet, and its class on average")
+present = [name for name, n in jets.counts().items() if n > 0]
+c1, c2, c3, c4 = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
+with c1:
+    name = st.selectbox("Class", present, format_func=class_label, key="data_class",
+                        help="The class of the jet shown and of the average image.")
+n_class = jets.counts()[name]
+if st.session_state.get("data_index", 0) >= n_class:
+    st.session_state["data_index"] = 0
+with c2:
+    index = st.number_input(
+        f"Jet number (0 – {n_class - 1})", min_value=0, max_value=n_class - 1, step=1,
+        key="data_index", help="Which jet of this class to draw, in file order.")
+with c3:
+    st.button("Random jet", on_click=pick_random_jet, args=("data_index", n_class),
+              help="Draw a jet of this class at random.")
+with c4:
+    n_pixels = st.select_slider(
+        "Image pixels per side", options=[16, 25, 32, 50, 64, 100], value=50,
+        key="data_pixels", help="Resolution of the average jet image over [−R, R]².")
+
+sub = jets.of_class(name)
+row = {k: v[jets.labels == jets.class_names.index(name)][index]
+                    for k, v in values.items()}
+left, right = st.columns(2, gap="medium")
+with left:
+    st.plotly_chart(
+        event_display(sub.particles[index], sub.mask[index], float(sub.jets[index, 0]),
+                      jets.radius, f"{class_label(name)} jet #{index}",
+                      class_colour(name, jets.class_names.index(name))),
+        theme=None, key="data_event")
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("pT", f"{row['pt']:.0f} GeV")
+    m2.metric("mass", f"{row['mass']:.1f} GeV")
+    m3.metric("τ21", f"{row['tau21']:.2f}")
+    m4.metric("particles", f"{int(row['multiplicity'])}")
+with right:
+    image = average_image_of(jets, key, name, n_pixels)
+    st.plotly_chart(
+        jet_image_figure(image, jets.radius,
+                         f"Average image of {len(sub):,} {class_label(name)} jets"),
+        theme=None, key="data_image")
+    st.caption("Mean p_T/p_T,jet per pixel, on a log colour scale, jets as stored (centred on "
+               "the jet axis, not rotated).")

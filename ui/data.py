@@ -1,0 +1,297 @@
+"""The jet data set every page uses: the sidebar picker and the cached loaders.
+
+The picker (``data_set_sidebar``, called once by app.py on every page) offers the embedded
+default set, a file the user uploads, or a path on the server. A file is read once through
+``jetviz.readers.load_jets`` and cached on (path, modification time, size) — an upload is
+first saved under its content hash, so the same bytes are never read twice. A file that
+cannot be read shows the reader's message with ``st.error``; the data set in use stays.
+
+Pages call ``jets_in_use()`` for the JetSet and its cache key, and the cached helpers below
+(``observables_of``, ``average_image_of``) so nothing is recomputed on a rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from jetviz.errors import JetvizInputError
+from jetviz.jets import JetSet
+
+MAX_JETS_DEFAULT = 100_000  # jets read from one file at most (keeps every page responsive)
+DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
+UPLOAD_TYPES = ["h5", "hdf5", "hdf", "csv", "txt"]
+SOURCES = ("Embedded default", "Upload a file", "File path")
+
+_ACTIVE = "jetviz_data_active"  # DataChoice in use
+_ATTEMPT = "jetviz_data_attempt"  # id of the last input we tried to load
+_ERROR = "jetviz_data_error"  # (input id, message) of the last failed load
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """A jet file chosen in the picker.
+
+    Attributes:
+        kind: "default", "upload" or "path".
+        path: the file read (an upload is saved to a temporary file first).
+        label: what the user sees: "embedded default", or the file's own name.
+        mtime_ns: modification time when chosen (part of the cache key).
+        size: size in bytes when chosen (part of the cache key).
+    """
+
+    kind: str
+    path: str
+    label: str
+    mtime_ns: int
+    size: int
+
+    @property
+    def key(self) -> str:
+        """A string that changes whenever the jets would: use it to key cached results."""
+        return f"{self.path}|{self.mtime_ns}|{self.size}|{MAX_JETS_DEFAULT}"
+
+
+def default_jets_path() -> Path:
+    """The embedded default jet file, or the file named by $JETVIZ_DEFAULT_JETS."""
+    override = os.environ.get(DEFAULT_ENV)
+    if override:
+        return Path(override)
+    from jetviz.paths import DEFAULT_JETS
+
+    return DEFAULT_JETS
+
+
+def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        what = "the embedded default data set" if kind == "default" else "a jet file"
+        hint = ("make it with `jetviz generate` (see README) or load your own file"
+                if kind == "default" else "check the path (it is read on the server)")
+        raise JetvizInputError(f"{path}: expected {what} here, found no such file; {hint}")
+    stat = path.stat()
+    return DataChoice(kind, str(path.resolve()), label, stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading jets …")
+def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int) -> JetSet:
+    """Read a jet file once per (path, mtime, size); the JetSet is shared, never modified."""
+    from jetviz.readers import load_jets  # imported on first use: keeps the app start fast
+
+    return load_jets(path, name=label, max_jets=max_jets)
+
+
+def load_choice(choice: DataChoice) -> JetSet:
+    """The jets of ``choice`` (cached); raises JetvizInputError with the reader's message."""
+    try:
+        return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT)
+    except JetvizInputError:
+        raise
+    except Exception as err:  # a file the reader did not foresee must not crash the page
+        raise JetvizInputError(
+            f"{choice.label}: could not be read as jets ({type(err).__name__}: {err}); "
+            "expected a jetviz, JetNet, hls4ml or top-tagging HDF5 file"
+        ) from err
+
+
+def _save_upload(name: str, data: bytes) -> Path:
+    """Save uploaded bytes under their content hash (once) and return the path."""
+    from jetviz.store import atomic_path
+
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    path = Path(tempfile.gettempdir()) / "jetviz-uploads" / f"{digest}{Path(name).suffix}"
+    if not path.is_file():
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    return path
+
+
+def _attempt(input_id: str, kind: str, path_of, label: str) -> None:
+    """Load the input once per ``input_id``: make it the data set in use, or keep the
+    current one and remember the error message."""
+    if st.session_state.get(_ATTEMPT) == input_id:
+        return
+    st.session_state[_ATTEMPT] = input_id
+    try:
+        choice = _choice(kind, path_of(), label)
+        load_choice(choice)
+    except JetvizInputError as err:
+        st.session_state[_ERROR] = (input_id, str(err))
+        return
+    st.session_state[_ACTIVE] = choice
+    st.session_state.pop(_ERROR, None)
+
+
+def data_set_sidebar() -> None:
+    """The data-set picker in the sidebar; shows a load error at the top of the page."""
+    with st.sidebar:
+        st.subheader("Jet data set")
+        source = st.radio(
+            "Source", SOURCES, key="jetviz_data_source",
+            help=("Every page uses the jets chosen here. The embedded default holds real "
+                  "Pythia 8 jets made by `jetviz generate`; you can also read your own "
+                  "JetNet, hls4ml, top-tagging or jetviz HDF5 file, "
+                  f"at most {MAX_JETS_DEFAULT:,} jets of it."),
+        )
+        input_id = None
+        if source == SOURCES[0]:
+            path = default_jets_path()
+            input_id = f"default:{path}"
+            _attempt(input_id, "default", lambda: path, "embedded default")
+        elif source == SOURCES[1]:
+            upload = st.file_uploader(
+                "Jet file", type=UPLOAD_TYPES, key="jetviz_data_upload",
+                help=("JetNet, hls4ml LHC-jets or top-tagging HDF5 as published, or a file "
+                      "made by `jetviz generate`. The format is detected from the content."),
+            )
+            if upload is not None:
+                input_id = f"upload:{upload.file_id}"
+                _attempt(input_id, "upload",
+                         lambda: _save_upload(upload.name, upload.getvalue()), upload.name)
+        else:
+            text = st.text_input(
+                "Path on the server", key="jetviz_data_path",
+                placeholder="/data/jetnet/t.hdf5",
+                help="A jet file on the machine running the app; press Enter to load it.",
+            ).strip()
+            if text:
+                input_id = f"path:{text}"
+                _attempt(input_id, "path", lambda: text, Path(text).name)
+        active = st.session_state.get(_ACTIVE)
+        if active is not None:
+            jets = load_choice(active)
+            st.caption(f"In use: **{active.label}** — {len(jets):,} jets, "
+                       f"{len(jets.class_names)} classes, P = {jets.n_particles}")
+    error = st.session_state.get(_ERROR)
+    if error is not None and error[0] == input_id:
+        still = (f" Still using: {active.label}." if active is not None else "")
+        st.error(f"Could not load this data set. {error[1]}.{still}".replace("..", "."))
+
+
+def current_choice() -> DataChoice | None:
+    """The data set in use, or None if none could be loaded."""
+    return st.session_state.get(_ACTIVE)
+
+
+def jets_in_use() -> tuple[JetSet, str]:
+    """The jets in use and their cache key; stops the page with a message if there are none."""
+    choice = current_choice()
+    if choice is None:
+        st.info("No jet data set is loaded: choose one in the sidebar (**Jet data set**).")
+        st.stop()
+    return load_choice(choice), choice.key
+
+
+@dataclass(frozen=True)
+class DataSetSummary:
+    """What the home page shows about a data set.
+
+    Attributes:
+        classes: one row per class: class, name, jets, share.
+        provenance: one row per attribute recorded in the file (generator, versions, seed…).
+        command: the command that made the file, if it records one.
+    """
+
+    classes: list[dict]
+    provenance: list[dict]
+    command: str | None
+
+
+_HIDDEN_ATTRS = frozenset({"kind", "schema_version", "command"})
+
+
+def data_set_summary(jets: JetSet) -> DataSetSummary:
+    """Class counts and provenance of ``jets`` as rows for ``st.table``."""
+    from jetviz.figures.data import class_label
+
+    counts = jets.counts()
+    total = max(len(jets), 1)
+    classes = [
+        {"class": name, "name": class_label(name).split(" (")[-1].rstrip(")"),
+         "jets": n, "share": f"{100 * n / total:.1f} %"}
+        for name, n in counts.items()
+    ]
+    provenance = [
+        {"field": k, "value": _short(v)} for k, v in sorted(jets.attrs.items())
+        if k not in _HIDDEN_ATTRS
+    ]
+    command = jets.attrs.get("command")
+    return DataSetSummary(classes, provenance, str(command) if command else None)
+
+
+def _short(value: object, limit: int = 240) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _count(path: str, mtime_ns: int, size: int, label: str) -> int:
+    from jetviz.readers import count_jets
+
+    return count_jets(path, name=label)
+
+
+def truncation_note(jets: JetSet) -> str | None:
+    """A sentence for the page when the file holds more jets than were read."""
+    choice = current_choice()
+    if choice is None or len(jets) < MAX_JETS_DEFAULT:
+        return None
+    try:
+        total = _count(choice.path, choice.mtime_ns, choice.size, choice.label)
+    except JetvizInputError:
+        total = None
+    if total is not None and total <= len(jets):
+        return None
+    of_total = f" of the {total:,} in the file" if total else ""
+    return (f"Only the first {MAX_JETS_DEFAULT:,} jets{of_total} were read (jetviz's size "
+            "limit per file, which keeps every page responsive).")
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing jet observables (once per data set) …")
+def observables_of(_jets: JetSet, key: str) -> dict[str, np.ndarray]:
+    """Per-jet observables for the data page, computed once per data set.
+
+    pT, η, mass and multiplicity are the whole jet's, as stored in the file (all
+    constituents); the N-subjettiness τ1, τ2, τ3, τ21, τ32 and ``mass_p`` (the mass of the
+    P stored particles) come from ``jetviz.physics.observables`` on the stored particles.
+
+    Args:
+        _jets: the jets (not hashed: ``key`` identifies them).
+        key: the data set's cache key (``DataChoice.key``).
+
+    Returns:
+        name -> (N,) float64 array.
+    """
+    from jetviz.jets import JET_FEATURES
+    from jetviz.physics import observables
+
+    from_particles = observables(_jets.particles, _jets.mask, _jets.jets[:, 0], _jets.radius)
+    values = {name: _jets.jets[:, i].astype(np.float64) for i, name in enumerate(JET_FEATURES)}
+    values.update({k: from_particles[k] for k in ("tau1", "tau2", "tau3", "tau21", "tau32")})
+    values["mass_p"] = from_particles["mass"]
+    return values
+
+
+@st.cache_data(max_entries=64, show_spinner="Averaging jet images …")
+def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int) -> np.ndarray:
+    """The average jet image of one class, (n_pixels, n_pixels), once per (set, class, size)."""
+    from jetviz.physics import average_jet_image
+
+    sub = _jets.of_class(class_name)
+    return average_jet_image(sub.particles, sub.mask, n_pixels=n_pixels, R=_jets.radius)
+
+
+def pick_random_jet(key: str, n: int) -> None:
+    """Button callback: set the widget ``key`` to a random jet index in [0, n).
+
+    The generator is seeded once per session, so a session's sequence of random jets is
+    reproducible.
+    """
+    rng = st.session_state.setdefault("jetviz_jet_rng", np.random.default_rng(20251122))
+    st.session_state[key] = int(rng.integers(n))

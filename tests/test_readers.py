@@ -8,6 +8,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 from jetviz import readers, store
@@ -200,13 +201,41 @@ def test_toptagging_pandas_layout_four_vectors_round_trip(tmp_path: Path) -> Non
                                    (want[..., k] - want[:, :1, k]) * truth.mask, atol=2e-4)
 
 
-def test_toptagging_refuses_pandas_table_format(tmp_path: Path) -> None:
-    n = 3
-    p4 = np.zeros((n, 200, 4))
+def test_toptagging_pandas_table_format_reads_the_same(tmp_path: Path) -> None:
+    fixed, _, p4, is_signal = toptagging_file(tmp_path, n=6)
+    table = tmp_path / "val.h5"
+    write_toptagging(table, p4, is_signal, fmt="table")
+    with h5py.File(table) as h5:
+        assert h5["table"].attrs["pandas_type"] == b"frame_table"
+    a, b = readers.load_jets(fixed), readers.load_jets(table, max_jets=4)
+    assert_same_jets(b, a.subset(slice(0, 4)), atol=0)
+    np.testing.assert_array_equal(b.jets, a.jets[:4])
+    assert readers.count_jets(table) == 6
+
+
+def test_toptagging_column_names_are_never_unpickled(tmp_path: Path) -> None:
+    _, _, p4, is_signal = toptagging_file(tmp_path, n=3)
+    path = tmp_path / "evil.h5"
+    write_toptagging(path, p4, is_signal, fmt="table")
+    with h5py.File(path, "a") as h5:  # a pickle that would run a shell command if loaded
+        h5["table/table"].attrs["values_block_0_kind"] = np.bytes_(
+            b"cos\nsystem\n(S'touch /tmp/jetviz_pwned'\ntR.")
+    with pytest.raises(JetvizInputError, match=r"evil\.h5: values_block_0_kind is not a plain "
+                       r"list of column names \(pickle opcode GLOBAL\)"):
+        readers.load_jets(path)
+
+
+def test_toptagging_missing_columns_and_bad_labels(tmp_path: Path) -> None:
+    p4 = np.zeros((3, 200, 4))
     p4[:, 0] = [100.0, 60.0, 80.0, 10.0]
-    path = tmp_path / "val.h5"
-    write_toptagging(path, p4, np.zeros(n), fmt="table")
-    with pytest.raises(JetvizInputError, match=r"val\.h5: a pandas 'table'-format.*fixed"):
+    path = tmp_path / "test.h5"
+    write_toptagging(path, p4, np.array([0, 2, 1]))
+    with pytest.raises(JetvizInputError, match=r"test\.h5: is_signal_new must be 0 \(QCD\) or "
+                       r"1 \(top\); found 2.0 at row 1"):
+        readers.load_jets(path)
+    pd.DataFrame({"E_0": [1.0], "PX_0": [1.0]}).to_hdf(path, key="table", format="fixed")
+    with pytest.raises(JetvizInputError, match=r"test\.h5: expected top-tagging columns.*"
+                       r"missing \['PY_0', 'PZ_0', 'is_signal_new'\]"):
         readers.load_jets(path)
 
 

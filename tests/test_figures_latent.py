@@ -156,3 +156,20 @@ def test_bad_grid_is_refused():
         fl.kl_curves_figure(np.array([0.0, 1.0]), np.ones((2, 3)), 1.0)
     with pytest.raises(ValueError, match="one per β"):
         fl.kl_curves_figure(np.array([1.0, 2.0]), np.ones((3, 3)), 1.0)
+
+
+def test_walk_animation_has_a_frame_per_step():
+    t = np.linspace(-1, 1, 9)
+    path = np.abs(np.random.default_rng(2).normal(0, 0.1, (9, 12, 3)))
+    fig = fl.walk_animation_figure(t, path, jet_pt=1000.0)
+    assert len(fig.frames) == 9
+    assert len(fig.layout.sliders[0].steps) == 9
+    np.testing.assert_allclose(fig.frames[4].data[0].marker.size, path[4, :, 0])
+    toy = fl.walk_animation_figure(t, path[:, 0, :2])
+    assert len(toy.frames[3].data[0].x) == 4  # the toy path is drawn up to the current step
+
+
+def test_toy_walk_marks_current_point():
+    path = np.stack([np.linspace(0, 1, 5), np.zeros(5)], 1)
+    fig = fl.toy_walk_figure(np.zeros((10, 2)), path, 3)
+    assert fig.data[-1].x[0] == pytest.approx(0.75)

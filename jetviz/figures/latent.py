@@ -581,3 +581,99 @@ def loss_curves_figure(epochs: Sequence[float], series: Mapping[str, Sequence[fl
     fig.update_yaxes(title_text=y_title + (" (log)" if log_y else ""),
                      type="log" if log_y else "linear")
     return _style(fig, title, height=400)
+
+
+def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float = 0.8,
+                          jet_pt: float | None = None,
+                          colour: str = ROLE_COLOURS["reconstructed"],
+                          x_title: str = "position", frame_ms: int = 120) -> go.Figure:
+    """The decoded jets along a latent path as an animation played in the browser.
+
+    Args:
+        positions: (T,) positions along the path.
+        path: (T, P_out, 3) decoded jets, or (T, 2) toy points.
+        radius: jet radius R.
+        jet_pt: the start jet's pT [GeV] (hover), if known.
+        colour: marker colour.
+        x_title: what the position means (slider label).
+        frame_ms: duration of one frame in milliseconds.
+    """
+    positions = np.asarray(positions, dtype=float)
+    path = np.asarray(path, dtype=float)
+    if path.shape[0] != positions.size:
+        raise ValueError(f"expected {positions.size} decoded steps, got {path.shape[0]}")
+    toy = path.ndim == 2
+    sizeref = _sizeref(1.0)
+
+    def step(k: int) -> go.Scatter:
+        if toy:
+            return go.Scatter(x=path[: k + 1, 0], y=path[: k + 1, 1], mode="lines+markers",
+                              name="decoded point", line={"color": colour, "width": 2},
+                              marker={"size": 6, "color": colour})
+        return _jet_trace(path[k], None, colour, "decoded particles", sizeref, jet_pt, False)
+
+    fig = go.Figure(step(0))
+    if toy:
+        pad = 0.1 * float(np.ptp(path, axis=0).max() + 1e-6)
+        lo, hi = path.min(0) - pad, path.max(0) + pad
+        fig.update_xaxes(title_text="x₁", range=[lo[0], hi[0]])
+        fig.update_yaxes(title_text="x₂", range=[lo[1], hi[1]], scaleanchor="x")
+    else:
+        _cone(fig, radius)
+        lim = radius * 1.1
+        fig.update_xaxes(title_text="η − η_jet", range=[-lim, lim], zeroline=False)
+        fig.update_yaxes(title_text="φ − φ_jet [rad]", range=[-lim, lim], zeroline=False,
+                         scaleanchor="x", scaleratio=1)
+    fig.frames = [go.Frame(name=str(k), data=[step(k)], traces=[0]) for k in range(len(path))]
+    fig.update_layout(
+        showlegend=False,
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "y": -0.18,
+                      "xanchor": "left", "yanchor": "top", "font": {"size": FONT_SIZE},
+                      "buttons": [
+                          {"label": "▶ play", "method": "animate",
+                           "args": [None, {"frame": {"duration": frame_ms, "redraw": True},
+                                           "transition": {"duration": 0},
+                                           "fromcurrent": True}]},
+                          {"label": "❚❚ pause", "method": "animate",
+                           "args": [[None], {"frame": {"duration": 0, "redraw": False},
+                                             "mode": "immediate"}]}]}],
+        sliders=[{"active": 0, "x": 0.25, "len": 0.75, "y": -0.18, "yanchor": "top",
+                  "currentvalue": {"prefix": f"{x_title}: ", "font": {"size": FONT_SIZE - 1}},
+                  "steps": [{"label": f"{p:+.2f}", "method": "animate",
+                             "args": [[str(k)], {"frame": {"duration": 0, "redraw": True},
+                                                 "mode": "immediate"}]}
+                            for k, p in enumerate(positions)]}],
+    )
+    _style(fig, "The decoded jet along the whole path" if not toy
+           else "The decoded point along the whole path", height=620)
+    fig.update_layout(margin={"b": 150})
+    return fig
+
+
+def toy_walk_figure(points: np.ndarray, path: np.ndarray, index: int,
+                    colour: str = ROLE_COLOURS["reconstructed"]) -> go.Figure:
+    """The toy data with a decoded latent path through it and the current point marked.
+
+    Args:
+        points: (N, 2) toy data.
+        path: (T, 2) decoded points along the path.
+        index: the current step.
+        colour: colour of the path.
+    """
+    points = np.asarray(points, dtype=float)
+    path = np.asarray(path, dtype=float)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="data",
+                             marker={"color": ROLE_COLOURS["true"], "size": 4, "opacity": 0.3},
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", name="decoded path",
+                             line={"color": colour, "width": 3},
+                             hovertemplate="(%{x:.3f}, %{y:.3f})<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[path[index, 0]], y=[path[index, 1]], mode="markers",
+                             name="current position",
+                             marker={"color": "#111111", "size": 14, "symbol": "diamond"},
+                             hovertemplate="here: (%{x:.3f}, %{y:.3f})<extra></extra>"))
+    fig.update_xaxes(title_text="x₁")
+    fig.update_yaxes(title_text="x₂", scaleanchor="x", scaleratio=1)
+    fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0})
+    return _style(fig, "The decoded point along the path, over the toy data", height=480)

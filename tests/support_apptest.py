@@ -1,0 +1,47 @@
+"""AppTest of the whole app (app.py + a page), as a browser session would run it.
+
+Use ``app_test(monkeypatch)`` instead of ``AppTest.from_file("app.py")``:
+
+    at = app_test(monkeypatch)          # runs app.py: navigation, sidebar, home page
+    at.switch_page("pages/beta.py").run()
+
+Why: Streamlit 1.67's AppTest rebuilds its PagesManager before every run and resets
+``PagesManager.uses_pages_directory``; because this repository has a ``pages/`` folder, every
+run after the first then takes the legacy pages-folder path and runs the page file alone,
+skipping app.py (its ``st.navigation``, the shared sidebar and the data-set picker). The real
+server sets the flag to False once ``st.navigation`` has run; this helper does the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+class _NavigationPagesManager(PagesManager):
+    """A PagesManager that, like the running server after st.navigation, ignores pages/."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+def app_test(monkeypatch: pytest.MonkeyPatch, timeout: float = 60, run: bool = True) -> AppTest:
+    """An AppTest of app.py whose reruns execute app.py and then the current page.
+
+    Args:
+        monkeypatch: pytest's fixture (the patch is undone after the test).
+        timeout: seconds a run may take.
+        run: run the app once (the home page) before returning.
+    """
+    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if run:
+        at.run()
+    return at

@@ -356,7 +356,10 @@ def exclusive_kt_axes(
     if cluster_r is not None and not cluster_r > 0:
         raise JetvizInputError(f"exclusive_kt_axes: cluster_r must be > 0 or None, got {cluster_r}")
     parts, real, lead = _as_batch(particles, mask, "exclusive_kt_axes")
-    n_jets = parts.shape[0]
+    n_jets, p = real.shape
+    if p < targets[-1]:  # fewer slots than axes: pad so every jet has n rows to report
+        parts = np.concatenate([parts, np.zeros((n_jets, targets[-1] - p, 3))], 1)
+        real = np.concatenate([real, np.zeros((n_jets, targets[-1] - p), dtype=bool)], 1)
     out = {n: (np.zeros((n_jets, n, 3)), np.zeros((n_jets, n), dtype=bool)) for n in targets}
     for start in range(0, n_jets, chunk_size):
         sl = slice(start, start + chunk_size)

@@ -58,7 +58,7 @@ with c3:
               help="Draw a jet of this class at random.")
 with c4:
     n_pixels = st.select_slider(
-        "Image pixels per side", options=[16, 25, 32, 50, 64, 100], value=50,
+        "Image pixels per side", options=[15, 25, 33, 50, 75, 100], value=33,
         key="data_pixels", help="Resolution of the average jet image over [−R, R]².")
 
 sub = jets.of_class(name)

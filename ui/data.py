@@ -281,7 +281,7 @@ def observables_of(_jets: JetSet, key: str) -> dict[str, np.ndarray]:
 @st.cache_data(max_entries=64, show_spinner="Averaging jet images …")
 def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int) -> np.ndarray:
     """The average jet image of one class, (n_pixels, n_pixels), once per (set, class, size)."""
-    from jetviz.physics import average_jet_image
+    from jetviz.images import average_jet_image
 
     sub = _jets.of_class(class_name)
     return average_jet_image(sub.particles, sub.mask, n_pixels=n_pixels, R=_jets.radius)

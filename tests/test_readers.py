@@ -369,6 +369,17 @@ def test_not_hdf5_nor_csv(tmp_path: Path) -> None:
         readers.load_jets(io.BytesIO(b"\x00\x01garbage"), name="upload.h5")
 
 
+def test_truncated_hdf5(tmp_path: Path) -> None:
+    truth = make_jetset(n=50, p=30)
+    path = tmp_path / "w.hdf5"
+    write_jetnet(path, truth.particles, truth.mask, truth.jets)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(JetvizInputError, match=r"w\.hdf5: (not a readable HDF5 file|reading "
+                       r"failed).*truncated"):
+        readers.load_jets(path)
+
+
 def test_unknown_hdf5_layout_and_wrong_kind(tmp_path: Path) -> None:
     path = write_h5(tmp_path / "other.h5", images=np.zeros((2, 3)))
     with pytest.raises(JetvizInputError,

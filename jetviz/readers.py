@@ -45,9 +45,9 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import h5py
 import numpy as np
@@ -60,6 +60,7 @@ from jetviz.pandas_hdf5 import PandasFrame
 from jetviz.physics import relative_from_p4s, wrap_phi
 
 Source = str | os.PathLike | BinaryIO
+T = TypeVar("T", JetSet, EventSet)
 
 MAX_JETS_DEFAULT = 200_000  # rows read by default: ~ 200k × 150 × 3 float32 ≈ 360 MB at most
 MAX_EVENTS_DEFAULT = 200_000
@@ -533,6 +534,9 @@ def read_darkmachines(source: Source, label: str, *, max_events: int | None = No
 
 
 def _check_fmt(fmt: str, allowed: tuple[str, ...], label: str, what: str) -> None:
+    if fmt not in (*JET_FORMATS, *EVENT_FORMATS):
+        raise JetvizInputError(
+            f"{label}: unknown format {fmt!r}; expected 'auto' or one of {allowed}")
     if fmt not in allowed:
         other = "events" if what == "jets" else "jets"
         raise JetvizInputError(
@@ -540,7 +544,8 @@ def _check_fmt(fmt: str, allowed: tuple[str, ...], label: str, what: str) -> Non
             f"Load it as {other} instead")
 
 
-def _from_store(reader, source: Source, label: str):
+def _from_store(reader: Callable[[Source], T], source: Source, label: str) -> T:
+    """Call a jetviz.store reader, naming the file by ``label`` in its messages and result."""
     _rewind(source)
     try:
         out = reader(source)

@@ -389,5 +389,7 @@ def test_unknown_hdf5_layout_and_wrong_kind(tmp_path: Path) -> None:
     csv.write_text(darkmachines_line(0, "ttbar", 50.0, 0.0, []) + "\n")
     with pytest.raises(JetvizInputError, match=r"events\.csv: a darkmachines file holds events"):
         readers.load_jets(csv)
+    with pytest.raises(JetvizInputError, match=r"events\.csv: unknown format 'root'"):
+        readers.load_jets(csv, fmt="root")
     with pytest.raises(JetvizInputError, match=r"missing\.h5: cannot open the file"):
         readers.load_jets(tmp_path / "missing.h5")

@@ -24,11 +24,35 @@ Exact path: ``emd`` (one pair, POT's ``ot.emd2``), ``pairwise_emds`` and ``paire
 
 from __future__ import annotations
 
+import itertools
 import math
+import multiprocessing
+import os
+import warnings
+from collections.abc import Sequence
 
+import numpy as np
+import ot
 import torch
+from ot.lp.emd_wrap import emd_c
+from scipy.spatial.distance import cdist
 
-__all__ = ["sinkhorn_emd", "sinkhorn_plan"]
+from jetviz.errors import JetvizInputError
+from jetviz.jets import JetSet
+
+__all__ = [
+    "emd",
+    "events_from_jets",
+    "paired_emds",
+    "pairwise_emds",
+    "sinkhorn_emd",
+    "sinkhorn_plan",
+]
+
+# Exact solver settings.
+_NUM_ITER_MAX = 1_000_000  # network-simplex pivots; 30-particle jets need a few hundred
+_AUTO_MIN_PAIRS = 2_000  # n_jobs=None runs serially below this many pairs (fork costs ~50 ms)
+_CHUNKS_PER_JOB = 4  # tasks per worker, so uneven chunks still balance
 
 # Sinkhorn defaults (see sinkhorn_emd for what they mean and how they were chosen).
 DEFAULT_EPS = 0.003  # ε relative to the pair's largest ground cost θ_ij/R
@@ -302,3 +326,292 @@ def sinkhorn_plan(
         energy sent to the dummy (|ΣE − ΣE'| in all).
     """
     return _solve(w_a, x_a, w_b, x_b, R, eps, n_iter, mask_a, mask_b)
+
+
+# ----------------------------------------------------------------------------- exact EMD
+
+
+def _check_event(ev: np.ndarray, name: str) -> np.ndarray:
+    """An event as float64 (M, 3) (weight, eta, phi), or JetvizInputError."""
+    ev = np.asarray(ev, dtype=np.float64)
+    if ev.ndim != 2 or ev.shape[1] != 3:
+        raise JetvizInputError(
+            f"{name}: expected an event of shape (M, 3) = (weight, eta, phi), got {ev.shape}"
+        )
+    if not np.isfinite(ev).all():
+        raise JetvizInputError(f"{name}: NaN/inf in the event; repair or drop it")
+    if (ev[:, 0] < 0).any():
+        raise JetvizInputError(f"{name}: negative weights; EMD needs weights ≥ 0 (e.g. pT)")
+    return ev
+
+
+def _check_events(events: np.ndarray | JetSet, name: str) -> np.ndarray:
+    """A batch as float64 (N, P, 3) (weight, eta, phi), converting a JetSet to GeV weights."""
+    if isinstance(events, JetSet):
+        return events_from_jets(events)
+    ev = np.asarray(events, dtype=np.float64)
+    if ev.ndim != 3 or ev.shape[2] != 3:
+        raise JetvizInputError(
+            f"{name}: expected events of shape (N, P, 3) = (weight, eta, phi) or a JetSet, "
+            f"got {ev.shape}"
+        )
+    if not np.isfinite(ev).all():
+        bad = int(np.argwhere(~np.isfinite(ev))[0, 0])
+        raise JetvizInputError(f"{name}: NaN/inf values (first in event {bad}); repair or drop")
+    if (ev[..., 0] < 0).any():
+        bad = int(np.argwhere(ev[..., 0] < 0)[0, 0])
+        raise JetvizInputError(
+            f"{name}: negative weights (first in event {bad}); EMD needs weights ≥ 0"
+        )
+    return ev
+
+
+def events_from_jets(jets: JetSet) -> np.ndarray:
+    """Events (N, P, 3) = (pT [GeV], etarel, phirel) from a JetSet; padded rows weigh 0.
+
+    The weight of a particle is ptrel × jet pT, so EMDs come out in GeV.
+    """
+    weights = jets.particles[..., 0].astype(np.float64) * jets.jets[:, 0, None]  # (N, P)
+    weights = np.where(jets.mask, weights, 0.0)
+    return np.concatenate([weights[..., None], jets.particles[..., 1:].astype(np.float64)], -1)
+
+
+def _compact(events: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per event, the (weights (M,), positions (M, 2)) of its particles with weight > 0."""
+    out = []
+    for ev in events:
+        real = ev[:, 0] > 0
+        out.append((np.ascontiguousarray(ev[real, 0]), np.ascontiguousarray(ev[real, 1:])))
+    return out
+
+
+def _balanced(
+    w_a: np.ndarray, w_b: np.ndarray, cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The balanced problem of the EMD definition: a zero-cost dummy on the lighter side.
+
+    Returns (a, b, cost, |ΣE − ΣE'|) with Σa = Σb exactly (b rescaled by a ratio 1 ± 1e-16).
+    """
+    e_a, e_b = float(w_a.sum()), float(w_b.sum())
+    if e_a > e_b:
+        w_b = np.append(w_b, e_a - e_b)
+        cost = np.pad(cost, ((0, 0), (0, 1)))
+    elif e_b > e_a:
+        w_a = np.append(w_a, e_b - e_a)
+        cost = np.pad(cost, ((0, 1), (0, 0)))
+    w_b = w_b * (w_a.sum() / w_b.sum())
+    contiguous = np.ascontiguousarray
+    return contiguous(w_a), contiguous(w_b), contiguous(cost), abs(e_a - e_b)
+
+
+_RESULT_MESSAGES = {0: "the problem is infeasible", 2: "the problem is unbounded",
+                    3: "the iteration limit was reached"}
+
+
+def _exact_pair(w_a: np.ndarray, x_a: np.ndarray, w_b: np.ndarray, x_b: np.ndarray,
+                R: float) -> float:
+    """Exact EMD of one pair of compact events with POT's network simplex (``emd_c``).
+
+    ``emd_c`` is the C++ network simplex that ``ot.emd2`` wraps; calling it directly skips
+    ot.emd2's per-call backend bookkeeping (≈ 120 µs of a ≈ 250 µs call for 30 particles).
+    Its result code is checked here instead of being turned into a warning.
+    """
+    if w_a.size == 0 or w_b.size == 0:
+        return abs(float(w_a.sum()) - float(w_b.sum()))
+    a, b, cost, imbalance = _balanced(w_a, w_b, cdist(x_a, x_b) / R)
+    max_iter = _NUM_ITER_MAX
+    for _ in range(2):
+        _, value, _, _, code = emd_c(a, b, cost, max_iter, 1)
+        if code == 1:
+            return float(value) + imbalance
+        if code != 3:
+            break
+        max_iter *= 10
+    raise RuntimeError(
+        f"exact EMD: POT's network simplex stopped because {_RESULT_MESSAGES.get(code, code)} "
+        f"(events of {w_a.size} and {w_b.size} particles); check the events for extreme values"
+    )
+
+
+def emd(ev_a: np.ndarray, ev_b: np.ndarray, R: float = 0.8) -> float:
+    """Exact EMD between two events with POT's network simplex (``ot.emd2``).
+
+    EMD(E, E') = min_f Σ f_ij θ_ij / R + |ΣE − ΣE'| (Komiske, Metodiev, Thaler,
+    arXiv:1902.02346), solved as a balanced problem with a zero-cost dummy particle on the
+    side with less energy. POT's "numItermax reached" result is retried with 10× the limit
+    and otherwise raised as an error, never left as a warning.
+
+    Args:
+        ev_a: (Ma, 3) particles (weight, eta, phi); weight in GeV (e.g. pT), ≥ 0.
+        ev_b: (Mb, 3) particles of the second event.
+        R: jet radius dividing the angular distance θ_ij.
+
+    Returns:
+        The EMD in the units of the weights.
+    """
+    ev_a, ev_b = _check_event(ev_a, "ev_a"), _check_event(ev_b, "ev_b")
+    ev_a, ev_b = ev_a[ev_a[:, 0] > 0], ev_b[ev_b[:, 0] > 0]
+    if len(ev_a) == 0 or len(ev_b) == 0:
+        return abs(float(ev_a[:, 0].sum()) - float(ev_b[:, 0].sum()))
+    a, b, cost, imbalance = _balanced(ev_a[:, 0], ev_b[:, 0], cdist(ev_a[:, 1:], ev_b[:, 1:]) / R)
+    max_iter = _NUM_ITER_MAX
+    for _ in range(2):
+        with warnings.catch_warnings():
+            # the result code below says the same thing as POT's warning, with more context
+            warnings.simplefilter("ignore", UserWarning)
+            value, log = ot.emd2(a, b, cost, numItermax=max_iter, log=True)
+        code = log["result_code"]
+        if code == 1:
+            return float(value) + imbalance
+        if code != 3:
+            break
+        max_iter *= 10
+    raise RuntimeError(
+        f"exact EMD: ot.emd2 stopped because {_RESULT_MESSAGES.get(code, code)} "
+        f"(events of {len(ev_a)} and {len(ev_b)} particles); check the events"
+    )
+
+
+# Worker-side state: the compact events of the current call, set by the pool initializer
+# (inherited without a copy under fork; pickled once per worker under spawn).
+_WORKER_EVENTS: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+_WORKER_R: list[float] = [0.8]
+
+
+def _init_worker(events_a: list, events_b: list, R: float) -> None:
+    _WORKER_EVENTS["a"], _WORKER_EVENTS["b"] = events_a, events_b
+    _WORKER_R[0] = R
+
+
+def _run_task(task: tuple[str, int, int]) -> tuple[tuple[str, int, int], np.ndarray]:
+    """Solve one chunk: rows i0:i1 of the upper triangle, of the full matrix, or of the pairs."""
+    kind, i0, i1 = task
+    ev_a, ev_b, R = _WORKER_EVENTS["a"], _WORKER_EVENTS["b"], _WORKER_R[0]
+    if kind == "paired":
+        out = np.array([_exact_pair(*ev_a[i], *ev_b[i], R) for i in range(i0, i1)])
+    elif kind == "full":
+        out = np.array([[_exact_pair(*ev_a[i], *ev_b[j], R) for j in range(len(ev_b))]
+                        for i in range(i0, i1)]).reshape(i1 - i0, len(ev_b))
+    else:  # "upper": row i holds pairs (i, j) for j > i, concatenated
+        out = np.array([_exact_pair(*ev_a[i], *ev_a[j], R)
+                        for i in range(i0, i1) for j in range(i + 1, len(ev_a))])
+    return task, out
+
+
+def _n_workers(n_jobs: int | None, n_pairs: int) -> int:
+    if n_jobs is not None:
+        if n_jobs < 1:
+            raise JetvizInputError(f"n_jobs: expected a positive number of workers, got {n_jobs}")
+        return n_jobs
+    if n_pairs < _AUTO_MIN_PAIRS:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _row_chunks(costs: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
+    """Split rows into ≤ n_chunks contiguous ranges of about equal total cost."""
+    bounds = np.searchsorted(np.cumsum(costs), np.linspace(0, sum(costs), n_chunks + 1)[1:-1])
+    edges = np.unique(np.concatenate([[0], bounds + 1, [len(costs)]]).clip(0, len(costs)))
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _run(kind: str, events_a: list, events_b: list, rows: list[tuple[int, int]], R: float,
+         n_workers: int) -> dict[tuple[str, int, int], np.ndarray]:
+    """Solve the chunks serially or in a pool of ``n_workers`` processes."""
+    tasks = [(kind, i0, i1) for i0, i1 in rows]
+    if n_workers == 1 or len(tasks) <= 1:
+        _init_worker(events_a, events_b, R)
+        try:
+            return dict(map(_run_task, tasks))
+        finally:
+            _WORKER_EVENTS.clear()
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ctx.Pool(n_workers, initializer=_init_worker, initargs=(events_a, events_b, R)) as pool:
+        return dict(pool.imap_unordered(_run_task, tasks))
+
+
+def pairwise_emds(
+    jets_a: np.ndarray | JetSet,
+    jets_b: np.ndarray | JetSet | None = None,
+    *,
+    R: float = 0.8,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Exact EMD between every jet of one set and every jet of another, in parallel.
+
+    Each pair is solved exactly with POT's network simplex (as in ``emd``). Rows are split into
+    chunks of about equal work and solved by ``n_jobs`` worker processes (fork where
+    available: the events are shared copy-on-write, not pickled). With ``jets_b`` omitted
+    the matrix is symmetric and only its upper triangle is solved.
+
+    Args:
+        jets_a: (Na, P, 3) events (weight [GeV], eta, phi), padded rows of weight 0, or a
+            JetSet (weights = ptrel × jet pT).
+        jets_b: (Nb, P', 3) events or a JetSet; ``None`` for the distances within ``jets_a``.
+        R: jet radius dividing the angular distance.
+        n_jobs: worker processes; ``None`` uses every core available (serially for fewer
+            than 2,000 pairs, where starting workers costs more than it saves).
+
+    Returns:
+        (Na, Nb) EMDs in GeV (symmetric with a zero diagonal when ``jets_b`` is None).
+    """
+    ev_a = _compact(_check_events(jets_a, "jets_a"))
+    if jets_b is None:
+        n = len(ev_a)
+        workers = _n_workers(n_jobs, n * (n - 1) // 2)
+        rows = _row_chunks(list(range(n - 1, -1, -1)), workers * _CHUNKS_PER_JOB)
+        out = np.zeros((n, n))
+        iu = np.triu_indices(n, 1)
+        flat = np.empty(len(iu[0]))
+        starts = np.concatenate([[0], np.cumsum(np.arange(n - 1, -1, -1))])
+        for (_, i0, i1), vals in _run("upper", ev_a, ev_a, rows, R, workers).items():
+            flat[starts[i0]:starts[i1]] = vals
+        out[iu] = flat
+        return out + out.T
+    ev_b = _compact(_check_events(jets_b, "jets_b"))
+    workers = _n_workers(n_jobs, len(ev_a) * len(ev_b))
+    rows = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
+    out = np.empty((len(ev_a), len(ev_b)))
+    for (_, i0, i1), vals in _run("full", ev_a, ev_b, rows, R, workers).items():
+        out[i0:i1] = vals
+    return out
+
+
+def paired_emds(
+    jets_a: np.ndarray | JetSet,
+    jets_b: np.ndarray | JetSet,
+    *,
+    R: float = 0.8,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Exact EMD of each jet to its partner, EMD(a_i, b_i), in parallel.
+
+    For example a reconstruction's EMD to its input, in GeV. Same solver and parallelism as
+    ``pairwise_emds``.
+
+    Args:
+        jets_a: (N, P, 3) events (weight [GeV], eta, phi) or a JetSet.
+        jets_b: (N, P', 3) events or a JetSet, the same number N of jets.
+        R: jet radius dividing the angular distance.
+        n_jobs: worker processes; ``None`` uses every core for 2,000 pairs or more.
+
+    Returns:
+        (N,) EMDs in GeV.
+    """
+    ev_a = _compact(_check_events(jets_a, "jets_a"))
+    ev_b = _compact(_check_events(jets_b, "jets_b"))
+    if len(ev_a) != len(ev_b):
+        raise JetvizInputError(
+            f"paired_emds: jets_a has {len(ev_a)} jets but jets_b has {len(ev_b)}; "
+            "pass two sets of the same length (or use pairwise_emds for all pairs)"
+        )
+    workers = _n_workers(n_jobs, len(ev_a))
+    rows = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
+    out = np.empty(len(ev_a))
+    for (_, i0, i1), vals in _run("paired", ev_a, ev_b, rows, R, workers).items():
+        out[i0:i1] = vals
+    return out

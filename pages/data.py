@@ -39,6 +39,9 @@ values = observables_of(jets, key)
 st.header("Observables by class")
 st.plotly_chart(class_histograms(values, jets.labels, jets.class_names), theme=None,
                 key="data_histograms")
+st.caption("Jet pT, η, mass and multiplicity are the whole jet's, as stored in the file; "
+           f"τ21 and τ32 are computed from the {jets.n_particles} hardest particles kept per "
+           "jet. Click a class in the legend to hide or show it.")
 
 st.header("One jet, and its class on average")
 present = [name for name, n in jets.counts().items() if n > 0]
@@ -71,16 +74,16 @@ with left:
                       jets.radius, f"{class_label(name)} jet #{index}",
                       class_colour(name, jets.class_names.index(name))),
         theme=None, key="data_event")
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("pT", f"{row['pt']:.0f} GeV")
-    m2.metric("mass", f"{row['mass']:.1f} GeV")
-    m3.metric("τ21", f"{row['tau21']:.2f}")
-    m4.metric("particles", f"{int(row['multiplicity'])}")
+    st.markdown(
+        f"**This jet:** pT = {row['pt']:.0f} GeV, mass = {row['mass']:.1f} GeV, "
+        f"τ21 = {row['tau21']:.2f}, τ32 = {row['tau32']:.2f}, "
+        f"{int(row['multiplicity'])} constituents ({int(sub.mask[index].sum())} stored)."
+    )
 with right:
     image = average_image_of(jets, key, name, n_pixels)
     st.plotly_chart(
         jet_image_figure(image, jets.radius,
                          f"Average image of {len(sub):,} {class_label(name)} jets"),
         theme=None, key="data_image")
-    st.caption("Mean p_T/p_T,jet per pixel, on a log colour scale, jets as stored (centred on "
-               "the jet axis, not rotated).")
+    st.caption("Mean pT/pT,jet per pixel on a log colour scale, over every jet of the class "
+               "as stored (centred on the jet axis, not rotated).")

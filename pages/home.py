@@ -27,7 +27,7 @@ with left:
     st.metric("jets", f"{len(jets):,}")
     st.markdown(
         f"**Source:** {choice.label}  \n"
-        f"**File:** `{jets.source}`  \n"
+        f"**File:** `{choice.path}`  \n"
         f"**Particles per jet (P):** {jets.n_particles} hardest, zero-padded  \n"
         f"**Jet radius R:** {jets.radius:g}"
     )

@@ -26,7 +26,7 @@ OBSERVABLE_AXES: dict[str, tuple[str, str]] = {
     "tau32": ("N-subjettiness τ<sub>32</sub>", "τ<sub>32</sub> = τ<sub>3</sub>/τ<sub>2</sub>"),
 }
 _INTEGER_OBSERVABLES = frozenset({"multiplicity"})
-_EVENT_MAX_MARKER_PX = 70.0  # marker diameter of a particle carrying all of the jet's pT
+_EVENT_MAX_MARKER_PX = 120.0  # marker diameter of a particle carrying all of the jet's pT
 
 
 def class_label(name: str) -> str:
@@ -120,8 +120,7 @@ def class_histograms(
         fig.update_yaxes(title_text="density" if col == 0 else None, row=row + 1, col=col + 1)
     fig.update_annotations(font_size=FONT_SIZE + 2)
     _layout(fig, title, height=330 * rows + 120)
-    fig.update_layout(legend={"orientation": "h", "y": 1.0 + 0.25 / rows, "x": 0.0,
-                              "yanchor": "bottom", "title": {"text": "class "}})
+    fig.update_layout(legend={"title": {"text": "class"}, "y": 1.0, "yanchor": "top"})
     return fig
 
 
@@ -135,7 +134,7 @@ def event_display(
 ) -> go.Figure:
     """One jet's particles in the (etarel, phirel) plane, marker area proportional to pT.
 
-    The marker scale is fixed (a particle with all of the jet's pT is 70 px across), so
+    The marker scale is fixed (a particle with all of the jet's pT would be 120 px across), so
     jets can be compared by eye. The dashed circle is the jet radius R around the axis (+).
 
     Args:
@@ -161,7 +160,7 @@ def event_display(
     fig.add_trace(go.Scatter(
         x=etarel, y=phirel, mode="markers", name=f"{len(real)} particles",
         marker={"size": ptrel, "sizemode": "area", "sizemin": 3,
-                "sizeref": 2.0 / _EVENT_MAX_MARKER_PX**2, "color": colour, "opacity": 0.75,
+                "sizeref": 2.0 / _EVENT_MAX_MARKER_PX**2, "color": colour, "opacity": 0.65,
                 "line": {"width": 1, "color": "#222222"}},
         customdata=np.stack([pt, ptrel], -1),
         hovertemplate=("p<sub>T</sub> = %{customdata[0]:.1f} GeV "
@@ -176,7 +175,7 @@ def event_display(
     fig.update_yaxes(title_text="φ<sub>rel</sub> = φ − φ<sub>jet</sub>",
                      range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1)
     _layout(fig, title, height=560)
-    fig.update_layout(legend={"orientation": "h", "y": -0.16, "x": 0.0})
+    fig.update_layout(legend={"orientation": "h", "y": -0.16, "x": 0.0, "itemsizing": "constant"})
     return fig
 
 
@@ -218,7 +217,7 @@ def jet_image_figure(
                        "mean p<sub>T</sub>/p<sub>T,jet</sub> = %{customdata:.3g}<extra></extra>"),
     ))
     fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
-                  line={"color": "white", "dash": "dash", "width": 1})
+                  line={"color": "#888888", "dash": "dash", "width": 1.5})
     fig.update_xaxes(title_text="η<sub>rel</sub> = η − η<sub>jet</sub>",
                      range=[-radius, radius], constrain="domain")
     fig.update_yaxes(title_text="φ<sub>rel</sub> = φ − φ<sub>jet</sub>",

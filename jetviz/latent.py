@@ -1,0 +1,314 @@
+"""What a trained β-VAE has learnt, as a function of β (talk 000, Collins).
+
+* :func:`beta_scan` — on a fine log grid of β: the mean KL of every latent dimension
+  ⟨KL_i⟩(β) (nats), the mean reconstruction distance with z sampled from the posterior
+  ⟨d⟩, ⟨d²⟩ (GeV, GeV² for EMD models), the distance with z = μ, and the dimensionalities
+
+      D1(β) = −Σ_i d⟨KL_i⟩/d log β,        D2(β) = d⟨d²⟩/d(β²).
+
+  Computed once per model (``jetviz train`` stores it in the checkpoint); a slider only reads it.
+* :func:`reconstruct` — what a β-slider move recomputes for a sample of jets: encoder
+  means at that β, their decodings (z = μ) and the EMD of each jet to its reconstruction
+  (log-domain Sinkhorn forward at moderate accuracy, ``SLIDER_EPS``/``SLIDER_ITER``).
+* :func:`latent_directions` and :func:`walk` — unit latent directions (single dimensions
+  ordered by KL at β, principal directions of the latent means) and decoded jets along a
+  path through latent space.
+* :func:`jet_observables` — mass, pT, τ21, ... of decoded or prepared jets
+  (jetviz.physics.observables).
+
+Derivatives use a Savitzky–Golay filter (local quadratic fits over ``SMOOTH_WINDOW``
+neighbouring grid points in log β), which smooths the small sampling noise of the scan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from scipy.signal import savgol_filter
+
+from jetviz.errors import JetvizInputError
+from jetviz.jets import JetSet
+from jetviz.losses import emd_sinkhorn, kl_per_dim
+from jetviz.models.inputs import VAEInputs, as_inputs
+from jetviz.models.vae import BetaVAE, PointVAE, VAEConfig
+
+SMOOTH_WINDOW = 7  # grid points per local quadratic fit for the derivatives
+SLIDER_EPS = 0.05  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
+SLIDER_ITER = 20  # Sinkhorn iterations for the slider's EMD
+DECODED_PTREL_MIN = 1e-4  # decoded particles carrying less pT fraction count as absent
+
+Model = BetaVAE | PointVAE
+
+
+@dataclass(frozen=True)
+class BetaScan:
+    """Per-β quantities of one model, on a log grid (n = number of β values, D = latent dim).
+
+    Attributes:
+        betas: (n,) β values, ascending (GeV for jets, data units for the toy).
+        kl_per_dim: (n, D) mean KL of each latent dimension over the examples (nats).
+        distance: (n,) mean reconstruction distance with z ~ q(z|x) (GeV: EMD).
+        distance2: (n,) mean squared distance with z ~ q(z|x) (GeV²).
+        distance_at_mean: (n,) mean distance with z = μ (what the reconstructions show).
+        d1: (n,) D1 = −Σ_i d⟨KL_i⟩/d log β.
+        d2: (n,) D2 = d⟨d²⟩/d(β²).
+        n_examples: how many examples were averaged.
+        units: "GeV" for jets, "data units" for the toy.
+    """
+
+    betas: np.ndarray
+    kl_per_dim: np.ndarray
+    distance: np.ndarray
+    distance2: np.ndarray
+    distance_at_mean: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    n_examples: int
+    units: str
+
+    @property
+    def kl_total(self) -> np.ndarray:
+        """(n,) Σ_i ⟨KL_i⟩."""
+        return self.kl_per_dim.sum(1)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (lists of floats)."""
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BetaScan:
+        """Rebuild from :meth:`to_dict` (as stored in a checkpoint's record["scan"])."""
+        if not values:
+            raise JetvizInputError("this checkpoint stores no β scan; retrain it with "
+                                   "`jetviz train` (it scans after training)")
+        arrays = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()
+                  if k not in ("n_examples", "units")}
+        return cls(**arrays, n_examples=int(values["n_examples"]), units=str(values["units"]))
+
+    def index_of(self, beta: float) -> int:
+        """Index of the grid β nearest to ``beta`` in log β."""
+        return int(np.argmin(np.abs(np.log(self.betas) - math.log(beta))))
+
+
+def log_beta_grid(config: VAEConfig, n: int = 60) -> np.ndarray:
+    """(n,) log β evenly spaced over [log beta_min, log beta_max]."""
+    lo, hi = config.log_beta_range()
+    return np.linspace(lo, hi, n)
+
+
+def _derivative_log(y: np.ndarray, log_beta: np.ndarray) -> np.ndarray:
+    """dy/d log β on a uniform log grid, by local quadratic fits (Savitzky–Golay)."""
+    n = len(log_beta)
+    step = float(log_beta[1] - log_beta[0])
+    window = min(SMOOTH_WINDOW, n if n % 2 else n - 1)
+    if window < 3:
+        return np.gradient(y, log_beta, axis=0)
+    return savgol_filter(y, window, 2, deriv=1, delta=step, axis=0, mode="interp")
+
+
+def dimensionalities(log_beta: np.ndarray, kl_per_dim: np.ndarray,
+                     distance2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D1 and D2 on a uniform grid of log β.
+
+    Args:
+        log_beta: (n,) uniformly spaced.
+        kl_per_dim: (n, D) ⟨KL_i⟩ at each β.
+        distance2: (n,) ⟨d²⟩ at each β.
+
+    Returns:
+        D1 (n,) = −Σ_i d⟨KL_i⟩/d log β and D2 (n,) = d⟨d²⟩/d(β²) = (d⟨d²⟩/d log β)/(2β²).
+    """
+    log_beta = np.asarray(log_beta, dtype=np.float64)
+    if log_beta.ndim != 1 or len(log_beta) < 2 or not np.allclose(
+            np.diff(log_beta), log_beta[1] - log_beta[0], rtol=1e-6, atol=1e-9):
+        raise ValueError("dimensionalities needs a uniform grid of ≥ 2 log β values")
+    d1 = -_derivative_log(np.asarray(kl_per_dim, dtype=np.float64).sum(1), log_beta)
+    d2 = _derivative_log(np.asarray(distance2, dtype=np.float64), log_beta) / (
+        2 * np.exp(2 * log_beta))
+    return d1, d2
+
+
+def _device(model: Model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor, *, fast: bool) -> torch.Tensor:
+    """(B,) reconstruction distance: Euclidean (toy) or Sinkhorn EMD in GeV (jets)."""
+    config = model.config
+    if config.data == "banana":
+        return (inputs.x - x_hat).square().sum(-1).sqrt()
+    if fast:
+        return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config,
+                            eps=SLIDER_EPS, n_iter=SLIDER_ITER)
+    return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config)
+
+
+@torch.inference_mode()
+def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np.ndarray,
+              seed: int = 0, batch_size: int = 1000) -> BetaScan:
+    """Scan a model over β: per-dimension KL, reconstruction distances, D1 and D2.
+
+    The same latent noise (seeded) is used at every β, so the curves are smooth in β.
+
+    Args:
+        model: a trained model.
+        jets: examples (a JetSet, toy points (N, 2), or prepared VAEInputs).
+        log_betas: (n,) uniformly spaced log β (see :func:`log_beta_grid`).
+        seed: seeds the latent noise.
+        batch_size: examples per forward pass.
+
+    Returns:
+        The BetaScan.
+    """
+    model.eval()
+    config = model.config
+    inputs = as_inputs(jets, config).to(_device(model))
+    n = len(inputs)
+    noise = torch.randn((n, config.latent_dim), generator=torch.Generator().manual_seed(seed))
+    noise = noise.to(_device(model))
+    kl_rows, dist, dist2, dist_mean = [], [], [], []
+    for lb in np.asarray(log_betas, dtype=np.float64):
+        kl_sum = torch.zeros(config.latent_dim, dtype=torch.float64)
+        s = s2 = sm = 0.0
+        for start in range(0, n, batch_size):
+            part = inputs.subset(slice(start, start + batch_size))
+            log_beta = torch.full((len(part),), float(lb), device=part.x.device)
+            mu, logvar = model.encode(part.x, part.mask, log_beta)
+            kl_sum += kl_per_dim(mu, logvar).double().sum(0).cpu()
+            z = mu + torch.exp(0.5 * logvar) * noise[start:start + batch_size]
+            d = _distance(model, part, model.decode(z, log_beta), fast=False).double()
+            dm = _distance(model, part, model.decode(mu, log_beta), fast=False).double()
+            s, s2, sm = s + float(d.sum()), s2 + float(d.square().sum()), sm + float(dm.sum())
+        kl_rows.append((kl_sum / n).numpy())
+        dist.append(s / n)
+        dist2.append(s2 / n)
+        dist_mean.append(sm / n)
+    log_betas = np.asarray(log_betas, dtype=np.float64)
+    kl = np.stack(kl_rows)
+    d1, d2 = dimensionalities(log_betas, kl, np.asarray(dist2))
+    return BetaScan(betas=np.exp(log_betas), kl_per_dim=kl, distance=np.asarray(dist),
+                    distance2=np.asarray(dist2), distance_at_mean=np.asarray(dist_mean),
+                    d1=d1, d2=d2, n_examples=n,
+                    units="GeV" if config.data == "jets" else "data units")
+
+
+def prepare(model: Model, jets: JetSet | np.ndarray | VAEInputs) -> VAEInputs:
+    """Prepared inputs for ``model`` (cache these: preparing costs more than a slider move).
+
+    For jets ``inputs.x`` are the prepared (centred, rotated, flipped, renormalised) particles
+    that reconstructions are compared with and should be shown beside them.
+    """
+    return as_inputs(jets, model.config).to(_device(model))
+
+
+@torch.inference_mode()
+def reconstruct(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Reconstruct examples at one β with z = μ (what a β-slider move recomputes).
+
+    Args:
+        model: a trained model.
+        jets: a JetSet, toy points (N, 2), or (fastest) VAEInputs from :func:`prepare`.
+        beta: β in GeV (data units for the toy).
+
+    Returns:
+        recon (N, P_out, 3) decoded particles (toy: (N, 2)), mu (N, D), logvar (N, D), and
+        distance (N,) from each example to its reconstruction: EMD in GeV by Sinkhorn at
+        ε = SLIDER_EPS, SLIDER_ITER iterations (a few % above the exact EMD); Euclidean for
+        the toy.
+    """
+    model.eval()
+    inputs = prepare(model, jets)
+    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
+    mu, logvar = model.encode(inputs.x, inputs.mask, log_beta)
+    x_hat = model.decode(mu, log_beta)
+    dist = _distance(model, inputs, x_hat, fast=True)
+    return (x_hat.cpu().numpy(), mu.cpu().numpy(), logvar.cpu().numpy(), dist.cpu().numpy())
+
+
+@torch.inference_mode()
+def latent_directions(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float) -> dict:
+    """Directions to walk along at β.
+
+    Returns:
+        dict with
+        ``order`` (D,) latent dimensions sorted by mean KL at β, most informative first;
+        ``kl`` (D,) mean KL_i at β (nats, in latent-index order);
+        ``dims`` (D, D) unit vectors e_i, rows in ``order``;
+        ``pca`` (D, D) principal directions of the latent means μ (rows, unit, by variance);
+        ``pca_variance`` (D,) the variance of μ along each;
+        ``mu_mean`` (D,) and ``mu_std`` (D,) of the latent means;
+        ``mu`` (N, D) the latent means of the examples (for picking start and end points).
+    """
+    model.eval()
+    inputs = prepare(model, jets)
+    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
+    mu, logvar = model.encode(inputs.x, inputs.mask, log_beta)
+    kl = kl_per_dim(mu, logvar).mean(0).cpu().numpy().astype(np.float64)
+    mu_np = mu.cpu().numpy().astype(np.float64)
+    order = np.argsort(-kl, kind="stable")
+    eye = np.eye(model.config.latent_dim)
+    centred = mu_np - mu_np.mean(0)
+    _, sing, vt = np.linalg.svd(centred, full_matrices=False)
+    variance = sing**2 / max(len(mu_np) - 1, 1)
+    return {"order": order, "kl": kl, "dims": eye[order], "pca": vt, "pca_variance": variance,
+            "mu_mean": mu_np.mean(0), "mu_std": mu_np.std(0), "mu": mu_np}
+
+
+@torch.inference_mode()
+def walk(model: Model, z0: np.ndarray, positions: np.ndarray, beta: float, *,
+         direction: np.ndarray | None = None, z1: np.ndarray | None = None) -> np.ndarray:
+    """Decode points along a straight path in latent space.
+
+    Exactly one of ``direction`` and ``z1`` is given: z(t) = z0 + t·direction (t in latent
+    units, i.e. prior standard deviations along a unit direction), or z(t) = z0 + t·(z1 − z0)
+    (t = 0 at z0, 1 at z1).
+
+    Args:
+        model: a trained model.
+        z0: (D,) start.
+        positions: (T,) values of t.
+        beta: β the decoder is conditioned on (GeV; data units for the toy).
+        direction: (D,) direction (used as given; pass a unit vector for latent units).
+        z1: (D,) end point.
+
+    Returns:
+        (T, P_out, 3) decoded particles ((T, 2) for the toy).
+    """
+    if (direction is None) == (z1 is None):
+        raise ValueError("walk: give exactly one of direction and z1")
+    z0 = np.asarray(z0, dtype=np.float32)
+    step = np.asarray(direction if direction is not None else np.asarray(z1) - z0, np.float32)
+    if z0.shape != (model.config.latent_dim,) or step.shape != z0.shape:
+        raise JetvizInputError(f"walk: z0 and the direction must be ({model.config.latent_dim},),"
+                               f" got {z0.shape} and {step.shape}")
+    t = np.asarray(positions, dtype=np.float32).reshape(-1, 1)
+    z = torch.from_numpy(z0[None, :] + t * step[None, :]).to(_device(model))
+    log_beta = torch.full((len(z),), math.log(beta), device=z.device)
+    return model.decode(z, log_beta).cpu().numpy()
+
+
+def jet_observables(particles: np.ndarray, jet_pt: np.ndarray | float, radius: float = 0.8,
+                    mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Observables (mass, pt, eta, phi, multiplicity, tau1..3, tau21, tau32) of jets.
+
+    Args:
+        particles: (..., P, 3) prepared or decoded particles.
+        jet_pt: (...,) or scalar jet pT in GeV that ptrel refers to.
+        radius: jet radius R.
+        mask: (..., P) real particles; default: particles with ptrel > DECODED_PTREL_MIN
+            (the decoder's softmax is never exactly 0).
+
+    Returns:
+        The dict of :func:`jetviz.physics.observables` ((...,) arrays).
+    """
+    from jetviz.physics import observables
+
+    particles = np.asarray(particles, dtype=np.float64)
+    if mask is None:
+        mask = particles[..., 0] > DECODED_PTREL_MIN
+    return observables(particles, mask, jet_pt, radius)

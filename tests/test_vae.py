@@ -1,0 +1,221 @@
+"""β-VAE model, losses and checkpoints: math invariants, conditioning, round trips, bad files."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from jetviz.errors import JetvizInputError
+from jetviz.losses import beta_vae_loss, chamfer2, distance2, emd_exact, kl_per_dim, mse2
+from jetviz.models import BetaVAE, PointVAE, VAEConfig, build_model
+from jetviz.models.checkpoint import load_checkpoint, save_checkpoint
+from jetviz.models.inputs import inputs_from_jets, prepare_particles
+from tests.conftest import make_jetset
+
+torch.set_num_threads(1)
+
+SMALL = {"n_particles_in": 12, "n_particles_out": 10, "latent_dim": 4, "hidden": 16,
+         "cond_dim": 8, "beta_min": 1.0, "beta_max": 500.0}
+
+
+def _model(seed: int = 0, **kw) -> BetaVAE:
+    torch.manual_seed(seed)
+    return BetaVAE(VAEConfig(**{**SMALL, **kw}))
+
+
+def _inputs(n: int = 16, seed: int = 0):
+    return inputs_from_jets(make_jetset(n, 12, seed), 12)
+
+
+def test_kl_matches_closed_form_of_torch_distributions():
+    gen = torch.Generator().manual_seed(1)
+    mu, logvar = torch.randn(5, 3, generator=gen), torch.randn(5, 3, generator=gen)
+    ref = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu, torch.exp(0.5 * logvar)),
+        torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu)))
+    torch.testing.assert_close(kl_per_dim(mu, logvar), ref)
+    assert torch.all(kl_per_dim(torch.zeros(2, 3), torch.zeros(2, 3)) == 0)  # posterior = prior
+
+
+def test_loss_forms_and_beta_scaling():
+    cfg = VAEConfig(**SMALL)
+    d2 = torch.tensor([100.0, 400.0])
+    kl = torch.tensor([[1.0, 0.5], [2.0, 0.0]])
+    lb = torch.log(torch.tensor([10.0, 20.0]))
+    out = beta_vae_loss(d2, kl, lb, cfg)
+    beta2 = torch.exp(2 * lb)
+    torch.testing.assert_close(out["loss"], d2 / (2 * beta2) + kl.sum(1))
+    torch.testing.assert_close(out["loss_gev2"], out["loss"] * beta2)  # form 2 = β² × form 1
+    # Doubling β and the distance leaves d²/(2β²) unchanged (β carries the distance's unit).
+    out2 = beta_vae_loss(4 * d2, kl, lb + math.log(2.0), cfg)
+    torch.testing.assert_close(out2["loss"], out["loss"])
+    # At one fixed β the weightings differ by a constant factor only.
+    lb_fixed = torch.full((2,), math.log(10.0))
+    nats = beta_vae_loss(d2, kl, lb_fixed, VAEConfig(**SMALL, weighting="nats"))["objective"]
+    gev2 = beta_vae_loss(d2, kl, lb_fixed, VAEConfig(**SMALL, weighting="gev2"))["objective"]
+    torch.testing.assert_close(gev2, nats * 100.0 / 500.0**2)
+
+
+def test_gradients_reach_every_parameter():
+    model = _model()
+    inp = _inputs()
+    lb = torch.linspace(0.0, 6.0, len(inp))
+    x_hat, mu, logvar = model(inp.x, inp.mask, lb, generator=torch.Generator().manual_seed(0))
+    d2 = distance2(inp.x, inp.mask, x_hat, inp.jet_pt, model.config)
+    beta_vae_loss(d2, kl_per_dim(mu, logvar), lb, model.config)["objective"].backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_film_conditioning_changes_output_and_fixed_model_ignores_beta():
+    z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    model = _model()
+    low, high = model.decode(z, torch.full((3,), 0.0)), model.decode(z, torch.full((3,), 6.0))
+    assert (low - high).abs().max() > 1e-4
+    inp = _inputs(3)
+    mu_lo, _ = model.encode(inp.x, inp.mask, torch.full((3,), 0.0))
+    mu_hi, _ = model.encode(inp.x, inp.mask, torch.full((3,), 6.0))
+    assert (mu_lo - mu_hi).abs().max() > 1e-5
+    fixed = _model(conditioned=False, beta_fixed=50.0)
+    torch.testing.assert_close(fixed.decode(z, torch.full((3,), 0.0)),
+                               fixed.decode(z, torch.full((3,), 6.0)))
+
+
+def test_encoder_is_permutation_invariant_over_real_particles():
+    model = _model()
+    inp = _inputs(8)
+    lb = torch.full((8,), 3.0)
+    mu, logvar = model.encode(inp.x, inp.mask, lb)
+    gen = torch.Generator().manual_seed(3)
+    perm = torch.stack([torch.randperm(12, generator=gen) for _ in range(8)])  # padding moves too
+    x_p = torch.gather(inp.x, 1, perm[..., None].expand(-1, -1, 3))
+    m_p = torch.gather(inp.mask, 1, perm)
+    mu_p, logvar_p = model.encode(x_p, m_p, lb)
+    torch.testing.assert_close(mu_p, mu, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logvar_p, logvar, atol=1e-5, rtol=1e-5)
+    # Garbage in padded slots does not leak into the encoding.
+    junk = torch.where(inp.mask[..., None], inp.x, torch.full_like(inp.x, 7.0))
+    torch.testing.assert_close(model.encode(junk, inp.mask, lb)[0], mu)
+
+
+def test_decoder_ptrel_nonnegative_and_sums_to_one():
+    model = _model()
+    x_hat = model.decode(torch.randn(6, 4) * 5, torch.full((6,), 2.0))
+    assert x_hat.shape == (6, 10, 3)
+    assert torch.all(x_hat[..., 0] >= 0)
+    torch.testing.assert_close(x_hat[..., 0].sum(-1), torch.ones(6))
+
+
+def test_model_refuses_wrong_particle_count():
+    model = _model()
+    with pytest.raises(JetvizInputError, match="12 particles"):
+        model.encode(torch.zeros(2, 30, 3), None, torch.zeros(2))
+
+
+def test_prepared_jets_are_centred_normalised_and_keep_pairwise_distances():
+    js = make_jetset(10, 12, 4)
+    x = prepare_particles(js.particles, js.mask)
+    np.testing.assert_allclose(x[..., 0].sum(1), 1.0, rtol=1e-5)
+    centroid = (x[..., :1] * x[..., 1:]).sum(1)
+    np.testing.assert_allclose(centroid, 0.0, atol=1e-5)
+    # Rotation + translation + flips keep every particle-particle distance.
+    for i in range(10):
+        n = js.mask[i].sum()
+        a, b = js.particles[i, :n, 1:], x[i, :n, 1:]
+        da = np.linalg.norm(a[:, None] - a[None], axis=-1)
+        db = np.linalg.norm(b[:, None] - b[None], axis=-1)
+        np.testing.assert_allclose(db, da, atol=1e-5)
+
+
+def test_distances_vanish_for_a_perfect_reconstruction():
+    cfg = VAEConfig(**{**SMALL, "n_particles_out": 12})
+    inp = _inputs(4)
+    x = torch.where(inp.mask[..., None], inp.x, torch.zeros_like(inp.x))
+    emd = emd_exact(inp.x, inp.mask, x, inp.jet_pt, cfg)
+    assert torch.all(emd.abs() < 1e-3)  # GeV
+    # Zero-weight decoded particles cost nothing; chamfer ignores them only through ptrel.
+    assert torch.all(mse2(inp.x, inp.mask, x, inp.jet_pt, cfg) < 1e-6)
+    assert torch.all(chamfer2(inp.x, inp.mask, x, inp.jet_pt, cfg) >= 0)
+
+
+def test_sinkhorn_loss_is_close_to_exact_emd():
+    cfg = VAEConfig(**SMALL)
+    model = _model()
+    inp = _inputs(6)
+    with torch.no_grad():
+        x_hat = model.decode(torch.randn(6, 4), torch.full((6,), 2.0))
+    exact = emd_exact(inp.x, inp.mask, x_hat, inp.jet_pt, cfg)
+    sink = distance2(inp.x, inp.mask, x_hat, inp.jet_pt, cfg).sqrt()
+    # Sinkhorn at the training settings approximates the exact EMD to a few per cent.
+    assert torch.all((sink / exact - 1).abs() < 0.03)
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
+    model = _model(seed=5)
+    record = {"history": [{"epoch": 1, "val_loss": 1.5}], "note": "round trip"}
+    save_checkpoint(tmp_path / "ck", model, model.config, record)
+    loaded, config, rec = load_checkpoint(tmp_path / "ck")
+    assert config == model.config and rec["note"] == "round trip" and rec["scan"] is None
+    inp = _inputs(4)
+    lb = torch.full((4,), 1.5)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.encode(inp.x, inp.mask, lb),
+                                   model.encode(inp.x, inp.mask, lb), rtol=0, atol=0)
+        z = torch.randn(4, 4)
+        torch.testing.assert_close(loaded.decode(z, lb), model.decode(z, lb), rtol=0, atol=0)
+
+
+def test_point_model_round_trip(tmp_path):
+    cfg = VAEConfig(data="banana", loss="euclidean", latent_dim=3, hidden=8, cond_dim=4,
+                    beta_min=0.01, beta_max=10.0)
+    model = build_model(cfg)
+    assert isinstance(model, PointVAE)
+    save_checkpoint(tmp_path, model, cfg, {})
+    loaded, _, _ = load_checkpoint(tmp_path)
+    x = torch.randn(5, 2)
+    lb = torch.zeros(5)
+    torch.testing.assert_close(loaded.encode(x, None, lb), model.encode(x, None, lb))
+    assert loaded.decode(torch.zeros(5, 3), lb).shape == (5, 2)
+
+
+@pytest.mark.parametrize("damage", ["weights", "config", "missing", "mismatch", "nan"])
+def test_bad_checkpoints_raise_clear_errors(tmp_path, damage):
+    model = _model()
+    save_checkpoint(tmp_path, model, model.config, {})
+    if damage == "weights":
+        (tmp_path / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+        match = "corrupt safetensors"
+    elif damage == "config":
+        (tmp_path / "config.json").write_text("{not json")
+        match = "not valid JSON"
+    elif damage == "missing":
+        (tmp_path / "config.json").unlink()
+        match = "not a jetviz VAE checkpoint"
+    elif damage == "mismatch":
+        other = _model(latent_dim=5)
+        save_checkpoint(tmp_path / "o", other, other.config, {})
+        (tmp_path / "model.safetensors").write_bytes(
+            (tmp_path / "o" / "model.safetensors").read_bytes())
+        match = "do not match"
+    else:
+        with torch.no_grad():
+            next(model.parameters()).fill_(float("nan"))
+        save_checkpoint(tmp_path, model, model.config, {})
+        match = "NaN"
+    with pytest.raises(JetvizInputError, match=match):
+        load_checkpoint(tmp_path)
+
+
+def test_config_rejects_inconsistent_settings():
+    with pytest.raises(JetvizInputError):
+        VAEConfig(beta_min=10.0, beta_max=1.0)
+    with pytest.raises(JetvizInputError):
+        VAEConfig(conditioned=False, beta_fixed=0.0)
+    with pytest.raises(JetvizInputError):
+        VAEConfig(data="banana", loss="sinkhorn")
+    with pytest.raises(JetvizInputError, match="unknown"):
+        VAEConfig.from_dict({"latent_size": 3})

@@ -7,7 +7,7 @@ rows stay exactly zero. The three steps, each recorded per jet in ``PreprocessPa
 1. **centre**: subtract the pT-weighted centroid c = Σ_i w_i x_i / Σ_i w_i (w = ptrel).
 2. **rotate**: turn by the angle α that puts the principal (major) axis of the pT-weighted
    inertia tensor C = Σ_i w_i x_i x_iᵀ (of the centred jet) along +φ — vertical when η is
-   drawn across (the convention of jet-image papers, e.g. arXiv:1511.05190). α = π/2 − θ with
+   drawn across (as in jet-image studies, arXiv:1407.5675, arXiv:1511.05190). α = π/2 − θ with
    θ = ½ atan2(2 C_ηφ, C_ηη − C_φφ) the major axis' angle from the η axis; a jet with C = 0
    (one particle, or all particles at one point) gets θ = 0.
 3. **flip**: multiply η and φ each by s = ±1 so that the harder half-plane is positive:
@@ -22,8 +22,8 @@ wrapping), which is right for relative coordinates of jets (|phirel| ≲ R ≪ �
 Physics: the centring shift is a boost along the beam (η) and a rotation about it (φ), the
 flips are the reflections z → −z and y → −y: all leave jet mass and pT exactly unchanged.
 The rotation in the (η, φ) plane is not a Lorentz transformation; it keeps the small-angle
-mass m² ≈ Σ_{i<j} pT_i pT_j ΔR_ij² but changes the true mass at order ΔR² (≈ 1 % for jets of
-width 0.2, shrinking as the width squared).
+mass m² ≈ Σ_{i<j} pT_i pT_j ΔR_ij² but changes the true mass at relative order ΔR² (median
+0.4 %, at most 3 %, for synthetic jets of width 0.2; 100× less at width 0.02).
 """
 
 from __future__ import annotations

@@ -117,8 +117,8 @@ def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
     fig.update_xaxes(title_text="latent dimension (sorted by KL)")
     return _style(
         fig,
-        f"KL per latent dimension at β = {format_beta(beta, unit)}: "
-        f"{n_active} active (> {ACTIVE_KL} nats), Σ = {total:.3g} nats",
+        f"KL per dimension at β = {format_beta(beta, unit)}<br>"
+        f"<sup>{n_active} active (> {ACTIVE_KL} nats), Σ KL = {total:.3g} nats</sup>",
     )
 
 
@@ -175,12 +175,14 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
                      range=[np.log10(KL_FLOOR), np.log10(y_top)])
     fig.update_layout(legend={"title": {"text": "latent dim"}})
-    return _style(fig, "KL of each latent dimension versus β (dimensions switch on as β falls)")
+    return _style(fig, "KL of each latent dimension versus β<br>"
+                       "<sup>dimensions switch on as β falls</sup>")
 
 
 def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
                           unit: str = "GeV",
-                          scales: Mapping[str, float] | None = None) -> go.Figure:
+                          scales: Mapping[str, float] | None = None,
+                          max_dim: int | None = None) -> go.Figure:
     """D1(β) and D2(β) with a marker at ``beta``; plateaus count active directions.
 
     Args:
@@ -191,6 +193,8 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
         unit: unit of β.
         scales: known length scales of the data (e.g. the banana's thickness and size),
             drawn as labelled dotted vertical lines.
+        max_dim: the latent dimension; the y axis stops just above it (D2 can shoot up at
+            the smallest β, where the decoder cannot resolve β any more).
     """
     betas = np.asarray(betas, dtype=float)
     d1 = np.asarray(d1, dtype=float)
@@ -208,8 +212,10 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
         hovertemplate=f"β = %{{x:.3g}} {unit}<br>D2 = %{{y:.2f}}<extra></extra>",
     ))
     finite = np.concatenate([d1[np.isfinite(d1)], d2[np.isfinite(d2)], [0.0, 1.0]])
-    y_lo = min(0.0, float(finite.min())) - 0.3
+    y_lo = max(min(0.0, float(finite.min())), -1.0) - 0.3
     y_hi = float(finite.max()) + 0.8
+    if max_dim is not None:
+        y_hi = min(y_hi, max_dim + 0.8)
     fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(go.Scatter(
@@ -223,12 +229,12 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
     fig.update_yaxes(title_text="dimension (number of active directions)",
                      range=[y_lo, y_hi], dtick=1 if y_hi < 12 else None, zeroline=True)
     fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0})
-    return _style(fig, "Dimensionality at scale β: plateaus = number of active directions",
-                  height=460)
+    return _style(fig, "Dimensionality at scale β<br>"
+                       "<sup>a plateau at n = n active directions</sup>", height=460)
 
 
 def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
-                         distance_name: str = "EMD") -> go.Figure:
+                         distance_name: str = "EMD", what: str = "jets") -> go.Figure:
     """Histogram of the per-jet reconstruction distance at one β, with β marked.
 
     β is the resolution of the reconstruction (talk 000): most jets are rebuilt to within
@@ -239,6 +245,7 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
         beta: the current β.
         unit: unit of both.
         distance_name: what the distance is called ("EMD" for jets).
+        what: what was reconstructed ("jets", "points").
     """
     emd = np.asarray(emd, dtype=float)
     if emd.ndim != 1 or emd.size == 0:
@@ -246,9 +253,9 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
     median = float(np.median(emd))
     unit_text = f" [{unit}]" if unit else ""
     fig = go.Figure(go.Histogram(
-        x=emd, nbinsx=40, name=f"{emd.size} jets",
+        x=emd, nbinsx=40, name=f"{emd.size} {what}",
         marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
-        hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} jets<extra></extra>",
+        hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} {what}<extra></extra>",
     ))
     top = np.histogram(emd, bins=40)[0].max()
     fig.add_trace(_vertical_marker(beta, 0, top * 1.05, label=f" = {format_beta(beta, unit)}"))
@@ -259,11 +266,11 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
         hovertemplate=f"median {distance_name} = {format_beta(median, unit)}<extra></extra>",
     ))
     fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}")
-    fig.update_yaxes(title_text="jets")
+    fig.update_yaxes(title_text=what)
     fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right",
                               "yanchor": "bottom"}, bargap=0.02)
-    return _style(fig, f"Reconstruction {distance_name} of {emd.size} jets at "
-                       f"β = {format_beta(beta, unit)}", height=440)
+    return _style(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}<br>"
+                       f"<sup>{emd.size} {what}, reconstructed at z = μ</sup>", height=440)
 
 
 def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name: str,

@@ -1,0 +1,118 @@
+"""β slider: how many latent directions a β-VAE uses at each resolution β (talk 000)."""
+
+import streamlit as st
+
+from jetviz.figures.latent import (
+    banana_figure,
+    beta_sweep_figure,
+    dimensionality_figure,
+    emd_histogram_figure,
+    format_beta,
+    jet_pairs_figure,
+    kl_at_beta,
+    kl_bar_figure,
+    kl_curves_figure,
+)
+from ui.vae import (
+    ALL_CLASSES,
+    beta_slider,
+    class_picker,
+    load_model,
+    model_picker,
+    reconstruction_at,
+    sample_for,
+    scan_of,
+    toy_scales,
+)
+
+N_PAIRS = 4  # jets shown beside their reconstructions
+
+st.title("β slider: what a β-VAE encodes at each resolution")
+st.markdown(
+    "A β-VAE pays for every bit of information it stores about a jet. β, measured in GeV like "
+    "the EMD, is both the price and the resolution: a latent direction switches on only when "
+    "the feature it encodes changes the jet by more than about β. Drag β down and watch "
+    "dimensions switch on one by one; the dimensionality curves count how many are active at "
+    "each scale."
+)
+st.latex(
+    r"L = \frac{\mathrm{EMD}(x, \hat x)^2}{2\beta^2} + \sum_i \mathrm{KL}_i, \qquad"
+    r"\mathrm{KL}_i = -\tfrac12\left(1 + \log\sigma_i^2 - \mu_i^2 - \sigma_i^2\right) "
+)
+st.latex(
+    r"D_1(\beta) = -\sum_i \frac{d\langle \mathrm{KL}_i\rangle}{d\log\beta}, \qquad "
+    r"D_2(\beta) = \frac{d\langle \mathrm{EMD}^2\rangle}{d(\beta^2)}"
+)
+
+c1, c2 = st.columns([3, 2])
+with c1:
+    choice = model_picker("beta")
+if choice is None:
+    st.stop()
+loaded = load_model(choice)
+if loaded is None:
+    st.stop()
+scan = scan_of(loaded)
+if scan is None:
+    st.stop()
+with c2:
+    class_name = class_picker(loaded, "beta")
+
+unit = loaded.unit
+beta = beta_slider(scan, unit, key="beta_slider")
+st.caption(
+    f"Everything except the reconstructions comes from the β-scan stored with the model "
+    f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "
+    f"{format_beta(scan.betas[-1], unit)}); one model serves every β (it is conditioned on β)."
+)
+
+with st.expander("▶ Play a β sweep (an animation for a lecture: press ▶ play in the figure)"):
+    st.plotly_chart(beta_sweep_figure(scan.betas, scan.kl, scan.d1, unit), theme=None,
+                    key="beta_sweep")
+
+left, right = st.columns(2, gap="medium")
+with left:
+    st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
+                    theme=None, key="beta_kl_bars")
+with right:
+    st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, beta, unit), theme=None,
+                    key="beta_kl_curves")
+
+scales = toy_scales(loaded) if loaded.is_toy else None
+left, right = st.columns(2, gap="medium")
+with left:
+    st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
+                                          loaded.config.latent_dim),
+                    theme=None, key="beta_dimensionality")
+    if loaded.is_toy:
+        st.caption("Expect D ≈ 2 below the band's thickness, ≈ 1 between thickness and size, "
+                   "and 0 above the banana's size.")
+
+sample = sample_for(loaded, class_name)
+if sample is None:
+    st.stop()
+rec = reconstruction_at(loaded, sample, beta)
+if rec is None:
+    st.stop()
+with right:
+    st.plotly_chart(
+        emd_histogram_figure(rec.distance, beta, unit,
+                             "distance" if loaded.is_toy else "EMD",
+                             "points" if loaded.is_toy else "jets"),
+        theme=None, key="beta_emd_hist")
+    st.caption(f"Reconstructed at z = μ for {sample.description}.")
+
+if loaded.is_toy:
+    st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit), theme=None,
+                    key="beta_reconstructions")
+else:
+    k = min(N_PAIRS, len(rec.originals))
+    st.plotly_chart(
+        jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k], beta, unit,
+                         loaded.config.radius, rec.jet_pt[:k], rec.distance[:k]),
+        theme=None, key="beta_reconstructions")
+    st.caption(
+        "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
+        "their principal axis lies along η and flipped so the heavier side is positive. "
+        f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
+    )

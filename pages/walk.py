@@ -1,0 +1,145 @@
+"""Latent walk: decode jets along one direction of a β-VAE's latent space (talk 000)."""
+
+import streamlit as st
+
+from jetviz.figures.latent import (
+    dim_name,
+    event_display_figure,
+    kl_at_beta,
+    toy_walk_figure,
+    walk_animation_figure,
+    walk_observables_figure,
+)
+from jetviz.figures.style import ROLE_COLOURS, latent_colour
+from ui.vae import (
+    WALK_UNITS,
+    beta_slider,
+    class_picker,
+    jet_class_of,
+    load_model,
+    model_picker,
+    pick_random,
+    principal_variances,
+    reconstruction_at,
+    sample_for,
+    scan_of,
+    walk_path,
+)
+
+DIRECTIONS = {
+    "dimension": "one latent dimension",
+    "principal": "a principal direction of the latent means",
+    "line": "the straight line to a second jet",
+}
+
+st.title("Latent walk: what each direction of the latent space does to a jet")
+st.markdown(
+    "Encode one jet, then move its latent point along a direction and decode it at every "
+    "step. Along an active dimension the decoded jet changes in one physical way (its mass, "
+    "its prong spacing, its width …); along an inactive one nothing happens, because at this "
+    "β the model stores no information there. The observables along the whole path are "
+    "plotted beside the jet."
+)
+st.latex(r"z(t) = \mu(x) + t\,\hat v, \qquad \hat x(t) = \mathrm{decoder}\big(z(t);\ \beta\big)")
+
+c1, c2 = st.columns([3, 2])
+with c1:
+    choice = model_picker("walk")
+if choice is None:
+    st.stop()
+loaded = load_model(choice)
+if loaded is None:
+    st.stop()
+scan = scan_of(loaded)
+if scan is None:
+    st.stop()
+with c2:
+    class_name = class_picker(loaded, "walk")
+beta = beta_slider(scan, loaded.unit, key="walk_beta")
+sample = sample_for(loaded, class_name)
+if sample is None:
+    st.stop()
+rec = reconstruction_at(loaded, sample, beta)
+if rec is None:
+    st.stop()
+n = len(rec.mu)
+
+c1, c2, c3 = st.columns([2, 1, 3], vertical_alignment="bottom")
+with c1:
+    jet = st.number_input(
+        f"Start jet (0 – {n - 1} of the sample)", min_value=0, max_value=n - 1, step=1,
+        key="walk_jet", help=f"Which jet of {sample.description} the walk starts from.")
+with c2:
+    st.button("Random jet", on_click=pick_random, args=("walk_jet", n),
+              help="Start from a jet of the sample drawn at random.")
+with c3:
+    kind = st.radio("Direction", list(DIRECTIONS), format_func=DIRECTIONS.get,
+                    horizontal=True, key="walk_kind",
+                    help=("Move along one latent axis z_i, along a principal direction of the "
+                          "latent means μ of the sample, or interpolate straight to the latent "
+                          "point of a second jet."))
+
+kl_now = kl_at_beta(scan.betas, scan.kl, beta)
+order = [int(i) for i in (-kl_now).argsort(kind="stable")]
+if kind == "dimension":
+    which = st.selectbox(
+        "Latent dimension (ordered by KL at this β)", order, key="walk_dim",
+        format_func=lambda i: f"{dim_name(i)} — ⟨KL⟩ = {kl_now[i]:.3g} nats",
+        help="The most informative dimensions at this β come first; KL ≈ 0 means inactive.")
+    colour = latent_colour(which)
+elif kind == "principal":
+    variances = principal_variances(loaded, sample, beta)
+    which = st.selectbox(
+        "Principal direction of the latent means", list(range(len(variances))),
+        key="walk_pc",
+        format_func=lambda k: f"direction {k + 1} — variance of μ {variances[k]:.3g}",
+        help="Principal components of the posterior means μ of the sample, largest first.")
+    colour = ROLE_COLOURS["reconstructed"]
+else:
+    which = st.number_input(
+        f"End jet (0 – {n - 1} of the sample)", min_value=0, max_value=n - 1, step=1,
+        value=min(1, n - 1), key="walk_end",
+        help="The walk interpolates straight from the start jet's μ to this jet's μ.")
+    colour = ROLE_COLOURS["generated"]
+
+path = walk_path(loaded, sample, int(jet), beta, kind, int(which))
+if path is None:
+    st.stop()
+t = st.select_slider(
+    "Position along the path", options=list(range(len(path.positions))),
+    value=int(abs(path.positions).argmin()) if kind != "line" else 0, key=f"walk_t_{kind}",
+    format_func=lambda k: f"{path.positions[k]:+.2f}",
+    help=("Drag to move along the path; the path is decoded once, so dragging only looks up "
+          "the decoded jet. 0 is the start jet's own reconstruction."),
+)
+position = float(path.positions[t])
+
+left, right = st.columns([1, 1], gap="medium")
+with left:
+    if loaded.is_toy:
+        st.plotly_chart(toy_walk_figure(rec.originals, path.jets, t, colour), theme=None,
+                        key="walk_event")
+    else:
+        start_class = jet_class_of(sample, int(jet))
+        title = (f"Decoded jet at {position:+.2f} (start: {start_class} jet {int(jet)}, "
+                 f"β = {beta:.3g} GeV)")
+        st.plotly_chart(
+            event_display_figure(path.jets[t], None, title, loaded.config.radius,
+                                 float(rec.jet_pt[int(jet)]), colour, "decoded particles"),
+            theme=None, key="walk_event")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("mass", f"{path.observables['mass'][t]:.1f} GeV")
+        m2.metric("pT", f"{path.observables['pT'][t]:.0f} GeV")
+        m3.metric("τ21", f"{path.observables['τ21'][t]:.3f}")
+with right:
+    st.plotly_chart(
+        walk_observables_figure(path.positions, path.observables, position, path.x_title,
+                                WALK_UNITS, colour),
+        theme=None, key="walk_observables")
+
+with st.expander("▶ Play the walk (an animation: press ▶ play in the figure)"):
+    st.plotly_chart(
+        walk_animation_figure(path.positions, path.jets, loaded.config.radius,
+                              None if loaded.is_toy else float(rec.jet_pt[int(jet)]), colour,
+                              path.x_title),
+        theme=None, key="walk_animation")

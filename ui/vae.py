@@ -1,0 +1,644 @@
+"""Streamlit side of the β-VAE pages: the model picker, cached models, scans and samples.
+
+Models are found under the checkpoint root (``jetviz.paths.CHECKPOINTS``, or the directory
+named by ``$JETVIZ_VAE_ROOT`` — tests point it at a tiny model trained in a temporary
+directory): the shipped ``vae_*/`` directories first, then the user's own ``user/*/`` made by
+the train page. A model is loaded once per (path, modification time) with
+``st.cache_resource``; its β-scan (KL per dimension, D1, D2 on a fine β grid) is read from
+the checkpoint's record, and the per-β reconstructions of a sample of at most
+``SAMPLE_SIZE`` jets are cached per (model, data, class, β) with ``st.cache_data``.
+Everything the β slider drives is therefore either a stored array or a cached sample.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from jetviz.errors import JetvizInputError
+
+ROOT_ENV = "JETVIZ_VAE_ROOT"  # overrides the checkpoint root (tests, other model folders)
+SAMPLE_SIZE = 1000  # jets reconstructed per β on the β page (the benchmark's 1,000)
+SAMPLE_SEED = 20251122  # which jets form the sample (fixed, so pages agree)
+MODEL_KEY = "vae_model_path"  # session state: the model chosen on any β-VAE page
+BETA_KEY = "vae_beta_index"  # session state: index into the β grid, shared by the pages
+ALL_CLASSES = "all classes"
+
+
+def checkpoint_root() -> Path:
+    """Where the β-VAE checkpoints live: $JETVIZ_VAE_ROOT, else the shipped checkpoints/."""
+    override = os.environ.get(ROOT_ENV)
+    if override:
+        return Path(override)
+    from jetviz.paths import CHECKPOINTS
+
+    return CHECKPOINTS
+
+
+def user_root() -> Path:
+    """Where the train page saves new models (they then appear in the picker)."""
+    return checkpoint_root() / "user"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A checkpoint directory on disk.
+
+    Attributes:
+        path: the directory.
+        label: what the picker shows ("vae_w (shipped)", "my_run (yours)").
+        mtime_ns: newest modification time of its files (part of every cache key).
+    """
+
+    path: str
+    label: str
+    mtime_ns: int
+
+
+def _mtime(directory: Path) -> int:
+    times = [f.stat().st_mtime_ns for f in directory.iterdir() if f.is_file()]
+    return max(times, default=directory.stat().st_mtime_ns)
+
+
+def list_models() -> list[ModelChoice]:
+    """Shipped models (``vae_*``) first, then the user's (``user/*``), each sorted by name."""
+    root = checkpoint_root()
+    found: list[ModelChoice] = []
+    for pattern, tag in (("vae_*", "shipped"), ("user/*", "yours")):
+        for d in sorted(root.glob(pattern)):
+            if d.is_dir() and not d.name.startswith("."):
+                found.append(ModelChoice(str(d), f"{d.name} ({tag})", _mtime(d)))
+    return found
+
+
+def model_picker(where: str) -> ModelChoice | None:
+    """A model selectbox; the choice is shared by the β, walk and train pages.
+
+    Args:
+        where: the page's name (makes the widget key unique per page).
+
+    Returns:
+        The chosen model, or None (with a message) when there is none.
+    """
+    models = list_models()
+    if not models:
+        st.warning(
+            f"No β-VAE checkpoints found under {checkpoint_root()}: train one on the "
+            "**Train a model** page, or with `jetviz train` (see README)."
+        )
+        return None
+    paths = [m.path for m in models]
+    chosen = st.session_state.get(MODEL_KEY)
+    index = paths.index(chosen) if chosen in paths else _default_index(models)
+    widget = f"vae_model_{where}"
+    if st.session_state.get(widget) not in paths:
+        st.session_state[widget] = paths[index]
+
+    def remember() -> None:
+        st.session_state[MODEL_KEY] = st.session_state[widget]
+
+    path = st.selectbox(
+        "Model", paths, key=widget, on_change=remember,
+        format_func=lambda p: next(m.label for m in models if m.path == p),
+        help=("A β-VAE checkpoint: the shipped ones (vae_w: W jets, vae_t: top jets, "
+              "vae_mixed: all classes, vae_banana: the 2-D toy) and the models you trained "
+              "on the Train page."),
+    )
+    st.session_state[MODEL_KEY] = path
+    return next(m for m in models if m.path == path)
+
+
+def _default_index(models: list[ModelChoice]) -> int:
+    for preferred in ("vae_w", "vae_t", "vae_mixed"):
+        for i, m in enumerate(models):
+            if Path(m.path).name == preferred:
+                return i
+    return 0
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model …")
+def _load(path: str, mtime_ns: int):
+    import torch
+
+    from jetviz.models.checkpoint import load_checkpoint
+
+    model, config, record = load_checkpoint(path)
+    model.eval()
+    torch.set_grad_enabled(False)
+    return model, config, record
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded model with its config and training record (shared, never modified)."""
+
+    choice: ModelChoice
+    model: object
+    config: object
+    record: dict
+
+    @property
+    def key(self) -> str:
+        """Cache key of this model (path and modification time)."""
+        return f"{self.choice.path}|{self.choice.mtime_ns}"
+
+    @property
+    def is_toy(self) -> bool:
+        """True for the 2-D banana toy (points, not jets)."""
+        return self.config.data == "banana"
+
+    @property
+    def unit(self) -> str:
+        """Unit of β and of the reconstruction distance."""
+        return "" if self.is_toy else "GeV"
+
+
+def load_model(choice: ModelChoice) -> Loaded | None:
+    """The model of ``choice``, or None after showing why it could not be loaded."""
+    try:
+        model, config, record = _load(choice.path, choice.mtime_ns)
+    except JetvizInputError as err:
+        st.error(f"Could not load the model {choice.label}: {err}")
+        return None
+    except Exception as err:  # a damaged file must never crash the page
+        st.error(
+            f"Could not load the model {choice.label} from {choice.path}: "
+            f"{type(err).__name__}: {err}. The checkpoint may be incomplete or damaged; "
+            "choose another model or retrain it."
+        )
+        return None
+    return Loaded(choice, model, config, dict(record or {}))
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The stored β-scan of a model, as plain arrays.
+
+    Attributes:
+        betas: (n_beta,) increasing β grid.
+        kl: (n_beta, D) ⟨KL_i⟩ in nats.
+        emd2: (n_beta,) ⟨EMD²⟩ (or squared distance for the toy).
+        d1, d2: (n_beta,) dimensionality curves.
+    """
+
+    betas: np.ndarray
+    kl: np.ndarray
+    emd2: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+
+
+def scan_of(loaded: Loaded) -> Scan | None:
+    """The model's stored β-scan, or None after showing a message."""
+    try:
+        return _scan(loaded.key, loaded.record)
+    except JetvizInputError as err:
+        st.error(f"{loaded.choice.label}: {err}")
+        return None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _scan(key: str, _record: dict) -> Scan:
+    from jetviz.latent import BetaScan
+
+    scan = BetaScan.from_dict(_record.get("scan") or {})
+    return Scan(scan.betas, scan.kl_per_dim, scan.distance2, scan.d1, scan.d2)
+
+
+def beta_slider(scan: Scan, unit: str, key: str) -> float:
+    """A log-scale β slider over the model's stored grid; returns β.
+
+    The position is shared between pages (``BETA_KEY``) so the walk page opens at the β
+    chosen on the β page.
+    """
+    from jetviz.figures.latent import format_beta
+
+    n = len(scan.betas)
+    index = int(st.session_state.get(BETA_KEY, n // 2))
+    index = min(max(index, 0), n - 1)
+    if st.session_state.get(key) is None or st.session_state[key] >= n:
+        st.session_state[key] = index
+
+    def remember() -> None:
+        st.session_state[BETA_KEY] = st.session_state[key]
+
+    index = st.select_slider(
+        f"β [{unit}] (log scale)" if unit else "β (log scale)",
+        options=list(range(n)), key=key, on_change=remember,
+        format_func=lambda k: format_beta(scan.betas[k], unit),
+        help=("β is the price of information and the resolution of the reconstruction "
+              f"(same units as the EMD). Large β: the model encodes nothing; small β: it "
+              f"encodes detail down to the scale β. The grid runs from "
+              f"{format_beta(scan.betas[0], unit)} to {format_beta(scan.betas[-1], unit)}."),
+    )
+    st.session_state[BETA_KEY] = index
+    return float(scan.betas[index])
+
+
+def trained_classes(loaded: Loaded) -> list[str] | None:
+    """The classes the model was trained on, if its record says so."""
+    classes = loaded.record.get("classes") or loaded.record.get("data", {}).get("classes")
+    return list(classes) if classes else None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The data a page reconstructs: a seeded sample of jets (or toy points).
+
+    Attributes:
+        data: a JetSet (jet models) or (N, 2) points (the toy).
+        key: cache key of exactly these jets.
+        description: what the sample is, for captions.
+    """
+
+    data: object
+    key: str
+    description: str
+
+
+def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
+               size: int = SAMPLE_SIZE) -> Sample | None:
+    """A fixed seeded sample of ≤ ``size`` jets of the data set in use (one class or all), or
+    of toy points for the banana model; None after a message if the data do not fit."""
+    if loaded.is_toy:
+        return Sample(_toy_points(size), f"banana|{size}", f"{size} toy points")
+    from ui.data import jets_in_use
+
+    jets, data_key = jets_in_use()
+    if jets.n_particles < loaded.config.n_particles_in:
+        st.error(
+            f"The data set in use has {jets.n_particles} particles per jet, but the model "
+            f"{loaded.choice.label} was trained on {loaded.config.n_particles_in}. Load jets "
+            f"with at least {loaded.config.n_particles_in} particles in the sidebar, or pick or "
+            "train a model for this data set."
+        )
+        return None
+    if class_name != ALL_CLASSES:
+        if class_name not in jets.class_names or jets.counts()[class_name] == 0:
+            st.error(f"The data set in use has no {class_name!r} jets; choose another class.")
+            return None
+        jets = jets.of_class(class_name)
+    n = min(size, len(jets))
+    index = np.sort(np.random.default_rng(SAMPLE_SEED).permutation(len(jets))[:n])
+    where = "all classes" if class_name == ALL_CLASSES else f"class {class_name}"
+    return Sample(jets.subset(index), f"{data_key}|{class_name}|{n}",
+                  f"{n:,} jets ({where}) of the data set in use")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _toy_points(size: int) -> np.ndarray:
+    from jetviz.toy import banana
+
+    return banana(size, np.random.default_rng(SAMPLE_SEED))
+
+
+def toy_scales(loaded: Loaded) -> dict[str, float]:
+    """The banana's known thickness and size (from the record, else the toy's defaults)."""
+    from jetviz import toy
+
+    record = loaded.record
+    return {
+        "thickness": float(record.get("banana_thickness", toy.BANANA_THICKNESS)),
+        "size": float(record.get("banana_length", toy.BANANA_LENGTH)),
+    }
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """A sample and its reconstruction at one β (arrays, cached per (model, sample, β)).
+
+    Attributes:
+        originals: (N, P, 3) prepared jets (the frame the model sees), or (N, 2) points.
+        mask: (N, P) real particles (None for points).
+        recon: (N, P_out, 3) decoded jets at z = μ, or (N, 2) points.
+        mu, logvar: (N, D) posterior.
+        distance: (N,) reconstruction EMD per jet [GeV] (Euclidean distance for points).
+        jet_pt: (N,) jet pT [GeV] (None for points).
+    """
+
+    originals: np.ndarray
+    mask: np.ndarray | None
+    recon: np.ndarray
+    mu: np.ndarray
+    logvar: np.ndarray
+    distance: np.ndarray
+    jet_pt: np.ndarray | None
+
+
+def reconstruction_at(loaded: Loaded, sample: Sample, beta: float) -> Reconstruction | None:
+    """The sample reconstructed at ``beta`` (cached), or None after a message."""
+    try:
+        return _reconstruct(loaded.key, sample.key, float(beta), loaded, sample)
+    except JetvizInputError as err:
+        st.error(f"Could not reconstruct {sample.description} with {loaded.choice.label}: {err}")
+        return None
+
+
+@st.cache_resource(max_entries=16, show_spinner="Preparing the jets …")
+def _prepared(model_key: str, sample_key: str, _loaded: Loaded, _sample: Sample):
+    """The sample as model inputs (centred, rotated, flipped jets), once per model and sample."""
+    from jetviz.latent import prepare
+
+    return prepare(_loaded.model, _sample.data)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _reconstruct(model_key: str, sample_key: str, beta: float, _loaded: Loaded,
+                 _sample: Sample) -> Reconstruction:
+    from jetviz.latent import reconstruct
+
+    inputs = _prepared(model_key, sample_key, _loaded, _sample)
+    recon, mu, logvar, distance = reconstruct(_loaded.model, inputs, beta)
+    return Reconstruction(
+        originals=inputs.x.cpu().numpy(),
+        mask=None if inputs.mask is None else inputs.mask.cpu().numpy(),
+        recon=recon, mu=mu, logvar=logvar, distance=distance,
+        jet_pt=None if inputs.jet_pt is None else inputs.jet_pt.cpu().numpy(),
+    )
+
+
+def class_picker(loaded: Loaded, where: str) -> str:
+    """Which jets of the data set in use to reconstruct: one class or all; returns the name.
+
+    Defaults to the class the model was trained on when its record names exactly one.
+    The toy model needs no jets and shows no picker.
+    """
+    if loaded.is_toy:
+        st.caption("The 2-D toy model reconstructs points of the banana, not jets.")
+        return ALL_CLASSES
+    from jetviz.figures.data import class_label
+    from ui.data import jets_in_use
+
+    jets, _ = jets_in_use()
+    options = [ALL_CLASSES] + [n for n, c in jets.counts().items() if c > 0]
+    trained = trained_classes(loaded) or []
+    widget = f"vae_class_{where}"
+    if st.session_state.get(widget) not in options:
+        st.session_state[widget] = trained[0] if len(trained) == 1 and trained[0] in options \
+            else ALL_CLASSES
+    return st.selectbox(
+        "Jets to reconstruct", options, key=widget,
+        format_func=lambda n: n if n == ALL_CLASSES else class_label(n),
+        help=("The sample of jets (from the data set in the sidebar) that is reconstructed "
+              "at each β. It defaults to the class the model was trained on"
+              + (f" ({', '.join(trained)})." if trained else ".")),
+    )
+
+
+WALK_SPAN = 3.0  # a single-direction walk runs over μ ± 3 (prior standard deviations)
+WALK_STEPS = 61  # positions along a walk (the slider indexes into the decoded path)
+LINE_STEPS = 41  # positions on the straight line between two jets
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A decoded latent path (cached once per (model, jet, direction, β)).
+
+    Attributes:
+        positions: (T,) positions along the path.
+        jets: (T, P_out, 3) decoded jets.
+        observables: name → (T,) mass [GeV], pT [GeV], τ21 of the decoded jets.
+        x_title: what the position means (axis title).
+    """
+
+    positions: np.ndarray
+    jets: np.ndarray
+    observables: dict[str, np.ndarray]
+    x_title: str
+
+
+WALK_UNITS = {"mass": "GeV", "pT": "GeV", "τ21": ""}
+
+
+def walk_path(loaded: Loaded, sample: Sample, jet: int, beta: float, kind: str,
+              which: int) -> Walk | None:
+    """Decode the path from jet ``jet`` of ``sample`` along a direction (cached).
+
+    Args:
+        loaded: the model.
+        sample: the jets the walk starts from (and ends at, for a line).
+        jet: index of the starting jet in ``sample``.
+        beta: β of the encoder and decoder.
+        kind: "dimension" (``which`` = latent dimension), "principal" (``which`` = index of
+            the principal direction of the latent means) or "line" (``which`` = index of the
+            end jet in ``sample``).
+        which: see ``kind``.
+    """
+    try:
+        return _walk(loaded.key, sample.key, int(jet), float(beta), kind, int(which),
+                     loaded, sample)
+    except JetvizInputError as err:
+        st.error(f"Could not decode the walk with {loaded.choice.label}: {err}")
+        return None
+
+
+@st.cache_data(max_entries=256, show_spinner="Decoding the path …")
+def _walk(model_key: str, sample_key: str, jet: int, beta: float, kind: str, which: int,
+          _loaded: Loaded, _sample: Sample) -> Walk:
+    from jetviz.latent import jet_observables, walk
+
+    rec = _reconstruct(model_key, sample_key, beta, _loaded, _sample)
+    z0 = rec.mu[jet]  # (D,)
+    if kind == "line":
+        positions = np.linspace(0.0, 1.0, LINE_STEPS)
+        target = rec.mu[which]
+        x_title = f"t along the line (0 = jet {jet}, 1 = jet {which})"
+    else:
+        positions = np.linspace(-WALK_SPAN, WALK_SPAN, WALK_STEPS)
+        if kind == "dimension":
+            target = np.eye(rec.mu.shape[1])[which]
+            x_title = f"shift of z{which} from the jet's own μ [prior σ]"
+        else:
+            target = _principal(model_key, sample_key, beta, _loaded, _sample)["pca"][which]
+            x_title = f"shift along principal direction {which + 1} [prior σ]"
+    if kind == "line":
+        path = walk(_loaded.model, z0, positions, beta, z1=target)  # (T, P_out, 3) | (T, 2)
+    else:
+        path = walk(_loaded.model, z0, positions, beta, direction=target)
+    if _loaded.is_toy:
+        obs = {"x₁": path[:, 0], "x₂": path[:, 1]}
+    else:
+        pt = float(rec.jet_pt[jet])
+        values = jet_observables(path, np.full(len(path), pt), _loaded.config.radius)
+        obs = {"mass": values["mass"], "pT": values["pt"], "τ21": values["tau21"]}
+    return Walk(positions, path, obs, x_title)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _principal(model_key: str, sample_key: str, beta: float, _loaded: Loaded,
+               _sample: Sample) -> dict:
+    from jetviz.latent import latent_directions
+
+    inputs = _prepared(model_key, sample_key, _loaded, _sample)
+    found = latent_directions(_loaded.model, inputs, beta)
+    return {"pca": found["pca"], "pca_variance": found["pca_variance"]}
+
+
+def principal_variances(loaded: Loaded, sample: Sample, beta: float) -> np.ndarray:
+    """Variance of the latent means along each principal direction (largest first)."""
+    return _principal(loaded.key, sample.key, float(beta), loaded, sample)["pca_variance"]
+
+
+def jet_class_of(sample: Sample, index: int) -> str:
+    """The class name of jet ``index`` of a jet sample."""
+    data = sample.data
+    return data.class_names[int(data.labels[index])]
+
+
+def pick_random(key: str, n: int) -> None:
+    """Button callback: set the widget ``key`` to a random index in [0, n) (seeded once per
+    session, so a session's sequence of random jets is reproducible)."""
+    rng = st.session_state.setdefault("vae_rng", np.random.default_rng(SAMPLE_SEED))
+    st.session_state[key] = int(rng.integers(n))
+
+
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+
+
+def user_model_dir(name: str) -> Path:
+    """``user/<name>`` for a valid model name; raises JetvizInputError otherwise."""
+    import re
+
+    if not re.fullmatch(NAME_PATTERN, name or ""):
+        raise JetvizInputError(
+            f"model name {name!r}: use 1–64 letters, digits, '_', '-' or '.', starting with a "
+            "letter or digit")
+    return user_root() / name
+
+
+def train_user_model(name: str, config, data, train_config, callback, overwrite: bool,
+                     provenance: dict) -> tuple[Path, dict]:
+    """Train a model into ``user/<name>`` without ever leaving a broken checkpoint there.
+
+    Training writes into a hidden staging directory beside it; only a run that finishes
+    replaces ``user/<name>``. A run that diverges (NaN), fails, or is interrupted (the page
+    reruns) removes its staging directory, so any earlier model of that name stays intact.
+
+    Returns:
+        (the checkpoint directory, the training record).
+
+    Raises:
+        JetvizInputError: bad name, existing model without ``overwrite``, bad data, or a
+            diverged run (``jetviz.train.TrainingDivergedError``).
+    """
+    import shutil
+
+    from jetviz.train import train
+
+    target = user_model_dir(name)
+    if target.exists() and not overwrite:
+        raise JetvizInputError(
+            f"a model called {name!r} already exists in {target.parent}; choose another name "
+            "or tick 'overwrite'")
+    staging = target.parent / f".staging-{name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _, record = train(config, data, train_config, out_dir=staging, callback=callback,
+                          provenance=provenance)
+        if not (staging / "model.safetensors").exists():
+            raise JetvizInputError("training ended before any epoch finished; nothing saved")
+        old = target.parent / f".old-{name}-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    st.session_state[MODEL_KEY] = str(target)
+    return target, record
+
+
+def training_device() -> str:
+    """The device training will use, as text ("cuda:0 (name)" or "cpu")."""
+    from jetviz.device import default_device
+
+    device = default_device()
+    if device.type == "cuda":
+        import torch
+
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return "cpu"
+
+
+TOY = "2-D toy banana"
+JETS = "jets in use"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the train page trains on, and how to turn the page's choices into configs.
+
+    Attributes:
+        data: a JetSet (truncated to P, one class or all, at most ``max_jets``) or toy points.
+        provenance: what the record should say about the data (source, classes, jets).
+        n_particles: P (0 for the toy).
+    """
+
+    data: object
+    provenance: dict
+    n_particles: int
+
+    def build(self, *, loss: str, latent_dim: int, beta_min: float, beta_max: float,
+              epochs: int, batch_size: int, lr: float, seed: int):
+        """(VAEConfig, TrainConfig, data, provenance) for one run."""
+        from jetviz.models.vae import VAEConfig
+        from jetviz.train import TrainConfig
+
+        toy = self.n_particles == 0
+        config = VAEConfig(
+            data="banana" if toy else "jets", loss="euclidean" if toy else loss,
+            n_particles_in=self.n_particles or 30, n_particles_out=self.n_particles or 30,
+            latent_dim=latent_dim, beta_min=beta_min, beta_max=beta_max)
+        train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                                   scan_points=40, scan_examples=1000)
+        return config, train_config, self.data, dict(self.provenance)
+
+
+def training_inputs(where: str) -> TrainingData | None:
+    """The data widgets of the train page; None (with a message) when nothing fits."""
+    source = st.radio("Train on", [JETS, TOY], key=f"{where}_source", horizontal=True,
+                      help="The jets chosen in the sidebar, or the 2-D banana of talk 000 "
+                           "(β then has the data's own units, not GeV).")
+    if source == TOY:
+        n = st.number_input("Toy points", 500, 100_000, 10_000, step=500, key=f"{where}_toy_n",
+                            help="Points drawn from the banana (seeded).")
+        from jetviz import toy
+
+        points = toy.banana(int(n), np.random.default_rng(SAMPLE_SEED))
+        return TrainingData(points, {"data_source": "toy banana", "n_jets": int(n),
+                                     "banana_thickness": toy.BANANA_THICKNESS,
+                                     "banana_length": toy.BANANA_LENGTH}, 0)
+    from jetviz.figures.data import class_label
+    from ui.data import current_choice, jets_in_use
+
+    jets, _ = jets_in_use()
+    present = [c for c, k in jets.counts().items() if k > 0]
+    name = st.selectbox("Class", [ALL_CLASSES, *present], key=f"{where}_class",
+                        format_func=lambda c: c if c == ALL_CLASSES else class_label(c),
+                        help="Train on one class (as the talk's W and top models) or all.")
+    if name != ALL_CLASSES:
+        jets = jets.of_class(name)
+    max_p = jets.n_particles
+    particles = st.number_input(
+        "Particles per jet (P)", 2, max_p, min(30, max_p), key=f"{where}_particles",
+        help=f"The model takes the P hardest particles (the data have {max_p}).")
+    limit = st.number_input(
+        "Jets (at most)", 100, max(100, len(jets)), min(5000, len(jets)), step=100,
+        key=f"{where}_max_jets",
+        help=f"A seeded random subset of the {len(jets):,} jets (10 % are held out for "
+             "validation and early stopping).")
+    if len(jets) < 10:
+        st.error(f"Only {len(jets)} jets of this class: too few to train; choose another.")
+        return None
+    n = min(int(limit), len(jets))
+    index = np.sort(np.random.default_rng(SAMPLE_SEED).permutation(len(jets))[:n])
+    jets = jets.subset(index).truncated(int(particles))
+    choice = current_choice()
+    return TrainingData(jets, {
+        "data_source": choice.label if choice else jets.source,
+        "classes": present if name == ALL_CLASSES else [name], "n_jets": n,
+    }, int(particles))

@@ -1,0 +1,65 @@
+"""The running app in Debian's Chromium: every page in the navigation opens without an
+exception, and every page but the home page shows its main chart."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from jetviz.store import write_jets
+from tests.conftest import make_jetset
+from tests.support_browser import (
+    CHROMIUM,
+    EXCEPTION,
+    NO_CHROMIUM,
+    PLOTLY_CHART,
+    browser_page,
+    running_app,
+    wait_for_app,
+)
+from ui.data import DEFAULT_ENV
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM),
+]
+NAV_LINK = '[data-testid="stSidebarNavLink"]'
+ALERT = '[data-testid="stMain"] [data-testid="stAlert"]'
+PAGE_TIMEOUT_MS = 120_000  # a page's first run may load models on this shared 2-core machine
+
+
+@pytest.fixture(scope="module")
+def small_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 synthetic jets of 30 particles, standing in for the embedded default set."""
+    path = tmp_path_factory.mktemp("browser") / "jets.h5"
+    jets = make_jetset(n=300, p=30, seed=11)
+    write_jets(path, dataclasses.replace(jets, attrs={"generator": "make_jetset", "seed": 11}))
+    return path
+
+
+def test_every_page_renders_without_exception_and_shows_its_chart(small_default):
+    problems = []
+    with running_app(env={DEFAULT_ENV: str(small_default)}) as url, browser_page() as page:
+        page.goto(url)
+        wait_for_app(page, PAGE_TIMEOUT_MS)
+        # a link's text is its icon's name, then its title, on separate lines
+        titles = [t.strip().splitlines()[-1] for t in page.locator(NAV_LINK).all_inner_texts()]
+        assert {"Home", "Jets by class"} <= set(titles), titles
+        assert page.get_by_text("300", exact=True).count() >= 1  # the home page's jet count
+        for title in titles:
+            page.locator(NAV_LINK).filter(has_text=title).last.click()
+            wait_for_app(page, PAGE_TIMEOUT_MS)
+            if page.locator(EXCEPTION).count():
+                problems.append(f"{title}: {page.locator(EXCEPTION).first.inner_text()[:500]}")
+                continue
+            if title == "Home":
+                continue
+            try:
+                page.wait_for_selector(PLOTLY_CHART, timeout=30_000)
+            except PlaywrightTimeout:
+                notes = page.locator(ALERT).all_inner_texts()
+                problems.append(f"{title}: no plotly chart on the page; it says {notes}")
+    assert not problems, "\n".join(problems)

@@ -150,29 +150,33 @@ def _stabilised_sinkhorn(
     Returns:
         F (B, n), G (B, m) log-domain potentials and the plan P (B, n, m) at the final ε.
     """
-    mask_a, mask_b = pair.any(2), pair.any(1)
+    mask_a, mask_b = pair.any(2), pair.any(1)  # (B, n), (B, m)
     scale = torch.where(pair, cost, torch.zeros_like(cost)).amax((1, 2)).clamp_min(1e-6)
     n_stages = max(1, math.ceil(n_iter / _ITERS_PER_STAGE))
     start = max(_EPS_START, eps)
     ratio = (eps / start) ** (1.0 / max(1, n_stages - 1))
+    om = _OVERRELAX
+    # Padding rows/columns have an all-zero kernel; giving them a tiny marginal keeps their
+    # scaling at 1 (tiny/tiny) instead of 0 ** (1 − ω) = inf, with no effect on real ones.
+    a_pad = torch.where(mask_a, alpha, 1e-300)
+    b_pad = torch.where(mask_b, beta, 1e-300)
     f = torch.zeros_like(alpha)
     g = torch.zeros_like(beta)
-    om = _OVERRELAX
     for stage in range(n_stages):
         e = (scale * max(eps, start * ratio**stage))[:, None]  # (B, 1)
         s = (f[:, :, None] + g[:, None, :] - cost) / e[:, :, None]
-        kernel = torch.where(pair, s.clamp_max(700.0).exp(), torch.zeros_like(s))  # (B, n, m)
+        kernel = torch.where(pair, s.clamp_max(700.0).exp(), 0.0)  # (B, n, m)
         kernel_t = kernel.transpose(1, 2).contiguous()  # row-vector products are fastest
         u, v = torch.ones_like(alpha), torch.ones_like(beta)
-        n_here = min(_ITERS_PER_STAGE, n_iter - stage * _ITERS_PER_STAGE)
-        for _ in range(max(1, n_here)):
+        for _ in range(min(_ITERS_PER_STAGE, n_iter - stage * _ITERS_PER_STAGE)):
+            # over-relaxed update u ← u^(1−ω) (α / K v)^ω, then the same for v
             kv = torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
-            u = torch.where(mask_a, u.clamp_min(1e-300) ** (1 - om) * (alpha / kv) ** om, 0.0)
+            u = u.pow(1 - om) * (a_pad / kv).pow(om)
             ktu = torch.bmm(u[:, None, :], kernel)[:, 0, :].clamp_min(1e-300)
-            v = torch.where(mask_b, v.clamp_min(1e-300) ** (1 - om) * (beta / ktu) ** om, 0.0)
+            v = v.pow(1 - om) * (b_pad / ktu).pow(om)
         # a plain (ω = 1) row update last, so the plan's rows match alpha
         kv = torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
-        u = torch.where(mask_a, alpha / kv, 0.0)
+        u = alpha / kv
         f = torch.where(mask_a, f + e * u.clamp_min(1e-300).log(), f)
         g = torch.where(mask_b, g + e * v.clamp_min(1e-300).log(), g)
     plan = u[:, :, None] * kernel * v[:, None, :]

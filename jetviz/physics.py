@@ -421,13 +421,18 @@ def tau_from_axes(
     dmin = np.sqrt(dr2.min(-1))
     num = (pt * np.where(real, dmin, 0.0)).sum(-1)
     den = pt.sum(-1) * R
-    return safe_ratio(num, den)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
-def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den, and 0 where den = 0 (for τ ratios: τ_{N+1} ≤ τ_N = 0 there, so 0/0 → 0)."""
+def safe_ratio(num: np.ndarray, den: np.ndarray, tiny: float = 1e-12) -> np.ndarray:
+    """num / den, and 0 where |den| ≤ tiny.
+
+    For τ ratios: τ_N = 0 exactly for a jet of at most N particles, and is a float-rounding
+    residue (~1e-17) for a jet of collinear particles; then τ_{N+1} is as small, and the ratio
+    0/0 or noise/noise is set to 0. Physical τ values are many orders above 1e-12.
+    """
     num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    ok = den != 0
+    ok = np.abs(den) > tiny
     return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
 
 
@@ -494,7 +499,8 @@ def observables(
         same in units of the reference jet pT, JetNet's relative mass); multiplicity (real
         particles in the array); tau1, tau2, tau3 (arXiv:1011.2268, exclusive-kT axes,
         E-scheme); tau21 = τ2/τ1 and tau32 = τ3/τ2, set to 0 where the denominator is 0
-        (then the numerator is 0 too: a jet of ≤ 1 resp. ≤ 2 distinct directions).
+        (≤ 1 resp. ≤ 2 particles, where the numerator is 0 too) or below 1e-12 (collinear
+        particles: rounding residues), see ``safe_ratio``.
     """
     parts, real, lead = _as_batch(particles, mask, "observables")
     n = parts.shape[0]

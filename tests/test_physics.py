@@ -53,6 +53,10 @@ def test_collinear_massless_particles_have_zero_mass() -> None:
     assert abs(obs["mass"]) < 1e-6 * obs["pt"]
     assert abs(observables(particles, None, 1000.0, jet_eta=2.0)["mass"]) < 1e-6 * obs["pt"]
     assert obs["pt"] == pytest.approx(1000.0 * ptrel.sum(), rel=1e-12)
+    # one direction: τ1 is a rounding residue at most, and the ratios are set to 0, not noise
+    assert obs["tau1"] < 1e-15
+    assert obs["tau21"] == 0.0
+    assert obs["tau32"] == 0.0
 
 
 def test_two_particle_mass_is_textbook() -> None:

@@ -76,6 +76,7 @@ def running_app(
     script: str = "app.py",
     timeout: float = 60.0,
     wait: bool = True,
+    file_watcher: str = "none",
 ) -> Iterator[str]:
     """Start ``streamlit run <script>`` on a free port; yield its URL; stop it afterwards.
 
@@ -84,6 +85,8 @@ def running_app(
         script: the entry point, relative to the repository root.
         timeout: seconds to wait for the server to answer.
         wait: wait until the server answers before yielding.
+        file_watcher: Streamlit's server.fileWatcherType ("none" in tests: nothing is
+            edited while they run; "auto" is what `streamlit run` uses by default).
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -91,7 +94,7 @@ def running_app(
         sys.executable, "-m", "streamlit", "run", script,
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
+        "--server.fileWatcherType", file_watcher,
     ]
     process = subprocess.Popen(
         cmd, cwd=APP_DIR, env={**os.environ, **(env or {})},

@@ -1,0 +1,200 @@
+"""The β slider, latent walk and train pages in AppTest, on tiny real models trained here."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jetviz.store import write_jets
+from tests.conftest import make_jetset
+from tests.support_apptest import app_test
+from tests.support_vae import N_PARTICLES, tiny_vae_root
+from ui.data import DEFAULT_ENV
+from ui.vae import ROOT_ENV
+
+TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """vae_tiny (jets), vae_banana (toy) and their jets, trained once for this module."""
+    return tiny_vae_root(tmp_path_factory.mktemp("vae_root"))
+
+
+@pytest.fixture
+def root(tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the tiny root (tests may add models), wired into the pages."""
+    copy = tmp_path / "root"
+    shutil.copytree(tiny_root, copy)
+    monkeypatch.setenv(ROOT_ENV, str(copy))
+    monkeypatch.setenv(DEFAULT_ENV, str(copy / "jets.h5"))
+    return copy
+
+
+def _open(monkeypatch, page: str, model: str | None = None):
+    at = app_test(monkeypatch, timeout=TIMEOUT)
+    at.switch_page(page).run()
+    if model is not None:
+        where = Path(page).stem
+        root = Path(os.environ[ROOT_ENV])
+        at.selectbox(key=f"vae_model_{where}").set_value(str(root / model)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _figures(at) -> dict[str, dict]:
+    """Plotly figures on the page by widget key (the part after the last '-')."""
+    return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec)
+            for c in at.get("plotly_chart")}
+
+
+def _trace(fig: dict, name: str) -> dict:
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+def test_beta_page_renders_every_figure(root, monkeypatch):
+    at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    assert not at.error, [e.value for e in at.error]
+    figs = _figures(at)
+    assert set(figs) >= {"beta_sweep", "beta_kl_bars", "beta_kl_curves", "beta_dimensionality",
+                         "beta_emd_hist", "beta_reconstructions"}
+    curves = figs["beta_kl_curves"]
+    assert curves["layout"]["xaxis"]["type"] == "log"
+    assert "GeV" in curves["layout"]["xaxis"]["title"]["text"]
+    assert len(at.latex) >= 2  # the loss and D1, D2
+    # 4 jets beside 4 reconstructions
+    names = [t.get("name") for t in figs["beta_reconstructions"]["data"]]
+    assert names.count("original") == 4 and names.count("reconstruction") == 4
+
+
+def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
+    at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    before = _figures(at)
+    slider = at.select_slider(key="beta_slider")
+    slider.set_value(0).run()
+    assert not at.exception, at.exception
+    after = _figures(at)
+    marker_before = _trace(before["beta_kl_curves"], "current β")["x"][0]
+    marker_after = _trace(after["beta_kl_curves"], "current β")["x"][0]
+    assert marker_after < marker_before  # moved to the smallest β of the grid
+    assert _trace(after["beta_dimensionality"], "current β")["x"][0] == marker_after
+    assert before["beta_kl_bars"] != after["beta_kl_bars"]
+    assert before["beta_emd_hist"]["data"][0]["x"] != after["beta_emd_hist"]["data"][0]["x"]
+    assert before["beta_reconstructions"] != after["beta_reconstructions"]
+    # the sweep animation comes from the stored scan alone: unchanged by the slider
+    assert before["beta_sweep"] == after["beta_sweep"]
+
+
+def test_banana_page_marks_thickness_and_size(root, monkeypatch):
+    at = _open(monkeypatch, "pages/beta.py", "vae_banana")
+    figs = _figures(at)
+    names = [t.get("name", "") for t in figs["beta_dimensionality"]["data"]]
+    assert any(n.startswith("thickness") for n in names)
+    assert any(n.startswith("size") for n in names)
+    recon = figs["beta_reconstructions"]
+    assert {t["name"] for t in recon["data"]} >= {"data", "reconstruction"}
+
+
+def test_walk_slider_changes_the_decoded_jet(root, monkeypatch):
+    at = _open(monkeypatch, "pages/walk.py", "vae_tiny")
+    assert not at.error, [e.value for e in at.error]
+    before = _figures(at)
+    slider = at.select_slider(key="walk_t_dimension")
+    slider.set_value(0).run()  # the far end of the walk, −3 prior σ
+    assert not at.exception, at.exception
+    after = _figures(at)
+    assert before["walk_event"]["data"][0] != after["walk_event"]["data"][0]
+    pos_before = _trace(before["walk_observables"], "current position")["x"][0]
+    pos_after = _trace(after["walk_observables"], "current position")["x"][0]
+    assert pos_before == pytest.approx(0.0) and pos_after == pytest.approx(-3.0)
+    # the path itself was decoded once: the observable curves are the same arrays
+    assert before["walk_observables"]["data"][0] == after["walk_observables"]["data"][0]
+    assert len(at.metric) == 3 and at.metric[0].label == "mass"
+
+
+@pytest.mark.parametrize("kind", ["principal", "line"])
+def test_walk_other_directions(root, monkeypatch, kind):
+    at = _open(monkeypatch, "pages/walk.py", "vae_tiny")
+    at.radio(key="walk_kind").set_value(kind).run()
+    assert not at.exception, at.exception
+    figs = _figures(at)
+    assert {"walk_event", "walk_observables", "walk_animation"} <= set(figs)
+    title = figs["walk_observables"]["layout"]["xaxis3"]["title"]["text"]
+    assert ("line" in title) == (kind == "line")
+
+
+def test_broken_checkpoint_shows_an_error(tmp_path, monkeypatch, root):
+    broken = root / "vae_broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    at = _open(monkeypatch, "pages/beta.py", "vae_broken")
+    assert any("Could not load the model" in e.value and "not valid JSON" in e.value
+               for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_wrong_particle_count_shows_an_error(root, tmp_path, monkeypatch):
+    few = dataclasses.replace(make_jetset(n=30, p=N_PARTICLES - 4, seed=9), attrs={})
+    write_jets(tmp_path / "few.h5", few)
+    monkeypatch.setenv(DEFAULT_ENV, str(tmp_path / "few.h5"))
+    at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    assert any(f"trained on {N_PARTICLES}" in e.value for e in at.error)
+
+
+def _digest(directory: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(directory.rglob("*")):
+        if f.is_file():
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def test_train_page_trains_a_toy_model_that_the_other_pages_list(root, monkeypatch):
+    at = _open(monkeypatch, "pages/train.py")
+    assert "cpu" in " ".join(c.value for c in at.caption)
+    at.radio(key="train_source").set_value("2-D toy banana").run()
+    at.number_input(key="train_toy_n").set_value(500)
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("toy_run")
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("toy_run" in s.value for s in at.success)
+    saved = root / "user" / "toy_run"
+    assert (saved / "model.safetensors").is_file()
+    assert not [p for p in (root / "user").iterdir() if p.name.startswith(".")]
+    at.switch_page("pages/beta.py").run()
+    assert at.selectbox(key="vae_model_beta").value == str(saved)
+    assert not at.exception, at.exception
+
+
+def test_diverging_run_keeps_the_earlier_model(root, monkeypatch):
+    keep = root / "user" / "keep"
+    shutil.copytree(root / "vae_tiny", keep)
+    digest = _digest(keep)
+    at = _open(monkeypatch, "pages/train.py")
+    at.number_input(key="train_epochs").set_value(2)
+    at.select_slider(key="train_batch").set_value(32)
+    at.number_input(key="train_lr").set_value(1000.0)  # Adam at lr 1e3 blows up at once
+    at.text_input(key="train_name").set_value("keep")
+    at.checkbox(key="train_overwrite").check()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert any("diverged" in e.value and "Earlier checkpoints are untouched" in e.value
+               for e in at.error), [e.value for e in at.error]
+    assert _digest(keep) == digest
+    assert not [p for p in (root / "user").iterdir() if p.name.startswith(".")]
+
+
+def test_existing_name_without_overwrite_is_refused(root, monkeypatch):
+    shutil.copytree(root / "vae_tiny", root / "user" / "mine")
+    at = _open(monkeypatch, "pages/train.py")
+    at.text_input(key="train_name").set_value("mine")
+    at.button(key="train_start").click().run()
+    assert any("already exists" in e.value for e in at.error)

@@ -37,6 +37,9 @@ with right:
 if summary.provenance:
     st.markdown("**Provenance** (recorded in the file)")
     st.table(summary.provenance, hide_index=True)
+if summary.details:
+    with st.expander("Generator settings and statistics recorded in the file"):
+        st.json(summary.details, expanded=2)
 if summary.command:
     st.markdown("**Made with**")
     st.code(summary.command, language="bash", wrap_lines=True)

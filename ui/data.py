@@ -13,6 +13,7 @@ Pages call ``jets_in_use()`` for the JetSet and its cache key, and the cached he
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -194,12 +195,15 @@ class DataSetSummary:
 
     Attributes:
         classes: one row per class: class, name, jets, share.
-        provenance: one row per attribute recorded in the file (generator, versions, seed…).
+        provenance: one row per short attribute recorded in the file (generator, versions,
+            seed…); a flat dictionary is written as "key value, …".
+        details: nested attributes (settings, statistics) for a JSON view.
         command: the command that made the file, if it records one.
     """
 
     classes: list[dict]
     provenance: list[dict]
+    details: dict
     command: str | None
 
 
@@ -208,21 +212,39 @@ _HIDDEN_ATTRS = frozenset({"kind", "schema_version", "command"})
 
 def data_set_summary(jets: JetSet) -> DataSetSummary:
     """Class counts and provenance of ``jets`` as rows for ``st.table``."""
-    from jetviz.figures.data import class_label
+    from jetviz.jets import CLASS_LABELS
 
     counts = jets.counts()
     total = max(len(jets), 1)
     classes = [
-        {"class": name, "name": class_label(name).split(" (")[-1].rstrip(")"),
-         "jets": n, "share": f"{100 * n / total:.1f} %"}
+        {"class": name, "name": CLASS_LABELS.get(name, name), "jets": n,
+         "share": f"{100 * n / total:.1f} %"}
         for name, n in counts.items()
     ]
-    provenance = [
-        {"field": k, "value": _short(v)} for k, v in sorted(jets.attrs.items())
-        if k not in _HIDDEN_ATTRS
-    ]
+    provenance, details = [], {}
+    for key, value in sorted(jets.attrs.items()):
+        if key in _HIDDEN_ATTRS:
+            continue
+        parsed = _json_or_none(value)
+        if isinstance(parsed, dict) and all(not isinstance(v, dict | list)
+                                            for v in parsed.values()):
+            provenance.append({"field": key,
+                               "value": ", ".join(f"{k} {v}" for k, v in parsed.items())})
+        elif isinstance(parsed, dict | list):
+            details[key] = parsed
+        else:
+            provenance.append({"field": key, "value": _short(value)})
     command = jets.attrs.get("command")
-    return DataSetSummary(classes, provenance, str(command) if command else None)
+    return DataSetSummary(classes, provenance, details, str(command) if command else None)
+
+
+def _json_or_none(value: object) -> object:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _short(value: object, limit: int = 240) -> str:

@@ -174,10 +174,14 @@ def jet_ptetaphims_from_particles(
         (..., 4) (pT [GeV], η, φ, m [GeV]).
     """
     particles = np.asarray(particles, dtype=np.float64)
-    real = particle_mask(particles, mask)
-    particles = np.where(real[..., None], particles, 0.0)
-    p4s = p4s_from_particles(particles, jet_pt, jet_eta, jet_phi)  # (..., P, 4)
-    return ptetaphims_from_p4s(p4s.sum(-2))
+    rel = jet_p4s_from_particles(particles, particle_mask(particles, mask))  # (..., 4)
+    # massless particles at η + η0, φ + φ0: the relative-frame sum boosted by η0 along z and
+    # rotated by φ0 about it (exact: cosh(η + η0) = cosh η cosh η0 + sinh η sinh η0, ...)
+    e, px, py, pz = (rel[..., k] for k in range(4))
+    eta0, phi0 = np.asarray(jet_eta, dtype=np.float64), np.asarray(jet_phi, dtype=np.float64)
+    ch, sh, c, s = np.cosh(eta0), np.sinh(eta0), np.cos(phi0), np.sin(phi0)
+    lab = np.stack([e * ch + pz * sh, px * c - py * s, px * s + py * c, e * sh + pz * ch], -1)
+    return ptetaphims_from_p4s(lab * np.asarray(jet_pt, dtype=np.float64)[..., None])
 
 
 def jet_ptetaphims_from_p4s(p4s: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -219,7 +223,7 @@ def _as_batch(
             f"{where}: expected a mask of shape {particles.shape[:-1]} to match the particles "
             f"{particles.shape}, got {real.shape}"
         )
-    if not np.isfinite(particles[real]).all():
+    if not np.isfinite(particles).all() and not np.isfinite(particles[real]).all():
         raise JetvizInputError(
             f"{where}: NaN/inf in the coordinates of real particles; repair or drop those jets"
         )
@@ -381,6 +385,15 @@ def exclusive_kt_axes(
     if cluster_r is not None and not cluster_r > 0:
         raise JetvizInputError(f"exclusive_kt_axes: cluster_r must be > 0 or None, got {cluster_r}")
     parts, real, lead = _as_batch(particles, mask, "exclusive_kt_axes")
+    out = _exclusive_kt_batch(parts, real, targets, cluster_r, chunk_size)
+    return {n: (a.reshape(*lead, n, 3), v.reshape(*lead, n)) for n, (a, v) in out.items()}
+
+
+def _exclusive_kt_batch(
+    parts: np.ndarray, real: np.ndarray, targets: tuple[int, ...], cluster_r: float | None,
+    chunk_size: int = 256,
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """exclusive_kt_axes on checked (N, P, 3) float64 particles and (N, P) mask."""
     n_jets, p = real.shape
     if p < targets[-1]:  # fewer slots than axes: pad so every jet has n rows to report
         parts = np.concatenate([parts, np.zeros((n_jets, targets[-1] - p, 3))], 1)
@@ -392,7 +405,7 @@ def exclusive_kt_axes(
         chunk = _exclusive_kt_chunk(pt, eta, phi, real[sl], targets, cluster_r)
         for n in targets:
             out[n][0][sl], out[n][1][sl] = chunk[n]
-    return {n: (a.reshape(*lead, n, 3), v.reshape(*lead, n)) for n, (a, v) in out.items()}
+    return out
 
 
 def tau_from_axes(
@@ -454,9 +467,16 @@ def nsubjettiness(
         cluster_r: kT radius for the axes (None: no beam, see ``exclusive_kt_axes``).
     """
     parts, real, lead = _as_batch(particles, mask, "nsubjettiness")
-    axes = exclusive_kt_axes(parts, real, tuple(range(1, n_max + 1)), cluster_r)
+    return _nsubjettiness_batch(parts, real, n_max, R, cluster_r).reshape(*lead, n_max)
+
+
+def _nsubjettiness_batch(
+    parts: np.ndarray, real: np.ndarray, n_max: int, R: float, cluster_r: float | None
+) -> np.ndarray:
+    """nsubjettiness on checked (N, P, 3) float64 particles and (N, P) mask → (N, n_max)."""
+    axes = _exclusive_kt_batch(parts, real, tuple(range(1, n_max + 1)), cluster_r)
     taus = [tau_from_axes(parts, real, *axes[n], R=R) for n in range(1, n_max + 1)]
-    return np.stack(taus, -1).reshape(*lead, n_max)
+    return np.stack(taus, -1)
 
 
 OBSERVABLES: tuple[str, ...] = (
@@ -509,7 +529,7 @@ def observables(
     jet_eta_b = (np.asarray(jet_eta, dtype=np.float64) * ones).reshape(n)
     jet_phi_b = (np.asarray(jet_phi, dtype=np.float64) * ones).reshape(n)
     rel = jet_ptetaphims_from_particles(parts, real, 1.0, jet_eta_b, jet_phi_b)  # (N, 4)
-    taus = nsubjettiness(parts, real, 3, R, cluster_r)  # (N, 3)
+    taus = _nsubjettiness_batch(parts, real, 3, R, cluster_r)  # (N, 3)
     result = {
         "pt": rel[:, 0] * jet_pt_b,
         "eta": rel[:, 1],

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jetviz.errors import JetvizInputError
+from jetviz.paths import DEFAULT_JETS
 from jetviz.physics import (
     OBSERVABLES,
     exclusive_kt_axes,
@@ -21,6 +22,7 @@ from jetviz.physics import (
     relative_from_p4s,
     tau_from_axes,
 )
+from jetviz.store import read_jets
 
 
 def random_jets(
@@ -244,3 +246,21 @@ def test_bad_input_raises_clear_errors() -> None:
         nsubjettiness(bad)
     with pytest.raises(JetvizInputError, match="n_axes"):
         exclusive_kt_axes(np.ones((2, 3, 3)), None, (0,))
+
+
+# --- real Pythia jets (the shipped default data set) ---------------------------------------
+
+
+@pytest.mark.skipif(not DEFAULT_JETS.exists(), reason=f"{DEFAULT_JETS} not generated yet")
+def test_prong_structure_of_shipped_pythia_jets() -> None:
+    # W/Z are 2-prong (low τ21), top 3-prong (low τ32), g/q 1-prong; masses near the bosons'
+    jets = read_jets(DEFAULT_JETS)
+    med = {}
+    for name in ("g", "q", "w", "z", "t"):
+        sub = jets.of_class(name).subset(slice(0, 400))
+        obs = observables(sub.particles, sub.mask, sub.jets[:, 0], sub.radius)
+        med[name] = {k: float(np.median(obs[k])) for k in ("mass", "tau21", "tau32")}
+    assert max(med["w"]["tau21"], med["z"]["tau21"]) < min(med["g"]["tau21"], med["q"]["tau21"])
+    assert med["t"]["tau32"] < min(med[c]["tau32"] for c in "gqwz")
+    # the 30 hardest of ~90 top constituents carry less mass: its median is ≈ 147 GeV, not 173
+    assert 60 < med["w"]["mass"] < med["z"]["mass"] < 110 < med["t"]["mass"] < 200

@@ -5,13 +5,16 @@ coordinates x = (η, φ) of each particle are transformed, ptrel never changes, 
 rows stay exactly zero. The three steps, each recorded per jet in ``PreprocessParams``:
 
 1. **centre**: subtract the pT-weighted centroid c = Σ_i w_i x_i / Σ_i w_i (w = ptrel).
-2. **rotate**: turn by the angle α that puts the principal (major) axis of the pT-weighted
-   inertia tensor C = Σ_i w_i x_i x_iᵀ (of the centred jet) along +φ — vertical when η is
+2. **rotate**: turn by the angle α that puts the principal axis along +φ — vertical when η is
    drawn across (as in jet-image studies, arXiv:1407.5675, arXiv:1511.05190). α = π/2 − θ with
-   θ = ½ atan2(2 C_ηφ, C_ηη − C_φφ) the major axis' angle from the η axis; a jet with C = 0
-   (one particle, or all particles at one point) gets θ = 0.
+   θ = ½ atan2(2 C_ηφ, C_ηη − C_φφ) the major axis' angle from the η axis. The principal
+   axis is the major axis of the pT-weighted second-moment tensor C = Σ_i w_i x_i x_iᵀ of
+   the centred jet, i.e. the axis of least moment of inertia (the inertia tensor
+   Σ_i w_i (|x_i|² 1 − x_i x_iᵀ) has the same axes). A jet with C = 0 (one particle, or all
+   particles at one point) gets θ = 0; an isotropic C also gives θ = 0.
 3. **flip**: multiply η and φ each by s = ±1 so that the harder half-plane is positive:
-   s_η = +1 if Σ w over η > 0 ≥ Σ w over η < 0, else −1 (ties give +1); the same for φ.
+   s_η = +1 if the ptrel summed over particles with η > 0 is at least that over η < 0,
+   else −1; the same for φ (after the rotation: the harder prong of a 2-prong jet goes up).
 
 The inverse (``invert_preprocessing``) applies the flips again (s² = 1: exact), the rotation
 by −α (exact up to float rounding, ~1e-16 relative in float64) and adds c back: with the

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from jetviz.figures.data import class_histograms, class_label, event_display, jet_image_figure
+from jetviz.figures.data import class_label, event_display, jet_image_figure
 from jetviz.figures.style import class_colour
 from ui.data import (
     average_image_of,
+    class_histograms_of,
     jets_in_use,
     observables_of,
     pick_random_jet,
@@ -37,8 +38,7 @@ if note:
 values = observables_of(jets, key)
 
 st.header("Observables by class")
-st.plotly_chart(class_histograms(values, jets.labels, jets.class_names), theme=None,
-                key="data_histograms")
+st.plotly_chart(class_histograms_of(jets, key), theme=None, key="data_histograms")
 st.caption("Jet pT, η, mass and multiplicity are the whole jet's, as stored in the file; "
            f"τ21 and τ32 are computed from the {jets.n_particles} hardest particles kept per "
            "jet. Click a class in the legend to hide or show it.")

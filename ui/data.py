@@ -300,6 +300,14 @@ def observables_of(_jets: JetSet, key: str) -> dict[str, np.ndarray]:
     return values
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def class_histograms_of(_jets: JetSet, key: str):
+    """The data page's per-class histogram figure (go.Figure), built once per data set."""
+    from jetviz.figures.data import class_histograms
+
+    return class_histograms(observables_of(_jets, key), _jets.labels, _jets.class_names)
+
+
 @st.cache_data(max_entries=64, show_spinner="Averaging jet images …")
 def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int) -> np.ndarray:
     """The average jet image of one class, (n_pixels, n_pixels), once per (set, class, size)."""

@@ -45,6 +45,7 @@ def test_images_match_histogram2d_and_sum_to_ptrel_inside() -> None:
     rng = np.random.default_rng(0)
     particles, mask = random_jets(rng, width=0.5)  # some particles fall outside ±R
     particles[..., 1:][~mask] = 7.0  # junk coordinates in padding must not count
+    particles[..., 1][~mask] = np.nan
     images = jet_images(particles, mask, n_pixels=17, R=0.8)
     edges = pixel_edges(17, 0.8)
     for k in range(len(particles)):

@@ -223,6 +223,7 @@ def test_padding_and_particle_order_do_not_change_observables() -> None:
     base = observables(particles, mask, 1000.0)
     # extra padded rows full of junk, masked out
     junk = rng.normal(size=(40, 5, 3))
+    junk[:, 0] = np.nan  # even NaN in padding is ignored
     padded = observables(np.concatenate([particles, junk], 1),
                          np.concatenate([mask, np.zeros((40, 5), dtype=bool)], 1), 1000.0)
     # a random permutation of the slots (jets are sets)

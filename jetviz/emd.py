@@ -125,7 +125,7 @@ def _stabilised_sinkhorn(
     cost: torch.Tensor,
     alpha: torch.Tensor,
     beta: torch.Tensor,
-    pair: torch.Tensor,
+    scale: torch.Tensor,
     eps: float,
     n_iter: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -141,17 +141,16 @@ def _stabilised_sinkhorn(
     (Thibault et al. arXiv:1711.01851), which halves the error at equal iterations here.
 
     Args:
-        cost: (B, n, m) float64 ground cost.
+        cost: (B, n, m) float64 ground cost, +inf where either particle is padding.
         alpha, beta: (B, n), (B, m) float64 marginals, each summing to 1, 0 on padding.
-        pair: (B, n, m) bool, True where both particles are real.
-        eps: final ε relative to the pair's largest real cost.
+        scale: (B,) the pair's largest real cost; ε is relative to it.
+        eps: final ε relative to ``scale``.
         n_iter: total number of scaling iterations.
 
     Returns:
         F (B, n), G (B, m) log-domain potentials and the plan P (B, n, m) at the final ε.
     """
-    mask_a, mask_b = pair.any(2), pair.any(1)  # (B, n), (B, m)
-    scale = torch.where(pair, cost, torch.zeros_like(cost)).amax((1, 2)).clamp_min(1e-6)
+    mask_a, mask_b = alpha > 0, beta > 0  # (B, n), (B, m)
     n_stages = max(1, math.ceil(n_iter / _ITERS_PER_STAGE))
     start = max(_EPS_START, eps)
     ratio = (eps / start) ** (1.0 / max(1, n_stages - 1))
@@ -165,7 +164,7 @@ def _stabilised_sinkhorn(
     for stage in range(n_stages):
         e = (scale * max(eps, start * ratio**stage))[:, None]  # (B, 1)
         s = (f[:, :, None] + g[:, None, :] - cost) / e[:, :, None]
-        kernel = torch.where(pair, s.clamp_max(700.0).exp(), 0.0)  # (B, n, m)
+        kernel = s.clamp_max(700.0).exp()  # (B, n, m); exp(−inf) = 0 on padding
         kernel_t = kernel.transpose(1, 2).contiguous()  # row-vector products are fastest
         u, v = torch.ones_like(alpha), torch.ones_like(beta)
         for _ in range(min(_ITERS_PER_STAGE, n_iter - stage * _ITERS_PER_STAGE)):
@@ -184,7 +183,7 @@ def _stabilised_sinkhorn(
 
 
 def _c_transform_potentials(
-    f: torch.Tensor, cost: torch.Tensor, pair: torch.Tensor
+    f: torch.Tensor, cost: torch.Tensor, mask_a: torch.Tensor, mask_b: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Feasible dual potentials from approximate ones by a double c-transform.
 
@@ -192,11 +191,8 @@ def _c_transform_potentials(
     pair, so <f, α> + <g, β> is a lower bound of the exact transport cost (weak duality), and
     for Sinkhorn's near-optimal f it is within a fraction of a percent of it.
     """
-    big = torch.full_like(cost, math.inf)
-    g = torch.where(pair, cost - f[:, :, None], big).amin(1)
-    g = torch.where(pair.any(1), g, torch.zeros_like(g))
-    f = torch.where(pair, cost - g[:, None, :], big).amin(2)
-    f = torch.where(pair.any(2), f, torch.zeros_like(f))
+    g = torch.where(mask_b, (cost - f[:, :, None]).amin(1), 0.0)  # cost is +inf on padding
+    f = torch.where(mask_a, (cost - g[:, None, :]).amin(2), 0.0)
     return f, g
 
 
@@ -215,17 +211,20 @@ def _solve(
     _check_inputs(w_a, x_a, w_b, x_b)
     if eps <= 0 or n_iter < 1:
         raise ValueError(f"sinkhorn_emd: need eps > 0 and n_iter ≥ 1, got {eps=}, {n_iter=}")
-    mask_a = w_a > 0 if mask_a is None else mask_a.bool()
-    mask_b = w_b > 0 if mask_b is None else mask_b.bool()
+    # a particle of zero weight carries nothing: it is treated as padding
+    mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
+    mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
     alpha, beta, m_a, m_b, cost, mass, imbalance = _augment(
         w_a, x_a, w_b, x_b, mask_a, mask_b, R
     )
     pair = m_a[:, :, None] & m_b[:, None, :]  # (B, Pa+1, Pb+1)
     with torch.no_grad():
         c64 = cost.detach().double()
+        c_inf = torch.where(pair, c64, math.inf)
+        scale = torch.where(pair, c64, 0.0).amax((1, 2)).clamp_min(1e-6)
         a64, b64 = alpha.detach().double(), beta.detach().double()
-        f, _, plan = _stabilised_sinkhorn(c64, a64, b64, pair, eps, n_iter)
-        f, g = _c_transform_potentials(f, c64, pair)
+        f, _, plan = _stabilised_sinkhorn(c_inf, a64, b64, scale, eps, n_iter)
+        f, g = _c_transform_potentials(f, c_inf, m_a, m_b)
         plan = _round_to_marginals(plan, a64, b64)
         lower = (f * a64).sum(1) + (g * b64).sum(1)  # ≤ exact normalised cost
         value = (mass.detach().double() * lower + imbalance.detach().double()).to(cost.dtype)

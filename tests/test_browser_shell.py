@@ -58,7 +58,7 @@ def test_every_page_renders_without_exception_and_shows_its_chart(small_default)
             if title == "Home":
                 continue
             try:
-                page.wait_for_selector(PLOTLY_CHART, timeout=30_000)
+                page.wait_for_selector(PLOTLY_CHART, timeout=15_000)
             except PlaywrightTimeout:
                 notes = page.locator(ALERT).all_inner_texts()
                 problems.append(f"{title}: no plotly chart on the page; it says {notes}")

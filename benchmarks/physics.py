@@ -1,6 +1,7 @@
 """Benchmark of jetviz's batched jet physics (run: ``python benchmarks/physics.py``).
 
-Times, on N synthetic jets of P particles (seeded; all slots real, width 0.2 in η and φ):
+Times, on N synthetic jets of P particles (seeded; all slots real, width 0.2 in η and φ) or,
+with ``--real``, on the shipped Pythia jets (checkpoints/jets_default.h5, 50,000 × 30):
 ``observables`` (kinematics + exclusive-kT N-subjettiness), ``exclusive_kt_axes`` alone,
 ``average_jet_image`` at 33 and 100 pixels, ``jet_images`` at 33 pixels and ``preprocess``.
 References measured in the same run on a subset: FastJet's exclusive kT
@@ -76,10 +77,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reference-jets", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--real", action="store_true",
+                        help="use the shipped Pythia jets instead of synthetic ones")
     args = parser.parse_args()
 
-    particles, mask = synthetic_jets(args.jets, args.particles, args.seed)
-    jet_pt = np.full(args.jets, 1000.0)
+    if args.real:
+        from jetviz.paths import DEFAULT_JETS
+        from jetviz.store import read_jets
+
+        jets = read_jets(DEFAULT_JETS).subset(slice(0, args.jets))
+        particles, mask, jet_pt = jets.particles, jets.mask, jets.jets[:, 0]
+        args.jets, args.particles = len(jets), jets.n_particles
+        print(f"real Pythia jets from {DEFAULT_JETS}")
+    else:
+        particles, mask = synthetic_jets(args.jets, args.particles, args.seed)
+        jet_pt = np.full(args.jets, 1000.0)
     ref_p, ref_m = particles[: args.reference_jets], mask[: args.reference_jets]
     print(f"{args.jets} jets x {args.particles} particles, median of {args.repeats}")
 

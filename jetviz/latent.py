@@ -120,15 +120,17 @@ def dimensionalities(log_beta: np.ndarray, kl_per_dim: np.ndarray,
         distance2: (n,) ⟨d²⟩ at each β.
 
     Returns:
-        D1 (n,) = −Σ_i d⟨KL_i⟩/d log β and D2 (n,) = d⟨d²⟩/d(β²) = (d⟨d²⟩/d log β)/(2β²).
+        D1 (n,) = −Σ_i d⟨KL_i⟩/d log β and D2 (n,) = d⟨d²⟩/d(β²), computed as
+        ⟨d²⟩/(2β²) · d log⟨d²⟩/d log β (power laws are straight lines in log–log, which
+        the local quadratic fits follow exactly).
     """
     log_beta = np.asarray(log_beta, dtype=np.float64)
     if log_beta.ndim != 1 or len(log_beta) < 2 or not np.allclose(
             np.diff(log_beta), log_beta[1] - log_beta[0], rtol=1e-6, atol=1e-9):
         raise ValueError("dimensionalities needs a uniform grid of ≥ 2 log β values")
     d1 = -_derivative_log(np.asarray(kl_per_dim, dtype=np.float64).sum(1), log_beta)
-    d2 = _derivative_log(np.asarray(distance2, dtype=np.float64), log_beta) / (
-        2 * np.exp(2 * log_beta))
+    dist2 = np.clip(np.asarray(distance2, dtype=np.float64), 1e-300, None)
+    d2 = dist2 / (2 * np.exp(2 * log_beta)) * _derivative_log(np.log(dist2), log_beta)
     return d1, d2
 
 

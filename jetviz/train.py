@@ -430,6 +430,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
     o.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(train_parser=parser)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The ``jetviz train`` command that reproduces ``args`` (options differing from defaults)."""
+    parser = getattr(args, "train_parser", None)
+    if parser is None:
+        return "jetviz train (called from Python)"
+    words = ["jetviz", "train"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "train_parser"):
+            continue
+        value = getattr(args, action.dest, None)
+        if value == action.default or value is None:
+            continue
+        flag = action.option_strings[0]
+        words += [flag] if isinstance(action, argparse._StoreTrueAction) else [flag, str(value)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray, dict]:
@@ -495,9 +513,7 @@ def run(args: argparse.Namespace) -> int:
                          patience=args.patience, kl_warmup_epochs=args.kl_warmup,
                          val_fraction=args.val_fraction, seed=args.seed,
                          scan_points=args.scan_points, scan_examples=args.scan_examples)
-        command = "jetviz " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
-            if Path(sys.argv[0]).name in ("jetviz", "cli.py", "__main__.py") else \
-            " ".join(shlex.quote(a) for a in sys.argv)
+        command = _command_line(args)
         provenance["command"] = command
         _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
                           device=args.device, progress=not args.no_progress,

@@ -106,6 +106,8 @@ class VAEConfig:
 class FiLMMLP(nn.Module):
     """An MLP whose hidden layers are modulated by a condition: h ← act(W h + b)·(1 + γ(c)) + δ(c).
 
+    A linear skip from input to output is added (out = S x + MLP(x)): the linear part gives
+    the VAE a precise PCA-like map at once, the MLP learns the curvature on top.
     Works on (..., in) inputs with a condition broadcastable to (..., cond_dim).
     """
 
@@ -120,13 +122,15 @@ class FiLMMLP(nn.Module):
         nn.init.normal_(self.film.weight, std=0.01)
         nn.init.zeros_(self.film.bias)
         self.out = nn.Linear(n_hidden, n_out)
+        self.skip = nn.Linear(n_in, n_out, bias=False)
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         gamma_delta = self.film(cond).chunk(2 * len(self.layers), dim=-1)
+        h = x
         for i, layer in enumerate(self.layers):
-            x = self.act(layer(x)) * (1 + gamma_delta[2 * i]) + gamma_delta[2 * i + 1]
-        return self.out(x)
+            h = self.act(layer(h)) * (1 + gamma_delta[2 * i]) + gamma_delta[2 * i + 1]
+        return self.out(h) + self.skip(x)
 
 
 class BetaEmbedding(nn.Module):

@@ -265,3 +265,19 @@ def test_prong_structure_of_shipped_pythia_jets() -> None:
     assert med["t"]["tau32"] < min(med[c]["tau32"] for c in "gqwz")
     # the 30 hardest of ~90 top constituents carry less mass: its median is ≈ 147 GeV, not 173
     assert 60 < med["w"]["mass"] < med["z"]["mass"] < 110 < med["t"]["mass"] < 200
+
+
+@pytest.mark.skipif(not DEFAULT_JETS.exists(), reason=f"{DEFAULT_JETS} not generated yet")
+def test_tau_on_shipped_pythia_jets_agrees_with_fastjet_axes() -> None:
+    jets = read_jets(DEFAULT_JETS).subset(np.arange(0, 50_000, 1_000))  # all five classes
+    particles, mask = jets.particles.astype(np.float64), jets.mask
+    ours = nsubjettiness(particles, mask)
+    jet_def = fastjet.JetDefinition(fastjet.kt_algorithm, 1000.0)
+    for k in range(len(jets)):
+        real = particles[k][mask[k]]
+        seq = fastjet.ClusterSequence(pseudojets(p4s_from_particles(real, 1.0, 0.0, 0.0)), jet_def)
+        for n in (1, 2, 3):
+            fj = np.array([[j.pt(), j.rap(), j.phi()] for j in seq.exclusive_jets(n)])
+            valid = np.ones((1, n), dtype=bool)
+            tau = tau_from_axes(particles[k : k + 1], mask[k : k + 1], fj[None], valid)
+            assert ours[k, n - 1] == pytest.approx(tau[0], rel=1e-9)

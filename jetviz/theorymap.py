@@ -107,6 +107,11 @@ class Scaler:
         std[std < 1e-6] = 1.0  # constant column: keep it at 0 instead of dividing by 0
         return cls(tuple(map(float, x.mean(axis=0))), tuple(map(float, std)))
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Scaler:
+        """Inverse of ``dataclasses.asdict`` (as stored in a checkpoint's JSON)."""
+        return cls(tuple(map(float, d["mean"])), tuple(map(float, d["std"])))
+
     def transform(self, features: np.ndarray) -> np.ndarray:
         """Raw (…, 18) events → standardised (…, 18) float32."""
         x = (physics_features(features) - np.asarray(self.mean)) / np.asarray(self.std)
@@ -163,6 +168,8 @@ class TheoryData:
     Attributes:
         theories: the theory table (the event file's, then UNPHYSICAL).
         train_raw, test_raw: per theory, (n_t, 18) raw events.
+        train_index: per theory, (n_t,) row of each training event in the event file
+            (−1 for the unphysical sample, which is not in the file).
         scaler: fitted on the real (not unphysical) training events.
         seed, test_fraction: how the split and the unphysical sample were drawn.
     """
@@ -170,6 +177,7 @@ class TheoryData:
     theories: tuple[Theory, ...]
     train_raw: tuple[np.ndarray, ...]
     test_raw: tuple[np.ndarray, ...]
+    train_index: tuple[np.ndarray, ...]
     scaler: Scaler
     seed: int
     test_fraction: float
@@ -188,7 +196,7 @@ def prepare_data(events: EventSet, seed: int = 0, test_fraction: float = 0.3) ->
     Deterministic for a given ``seed``.
     """
     rng = np.random.default_rng(seed)
-    train, test, theories = [], [], []
+    train, test, train_index, theories = [], [], [], []
     for t, theory in enumerate(events.theories):
         idx = np.flatnonzero(events.theory == t)
         if len(idx) < 10:
@@ -197,6 +205,7 @@ def prepare_data(events: EventSet, seed: int = 0, test_fraction: float = 0.3) ->
         n_test = round(test_fraction * len(idx))
         test.append(events.features[idx[:n_test]].astype(np.float64))
         train.append(events.features[idx[n_test:]].astype(np.float64))
+        train_index.append(idx[n_test:])
         theories.append(theory)
     if len(theories) < 2:
         raise JetvizInputError(
@@ -207,7 +216,8 @@ def prepare_data(events: EventSet, seed: int = 0, test_fraction: float = 0.3) ->
     n_test = int(np.median([len(a) for a in test]))
     train.append(unphysical_sample(pool_train, n_train, rng))
     test.append(unphysical_sample(pool_test, n_test, rng))
-    return TheoryData((*theories, UNPHYSICAL), tuple(train), tuple(test),
+    train_index.append(np.full(n_train, -1))
+    return TheoryData((*theories, UNPHYSICAL), tuple(train), tuple(test), tuple(train_index),
                       Scaler.fit(pool_train), seed, test_fraction)
 
 
@@ -252,7 +262,8 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     """Train one encoder on the training split of ``data``.
 
     Returns:
-        The trained model (eval mode) and a record: loss every 100 steps, seconds.
+        The trained model (eval mode) and a record: the mean loss every ``loss_every_steps``
+        steps, and the seconds taken.
     """
     if config.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {config.method!r}")
@@ -265,6 +276,7 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     model = SetEncoder(encoder)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
+    every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
     history, running, start = [], 0.0, time.perf_counter()
     for step in range(1, config.steps + 1):
         x = torch.cat([t[torch.from_numpy(random_sets(len(t), config.sets_per_theory, n, rng))]
@@ -282,14 +294,14 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
         opt.step()
         sched.step()
         running += float(loss.detach())
-        if step % 100 == 0:
-            history.append(round(running / 100, 6))
+        if step % every == 0:
+            history.append(round(running / every, 6))
             running = 0.0
             if progress:
                 print(f"  {config.method} N={n} step {step}/{config.steps} loss {history[-1]:.4f}",
                       flush=True)
     model.eval()
-    return model, {"loss_every_100_steps": history,
+    return model, {"loss_history": history, "loss_every_steps": every,
                    "seconds": round(time.perf_counter() - start, 1)}
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,7 @@ class TheoryMap:
         pca: (P, 2) their PCA coordinates; pca_mean (D,), pca_components (2, D) project more.
         theory: (P,) index into the summary's theory table.
         met, j1_pt: (P, N) MET and leading-jet pT of each set's events [GeV], raw.
+        event_index: (P, N) row of each event in the event file (−1: unphysical sample).
     """
 
     method: str
@@ -59,30 +62,52 @@ class TheoryMap:
     theory: np.ndarray
     met: np.ndarray
     j1_pt: np.ndarray
+    event_index: np.ndarray
+
+
+def fit_umap(latent: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(P, D) latent vectors → (P, 2) UMAP coordinates (McInnes et al., arXiv:1802.03426),
+    30 neighbours, min_dist 0.3, fixed seed."""
+    with warnings.catch_warnings():
+        # umap's __init__ warns that TensorFlow (for ParametricUMAP, unused here) is missing
+        warnings.simplefilter("ignore", ImportWarning)
+        import umap  # slow import (numba): only when a map is built
+
+    reducer = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.3, random_state=seed)
+    return reducer.fit_transform(latent).astype(np.float32)
 
 
 def build_map(model: SetEncoder, method: str, data: TheoryData, seed: int = 0,
-              per_theory: int = 300) -> TheoryMap:
-    """Embed up to ``per_theory`` disjoint training sets per theory; fit UMAP and PCA once."""
-    import umap  # slow import (numba): only when a map is built
+              per_theory: int = 300,
+              reduce: Callable[[np.ndarray], np.ndarray] | None = None) -> TheoryMap:
+    """Embed up to ``per_theory`` disjoint training sets per theory; fit the 2-D map once.
 
+    Args:
+        model: the trained encoder (its config gives N).
+        method: the method it was trained with (recorded on the map).
+        data: the prepared events.
+        seed: seed of the set drawing and of UMAP.
+        per_theory: at most this many sets (points) per theory.
+        reduce: (P, D) → (P, 2) for the "umap" coordinates; ``fit_umap`` when None.
+    """
     rng = np.random.default_rng(seed)
     set_size = model.config.set_size
-    latent, theory, met, j1 = [], [], [], []
+    latent, theory, met, j1, index = [], [], [], [], []
     for t, (raw, x) in enumerate(zip(data.train_raw, data.standardised("train"), strict=True)):
         sets = disjoint_sets(len(x), set_size, rng, max_sets=per_theory)  # (S, N)
         latent.append(encode(model, x[sets]))
+        index.append(data.train_index[t][sets])
         theory.append(np.full(len(sets), t))
         met.append(raw[sets, _MET])
         j1.append(raw[sets, _J1PT])
     z = np.concatenate(latent)
-    reducer = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.3, random_state=seed)
-    xy = reducer.fit_transform(z).astype(np.float32)
+    xy = (fit_umap(z, seed) if reduce is None else reduce(z)).astype(np.float32)
     pca = PCA(n_components=2).fit(z)
     return TheoryMap(method, set_size, z, xy,
                      pca.transform(z).astype(np.float32), pca.mean_.astype(np.float32),
                      pca.components_.astype(np.float32), np.concatenate(theory),
-                     np.concatenate(met).astype(np.float32), np.concatenate(j1).astype(np.float32))
+                     np.concatenate(met).astype(np.float32), np.concatenate(j1).astype(np.float32),
+                     np.concatenate(index).astype(np.int32))
 
 
 class MapProjector:
@@ -143,15 +168,21 @@ def group_sets(events: EventSet, set_size: int, rng: np.random.Generator) -> lis
     return sets
 
 
+def project_sets(model: SetEncoder, projector: MapProjector, scaler: Scaler,
+                 sets: np.ndarray, names: np.ndarray) -> Projection:
+    """Encode raw sets (P, N, 18) and project them onto the map (no refit)."""
+    z = encode(model, scaler.transform(sets))
+    return Projection(projector.transform(z, "umap"), projector.transform(z, "pca"), names,
+                      sets[..., _MET], sets[..., _J1PT])
+
+
 def project_events(model: SetEncoder, projector: MapProjector, scaler: Scaler,
                    events: EventSet, rng: np.random.Generator) -> Projection:
-    """Group new events into sets of the map's N, encode them and project onto the map."""
-    n = projector.tmap.set_size
-    sets = np.concatenate(group_sets(events, n, rng))  # (P, N)
-    z = encode(model, scaler.transform(events.features)[sets])
+    """Group new events into sets of the map's N (one theory per set), encode them and
+    project them onto the map."""
+    sets = np.concatenate(group_sets(events, projector.tmap.set_size, rng))  # (P, N)
     names = np.array([events.theories[t].name for t in events.theory[sets[:, 0]]])
-    return Projection(projector.transform(z, "umap"), projector.transform(z, "pca"), names,
-                      events.features[sets, _MET], events.features[sets, _J1PT])
+    return project_sets(model, projector, scaler, events.features[sets], names)
 
 
 # --------------------------------------------------------------------------- checkpoints

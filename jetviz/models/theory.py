@@ -97,8 +97,9 @@ def _pair_distances(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.
     """Squared and plain distances over the pairs i < j of a batch, and the pair indices."""
     i, j = torch.triu_indices(len(z), len(z), offset=1, device=z.device)
     d2 = (z[i] - z[j]).pow(2).sum(-1)  # (pairs,)
-    # clamp keeps the gradient of sqrt finite at D = 0 and leaves every D ≥ 1e-6 exact
-    return d2, d2.clamp_min(1e-12).sqrt(), torch.stack([i, j])
+    # clamp keeps the gradient of sqrt finite at D = 0; coincident points get D = 0 exactly
+    d = torch.where(d2 > 0, d2.clamp_min(1e-12).sqrt(), torch.zeros_like(d2))
+    return d2, d, torch.stack([i, j])
 
 
 def contrastive_pair_loss(d: torch.Tensor, different: torch.Tensor, margin: float) -> torch.Tensor:

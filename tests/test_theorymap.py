@@ -1,0 +1,265 @@
+"""Theory map: losses, set encoder, unphysical sample, KDE accuracy, stored maps, projection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from jetviz.errors import JetvizInputError
+from jetviz.events import EventSet, Theory
+from jetviz.models.theory import (
+    EncoderConfig,
+    SetEncoder,
+    contrastive_loss,
+    contrastive_pair_loss,
+    neural_embedding_loss,
+)
+from jetviz.theorymap import (
+    Scaler,
+    TrainConfig,
+    disjoint_sets,
+    encode,
+    kde_accuracy,
+    label_distances,
+    physics_features,
+    prepare_data,
+    random_sets,
+    train_encoder,
+    unphysical_sample,
+)
+from jetviz.theorymap_maps import (
+    MapProjector,
+    build_map,
+    load_map,
+    load_model,
+    project_events,
+    project_sets,
+    save_map,
+    save_model,
+)
+
+torch.set_num_threads(1)
+
+THEORIES = (
+    Theory("gluino1000_neutralino100", "susy", 1000.0, 100.0),
+    Theory("gluino1000_neutralino500", "susy", 1000.0, 500.0),
+    Theory("gluino1800_neutralino100", "susy", 1800.0, 100.0),
+    Theory("qcd", "background"),
+)
+
+
+def make_events(n_per_theory: int = 120, seed: int = 0) -> EventSet:
+    """Synthetic events: jet pT scale grows with m_g̃ − m_χ̃, MET with m_χ̃; pT-ordered jets."""
+    rng = np.random.default_rng(seed)
+    feats, labels = [], []
+    for t, th in enumerate(THEORIES):
+        gap = 300.0 if th.kind != "susy" else (th.m_gluino - th.m_neutralino) / 2
+        met_scale = 20.0 if th.kind != "susy" else th.m_neutralino
+        pt = -np.sort(-rng.exponential(gap, size=(n_per_theory, 4)), axis=1) + 30.0
+        eta = rng.normal(0, 1.2, size=(n_per_theory, 4))
+        phi = rng.uniform(-np.pi, np.pi, size=(n_per_theory, 4))
+        m = pt * rng.uniform(0.02, 0.2, size=(n_per_theory, 4))
+        jets = np.stack([pt, eta, phi, m], axis=-1).reshape(n_per_theory, 16)
+        met = rng.exponential(met_scale, size=n_per_theory)
+        met_phi = rng.uniform(-np.pi, np.pi, size=n_per_theory)
+        feats.append(np.column_stack([jets, met, met_phi]))
+        labels.append(np.full(n_per_theory, t))
+    return EventSet(np.concatenate(feats).astype(np.float32), np.concatenate(labels),
+                    THEORIES, source="synthetic")
+
+
+# ---------------------------------------------------------------------------- losses
+
+
+def test_contrastive_pair_loss_zero_and_positive_cases() -> None:
+    margin = 1.0
+    d = torch.tensor([0.0, 1.5, 0.3, 0.4, 1.0])
+    y = torch.tensor([0.0, 1.0, 0.0, 1.0, 1.0])  # same, different, same, different, different
+    loss = contrastive_pair_loss(d, y, margin)
+    assert loss[0] == 0.0  # same theory at distance 0
+    assert loss[1] == 0.0  # different theories beyond the margin
+    assert loss[4] == 0.0  # exactly at the margin
+    assert loss[2] == pytest.approx(0.5 * 0.3**2)  # same theory, apart: pulled together
+    assert loss[3] == pytest.approx(0.5 * 0.6**2)  # different, inside the margin: pushed apart
+
+
+def test_contrastive_batch_loss_zero_for_perfect_clusters_positive_otherwise() -> None:
+    labels = torch.tensor([0, 0, 1, 1, 2])
+    centres = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
+    z = centres[labels]
+    assert float(contrastive_loss(z, labels, margin=2.0)) == 0.0
+    assert float(contrastive_loss(z, labels, margin=5.0)) > 0.0  # clusters closer than m
+    z_spread = z + torch.tensor([[0.1, 0.0]] * 5) * torch.arange(5)[:, None]
+    assert float(contrastive_loss(z_spread, labels, margin=2.0)) > 0.0
+
+
+def test_neural_embedding_loss_zero_when_latent_matches_label_distances() -> None:
+    susy = THEORIES[:3]
+    d_x = torch.as_tensor(label_distances(susy), dtype=torch.float32)
+    masses = torch.tensor([[t.m_gluino, t.m_neutralino] for t in susy]) / 1000.0  # TeV
+    labels = torch.tensor([0, 1, 2, 0, 2])
+    z = torch.cat([masses[labels], torch.zeros(5, 6)], dim=1)  # (5, 8): the mass plane itself
+    assert float(neural_embedding_loss(z, labels, d_x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(neural_embedding_loss(2 * z, labels, d_x)) > 0.1
+
+
+def test_label_distances_mass_plane_and_backgrounds_at_grid_diameter() -> None:
+    d = label_distances((*THEORIES, Theory("unphysical", "unphysical")))
+    np.testing.assert_allclose(d, d.T)
+    np.testing.assert_allclose(np.diag(d), 0.0)
+    assert d[0, 1] == pytest.approx(0.4)  # (1000, 100) → (1000, 500): 0.4 TeV
+    diameter = np.hypot(0.8, 0.4)  # (1000, 500) ↔ (1800, 100)
+    assert d[:3, :3].max() == pytest.approx(diameter)
+    np.testing.assert_allclose(d[3, [0, 1, 2, 4]], diameter)
+
+
+# ---------------------------------------------------------------------------- encoder, sets
+
+
+def test_set_encoder_is_permutation_invariant_over_the_set() -> None:
+    torch.manual_seed(0)
+    model = SetEncoder(EncoderConfig(set_size=6)).eval()
+    x = torch.randn(4, 6, 18)
+    z = model(x)
+    z_perm = model(x[:, torch.randperm(6)])
+    torch.testing.assert_close(z, z_perm, atol=1e-6, rtol=1e-5)
+    x2 = x.clone()
+    x2[:, 0] += 1.0  # changing an event does change the set's latent vector
+    assert (model(x2) - z).abs().max() > 1e-4
+
+
+def test_set_encoder_rejects_wrong_shape() -> None:
+    with pytest.raises(ValueError, match=r"\(B, N, 18\)"):
+        SetEncoder(EncoderConfig())(torch.zeros(3, 18))
+
+
+def test_random_and_disjoint_sets_have_no_repeated_event() -> None:
+    rng = np.random.default_rng(1)
+    sets = random_sets(40, 200, 8, rng)
+    assert sets.shape == (200, 8)
+    assert all(len(set(s)) == 8 for s in sets.tolist())
+    d = disjoint_sets(41, 8, rng)
+    assert d.shape == (5, 8) and len(np.unique(d)) == 40
+
+
+# ---------------------------------------------------------------------------- features, data
+
+
+def test_physics_features_invariant_under_a_global_phi_rotation() -> None:
+    ev = make_events(20).features.astype(np.float64)
+    rotated = ev.copy()
+    phi_cols = [2, 6, 10, 14, 17]
+    rotated[:, phi_cols] = np.pi - np.mod(np.pi - (rotated[:, phi_cols] + 1.234), 2 * np.pi)
+    np.testing.assert_allclose(physics_features(rotated), physics_features(ev), atol=1e-9)
+
+
+def test_scaler_standardises_training_events_and_round_trips_through_json() -> None:
+    ev = make_events(100).features
+    scaler = Scaler.fit(ev)
+    x = scaler.transform(ev)
+    moving = np.array(scaler.std) != 1.0
+    np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(x.std(0)[moving], 1.0, atol=1e-4)
+    np.testing.assert_allclose(x[:, 2], 0.0)  # Δφ of the leading jet to itself
+    again = Scaler.from_dict({"mean": list(scaler.mean), "std": list(scaler.std)})
+    np.testing.assert_array_equal(again.transform(ev), x)
+
+
+def test_unphysical_sample_keeps_every_marginal_and_breaks_correlations() -> None:
+    source = make_events(100).features.astype(np.float64)
+    rng = np.random.default_rng(3)
+    fake = unphysical_sample(source, len(source), rng)
+    np.testing.assert_array_equal(np.sort(fake, axis=0), np.sort(source, axis=0))
+    assert (source[:, 0] >= source[:, 4]).all()  # real events: leading jet is leading
+    assert (fake[:, 0] < fake[:, 4]).mean() > 0.2  # shuffled columns break the ordering
+    with pytest.raises(ValueError, match="n ≤"):
+        unphysical_sample(source, len(source) + 1, rng)
+
+
+def test_prepare_data_split_is_disjoint_deterministic_and_adds_unphysical() -> None:
+    events = make_events(50)
+    a, b = prepare_data(events, seed=5), prepare_data(events, seed=5)
+    assert [t.name for t in a.theories][-1] == "unphysical" and len(a.theories) == 5
+    for t in range(4):
+        np.testing.assert_array_equal(a.train_raw[t], b.train_raw[t])
+        rows = {r.tobytes() for r in a.train_raw[t]}
+        assert not rows & {r.tobytes() for r in a.test_raw[t]}
+        np.testing.assert_array_equal(events.features[a.train_index[t]], a.train_raw[t])
+    assert (a.train_index[-1] == -1).all()
+
+
+# ---------------------------------------------------------------------------- KDE accuracy
+
+
+def test_kde_accuracy_is_one_on_separated_clusters_and_chance_on_identical_ones() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(4, 8) * 20.0
+    train = [c + rng.normal(size=(200, 8)) for c in centres]
+    test = np.concatenate([c + rng.normal(size=(100, 8)) for c in centres])
+    labels = np.repeat(np.arange(4), 100)
+    assert kde_accuracy(train, test, labels) == 1.0
+    same = [rng.normal(size=(200, 8)) for _ in range(4)]
+    same_test = rng.normal(size=(400, 8))
+    assert abs(kde_accuracy(same, same_test, labels) - 0.25) < 0.1
+
+
+# ---------------------------------------------------------------------------- train, store, map
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    events = make_events(120)
+    data = prepare_data(events, seed=0)
+    cfg = TrainConfig(method="contrastive", steps=60, sets_per_theory=8)
+    model, record = train_encoder(data, EncoderConfig(set_size=4, hidden=32), cfg)
+    out = tmp_path_factory.mktemp("theorymap")
+    # a cheap non-linear stand-in for UMAP: the projection must reproduce whatever was stored
+    tmap = build_map(model, "contrastive", data, per_theory=20,
+                     reduce=lambda z: np.tanh(z[:, :2]) + 0.1 * z[:, 2:4] ** 2)
+    save_map(out, tmap)
+    save_model(out, model, cfg, data, record)
+    return events, data, model, tmap, out
+
+
+def test_training_lowers_the_contrastive_loss(trained) -> None:
+    _, data, _, _, out = trained
+    _, meta = load_model(out, "contrastive", 4)
+    history = meta["record"]["loss_history"]
+    assert history[-1] < history[0]
+    assert meta["train"]["method"] == "contrastive"
+    assert len(meta["theories"]) == len(data.theories)
+
+
+def test_checkpoint_round_trip_gives_the_same_latent_vectors(trained) -> None:
+    _, data, model, _, out = trained
+    loaded, meta = load_model(out, "contrastive", 4)
+    sets = data.standardised("test")[0][disjoint_sets(len(data.test_raw[0]), 4,
+                                                      np.random.default_rng(0))]
+    np.testing.assert_array_equal(encode(loaded, sets), encode(model, sets))
+    assert Scaler.from_dict(meta["scaler"]) == data.scaler
+
+
+def test_stored_map_round_trip_and_projection_of_its_own_events(trained) -> None:
+    events, data, model, tmap, out = trained
+    stored = load_map(out, "contrastive", 4)
+    np.testing.assert_array_equal(stored.umap, tmap.umap)
+    assert stored.event_index.shape == (len(stored.umap), 4)
+    real = np.flatnonzero((stored.event_index >= 0).all(1))
+    proj = project_sets(model, MapProjector(stored), data.scaler,
+                        events.features[stored.event_index[real]], np.array(["x"] * len(real)))
+    np.testing.assert_allclose(proj.umap, stored.umap[real], atol=1e-3)
+    np.testing.assert_allclose(proj.pca, stored.pca[real], atol=1e-4)
+    np.testing.assert_allclose(proj.met, stored.met[real])
+
+
+def test_project_events_groups_by_theory_and_rejects_too_few_events(trained) -> None:
+    events, data, model, tmap, _ = trained
+    projector = MapProjector(tmap)
+    proj = project_events(model, projector, data.scaler, events.subset(slice(0, 130)),
+                          np.random.default_rng(0))
+    assert proj.umap.shape == (30 + 2, 2)  # 120 events of theory 0 → 30 sets; 10 → 2 sets
+    assert set(proj.names) == {THEORIES[0].name, THEORIES[1].name}
+    with pytest.raises(JetvizInputError, match="set size is 4"):
+        project_events(model, projector, data.scaler, events.subset(slice(0, 3)),
+                       np.random.default_rng(0))

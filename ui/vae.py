@@ -113,11 +113,13 @@ def model_picker(where: str) -> ModelChoice | None:
 
 
 def _default_index(models: list[ModelChoice]) -> int:
+    """The talk's W model if shipped, else top, mixed, any jet model, and the toy last."""
+    names = [Path(m.path).name for m in models]
     for preferred in ("vae_w", "vae_t", "vae_mixed"):
-        for i, m in enumerate(models):
-            if Path(m.path).name == preferred:
-                return i
-    return 0
+        if preferred in names:
+            return names.index(preferred)
+    jets = [i for i, n in enumerate(names) if "banana" not in n]
+    return jets[0] if jets else 0
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model …")

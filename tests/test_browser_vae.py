@@ -1,0 +1,79 @@
+"""The β slider in a real browser: move it with the keyboard and see the charts follow."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support_browser import (
+    CHROMIUM,
+    EXCEPTION,
+    NO_CHROMIUM,
+    browser_page,
+    open_page,
+    running_app,
+    wait_for_app,
+)
+from tests.support_vae import tiny_vae_root
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
+
+# JavaScript: x of the "current β" marker in the chart whose title starts with ``title``.
+MARKER_X = """(title) => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (!text.startsWith(title)) continue;
+    const marker = (div.data || []).find(t => t.name === 'current β');
+    if (marker) return marker.x[0];
+  }
+  return null;
+}"""
+KL_CURVES = "KL of each latent dimension"
+SLIDER = '[data-testid="stSlider"] input[type="range"]'  # the thumb (react-aria)
+
+
+def marker_x(page, title: str = KL_CURVES) -> float | None:
+    """The β the chart titled ``title`` currently marks (None while it is not drawn)."""
+    return page.evaluate(MARKER_X, title)
+
+
+def move_beta_slider(page, key: str = "ArrowLeft", presses: int = 1) -> None:
+    """Focus the β slider's thumb and press ``key`` (each press is one grid step)."""
+    thumb = page.locator(SLIDER).first
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press(key)
+
+
+def wait_for_marker_change(page, old: float, timeout_ms: float = 60_000) -> float:
+    """Wait until the KL-curves marker leaves ``old``; return the new β."""
+    page.wait_for_function(f"(old) => ({MARKER_X})({KL_CURVES!r}) !== old", arg=old,
+                           timeout=timeout_ms)
+    return marker_x(page)
+
+
+@pytest.fixture(scope="module")
+def vae_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tiny_vae_root(tmp_path_factory.mktemp("vae_browser"))
+    return {"JETVIZ_VAE_ROOT": str(root), "JETVIZ_DEFAULT_JETS": str(root / "jets.h5")}
+
+
+def test_beta_slider_moves_the_charts_in_chromium(vae_env):
+    with running_app(env=vae_env) as url, browser_page() as page:
+        open_page(page, url, "β slider", timeout_ms=120_000)
+        page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
+        assert page.locator(EXCEPTION).count() == 0
+        before = marker_x(page)
+        dims_before = marker_x(page, "Dimensionality")
+        assert dims_before == pytest.approx(before)
+        move_beta_slider(page, "ArrowLeft", 2)
+        wait_for_marker_change(page, before)
+        wait_for_app(page)  # each key press is a rerun: wait for the last one to finish
+        after = marker_x(page)
+        assert after < before  # two grid steps towards smaller β
+        assert marker_x(page, "Dimensionality") == pytest.approx(after)
+        assert page.locator(EXCEPTION).count() == 0
+        for page_title in ("Latent walk", "Train a model"):
+            open_page(page, url, page_title, timeout_ms=120_000)
+            assert page.locator(EXCEPTION).count() == 0
+            assert page.locator(".js-plotly-plot").count() >= (2 if page_title != "Train a model"
+                                                                 else 0)

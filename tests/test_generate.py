@@ -11,17 +11,7 @@ import pytest
 from jetviz import cli
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES
-from jetviz.generate import (
-    EventConfig,
-    JetConfig,
-    chunk_seed,
-    event_chunk,
-    generate_events,
-    generate_jets,
-    make_pythia,
-    susy_grid,
-    visible_pseudojets,
-)
+from jetviz.generate import chunk_seed, generate_events, generate_jets, susy_grid
 from jetviz.physics import (
     etas_from_p4s,
     jet_ptetaphims_from_p4s,
@@ -30,6 +20,7 @@ from jetviz.physics import (
     relative_from_p4s,
     wrap_phi,
 )
+from jetviz.simulate import EventConfig, JetConfig, event_chunk, make_pythia, visible_pseudojets
 from jetviz.slha import GLUINO, NEUTRALINO1, slha_text, write_slha
 from jetviz.store import read_events, read_jets
 

@@ -48,6 +48,7 @@ present = [name for name, n in jets.counts().items() if n > 0]
 c1, c2, c3, c4 = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
 with c1:
     name = st.selectbox("Class", present, format_func=class_label, key="data_class",
+                        index=present.index("t") if "t" in present else 0,
                         help="The class of the jet shown and of the average image.")
 n_class = jets.counts()[name]
 if st.session_state.get("data_index", 0) >= n_class:

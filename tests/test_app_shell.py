@@ -111,10 +111,11 @@ def test_event_display_follows_class_and_index(default_file, monkeypatch):
     third = _charts(at)["data_event"]
     assert "#3" in third["layout"]["title"]["text"]
     assert not np.array_equal(_array(third["data"][-1]["x"]), _array(first["data"][-1]["x"]))
-    at.selectbox(key="data_class").set_value("t").run()
-    top = _charts(at)
-    assert "top" in top["data_event"]["layout"]["title"]["text"]
-    assert "top" in top["data_image"]["layout"]["title"]["text"]
+    assert "top" in first["layout"]["title"]["text"]  # a 3-prong top jet first
+    at.selectbox(key="data_class").set_value("w").run()
+    w_jet = _charts(at)
+    assert "W boson" in w_jet["data_event"]["layout"]["title"]["text"]
+    assert "W boson" in w_jet["data_image"]["layout"]["title"]["text"]
 
 
 def test_random_jet_button_picks_a_valid_index(default_file, monkeypatch):
@@ -123,7 +124,7 @@ def test_random_jet_button_picks_a_valid_index(default_file, monkeypatch):
     at.switch_page("pages/data.py").run()
     at.button[0].click().run()
     assert not at.exception, at.exception
-    assert 0 <= at.number_input(key="data_index").value < counts["g"]
+    assert 0 <= at.number_input(key="data_index").value < counts["t"]
 
 
 def test_bad_upload_shows_reader_message_and_keeps_data_set(default_file, monkeypatch, tmp_path):

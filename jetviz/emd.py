@@ -24,9 +24,11 @@ Exact path: ``emd`` (one pair, POT's ``ot.emd2``), ``pairwise_emds`` and ``paire
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import math
 import multiprocessing
+import multiprocessing.pool
 import os
 import warnings
 from collections.abc import Sequence
@@ -53,6 +55,9 @@ __all__ = [
 _NUM_ITER_MAX = 1_000_000  # network-simplex pivots; 30-particle jets need a few hundred
 _AUTO_MIN_PAIRS = 2_000  # n_jobs=None runs serially below this many pairs (fork costs ~50 ms)
 _CHUNKS_PER_JOB = 4  # tasks per worker, so uneven chunks still balance
+
+Compact = list[tuple[np.ndarray, np.ndarray]]  # per event: weights (M,), positions (M, 2)
+Task = tuple[str, int, int, Compact, Compact, float]  # kind, rows i0:i1, events a, b, R
 
 # Sinkhorn defaults (see sinkhorn_emd for what they mean and how they were chosen).
 DEFAULT_EPS = 0.003  # ε relative to the pair's largest ground cost θ_ij/R
@@ -379,7 +384,7 @@ def events_from_jets(jets: JetSet) -> np.ndarray:
     return np.concatenate([weights[..., None], jets.particles[..., 1:].astype(np.float64)], -1)
 
 
-def _compact(events: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def _compact(events: np.ndarray) -> Compact:
     """Per event, the (weights (M,), positions (M, 2)) of its particles with weight > 0."""
     out = []
     for ev in events:
@@ -475,30 +480,48 @@ def emd(ev_a: np.ndarray, ev_b: np.ndarray, R: float = 0.8) -> float:
     )
 
 
-# Worker-side state: the compact events of the current call, set by the pool initializer
-# (inherited without a copy under fork; pickled once per worker under spawn).
-_WORKER_EVENTS: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-_WORKER_R: list[float] = [0.8]
+def _run_task(task: Task) -> tuple[int, int, np.ndarray]:
+    """Solve one chunk of rows i0:i1: of the pairs, of the full matrix or of its upper triangle.
 
-
-def _init_worker(events_a: list, events_b: list, R: float) -> None:
-    _WORKER_EVENTS["a"], _WORKER_EVENTS["b"] = events_a, events_b
-    _WORKER_R[0] = R
-
-
-def _run_task(task: tuple[str, int, int]) -> tuple[tuple[str, int, int], np.ndarray]:
-    """Solve one chunk: rows i0:i1 of the upper triangle, of the full matrix, or of the pairs."""
-    kind, i0, i1 = task
-    ev_a, ev_b, R = _WORKER_EVENTS["a"], _WORKER_EVENTS["b"], _WORKER_R[0]
+    The task carries the events it needs: ("paired", ..., a[i0:i1], b[i0:i1]),
+    ("full", ..., a[i0:i1], b) or ("upper", ..., a[i0:], unused).
+    """
+    kind, i0, i1, ev_a, ev_b, R = task
     if kind == "paired":
-        out = np.array([_exact_pair(*ev_a[i], *ev_b[i], R) for i in range(i0, i1)])
+        out = np.array([_exact_pair(*ea, *eb, R) for ea, eb in zip(ev_a, ev_b, strict=True)])
     elif kind == "full":
-        out = np.array([[_exact_pair(*ev_a[i], *ev_b[j], R) for j in range(len(ev_b))]
-                        for i in range(i0, i1)]).reshape(i1 - i0, len(ev_b))
-    else:  # "upper": row i holds pairs (i, j) for j > i, concatenated
+        out = np.array([[_exact_pair(*ea, *eb, R) for eb in ev_b] for ea in ev_a])
+        out = out.reshape(len(ev_a), len(ev_b))
+    else:  # "upper": local row i holds pairs (i, j) for j > i, concatenated
         out = np.array([_exact_pair(*ev_a[i], *ev_a[j], R)
-                        for i in range(i0, i1) for j in range(i + 1, len(ev_a))])
-    return task, out
+                        for i in range(i1 - i0) for j in range(i + 1, len(ev_a))])
+    return i0, i1, out
+
+
+# One persistent pool per process, so repeated calls (an app, a training loop reporting
+# reconstruction EMDs) pay the worker start-up (≈ 50–200 ms) once. Closed at exit.
+_POOL: dict[str, object] = {}
+
+
+def _close_pool() -> None:
+    pool = _POOL.pop("pool", None)
+    if pool is not None and _POOL.get("pid") == os.getpid():
+        pool.terminate()
+        pool.join()
+
+
+def _get_pool(n_workers: int) -> multiprocessing.pool.Pool:
+    if _POOL.get("pool") is not None and _POOL.get("pid") != os.getpid():
+        _POOL.pop("pool")  # inherited from a parent process by fork: not ours to use
+    if _POOL.get("pool") is None or _POOL.get("size") != n_workers:
+        _close_pool()
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        _POOL.update(pool=ctx.Pool(n_workers), size=n_workers, pid=os.getpid())
+        if not _POOL.get("atexit"):
+            atexit.register(_close_pool)
+            _POOL["atexit"] = True
+    return _POOL["pool"]
 
 
 def _n_workers(n_jobs: int | None, n_pairs: int) -> int:
@@ -521,20 +544,11 @@ def _row_chunks(costs: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _run(kind: str, events_a: list, events_b: list, rows: list[tuple[int, int]], R: float,
-         n_workers: int) -> dict[tuple[str, int, int], np.ndarray]:
-    """Solve the chunks serially or in a pool of ``n_workers`` processes."""
-    tasks = [(kind, i0, i1) for i0, i1 in rows]
+def _run(tasks: list[Task], n_workers: int) -> list[tuple[int, int, np.ndarray]]:
+    """Solve the chunks serially or in the persistent pool of ``n_workers`` processes."""
     if n_workers == 1 or len(tasks) <= 1:
-        _init_worker(events_a, events_b, R)
-        try:
-            return dict(map(_run_task, tasks))
-        finally:
-            _WORKER_EVENTS.clear()
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(n_workers, initializer=_init_worker, initargs=(events_a, events_b, R)) as pool:
-        return dict(pool.imap_unordered(_run_task, tasks))
+        return [_run_task(task) for task in tasks]
+    return list(_get_pool(n_workers).imap_unordered(_run_task, tasks))
 
 
 def pairwise_emds(
@@ -547,9 +561,9 @@ def pairwise_emds(
     """Exact EMD between every jet of one set and every jet of another, in parallel.
 
     Each pair is solved exactly with POT's network simplex (as in ``emd``). Rows are split into
-    chunks of about equal work and solved by ``n_jobs`` worker processes (fork where
-    available: the events are shared copy-on-write, not pickled). With ``jets_b`` omitted
-    the matrix is symmetric and only its upper triangle is solved.
+    chunks of about equal work, each sent with the events it needs to a persistent pool of
+    ``n_jobs`` worker processes (started once per process, forked where available). With
+    ``jets_b`` omitted the matrix is symmetric and only its upper triangle is solved.
 
     Args:
         jets_a: (Na, P, 3) events (weight [GeV], eta, phi), padded rows of weight 0, or a
@@ -571,7 +585,8 @@ def pairwise_emds(
         iu = np.triu_indices(n, 1)
         flat = np.empty(len(iu[0]))
         starts = np.concatenate([[0], np.cumsum(np.arange(n - 1, -1, -1))])
-        for (_, i0, i1), vals in _run("upper", ev_a, ev_a, rows, R, workers).items():
+        tasks = [("upper", i0, i1, ev_a[i0:], [], R) for i0, i1 in rows]
+        for i0, i1, vals in _run(tasks, workers):
             flat[starts[i0]:starts[i1]] = vals
         out[iu] = flat
         return out + out.T
@@ -579,7 +594,8 @@ def pairwise_emds(
     workers = _n_workers(n_jobs, len(ev_a) * len(ev_b))
     rows = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
     out = np.empty((len(ev_a), len(ev_b)))
-    for (_, i0, i1), vals in _run("full", ev_a, ev_b, rows, R, workers).items():
+    tasks = [("full", i0, i1, ev_a[i0:i1], ev_b, R) for i0, i1 in rows]
+    for i0, i1, vals in _run(tasks, workers):
         out[i0:i1] = vals
     return out
 
@@ -615,6 +631,7 @@ def paired_emds(
     workers = _n_workers(n_jobs, len(ev_a))
     rows = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
     out = np.empty(len(ev_a))
-    for (_, i0, i1), vals in _run("paired", ev_a, ev_b, rows, R, workers).items():
+    tasks = [("paired", i0, i1, ev_a[i0:i1], ev_b[i0:i1], R) for i0, i1 in rows]
+    for i0, i1, vals in _run(tasks, workers):
         out[i0:i1] = vals
     return out

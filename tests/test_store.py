@@ -56,3 +56,12 @@ def test_nan_jets_rejected():
     particles[2, 0, 1] = np.nan
     with pytest.raises(JetvizInputError, match="NaN"):
         type(js)(particles, js.mask, js.jets, js.labels)
+
+
+def test_written_file_has_usual_permissions(tmp_path):
+    import os
+    path = tmp_path / "j.h5"
+    write_jets(path, make_jetset(n=3))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~umask

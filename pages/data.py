@@ -2,7 +2,13 @@
 
 import streamlit as st
 
-from jetviz.figures.data import class_label, event_display, jet_image_figure
+from jetviz.figures.data import (
+    ALIGNED_AXIS_TITLES,
+    RELATIVE_AXIS_TITLES,
+    class_label,
+    event_display,
+    jet_image_figure,
+)
 from jetviz.figures.style import class_colour
 from ui.data import (
     average_image_of,
@@ -45,7 +51,7 @@ st.caption("Jet pT, η, mass and multiplicity are the whole jet's, as stored in 
 
 st.header("One jet, and its class on average")
 present = [name for name, n in jets.counts().items() if n > 0]
-c1, c2, c3, c4 = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
+c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 2, 2], vertical_alignment="bottom")
 with c1:
     name = st.selectbox("Class", present, format_func=class_label, key="data_class",
                         index=present.index("t") if "t" in present else 0,
@@ -64,6 +70,12 @@ with c4:
     n_pixels = st.select_slider(
         "Image pixels per side", options=[15, 25, 33, 50, 75, 100], value=33,
         key="data_pixels", help="Resolution of the average jet image over [−R, R]².")
+with c5:
+    aligned = st.toggle(
+        "Align jets for the image", value=True, key="data_aligned",
+        help=("Centre each jet on its pT centroid, rotate its principal axis to vertical and "
+              "flip its harder side up and right before averaging, so the two prongs of W/Z "
+              "jets and the three of top jets line up. Off: the jets as stored."))
 
 sub = jets.of_class(name)
 row = {k: v[jets.labels == jets.class_names.index(name)][index]
@@ -81,10 +93,13 @@ with left:
         f"{int(row['multiplicity'])} constituents ({int(sub.mask[index].sum())} stored)."
     )
 with right:
-    image = average_image_of(jets, key, name, n_pixels)
+    image = average_image_of(jets, key, name, n_pixels, aligned)
+    how = "aligned" if aligned else "as stored"
     st.plotly_chart(
         jet_image_figure(image, jets.radius,
-                         f"Average image of {len(sub):,} {class_label(name)} jets"),
+                         f"Average image of {len(sub):,} {class_label(name)} jets, {how}",
+                         axis_titles=ALIGNED_AXIS_TITLES if aligned else RELATIVE_AXIS_TITLES),
         theme=None, key="data_image")
-    st.caption("Mean pT/pT,jet per pixel on a log colour scale, over every jet of the class "
-               "as stored (centred on the jet axis, not rotated).")
+    st.caption("Mean pT/pT,jet per pixel on a log colour scale, over every jet of the class. "
+               + ("Each jet was centred, rotated and flipped first (jetviz.preprocess)."
+                  if aligned else "Jets as stored: centred on the jet axis, not rotated."))

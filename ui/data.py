@@ -309,12 +309,24 @@ def class_histograms_of(_jets: JetSet, key: str):
 
 
 @st.cache_data(max_entries=64, show_spinner="Averaging jet images …")
-def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int) -> np.ndarray:
-    """The average jet image of one class, (n_pixels, n_pixels), once per (set, class, size)."""
+def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int,
+                     preprocessed: bool = False) -> np.ndarray:
+    """The average jet image of one class, (n_pixels, n_pixels), once per set of arguments.
+
+    Args:
+        _jets: the jets (not hashed: ``key`` identifies them).
+        key: the data set's cache key.
+        class_name: the class averaged over.
+        n_pixels: pixels per side over [−R, R].
+        preprocessed: centre, rotate and flip each jet first (``jetviz.preprocess``), so
+            the prongs of W, Z and top jets line up and show in the average.
+    """
     from jetviz.images import average_jet_image
+    from jetviz.preprocess import preprocess
 
     sub = _jets.of_class(class_name)
-    return average_jet_image(sub.particles, sub.mask, n_pixels=n_pixels, R=_jets.radius)
+    particles = preprocess(sub.particles, sub.mask)[0] if preprocessed else sub.particles
+    return average_jet_image(particles, sub.mask, n_pixels=n_pixels, R=_jets.radius)
 
 
 def pick_random_jet(key: str, n: int) -> None:

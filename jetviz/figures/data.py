@@ -26,6 +26,10 @@ OBSERVABLE_AXES: dict[str, tuple[str, str]] = {
     "tau32": ("N-subjettiness τ<sub>32</sub>", "τ<sub>32</sub> = τ<sub>3</sub>/τ<sub>2</sub>"),
 }
 _INTEGER_OBSERVABLES = frozenset({"multiplicity"})
+# Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.preprocess.
+RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
+                        "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
+ALIGNED_AXIS_TITLES = ("η′ (centred, rotated, flipped)", "φ′ (along the principal axis)")
 _EVENT_MAX_MARKER_PX = 120.0  # marker diameter of a particle carrying all of the jet's pT
 
 
@@ -170,10 +174,9 @@ def event_display(
     fig.add_annotation(x=radius / np.sqrt(2), y=-radius / np.sqrt(2), text=f"R = {radius:g}",
                        showarrow=False, xanchor="left", yanchor="top",
                        font={"color": "#666666"})
-    fig.update_xaxes(title_text="η<sub>rel</sub> = η − η<sub>jet</sub>",
-                     range=[-extent, extent], zeroline=False)
-    fig.update_yaxes(title_text="φ<sub>rel</sub> = φ − φ<sub>jet</sub>",
-                     range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(title_text=RELATIVE_AXIS_TITLES[0], range=[-extent, extent], zeroline=False)
+    fig.update_yaxes(title_text=RELATIVE_AXIS_TITLES[1], range=[-extent, extent], zeroline=False,
+                     scaleanchor="x", scaleratio=1)
     _layout(fig, title, height=560)
     fig.update_layout(legend={"orientation": "h", "y": -0.16, "x": 0.0, "itemsizing": "constant"})
     return fig
@@ -184,6 +187,7 @@ def jet_image_figure(
     radius: float,
     title: str,
     decades: int = 5,
+    axis_titles: tuple[str, str] = RELATIVE_AXIS_TITLES,
 ) -> go.Figure:
     """A jet image on a log colour scale, x = etarel and y = phirel.
 
@@ -193,6 +197,7 @@ def jet_image_figure(
         radius: jet radius R; the pixels span [−R, R] on both axes.
         title: the figure title.
         decades: how many powers of ten below the brightest pixel the colour scale shows.
+        axis_titles: x and y axis titles (say so when the jets were rotated).
     """
     image = np.asarray(image, dtype=np.float64)
     n_eta, n_phi = image.shape
@@ -218,10 +223,8 @@ def jet_image_figure(
     ))
     fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
                   line={"color": "#888888", "dash": "dash", "width": 1.5})
-    fig.update_xaxes(title_text="η<sub>rel</sub> = η − η<sub>jet</sub>",
-                     range=[-radius, radius], constrain="domain")
-    fig.update_yaxes(title_text="φ<sub>rel</sub> = φ − φ<sub>jet</sub>",
-                     range=[-radius, radius], scaleanchor="x", scaleratio=1,
-                     constrain="domain")
+    fig.update_xaxes(title_text=axis_titles[0], range=[-radius, radius], constrain="domain")
+    fig.update_yaxes(title_text=axis_titles[1], range=[-radius, radius], scaleanchor="x",
+                     scaleratio=1, constrain="domain")
     _layout(fig, title, height=560)
     return fig

@@ -33,7 +33,7 @@ import json
 import math
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -399,8 +399,11 @@ def mass_plane_correlation(centroids: np.ndarray, theories: Sequence[Theory]) ->
 def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (1, 16),
                  methods: Sequence[str] = METHODS, encoder: EncoderConfig | None = None,
                  train: TrainConfig | None = None, command: str = "",
-                 progress: bool = True) -> dict:
+                 progress: bool = True,
+                 reduce: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
     """Train every (method, set size), evaluate its KDE accuracy, store model and map.
+
+    ``reduce`` replaces UMAP for the stored 2-D coordinates (see ``build_map``).
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -420,7 +423,7 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
             record.update(evaluate(model, data, n, seed=train.seed))
             record["evaluate_seconds"] = round(time.perf_counter() - t0, 1)
             t0 = time.perf_counter()
-            save_map(out, build_map(model, method, data, seed=train.seed))
+            save_map(out, build_map(model, method, data, seed=train.seed, reduce=reduce))
             record["map_seconds"] = round(time.perf_counter() - t0, 1)
             save_model(out, model, cfg, data, record)
             table[method][str(n)] = {k: record[k] for k in (

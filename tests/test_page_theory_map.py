@@ -1,0 +1,109 @@
+"""AppTest of the theory-map page on a tiny trained directory (synthetic events)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jetviz.store import write_events
+from tests.support_apptest import app_test
+from tests.support_theorymap import make_events, tiny_theorymap
+
+PAGE = "pages/theory_map.py"
+
+
+@pytest.fixture(scope="module")
+def theorymap_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("theorymap")
+    tiny_theorymap(out)
+    return out
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch, theorymap_dir: Path):
+    monkeypatch.setenv("JETVIZ_THEORYMAP_DIR", str(theorymap_dir))
+    at = app_test(monkeypatch)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _map_figure(at) -> dict:
+    """The theory map's plotly JSON (the first chart on the page)."""
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def _array(values: list | dict) -> np.ndarray:
+    """A plotly JSON array: a list, or {"dtype", "bdata"} (base64) since plotly 6."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
+def _map_points(at) -> np.ndarray:
+    fig = _map_figure(at)
+    return np.concatenate([np.c_[_array(t["x"]), _array(t["y"])] for t in fig["data"]
+                           if t.get("name") != "your events"])
+
+
+def test_page_renders_map_table_and_formula(page) -> None:
+    assert page.title[0].value.startswith("Theory map")
+    assert any("max(0" in lx.value for lx in page.latex)
+    assert len(page.get("plotly_chart")) == 3  # map, selection histograms, mass-plane echo
+    fig = _map_figure(page)
+    names = {t["name"] for t in fig["data"]}
+    assert "unphysical (shuffled)" in names and "qcd" in names
+    assert "m_g̃ = 1000 GeV" in fig["data"][0]["hovertemplate"]
+    table = page.dataframe[0].value
+    assert list(table["method"]) == ["autoencoder (MSE)", "Neural Embedding", "contrastive"]
+    assert not page.error
+
+
+def test_changing_method_and_set_size_changes_the_map(page) -> None:
+    before = _map_points(page)
+    page.radio(key="theorymap_method").set_value("autoencoder").run()
+    assert not page.exception
+    after_method = _map_points(page)
+    assert not np.array_equal(before, after_method)
+    page.select_slider(key="theorymap_set_size").set_value(1).run()
+    assert not page.exception
+    after_size = _map_points(page)
+    assert len(after_size) != len(after_method)  # single events: more points than sets of 4
+    assert "N = 1" in _map_figure(page)["layout"]["title"]["text"]
+
+
+def test_bad_csv_shows_error_and_the_map_stays(page, tmp_path: Path) -> None:
+    before = _map_points(page)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1;ttbar;1.0;not-a-number;0.1;j,200000,150000,0.1,0.2;\n")
+    page.text_input(key="theorymap_path").set_value(str(bad))
+    page.button(key="theorymap_project").click().run()
+    assert not page.exception
+    assert any("MET" in e.value for e in page.error)
+    np.testing.assert_array_equal(_map_points(page), before)
+    missing = tmp_path / "nowhere.csv"
+    page.text_input(key="theorymap_path").set_value(str(missing))
+    page.button(key="theorymap_project").click().run()
+    assert any("no such file" in e.value for e in page.error)
+    np.testing.assert_array_equal(_map_points(page), before)
+
+
+def test_too_few_events_for_the_set_size_is_an_error_and_good_events_are_projected(
+        page, tmp_path: Path) -> None:
+    few = tmp_path / "few.h5"
+    write_events(few, make_events(60).subset(slice(0, 3)))  # 3 events, set size 4
+    page.text_input(key="theorymap_path").set_value(str(few))
+    page.button(key="theorymap_project").click().run()
+    assert any("set size is 4" in e.value for e in page.error)
+    assert "your events" not in {t["name"] for t in _map_figure(page)["data"]}
+    good = tmp_path / "good.h5"
+    write_events(good, make_events(60, seed=9))
+    page.text_input(key="theorymap_path").set_value(str(good))
+    page.button(key="theorymap_project").click().run()
+    assert not page.error and not page.exception
+    mine = [t for t in _map_figure(page)["data"] if t["name"] == "your events"]
+    assert len(mine) == 1 and len(_array(mine[0]["x"])) == 4 * (60 // 4)

@@ -1,0 +1,227 @@
+"""Streamlit side of the theory-map page: cached loaders of the shipped models and maps, the
+user's own events (upload or path) and their projection, and map selections.
+
+Everything heavy is cached: summaries and maps with ``st.cache_data`` (keyed by directory and
+modification time), encoders and projectors with ``st.cache_resource``. The user's file is
+read once through ``jetviz.readers.load_events``; its projection is cached per (file, method,
+set size). A file that cannot be read, or holds too few events for the set size, shows the
+reader's message with ``st.error`` and leaves the map as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from jetviz.errors import JetvizInputError
+from jetviz.events import EventSet
+from jetviz.models.theory import METHOD_LABELS, SetEncoder
+from jetviz.theorymap import Scaler
+from jetviz.theorymap_maps import (
+    MapProjector,
+    Projection,
+    TheoryMap,
+    load_map,
+    load_model,
+    load_summary,
+    project_events,
+)
+
+DIR_ENV = "JETVIZ_THEORYMAP_DIR"  # overrides checkpoints/theorymap (tests, other trainings)
+MAX_USER_EVENTS = 200_000
+UPLOAD_TYPES = ["csv", "txt", "h5", "hdf5"]
+_USER = "theorymap_user"  # (path, label) of the user's events in use
+_USER_ERROR = "theorymap_user_error"  # message of the last failed load
+
+
+def checkpoint_dir() -> Path:
+    """The shipped theory-map directory, or the one named by $JETVIZ_THEORYMAP_DIR."""
+    override = os.environ.get(DIR_ENV)
+    if override:
+        return Path(override)
+    from jetviz.paths import CHECKPOINTS
+
+    return CHECKPOINTS / "theorymap"
+
+
+def _stamp(directory: Path) -> int:
+    summary = directory / "summary.json"
+    return summary.stat().st_mtime_ns if summary.exists() else 0
+
+
+@st.cache_data(show_spinner=False)
+def _summary(directory: str, stamp: int) -> dict:
+    return load_summary(directory)
+
+
+def summary() -> dict | None:
+    """The summary of the theory-map directory, or None after showing an error."""
+    directory = checkpoint_dir()
+    try:
+        return _summary(str(directory), _stamp(directory))
+    except JetvizInputError as err:
+        st.error(str(err))
+        return None
+
+
+@st.cache_data(show_spinner="Loading the stored map…")
+def _map(directory: str, method: str, set_size: int, stamp: int) -> TheoryMap:
+    return load_map(directory, method, set_size)
+
+
+def stored_map(method: str, set_size: int) -> TheoryMap:
+    """The stored map of one method and set size (cached)."""
+    directory = checkpoint_dir()
+    return _map(str(directory), method, set_size, _stamp(directory))
+
+
+@st.cache_resource(show_spinner="Loading the encoder…")
+def _model(directory: str, method: str, set_size: int, stamp: int) -> tuple[SetEncoder, Scaler]:
+    model, meta = load_model(directory, method, set_size)
+    return model, Scaler.from_dict(meta["scaler"])
+
+
+@st.cache_resource(show_spinner=False)
+def _projector(directory: str, method: str, set_size: int, stamp: int) -> MapProjector:
+    return MapProjector(_map(directory, method, set_size, stamp))
+
+
+@st.cache_data(show_spinner=False)
+def _centroids(directory: str, method: str, set_size: int, projection: str,
+               stamp: int) -> np.ndarray:
+    tmap = _map(directory, method, set_size, stamp)
+    xy = tmap.umap if projection == "umap" else tmap.pca
+    n_theories = int(tmap.theory.max()) + 1
+    return np.array([xy[tmap.theory == t].mean(0) if (tmap.theory == t).any()
+                     else [np.nan, np.nan] for t in range(n_theories)])
+
+
+def centroids(method: str, set_size: int, projection: str) -> np.ndarray:
+    """(T, 2) mean position of every theory on the "umap" or "pca" map (cached)."""
+    directory = checkpoint_dir()
+    return _centroids(str(directory), method, set_size, projection, _stamp(directory))
+
+
+def accuracy_table(summary: dict, set_size: int) -> pd.DataFrame:
+    """Each method's KDE accuracy at one set size, with the talk's anchors for context."""
+    rows = []
+    for method, by_size in summary["table"].items():
+        rec = by_size.get(str(set_size))
+        if rec is None:
+            continue
+        rows.append({
+            "method": METHOD_LABELS.get(method, method),
+            "accuracy": f"{100 * rec['accuracy']:.1f} %",
+            "unphysical → itself": f"{100 * rec['unphysical_self']:.1f} %",
+            "mass-plane ρ": f"{rec['mass_plane_spearman']:.2f}",
+            "test sets": rec["n_test_sets"],
+        })
+    return pd.DataFrame(rows)
+
+
+def selected_rows(event: object) -> np.ndarray:
+    """Map rows of the points in a plotly selection (the user's own points are ignored)."""
+    try:
+        points = event.selection.points  # type: ignore[attr-defined]
+    except AttributeError:
+        return np.zeros(0, dtype=int)
+    rows = [int(p["customdata"][0]) for p in points
+            if p.get("customdata") is not None and int(p["customdata"][0]) >= 0]
+    return np.unique(np.asarray(rows, dtype=int))
+
+
+# ------------------------------------------------------------------------- the user's events
+
+
+def _save_upload(name: str, data: bytes) -> Path:
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "jetviz_theorymap_uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}_{Path(name).name}"
+    if not path.exists():
+        path.write_bytes(data)
+    return path
+
+
+@st.cache_data(show_spinner="Reading your events…", max_entries=4)
+def _read_events(path: str, mtime_ns: int, label: str) -> EventSet:
+    from jetviz.readers import load_events
+
+    return load_events(path, name=label, max_events=MAX_USER_EVENTS)
+
+
+def try_load_user_events(path: str | os.PathLike, label: str) -> None:
+    """Read the user's events; on success they replace the ones in use, on failure an error
+    is remembered for the page to show and the events in use stay."""
+    path = Path(path).expanduser()
+    try:
+        if not path.is_file():
+            raise JetvizInputError(
+                f"{path}: expected a Dark Machines CSV or a jetviz events file here, found no "
+                "such file; check the path (it is read on the server)")
+        _read_events(str(path), path.stat().st_mtime_ns, label)
+    except JetvizInputError as err:
+        st.session_state[_USER_ERROR] = str(err)
+        return
+    st.session_state[_USER] = (str(path), label)
+    st.session_state.pop(_USER_ERROR, None)
+
+
+def load_upload(uploaded: object) -> None:
+    """Save an uploaded file under its content hash and try to read it."""
+    path = _save_upload(uploaded.name, uploaded.getvalue())  # type: ignore[attr-defined]
+    try_load_user_events(path, uploaded.name)  # type: ignore[attr-defined]
+
+
+def user_events_error() -> str | None:
+    """The message of the last failed load of the user's events, if any."""
+    return st.session_state.get(_USER_ERROR)
+
+
+def clear_user_events() -> None:
+    """Forget the user's events (the map shows only the stored points)."""
+    st.session_state.pop(_USER, None)
+    st.session_state.pop(_USER_ERROR, None)
+
+
+def user_events() -> tuple[EventSet, str] | None:
+    """The user's events in use and their label, or None."""
+    held = st.session_state.get(_USER)
+    if held is None:
+        return None
+    path, label = held
+    try:
+        return _read_events(path, Path(path).stat().st_mtime_ns, label), label
+    except (OSError, JetvizInputError):
+        clear_user_events()
+        return None
+
+
+@st.cache_data(show_spinner="Projecting your events onto the map…", max_entries=16)
+def _projection(path: str, mtime_ns: int, label: str, directory: str, method: str,
+                set_size: int, stamp: int) -> Projection:
+    events = _read_events(path, mtime_ns, label)
+    model, scaler = _model(directory, method, set_size, stamp)
+    projector = _projector(directory, method, set_size, stamp)
+    return project_events(model, projector, scaler, events, np.random.default_rng(0))
+
+
+def user_projection(method: str, set_size: int) -> Projection | None:
+    """The user's events projected onto the stored map (None if there are none).
+
+    Raises:
+        JetvizInputError: the user's events cannot form one set of this size.
+    """
+    held = st.session_state.get(_USER)
+    if held is None:
+        return None
+    path, label = held
+    directory = checkpoint_dir()
+    return _projection(path, Path(path).stat().st_mtime_ns, label, str(directory), method,
+                       set_size, _stamp(directory))

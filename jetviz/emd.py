@@ -394,22 +394,28 @@ def _compact(events: np.ndarray) -> Compact:
 
 
 def _balanced(
-    w_a: np.ndarray, w_b: np.ndarray, cost: np.ndarray
+    w_a: np.ndarray, w_b: np.ndarray, dist: np.ndarray, R: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The balanced problem of the EMD definition: a zero-cost dummy on the lighter side.
 
-    Returns (a, b, cost, |ΣE − ΣE'|) with Σa = Σb exactly (b rescaled by a ratio 1 ± 1e-16).
+    Args:
+        w_a, w_b: (Ma,), (Mb,) weights; dist: (Ma, Mb) angular distances θ_ij.
+
+    Returns:
+        (a, b, cost = θ/R with the dummy's zero row or column, |ΣE − ΣE'|), C-contiguous
+        float64, with Σa = Σb exactly (b rescaled by a ratio 1 ± 1e-16).
     """
     e_a, e_b = float(w_a.sum()), float(w_b.sum())
-    if e_a > e_b:
-        w_b = np.append(w_b, e_a - e_b)
-        cost = np.pad(cost, ((0, 0), (0, 1)))
-    elif e_b > e_a:
-        w_a = np.append(w_a, e_b - e_a)
-        cost = np.pad(cost, ((0, 1), (0, 0)))
-    w_b = w_b * (w_a.sum() / w_b.sum())
-    contiguous = np.ascontiguousarray
-    return contiguous(w_a), contiguous(w_b), contiguous(cost), abs(e_a - e_b)
+    na, nb = dist.shape
+    extra_a, extra_b = int(e_b > e_a), int(e_a > e_b)
+    a = np.empty(na + extra_a)
+    b = np.empty(nb + extra_b)
+    cost = np.zeros((na + extra_a, nb + extra_b))
+    a[:na], b[:nb] = w_a, w_b
+    a[na:], b[nb:] = e_b - e_a, e_a - e_b  # an empty slice on the heavier side
+    np.divide(dist, R, out=cost[:na, :nb])
+    b *= a.sum() / b.sum()
+    return a, b, cost, abs(e_a - e_b)
 
 
 _RESULT_MESSAGES = {0: "the problem is infeasible", 2: "the problem is unbounded",
@@ -426,7 +432,7 @@ def _exact_pair(w_a: np.ndarray, x_a: np.ndarray, w_b: np.ndarray, x_b: np.ndarr
     """
     if w_a.size == 0 or w_b.size == 0:
         return abs(float(w_a.sum()) - float(w_b.sum()))
-    a, b, cost, imbalance = _balanced(w_a, w_b, cdist(x_a, x_b) / R)
+    a, b, cost, imbalance = _balanced(w_a, w_b, cdist(x_a, x_b), R)
     max_iter = _NUM_ITER_MAX
     for _ in range(2):
         _, value, _, _, code = emd_c(a, b, cost, max_iter, 1)
@@ -461,7 +467,7 @@ def emd(ev_a: np.ndarray, ev_b: np.ndarray, R: float = 0.8) -> float:
     ev_a, ev_b = ev_a[ev_a[:, 0] > 0], ev_b[ev_b[:, 0] > 0]
     if len(ev_a) == 0 or len(ev_b) == 0:
         return abs(float(ev_a[:, 0].sum()) - float(ev_b[:, 0].sum()))
-    a, b, cost, imbalance = _balanced(ev_a[:, 0], ev_b[:, 0], cdist(ev_a[:, 1:], ev_b[:, 1:]) / R)
+    a, b, cost, imbalance = _balanced(ev_a[:, 0], ev_b[:, 0], cdist(ev_a[:, 1:], ev_b[:, 1:]), R)
     max_iter = _NUM_ITER_MAX
     for _ in range(2):
         with warnings.catch_warnings():

@@ -178,3 +178,22 @@ def test_missing_default_explains_what_to_do(monkeypatch, tmp_path):
     assert "nowhere.h5" in at.error[0].value
     assert "jetviz generate" in at.error[0].value
     assert any("No jet data set is loaded" in i.value for i in at.info)
+
+
+def test_aligned_toggle_changes_the_average_image(default_file, monkeypatch):
+    at = _app(monkeypatch)
+    at.switch_page("pages/data.py").run()
+    aligned = _charts(at)["data_image"]
+    assert "aligned" in aligned["layout"]["title"]["text"]
+    at.toggle(key="data_aligned").set_value(False).run()
+    assert not at.exception, at.exception
+    stored = _charts(at)["data_image"]
+    assert "as stored" in stored["layout"]["title"]["text"]
+    assert stored["data"][0]["z"] != aligned["data"][0]["z"]
+
+
+def test_size_limit_reads_the_first_jets_and_says_so(default_file, monkeypatch):
+    monkeypatch.setattr("ui.data.MAX_JETS_DEFAULT", 25)
+    at = _app(monkeypatch)
+    assert sum(_class_table(at).values()) == 25
+    assert any("first 25 jets of the 60 in the file" in i.value for i in at.info)

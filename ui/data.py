@@ -27,7 +27,7 @@ from jetviz.jets import JetSet
 
 MAX_JETS_DEFAULT = 100_000  # jets read from one file at most (keeps every page responsive)
 DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
-UPLOAD_TYPES = ["h5", "hdf5", "hdf", "csv", "txt"]
+UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5"]  # every jet format jetviz reads is HDF5
 SOURCES = ("Embedded default", "Upload a file", "File path")
 
 _ACTIVE = "jetviz_data_active"  # DataChoice in use
@@ -71,6 +71,8 @@ def default_jets_path() -> Path:
 
 def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise JetvizInputError(f"{path}: is a folder; give the path of one jet file inside it")
     if not path.is_file():
         what = "the embedded default data set" if kind == "default" else "a jet file"
         hint = ("make it with `jetviz generate` (see README) or load your own file"

@@ -85,15 +85,21 @@ def reference_emds(ev_a: np.ndarray, ev_b: np.ndarray) -> np.ndarray:
     return out
 
 
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs (after one warm-up)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall-clock seconds of each function, timed in turn within every repeat.
+
+    Interleaving means a change in the shared machine's load hits every method alike, so
+    the ratios stay meaningful even when the absolute figures drift.
+    """
+    for fn in fns.values():  # warm-up (imports, the worker pool's start-up)
         fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def sinkhorn_inputs(ev_a: np.ndarray, ev_b: np.ndarray) -> list[torch.Tensor]:
@@ -125,19 +131,8 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     exact = reference_emds(ev_a, ev_b)
-    t_ref = timed(lambda: reference_emds(ev_a, ev_b), args.repeats)
-    ref_rate = b / t_ref
-
-    rows: list[tuple[str, float]] = [("POT ot.emd2, one pair at a time (reference)", ref_rate)]
     sub = events[: args.n_pairwise]
     n_pairs = len(sub) * (len(sub) - 1) // 2
-    for jobs in (1, 2):
-        t = timed(lambda jobs=jobs: pairwise_emds(sub, n_jobs=jobs), args.repeats)
-        rows.append((f"pairwise_emds, {len(sub)} jets ({n_pairs} pairs), {jobs} process(es)",
-                     n_pairs / t))
-    t = timed(lambda: paired_emds(ev_a, ev_b, n_jobs=2), args.repeats)
-    rows.append((f"paired_emds, {b} pairs, 2 processes", b / t))
-
     inputs = sinkhorn_inputs(ev_a, ev_b)
 
     def forward() -> None:
@@ -148,9 +143,20 @@ def main() -> None:
         leaves = [v.clone().requires_grad_(True) for v in inputs]
         sinkhorn_emd(*leaves, R=R).sum().backward()
 
-    rows.append((f"sinkhorn_emd forward, B = {b}", b / timed(forward, args.repeats)))
-    rows.append((f"sinkhorn_emd forward + backward, B = {b}",
-                 b / timed(forward_backward, args.repeats)))
+    methods = {  # name: (function, pairs per call)
+        "POT ot.emd2, one pair at a time (reference)": (
+            lambda: reference_emds(ev_a, ev_b), b),
+        f"pairwise_emds, {len(sub)} jets ({n_pairs} pairs), 1 process": (
+            lambda: pairwise_emds(sub, n_jobs=1), n_pairs),
+        f"pairwise_emds, {len(sub)} jets ({n_pairs} pairs), 2 processes": (
+            lambda: pairwise_emds(sub, n_jobs=2), n_pairs),
+        f"paired_emds, {b} pairs, 2 processes": (lambda: paired_emds(ev_a, ev_b, n_jobs=2), b),
+        f"sinkhorn_emd forward, B = {b}": (forward, b),
+        f"sinkhorn_emd forward + backward, B = {b}": (forward_backward, b),
+    }
+    seconds = interleaved_medians({k: fn for k, (fn, _) in methods.items()}, args.repeats)
+    rows = [(name, n / seconds[name]) for name, (_, n) in methods.items()]
+    ref_rate = rows[0][1]
 
     print(f"\n{'method':<62} {'pairs/s':>9} {'× ref':>7}")
     for name, rate in rows:

@@ -19,7 +19,8 @@ problem is solved and |ΣE − ΣE'| added.
 
 Exact path: ``emd`` (one pair, POT's ``ot.emd2``), ``pairwise_emds`` and ``paired_emds``
 (many pairs, in parallel over cores, POT's network simplex). Differentiable path:
-``sinkhorn_emd`` (batched log-domain Sinkhorn, Cuturi arXiv:1306.0895, in torch).
+``sinkhorn_emd`` (batched log-stabilised Sinkhorn, Cuturi arXiv:1306.0895, in torch) and
+``sinkhorn_plan`` (the same, with its transport plan).
 """
 
 from __future__ import annotations
@@ -272,12 +273,13 @@ def sinkhorn_emd(
     mask_a: torch.Tensor | None = None,
     mask_b: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Batched, differentiable EMD between particle sets by log-domain Sinkhorn.
+    """Batched, differentiable EMD between particle sets by log-stabilised Sinkhorn.
 
     Approximates the energyflow EMD (arXiv:1902.02346; see the module docstring) with
-    entropic optimal transport (Cuturi arXiv:1306.0895) solved in the log domain, so small
-    ε is stable. The smaller side gets a zero-cost dummy particle carrying the energy
-    difference, the balanced problem is solved on normalised weights, and
+    entropic optimal transport (Cuturi arXiv:1306.0895) whose potentials are kept in the log
+    domain (Schmitzer arXiv:1610.06519), so small ε is stable. The lighter side gets a
+    zero-cost dummy particle carrying the energy difference, the balanced problem is solved
+    on normalised weights, and
     EMD = max(ΣE, ΣE') · <P, θ/R> + |ΣE − ΣE'|.
 
     ε is **relative to the cost scale**: the absolute ε of each pair is ``eps`` times the
@@ -292,7 +294,9 @@ def sinkhorn_emd(
     plan (rounded onto the exact marginals) for the ground costs, hence the positions, and the
     dual potentials for the weights — the exact EMD's gradient when the solution is optimal.
     No iteration is differentiated through, so a backward pass costs about one more cost
-    matrix.
+    matrix. Particles of zero weight count as padding (their weight gets no gradient).
+    On CPU, B = 256 pairs of 30-particle jets take ≈ 50–70 ms forward + backward
+    (benchmarks/emd.py).
 
     Runs on the device of the inputs; gradients flow to ``w_a``, ``x_a``, ``w_b``, ``x_b``.
 
@@ -303,7 +307,8 @@ def sinkhorn_emd(
         x_b: (B, Pb, 2) positions of the second sets.
         R: jet radius dividing the angular distance.
         eps: entropic regularisation relative to the pair's largest ground cost.
-        n_iter: Sinkhorn iterations (each updates both potentials).
+        n_iter: Sinkhorn scaling iterations (each updates both sides), in stages of 8;
+            fewer trade accuracy for speed (40 at eps = 0.01: ≈ 0.5 % median error on jets).
         mask_a: (B, Pa) bool, True for a real particle; default ``w_a > 0``.
         mask_b: (B, Pb) bool; default ``w_b > 0``.
 
@@ -329,9 +334,10 @@ def sinkhorn_plan(
 
     Returns:
         (emd (B,), plan (B, Pa, Pb)) — the plan is the flow f_ij in the weights' units, with no
-        gradient and without the dummy particle: its row sums equal w_a and its column sums
-        w_b on the side with less total energy; on the other side they fall short by the
-        energy sent to the dummy (|ΣE − ΣE'| in all).
+        gradient and without the dummy particle. The lighter side's weights are transported
+        in full (its sums equal its weights); the heavier side's sums fall short of its
+        weights by what goes to the dummy, |ΣE − ΣE'| in all, so the plan's total is
+        min(ΣE, ΣE'). Balanced sets: rows sum to w_a and columns to w_b.
     """
     return _solve(w_a, x_a, w_b, x_b, R, eps, n_iter, mask_a, mask_b)
 

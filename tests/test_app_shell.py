@@ -18,6 +18,7 @@ from jetviz.readers import load_jets
 from jetviz.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
+from tests.support_readers import write_jetnet
 from ui.data import DEFAULT_ENV
 
 
@@ -197,3 +198,21 @@ def test_size_limit_reads_the_first_jets_and_says_so(default_file, monkeypatch):
     at = _app(monkeypatch)
     assert sum(_class_table(at).values()) == 25
     assert any("first 25 jets of the 60 in the file" in i.value for i in at.info)
+
+
+def test_uploaded_jetnet_file_becomes_the_data_set_on_every_page(default_file, monkeypatch,
+                                                                 tmp_path):
+    jets = make_jetset(n=30, p=12, seed=5)
+    path = tmp_path / "t.hdf5"  # JetNet names its files by class
+    write_jetnet(path, jets.particles, jets.mask, jets.jets)
+    at = _app(monkeypatch)
+    at.sidebar.radio(key="jetviz_data_source").set_value("Upload a file").run()
+    at.sidebar.get("file_uploader")[0].upload("t.hdf5", path.read_bytes()).run()
+    assert not at.exception and not at.error
+    counts = _class_table(at)
+    assert sum(counts.values()) == 30 and counts.get("t") == 30
+    assert "t.hdf5" in _in_use(at)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    assert "t.hdf5" in _in_use(at)
+    assert "top" in _charts(at)["data_event"]["layout"]["title"]["text"]

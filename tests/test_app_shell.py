@@ -161,6 +161,8 @@ def test_bad_path_shows_error_and_good_path_switches(default_file, monkeypatch, 
     missing = tmp_path / "missing.h5"
     at.sidebar.text_input(key="jetviz_data_path").input(str(missing)).run()
     assert "no such file" in at.error[0].value
+    at.sidebar.text_input(key="jetviz_data_path").input(str(tmp_path)).run()
+    assert "is a folder" in at.error[0].value
 
     other = tmp_path / "other_jets.h5"
     other_counts = _write(other, 35, seed=7)

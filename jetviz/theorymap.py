@@ -118,6 +118,33 @@ class Scaler:
         return x.astype(np.float32)
 
 
+ETA_COLUMNS = (1, 5, 9, 13)  # η of the four jets in STANDARDISED_FEATURES
+DPHI_COLUMNS = (2, 6, 10, 14, 17)  # Δφ of jets 1-4 and of MET to the leading jet
+
+
+def mirror_events(x: torch.Tensor, scaler: Scaler, generator: torch.Generator) -> torch.Tensor:
+    """Reflect each event at random in η (η → −η) and, independently, in φ (Δφ → −Δφ).
+
+    Both reflections are symmetries of a pp collision, so a mirrored event is as likely as
+    the event itself in every theory: a free data augmentation. Works on standardised
+    features: a reflected column c becomes ``−x − 2·mean_c/std_c``.
+
+    Args:
+        x: (B, N, 18) standardised events.
+        scaler: the scaler that standardised them.
+        generator: torch random generator.
+
+    Returns:
+        (B, N, 18) mirrored events.
+    """
+    shift = torch.as_tensor(np.asarray(scaler.mean) / np.asarray(scaler.std), dtype=x.dtype)
+    sign = torch.ones_like(x)
+    for cols in (ETA_COLUMNS, DPHI_COLUMNS):
+        flip = torch.rand(*x.shape[:-1], 1, generator=generator) < 0.5  # (B, N, 1)
+        sign[..., list(cols)] = torch.where(flip, -1.0, 1.0).to(x.dtype)
+    return sign * x + (sign - 1) * shift
+
+
 def unphysical_sample(features: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """An unphysical sample: each column of real events permuted independently.
 
@@ -251,9 +278,11 @@ class TrainConfig:
     method: str = "contrastive"  # one of METHODS
     steps: int = 3000  # optimiser steps (fresh random sets every step)
     sets_per_theory: int = 16  # sets of each theory in a batch (B = sets_per_theory × T)
-    lr: float = 2e-3  # Adam learning rate, cosine-decayed to 0
+    lr: float = 2e-3  # AdamW learning rate, cosine-decayed to 0
     margin: float = 1.0  # contrastive margin m (latent units)
     recon_weight: float = 0.0  # MSE term added to the NE / contrastive loss (talk: optional)
+    mirror: bool = True  # reflect events in η and φ at random (see mirror_events)
+    weight_decay: float = 0.0  # AdamW weight decay
     seed: int = 0  # torch and numpy seed of this training
 
 
@@ -274,13 +303,16 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     label_d = torch.as_tensor(label_distances(data.theories), dtype=torch.float32)
     labels = torch.arange(n_theories).repeat_interleave(config.sets_per_theory)
     model = SetEncoder(encoder)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    gen = torch.Generator().manual_seed(config.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
     every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
     history, running, start = [], 0.0, time.perf_counter()
     for step in range(1, config.steps + 1):
         x = torch.cat([t[torch.from_numpy(random_sets(len(t), config.sets_per_theory, n, rng))]
                        for t in train])  # (B, N, F)
+        if config.mirror:
+            x = mirror_events(x, data.scaler, gen)
         z = model(x)  # (B, D)
         if config.method == "autoencoder":
             loss = reconstruction_loss(model, x, z)

@@ -16,12 +16,15 @@ from jetviz.models.theory import (
     neural_embedding_loss,
 )
 from jetviz.theorymap import (
+    DPHI_COLUMNS,
+    ETA_COLUMNS,
     Scaler,
     TrainConfig,
     disjoint_sets,
     encode,
     kde_accuracy,
     label_distances,
+    mirror_events,
     physics_features,
     prepare_data,
     random_sets,
@@ -137,6 +140,24 @@ def test_scaler_standardises_training_events_and_round_trips_through_json() -> N
     np.testing.assert_allclose(x[:, 2], 0.0)  # Δφ of the leading jet to itself
     again = Scaler.from_dict({"mean": list(scaler.mean), "std": list(scaler.std)})
     np.testing.assert_array_equal(again.transform(ev), x)
+
+
+def test_mirroring_equals_reflecting_the_raw_event_in_eta_or_phi() -> None:
+    raw = make_events(40).features.astype(np.float64)
+    scaler = Scaler.fit(raw)
+    x = torch.as_tensor(scaler.transform(raw))[:, None]  # (40, 1, 18): sets of one
+    mirrored = mirror_events(x, scaler, torch.Generator().manual_seed(0))[:, 0].numpy()
+    eta_flipped, phi_flipped = raw.copy(), raw.copy()
+    eta_flipped[:, list(ETA_COLUMNS)] *= -1
+    phi_flipped[:, list(DPHI_COLUMNS)] *= -1  # raw φ → −φ flips every Δφ to the leading jet
+    for cols, reflected in ((ETA_COLUMNS, eta_flipped), (DPHI_COLUMNS, phi_flipped)):
+        cols = list(cols)
+        same = np.isclose(mirrored[:, cols], x[:, 0, cols].numpy(), atol=1e-5).all(1)
+        flip = np.isclose(mirrored[:, cols], scaler.transform(reflected)[:, cols],
+                          atol=1e-5).all(1)
+        assert (same | flip).all() and same.any() and (flip & ~same).any()
+    others = [c for c in range(18) if c not in ETA_COLUMNS + DPHI_COLUMNS]
+    np.testing.assert_allclose(mirrored[:, others], x[:, 0, others].numpy())
 
 
 def test_unphysical_sample_keeps_every_marginal_and_breaks_correlations() -> None:

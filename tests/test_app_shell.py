@@ -19,7 +19,7 @@ from jetviz.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from tests.support_readers import write_jetnet
-from ui.data import DEFAULT_ENV
+from ui.data import DEFAULT_ENV, _read
 
 
 def _write(path: Path, n: int, seed: int) -> dict[str, int]:
@@ -218,3 +218,19 @@ def test_uploaded_jetnet_file_becomes_the_data_set_on_every_page(default_file, m
     assert not at.exception, at.exception
     assert "t.hdf5" in _in_use(at)
     assert "top" in _charts(at)["data_event"]["layout"]["title"]["text"]
+
+
+def test_data_set_whose_file_vanished_is_reported_not_a_traceback(default_file, monkeypatch,
+                                                                 tmp_path):
+    other = tmp_path / "soon_gone.h5"
+    _write(other, 20, seed=3)
+    at = _app(monkeypatch)
+    at.sidebar.radio(key="jetviz_data_source").set_value("File path").run()
+    at.sidebar.text_input(key="jetviz_data_path").input(str(other)).run()
+    assert "soon_gone.h5" in _in_use(at)
+    other.unlink()
+    _read.clear()  # as if the cache had dropped it
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    assert "soon_gone.h5" in at.error[0].value
+    assert any("No jet data set is loaded" in i.value for i in at.info)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def _save_upload(name: str, data: bytes) -> Path:
     return path
 
 
-def _attempt(input_id: str, kind: str, path_of, label: str) -> None:
+def _attempt(input_id: str, kind: str, path_of: Callable[[], str | os.PathLike],
+             label: str) -> None:
     """Load the input once per ``input_id``: make it the data set in use, or keep the
     current one and remember the error message."""
     if st.session_state.get(_ATTEMPT) == input_id:
@@ -166,15 +168,29 @@ def data_set_sidebar() -> None:
             if text:
                 input_id = f"path:{text}"
                 _attempt(input_id, "path", lambda: text, Path(text).name)
-        active = st.session_state.get(_ACTIVE)
-        if active is not None:
-            jets = load_choice(active)
+        jets = _active_jets()
+        active = current_choice()
+        if jets is not None:
             st.caption(f"In use: **{active.label}** — {len(jets):,} jets, "
                        f"{len(jets.class_names)} classes, P = {jets.n_particles}")
     error = st.session_state.get(_ERROR)
-    if error is not None and error[0] == input_id:
-        still = (f" Still using: {active.label}." if active is not None else "")
-        st.error(f"Could not load this data set. {error[1]}.{still}".replace("..", "."))
+    if error is not None and error[0] in (input_id, "active"):
+        still = f" Still using: {active.label}." if active is not None else ""
+        st.error(f"Could not load this data set. {error[1].rstrip('.')}.{still}")
+
+
+def _active_jets() -> JetSet | None:
+    """The jets in use; if their file has become unreadable (deleted, replaced by something
+    else) since it was chosen, drop it and remember why."""
+    active = current_choice()
+    if active is None:
+        return None
+    try:
+        return load_choice(active)
+    except JetvizInputError as err:
+        st.session_state.pop(_ACTIVE, None)
+        st.session_state[_ERROR] = ("active", str(err))
+        return None
 
 
 def current_choice() -> DataChoice | None:
@@ -184,11 +200,11 @@ def current_choice() -> DataChoice | None:
 
 def jets_in_use() -> tuple[JetSet, str]:
     """The jets in use and their cache key; stops the page with a message if there are none."""
-    choice = current_choice()
-    if choice is None:
+    jets = _active_jets()
+    if jets is None:
         st.info("No jet data set is loaded: choose one in the sidebar (**Jet data set**).")
         st.stop()
-    return load_choice(choice), choice.key
+    return jets, current_choice().key
 
 
 @dataclass(frozen=True)

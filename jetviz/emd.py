@@ -65,7 +65,6 @@ DEFAULT_EPS = 0.003  # ε relative to the pair's largest ground cost θ_ij/R
 DEFAULT_N_ITER = 48  # scaling iterations, in stages of _ITERS_PER_STAGE
 _ITERS_PER_STAGE = 8  # iterations between absorptions of the scalings into the potentials
 _EPS_START = 0.3  # ε annealing starts at this fraction of the largest ground cost
-_OVERRELAX = 1.5  # over-relaxation ω of the scaling updates (arXiv:1711.01851)
 _TINY = 1e-30
 
 
@@ -143,8 +142,8 @@ def _stabilised_sinkhorn(
     (Schmitzer arXiv:1610.06519), so small ε neither underflows nor overflows, while each
     iteration is a cheap batched matrix-vector product instead of a log-sum-exp (10× faster
     on CPU, measured). ε falls geometrically from ``_EPS_START`` to ``eps`` (times the pair's
-    cost scale) over the stages; updates are over-relaxed with ω = ``_OVERRELAX``
-    (Thibault et al. arXiv:1711.01851), which halves the error at equal iterations here.
+    cost scale) over the stages; updates are over-relaxed with ω = 3/2 (Thibault et al.
+    arXiv:1711.01851), which halves the error at equal iterations here.
 
     Args:
         cost: (B, n, m) float64 ground cost, +inf where either particle is padding.
@@ -160,32 +159,33 @@ def _stabilised_sinkhorn(
     n_stages = max(1, math.ceil(n_iter / _ITERS_PER_STAGE))
     start = max(_EPS_START, eps)
     ratio = (eps / start) ** (1.0 / max(1, n_stages - 1))
-    om = _OVERRELAX
+    # Everything in units of the pair's cost scale, so ε is one number per stage.
+    cost = cost / scale[:, None, None]
     # Padding rows/columns have an all-zero kernel; giving them a tiny marginal keeps their
-    # scaling at 1 (tiny/tiny) instead of 0 ** (1 − ω) = inf, with no effect on real ones.
+    # scaling at 1 (tiny/tiny) instead of 0/0, with no effect on real ones.
     a_pad = torch.where(mask_a, alpha, 1e-300)
     b_pad = torch.where(mask_b, beta, 1e-300)
-    f = torch.zeros_like(alpha)
-    g = torch.zeros_like(beta)
+    f_aug = torch.stack([torch.zeros_like(alpha), torch.ones_like(alpha)], 2)  # (B, n, 2)
+    g_aug = torch.stack([torch.ones_like(beta), torch.zeros_like(beta)], 1)  # (B, 2, m)
     for stage in range(n_stages):
-        e = (scale * max(eps, start * ratio**stage))[:, None]  # (B, 1)
-        s = (f[:, :, None] + g[:, None, :] - cost) / e[:, :, None]
-        kernel = s.clamp_max(700.0).exp()  # (B, n, m); exp(−inf) = 0 on padding
+        e = max(eps, start * ratio**stage)
+        # s_ij = (f_i + g_j − C_ij)/ε in one fused pass: [f, 1] @ [1; g] = f ⊕ g
+        kernel = torch.baddbmm(cost, f_aug, g_aug, beta=-1.0 / e, alpha=1.0 / e)
+        kernel = kernel.clamp_max_(700.0).exp_()  # (B, n, m); exp(−inf) = 0 on padding
         kernel_t = kernel.transpose(1, 2).contiguous()  # row-vector products are fastest
         u, v = torch.ones_like(alpha), torch.ones_like(beta)
         for _ in range(min(_ITERS_PER_STAGE, n_iter - stage * _ITERS_PER_STAGE)):
-            # over-relaxed update u ← u^(1−ω) (α / K v)^ω, then the same for v
-            kv = torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
-            u = u.pow(1 - om) * (a_pad / kv).pow(om)
-            ktu = torch.bmm(u[:, None, :], kernel)[:, 0, :].clamp_min(1e-300)
-            v = v.pow(1 - om) * (b_pad / ktu).pow(om)
+            # over-relaxed update u ← u^(1−ω) (α / K v)^ω with ω = 3/2, i.e. r √(r/u)
+            r = a_pad / torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
+            u = r * (r / u.clamp_min(1e-300)).sqrt()
+            r = b_pad / torch.bmm(u[:, None, :], kernel)[:, 0, :].clamp_min(1e-300)
+            v = r * (r / v.clamp_min(1e-300)).sqrt()
         # a plain (ω = 1) row update last, so the plan's rows match alpha
-        kv = torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
-        u = alpha / kv
-        f = torch.where(mask_a, f + e * u.clamp_min(1e-300).log(), f)
-        g = torch.where(mask_b, g + e * v.clamp_min(1e-300).log(), g)
+        u = alpha / torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
+        f_aug[:, :, 0] += torch.where(mask_a, e * u.clamp_min(1e-300).log(), 0.0)
+        g_aug[:, 1, :] += torch.where(mask_b, e * v.clamp_min(1e-300).log(), 0.0)
     plan = u[:, :, None] * kernel * v[:, None, :]
-    return f, g, plan
+    return f_aug[:, :, 0] * scale[:, None], g_aug[:, 1, :] * scale[:, None], plan
 
 
 def _c_transform_potentials(

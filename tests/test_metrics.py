@@ -1,0 +1,120 @@
+"""W1 and MMD: analytic answers, the JetNet batch protocol, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jetviz.errors import JetvizInputError
+from jetviz.metrics import (
+    PARTICLE_FEATURES,
+    feature_set,
+    mmd2,
+    split_real,
+    truth_baseline,
+    w1,
+    w1_protocol,
+)
+from tests.conftest import make_jetset
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, -2.5, 17.0])
+def test_w1_of_shifted_sample_is_the_shift(shift):
+    x = np.random.default_rng(0).normal(size=500)
+    assert w1(x, x + shift) == pytest.approx(abs(shift), abs=1e-12)
+
+
+def test_w1_of_two_point_masses_is_their_distance_and_symmetric():
+    a, b = np.zeros(10), np.full(7, 3.0)
+    assert w1(a, b) == pytest.approx(3.0)
+    x, y = np.random.default_rng(1).normal(size=(2, 300))
+    assert w1(x, y) == pytest.approx(w1(y, x))
+
+
+def test_w1_refuses_empty_or_nan():
+    with pytest.raises(JetvizInputError, match="non-empty"):
+        w1(np.array([]), np.ones(3))
+    with pytest.raises(JetvizInputError, match="finite"):
+        w1(np.array([np.nan, 1.0]), np.ones(3))
+
+
+def test_mmd_identical_samples_near_zero_and_grows_with_shift():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(2, 800))
+    same = mmd2(x, y, bandwidth=1.0)
+    assert abs(same) < 5e-3
+    values = [mmd2(x, y + c, bandwidth=1.0) for c in (0.5, 1.0, 2.0)]
+    assert same < values[0] < values[1] < values[2]
+    # exactly the same sample: unbiased estimate = −(2/n²)·Σ_i≠j k / … is tiny and ≤ 0
+    assert mmd2(x, x, bandwidth=1.0) <= 1e-12
+
+
+def test_mmd_analytic_for_far_apart_point_clouds():
+    # Two clouds much farther apart than σ: cross terms vanish, within terms → 1: MMD² → 2.
+    a = np.zeros((5, 2))
+    b = np.full((6, 2), 100.0)
+    assert mmd2(a, b, bandwidth=1.0) == pytest.approx(2.0)
+
+
+def test_mmd_refuses_bad_input():
+    with pytest.raises(JetvizInputError, match="same dimension"):
+        mmd2(np.zeros((4, 2)), np.zeros((4, 3)))
+    with pytest.raises(JetvizInputError, match="bandwidth"):
+        mmd2(np.zeros(4), np.ones(4), bandwidth=0.0)
+
+
+def _features(n: int, seed: int):
+    jets = make_jetset(n=n, p=12, seed=seed)
+    return feature_set(jets.particles, jets.mask, jets.jets[:, 0])
+
+
+def test_protocol_returns_mean_and_std_over_requested_batches():
+    real, gen = _features(60, 0), _features(50, 1)
+    out = w1_protocol(real, gen, ("mass", "tau21", "etarel"), n_batches=4, batch_size=20,
+                      rng=np.random.default_rng(0), with_mmd=True)
+    assert set(out) == {"mass", "tau21", "etarel"}
+    for scores in out.values():
+        w = scores["w1"]
+        assert len(w.values) == 4
+        assert w.mean == pytest.approx(np.mean(w.values))
+        assert w.std == pytest.approx(np.std(w.values))
+        assert all(v >= 0 for v in w.values)
+        assert len(scores["mmd2"].values) == 4
+
+
+def test_protocol_shift_of_jet_observable_equals_shift():
+    real = _features(40, 3)
+    shifted = real.subset(slice(None))
+    shifted.jet["mass"] = real.jet["mass"] + 5.0
+    # full batches (batch = all jets) of the same jets: W1 is exactly the shift every time
+    out = w1_protocol(real, shifted, ("mass",), n_batches=3, batch_size=40,
+                      rng=np.random.default_rng(0))
+    assert out["mass"]["w1"].mean == pytest.approx(5.0)
+    assert out["mass"]["w1"].std == pytest.approx(0.0, abs=1e-12)
+
+
+def test_particle_features_use_real_particles_only():
+    fs = _features(10, 4)
+    for name in PARTICLE_FEATURES:
+        assert fs.values(name).size == int(fs.mask.sum())
+    assert fs.values("ptrel").min() > 0
+
+
+def test_truth_baseline_smaller_than_a_shifted_generator():
+    real = _features(200, 5)
+    ia, ib = split_real(len(real), np.random.default_rng(0))
+    assert len(np.intersect1d(ia, ib)) == 0 and len(ia) + len(ib) == 200
+    ref, other = real.subset(ia), real.subset(ib)
+    bad = other.subset(slice(None))
+    bad.jet["mass"] = other.jet["mass"] * 1.5
+    base = truth_baseline(ref, other, ("mass",), batch_size=50, rng=np.random.default_rng(1))
+    gen = w1_protocol(ref, bad, ("mass",), batch_size=50, rng=np.random.default_rng(1))
+    assert base["mass"]["w1"].mean < gen["mass"]["w1"].mean
+
+
+def test_protocol_refuses_batches_larger_than_the_samples():
+    real, gen = _features(10, 0), _features(8, 1)
+    with pytest.raises(JetvizInputError, match="batch_size 9"):
+        w1_protocol(real, gen, ("mass",), batch_size=9, rng=np.random.default_rng(0))
+    with pytest.raises(JetvizInputError, match="unknown observable"):
+        w1_protocol(real, gen, ("nonsense",), batch_size=5, rng=np.random.default_rng(0))

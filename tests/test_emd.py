@@ -103,6 +103,15 @@ def test_exact_emd_empty_event_is_its_energy() -> None:
     assert emd(np.zeros((2, 3)), np.zeros((1, 3))) == 0.0
 
 
+def test_sinkhorn_empty_sets_cost_their_energy() -> None:
+    w_a = torch.tensor([[0.0, 0.0], [0.0, 0.0], [3.0, 1.0]])
+    w_b = torch.tensor([[2.0, 5.0], [0.0, 0.0], [0.0, 0.0]])
+    x = torch.rand(3, 2, 2, generator=torch.Generator().manual_seed(0))
+    out = sinkhorn_emd(w_a, x, w_b, x.flip(1))
+    torch.testing.assert_close(out, torch.tensor([7.0, 0.0, 4.0]))
+    assert torch.isfinite(out).all()
+
+
 def test_exact_emd_rejects_bad_events() -> None:
     with pytest.raises(JetvizInputError, match=r"\(M, 3\)"):
         emd(np.zeros((3, 2)), np.zeros((3, 3)))

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+import plotly.io as pio
 
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, TEMPLATE, latent_colour
 
@@ -51,16 +51,140 @@ def dim_name(dim: int) -> str:
     return f"z{dim}"
 
 
-def _style(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        title={"text": title, "x": 0.01, "xanchor": "left"},
-        font={"size": FONT_SIZE},
-        height=height,
-        margin={"l": 70, "r": 20, "t": 70, "b": 60},
-        hoverlabel={"font": {"size": FONT_SIZE}},
-    )
-    return fig
+# Plotly validates every property it is given, and merging a template into a figure walks
+# its whole property tree: 20 ms to 1 s per figure, far more than the slider's budget. The
+# builders therefore assemble plain dicts (``_Spec``) and make the figure once, without
+# validation; the tests check what they set.
+_TEMPLATE_DICT = pio.templates[TEMPLATE].to_plotly_json()
+_NESTED = ("title", "marker", "line")  # prefixes of plotly's "magic underscore" names we use
+
+
+def _expand(props: Mapping) -> dict:
+    """``{"title_text": t}`` → ``{"title": {"text": t}}`` (for the prefixes in _NESTED)."""
+    out: dict = {}
+    for key, value in props.items():
+        head, _, tail = key.partition("_")
+        if tail and head in _NESTED:
+            out.setdefault(head, {}).update(_expand({tail: value}))
+        else:
+            out[key] = value
+    return out
+
+
+def _merge(into: dict, props: Mapping) -> dict:
+    """Deep-merge ``props`` into the dict ``into`` (nested dicts merge, values replace)."""
+    for key, value in props.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
+    return into
+
+
+def _trace(kind: str, **props) -> dict:
+    return {"type": kind, **_expand(props)}
+
+
+def _scatter(**props) -> dict:
+    """A scatter trace as a plain dict."""
+    return _trace("scatter", **props)
+
+
+def _bar(**props) -> dict:
+    """A bar trace as a plain dict."""
+    return _trace("bar", **props)
+
+
+def _histogram(**props) -> dict:
+    """A histogram trace as a plain dict."""
+    return _trace("histogram", **props)
+
+
+class _Spec:
+    """A figure being assembled as plain dicts, with the few plotly methods the builders use."""
+
+    def __init__(self, *traces: dict) -> None:
+        self.data: list[dict] = list(traces)
+        self.layout: dict = {}
+        self.frames: list[dict] | None = None
+
+    def add_trace(self, trace: dict) -> None:
+        self.data.append(trace)
+
+    def add_shape(self, **props) -> None:
+        self.layout.setdefault("shapes", []).append(_expand(props))
+
+    def update_layout(self, props: Mapping | None = None, **kwargs) -> None:
+        _merge(self.layout, _expand({**(props or {}), **kwargs}))
+
+    def _axes(self, letter: str) -> list[str]:
+        names = [k for k in self.layout if k.startswith(f"{letter}axis")]
+        return names or [f"{letter}axis"]
+
+    def update_xaxes(self, **props) -> None:
+        for name in self._axes("x"):
+            _merge(self.layout.setdefault(name, {}), _expand(props))
+
+    def update_yaxes(self, **props) -> None:
+        for name in self._axes("y"):
+            _merge(self.layout.setdefault(name, {}), _expand(props))
+
+
+def _axis_names(k: int) -> tuple[str, str, str, str]:
+    """(layout x-axis name, layout y-axis name, trace xaxis ref, trace yaxis ref) of panel k≥1."""
+    suffix = "" if k == 1 else str(k)
+    return f"xaxis{suffix}", f"yaxis{suffix}", f"x{suffix}", f"y{suffix}"
+
+
+def _on(k: int) -> dict:
+    """Trace keywords that put a trace on panel ``k`` of a grid from :func:`_subplots`."""
+    _, _, x, y = _axis_names(k)
+    return {"xaxis": x, "yaxis": y}
+
+
+def _subplots(rows: int, cols: int, *, column_widths: Sequence[float] | None = None,
+              h_space: float = 0.08, v_space: float = 0.08,
+              titles: Sequence[str] | None = None, shared_x: bool = False) -> _Spec:
+    """An empty grid of panels, numbered row by row from 1 as plotly's make_subplots does."""
+    widths = np.asarray(column_widths if column_widths is not None else [1.0] * cols, float)
+    widths = widths / widths.sum() * (1 - h_space * (cols - 1))
+    height = (1 - v_space * (rows - 1)) / rows
+    spec = _Spec()
+    annotations = []
+    for r in range(1, rows + 1):
+        for c in range(1, cols + 1):
+            k = (r - 1) * cols + c
+            xa, ya, x, y = _axis_names(k)
+            x0 = float(widths[: c - 1].sum() + h_space * (c - 1))
+            x1 = x0 + float(widths[c - 1])
+            y1 = 1 - (r - 1) * (height + v_space)
+            y0 = y1 - height
+            spec.layout[xa] = {"domain": [x0, x1], "anchor": y}
+            spec.layout[ya] = {"domain": [max(y0, 0.0), min(y1, 1.0)], "anchor": x}
+            if shared_x and r < rows:
+                spec.layout[xa].update(matches=_axis_names((rows - 1) * cols + c)[2],
+                                       showticklabels=False)
+            if titles is not None and k <= len(titles):
+                annotations.append({
+                    "text": titles[k - 1], "x": (x0 + x1) / 2, "y": y1, "xref": "paper",
+                    "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                    "showarrow": False, "font": {"size": FONT_SIZE - 1}})
+    spec.layout["annotations"] = annotations
+    return spec
+
+
+def _style(spec: _Spec, title: str, height: int = 420) -> go.Figure:
+    """The figure of ``spec`` with the shared look: template, title, font ≥ 14, margins."""
+    layout = {
+        "template": _TEMPLATE_DICT,
+        "title": {"text": title, "x": 0.01, "xanchor": "left"},
+        "font": {"size": FONT_SIZE},
+        "height": height,
+        "margin": {"l": 70, "r": 20, "t": 70, "b": 60},
+        "hoverlabel": {"font": {"size": FONT_SIZE}},
+    }
+    _merge(layout, spec.layout)
+    return go.Figure(data=spec.data, layout=layout, frames=spec.frames, _validate=False)
 
 
 def _check_grid(betas: np.ndarray, *curves: np.ndarray) -> None:
@@ -101,8 +225,8 @@ def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
     order = np.argsort(-kl, kind="stable")
     total = float(kl.sum())
     n_active = int((kl > ACTIVE_KL).sum())
-    fig = go.Figure(
-        go.Bar(
+    fig = _Spec(
+        _bar(
             x=[dim_name(int(i)) for i in order],
             y=np.maximum(kl[order], KL_FLOOR),
             marker_color=[latent_colour(int(i)) for i in order],
@@ -124,8 +248,8 @@ def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
 
 def _vertical_marker(x: float, y0: float, y1: float, colour: str = "#111111",
                      showlegend: bool = True, legendgroup: str = CURRENT_BETA,
-                     label: str = "") -> go.Scatter:
-    return go.Scatter(
+                     label: str = "") -> dict:
+    return _scatter(
         x=[x, x], y=[y0, y1], mode="lines", name=CURRENT_BETA,
         line={"color": colour, "width": 3, "dash": "dash"},
         legendgroup=legendgroup, showlegend=showlegend,
@@ -149,7 +273,7 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     betas = np.asarray(betas, dtype=float)
     kl = np.asarray(kl, dtype=float)
     _check_grid(betas, kl)
-    fig = go.Figure()
+    fig = _Spec()
     peak = kl.max(axis=0)
     order = np.argsort(-peak, kind="stable")
     inactive_shown = False
@@ -157,7 +281,7 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
         active = bool(peak[i] > ACTIVE_KL)
         show = active or not inactive_shown
         inactive_shown = inactive_shown or not active
-        fig.add_trace(go.Scatter(
+        fig.add_trace(_scatter(
             x=betas, y=np.maximum(kl[:, i], KL_FLOOR), mode="lines",
             name=dim_name(int(i)) if active else f"inactive (max KL < {ACTIVE_KL})",
             legendgroup=dim_name(int(i)) if active else "inactive",
@@ -200,13 +324,13 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
     d1 = np.asarray(d1, dtype=float)
     d2 = np.asarray(d2, dtype=float)
     _check_grid(betas, d1, d2)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
+    fig = _Spec()
+    fig.add_trace(_scatter(
         x=betas, y=d1, mode="lines+markers", name="D1 = −Σ d⟨KL_i⟩/d log β",
         line={"color": "#1f77b4", "width": 3}, marker={"size": 6},
         hovertemplate=f"β = %{{x:.3g}} {unit}<br>D1 = %{{y:.2f}}<extra></extra>",
     ))
-    fig.add_trace(go.Scatter(
+    fig.add_trace(_scatter(
         x=betas, y=d2, mode="lines+markers", name="D2 = d⟨EMD²⟩/d(β²)",
         line={"color": "#d62728", "width": 3, "dash": "dot"}, marker={"size": 6},
         hovertemplate=f"β = %{{x:.3g}} {unit}<br>D2 = %{{y:.2f}}<extra></extra>",
@@ -218,7 +342,7 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
         y_hi = min(y_hi, max_dim + 0.8)
     fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
-        fig.add_trace(go.Scatter(
+        fig.add_trace(_scatter(
             x=[value, value], y=[y_lo, y_hi], mode="lines+text",
             name=f"{name} = {format_beta(value, unit)}",
             text=["", name], textposition="bottom right", textfont={"size": FONT_SIZE},
@@ -230,7 +354,8 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
                      range=[y_lo, y_hi], dtick=1 if y_hi < 12 else None, zeroline=True)
     fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0})
     return _style(fig, "Dimensionality at scale β<br>"
-                       "<sup>a plateau at n = n active directions</sup>", height=460)
+                       "<sup>the height of a plateau = the number of active directions</sup>",
+                  height=460)
 
 
 def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
@@ -252,14 +377,14 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
         raise ValueError(f"expected a non-empty (N,) array of distances, got shape {emd.shape}")
     median = float(np.median(emd))
     unit_text = f" [{unit}]" if unit else ""
-    fig = go.Figure(go.Histogram(
+    fig = _Spec(_histogram(
         x=emd, nbinsx=40, name=f"{emd.size} {what}",
         marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
         hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} {what}<extra></extra>",
     ))
     top = np.histogram(emd, bins=40)[0].max()
     fig.add_trace(_vertical_marker(beta, 0, top * 1.05, label=f" = {format_beta(beta, unit)}"))
-    fig.add_trace(go.Scatter(
+    fig.add_trace(_scatter(
         x=[median, median], y=[0, top * 1.05], mode="lines",
         name=f"median = {format_beta(median, unit)}",
         line={"color": ROLE_COLOURS["true"], "width": 2},
@@ -274,14 +399,15 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
 
 
 def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name: str,
-               sizeref: float, jet_pt: float | None, showlegend: bool) -> go.Scatter:
+               sizeref: float, jet_pt: float | None, showlegend: bool,
+               panel: int = 1) -> dict:
     particles = np.asarray(particles, dtype=float)
     keep = np.ones(len(particles), bool) if mask is None else np.asarray(mask, bool)
     keep &= particles[:, 0] > 0
     p = particles[keep]
     pt_text = "" if jet_pt is None else "<br>pT = %{customdata[1]:.1f} GeV"
     pts = p[:, 0] * (jet_pt or 0.0)
-    return go.Scatter(
+    return _scatter(
         x=p[:, 1], y=p[:, 2], mode="markers", name=name, showlegend=showlegend,
         legendgroup=name,
         marker={"size": p[:, 0], "sizemode": "area", "sizeref": sizeref, "sizemin": 1.5,
@@ -289,6 +415,7 @@ def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name
         customdata=np.stack([p[:, 0], pts], -1),
         hovertemplate=("η − η_jet = %{x:.3f}<br>φ − φ_jet = %{y:.3f}"
                        "<br>pT/pT_jet = %{customdata[0]:.3f}" + pt_text + "<extra></extra>"),
+        **_on(panel),
     )
 
 
@@ -316,7 +443,7 @@ def event_display_figure(particles: np.ndarray, mask: np.ndarray | None = None,
     particles = np.asarray(particles, dtype=float)
     if particles.ndim != 2 or particles.shape[1] != 3:
         raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
-    fig = go.Figure(_jet_trace(particles, mask, colour, name, _sizeref(1.0), jet_pt, True))
+    fig = _Spec(_jet_trace(particles, mask, colour, name, _sizeref(1.0), jet_pt, True))
     _cone(fig, radius)
     lim = radius * 1.1
     fig.update_xaxes(title_text="η − η_jet", range=[-lim, lim], zeroline=False)
@@ -326,12 +453,14 @@ def event_display_figure(particles: np.ndarray, mask: np.ndarray | None = None,
     return _style(fig, title, height=480)
 
 
-def _cone(fig: go.Figure, radius: float, row: int | None = None, col: int | None = None):
-    t = np.linspace(0, 2 * np.pi, 121)
-    fig.add_trace(go.Scatter(
-        x=radius * np.cos(t), y=radius * np.sin(t), mode="lines", name=f"R = {radius}",
-        line={"color": "#bbbbbb", "width": 1}, hoverinfo="skip", showlegend=False,
-    ), row=row, col=col)
+_CIRCLE = np.linspace(0, 2 * np.pi, 121)
+
+
+def _cone(fig: _Spec, radius: float, panel: int = 1) -> None:
+    fig.add_trace(_scatter(
+        x=radius * np.cos(_CIRCLE), y=radius * np.sin(_CIRCLE), mode="lines",
+        name=f"R = {radius}", line={"color": "#bbbbbb", "width": 1}, hoverinfo="skip",
+        showlegend=False, **_on(panel)))
 
 
 def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray,
@@ -361,24 +490,28 @@ def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: 
     titles = [f"jet {j + 1}" for j in range(k)] + [
         f"rebuilt, EMD {emd[j]:.3g}" if emd is not None else "reconstruction" for j in range(k)
     ]
-    fig = make_subplots(rows=2, cols=k, subplot_titles=titles, horizontal_spacing=0.03,
-                        vertical_spacing=0.10)
+    fig = _subplots(2, k, titles=titles, h_space=0.03, v_space=0.10)
     sizeref = _sizeref(1.0, 40.0)
+    lim = radius * 1.05
     for j in range(k):
         pt = None if jet_pts is None else float(jet_pts[j])
+        top, bottom = j + 1, k + j + 1
         fig.add_trace(_jet_trace(originals[j], masks[j], ROLE_COLOURS["true"], "original",
-                                 sizeref, pt, j == 0), row=1, col=j + 1)
+                                 sizeref, pt, j == 0, top))
         fig.add_trace(_jet_trace(reconstructions[j], None, ROLE_COLOURS["reconstructed"],
-                                 "reconstruction", sizeref, pt, j == 0), row=2, col=j + 1)
-        for row in (1, 2):
-            _cone(fig, radius, row, j + 1)
-    lim = radius * 1.05
-    fig.update_xaxes(range=[-lim, lim], zeroline=False, showticklabels=False)
-    fig.update_yaxes(range=[-lim, lim], zeroline=False, showticklabels=False)
-    fig.update_xaxes(title_text="η − η_jet", row=2)
-    fig.update_yaxes(title_text="φ − φ_jet", col=1)
-    fig.update_annotations(font={"size": FONT_SIZE - 1})
-    fig.update_layout(legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"})
+                                 "reconstruction", sizeref, pt, j == 0, bottom))
+        for panel in (top, bottom):
+            _cone(fig, radius, panel)
+            xa, ya, x, _ = _axis_names(panel)
+            fig.update_layout({
+                xa: {"range": [-lim, lim], "zeroline": False, "showticklabels": False,
+                     "title": {"text": "η − η_jet" if panel == bottom else ""}},
+                ya: {"range": [-lim, lim], "zeroline": False, "showticklabels": False,
+                     "scaleanchor": x, "scaleratio": 1,
+                     "title": {"text": "φ − φ_jet" if j == 0 else ""}},
+            })
+    fig.update_layout(legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right",
+                              "itemsizing": "constant"})
     return _style(fig, f"Jets and their reconstructions at β = {format_beta(beta, unit)} "
                        "(marker area ∝ pT)", height=520)
 
@@ -402,8 +535,8 @@ def banana_figure(points: np.ndarray, reconstructions: np.ndarray, beta: float,
     if points.shape != reconstructions.shape or points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"expected two (N, 2) arrays, got {points.shape} and "
                          f"{reconstructions.shape}")
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
+    fig = _Spec()
+    fig.add_trace(_scatter(
         x=points[:, 0], y=points[:, 1], mode="markers", name="data",
         marker={"color": ROLE_COLOURS["true"], "size": 5, "opacity": 0.35},
         hovertemplate="data (%{x:.3f}, %{y:.3f})<extra></extra>",
@@ -411,9 +544,9 @@ def banana_figure(points: np.ndarray, reconstructions: np.ndarray, beta: float,
     m = min(n_links, len(points))
     xs = np.stack([points[:m, 0], reconstructions[:m, 0], np.full(m, np.nan)], 1).ravel()
     ys = np.stack([points[:m, 1], reconstructions[:m, 1], np.full(m, np.nan)], 1).ravel()
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="point → reconstruction",
+    fig.add_trace(_scatter(x=xs, y=ys, mode="lines", name="point → reconstruction",
                              line={"color": "#999999", "width": 1}, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(
+    fig.add_trace(_scatter(
         x=reconstructions[:, 0], y=reconstructions[:, 1], mode="markers",
         name="reconstruction",
         marker={"color": ROLE_COLOURS["reconstructed"], "size": 6, "opacity": 0.8},
@@ -446,7 +579,7 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
     if not names:
         raise ValueError("expected at least one observable")
     units = units or {}
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    fig = _subplots(len(names), 1, shared_x=True, v_space=0.06)
     t = int(np.argmin(np.abs(positions - position)))
     for r, name in enumerate(names, start=1):
         values = np.asarray(observables[name], dtype=float)
@@ -454,20 +587,23 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
             raise ValueError(f"{name}: expected {positions.shape} values, got {values.shape}")
         unit = units.get(name, "")
         label = f"{name} [{unit}]" if unit else name
-        fig.add_trace(go.Scatter(
+        fig.add_trace(_scatter(
             x=positions, y=values, mode="lines", name=name, showlegend=False,
             line={"color": colour, "width": 3},
             hovertemplate=f"position %{{x:.2f}}<br>{name} = %{{y:.3g}} {unit}<extra></extra>",
-        ), row=r, col=1)
-        fig.add_trace(go.Scatter(
+            **_on(r)))
+        fig.add_trace(_scatter(
             x=[positions[t]], y=[values[t]], mode="markers", name="current position",
             showlegend=r == 1, legendgroup="current",
             marker={"color": "#111111", "size": 13, "symbol": "diamond"},
             hovertemplate=f"here: {name} = %{{y:.3g}} {unit}<extra></extra>",
-        ), row=r, col=1)
-        fig.update_yaxes(title_text=label, row=r, col=1)
-    fig.add_vline(x=float(positions[t]), line={"color": "#111111", "width": 1.5, "dash": "dash"})
-    fig.update_xaxes(title_text=x_title, row=len(names), col=1)
+            **_on(r)))
+        _, ya, x, y = _axis_names(r)
+        fig.update_layout({ya: {"title": {"text": label}}})
+        fig.add_shape(type="line", x0=float(positions[t]), x1=float(positions[t]), xref=x,
+                      y0=0, y1=1, yref=f"{y} domain",
+                      line={"color": "#111111", "width": 1.5, "dash": "dash"})
+    fig.update_layout({_axis_names(len(names))[0]: {"title": {"text": x_title}}})
     fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
                               "yanchor": "bottom"})
     return _style(fig, "Observables of the decoded jet along the path", height=180 * len(names)
@@ -502,13 +638,13 @@ def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: s
     d_lo, d_hi = min(0.0, float(np.nanmin(d1))) - 0.3, float(np.nanmax(d1)) + 0.8
     sweep = list(range(len(betas) - 1, -1, -1))  # large β → small β: dimensions switch on
 
-    def bar(k: int) -> go.Bar:
-        return go.Bar(x=names, y=np.maximum(kl[k, order], KL_FLOOR), marker_color=colours,
+    def bar(k: int) -> dict:
+        return _bar(**_on(1), x=names, y=np.maximum(kl[k, order], KL_FLOOR), marker_color=colours,
                       customdata=kl[k, order], showlegend=False, name="⟨KL_i⟩",
                       hovertemplate="%{x}: ⟨KL⟩ = %{customdata:.3g} nats<extra></extra>")
 
-    def marker(k: int) -> go.Scatter:
-        return go.Scatter(x=[betas[k], betas[k]], y=[d_lo, d_hi], mode="lines",
+    def marker(k: int) -> dict:
+        return _scatter(**_on(2), x=[betas[k], betas[k]], y=[d_lo, d_hi], mode="lines",
                           name=CURRENT_BETA, showlegend=False,
                           line={"color": "#111111", "width": 3, "dash": "dash"},
                           hovertemplate=f"β = {format_beta(betas[k], unit)}<extra></extra>")
@@ -517,24 +653,26 @@ def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: s
         return (f"β sweep: β = {format_beta(betas[k], unit)}, D1 = {d1[k]:.2f}, "
                 f"Σ KL = {kl[k].sum():.3g} nats")
 
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1)
+    fig = _subplots(1, 2, column_widths=[0.55, 0.45], h_space=0.1)
     first = sweep[0]
-    fig.add_trace(bar(first), row=1, col=1)
-    fig.add_trace(go.Scatter(x=betas, y=d1, mode="lines", name="D1(β)", showlegend=False,
-                             line={"color": "#1f77b4", "width": 3},
-                             hovertemplate=f"β = %{{x:.3g}} {unit}<br>D1 = %{{y:.2f}}"
-                                           "<extra></extra>"), row=1, col=2)
-    fig.add_trace(marker(first), row=1, col=2)
+    fig.add_trace(bar(first))
+    fig.add_trace(_scatter(x=betas, y=d1, mode="lines", name="D1(β)", showlegend=False,
+                          line={"color": "#1f77b4", "width": 3},
+                          hovertemplate=f"β = %{{x:.3g}} {unit}<br>D1 = %{{y:.2f}}"
+                                        "<extra></extra>", **_on(2)))
+    fig.add_trace(marker(first))
     fig.frames = [
-        go.Frame(name=str(k), data=[bar(k), marker(k)], traces=[0, 2],
-                 layout={"title": {"text": title(k)}})
+        {"name": str(k), "data": [bar(k), marker(k)], "traces": [0, 2],
+         "layout": {"title": {"text": title(k)}}}
         for k in sweep
     ]
-    fig.update_yaxes(type="log", range=[np.log10(KL_FLOOR), y_top],
-                     title_text="⟨KL_i⟩ [nats] (log)", row=1, col=1)
-    fig.update_xaxes(title_text="latent dimension (switch-on order)", row=1, col=1)
-    fig.update_xaxes(type="log", title_text=beta_axis_title(unit), row=1, col=2)
-    fig.update_yaxes(range=[d_lo, d_hi], title_text="D1 (active directions)", row=1, col=2)
+    fig.update_layout(
+        yaxis={"type": "log", "range": [np.log10(KL_FLOOR), y_top],
+               "title": {"text": "⟨KL_i⟩ [nats] (log)"}},
+        xaxis={"title": {"text": "latent dimension (switch-on order)"}},
+        xaxis2={"type": "log", "title": {"text": beta_axis_title(unit)}},
+        yaxis2={"range": [d_lo, d_hi], "title": {"text": "D1 (active directions)"}},
+    )
     play = {"args": [None, {"frame": {"duration": frame_ms, "redraw": True},
                             "transition": {"duration": 0}, "fromcurrent": True}],
             "label": "▶ play", "method": "animate"}
@@ -554,9 +692,8 @@ def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: s
                       for k in sweep],
         }],
     )
-    _style(fig, title(first), height=560)
     fig.update_layout(margin={"b": 170})
-    return fig
+    return _style(fig, title(first), height=560)
 
 
 def loss_curves_figure(epochs: Sequence[float], series: Mapping[str, Sequence[float]],
@@ -572,14 +709,14 @@ def loss_curves_figure(epochs: Sequence[float], series: Mapping[str, Sequence[fl
         log_y: logarithmic y axis.
     """
     palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
-    fig = go.Figure()
+    fig = _Spec()
     epochs = np.asarray(epochs, dtype=float)
     for k, (name, values) in enumerate(series.items()):
         values = np.asarray(values, dtype=float)
         if values.shape != epochs.shape:
             raise ValueError(f"{name}: expected {epochs.shape} values, got {values.shape}")
         ok = np.isfinite(values) & ((values > 0) if log_y else True)
-        fig.add_trace(go.Scatter(
+        fig.add_trace(_scatter(
             x=epochs[ok], y=values[ok], mode="lines+markers", name=name,
             line={"color": palette[k % len(palette)], "width": 3},
             hovertemplate=f"epoch %{{x}}<br>{name} = %{{y:.4g}}<extra></extra>",
@@ -612,14 +749,14 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
     toy = path.ndim == 2
     sizeref = _sizeref(1.0)
 
-    def step(k: int) -> go.Scatter:
+    def step(k: int) -> dict:
         if toy:
-            return go.Scatter(x=path[: k + 1, 0], y=path[: k + 1, 1], mode="lines+markers",
+            return _scatter(x=path[: k + 1, 0], y=path[: k + 1, 1], mode="lines+markers",
                               name="decoded point", line={"color": colour, "width": 2},
                               marker={"size": 6, "color": colour})
         return _jet_trace(path[k], None, colour, "decoded particles", sizeref, jet_pt, False)
 
-    fig = go.Figure(step(0))
+    fig = _Spec(step(0))
     if toy:
         pad = 0.1 * float(np.ptp(path, axis=0).max() + 1e-6)
         lo, hi = path.min(0) - pad, path.max(0) + pad
@@ -631,7 +768,8 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
         fig.update_xaxes(title_text="η − η_jet", range=[-lim, lim], zeroline=False)
         fig.update_yaxes(title_text="φ − φ_jet [rad]", range=[-lim, lim], zeroline=False,
                          scaleanchor="x", scaleratio=1)
-    fig.frames = [go.Frame(name=str(k), data=[step(k)], traces=[0]) for k in range(len(path))]
+    fig.frames = [{"name": str(k), "data": [step(k)], "traces": [0]}
+                  for k in range(len(path))]
     fig.update_layout(
         showlegend=False,
         updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "y": -0.18,
@@ -651,10 +789,9 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
                                                  "mode": "immediate"}]}
                             for k, p in enumerate(positions)]}],
     )
-    _style(fig, "The decoded jet along the whole path" if not toy
-           else "The decoded point along the whole path", height=620)
     fig.update_layout(margin={"b": 150})
-    return fig
+    return _style(fig, "The decoded jet along the whole path" if not toy
+                  else "The decoded point along the whole path", height=620)
 
 
 def toy_walk_figure(points: np.ndarray, path: np.ndarray, index: int,
@@ -669,14 +806,14 @@ def toy_walk_figure(points: np.ndarray, path: np.ndarray, index: int,
     """
     points = np.asarray(points, dtype=float)
     path = np.asarray(path, dtype=float)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="data",
+    fig = _Spec()
+    fig.add_trace(_scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="data",
                              marker={"color": ROLE_COLOURS["true"], "size": 4, "opacity": 0.3},
                              hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", name="decoded path",
+    fig.add_trace(_scatter(x=path[:, 0], y=path[:, 1], mode="lines", name="decoded path",
                              line={"color": colour, "width": 3},
                              hovertemplate="(%{x:.3f}, %{y:.3f})<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[path[index, 0]], y=[path[index, 1]], mode="markers",
+    fig.add_trace(_scatter(x=[path[index, 0]], y=[path[index, 1]], mode="markers",
                              name="current position",
                              marker={"color": "#111111", "size": 14, "symbol": "diamond"},
                              hovertemplate="here: (%{x:.3f}, %{y:.3f})<extra></extra>"))

@@ -1,0 +1,264 @@
+"""Speed of the β-VAE pages: a β-slider move, a latent-walk step, training, and the browser.
+
+Run: ``python benchmarks/betavae.py [--model checkpoints/vae_w] [--quick]``
+
+Prints, in one run, medians and their ratios to the goals of issue 3:
+  1. everything a β-slider move recomputes for 1,000 jets (encode, decode at z = μ, Sinkhorn
+     EMD per jet, and building every figure the slider drives): goal ≤ 50 ms; and, as the
+     reference measured in the same run, the exact EMD (POT, one pair at a time) of the same
+     1,000 jet/reconstruction pairs;
+  2. one latent-walk step (decode one latent point + its observables + the two figures),
+     and the whole 61-step path the page decodes once: goal ≤ 10 ms per step;
+  3. training throughput on the CPU (jets/s per epoch) with the model's own config;
+  4. in Chromium (Playwright), the time from a β-slider key press to the updated chart on the
+     page: goal ≤ 1 s (first visits of a β, i.e. uncached; and revisits, i.e. cached).
+
+The model is a shipped checkpoint (default ``checkpoints/vae_w``) on the embedded jets; with
+``--quick`` (or when neither exists) a tiny model is trained here first on synthetic jets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jetviz.emd import emd  # noqa: E402
+from jetviz.figures import latent as fl  # noqa: E402
+from jetviz.latent import BetaScan, jet_observables, prepare, reconstruct, walk  # noqa: E402
+from jetviz.models.checkpoint import load_checkpoint  # noqa: E402
+from jetviz.paths import CHECKPOINTS, DEFAULT_JETS  # noqa: E402
+
+GOAL_SLIDER_MS = 50.0
+GOAL_WALK_MS = 10.0
+GOAL_BROWSER_S = 1.0
+N_JETS = 1000
+
+
+def _median_ms(fn, repeats: int) -> tuple[float, list[float]]:
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        fn(i)
+        times.append(1000 * (time.perf_counter() - t0))
+    return statistics.median(times), times
+
+
+def _jets_for(config, record, n: int, seed: int = 0):
+    from jetviz.readers import load_jets
+
+    jets = load_jets(str(DEFAULT_JETS), n_particles=config.n_particles_in)
+    classes = record.get("classes")
+    if classes and len(classes) < len(jets.class_names):
+        keep = np.isin(jets.labels, [jets.class_names.index(c) for c in classes])
+        jets = jets.subset(keep)
+    index = np.sort(np.random.default_rng(seed).permutation(len(jets))[:n])
+    return jets.subset(index)
+
+
+def slider_move(model, config, scan: BetaScan, inputs) -> dict:
+    """Median time of a β-slider move (new β each time: nothing cached)."""
+    betas = scan.betas
+    picks = np.linspace(2, len(betas) - 3, 15).round().astype(int)
+    parts = {"reconstruct": [], "figures": []}
+
+    def move(i: int) -> None:
+        beta = float(betas[picks[i % len(picks)]])
+        t0 = time.perf_counter()
+        recon, _, _, distance = reconstruct(model, inputs, beta)
+        t1 = time.perf_counter()
+        fl.kl_bar_figure(fl.kl_at_beta(betas, scan.kl_per_dim, beta), beta)
+        fl.kl_curves_figure(betas, scan.kl_per_dim, beta)
+        fl.dimensionality_figure(betas, scan.d1, scan.d2, beta, max_dim=config.latent_dim)
+        fl.emd_histogram_figure(distance, beta)
+        x = inputs.x[:4].numpy()
+        fl.jet_pairs_figure(x, inputs.mask[:4].numpy(), recon[:4], beta,
+                            jet_pts=inputs.jet_pt[:4].numpy(), emd=distance[:4])
+        t2 = time.perf_counter()
+        parts["reconstruct"].append(1000 * (t1 - t0))
+        parts["figures"].append(1000 * (t2 - t1))
+
+    move(0)  # warm-up
+    parts = {"reconstruct": [], "figures": []}
+    total, _ = _median_ms(move, len(picks))
+    return {"total": total, **{k: statistics.median(v) for k, v in parts.items()},
+            "beta": float(betas[picks[len(picks) // 2]])}
+
+
+def exact_reference(model, inputs, beta: float, n: int) -> tuple[float, float]:
+    """(ms for n exact POT EMDs one pair at a time, median |Sinkhorn/exact − 1|)."""
+    recon, _, _, sink = reconstruct(model, inputs, beta)
+    x, mask, pt = inputs.x.numpy(), inputs.mask.numpy(), inputs.jet_pt.numpy()
+    t0 = time.perf_counter()
+    exact = np.array([
+        emd(np.column_stack([x[j, mask[j], 0] * pt[j], x[j, mask[j], 1:]]),
+            np.column_stack([recon[j, :, 0] * pt[j], recon[j, :, 1:]]), model.config.radius)
+        for j in range(n)])
+    ms = 1000 * (time.perf_counter() - t0)
+    rel = np.abs(sink[:n] / np.maximum(exact, 1e-9) - 1)
+    return ms, float(np.median(rel))
+
+
+def walk_step(model, config, inputs, beta: float) -> dict:
+    """Decode one latent point + observables + figures; and the page's whole path."""
+    _, mu, _, _ = reconstruct(model, inputs, beta)
+    z0 = mu[0]
+    direction = np.eye(config.latent_dim)[0]
+    pt = float(inputs.jet_pt[0])
+    positions = np.linspace(-3, 3, 61)
+
+    def step(i: int) -> None:
+        t = positions[i % len(positions)]
+        path = walk(model, z0, np.array([t]), beta, direction=direction)  # (1, P, 3)
+        obs = jet_observables(path, np.array([pt]), config.radius)
+        fl.event_display_figure(path[0], None, "decoded", config.radius, pt)
+        values = {"mass": np.full(61, obs["mass"][0]), "pT": np.full(61, obs["pt"][0]),
+                  "τ21": np.full(61, obs["tau21"][0])}
+        fl.walk_observables_figure(positions, values, t, "position")
+
+    step(0)
+    one, _ = _median_ms(step, 41)
+
+    def decode_only(i: int) -> None:
+        path = walk(model, z0, positions[i % 61:i % 61 + 1], beta, direction=direction)
+        jet_observables(path, np.array([pt]), config.radius)
+
+    decode, _ = _median_ms(decode_only, 41)
+
+    def whole(i: int) -> None:
+        path = walk(model, z0, positions, beta, direction=direction)
+        jet_observables(path, np.full(61, pt), config.radius)
+
+    path_ms, _ = _median_ms(whole, 7)
+    return {"step": one, "decode": decode, "path": path_ms}
+
+
+def training_throughput(config, data, epochs: int = 2) -> dict:
+    """jets/s per epoch training the model's own architecture on ``data`` on the CPU."""
+    from jetviz.train import TrainConfig, train
+
+    tc = TrainConfig(epochs=epochs, batch_size=256, scan_points=0, kl_warmup_epochs=1.0)
+    _, record = train(config, data, tc, device="cpu")
+    rates = [h["jets_per_s"] for h in record["history"]]
+    return {"jets_per_s": statistics.median(rates), "epochs": len(rates),
+            "n_train": record["n_train"], "seconds": statistics.median(
+                [h["seconds"] for h in record["history"]])}
+
+
+def browser_latency(root: Path, jets_file: Path | None, moves: int = 6) -> dict:
+    """Seconds from a slider key press to the updated KL-curves marker in Chromium."""
+    from tests.support_browser import CHROMIUM, browser_page, open_page, running_app, wait_for_app
+    from tests.test_browser_vae import MARKER_X, SLIDER, marker_x
+
+    if not CHROMIUM.exists():
+        return {}
+    env = {"JETVIZ_VAE_ROOT": str(root)}
+    if jets_file is not None:
+        env["JETVIZ_DEFAULT_JETS"] = str(jets_file)
+    first, again = [], []
+    with running_app(env=env) as url, browser_page() as page:
+        open_page(page, url, "β slider", timeout_ms=300_000)
+        page.wait_for_function(f"() => ({MARKER_X})('KL of each') !== null", timeout=120_000)
+        thumb = page.locator(SLIDER).first
+        for key, times in (("ArrowLeft", first), ("ArrowRight", again)):
+            for _ in range(moves):
+                wait_for_app(page)
+                old = marker_x(page)
+                thumb.focus()
+                t0 = time.perf_counter()
+                thumb.press(key)
+                page.wait_for_function(f"(old) => ({MARKER_X})('KL of each') !== old",
+                                       arg=old, timeout=60_000)
+                times.append(time.perf_counter() - t0)
+    return {"uncached": statistics.median(first), "cached": statistics.median(again),
+            "all": first + again}
+
+
+def _tiny(root: Path) -> tuple[Path, Path]:
+    from tests.support_vae import tiny_vae_root
+
+    tiny_vae_root(root)
+    return root / "vae_tiny", root / "jets.h5"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(CHECKPOINTS / "vae_w"),
+                        help="checkpoint directory (default checkpoints/vae_w)")
+    parser.add_argument("--quick", action="store_true", help="use a tiny model trained here")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium part")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1: fair on a shared 2-core machine)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    tmp = Path(tempfile.mkdtemp(prefix="jetviz-bench-"))
+    model_dir, jets_file = Path(args.model), DEFAULT_JETS
+    if args.quick or not (model_dir / "config.json").exists() or not DEFAULT_JETS.exists():
+        print(f"(no {model_dir} or no embedded jets, or --quick: training a tiny model)")
+        model_dir, jets_file = _tiny(tmp)
+    model, config, record = load_checkpoint(model_dir)
+    scan = BetaScan.from_dict(record["scan"])
+    if jets_file == DEFAULT_JETS:
+        jets = _jets_for(config, record, N_JETS)
+    else:
+        from jetviz.store import read_jets
+
+        jets = read_jets(jets_file)
+    inputs = prepare(model, jets)
+    print(f"model {model_dir} (latent {config.latent_dim}, P {config.n_particles_in}→"
+          f"{config.n_particles_out}, loss {config.loss}); {len(jets)} jets from {jets_file}; "
+          f"torch threads {torch.get_num_threads()}")
+
+    s = slider_move(model, config, scan, inputs)
+    n_ref = min(200, len(jets))
+    ref_ms, rel = exact_reference(model, inputs, s["beta"], n_ref)
+    ref_1000 = ref_ms * N_JETS / n_ref
+    print(f"\n1. β-slider move, {len(jets)} jets: median {s['total']:.1f} ms "
+          f"(reconstruct + Sinkhorn EMD {s['reconstruct']:.1f} ms, figures {s['figures']:.1f} ms)"
+          f" — goal {GOAL_SLIDER_MS:.0f} ms, ratio {s['total'] / GOAL_SLIDER_MS:.2f}")
+    print(f"   reference: exact POT EMD one pair at a time, {ref_1000:.0f} ms per 1,000 pairs "
+          f"(measured on {n_ref}); the slider path is {ref_1000 / s['reconstruct']:.1f}× faster "
+          f"than that EMD alone; slider Sinkhorn vs exact: median relative difference "
+          f"{100 * rel:.1f} %")
+
+    w = walk_step(model, config, inputs, s["beta"])
+    print(f"\n2. latent-walk step: median {w['step']:.2f} ms (decode + observables "
+          f"{w['decode']:.2f} ms, rest figures) — goal {GOAL_WALK_MS:.0f} ms, ratio "
+          f"{w['step'] / GOAL_WALK_MS:.2f}; the page decodes the whole 61-step path once in "
+          f"{w['path']:.1f} ms, then a slider step only indexes into it")
+
+    n_train = min(len(jets), 2000)
+    train_jets = _jets_for(config, record, n_train, seed=1) if jets_file == DEFAULT_JETS \
+        else jets
+    t = training_throughput(config, train_jets)
+    print(f"\n3. training on CPU ({torch.get_num_threads()} thread(s)): median "
+          f"{t['jets_per_s']:.0f} jets/s per epoch ({t['n_train']} training jets, "
+          f"{t['seconds']:.1f} s per epoch, {t['epochs']} epochs)")
+
+    if not args.no_browser:
+        root = tmp / "browser_root"
+        root.mkdir()
+        (root / "vae_bench").symlink_to(Path(model_dir).resolve())
+        b = browser_latency(root, None if jets_file == DEFAULT_JETS else jets_file)
+        if b:
+            print(f"\n4. Chromium, slider key press → updated chart: median {b['uncached']:.2f} s "
+                  f"for a β not seen before, {b['cached']:.2f} s for a revisited β — goal "
+                  f"{GOAL_BROWSER_S:.0f} s, ratio {b['uncached'] / GOAL_BROWSER_S:.2f}; all: "
+                  + ", ".join(f"{x:.2f}" for x in b["all"]))
+        else:
+            print("\n4. Chromium not found: browser latency skipped")
+    print(f"\n(one run; temporary files in {tmp})")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("jetviz.generate", "make jets or BSM events with Pythia 8 + FastJet"),
     "train": ("jetviz.train", "train a (β-conditioned) VAE on jets"),
     "theorymap": ("jetviz.theorymap", "train the theory-map encoders and compute their maps"),
+    "jetclr": ("jetviz.jetclr", "JetCLR: contrastive jet encoders, augmentation ablation, probe"),
 }
 
 

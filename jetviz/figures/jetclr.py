@@ -1,0 +1,170 @@
+"""Figures of the jet-representations page (JetCLR, arXiv:2108.04253).
+
+Builders take arrays already computed and return go.Figure: the 2-D map of the
+representation coloured by class, one jet before and after an augmentation, and the ROC
+curves (ε_S against 1/ε_B on a log axis) of the linear probes and the supervised ceiling.
+
+Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel) with a mask
+(P,), True for real particles; R is the jet radius; pT in GeV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from jetviz.figures.style import FONT_SIZE, TEMPLATE, class_colour
+from jetviz.jets import CLASS_LABELS
+
+_MAX_MARKER_PX = 90.0  # marker diameter of a particle carrying all of the jet's pT
+_ORIGINAL = "#9a9a9a"
+# Line colours of the ROC curves, one per ablation entry.
+ROC_COLOURS: dict[str, str] = {
+    "none": "#8c8c8c",
+    "translations": "#17becf",
+    "rotations": "#bcbd22",
+    "soft + collinear": "#9467bd",
+    "all": "#d62728",
+    "supervised": "#111111",
+}
+
+
+def _label(name: str) -> str:
+    return f"{name} ({CLASS_LABELS[name]})" if name in CLASS_LABELS else name
+
+
+def _layout(fig: go.Figure, title: str, height: int, title_size: int = FONT_SIZE + 4
+            ) -> go.Figure:
+    fig.update_layout(
+        template=TEMPLATE, title={"text": title, "font": {"size": title_size}},
+        font={"size": FONT_SIZE}, height=height,
+        margin={"l": 70, "r": 25, "t": 80, "b": 60}, hoverlabel={"font": {"size": FONT_SIZE}})
+    return fig
+
+
+def representation_map(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                       mass: np.ndarray, pt: np.ndarray, method: str, title: str) -> go.Figure:
+    """Jets on the 2-D map of their representation, one colour per class.
+
+    Args:
+        coords: (N, 2) map coordinates (PCA or UMAP of the representation).
+        labels: (N,) class index into ``class_names``.
+        class_names: the class names.
+        mass, pt: (N,) jet mass and pT [GeV] (shown on hover).
+        method: "PCA" or "UMAP" (axis titles).
+        title: the figure title.
+    """
+    fig = go.Figure()
+    for i, name in enumerate(class_names):
+        sel = labels == i
+        if not sel.any():
+            continue
+        fig.add_trace(go.Scattergl(
+            x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=_label(name),
+            marker={"size": 5, "color": class_colour(name, i), "opacity": 0.6},
+            customdata=np.stack([mass[sel], pt[sel]], -1),
+            hovertemplate=(f"{_label(name)}<br>m = %{{customdata[0]:.1f}} GeV<br>"
+                           "p<sub>T</sub> = %{customdata[1]:.0f} GeV<extra></extra>")))
+    fig.update_xaxes(title_text=f"{method} 1 (dimensionless)")
+    fig.update_yaxes(title_text=f"{method} 2 (dimensionless)")
+    _layout(fig, title, 600)
+    fig.update_layout(legend={"itemsizing": "constant", "title": {"text": "class"}})
+    return fig
+
+
+def _particles_trace(particles: np.ndarray, mask: np.ndarray, jet_pt: float, name: str,
+                     colour: str, filled: bool) -> go.Scatter:
+    real = particles[np.asarray(mask, dtype=bool)]
+    return go.Scatter(
+        x=real[:, 1], y=real[:, 2], mode="markers", name=f"{name} ({len(real)})",
+        marker={"size": real[:, 0], "sizemode": "area", "sizemin": 2,
+                "sizeref": 2.0 / _MAX_MARKER_PX**2,
+                "color": colour if filled else "rgba(0,0,0,0)", "opacity": 0.7,
+                "line": {"width": 1.2, "color": "#222222" if filled else colour}},
+        customdata=np.stack([real[:, 0] * jet_pt, real[:, 0]], -1),
+        hovertemplate=(f"{name}<br>p<sub>T</sub> = %{{customdata[0]:.2f}} GeV "
+                       "(%{customdata[1]:.4f} of the jet)<br>η<sub>rel</sub> = %{x:.3f}"
+                       "<br>φ<sub>rel</sub> = %{y:.3f}<extra></extra>"))
+
+
+def augmentation_display(original: np.ndarray, original_mask: np.ndarray,
+                         augmented: np.ndarray | None, augmented_mask: np.ndarray | None,
+                         jet_pt: float, radius: float, title: str,
+                         colour: str = "#d62728", extent: float | None = None) -> go.Figure:
+    """One jet in the (η_rel, φ_rel) plane: original (grey rings) and augmented (filled).
+
+    Marker area is proportional to pT, on the same scale in every panel. With
+    ``augmented=None`` only the original is drawn, filled.
+
+    Args:
+        original, original_mask: (P, 3) particles and (P,) mask of the jet.
+        augmented, augmented_mask: the augmented jet (any P), or None.
+        jet_pt: the jet's pT in GeV (hover values).
+        radius: jet radius R (dashed circle).
+        title: the panel title.
+        colour: the jet's class colour.
+        extent: half-width of both axes (None: fit R and the particles).
+    """
+    fig = go.Figure()
+    fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
+                  line={"color": "#888888", "dash": "dash", "width": 1.2})
+    if augmented is None:
+        fig.add_trace(_particles_trace(original, original_mask, jet_pt, "particles", colour,
+                                       True))
+        shown = original[original_mask]
+    else:
+        fig.add_trace(_particles_trace(original, original_mask, jet_pt, "original", _ORIGINAL,
+                                       False))
+        fig.add_trace(_particles_trace(augmented, augmented_mask, jet_pt, "augmented", colour,
+                                       True))
+        shown = np.concatenate([original[original_mask], augmented[augmented_mask]])
+    if extent is None:
+        extent = max(1.1 * radius, 1.05 * float(np.max(np.abs(shown[:, 1:]), initial=0.0)))
+    fig.update_xaxes(title_text="η<sub>rel</sub>", range=[-extent, extent], zeroline=False)
+    fig.update_yaxes(title_text="φ<sub>rel</sub>", range=[-extent, extent], zeroline=False,
+                     scaleanchor="x", scaleratio=1)
+    _layout(fig, title, 430, title_size=FONT_SIZE + 2)
+    fig.update_layout(margin={"l": 60, "r": 10, "t": 60, "b": 40},
+                      legend={"orientation": "h", "y": -0.22, "x": 0.0,
+                              "itemsizing": "constant"})
+    return fig
+
+
+def roc_figure(curves: Mapping[str, Mapping], title: str, highlight: str = "all") -> go.Figure:
+    """ROC curves as background rejection 1/ε_B (log) against signal efficiency ε_S.
+
+    Args:
+        curves: name -> {"eff_s": [...], "eff_b": [...], "auc": float, "inv_eb": float}
+            (as stored in ablation.json).
+        title: the figure title.
+        highlight: the curve drawn thick; the others are thin (click the legend to hide).
+    """
+    fig = go.Figure()
+    for name, c in curves.items():
+        eff_s, eff_b = np.asarray(c["eff_s"]), np.asarray(c["eff_b"])
+        ok = eff_b > 0
+        fig.add_trace(go.Scatter(
+            x=eff_s[ok], y=1.0 / eff_b[ok], mode="lines",
+            name=f"{name}: AUC {c['auc']:.3f}, 1/ε<sub>B</sub>(0.5) = {c['inv_eb']:.0f}",
+            line={"color": ROC_COLOURS.get(name, "#1f77b4"),
+                  "width": 4 if name == highlight else 2,
+                  "dash": "dash" if name == "supervised" else "solid"},
+            hovertemplate=(f"{name}<br>ε<sub>S</sub> = %{{x:.3f}}<br>"
+                           "1/ε<sub>B</sub> = %{y:.1f}<extra></extra>")))
+        if np.isfinite(c["inv_eb"]):
+            fig.add_trace(go.Scatter(
+                x=[0.5], y=[c["inv_eb"]], mode="markers", showlegend=False,
+                marker={"size": 10, "color": ROC_COLOURS.get(name, "#1f77b4"),
+                        "line": {"width": 1, "color": "#222222"}},
+                hovertemplate=(f"{name} at ε<sub>S</sub> = 0.5: "
+                               "1/ε<sub>B</sub> = %{y:.1f}<extra></extra>")))
+    fig.add_vline(x=0.5, line={"color": "#888888", "dash": "dot", "width": 1})
+    fig.update_xaxes(title_text="signal efficiency ε<sub>S</sub> (top jets kept)",
+                     range=[0.0, 1.0])
+    fig.update_yaxes(title_text="background rejection 1/ε<sub>B</sub> (QCD)", type="log")
+    _layout(fig, title, 560)
+    fig.update_layout(legend={"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top",
+                              "bgcolor": "rgba(255,255,255,0.8)"})
+    return fig

@@ -1,0 +1,141 @@
+"""JetCLR engine: NT-Xent, encoder symmetry, ROC helpers, data split, probe, checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from jetviz.augment import ABLATION_SETS, augment, pad_particles
+from jetviz.errors import JetvizInputError
+from jetviz.jetclr import (
+    TrainConfig,
+    auc,
+    fit_probe,
+    inverse_background_at,
+    load_encoder,
+    load_map,
+    represent,
+    roc_curve,
+    roc_summary,
+    save_encoder,
+    save_map,
+    top_qcd_split,
+    train_contrastive,
+)
+from jetviz.models.jetclr import EncoderConfig, JetClassifier, JetEncoder, nt_xent
+from tests.conftest import make_jetset
+
+TINY = EncoderConfig(width=16, layers=1, heads=2, rep_dim=12, proj_dim=8)
+
+
+def test_nt_xent_is_symmetric_in_its_two_views():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(16, 8, generator=g), torch.randn(16, 8, generator=g)
+    assert torch.isclose(nt_xent(z1, z2), nt_xent(z2, z1), atol=1e-6)
+    # … and in the order of the jets (rows permuted together)
+    perm = torch.randperm(16, generator=g)
+    assert torch.isclose(nt_xent(z1[perm], z2[perm]), nt_xent(z1, z2), atol=1e-6)
+
+
+def test_nt_xent_is_lower_for_aligned_pairs_than_shuffled():
+    g = torch.Generator().manual_seed(1)
+    z1 = torch.randn(32, 8, generator=g)
+    aligned = z1 + 0.05 * torch.randn(32, 8, generator=g)
+    shuffled = aligned[torch.roll(torch.arange(32), 1)]
+    assert nt_xent(z1, aligned) < nt_xent(z1, shuffled) - 1.0
+    # Scale does not matter (cosine similarity).
+    assert torch.isclose(nt_xent(3 * z1, 0.5 * aligned), nt_xent(z1, aligned), atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(B, D\)"):
+        nt_xent(z1, z1[:5])
+
+
+@pytest.mark.parametrize("kind", ["transformer", "deepsets"])
+def test_encoder_is_permutation_invariant_and_ignores_padding(kind):
+    torch.manual_seed(0)
+    jets = make_jetset(n=8, p=10, seed=2)
+    model = JetEncoder(dataclasses.replace(TINY, kind=kind)).eval()
+    h = represent(model, jets.particles, jets.mask)
+    shuffled = augment(jets.particles, jets.mask, np.random.default_rng(0),
+                       ABLATION_SETS["none"])  # permutation only
+    np.testing.assert_allclose(represent(model, *shuffled), h, rtol=1e-4, atol=1e-5)
+    padded = pad_particles(jets.particles, jets.mask, 16)
+    np.testing.assert_allclose(represent(model, *padded), h, rtol=1e-4, atol=1e-5)
+    classifier = JetClassifier(dataclasses.replace(TINY, kind=kind)).eval()
+    with torch.no_grad():
+        a = classifier(torch.from_numpy(jets.particles), torch.from_numpy(jets.mask))
+        b = classifier(torch.from_numpy(shuffled[0]), torch.from_numpy(shuffled[1]))
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_roc_helpers_on_a_toy_with_known_answer():
+    # background uniform on [0, 1], signal uniform on [0.5, 1]: the cut keeping half the
+    # signal is 0.75, which keeps a quarter of the background → 1/ε_B = 4; AUC = 0.75.
+    background = np.linspace(0.0, 1.0, 20001)
+    signal = np.linspace(0.5, 1.0, 10001)
+    scores = np.concatenate([signal, background])
+    labels = np.concatenate([np.ones_like(signal), np.zeros_like(background)])
+    eff_s, eff_b = roc_curve(scores, labels)
+    assert inverse_background_at(eff_s, eff_b, 0.5) == pytest.approx(4.0, rel=1e-3)
+    assert auc(scores, labels) == pytest.approx(0.75, abs=1e-3)
+    summary = roc_summary(scores, labels)
+    assert summary.inv_eb == pytest.approx(4.0, rel=1e-3)
+    assert np.all(np.diff(summary.eff_b) >= 0) and summary.eff_s[-1] == 1.0
+    # perfect separation: no background at ε_S = 0.5
+    assert inverse_background_at(*roc_curve(labels * 2.0, labels)) == np.inf
+    with pytest.raises(JetvizInputError, match="both classes"):
+        roc_curve(scores, np.ones_like(scores))
+
+
+def test_top_qcd_split_is_disjoint_per_class_and_seeded():
+    jets = make_jetset(n=300, p=8, seed=5)
+    split = top_qcd_split(jets, seed=3, test_fraction=0.2)
+    assert not set(split.train) & set(split.test)
+    t, g, q = (jets.class_names.index(c) for c in "tgq")
+    for c in (t, g, q):
+        n = int((jets.labels == c).sum())
+        assert int((jets.labels[split.test] == c).sum()) == round(0.2 * n)
+    assert set(jets.labels[np.concatenate([split.train, split.test])]) == {t, g, q}
+    np.testing.assert_array_equal(split.y_test, jets.labels[split.test] == t)
+    again = top_qcd_split(jets, seed=3, test_fraction=0.2)
+    np.testing.assert_array_equal(again.test, split.test)
+    with pytest.raises(JetvizInputError, match="t, g, q"):
+        top_qcd_split(jets.subset(jets.labels != t))
+
+
+def test_linear_probe_separates_linearly_separable_representations():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    h = rng.normal(size=(400, 6))
+    h[:, 2] += 6.0 * y  # one informative direction
+    h[:, 4] = 7.0  # a dead dimension is harmless
+    probe = fit_probe(h, y)
+    assert auc(probe.scores(h), y) > 0.99
+    assert np.all(np.isfinite(probe.scores(h)))
+
+
+def test_short_training_lowers_the_loss_and_checkpoint_round_trips(tmp_path):
+    jets = make_jetset(n=64, p=10, seed=6)
+    config = TrainConfig(augmentations="all", steps=30, batch_size=32, lr=3e-3, encoder=TINY)
+    model, record = train_contrastive(jets.particles, jets.mask, jets.jets[:, 0], config)
+    assert record["loss_end"] < record["loss_start"]
+    h = represent(model, jets.particles, jets.mask)
+    save_encoder(tmp_path, model, config, {"note": "test"})
+    again, config2, info = load_encoder(tmp_path)
+    assert config2 == config and info["note"] == "test"
+    np.testing.assert_array_equal(represent(again, jets.particles, jets.mask), h)
+    with pytest.raises(JetvizInputError, match="jetviz jetclr"):
+        load_encoder(tmp_path / "nowhere")
+
+
+def test_map_file_round_trips_without_pickle(tmp_path):
+    arrays = {"pca": np.arange(6, dtype=np.float32).reshape(3, 2),
+              "class_names": np.asarray(["g", "q", "t"]), "labels": np.array([0, 1, 2])}
+    save_map(tmp_path / "map.npz", arrays)
+    back = load_map(tmp_path / "map.npz")
+    np.testing.assert_array_equal(back["pca"], arrays["pca"])
+    assert back["class_names"].tolist() == ["g", "q", "t"]
+    with pytest.raises(JetvizInputError, match="no JetCLR map"):
+        load_map(tmp_path / "missing.npz")

@@ -1,0 +1,103 @@
+"""The jet-representations page in Streamlit's AppTest, on a tiny JetCLR run made here by the
+real pipeline (``run_ablation`` with a few steps on synthetic jets)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from jetviz.jetclr import TrainConfig, load_results, run_ablation
+from jetviz.models.jetclr import EncoderConfig
+from jetviz.store import write_jets
+from tests.conftest import make_jetset
+from tests.support_apptest import app_test
+from ui.data import DEFAULT_ENV
+from ui.jetclr import JETCLR_ENV
+
+PAGE = "pages/representations.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 300-jet file and a JetCLR directory made from it with 4 steps per model."""
+    root = tmp_path_factory.mktemp("jetclr")
+    jets_path = root / "jets.h5"
+    write_jets(jets_path, dataclasses.replace(make_jetset(n=300, p=12, seed=11),
+                                              attrs={"generator": "make_jetset"}))
+    base = TrainConfig(steps=4, batch_size=32, encoder=EncoderConfig(
+        width=16, layers=1, heads=2, rep_dim=12, proj_dim=8))
+    out = root / "jetclr"
+    run_ablation(str(jets_path), str(out), base, supervised_steps=4, map_per_class=8,
+                 command="test", with_umap=False)
+    return jets_path, out
+
+
+def _page(monkeypatch, jets_path: Path, jetclr: Path):
+    monkeypatch.setenv(DEFAULT_ENV, str(jets_path))
+    monkeypatch.setenv(JETCLR_ENV, str(jetclr))
+    at = app_test(monkeypatch)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _charts(at) -> dict[str, dict]:
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def _chart(at, suffix: str) -> dict:
+    return next(v for k, v in _charts(at).items() if suffix in k)
+
+
+def test_ablation_writes_every_entry_and_the_shipped_files(tiny_run):
+    _, out = tiny_run
+    table = load_results(out / "ablation.json")
+    assert list(table["runs"]) == ["none", "translations", "rotations", "soft + collinear",
+                                   "all"]
+    for entry in [*table["runs"].values(), table["supervised"]]:
+        assert 0.0 <= entry["auc"] <= 1.0 and len(entry["eff_s"]) == len(entry["eff_b"])
+    assert table["probe_over_ceiling"] == pytest.approx(
+        table["runs"]["all"]["auc"] / table["supervised"]["auc"])
+    assert {p.name for p in out.iterdir()} >= {"encoder.json", "encoder.safetensors",
+                                                "map.npz", "ablation.json"}
+
+
+def test_page_shows_map_augmentations_roc_and_table(tiny_run, monkeypatch):
+    at = _page(monkeypatch, *tiny_run)
+    assert "JetCLR" in at.title[0].value
+    assert any("NT-Xent" in c.value for c in at.caption)
+    charts = _charts(at)
+    assert any("clr_map" in k for k in charts) and any("clr_roc" in k for k in charts)
+    assert sum("clr_aug_" in k for k in charts) == 6  # original + 5 augmentations
+    the_map = _chart(at, "clr_map")
+    assert {t["name"].split(" ")[0] for t in the_map["data"]} == {"g", "q", "t", "w", "z"}
+    roc = _chart(at, "clr_roc")
+    assert roc["layout"]["yaxis"]["type"] == "log"
+    table = at.dataframe[0].value
+    assert len(table) == 6 and table["AUC (talk)"].iloc[4] == 0.98
+    assert len(at.metric) == 3
+
+
+def test_choosing_another_jet_changes_the_augmentation_figure(tiny_run, monkeypatch):
+    at = _page(monkeypatch, *tiny_run)
+    before = _chart(at, "clr_aug_all")
+    at.number_input(key="clr_index").set_value(3).run()
+    assert not at.exception, at.exception
+    after = _chart(at, "clr_aug_all")
+    assert after["data"][0] != before["data"][0]  # another original jet
+    assert "#3" in after["layout"]["title"]["text"]
+    at.number_input(key="clr_seed").set_value(7).run()
+    reseeded = _chart(at, "clr_aug_all")
+    assert reseeded["data"][0] == after["data"][0] and reseeded["data"][1] != after["data"][1]
+
+
+def test_without_a_trained_model_the_page_says_how_to_make_one(tiny_run, monkeypatch,
+                                                                tmp_path):
+    at = _page(monkeypatch, tiny_run[0], tmp_path / "empty")
+    assert any("jetviz jetclr ablation" in i.value for i in at.info)
+    assert sum("clr_aug_" in k for k in _charts(at)) == 6  # the augmentations still show
+    assert not any("clr_roc" in k for k in _charts(at))
+    assert len(at.metric) == 0

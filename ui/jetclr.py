@@ -1,0 +1,133 @@
+"""Streamlit side of the jet-representations page: cached loaders of the shipped JetCLR
+results and the augmentations of one jet.
+
+The shipped files live in checkpoints/jetclr/ (``$JETVIZ_JETCLR_DIR`` overrides it, for
+tests and other runs); they are made by ``jetviz jetclr ablation`` (see README). Everything
+is cached on the files' modification times, so nothing is recomputed on a rerun.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+JETCLR_ENV = "JETVIZ_JETCLR_DIR"
+# Panels of the augmentation display: title -> the AugmentConfig switches turned on.
+AUGMENTATION_PANELS: dict[str, tuple[str, ...]] = {
+    "rotation about the jet axis": ("rotate",),
+    "translation in (η, φ)": ("translate",),
+    "soft smearing + soft noise": ("smear", "soft"),
+    "collinear splitting": ("collinear",),
+    "all combined (+ permutation)": ("rotate", "smear", "collinear", "soft", "translate",
+                                     "permute"),
+}
+
+
+def jetclr_dir() -> Path:
+    """Where the JetCLR files are read from."""
+    override = os.environ.get(JETCLR_ENV)
+    if override:
+        return Path(override)
+    from jetviz.paths import CHECKPOINTS
+
+    return CHECKPOINTS / "jetclr"
+
+
+def _stamp(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.is_file() else 0
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _results(path: str, stamp: int) -> dict:
+    from jetviz.jetclr import load_results
+
+    return load_results(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _map(path: str, stamp: int) -> dict[str, np.ndarray]:
+    from jetviz.jetclr import load_map
+
+    return load_map(path)
+
+
+def ablation_results() -> dict:
+    """ablation.json of the shipped run (raises JetvizInputError if missing)."""
+    path = jetclr_dir() / "ablation.json"
+    return _results(str(path), _stamp(path))
+
+
+def map_arrays() -> dict[str, np.ndarray]:
+    """The shipped 2-D map arrays (raises JetvizInputError if missing)."""
+    path = jetclr_dir() / "map.npz"
+    return _map(str(path), _stamp(path))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _encoder_info(path: str, stamp: int) -> dict:
+    import json
+
+    from jetviz.errors import JetvizInputError
+
+    if not Path(path).is_file():
+        raise JetvizInputError(f"{path}: no JetCLR encoder here; run `jetviz jetclr ablation`")
+    return json.loads(Path(path).read_text())
+
+
+def encoder_info() -> dict:
+    """encoder.json of the shipped encoder: its config, training record and probe."""
+    path = jetclr_dir() / "encoder.json"
+    return _encoder_info(str(path), _stamp(path))
+
+
+def ablation_rows(table: dict) -> list[dict]:
+    """The ablation beside the talk's numbers, one row per augmentation set, for st.dataframe."""
+    rows = []
+    for name, ref in table["reference"].items():
+        run = table["runs"].get(name)
+        rows.append({
+            "augmentations": name,
+            "AUC (ours)": None if run is None else round(run["auc"], 4),
+            "1/ε_B at ε_S=0.5 (ours)": None if run is None else round(run["inv_eb"], 1),
+            "AUC (talk)": ref["auc"],
+            "1/ε_B at ε_S=0.5 (talk)": ref["inv_eb"],
+        })
+    sup = table.get("supervised")
+    if sup is not None:
+        rows.append({"augmentations": "supervised, same encoder (ceiling)",
+                     "AUC (ours)": round(sup["auc"], 4),
+                     "1/ε_B at ε_S=0.5 (ours)": round(sup["inv_eb"], 1),
+                     "AUC (talk)": None, "1/ε_B at ε_S=0.5 (talk)": None})
+    return rows
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def augmented_views(particles: np.ndarray, mask: np.ndarray, jet_pt: float, seed: int,
+                    radius: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One jet (P, 3) under each panel's augmentations: title -> (particles, mask).
+
+    The jet gets the extra padded slots the all-augmentations set needs; every panel draws
+    from its own generator seeded by (seed, panel number).
+    """
+    from dataclasses import replace
+
+    from jetviz.augment import ABLATION_SETS, augment, pad_particles
+
+    base = replace(ABLATION_SETS["all"], radius=radius)
+    x, m = pad_particles(particles[None], mask[None], particles.shape[0] + base.extra_slots)
+    flags = ("rotate", "smear", "collinear", "soft", "translate", "permute")
+    views = {}
+    for i, (title, on) in enumerate(AUGMENTATION_PANELS.items()):
+        config = replace(base, **{f: f in on for f in flags})
+        y, my = augment(x, m, np.random.default_rng([seed, i]), config, jet_pt)
+        views[title] = (y[0], my[0])
+    return views
+
+
+def view_extent(views: dict[str, tuple[np.ndarray, np.ndarray]], radius: float) -> float:
+    """Half-width of the axes that shows R and every particle of every view."""
+    reach = max(float(np.abs(x[m][:, 1:]).max(initial=0.0)) for x, m in views.values())
+    return max(1.1 * radius, 1.05 * reach)

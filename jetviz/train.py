@@ -72,6 +72,7 @@ class TrainConfig:
     seed: int = 0  # seeds the split, the initial weights, shuffling, β draws and noise
     scan_points: int = 60  # β values in the stored per-β scan (log grid over the range)
     scan_examples: int = 2000  # validation examples used by the stored per-β scan
+    max_minutes: float = 0.0  # stop after the epoch that passes this wall time (0: no limit)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of every field."""
@@ -213,7 +214,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     Returns:
         (model with the best weights, in eval mode; the record). The record holds
         ``history`` (one dict per epoch), ``best_epoch``, ``best_val_loss``, ``stopped``
-        ("completed", "early_stopping" or "callback"), ``throughput`` (jets/s) and ``scan``.
+        ("completed", "early_stopping", "time_limit" or "callback"), ``throughput``
+        (jets/s) and ``scan``.
 
     Raises:
         TrainingDivergedError: the loss became NaN/inf (checkpoints of earlier epochs stay).
@@ -270,6 +272,7 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         from tqdm.auto import tqdm
         bar = tqdm(total=(tc.epochs - start_epoch) * n_batches, unit="batch", dynamic_ncols=True)
     stopped = "completed"
+    t_start = time.perf_counter()
     for epoch in range(start_epoch, tc.epochs):
         t0 = time.perf_counter()
         lr = _lr_at(epoch, tc)
@@ -362,6 +365,9 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         if warm and record["bad_epochs"] >= tc.patience:
             stopped = "early_stopping"
             break
+        if tc.max_minutes > 0 and time.perf_counter() - t_start > 60 * tc.max_minutes:
+            stopped = "time_limit"
+            break
     if bar is not None:
         bar.close()
     record["stopped"] = stopped
@@ -426,6 +432,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--seed", type=int, default=t.seed)
     o.add_argument("--scan-points", type=int, default=t.scan_points)
     o.add_argument("--scan-examples", type=int, default=t.scan_examples)
+    o.add_argument("--max-minutes", type=float, default=t.max_minutes,
+                   help="stop after the epoch that passes this wall time (0: no limit)")
     o.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
     o.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
@@ -487,8 +495,8 @@ def _class_index(jets: JetSet, name: str) -> int:
 
 def _config_from_args(args: argparse.Namespace) -> VAEConfig:
     toy = args.toy == "banana"
-    beta_min = args.beta_min if args.beta_min is not None else (3e-4 if toy else 1.0)
-    beta_max = args.beta_max if args.beta_max is not None else (30.0 if toy else 1000.0)
+    beta_min = args.beta_min if args.beta_min is not None else (4e-3 if toy else 1.0)
+    beta_max = args.beta_max if args.beta_max is not None else (40.0 if toy else 1000.0)
     return VAEConfig(
         data="banana" if toy else "jets",
         n_particles_in=args.particles,
@@ -512,7 +520,8 @@ def run(args: argparse.Namespace) -> int:
         tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          patience=args.patience, kl_warmup_epochs=args.kl_warmup,
                          val_fraction=args.val_fraction, seed=args.seed,
-                         scan_points=args.scan_points, scan_examples=args.scan_examples)
+                         scan_points=args.scan_points, scan_examples=args.scan_examples,
+                         max_minutes=args.max_minutes)
         command = _command_line(args)
         provenance["command"] = command
         _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,

@@ -22,7 +22,7 @@ from tests.conftest import make_jetset
 torch.set_num_threads(1)
 
 CONFIG = VAEConfig(n_particles_in=12, n_particles_out=8, latent_dim=3, hidden=16, cond_dim=8,
-                   beta_min=5.0, beta_max=500.0, sinkhorn_iter=20)
+                   beta_min=5.0, beta_max=500.0, sinkhorn_iter=32)
 TRAIN = TrainConfig(epochs=3, batch_size=16, kl_warmup_epochs=1, scan_points=0, seed=3)
 
 
@@ -111,7 +111,7 @@ def test_cli_trains_on_a_jet_file_and_records_the_command(tmp_path, capsys):
     code = cli_main(["train", "--data", str(path), "--classes", "w,t", "--out", str(out),
                      "--particles", "12", "--particles-out", "8", "--latent-dim", "3",
                      "--hidden", "16", "--epochs", "2", "--batch-size", "8",
-                     "--sinkhorn-iter", "20", "--scan-points", "5", "--scan-examples", "8",
+                     "--sinkhorn-iter", "32", "--scan-points", "5", "--scan-examples", "8",
                      "--kl-warmup", "1", "--no-progress", "--beta-min", "5", "--beta-max", "500"])
     assert code == 0
     assert '"best_epoch"' in capsys.readouterr().out

@@ -51,55 +51,54 @@ st.caption("Jet pT, η, mass and multiplicity are the whole jet's, as stored in 
 
 st.header("One jet, and its class on average")
 present = [name for name, n in jets.counts().items() if n > 0]
-c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 2, 2], vertical_alignment="bottom")
-with c1:
+class_column, _ = st.columns([1, 2])
+with class_column:
     name = st.selectbox("Class", present, format_func=class_label, key="data_class",
                         index=present.index("t") if "t" in present else 0,
                         help="The class of the jet shown and of the average image.")
 n_class = jets.counts()[name]
 if st.session_state.get("data_index", 0) >= n_class:
     st.session_state["data_index"] = 0
-with c2:
-    index = st.number_input(
-        f"Jet number (0 – {n_class - 1})", min_value=0, max_value=n_class - 1, step=1,
-        key="data_index", help="Which jet of this class to draw, in file order.")
-with c3:
-    st.button("Random jet", on_click=pick_random_jet, args=("data_index", n_class),
-              help="Draw a jet of this class at random.")
-with c4:
-    n_pixels = st.select_slider(
-        "Image pixels per side", options=[15, 25, 33, 50, 75, 100], value=33,
-        key="data_pixels", help="Resolution of the average jet image over [−R, R]².")
-with c5:
-    aligned = st.toggle(
-        "Align jets for the image", value=True, key="data_aligned",
-        help=("Centre each jet on its pT centroid, rotate its principal axis to vertical and "
-              "flip its harder side up and right before averaging, so the two prongs of W/Z "
-              "jets and the three of top jets line up. Off: the jets as stored."))
-
 sub = jets.of_class(name)
-row = {k: v[jets.labels == jets.class_names.index(name)][index]
-                    for k, v in values.items()}
+
 left, right = st.columns(2, gap="medium")
 with left:
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    index = c1.number_input(
+        f"Jet number (0 – {n_class - 1})", min_value=0, max_value=n_class - 1, step=1,
+        key="data_index", help="Which jet of this class to draw, in file order.")
+    c2.button("Random jet", on_click=pick_random_jet, args=("data_index", n_class),
+              help="Draw a jet of this class at random.")
     st.plotly_chart(
         event_display(sub.particles[index], sub.mask[index], float(sub.jets[index, 0]),
                       jets.radius, f"{class_label(name)} jet #{index}",
                       class_colour(name, jets.class_names.index(name))),
         theme=None, key="data_event")
+    row = {k: v[jets.labels == jets.class_names.index(name)][index] for k, v in values.items()}
     st.markdown(
         f"**This jet:** pT = {row['pt']:.0f} GeV, mass = {row['mass']:.1f} GeV, "
         f"τ21 = {row['tau21']:.2f}, τ32 = {row['tau32']:.2f}, "
         f"{int(row['multiplicity'])} constituents ({int(sub.mask[index].sum())} stored)."
     )
 with right:
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    n_pixels = c1.select_slider(
+        "Image pixels per side", options=[15, 25, 33, 50, 75, 100], value=33,
+        key="data_pixels", help="Resolution of the average jet image over [−R, R]².")
+    aligned = c2.toggle(
+        "Align jets", value=True, key="data_aligned",
+        help=("Centre each jet on its pT centroid, rotate its principal axis to vertical and "
+              "flip its harder side up and right before averaging, so the two prongs of W/Z "
+              "jets and the three of top jets line up. Off: the jets as stored."))
     image = average_image_of(jets, key, name, n_pixels, aligned)
     how = "aligned" if aligned else "as stored"
     st.plotly_chart(
-        jet_image_figure(image, jets.radius,
-                         f"Average image of {len(sub):,} {class_label(name)} jets, {how}",
+        jet_image_figure(image, jets.radius, f"Average {class_label(name)} jet, {how}",
                          axis_titles=ALIGNED_AXIS_TITLES if aligned else RELATIVE_AXIS_TITLES),
         theme=None, key="data_image")
-    st.caption("Mean pT/pT,jet per pixel on a log colour scale, over every jet of the class. "
-               + ("Each jet was centred, rotated and flipped first (jetviz.preprocess)."
-                  if aligned else "Jets as stored: centred on the jet axis, not rotated."))
+    st.caption(f"Mean pT/pT,jet per pixel over all {len(sub):,} jets of the class, on a log "
+               "colour scale. "
+               + ("Each jet was centred on its pT centroid, rotated so its principal axis is "
+                  "vertical (φ′) and flipped so its harder side is up and right "
+                  "(jetviz.preprocess)." if aligned
+                  else "Jets as stored: centred on the jet axis, not rotated."))

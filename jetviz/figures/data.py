@@ -29,7 +29,7 @@ _INTEGER_OBSERVABLES = frozenset({"multiplicity"})
 # Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.preprocess.
 RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
                         "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
-ALIGNED_AXIS_TITLES = ("η′ (centred, rotated, flipped)", "φ′ (along the principal axis)")
+ALIGNED_AXIS_TITLES = ("η′ (aligned)", "φ′ (aligned: principal axis)")
 _EVENT_MAX_MARKER_PX = 120.0  # marker diameter of a particle carrying all of the jet's pT
 
 
@@ -95,7 +95,7 @@ def class_histograms(
     fig = make_subplots(
         rows=rows, cols=cols,
         subplot_titles=[OBSERVABLE_AXES.get(k, (k, k))[0] for k in observables],
-        horizontal_spacing=0.07, vertical_spacing=0.2 if rows > 1 else 0.1,
+        horizontal_spacing=0.08, vertical_spacing=0.2 if rows > 1 else 0.1,
     )
     present = [i for i in range(len(class_names)) if np.any(labels == i)]
     for panel, key in enumerate(observables):
@@ -123,8 +123,16 @@ def class_histograms(
         fig.update_xaxes(title_text=axis_title, row=row + 1, col=col + 1)
         fig.update_yaxes(title_text="density" if col == 0 else None, row=row + 1, col=col + 1)
     fig.update_annotations(font_size=FONT_SIZE + 2)
-    _layout(fig, title, height=330 * rows + 120)
-    fig.update_layout(legend={"title": {"text": "class"}, "y": 1.0, "yanchor": "top"})
+    height = 330 * rows + 150
+    _layout(fig, title, height=height)
+    # The legend runs across the top, between the title (first 45 px) and the panel titles,
+    # so the panels keep the full width on a projector's 1280 px.
+    fig.update_layout(
+        margin={"t": 135},
+        title={"y": 1 - 12 / height, "yref": "container", "yanchor": "top"},
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1 - 55 / height,
+                "yref": "container", "yanchor": "top", "title": {"text": "class "}},
+    )
     return fig
 
 
@@ -214,8 +222,8 @@ def jet_image_figure(
     fig = go.Figure(go.Heatmap(
         x=eta_centres, y=phi_centres, z=log_image.T,  # Heatmap rows are y (φ)
         zmin=zmin, zmax=zmax, colorscale="Viridis",
-        colorbar={"title": {"text": "mean p<sub>T</sub>/p<sub>T,jet</sub><br>per pixel",
-                            "side": "right"},
+        colorbar={"title": {"text": "p<sub>T</sub>/p<sub>T,jet</sub><br>per pixel",
+                            "side": "right"}, "thickness": 20,
                   "tickvals": ticks, "ticktext": [f"10<sup>{int(t)}</sup>" for t in ticks]},
         customdata=image.T,
         hovertemplate=("η<sub>rel</sub> = %{x:.3f}<br>φ<sub>rel</sub> = %{y:.3f}<br>"

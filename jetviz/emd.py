@@ -220,6 +220,26 @@ def _solve(
     # a particle of zero weight carries nothing: it is treated as padding
     mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
     mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
+    # At least float32 (half precision turns the 1e-20 distance floor into 0, and a NaN
+    # gradient), and no autocast inside: the solver needs its float64.
+    dtype = torch.promote_types(torch.promote_types(w_a.dtype, x_a.dtype), torch.float32)
+    with torch.autocast(w_a.device.type, enabled=False):
+        return _solve_exact_dtype(w_a.to(dtype), x_a.to(dtype), w_b.to(dtype), x_b.to(dtype),
+                                  R, eps, n_iter, mask_a, mask_b)
+
+
+def _solve_exact_dtype(
+    w_a: torch.Tensor,
+    x_a: torch.Tensor,
+    w_b: torch.Tensor,
+    x_b: torch.Tensor,
+    R: float,
+    eps: float,
+    n_iter: int,
+    mask_a: torch.Tensor,
+    mask_b: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``_solve`` on validated float32/float64 inputs with boolean masks."""
     alpha, beta, m_a, m_b, cost, mass, imbalance = _augment(
         w_a, x_a, w_b, x_b, mask_a, mask_b, R
     )

@@ -217,6 +217,20 @@ def test_gradient_reaches_every_input_in_a_batch() -> None:
     assert (x.grad[~real] == 0).all()  # padding has no plan, so its position has no gradient
 
 
+def test_half_precision_and_autocast_inputs_are_computed_in_float32() -> None:
+    t = torch.tensor(jet_events(4, 10, seed=15), dtype=torch.float32)
+    w, x = t[..., 0], t[..., 1:]
+    reference = sinkhorn_emd(w[:2], x[:2], w[2:], x[2:])
+    x_half = x.half().requires_grad_(True)
+    out = sinkhorn_emd(w[:2].half(), x_half[:2], w[2:].half(), x_half[2:])
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, reference, rtol=0.01, atol=0.0)
+    out.sum().backward()
+    assert torch.isfinite(x_half.grad).all()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        torch.testing.assert_close(sinkhorn_emd(w[:2], x[:2], w[2:], x[2:]), reference)
+
+
 @pytest.mark.parametrize("scale_b", [1.0, 0.7, 1.3])
 def test_plan_marginals_equal_the_weights(scale_b: float) -> None:
     ev_a = jet_events(3, 10, seed=9)

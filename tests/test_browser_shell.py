@@ -40,9 +40,17 @@ def small_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_every_page_renders_without_exception_and_shows_its_chart(small_default):
+@pytest.fixture(scope="module")
+def app_url(small_default: Path):
+    """One server for the module's tests."""
+    with running_app(env={DEFAULT_ENV: str(small_default)}) as url:
+        yield url
+
+
+def test_every_page_renders_without_exception_and_shows_its_chart(app_url):
     problems = []
-    with running_app(env={DEFAULT_ENV: str(small_default)}) as url, browser_page() as page:
+    url = app_url
+    with browser_page() as page:
         page.goto(url)
         wait_for_app(page, PAGE_TIMEOUT_MS)
         # a link's text is its icon's name, then its title, on separate lines
@@ -63,3 +71,19 @@ def test_every_page_renders_without_exception_and_shows_its_chart(small_default)
                 notes = page.locator(ALERT).all_inner_texts()
                 problems.append(f"{title}: no plotly chart on the page; it says {notes}")
     assert not problems, "\n".join(problems)
+
+
+def test_random_jet_redraws_the_event_display(app_url):
+    with browser_page() as page:
+        page.goto(app_url)
+        wait_for_app(page, PAGE_TIMEOUT_MS)
+        page.locator(NAV_LINK).filter(has_text="Jets by class").last.click()
+        wait_for_app(page, PAGE_TIMEOUT_MS)
+        title = page.locator(".js-plotly-plot .gtitle").filter(has_text="jet #")
+        title.first.wait_for(timeout=30_000)
+        assert title.first.text_content().endswith("jet #0")
+        page.get_by_role("button", name="Random jet").click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+            ".some(t => /jet #[1-9]/.test(t.textContent))", timeout=30_000)
+        assert page.locator(EXCEPTION).count() == 0

@@ -578,8 +578,9 @@ def run(args: argparse.Namespace) -> int:
 def format_table(table: dict) -> str:
     """The ablation as a text table beside the talk's numbers."""
     lines = [f"{'augmentation':<18}{'AUC':>8}{'1/eB(0.5)':>11}   |  talk: {'AUC':>6}{'1/eB':>6}"]
-    for name, r in table["runs"].items():
-        ref = table["reference"].get(name, {})
+    runs = table["runs"]
+    for name in [n for n in REFERENCE if n in runs] + [n for n in runs if n not in REFERENCE]:
+        r, ref = runs[name], table["reference"].get(name, {})
         lines.append(f"{name:<18}{r['auc']:>8.4f}{r['inv_eb']:>11.1f}   |        "
                      f"{ref.get('auc', float('nan')):>6.3f}{ref.get('inv_eb', float('nan')):>6.0f}")
     sup = table.get("supervised")

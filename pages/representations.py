@@ -15,6 +15,7 @@ from ui.jetclr import (
     encoder_info,
     jetclr_dir,
     map_arrays,
+    ordered_curves,
     view_extent,
 )
 
@@ -130,9 +131,7 @@ if not missing:
                   help="The supervised ceiling is the same encoder trained with labels.")
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        curves = dict(runs)
-        if sup is not None:
-            curves["supervised"] = sup
+        curves = ordered_curves(table)
         st.plotly_chart(roc_figure(curves, "Top vs QCD on held-out jets"), theme=None,
                         key="clr_roc")
     with right:

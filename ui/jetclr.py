@@ -131,3 +131,13 @@ def view_extent(views: dict[str, tuple[np.ndarray, np.ndarray]], radius: float) 
     """Half-width of the axes that shows R and every particle of every view."""
     reach = max(float(np.abs(x[m][:, 1:]).max(initial=0.0)) for x, m in views.values())
     return max(1.1 * radius, 1.05 * reach)
+
+
+def ordered_curves(table: dict) -> dict[str, dict]:
+    """The ROC entries of ablation.json in the talk's order, then the supervised ceiling."""
+    runs = table["runs"]
+    curves = {n: runs[n] for n in table["reference"] if n in runs}
+    curves.update({n: r for n, r in runs.items() if n not in curves})
+    if table.get("supervised") is not None:
+        curves["supervised"] = table["supervised"]
+    return curves

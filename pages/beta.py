@@ -66,7 +66,10 @@ st.caption(
     f"{format_beta(scan.betas[-1], unit)}); one model serves every β (it is conditioned on β)."
 )
 
-with st.expander("▶ Play a β sweep (an animation for a lecture: press ▶ play in the figure)"):
+if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
+             help=("Shows an animation over the whole β grid, from large β (nothing encoded) "
+                   "to small β: press ▶ play inside the figure. It runs in the browser, so it "
+                   "is smooth and needs no recomputation.")):
     st.plotly_chart(beta_sweep_figure(scan.betas, scan.kl, scan.d1, unit), theme=None,
                     key="beta_sweep")
 

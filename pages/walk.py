@@ -137,7 +137,9 @@ with right:
                                 WALK_UNITS, colour),
         theme=None, key="walk_observables")
 
-with st.expander("▶ Play the walk (an animation: press ▶ play in the figure)"):
+if st.toggle("▶ Walk animation", key="walk_animation_on",
+             help="An animation of the decoded jet along the whole path: press ▶ play in "
+                  "the figure. It runs in the browser from the path decoded once."):
     st.plotly_chart(
         walk_animation_figure(path.positions, path.jets, loaded.config.radius,
                               None if loaded.is_toy else float(rec.jet_pt[int(jet)]), colour,

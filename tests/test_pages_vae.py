@@ -14,9 +14,9 @@ import pytest
 from jetviz.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
-from tests.support_vae import N_PARTICLES, tiny_vae_root
+from tests.support_vae import FAST, N_PARTICLES, tiny_vae_root
 from ui.data import DEFAULT_ENV
-from ui.vae import ROOT_ENV
+from ui.vae import LINE_STEPS, ROOT_ENV, WALK_STEPS
 
 TIMEOUT = 240
 
@@ -62,8 +62,11 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
     at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
     assert not at.error, [e.value for e in at.error]
     figs = _figures(at)
-    assert set(figs) >= {"beta_sweep", "beta_kl_bars", "beta_kl_curves", "beta_dimensionality",
+    assert set(figs) >= {"beta_kl_bars", "beta_kl_curves", "beta_dimensionality",
                          "beta_emd_hist", "beta_reconstructions"}
+    at.toggle(key="beta_sweep_on").set_value(True).run()
+    sweep = _figures(at)["beta_sweep"]
+    assert len(sweep["frames"]) == FAST.scan_points  # one frame per β of the stored scan
     curves = figs["beta_kl_curves"]
     assert curves["layout"]["xaxis"]["type"] == "log"
     assert "GeV" in curves["layout"]["xaxis"]["title"]["text"]
@@ -75,6 +78,7 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
 
 def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
     at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    at.toggle(key="beta_sweep_on").set_value(True).run()
     before = _figures(at)
     slider = at.select_slider(key="beta_slider")
     slider.set_value(0).run()
@@ -124,7 +128,10 @@ def test_walk_other_directions(root, monkeypatch, kind):
     at.radio(key="walk_kind").set_value(kind).run()
     assert not at.exception, at.exception
     figs = _figures(at)
-    assert {"walk_event", "walk_observables", "walk_animation"} <= set(figs)
+    assert {"walk_event", "walk_observables"} <= set(figs)
+    at.toggle(key="walk_animation_on").set_value(True).run()
+    steps = LINE_STEPS if kind == "line" else WALK_STEPS
+    assert len(_figures(at)["walk_animation"]["frames"]) == steps
     title = figs["walk_observables"]["layout"]["xaxis3"]["title"]["text"]
     assert ("line" in title) == (kind == "line")
 

@@ -137,14 +137,17 @@ def beta_vae_loss(d2: torch.Tensor, kl: torch.Tensor, log_beta: torch.Tensor,
         kl: (B, D) KL per dimension (nats).
         log_beta: (B,) log β per example (β in GeV).
         config: ``config.weighting`` picks the per-example objective: "balanced" minimises
-            (d²/2 + β² KL) / balance (the scale-stable form over its running mean at similar
-            β, so every β counts equally through training); "nats" minimises d²/(2β²) + KL
-            (small β dominate early in training); "gev2" minimises (d²/2 + β² KL)/β_max²
-            (large β dominate). A positive factor per β does not move any β's optimum, and
-            for one fixed β all three differ by a constant factor only.
+            (d²/(2β²) + KL) / max(1, balance), i.e. the loss in nats over its running mean at
+            similar β, floored at 1 nat (small β, where d²/(2β²) is hundreds of nats early
+            on, no longer drown the KL of large β; at large β, where the optimum encodes
+            nothing, a KL is not magnified either — normalising there by the tiny running
+            mean collapses the posterior at every β); "nats" minimises d²/(2β²) + KL (small
+            β dominate early in training); "gev2" minimises (d²/2 + β² KL)/β_max² (large β
+            dominate). A positive factor per β does not move any β's optimum, and for one
+            fixed β all three differ by a constant factor only.
         kl_weight: warm-up factor multiplying the KL (1 after warm-up).
-        balance: (B,) the running mean of d²/2 + β² KL near each example's β ("balanced";
-            None: 1).
+        balance: (B,) the running mean of d²/(2β²) + KL (nats) near each example's β
+            ("balanced"; None: 1).
 
     Returns:
         dict with ``objective`` (scalar to minimise), ``loss`` (B,) = d²/(2β²) + KL [nats],
@@ -155,8 +158,8 @@ def beta_vae_loss(d2: torch.Tensor, kl: torch.Tensor, log_beta: torch.Tensor,
     loss = d2 / (2 * beta2) + kl_sum
     loss_gev2 = d2 / 2 + beta2 * kl_sum
     if config.weighting == "balanced":
-        scale = torch.ones_like(d2) if balance is None else balance
-        objective = ((d2 / 2 + kl_weight * beta2 * kl_sum) / scale).mean()
+        scale = torch.ones_like(d2) if balance is None else balance.clamp_min(1.0)
+        objective = ((d2 / (2 * beta2) + kl_weight * kl_sum) / scale).mean()
     elif config.weighting == "nats":
         objective = (d2 / (2 * beta2) + kl_weight * kl_sum).mean()
     else:

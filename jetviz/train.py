@@ -295,7 +295,7 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
             kl = kl_per_dim(mu.float(), logvar.float())
             bins = _balance_bins(log_beta, config)
             with torch.no_grad():
-                raw = (d2 / 2 + kl_weight * torch.exp(2 * log_beta) * kl.sum(-1)).cpu().double()
+                raw = (d2 / (2 * torch.exp(2 * log_beta)) + kl_weight * kl.sum(-1)).cpu().double()
                 _update_balance(record["balance"], bins, raw)
             balance = torch.tensor(record["balance"], dtype=torch.float32)[bins].to(device)
             terms = beta_vae_loss(d2, kl, log_beta, config, kl_weight, balance)

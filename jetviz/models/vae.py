@@ -63,9 +63,9 @@ class VAEConfig:
     chamfer_pt_weight: float = 1.0  # weight of the (pT_jet − p̂T_jet)² term of the Chamfer loss
     chamfer_mass_weight: float = 1.0  # weight of the (m_jet − m̂_jet)² term of the Chamfer loss
     # How examples at different β weigh in a batch (each β's optimum is the same for all):
-    # "balanced": d²/2 + β²KL divided by its running mean at similar β (every β counts
-    # equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
-    weighting: str = "balanced"
+    # "balanced": d²/(2β²) + KL divided by max(1 nat, its running mean at similar β) (every
+    # β counts about equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
+    weighting: str = "nats"
 
     def __post_init__(self) -> None:
         if self.data not in DATA_KINDS:

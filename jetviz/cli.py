@@ -13,6 +13,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("jetviz.train", "train a (β-conditioned) VAE on jets"),
     "theorymap": ("jetviz.theorymap", "train the theory-map encoders and compute their maps"),
     "jetclr": ("jetviz.jetclr", "JetCLR: contrastive jet encoders, augmentation ablation, probe"),
+    "gen": ("jetviz.generators", "fit a flow prior to a VAE's aggregate posterior (generators)"),
 }
 
 

@@ -1,0 +1,199 @@
+"""Figures of the generation and jet-image pages, built from arrays (no streamlit here).
+
+* :func:`histogram_edges` / :func:`observable_histograms` — true vs generated distributions
+  of jet and particle observables, each with a ratio panel (generated / true) beneath.
+* :func:`image_panels` — average jet images of true, reconstructed and generated jets side
+  by side on one shared log colour scale, plus the ratio generated / true (or
+  reconstructed / true) on a diverging log scale.
+
+Colours follow ``jetviz.figures.style.ROLE_COLOURS`` (true / reconstructed / generated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, TEMPLATE
+
+LOG_X = frozenset({"ptrel"})  # observables drawn with logarithmic bins and axis
+INTEGER = frozenset({"multiplicity"})  # one bin per integer
+
+
+def histogram_edges(name: str, reference: np.ndarray, others: Sequence[np.ndarray] = (),
+                    n_bins: int = 40) -> np.ndarray:
+    """Bin edges for one observable: the 0.5–99.5 % range of the pooled values.
+
+    Log-spaced for ``LOG_X`` observables (positive values only), integer-centred for
+    ``INTEGER`` ones.
+    """
+    pooled = np.concatenate([np.asarray(reference, np.float64).ravel()]
+                            + [np.asarray(o, np.float64).ravel() for o in others])
+    pooled = pooled[np.isfinite(pooled)]
+    if name in LOG_X:
+        pooled = pooled[pooled > 0]
+    if pooled.size == 0:
+        return np.linspace(0.0, 1.0, n_bins + 1)
+    if name in INTEGER:
+        lo, hi = np.floor(pooled.min()), np.ceil(pooled.max())
+        return np.arange(lo - 0.5, hi + 1.5)
+    lo, hi = np.quantile(pooled, [0.005, 0.995])
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    if name in LOG_X:
+        return np.geomspace(lo, hi, n_bins + 1)
+    return np.linspace(lo, hi, n_bins + 1)
+
+
+def _density(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    counts, _ = np.histogram(values, bins=edges)
+    total = max(len(values), 1)
+    return counts / (total * np.diff(edges))
+
+
+def _step(edges: np.ndarray, heights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of a step outline over the bins (one point per edge, last height repeated)."""
+    return edges, np.append(heights, heights[-1])
+
+
+def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str, np.ndarray],
+                          names: Sequence[str], labels: Mapping[str, str],
+                          units: Mapping[str, str], *, title: str, n_cols: int = 5,
+                          n_bins: int = 40, generated_label: str = "generated",
+                          ) -> go.Figure:
+    """Overlaid normalised histograms (true vs generated) with a ratio panel per observable.
+
+    Args:
+        true: name → 1-D values of true jets (or particles).
+        generated: name → 1-D values of generated jets.
+        names: observables to draw, in order (row-major over ``n_cols`` columns).
+        labels: name → axis label; units: name → unit ("" for none).
+        title: figure title.
+        n_cols: panels per row.
+        n_bins: bins per histogram (integers: one per value).
+        generated_label: legend name of the second sample.
+
+    Returns:
+        The figure: per observable a density histogram (log y) and, beneath it, the ratio
+        generated / true (1 = perfect agreement; empty where the true bin is empty).
+    """
+    n_rows = -(-len(names) // n_cols)
+    specs_heights = []
+    for _ in range(n_rows):
+        specs_heights += [0.72, 0.28]
+    titles = []
+    for r in range(n_rows):
+        row = [labels.get(n, n) for n in names[r * n_cols:(r + 1) * n_cols]]
+        titles += row + [""] * (n_cols - len(row)) + [""] * n_cols
+    fig = make_subplots(rows=2 * n_rows, cols=n_cols, row_heights=specs_heights,
+                        vertical_spacing=0.035, horizontal_spacing=0.045,
+                        subplot_titles=titles, shared_xaxes=True)
+    for i, name in enumerate(names):
+        r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
+        t, g = np.asarray(true[name]), np.asarray(generated[name])
+        edges = histogram_edges(name, t, [g], n_bins)
+        ht, hg = _density(t, edges), _density(g, edges)
+        unit = units.get(name, "")
+        xlabel = f"{labels.get(name, name)}" + (f" [{unit}]" if unit else "")
+        for role, heights, legend in (("true", ht, "true"), ("generated", hg, generated_label)):
+            x, y = _step(edges, heights)
+            fig.add_trace(go.Scatter(
+                x=x, y=y, mode="lines", line={"shape": "hv", "color": ROLE_COLOURS[role],
+                                              "width": 2},
+                name=legend, legendgroup=role, showlegend=i == 0,
+                hovertemplate=f"{labels.get(name, name)} %{{x:.4g}}<br>density %{{y:.3g}}"
+                              f"<extra>{legend}</extra>"), row=r, col=c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(ht > 0, hg / ht, np.nan)
+        x, y = _step(edges, ratio)
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines", line={"shape": "hv", "color": ROLE_COLOURS["generated"],
+                                          "width": 1.5},
+            name="ratio", showlegend=False,
+            hovertemplate="%{x:.4g}: generated / true = %{y:.3f}<extra></extra>"), row=r + 1, col=c)
+        fig.add_hline(y=1.0, line={"color": ROLE_COLOURS["true"], "dash": "dot", "width": 1},
+                      row=r + 1, col=c)
+        log_x = name in LOG_X
+        fig.update_yaxes(type="log", row=r, col=c, title_text="density" if c == 1 else None)
+        fig.update_yaxes(range=[0, 2], row=r + 1, col=c, title_text="gen/true" if c == 1 else None)
+        fig.update_xaxes(type="log" if log_x else "linear", row=r, col=c)
+        fig.update_xaxes(type="log" if log_x else "linear", title_text=xlabel, row=r + 1, col=c)
+    fig.update_layout(title=title, template=TEMPLATE, font={"size": FONT_SIZE},
+                      height=330 * n_rows + 120, margin={"t": 110, "l": 70, "r": 20, "b": 60},
+                      legend={"orientation": "h", "y": 1.06, "x": 0.0, "yanchor": "bottom"})
+    fig.update_annotations(font_size=FONT_SIZE)
+    return fig
+
+
+def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
+                 compare: str = "generated", floor: float | None = None) -> go.Figure:
+    """Average jet images side by side on a shared log colour scale, plus a ratio panel.
+
+    Args:
+        images: role → (n, n) average image, ``image[η pixel, φ pixel]``
+            (:func:`jetviz.images.average_jet_image`); roles among "true", "reconstructed",
+            "generated" (drawn in that order).
+        radius: the images span ±R in η and φ.
+        title: figure title.
+        compare: the role divided by "true" in the last panel.
+        floor: smallest pixel value shown on the log scale (default: 10⁻⁵ of the brightest
+            true pixel); pixels below it are left blank.
+
+    Returns:
+        The figure: η across, φ up, colour log10(pT fraction per pixel); the last panel is
+        log10(compare / true), red where ``compare`` has more pT, blue where it has less.
+    """
+    roles = [r for r in ("true", "reconstructed", "generated") if r in images]
+    n = next(iter(images.values())).shape[0]
+    edges = np.linspace(-radius, radius, n + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    peak = max(float(np.max(images[r])) for r in roles)
+    floor = floor if floor is not None else max(peak * 1e-5, 1e-12)
+    zmax = np.log10(max(peak, floor * 10))
+    zmin = np.log10(floor)
+    with_ratio = "true" in images and compare in images and compare != "true"
+    cols = len(roles) + int(with_ratio)
+    subtitles = [f"{r} jets" for r in roles]
+    if with_ratio:
+        subtitles.append(f"{compare} / true")
+    fig = make_subplots(rows=1, cols=cols, subplot_titles=subtitles, horizontal_spacing=0.06)
+    for i, role in enumerate(roles):
+        img = np.asarray(images[role], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            z = np.where(img >= floor, np.log10(np.maximum(img, floor)), np.nan).T
+        fig.add_trace(go.Heatmap(
+            x=centres, y=centres, z=z, coloraxis="coloraxis", customdata=img.T,
+            hovertemplate=("η_rel %{x:.3f}, φ_rel %{y:.3f}<br>pT fraction %{customdata:.3g}"
+                           f"<extra>{role}</extra>")), row=1, col=i + 1)
+    if with_ratio:
+        t, o = np.asarray(images["true"], np.float64), np.asarray(images[compare], np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where((t >= floor) & (o >= floor), np.log10(o / t), np.nan).T
+        fig.add_trace(go.Heatmap(
+            x=centres, y=centres, z=ratio, coloraxis="coloraxis2", customdata=(10.0**ratio),
+            hovertemplate=("η_rel %{x:.3f}, φ_rel %{y:.3f}<br>" + compare
+                           + " / true = %{customdata:.3g}<extra></extra>")), row=1, col=cols)
+    for c in range(1, cols + 1):
+        fig.update_xaxes(title_text="η_rel", range=[-radius, radius], row=1, col=c)
+        fig.update_yaxes(title_text="φ_rel [rad]" if c == 1 else None, range=[-radius, radius],
+                         scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
+    ticks = np.arange(np.ceil(zmin), np.floor(zmax) + 1)
+    fig.update_layout(
+        title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=470,
+        margin={"t": 90, "l": 70, "r": 20, "b": 60},
+        coloraxis={"colorscale": "Viridis", "cmin": zmin, "cmax": zmax,
+                   "colorbar": {"title": "pT fraction", "x": 1.0 if not with_ratio else 0.74,
+                                "len": 0.9, "tickvals": ticks,
+                                "ticktext": [f"1e{int(k)}" for k in ticks]}},
+    )
+    if with_ratio:
+        fig.update_layout(coloraxis2={
+            "colorscale": "RdBu_r", "cmin": -1.0, "cmax": 1.0,
+            "colorbar": {"title": "ratio", "x": 1.02, "len": 0.9,
+                         "tickvals": [-1, -0.5, 0, 0.5, 1],
+                         "ticktext": ["0.1", "0.32", "1", "3.2", "10"]}})
+    fig.update_annotations(font_size=FONT_SIZE)
+    return fig

@@ -63,15 +63,16 @@ rec = reconstruction_at(loaded, sample, beta)
 if rec is None:
     st.stop()
 n = len(rec.mu)
+what = "point" if loaded.is_toy else "jet"
 
 c1, c2, c3 = st.columns([2, 1, 3], vertical_alignment="bottom")
 with c1:
     jet = st.number_input(
-        f"Start jet (0 – {n - 1} of the sample)", min_value=0, max_value=n - 1, step=1,
-        key="walk_jet", help=f"Which jet of {sample.description} the walk starts from.")
+        f"Start {what} (0 – {n - 1} of the sample)", min_value=0, max_value=n - 1, step=1,
+        key="walk_jet", help=f"Which of the {sample.description} the walk starts from.")
 with c2:
-    st.button("Random jet", on_click=pick_random, args=("walk_jet", n),
-              help="Start from a jet of the sample drawn at random.")
+    st.button(f"Random {what}", on_click=pick_random, args=("walk_jet", n),
+              help=f"Start from a {what} of the sample drawn at random.")
 with c3:
     kind = st.radio("Direction", list(DIRECTIONS), format_func=DIRECTIONS.get,
                     horizontal=True, key="walk_kind",
@@ -97,9 +98,9 @@ elif kind == "principal":
     colour = ROLE_COLOURS["reconstructed"]
 else:
     which = st.number_input(
-        f"End jet (0 – {n - 1} of the sample)", min_value=0, max_value=n - 1, step=1,
+        f"End {what} (0 – {n - 1} of the sample)", min_value=0, max_value=n - 1, step=1,
         value=min(1, n - 1), key="walk_end",
-        help="The walk interpolates straight from the start jet's μ to this jet's μ.")
+        help=f"The walk interpolates straight from the start {what}'s μ to this {what}'s μ.")
     colour = ROLE_COLOURS["generated"]
 
 path = walk_path(loaded, sample, int(jet), beta, kind, int(which))
@@ -133,8 +134,10 @@ with left:
         m3.metric("τ21", f"{path.observables['τ21'][t]:.3f}")
 with right:
     st.plotly_chart(
-        walk_observables_figure(path.positions, path.observables, position, path.x_title,
-                                WALK_UNITS, colour),
+        walk_observables_figure(
+            path.positions, path.observables, position, path.x_title, WALK_UNITS, colour,
+            "Coordinates of the decoded point along the path" if loaded.is_toy
+            else "Observables of the decoded jet along the path"),
         theme=None, key="walk_observables")
 
 if st.toggle("▶ Walk animation", key="walk_animation_on",

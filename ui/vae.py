@@ -268,7 +268,9 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
     """A fixed seeded sample of ≤ ``size`` jets of the data set in use (one class or all), or
     of toy points for the banana model; None after a message if the data do not fit."""
     if loaded.is_toy:
-        return Sample(_toy_points(size), f"banana|{size}", f"{size} toy points")
+        thickness = toy_scales(loaded)["thickness"]
+        return Sample(_toy_points(size, thickness), f"banana|{size}|{thickness}",
+                      f"{size} toy points")
     from ui.data import jets_in_use
 
     jets, data_key = jets_in_use()
@@ -293,10 +295,10 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _toy_points(size: int) -> np.ndarray:
+def _toy_points(size: int, thickness: float) -> np.ndarray:
     from jetviz.toy import banana
 
-    return banana(size, np.random.default_rng(SAMPLE_SEED))
+    return banana(size, np.random.default_rng(SAMPLE_SEED), thickness=thickness)
 
 
 def toy_scales(loaded: Loaded) -> dict[str, float]:

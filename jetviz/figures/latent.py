@@ -177,7 +177,7 @@ def _style(spec: _Spec, title: str, height: int = 420) -> go.Figure:
     """The figure of ``spec`` with the shared look: template, title, font ≥ 14, margins."""
     layout = {
         "template": _TEMPLATE_DICT,
-        "title": {"text": title, "x": 0.01, "xanchor": "left"},
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": FONT_SIZE + 3}},
         "font": {"size": FONT_SIZE},
         "height": height,
         "margin": {"l": 70, "r": 20, "t": 70, "b": 60},
@@ -392,8 +392,7 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
     ))
     fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}")
     fig.update_yaxes(title_text=what)
-    fig.update_layout(legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right",
-                              "yanchor": "bottom"}, bargap=0.02)
+    fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0}, bargap=0.02)
     return _style(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}<br>"
                        f"<sup>{emd.size} {what}, reconstructed at z = μ</sup>", height=440)
 
@@ -563,7 +562,9 @@ def banana_figure(points: np.ndarray, reconstructions: np.ndarray, beta: float,
 def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.ndarray],
                             position: float, x_title: str,
                             units: Mapping[str, str] | None = None,
-                            colour: str = ROLE_COLOURS["reconstructed"]) -> go.Figure:
+                            colour: str = ROLE_COLOURS["reconstructed"],
+                            title: str = "Observables of the decoded jet along the path"
+                            ) -> go.Figure:
     """Observables of the decoded jet along a latent path, one panel each, with a marker.
 
     Args:
@@ -573,6 +574,7 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
         x_title: title of the position axis (with its meaning, e.g. "t (0 = jet A)").
         units: name → unit, for the axis titles.
         colour: line colour (the latent dimension's colour for a single-dimension walk).
+        title: figure title.
     """
     positions = np.asarray(positions, dtype=float)
     names = list(observables)
@@ -606,8 +608,7 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
     fig.update_layout({_axis_names(len(names))[0]: {"title": {"text": x_title}}})
     fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
                               "yanchor": "bottom"})
-    return _style(fig, "Observables of the decoded jet along the path", height=180 * len(names)
-                  + 140)
+    return _style(fig, title, height=180 * len(names) + 140)
 
 
 def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: str = "GeV",

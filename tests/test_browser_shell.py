@@ -28,6 +28,11 @@ pytestmark = [
 ]
 NAV_LINK = '[data-testid="stSidebarNavLink"]'
 ALERT = '[data-testid="stMain"] [data-testid="stAlert"]'
+# Pages with no chart until the user acts; they are still opened and checked for exceptions.
+NO_CHART_YET = {
+    "Home": "text, tables and links only",
+    "Train a model": "its live loss curves appear once a training run starts",
+}
 PAGE_TIMEOUT_MS = 120_000  # a page's first run may load models on this shared 2-core machine
 
 
@@ -63,7 +68,7 @@ def test_every_page_renders_without_exception_and_shows_its_chart(app_url):
             if page.locator(EXCEPTION).count():
                 problems.append(f"{title}: {page.locator(EXCEPTION).first.inner_text()[:500]}")
                 continue
-            if title == "Home":
+            if title in NO_CHART_YET:
                 continue
             try:
                 page.wait_for_selector(PLOTLY_CHART, timeout=15_000)

@@ -1,5 +1,6 @@
 """The running app in Debian's Chromium: every page in the navigation opens without an
-exception, and every page but the home page shows its main chart."""
+exception and shows its main chart (but the pages in NO_CHART_YET, which have none until the
+user acts); the data page's "Random jet" button redraws the event display."""
 
 from __future__ import annotations
 

@@ -1,0 +1,262 @@
+"""Streamlit side of the generation and jet-image pages: pickers and cached arrays.
+
+Everything heavy is cached on what it depends on, so a rerun that changes only a display
+choice (an observable, a resolution, a colour panel) recomputes nothing:
+
+* models: ``st.cache_resource`` on (generator key, file modification time);
+* generated jets and their observables: ``st.cache_data`` per chunk of ``CHUNK`` jets on
+  (generator key, seed, chunk index) — asking for more jets only samples the new chunks,
+  and a request above ``PROGRESS_ABOVE`` jets shows a progress bar;
+* true jets (prepared like the VAE's inputs, split into a reference and a baseline half) and
+  their observables: ``st.cache_data`` on (data-set key, classes, P);
+* W1/MMD tables and average images: ``st.cache_data`` on all of the above plus their own
+  settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from jetviz.errors import JetvizInputError
+from jetviz.generators import (
+    PRIOR_LABELS,
+    Generator,
+    GeneratorSpec,
+    finish_decoded,
+    list_generators,
+    prepared_truth,
+    select_classes,
+)
+from jetviz.images import average_jet_image
+from jetviz.jets import CLASS_LABELS
+from jetviz.metrics import (
+    LABELS,
+    UNITS,
+    FeatureSet,
+    feature_set,
+    split_real,
+    truth_baseline,
+    w1_protocol,
+)
+from ui.data import jets_in_use
+
+ROOT_ENV = "JETVIZ_GEN_ROOT"  # overrides checkpoints/ (tests)
+CHUNK = 5000  # generated jets per cached chunk
+PROGRESS_ABOVE = 10_000  # requests above this many jets show a progress bar
+SPLIT_SEED = 7  # which real jets form the reference and the baseline half
+METRIC_SEED = 11  # draws the W1 batches
+PAGE_OBSERVABLES = ("mass", "pt", "eta", "phi", "multiplicity", "tau21", "tau32",
+                    "ptrel", "etarel", "phirel")
+TABLE_OBSERVABLES = (*PAGE_OBSERVABLES[:7], "mass_rel", *PAGE_OBSERVABLES[7:])
+MIXED = "mixed"
+
+
+def generator_root() -> Path:
+    """Where generators live: $JETVIZ_GEN_ROOT, else the shipped checkpoints/."""
+    override = os.environ.get(ROOT_ENV)
+    if override:
+        return Path(override)
+    from jetviz.paths import CHECKPOINTS
+
+    return CHECKPOINTS
+
+
+def _stamp(spec: GeneratorSpec) -> int:
+    files = [spec.vae_dir / "model.safetensors", spec.prior_dir / "prior.safetensors"]
+    return max((f.stat().st_mtime_ns for f in files if f.exists()), default=0)
+
+
+def available_generators() -> list[GeneratorSpec]:
+    """The generators on disk (listing them is a few file reads; not cached)."""
+    return list_generators(generator_root())
+
+
+def class_label(classes: tuple[str, ...] | str) -> str:
+    """"g — gluon", or "mixed — all classes"."""
+    if isinstance(classes, str):
+        classes = (classes,)
+    if len(classes) > 1:
+        return f"{MIXED} — {', '.join(classes)}"
+    return f"{classes[0]} — {CLASS_LABELS.get(classes[0], classes[0])}"
+
+
+def generator_picker(specs: list[GeneratorSpec], key: str, help_text: str) -> GeneratorSpec:
+    """A selectbox over the generators, defaulting to a gluon flow-prior generator."""
+    labels = [s.label for s in specs]
+    default = next((i for i, s in enumerate(specs)
+                    if s.classes == ("g",) and s.prior == "flow" and s.loss == "sinkhorn"), 0)
+    label = st.selectbox("Generator", labels, index=default, key=key, help=help_text)
+    return specs[labels.index(label)]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the generator …")
+def _load(key: str, stamp: int, _spec: GeneratorSpec) -> Generator:
+    return Generator(_spec)
+
+
+def load_generator(spec: GeneratorSpec) -> Generator | None:
+    """The loaded generator, or None after showing why it could not be loaded."""
+    try:
+        return _load(spec.key, _stamp(spec), spec)
+    except JetvizInputError as err:
+        st.error(str(err))
+        return None
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _chunk(key: str, stamp: int, seed: int, index: int, size: int, _gen: Generator,
+           beta: float | None = None) -> dict:
+    sample = _gen.sample(size, seed=seed * 100_003 + index, beta=beta)
+    fs = feature_set(sample.particles, sample.mask, sample.jet_pt, _gen.radius)
+    return {"particles": sample.particles, "mask": sample.mask, "jet_pt": sample.jet_pt,
+            "jet": fs.jet}
+
+
+def generated(spec: GeneratorSpec, gen: Generator, n: int, seed: int,
+              beta: float | None = None) -> tuple[FeatureSet, np.ndarray]:
+    """n generated jets as a FeatureSet and their jet pT, from cached chunks."""
+    n_chunks = math.ceil(n / CHUNK)
+    bar = st.progress(0.0, text=f"Generating {n:,} jets …") if n > PROGRESS_ABOVE else None
+    parts = []
+    for i in range(n_chunks):
+        size = min(CHUNK, n - i * CHUNK)
+        parts.append(_chunk(spec.key, _stamp(spec), seed, i, size, gen, beta))
+        if bar is not None:
+            bar.progress((i + 1) / n_chunks, text=f"Generated {min(n, (i + 1) * CHUNK):,} jets")
+    if bar is not None:
+        bar.empty()
+    jet = {k: np.concatenate([p["jet"][k] for p in parts]) for k in parts[0]["jet"]}
+    fs = FeatureSet(jet, np.concatenate([p["particles"] for p in parts]),
+                    np.concatenate([p["mask"] for p in parts]))
+    return fs, np.concatenate([p["jet_pt"] for p in parts])
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Real jets of the generator's classes in the VAE frame, split in two halves.
+
+    Attributes:
+        reference: the half generated jets are compared with (histograms, W1).
+        baseline: the other half (truth-vs-truth W1 of the same batch size).
+        jet_pt: (N_ref,) jet pT of the reference jets (to reconstruct them).
+    """
+
+    reference: FeatureSet
+    baseline: FeatureSet
+    jet_pt: np.ndarray
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing observables of the true jets …")
+def _truth(data_key: str, classes: tuple[str, ...], n_particles: int, radius: float,
+           _jets) -> Truth:
+    chosen = select_classes(_jets, classes)
+    particles, mask, jet_pt = prepared_truth(chosen, n_particles)
+    ia, ib = split_real(len(chosen), np.random.default_rng(SPLIT_SEED))
+    ref = feature_set(particles[ia], mask[ia], jet_pt[ia], radius)
+    base = feature_set(particles[ib], mask[ib], jet_pt[ib], radius)
+    return Truth(ref, base, jet_pt[ia])
+
+
+def truth_for(gen: Generator) -> Truth | None:
+    """True jets of the generator's classes from the data set in use (None: shown why)."""
+    jets, data_key = jets_in_use()
+    try:
+        return _truth(data_key, gen.spec.classes, gen.config.n_particles_in, gen.radius, jets)
+    except JetvizInputError as err:
+        st.error(f"The data set in use cannot be compared with this generator: {err}")
+        return None
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing W1 and MMD over batches …")
+def _scores(key: str, stamp: int, seed: int, n: int, data_key: str, batch_size: int,
+            n_batches: int, _ref: FeatureSet, _base: FeatureSet, _gen: FeatureSet) -> dict:
+    rng = np.random.default_rng(METRIC_SEED)
+    gen_scores = w1_protocol(_ref, _gen, TABLE_OBSERVABLES, n_batches=n_batches,
+                             batch_size=batch_size, rng=rng, with_mmd=True)
+    base_scores = truth_baseline(_ref, _base, TABLE_OBSERVABLES, n_batches=n_batches,
+                                 batch_size=batch_size, rng=rng, with_mmd=True)
+    return {"generated": gen_scores, "truth": base_scores}
+
+
+def score_table(spec: GeneratorSpec, seed: int, n: int, batch_size: int, n_batches: int,
+                truth: Truth, gen: FeatureSet) -> pd.DataFrame:
+    """One row per observable: W1 (mean ± std) generated and truth-vs-truth, ratio, MMD²."""
+    _, data_key = jets_in_use()
+    s = _scores(spec.key, _stamp(spec), seed, n, data_key, batch_size, n_batches,
+                truth.reference, truth.baseline, gen)
+    rows = []
+    for name in TABLE_OBSERVABLES:
+        g, t = s["generated"][name], s["truth"][name]
+        unit = UNITS.get(name, "")
+        ratio = g["w1"].mean / t["w1"].mean if t["w1"].mean > 0 else float("inf")
+        rows.append({
+            "observable": LABELS.get(name, name) + (f" [{unit}]" if unit else ""),
+            "W1 generated": f"{g['w1'].mean:.3g} ± {g['w1'].std:.2g}",
+            "W1 truth vs truth": f"{t['w1'].mean:.3g} ± {t['w1'].std:.2g}",
+            "ratio": round(ratio, 2),
+            "verdict": "as good as real data" if g["w1"].mean <= t["w1"].mean + 2 * t["w1"].std
+            else "distinguishable",
+            "MMD² generated": f"{g['mmd2'].mean:.2e}",
+            "MMD² truth vs truth": f"{t['mmd2'].mean:.2e}",
+        })
+    return pd.DataFrame(rows)
+
+
+def values_for_histograms(fs: FeatureSet, names: tuple[str, ...] = PAGE_OBSERVABLES
+                          ) -> dict[str, np.ndarray]:
+    """name → 1-D values (jets or real particles) for the histograms."""
+    return {name: fs.values(name) for name in names}
+
+
+# ----------------------------------------------------------------------------- images
+
+
+@st.cache_data(max_entries=64, show_spinner="Reconstructing the true jets …")
+def _reconstructions(key: str, stamp: int, data_key: str, beta: float, n: int,
+                     _gen: Generator, _truth: Truth) -> tuple[np.ndarray, np.ndarray]:
+    ref = _truth.reference
+    x = torch.from_numpy(ref.particles[:n])
+    m = torch.from_numpy(ref.mask[:n])
+    with torch.inference_mode():
+        log_beta = torch.full((len(x),), math.log(beta))
+        mu, _ = _gen.model.encode(x, m, log_beta)
+        decoded = _gen.model.decode(mu, log_beta).numpy()
+    return finish_decoded(decoded)
+
+
+@st.cache_data(max_entries=128, show_spinner="Averaging jet images …")
+def _image(tag: str, n_pixels: int, radius: float, _particles: np.ndarray,
+           _mask: np.ndarray) -> np.ndarray:
+    return average_jet_image(_particles, _mask, n_pixels, radius)
+
+
+def average_images(spec: GeneratorSpec, gen: Generator, truth: Truth, beta: float, n: int,
+                   seed: int, n_pixels: int) -> dict[str, np.ndarray]:
+    """Average images (n_pixels²) of true, reconstructed (z = μ) and generated jets at β."""
+    _, data_key = jets_in_use()
+    n = min(n, len(truth.reference))
+    recon, recon_mask = _reconstructions(spec.key, _stamp(spec), data_key, beta, n, gen, truth)
+    fs, _ = generated(spec, gen, n, seed, beta=beta)
+    r = gen.radius
+    ref = truth.reference
+    return {
+        "true": _image(f"true|{data_key}|{spec.classes}|{n}", n_pixels, r,
+                       ref.particles[:n], ref.mask[:n]),
+        "reconstructed": _image(f"reco|{spec.key}|{_stamp(spec)}|{data_key}|{beta}|{n}",
+                                n_pixels, r, recon, recon_mask),
+        "generated": _image(f"gen|{spec.key}|{_stamp(spec)}|{beta}|{n}|{seed}", n_pixels, r,
+                            fs.particles, fs.mask),
+    }
+
+
+def prior_label(spec: GeneratorSpec) -> str:
+    """"flow prior" / "Gaussian prior N(0, 1)"."""
+    return PRIOR_LABELS[spec.prior]

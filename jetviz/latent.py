@@ -202,9 +202,23 @@ def prepare(model: Model, jets: JetSet | np.ndarray | VAEInputs) -> VAEInputs:
     """Prepared inputs for ``model`` (cache these: preparing costs more than a slider move).
 
     For jets ``inputs.x`` are the prepared (centred, rotated, flipped, renormalised) particles
-    that reconstructions are compared with and should be shown beside them.
+    that reconstructions are compared with and should be shown beside them. The inputs keep
+    the encoder's β-independent set features of the last model used with them, so a
+    β-slider move on the same inputs re-runs only the β-dependent part.
     """
     return as_inputs(jets, model.config).to(_device(model))
+
+
+def _encode_cached(model: Model, inputs: VAEInputs,
+                   log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """encode(), reusing the β-independent pooled features stored in ``inputs.cache``."""
+    if not isinstance(model, BetaVAE):
+        return model.encode(inputs.x, inputs.mask, log_beta)
+    key = ("features", id(model))
+    if key not in inputs.cache:
+        inputs.cache.clear()  # one model at a time: keep memory bounded
+        inputs.cache[key] = model.features(inputs.x, inputs.mask)
+    return model.encode_features(inputs.cache[key], log_beta)
 
 
 @torch.inference_mode()
@@ -226,7 +240,7 @@ def reconstruct(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
     model.eval()
     inputs = prepare(model, jets)
     log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
-    mu, logvar = model.encode(inputs.x, inputs.mask, log_beta)
+    mu, logvar = _encode_cached(model, inputs, log_beta)
     x_hat = model.decode(mu, log_beta)
     dist = _distance(model, inputs, x_hat, fast=True)
     return (x_hat.cpu().numpy(), mu.cpu().numpy(), logvar.cpu().numpy(), dist.cpu().numpy())
@@ -249,7 +263,7 @@ def latent_directions(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta:
     model.eval()
     inputs = prepare(model, jets)
     log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
-    mu, logvar = model.encode(inputs.x, inputs.mask, log_beta)
+    mu, logvar = _encode_cached(model, inputs, log_beta)
     kl = kl_per_dim(mu, logvar).mean(0).cpu().numpy().astype(np.float64)
     mu_np = mu.cpu().numpy().astype(np.float64)
     order = np.argsort(-kl, kind="stable")

@@ -80,6 +80,13 @@ def test_reconstruct_matches_the_decoder_at_the_latent_means():
         direct = model.decode(torch.from_numpy(mu), torch.full((10,), np.log(30.0)))
     np.testing.assert_allclose(recon, direct.numpy(), atol=1e-6)
     assert np.all(emd > 0) and np.all(np.isfinite(emd))
+    # A second β reuses the cached β-independent set features and equals a fresh encode.
+    _, mu2, logvar2, _ = reconstruct(model, inputs, 300.0)
+    with torch.no_grad():
+        fresh = model.encode(inputs.x, inputs.mask, torch.full((10,), np.log(300.0)))
+    np.testing.assert_allclose(mu2, fresh[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(logvar2, fresh[1].numpy(), atol=1e-6)
+    assert len(inputs.cache) == 1
     with pytest.raises(JetvizInputError, match="12 particles"):
         reconstruct(model, make_jetset(5, 8, seed=1), 30.0)  # too few particle slots
 

@@ -14,7 +14,7 @@ EMD weights are ptrel × jet pT, so distances (and β) are in GeV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -31,11 +31,14 @@ class VAEInputs:
         x: (N, P, 3) float32 prepared particles, or (N, 2) toy points.
         mask: (N, P) bool, True for real particles; None for toy points.
         jet_pt: (N,) float32 jet pT in GeV (EMD weight scale); None for toy points.
+        cache: β-independent results per model (the encoder's pooled set features), filled
+            by jetviz.latent so that a β-slider move skips the per-particle network.
     """
 
     x: torch.Tensor
     mask: torch.Tensor | None
     jet_pt: torch.Tensor | None
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -49,7 +52,9 @@ class VAEInputs:
         )
 
     def to(self, device: torch.device | str) -> VAEInputs:
-        """The same batch on ``device``."""
+        """The same batch on ``device`` (itself, with its cache, if already there)."""
+        if self.x.device == torch.device(device):
+            return self
         return VAEInputs(
             self.x.to(device),
             None if self.mask is None else self.mask.to(device),

@@ -134,6 +134,26 @@ class FiLMMLP(nn.Module):
         return self.out(h) + self.skip(x)
 
 
+class MLP(nn.Module):
+    """A plain MLP with the same linear skip as FiLMMLP (no conditioning)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int):
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"MLP needs depth ≥ 2, got {depth}")
+        sizes = [n_in] + [n_hidden] * (depth - 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.out = nn.Linear(n_hidden, n_out)
+        self.skip = nn.Linear(n_in, n_out, bias=False)
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for layer in self.layers:
+            h = self.act(layer(h))
+        return self.out(h) + self.skip(x)
+
+
 class BetaEmbedding(nn.Module):
     """log β (B,) → condition (B, cond_dim), with log β first mapped to [−1, 1] over the range."""
 
@@ -186,11 +206,13 @@ class _VAEBase(nn.Module):
 class BetaVAE(_VAEBase):
     """Deep-sets EMD β-VAE for jets (Zaheer et al. arXiv:1703.06114; Collins, talk 000).
 
-    Encoder: a per-particle FiLM-MLP Φ on (ptrel, log ptrel, etarel/s, phirel/s) with s =
+    Encoder: a per-particle MLP Φ on (ptrel, log ptrel, etarel/s, phirel/s) with s =
     ``coord_scale`` (so that the substructure is O(1) for the networks), pooled over
     the masked set as Σ_i ptrel_i Φ_i (energy-weighted, as in energy flow networks,
     arXiv:1810.05165) concatenated with the mean of Φ_i, then a FiLM-MLP head to (μ, log σ²).
-    Both pools are sums over the set, so the encoder is permutation invariant.
+    Both pools are sums over the set, so the encoder is permutation invariant. Only the head
+    sees β: the pooled set features (:meth:`features`) do not depend on β, so a β-slider
+    can compute them once per jet sample and re-run only :meth:`encode_features`.
     Decoder: a FiLM-MLP from z to P_out particles; ptrel = softmax (≥ 0, sums to 1).
     """
 
@@ -202,7 +224,7 @@ class BetaVAE(_VAEBase):
         h, d, c = config.hidden, config.latent_dim, config.cond_dim
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
-        self.phi = FiLMMLP(4, h, h, config.depth, c)
+        self.phi = MLP(4, h, h, config.depth)
         self.head = FiLMMLP(2 * h, h, 2 * d, config.depth, c)
         self.decoder = FiLMMLP(d, h, 3 * config.n_particles_out, config.depth, c)
 
@@ -225,6 +247,10 @@ class BetaVAE(_VAEBase):
             raise JetvizInputError(
                 f"this model was trained on jets of {self.config.n_particles_in} particles, got "
                 f"{x.shape[1]}; truncate or pad the jets to {self.config.n_particles_in}")
+        return self.encode_features(self.features(x, mask), log_beta)
+
+    def features(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """β-independent pooled set features (B, 2H) of prepared particles (B, P, 3)."""
         if mask is None:
             mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
         m = mask.to(x.dtype)  # (B, P)
@@ -232,12 +258,16 @@ class BetaVAE(_VAEBase):
         r = self.config.coord_scale
         feats = torch.stack(
             [ptrel, torch.log(ptrel.clamp_min(1e-4)), x[..., 1] / r, x[..., 2] / r], dim=-1)
-        cond = self.embed_enc(self.beta_for(log_beta))  # (B, C)
-        per_particle = self.phi(feats, cond.unsqueeze(1)) * m.unsqueeze(-1)  # (B, P, H)
+        per_particle = self.phi(feats) * m.unsqueeze(-1)  # (B, P, H)
         weighted = (per_particle * ptrel.unsqueeze(-1)).sum(1)  # (B, H)
         mean = per_particle.sum(1) / m.sum(1, keepdim=True).clamp_min(1.0)  # (B, H)
-        out = self.head(torch.cat([weighted, mean], dim=-1), cond)  # (B, 2D)
-        mu, logvar = out.chunk(2, dim=-1)
+        return torch.cat([weighted, mean], dim=-1)  # (B, 2H)
+
+    def encode_features(self, pooled: torch.Tensor,
+                        log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²), each (B, D), from :meth:`features` (B, 2H) at log β (B,)."""
+        cond = self.embed_enc(self.beta_for(log_beta))  # (B, C)
+        mu, logvar = self.head(pooled, cond).chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:

@@ -276,8 +276,8 @@ class TrainConfig:
     """How one theory-map encoder is trained; saved with its checkpoint."""
 
     method: str = "contrastive"  # one of METHODS
-    steps: int = 3000  # optimiser steps (fresh random sets every step)
-    sets_per_theory: int = 16  # sets of each theory in a batch (B = sets_per_theory × T)
+    steps: int = 1500  # optimiser steps (fresh random sets every step)
+    sets_per_theory: int | None = None  # sets of each theory per batch; None: clip(256/N, 4, 32)
     lr: float = 2e-3  # AdamW learning rate, cosine-decayed to 0
     margin: float = 1.0  # contrastive margin m (latent units)
     recon_weight: float = 0.0  # MSE term added to the NE / contrastive loss (talk: optional)
@@ -301,7 +301,8 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     train = [torch.from_numpy(x) for x in data.standardised("train")]
     n_theories, n = len(train), encoder.set_size
     label_d = torch.as_tensor(label_distances(data.theories), dtype=torch.float32)
-    labels = torch.arange(n_theories).repeat_interleave(config.sets_per_theory)
+    per_theory = config.sets_per_theory or int(np.clip(256 // n, 4, 32))
+    labels = torch.arange(n_theories).repeat_interleave(per_theory)
     model = SetEncoder(encoder)
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -309,8 +310,8 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
     history, running, start = [], 0.0, time.perf_counter()
     for step in range(1, config.steps + 1):
-        x = torch.cat([t[torch.from_numpy(random_sets(len(t), config.sets_per_theory, n, rng))]
-                       for t in train])  # (B, N, F)
+        x = torch.cat([t[torch.from_numpy(random_sets(len(t), per_theory, n, rng))]
+                       for t in train])  # (B, N, F), B = per_theory × T
         if config.mirror:
             x = mirror_events(x, data.scaler, gen)
         z = model(x)  # (B, D)
@@ -428,7 +429,7 @@ def mass_plane_correlation(centroids: np.ndarray, theories: Sequence[Theory]) ->
 # --------------------------------------------------------------------------- command line
 
 
-def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (1, 16),
+def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (1, 16, 64),
                  methods: Sequence[str] = METHODS, encoder: EncoderConfig | None = None,
                  train: TrainConfig | None = None, command: str = "",
                  progress: bool = True,
@@ -505,7 +506,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     tr = sub.add_parser("train", help="train the encoders, evaluate them, store models and maps")
     tr.add_argument("--events", default=str(DEFAULT_EVENTS), help="jetviz events file")
-    tr.add_argument("--set-sizes", type=int, nargs="+", default=[1, 16],
+    tr.add_argument("--set-sizes", type=int, nargs="+", default=[1, 16, 64],
                     help="events per set N, one model per method and N")
     tr.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     tr.add_argument("--out", default=str(CHECKPOINTS / "theorymap"), help="output directory")

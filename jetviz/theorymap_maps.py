@@ -73,7 +73,8 @@ def fit_umap(latent: np.ndarray, seed: int = 0) -> np.ndarray:
         warnings.simplefilter("ignore", ImportWarning)
         import umap  # slow import (numba): only when a map is built
 
-    reducer = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.3, random_state=seed)
+    reducer = umap.UMAP(n_components=2, n_neighbors=30, min_dist=0.3, random_state=seed,
+                        n_jobs=1)  # a seed means one thread; asking for it avoids a warning
     return reducer.fit_transform(latent).astype(np.float32)
 
 

@@ -111,8 +111,9 @@ with right:
     st.dataframe(accuracy_table(info, set_size), hide_index=True)
     st.caption(
         "A Gaussian KDE per theory on training embeddings assigns each held-out set to the "
-        "densest theory (Scott bandwidth, equal priors); chance is "
-        f"{100 / len(theories):.0f} %. Talk 003: ≈ 43 % (Neural Embedding, single events), "
+        "densest theory (Scott bandwidth, equal priors); "
+        f"{next(iter(info['table'].values()))[str(set_size)]['n_test_sets']} held-out sets, "
+        f"chance {100 / len(theories):.0f} %. Talk 003: ≈ 43 % (Neural Embedding, single events), "
         "≈ 70 % (sets). Mass-plane ρ: Spearman correlation of SUSY cluster distances in the "
         "latent space with their distances in the (m_g̃, m_χ̃) plane.")
 

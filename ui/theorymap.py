@@ -120,7 +120,6 @@ def accuracy_table(summary: dict, set_size: int) -> pd.DataFrame:
             "accuracy": f"{100 * rec['accuracy']:.1f} %",
             "unphysical → itself": f"{100 * rec['unphysical_self']:.1f} %",
             "mass-plane ρ": f"{rec['mass_plane_spearman']:.2f}",
-            "test sets": rec["n_test_sets"],
         })
     return pd.DataFrame(rows)
 

@@ -59,13 +59,6 @@ with c2:
     class_name = class_picker(loaded, "beta")
 
 unit = loaded.unit
-beta = beta_slider(scan, unit, key="beta_slider")
-st.caption(
-    f"Everything except the reconstructions comes from the β-scan stored with the model "
-    f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "
-    f"{format_beta(scan.betas[-1], unit)}); one model serves every β (it is conditioned on β)."
-)
-
 if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
              help=("Shows an animation over the whole β grid, from large β (nothing encoded) "
                    "to small β: press ▶ play inside the figure. It runs in the browser, so it "
@@ -73,49 +66,63 @@ if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
     st.plotly_chart(beta_sweep_figure(scan.betas, scan.kl, scan.d1, unit), theme=None,
                     key="beta_sweep")
 
-left, right = st.columns(2, gap="medium")
-with left:
-    st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
-                    theme=None, key="beta_kl_bars")
-with right:
-    st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, beta, unit), theme=None,
-                    key="beta_kl_curves")
 
-scales = toy_scales(loaded) if loaded.is_toy else None
-left, right = st.columns(2, gap="medium")
-with left:
-    st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
-                                          loaded.config.latent_dim),
-                    theme=None, key="beta_dimensionality")
-    if loaded.is_toy:
-        st.caption("Expect D ≈ 2 below the band's thickness, ≈ 1 between thickness and size, "
-                   "and 0 above the banana's size.")
-
-sample = sample_for(loaded, class_name)
-if sample is None:
-    st.stop()
-rec = reconstruction_at(loaded, sample, beta)
-if rec is None:
-    st.stop()
-with right:
-    st.plotly_chart(
-        emd_histogram_figure(rec.distance, beta, unit,
-                             "distance" if loaded.is_toy else "EMD",
-                             "points" if loaded.is_toy else "jets"),
-        theme=None, key="beta_emd_hist")
-    st.caption(f"Reconstructed at z = μ for {sample.description}.")
-
-if loaded.is_toy:
-    st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit), theme=None,
-                    key="beta_reconstructions")
-else:
-    k = min(N_PAIRS, len(rec.originals))
-    st.plotly_chart(
-        jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k], beta, unit,
-                         loaded.config.radius, rec.jet_pt[:k], rec.distance[:k]),
-        theme=None, key="beta_reconstructions")
+@st.fragment
+def at_beta() -> None:
+    """Everything the β slider drives; a slider move reruns only this part of the page."""
+    beta = beta_slider(scan, unit, key="beta_slider")
     st.caption(
-        "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
-        "their principal axis lies along η and flipped so the heavier side is positive. "
-        f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
+        f"Everything except the reconstructions comes from the β-scan stored with the model "
+        f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "
+        f"{format_beta(scan.betas[-1], unit)}); one model serves every β (it is conditioned on β)."
     )
+
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
+                        theme=None, key="beta_kl_bars")
+    with right:
+        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, beta, unit), theme=None,
+                        key="beta_kl_curves")
+
+    scales = toy_scales(loaded) if loaded.is_toy else None
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
+                                              loaded.config.latent_dim),
+                        theme=None, key="beta_dimensionality")
+        if loaded.is_toy:
+            st.caption("Expect D ≈ 2 below the band's thickness, ≈ 1 between thickness and size, "
+                       "and 0 above the banana's size.")
+
+    sample = sample_for(loaded, class_name)
+    if sample is None:
+        st.stop()
+    rec = reconstruction_at(loaded, sample, beta)
+    if rec is None:
+        st.stop()
+    with right:
+        st.plotly_chart(
+            emd_histogram_figure(rec.distance, beta, unit,
+                                 "distance" if loaded.is_toy else "EMD",
+                                 "points" if loaded.is_toy else "jets"),
+            theme=None, key="beta_emd_hist")
+        st.caption(f"Reconstructed at z = μ for {sample.description}.")
+
+    if loaded.is_toy:
+        st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit), theme=None,
+                        key="beta_reconstructions")
+    else:
+        k = min(N_PAIRS, len(rec.originals))
+        st.plotly_chart(
+            jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k], beta, unit,
+                             loaded.config.radius, rec.jet_pt[:k], rec.distance[:k]),
+            theme=None, key="beta_reconstructions")
+        st.caption(
+            "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
+            "their principal axis lies along η and flipped so the heavier side is positive. "
+            f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
+        )
+
+
+at_beta()

@@ -106,39 +106,47 @@ else:
 path = walk_path(loaded, sample, int(jet), beta, kind, int(which))
 if path is None:
     st.stop()
-t = st.select_slider(
-    "Position along the path", options=list(range(len(path.positions))),
-    value=int(abs(path.positions).argmin()) if kind != "line" else 0, key=f"walk_t_{kind}",
-    format_func=lambda k: f"{path.positions[k]:+.2f}",
-    help=("Drag to move along the path; the path is decoded once, so dragging only looks up "
-          "the decoded jet. 0 is the start jet's own reconstruction."),
-)
-position = float(path.positions[t])
 
-left, right = st.columns([1, 1], gap="medium")
-with left:
-    if loaded.is_toy:
-        st.plotly_chart(toy_walk_figure(rec.originals, path.jets, t, colour), theme=None,
-                        key="walk_event")
-    else:
-        start_class = jet_class_of(sample, int(jet))
-        title = (f"Decoded jet at {position:+.2f} (start: {start_class} jet {int(jet)}, "
-                 f"β = {beta:.3g} GeV)")
+
+@st.fragment
+def along_path() -> None:
+    """The position slider and what it drives; dragging reruns only this part."""
+    t = st.select_slider(
+        "Position along the path", options=list(range(len(path.positions))),
+        value=int(abs(path.positions).argmin()) if kind != "line" else 0, key=f"walk_t_{kind}",
+        format_func=lambda k: f"{path.positions[k]:+.2f}",
+        help=("Drag to move along the path; the path is decoded once, so dragging only looks up "
+              "the decoded jet. 0 is the start jet's own reconstruction."),
+    )
+    position = float(path.positions[t])
+
+    left, right = st.columns([1, 1], gap="medium")
+    with left:
+        if loaded.is_toy:
+            st.plotly_chart(toy_walk_figure(rec.originals, path.jets, t, colour), theme=None,
+                            key="walk_event")
+        else:
+            start_class = jet_class_of(sample, int(jet))
+            title = (f"Decoded jet at {position:+.2f} (start: {start_class} jet {int(jet)}, "
+                     f"β = {beta:.3g} GeV)")
+            st.plotly_chart(
+                event_display_figure(path.jets[t], None, title, loaded.config.radius,
+                                     float(rec.jet_pt[int(jet)]), colour, "decoded particles"),
+                theme=None, key="walk_event")
+            m1, m2, m3 = st.columns(3)
+            m1.metric("mass", f"{path.observables['mass'][t]:.1f} GeV")
+            m2.metric("pT", f"{path.observables['pT'][t]:.0f} GeV")
+            m3.metric("τ21", f"{path.observables['τ21'][t]:.3f}")
+    with right:
         st.plotly_chart(
-            event_display_figure(path.jets[t], None, title, loaded.config.radius,
-                                 float(rec.jet_pt[int(jet)]), colour, "decoded particles"),
-            theme=None, key="walk_event")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("mass", f"{path.observables['mass'][t]:.1f} GeV")
-        m2.metric("pT", f"{path.observables['pT'][t]:.0f} GeV")
-        m3.metric("τ21", f"{path.observables['τ21'][t]:.3f}")
-with right:
-    st.plotly_chart(
-        walk_observables_figure(
-            path.positions, path.observables, position, path.x_title, WALK_UNITS, colour,
-            "Coordinates of the decoded point along the path" if loaded.is_toy
-            else "Observables of the decoded jet along the path"),
-        theme=None, key="walk_observables")
+            walk_observables_figure(
+                path.positions, path.observables, position, path.x_title, WALK_UNITS, colour,
+                "Coordinates of the decoded point along the path" if loaded.is_toy
+                else "Observables of the decoded jet along the path"),
+            theme=None, key="walk_observables")
+
+
+along_path()
 
 if st.toggle("▶ Walk animation", key="walk_animation_on",
              help="An animation of the decoded jet along the whole path: press ▶ play in "

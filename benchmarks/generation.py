@@ -1,0 +1,101 @@
+"""Benchmark of the shipped generators: W1 of jet mass vs the truth baseline, and speed.
+
+    python benchmarks/generation.py [--jets 5000] [--batch 2000] [--repeats 3]
+
+For every generator under checkpoints/gen_*/ (each VAE with its Gaussian and its flow prior)
+and the class it was trained on: W1 of the jet mass [GeV] and of the relative mass m/pT
+(JetNet's W1M) between generated jets and the reference half of the real jets, with the JetNet
+protocol (5 batches, mean ± std), the truth-vs-truth baseline of the same batch size (the
+other half of the real jets), their ratio, and the generation speed in µs per jet (sampling
+the latents + decoding + pT draw, median of ``--repeats``), with the flow prior's speed as a
+ratio to the Gaussian prior's measured in the same run. Real jets: checkpoints/jets_default.h5,
+prepared as the VAEs see them; observables from the particles for both (jetviz.physics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from jetviz.generators import Generator, list_generators, prepared_truth, select_classes
+from jetviz.metrics import feature_set, split_real, truth_baseline, w1_protocol
+from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
+from jetviz.readers import load_jets
+
+SPLIT_SEED = 7  # the same halves as the generation page (ui/generation.py)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jets", type=int, default=5000, help="generated jets per generator")
+    parser.add_argument("--batch", type=int, default=2000, help="jets per W1 batch")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats (median)")
+    parser.add_argument("--speed-jets", type=int, default=10_000, help="jets per timing run")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    specs = list_generators(CHECKPOINTS)
+    if not specs:
+        raise SystemExit("no generators under checkpoints/gen_*/ (see README: jetviz gen prior)")
+    jets = load_jets(DEFAULT_JETS, n_particles=30)
+    truth_cache: dict = {}
+    rows = []
+    speeds: dict[str, float] = {}
+    for spec in specs:
+        gen = Generator(spec)
+        if spec.classes not in truth_cache:
+            chosen = select_classes(jets, spec.classes)
+            p, m, pt = prepared_truth(chosen, gen.config.n_particles_in)
+            ia, ib = split_real(len(chosen), np.random.default_rng(SPLIT_SEED))
+            ref = feature_set(p[ia], m[ia], pt[ia], gen.radius)
+            base = feature_set(p[ib], m[ib], pt[ib], gen.radius)
+            truth_cache[spec.classes] = (ref, base)
+        ref, base = truth_cache[spec.classes]
+        sample = gen.sample(args.jets, seed=0)
+        fake = feature_set(sample.particles, sample.mask, sample.jet_pt, gen.radius)
+        batch = min(args.batch, len(ref), len(base), len(fake))
+        names = ("mass", "mass_rel")
+        g = w1_protocol(ref, fake, names, batch_size=batch, rng=np.random.default_rng(1))
+        t = truth_baseline(ref, base, names, batch_size=batch, rng=np.random.default_rng(1))
+        times = []
+        for r in range(args.repeats):
+            start = time.perf_counter()
+            gen.sample(args.speed_jets, seed=100 + r)
+            times.append(time.perf_counter() - start)
+        us = statistics.median(times) / args.speed_jets * 1e6
+        speeds[spec.key] = us
+        rows.append((spec, g, t, us, batch))
+    print(f"W1 with 5 batches of ≤ {args.batch} jets (mean ± std); truth = two disjoint halves "
+          "of the real jets; speed = µs per generated jet, 1 thread, median of "
+          f"{args.repeats} × {args.speed_jets} jets")
+    header = (f"{'generator':<58} {'W1(m) GeV':>14} {'truth':>12} {'ratio':>6} "
+              f"{'W1(m/pT) ×1e3':>15} {'truth ×1e3':>12} {'ratio':>6} {'µs/jet':>8} "
+              f"{'vs N(0,1)':>9}")
+    print(header)
+    print("-" * len(header))
+    for spec, g, t, us, _ in rows:
+        gm, tm = g["mass"]["w1"], t["mass"]["w1"]
+        gr, tr = g["mass_rel"]["w1"], t["mass_rel"]["w1"]
+        gauss_key = spec.key.rsplit("/", 1)[0] + "/gaussian"
+        rel = us / speeds[gauss_key] if gauss_key in speeds else float("nan")
+        print(f"{spec.label:<58} {gm.mean:6.2f} ± {gm.std:4.2f} {tm.mean:5.2f} ± {tm.std:4.2f} "
+              f"{gm.mean / tm.mean:6.1f} {gr.mean * 1e3:8.2f} ± {gr.std * 1e3:4.2f} "
+              f"{tr.mean * 1e3:5.2f} ± {tr.std * 1e3:4.2f} {gr.mean / tr.mean:6.1f} "
+              f"{us:8.1f} {rel:9.2f}")
+    print()
+    print("flow vs Gaussian prior, W1 of jet mass (lower is better):")
+    by_vae: dict[str, dict[str, float]] = {}
+    for spec, g, _, _, _ in rows:
+        by_vae.setdefault(spec.key.rsplit("/", 1)[0], {})[spec.prior] = g["mass"]["w1"].mean
+    for name, scores in by_vae.items():
+        if {"gaussian", "flow"} <= set(scores):
+            better = "flow better" if scores["flow"] < scores["gaussian"] else "GAUSSIAN BETTER"
+            print(f"  {name:<20} Gaussian {scores['gaussian']:6.2f} GeV   flow "
+                  f"{scores['flow']:6.2f} GeV   {better}")
+
+
+if __name__ == "__main__":
+    main()

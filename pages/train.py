@@ -85,13 +85,13 @@ if start and data is not None:
         epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
     progress = st.progress(0.0, text="Starting …")
     curves = st.empty()
-    history: dict[str, list[float]] = {"epoch": [], "training objective": [],
+    history: dict[str, list[float]] = {"epoch": [], "training objective (relative units)": [],
                                        "validation loss [nats]": []}
 
     def on_epoch(epoch: int, record: dict) -> bool:
         h = record["history"][-1]
         history["epoch"].append(h["epoch"])
-        history["training objective"].append(h["train_objective"])
+        history["training objective (relative units)"].append(h["train_objective"])
         history["validation loss [nats]"].append(h["val_loss"])
         done = (epoch + 1) / train_config.epochs
         progress.progress(min(done, 1.0), text=(

@@ -5,6 +5,7 @@ import streamlit as st
 from jetviz.figures.latent import (
     dim_name,
     event_display_figure,
+    jet_extent,
     kl_at_beta,
     toy_walk_figure,
     walk_animation_figure,
@@ -131,7 +132,8 @@ def along_path() -> None:
                      f"β = {beta:.3g} GeV)")
             st.plotly_chart(
                 event_display_figure(path.jets[t], None, title, loaded.config.radius,
-                                     float(rec.jet_pt[int(jet)]), colour, "decoded particles"),
+                                     float(rec.jet_pt[int(jet)]), colour, "decoded particles",
+                                     jet_extent(path.jets, radius=loaded.config.radius)),
                 theme=None, key="walk_event")
             m1, m2, m3 = st.columns(3)
             m1.metric("mass", f"{path.observables['mass'][t]:.1f} GeV")

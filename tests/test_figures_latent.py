@@ -173,3 +173,12 @@ def test_toy_walk_marks_current_point():
     path = np.stack([np.linspace(0, 1, 5), np.zeros(5)], 1)
     fig = fl.toy_walk_figure(np.zeros((10, 2)), path, 3)
     assert fig.data[-1].x[0] == pytest.approx(0.75)
+
+
+def test_event_display_zooms_to_narrow_jets():
+    narrow = np.array([[0.7, 0.02, 0.0], [0.3, -0.3, 0.05], [0.0005, 0.7, 0.7]])
+    fig = fl.event_display_figure(narrow, radius=0.8)
+    assert fig.layout.xaxis.range[1] == pytest.approx(1.15 * 0.3)  # the 0.0005 one is ignored
+    wide = np.array([[0.5, 0.0, 0.0], [0.5, 2.0, 0.0]])
+    assert fl.jet_extent(wide, radius=0.8) == pytest.approx(0.84)  # never beyond 1.05 R
+    assert fl.jet_extent(narrow[:1], radius=0.8) == pytest.approx(fl.MIN_EXTENT)

@@ -31,7 +31,7 @@ def format_beta(beta: float, unit: str = "GeV") -> str:
     """β with three significant digits and its unit, e.g. ``'12.3 GeV'``, ``'2.5·10⁻⁵'``."""
     beta = float(beta)
     if beta == 0 or 1e-3 <= abs(beta) < 1e4:
-        text = f"{beta:.3g}" if abs(beta) < 1000 else f"{beta:.0f}"
+        text = f"{beta:.3g}" if abs(beta) < 999.5 else f"{beta:.0f}"
     else:  # 3.2e-05 reads badly on a projector
         mantissa, exponent = f"{beta:.2e}".split("e")
         text = f"{float(mantissa):.3g}·10{str(int(exponent)).translate(_SUPERSCRIPT)}"
@@ -418,6 +418,25 @@ def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name
     )
 
 
+MIN_EXTENT = 0.2  # the smallest half-width of an event display (η, φ units)
+VISIBLE_PTREL = 0.002  # particles softer than this do not widen the view
+
+
+def jet_extent(*jets: np.ndarray, radius: float = 0.8) -> float:
+    """Half-width of an event display that shows every visible particle of ``jets``.
+
+    Boosted jets are narrow (a 1 TeV W spans ΔR ≈ 2m/pT ≈ 0.16), so drawing the whole cone
+    of radius R leaves them as a dot; the view is zoomed to the particles, at most ±1.05 R.
+
+    Args:
+        jets: arrays (..., P, 3) of (ptrel, etarel, phirel).
+        radius: jet radius R (the largest half-width).
+    """
+    reach = [np.abs(j[..., 1:])[j[..., 0] > VISIBLE_PTREL] for j in map(np.asarray, jets)]
+    reach = np.concatenate([r.ravel() for r in reach] + [np.zeros(1)])
+    return float(np.clip(1.15 * reach.max(), MIN_EXTENT, 1.05 * radius))
+
+
 def _sizeref(max_ptrel: float, max_diameter: float = 44.0) -> float:
     # plotly's area sizing: diameter = sqrt(size / sizeref), so sizeref = max / diameter²
     return max(max_ptrel, 1e-6) / max_diameter**2
@@ -427,7 +446,7 @@ def event_display_figure(particles: np.ndarray, mask: np.ndarray | None = None,
                          title: str = "Event display", radius: float = 0.8,
                          jet_pt: float | None = None,
                          colour: str = ROLE_COLOURS["reconstructed"],
-                         name: str = "particles") -> go.Figure:
+                         name: str = "particles", extent: float | None = None) -> go.Figure:
     """One jet in (etarel, phirel), marker area ∝ pT, over the jet's cone of radius R.
 
     Args:
@@ -438,13 +457,14 @@ def event_display_figure(particles: np.ndarray, mask: np.ndarray | None = None,
         jet_pt: the jet's pT in GeV (for the hover), if known.
         colour: marker colour.
         name: legend name.
+        extent: half-width of the view; None zooms to the particles (``jet_extent``).
     """
     particles = np.asarray(particles, dtype=float)
     if particles.ndim != 2 or particles.shape[1] != 3:
         raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
     fig = _Spec(_jet_trace(particles, mask, colour, name, _sizeref(1.0), jet_pt, True))
     _cone(fig, radius)
-    lim = radius * 1.1
+    lim = extent if extent is not None else jet_extent(particles, radius=radius)
     fig.update_xaxes(title_text="η − η_jet", range=[-lim, lim], zeroline=False)
     fig.update_yaxes(title_text="φ − φ_jet [rad]", range=[-lim, lim], zeroline=False,
                      scaleanchor="x", scaleratio=1)
@@ -491,7 +511,7 @@ def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: 
     ]
     fig = _subplots(2, k, titles=titles, h_space=0.03, v_space=0.10)
     sizeref = _sizeref(1.0, 40.0)
-    lim = radius * 1.05
+    lim = jet_extent(originals, reconstructions, radius=radius)
     for j in range(k):
         pt = None if jet_pts is None else float(jet_pts[j])
         top, bottom = j + 1, k + j + 1
@@ -722,7 +742,7 @@ def loss_curves_figure(epochs: Sequence[float], series: Mapping[str, Sequence[fl
             line={"color": palette[k % len(palette)], "width": 3},
             hovertemplate=f"epoch %{{x}}<br>{name} = %{{y:.4g}}<extra></extra>",
         ))
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text="epoch", dtick=1 if epochs.size and epochs.max() <= 20 else None)
     fig.update_yaxes(title_text=y_title + (" (log)" if log_y else ""),
                      type="log" if log_y else "linear")
     return _style(fig, title, height=400)
@@ -765,7 +785,7 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
         fig.update_yaxes(title_text="x₂", range=[lo[1], hi[1]], scaleanchor="x")
     else:
         _cone(fig, radius)
-        lim = radius * 1.1
+        lim = jet_extent(path, radius=radius)
         fig.update_xaxes(title_text="η − η_jet", range=[-lim, lim], zeroline=False)
         fig.update_yaxes(title_text="φ − φ_jet [rad]", range=[-lim, lim], zeroline=False,
                          scaleanchor="x", scaleratio=1)

@@ -490,28 +490,36 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
             for n in names}
     runs_dir = str(Path(out_dir) / "runs")
     start = time.perf_counter()
-    if parallel <= 1:  # in this process, one after the other
-        results = {n: run_one(jets_path, n, c, split_seed, max_per_class, runs_dir)
-                   for n, c in jobs.items()}
+    results: dict[str, dict] = {}
+
+    def write_table() -> dict:
+        sup = results.get("supervised")
+        table = {"jets": jets_path, "split_seed": split_seed, "max_per_class": max_per_class,
+                 "command": command, "wall_seconds": round(time.perf_counter() - start, 1),
+                 "parallel": parallel, "complete": len(results) == len(jobs),
+                 "reference": {k: {"inv_eb": v[0], "auc": v[1]} for k, v in REFERENCE.items()},
+                 "runs": {n: r for n, r in results.items() if n != "supervised"},
+                 "supervised": sup}
+        if sup is not None and "all" in results:
+            table["probe_over_ceiling"] = results["all"]["auc"] / sup["auc"]
+        with atomic_path(Path(out_dir) / "ablation.json") as tmp:
+            tmp.write_text(json.dumps(table, indent=1))
+        return table
+
+    if parallel <= 1:  # in this process, one after the other; the table grows run by run
+        for n, c in jobs.items():
+            results[n] = run_one(jets_path, n, c, split_seed, max_per_class, runs_dir)
+            table = write_table()
+            if n == "all":
+                ship_all(jets_path, out_dir, split_seed, map_per_class, with_umap)
     else:
         with ProcessPoolExecutor(parallel, mp_context=get_context("spawn")) as pool:
             futures = {n: pool.submit(run_one, jets_path, n, c, split_seed, max_per_class,
                                       runs_dir) for n, c in jobs.items()}
-            results = {n: f.result() for n, f in futures.items()}
-    wall = time.perf_counter() - start
-    sup = results.get("supervised")
-    table = {"jets": jets_path, "split_seed": split_seed, "max_per_class": max_per_class,
-             "command": command, "wall_seconds": round(wall, 1), "parallel": parallel,
-             "reference": {k: {"inv_eb": v[0], "auc": v[1]} for k, v in REFERENCE.items()},
-             "runs": {n: r for n, r in results.items() if n != "supervised"},
-             "supervised": sup}
-    if sup is not None and "all" in results:
-        table["probe_over_ceiling"] = results["all"]["auc"] / sup["auc"]
-    path = Path(out_dir) / "ablation.json"
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(table, indent=1))
-    if "all" in results:
-        ship_all(jets_path, out_dir, split_seed, map_per_class, with_umap)
+            results.update({n: f.result() for n, f in futures.items()})
+        table = write_table()
+        if "all" in results:
+            ship_all(jets_path, out_dir, split_seed, map_per_class, with_umap)
     return table
 
 
@@ -547,6 +555,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ab.add_argument("--width", type=int, default=64, help="per-particle width")
     ab.add_argument("--layers", type=int, default=2, help="blocks / per-particle layers")
     ab.add_argument("--rep-dim", type=int, default=128, help="representation size")
+    ab.add_argument("--pair-bias", action="store_true",
+                    help="transformer: attention bias from pairwise ΔR, kT, z, m²")
     ab.add_argument("--max-per-class", type=int, default=None, help="jets per class t, g, q")
     ab.add_argument("--seed", type=int, default=0, help="training seed")
     ab.add_argument("--split-seed", type=int, default=0, help="train/test split seed")
@@ -566,7 +576,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         temperature=args.temperature, seed=args.seed,
         encoder=EncoderConfig(kind=args.kind, width=args.width, layers=args.layers,
-                              rep_dim=args.rep_dim))
+                              rep_dim=args.rep_dim, pair_bias=args.pair_bias))
     command = "jetviz " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["jetclr"] else ""
     table = run_ablation(jets_path, out, base, args.supervised_steps, args.split_seed,
                          args.max_per_class, args.parallel, args.only, args.map_per_class,

@@ -25,7 +25,13 @@ from jetviz.jetclr import (
     top_qcd_split,
     train_contrastive,
 )
-from jetviz.models.jetclr import EncoderConfig, JetClassifier, JetEncoder, nt_xent
+from jetviz.models.jetclr import (
+    EncoderConfig,
+    JetClassifier,
+    JetEncoder,
+    nt_xent,
+    pair_features,
+)
 from tests.conftest import make_jetset
 
 TINY = EncoderConfig(width=16, layers=1, heads=2, rep_dim=12, proj_dim=8)
@@ -52,22 +58,36 @@ def test_nt_xent_is_lower_for_aligned_pairs_than_shuffled():
         nt_xent(z1, z1[:5])
 
 
-@pytest.mark.parametrize("kind", ["transformer", "deepsets"])
-def test_encoder_is_permutation_invariant_and_ignores_padding(kind):
+@pytest.mark.parametrize(("kind", "pair_bias"),
+                         [("transformer", False), ("transformer", True), ("deepsets", False)])
+def test_encoder_is_permutation_invariant_and_ignores_padding(kind, pair_bias):
     torch.manual_seed(0)
     jets = make_jetset(n=8, p=10, seed=2)
-    model = JetEncoder(dataclasses.replace(TINY, kind=kind)).eval()
+    model = JetEncoder(dataclasses.replace(TINY, kind=kind, pair_bias=pair_bias)).eval()
     h = represent(model, jets.particles, jets.mask)
     shuffled = augment(jets.particles, jets.mask, np.random.default_rng(0),
                        ABLATION_SETS["none"])  # permutation only
     np.testing.assert_allclose(represent(model, *shuffled), h, rtol=1e-4, atol=1e-5)
     padded = pad_particles(jets.particles, jets.mask, 16)
     np.testing.assert_allclose(represent(model, *padded), h, rtol=1e-4, atol=1e-5)
-    classifier = JetClassifier(dataclasses.replace(TINY, kind=kind)).eval()
+    classifier = JetClassifier(dataclasses.replace(TINY, kind=kind, pair_bias=pair_bias)).eval()
     with torch.no_grad():
         a = classifier(torch.from_numpy(jets.particles), torch.from_numpy(jets.mask))
         b = classifier(torch.from_numpy(shuffled[0]), torch.from_numpy(shuffled[1]))
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_pair_features_are_symmetric_translation_invariant_and_zero_on_padding():
+    jets = make_jetset(n=6, p=9, seed=3)
+    x, m = torch.from_numpy(jets.particles), torch.from_numpy(jets.mask)
+    u = pair_features(x, m)  # (N, P, P, 4)
+    torch.testing.assert_close(u, u.transpose(1, 2))
+    shifted = x.clone()
+    shifted[..., 1] += 0.3 * m
+    shifted[..., 2] += 0.2 * m
+    torch.testing.assert_close(pair_features(shifted, m), u, atol=1e-5, rtol=1e-5)
+    pad = ~(m[:, :, None] & m[:, None, :])
+    assert (u[pad] == 0).all() and torch.isfinite(u).all()
 
 
 def test_roc_helpers_on_a_toy_with_known_answer():

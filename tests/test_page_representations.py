@@ -28,7 +28,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     write_jets(jets_path, dataclasses.replace(make_jetset(n=300, p=12, seed=11),
                                               attrs={"generator": "make_jetset"}))
     base = TrainConfig(steps=4, batch_size=32, encoder=EncoderConfig(
-        width=16, layers=1, heads=2, rep_dim=12, proj_dim=8))
+        width=16, layers=1, heads=2, rep_dim=12, proj_dim=8, pair_bias=True))
     out = root / "jetclr"
     run_ablation(str(jets_path), str(out), base, supervised_steps=4, map_per_class=8,
                  command="test", with_umap=False)

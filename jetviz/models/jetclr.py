@@ -13,6 +13,7 @@ pooling with a masked sum. No I/O here; jetviz.jetclr trains, saves and loads.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -31,6 +32,7 @@ class EncoderConfig:
     rep_dim: int = 128  # representation size D (linear probe and maps)
     proj_dim: int = 64  # projection-head output size D_z (NT-Xent)
     radius: float = 0.8  # jet radius R: etarel, phirel are divided by it
+    pair_bias: bool = False  # transformer: attention bias from pairwise (ΔR, kT, z, m²)
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict."""
@@ -50,6 +52,29 @@ def particle_features(x: torch.Tensor, mask: torch.Tensor, radius: float) -> tor
     return feats * mask[..., None]
 
 
+def pair_features(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Pairwise inputs (B, P, P, 4): ln ΔR, ln kT, ln z, ln m² of every particle pair.
+
+    As the interaction features of the Particle Transformer (Qu, Li, Qian,
+    arXiv:2202.03772), with kT = min(pT_i, pT_j)·ΔR, z = min(pT_i, pT_j)/(pT_i + pT_j) and
+    m² = 2 pT_i pT_j (cosh Δη − cos Δφ) in units of pT_jet. They depend on differences of
+    η and φ only, so a translation leaves them unchanged; zero for padded pairs.
+    """
+    pt = x[..., 0].clamp_min(1e-8)
+    eta, phi = x[..., 1], x[..., 2]
+    deta = eta[..., :, None] - eta[..., None, :]  # (B, P, P)
+    dphi = torch.remainder(phi[..., :, None] - phi[..., None, :] + math.pi, 2 * math.pi) - math.pi
+    dr = torch.sqrt(deta**2 + dphi**2).clamp_min(1e-4)
+    ptmin = torch.minimum(pt[..., :, None], pt[..., None, :])
+    ptsum = pt[..., :, None] + pt[..., None, :]
+    m2 = (2 * pt[..., :, None] * pt[..., None, :] * (torch.cosh(deta) - torch.cos(dphi)))
+    feats = torch.stack([torch.log(dr), torch.log(ptmin * dr), torch.log(ptmin / ptsum),
+                         torch.log(m2.clamp_min(1e-10))], -1)
+    scale = torch.tensor([0.5, 0.25, 0.5, 0.2], dtype=x.dtype)  # roughly unit width
+    pair = mask[..., :, None] & mask[..., None, :]
+    return feats * scale * pair[..., None]
+
+
 class _Block(nn.Module):
     """Pre-norm self-attention block that ignores padded particles."""
 
@@ -60,9 +85,13 @@ class _Block(nn.Module):
         self.norm2 = nn.LayerNorm(width)
         self.ff = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
 
-    def forward(self, h: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, pad: torch.Tensor,
+                bias: torch.Tensor | None = None) -> torch.Tensor:
         a = self.norm1(h)
-        h = h + self.attn(a, a, a, key_padding_mask=pad, need_weights=False)[0]
+        if bias is None:
+            h = h + self.attn(a, a, a, key_padding_mask=pad, need_weights=False)[0]
+        else:  # bias (B·heads, P, P) already holds −inf at padded keys
+            h = h + self.attn(a, a, a, attn_mask=bias, need_weights=False)[0]
         return h + self.ff(self.norm2(h))
 
 
@@ -79,6 +108,9 @@ class JetEncoder(nn.Module):
         self.embed = nn.Sequential(nn.Linear(4, w), nn.GELU(), nn.Linear(w, w))
         if config.kind == "transformer":
             self.blocks = nn.ModuleList(_Block(w, config.heads) for _ in range(config.layers))
+            if config.pair_bias:
+                self.pair_embed = nn.Sequential(nn.Linear(4, 16), nn.GELU(),
+                                                nn.Linear(16, config.heads))
         else:
             self.blocks = nn.ModuleList(
                 nn.Sequential(nn.GELU(), nn.Linear(w, w)) for _ in range(config.layers))
@@ -93,8 +125,14 @@ class JetEncoder(nn.Module):
         m = mask.to(x.dtype)
         h = self.embed(particle_features(x, mask, self.config.radius))  # (B, P, W)
         pad = ~mask.bool()
+        bias = None
+        if self.config.kind == "transformer" and self.config.pair_bias:
+            b, p = mask.shape
+            u = self.pair_embed(pair_features(x, mask.bool()))  # (B, P, P, heads)
+            u = u.masked_fill(pad[:, None, :, None], float("-inf"))
+            bias = u.permute(0, 3, 1, 2).reshape(b * self.config.heads, p, p)
         for block in self.blocks:
-            h = block(h, pad) if self.config.kind == "transformer" else h + block(h)
+            h = block(h, pad, bias) if self.config.kind == "transformer" else h + block(h)
         pooled = (h * m[..., None]).sum(1) / 10.0  # (B, W) masked sum: order-free
         return self.head(pooled)
 

@@ -130,6 +130,9 @@ def test_walk_observables_marker_at_position():
     assert markers[0].x[0] == pytest.approx(1.0)
     assert markers[0].y[0] == pytest.approx(85.0)
     assert fig.layout.yaxis.title.text == "mass [GeV]"
+    # the flat pT panel is not blown up to show rounding noise
+    assert list(fig.layout.yaxis2.range) == pytest.approx([980.0, 1020.0])
+    assert fig.layout.yaxis.range is None
 
 
 def test_beta_sweep_has_a_frame_per_grid_beta_and_play_button():

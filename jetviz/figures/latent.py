@@ -173,14 +173,17 @@ def _subplots(rows: int, cols: int, *, column_widths: Sequence[float] | None = N
     return spec
 
 
-def _style(spec: _Spec, title: str, height: int = 420) -> go.Figure:
+def _style(spec: _Spec, title: str, height: int = 420, subtitle: str = "") -> go.Figure:
     """The figure of ``spec`` with the shared look: template, title, font ≥ 14, margins."""
+    heading: dict = {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": FONT_SIZE + 3}}
+    if subtitle:
+        heading["subtitle"] = {"text": subtitle, "font": {"size": FONT_SIZE - 1}}
     layout = {
         "template": _TEMPLATE_DICT,
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": FONT_SIZE + 3}},
+        "title": heading,
         "font": {"size": FONT_SIZE},
         "height": height,
-        "margin": {"l": 70, "r": 20, "t": 70, "b": 60},
+        "margin": {"l": 70, "r": 20, "t": 90 if subtitle else 70, "b": 60},
         "hoverlabel": {"font": {"size": FONT_SIZE}},
     }
     _merge(layout, spec.layout)
@@ -241,8 +244,8 @@ def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
     fig.update_xaxes(title_text="latent dimension (sorted by KL)")
     return _style(
         fig,
-        f"KL per dimension at β = {format_beta(beta, unit)}<br>"
-        f"<sup>{n_active} active (> {ACTIVE_KL} nats), Σ KL = {total:.3g} nats</sup>",
+        f"KL per dimension at β = {format_beta(beta, unit)}",
+        subtitle=f"{n_active} active (> {ACTIVE_KL} nats), Σ KL = {total:.3g} nats",
     )
 
 
@@ -299,8 +302,8 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
                      range=[np.log10(KL_FLOOR), np.log10(y_top)])
     fig.update_layout(legend={"title": {"text": "latent dim"}})
-    return _style(fig, "KL of each latent dimension versus β<br>"
-                       "<sup>dimensions switch on as β falls</sup>")
+    return _style(fig, "KL of each latent dimension versus β",
+                  subtitle="dimensions switch on as β falls")
 
 
 def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
@@ -350,11 +353,11 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             hovertemplate=f"{name} of the data = {format_beta(value, unit)}<extra></extra>",
         ))
     fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
-    fig.update_yaxes(title_text="dimension (number of active directions)",
+    fig.update_yaxes(title_text="dimension D",
                      range=[y_lo, y_hi], dtick=1 if y_hi < 12 else None, zeroline=True)
     fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0})
-    return _style(fig, "Dimensionality at scale β<br>"
-                       "<sup>the height of a plateau = the number of active directions</sup>",
+    return _style(fig, "Dimensionality at scale β",
+                  subtitle="the height of a plateau = the number of active directions",
                   height=460)
 
 
@@ -377,12 +380,15 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
         raise ValueError(f"expected a non-empty (N,) array of distances, got shape {emd.shape}")
     median = float(np.median(emd))
     unit_text = f" [{unit}]" if unit else ""
+    counts, edges = np.histogram(emd, bins=40)
     fig = _Spec(_histogram(
-        x=emd, nbinsx=40, name=f"{emd.size} {what}",
+        x=emd, name=f"{emd.size} {what}",
+        xbins={"start": float(edges[0]), "end": float(edges[-1]),
+               "size": float(edges[1] - edges[0])},
         marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
         hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} {what}<extra></extra>",
     ))
-    top = np.histogram(emd, bins=40)[0].max()
+    top = counts.max()
     fig.add_trace(_vertical_marker(beta, 0, top * 1.05, label=f" = {format_beta(beta, unit)}"))
     fig.add_trace(_scatter(
         x=[median, median], y=[0, top * 1.05], mode="lines",
@@ -393,8 +399,8 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
     fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}")
     fig.update_yaxes(title_text=what)
     fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0}, bargap=0.02)
-    return _style(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}<br>"
-                       f"<sup>{emd.size} {what}, reconstructed at z = μ</sup>", height=440)
+    return _style(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}",
+                  height=440, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
 
 
 def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name: str,
@@ -418,6 +424,7 @@ def _jet_trace(particles: np.ndarray, mask: np.ndarray | None, colour: str, name
     )
 
 
+MIN_RELATIVE_SPAN = 0.02  # walk panels span at least ±2 % of the observable's mean
 MIN_EXTENT = 0.2  # the smallest half-width of an event display (η, φ units)
 VISIBLE_PTREL = 0.002  # particles softer than this do not widen the view
 
@@ -621,7 +628,13 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
             hovertemplate=f"here: {name} = %{{y:.3g}} {unit}<extra></extra>",
             **_on(r)))
         _, ya, x, y = _axis_names(r)
-        fig.update_layout({ya: {"title": {"text": label}}})
+        axis: dict = {"title": {"text": label}}
+        lo, hi, mid = float(np.nanmin(values)), float(np.nanmax(values)), float(np.nanmean(values))
+        if np.isfinite(mid) and hi - lo < MIN_RELATIVE_SPAN * abs(mid):
+            # a flat observable (pT along most walks) must look flat, not magnified noise
+            half = MIN_RELATIVE_SPAN * abs(mid)
+            axis["range"] = [mid - half, mid + half]
+        fig.update_layout({ya: axis})
         fig.add_shape(type="line", x0=float(positions[t]), x1=float(positions[t]), xref=x,
                       y0=0, y1=1, yref=f"{y} domain",
                       line={"color": "#111111", "width": 1.5, "dash": "dash"})

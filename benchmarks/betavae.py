@@ -233,10 +233,11 @@ def main() -> None:
           f"{100 * rel:.1f} %")
 
     w = walk_step(model, config, inputs, s["beta"])
-    print(f"\n2. latent-walk step: median {w['step']:.2f} ms (decode + observables "
-          f"{w['decode']:.2f} ms, rest figures) — goal {GOAL_WALK_MS:.0f} ms, ratio "
-          f"{w['step'] / GOAL_WALK_MS:.2f}; the page decodes the whole 61-step path once in "
-          f"{w['path']:.1f} ms, then a slider step only indexes into it")
+    print(f"\n2. latent-walk step: decode one latent point + its mass, pT, τ21: median "
+          f"{w['decode']:.2f} ms — goal {GOAL_WALK_MS:.0f} ms, ratio "
+          f"{w['decode'] / GOAL_WALK_MS:.2f}; with the event display and the observables "
+          f"figure: {w['step']:.2f} ms (ratio {w['step'] / GOAL_WALK_MS:.2f}). The page decodes "
+          f"the whole 61-step path once ({w['path']:.1f} ms), then a step only indexes into it")
 
     n_train = min(len(jets), 2000)
     train_jets = _jets_for(config, record, n_train, seed=1) if jets_file == DEFAULT_JETS \

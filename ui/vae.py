@@ -400,6 +400,10 @@ def class_picker(loaded: Loaded, where: str) -> str:
     options = [ALL_CLASSES] + [n for n, c in jets.counts().items() if c > 0]
     trained = trained_classes(loaded) or []
     widget = f"vae_class_{where}"
+    # a new model starts on its own class (a W model on W jets), not the last model's choice
+    if st.session_state.get(f"{widget}_model") != loaded.key:
+        st.session_state[f"{widget}_model"] = loaded.key
+        st.session_state.pop(widget, None)
     if st.session_state.get(widget) not in options:
         st.session_state[widget] = trained[0] if len(trained) == 1 and trained[0] in options \
             else ALL_CLASSES

@@ -623,7 +623,7 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
             **_on(r)))
         fig.add_trace(_scatter(
             x=[positions[t]], y=[values[t]], mode="markers", name="current position",
-            showlegend=r == 1, legendgroup="current",
+            showlegend=False,
             marker={"color": "#111111", "size": 13, "symbol": "diamond"},
             hovertemplate=f"here: {name} = %{{y:.3g}} {unit}<extra></extra>",
             **_on(r)))
@@ -639,9 +639,8 @@ def walk_observables_figure(positions: np.ndarray, observables: Mapping[str, np.
                       y0=0, y1=1, yref=f"{y} domain",
                       line={"color": "#111111", "width": 1.5, "dash": "dash"})
     fig.update_layout({_axis_names(len(names))[0]: {"title": {"text": x_title}}})
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
-                              "yanchor": "bottom"})
-    return _style(fig, title, height=180 * len(names) + 140)
+    return _style(fig, title, height=180 * len(names) + 150,
+                  subtitle=f"◆ = the current position ({positions[t]:+.2f})")
 
 
 def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: str = "GeV",

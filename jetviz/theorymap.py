@@ -445,7 +445,6 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
 
     encoder, train = encoder or EncoderConfig(), train or TrainConfig()
     data = prepare_data(events, seed=train.seed)
-    table: dict[str, dict[str, dict]] = {m: {} for m in methods}
     start = time.perf_counter()
     for n in set_sizes:
         for method in methods:
@@ -459,14 +458,18 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
             save_map(out, build_map(model, method, data, seed=train.seed, reduce=reduce))
             record["map_seconds"] = round(time.perf_counter() - t0, 1)
             save_model(out, model, cfg, data, record)
-            table[method][str(n)] = {k: record[k] for k in (
-                "accuracy", "unphysical_self", "mass_plane_spearman", "n_test_sets", "seconds")}
             if progress:
                 print(f"{method:>16} N={n:<3} accuracy {record['accuracy']:.3f}  unphysical→self "
                       f"{record['unphysical_self']:.3f}  mass-plane ρ "
                       f"{record['mass_plane_spearman']:.2f}  ({record['seconds']} s)", flush=True)
+    # the table covers every model in ``out`` trained on the same theories with the same seed,
+    # so set sizes can be trained in separate runs (each run's command is kept)
+    table, sizes = collect_table(out, [t.name for t in data.theories], train.seed)
+    old = Path(out) / "summary.json"
+    commands = json.loads(old.read_text()).get("commands", []) if old.exists() else []
     summary = {
         "command": command,
+        "commands": [*commands, command],
         "events": events.source,
         "events_command": events.attrs.get("command", ""),
         "seed": train.seed,
@@ -474,8 +477,8 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
         "theories": [theory_to_dict(t) for t in data.theories],
         "train_events": [len(a) for a in data.train_raw],
         "test_events": [len(a) for a in data.test_raw],
-        "methods": list(methods),
-        "set_sizes": [int(n) for n in set_sizes],
+        "methods": [m for m in METHODS if m in table],
+        "set_sizes": sizes,
         "encoder": dataclasses.asdict(encoder),
         "train": dataclasses.asdict(train),
         "table": table,
@@ -484,6 +487,27 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
     with atomic_path(Path(out) / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def collect_table(out: str | Path, theory_names: Sequence[str],
+                  seed: int) -> tuple[dict[str, dict[str, dict]], list[int]]:
+    """The accuracy table from every model JSON in ``out`` with these theories and seed.
+
+    Returns:
+        {method: {str(N): record fields}} and the sorted set sizes present.
+    """
+    table: dict[str, dict[str, dict]] = {}
+    for path in sorted(Path(out).glob("*_n*.json")):
+        meta = json.loads(path.read_text())
+        if ("record" not in meta or meta["train"]["seed"] != seed
+                or [t["name"] for t in meta["theories"]] != list(theory_names)):
+            continue
+        rec = meta["record"]
+        table.setdefault(meta["train"]["method"], {})[str(meta["encoder"]["set_size"])] = {
+            k: rec[k] for k in ("accuracy", "unphysical_self", "mass_plane_spearman",
+                                "n_test_sets", "seconds")}
+    sizes = sorted({int(n) for row in table.values() for n in row})
+    return {m: table[m] for m in METHODS if m in table}, sizes
 
 
 def format_table(table: dict[str, dict[str, dict]], set_sizes: Sequence[int]) -> str:

@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -577,7 +578,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature, seed=args.seed,
         encoder=EncoderConfig(kind=args.kind, width=args.width, layers=args.layers,
                               rep_dim=args.rep_dim, pair_bias=args.pair_bias))
-    command = "jetviz " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["jetclr"] else ""
+    command = "jetviz " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["jetclr"] else ""
     table = run_ablation(jets_path, out, base, args.supervised_steps, args.split_seed,
                          args.max_per_class, args.parallel, args.only, args.map_per_class,
                          command)

@@ -205,3 +205,15 @@ def test_existing_name_without_overwrite_is_refused(root, monkeypatch):
     at.text_input(key="train_name").set_value("mine")
     at.button(key="train_start").click().run()
     assert any("already exists" in e.value for e in at.error)
+
+
+def test_checkpoint_without_scan_says_so(root, monkeypatch):
+    unfinished = root / "vae_unfinished"
+    shutil.copytree(root / "vae_tiny", unfinished)
+    payload = json.loads((unfinished / "config.json").read_text())
+    payload["record"].pop("scan")
+    payload["record"].pop("stopped")
+    (unfinished / "config.json").write_text(json.dumps(payload))
+    at = _open(monkeypatch, "pages/beta.py", "vae_unfinished")
+    assert any("no β scan" in e.value and "still in training" in e.value for e in at.error)
+    assert not at.get("plotly_chart")

@@ -200,7 +200,10 @@ def scan_of(loaded: Loaded) -> Scan | None:
     try:
         return _scan(loaded.key, loaded.record)
     except JetvizInputError as err:
-        st.error(f"{loaded.choice.label}: {err}")
+        running = "" if loaded.record.get("stopped") else (
+            " It looks unfinished (no 'stopped' in its record): a model still in training gets "
+            "its scan when training ends; reload the page then.")
+        st.error(f"{loaded.choice.label}: {err}.{running}")
         return None
 
 

@@ -196,7 +196,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
           train_config: TrainConfig = TrainConfig(), *, out_dir: str | os.PathLike | None = None,
           callback: Callback | None = None, resume: bool = False,
           device: torch.device | str | None = None, progress: bool = False,
-          provenance: dict | None = None) -> tuple[BetaVAE | PointVAE, dict]:
+          provenance: dict | None = None,
+          resume_weighting: str | None = None) -> tuple[BetaVAE | PointVAE, dict]:
     """Train a β-VAE, checkpointing each epoch, and store its per-β scan with the best model.
 
     Args:
@@ -210,6 +211,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         device: default :func:`jetviz.device.default_device`.
         progress: show a tqdm progress bar (rank 0).
         provenance: JSON-ready facts stored in the record (command, data source, ...).
+        resume_weighting: on resume, switch the per-example weighting to this one (e.g. to
+            fine-tune the large-β end with "balanced"); None keeps the stored one.
 
     Returns:
         (model with the best weights, in eval mode; the record). The record holds
@@ -231,7 +234,12 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
             raise JetvizInputError("resume needs the checkpoint directory (out_dir)")
         payload = read_config(out_dir / LAST)
         config = VAEConfig.from_dict(payload["config"])
+        if resume_weighting is not None and resume_weighting != config.weighting:
+            config = dataclasses.replace(config, weighting=resume_weighting)
         record = payload["record"]
+        if provenance and "command" in provenance:
+            record["commands"] = [*record.get("commands", [record.get("command")]),
+                                  provenance["command"]]
         tc = TrainConfig(**{**record["train_config"], "epochs": max(
             train_config.epochs, record["train_config"]["epochs"])})
     inputs = as_inputs(data, config)
@@ -417,7 +425,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="train an ordinary VAE at this one β instead of a β-conditioned one")
     m.add_argument("--loss", default=None, choices=["sinkhorn", "exact", "chamfer", "mse"],
                    help="reconstruction distance for jets (default sinkhorn)")
-    m.add_argument("--weighting", default=d.weighting, choices=list(WEIGHTINGS))
+    m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
+                   help=f"per-example weighting over β (default {d.weighting}; with --resume: "
+                        "switch the stored run to this one)")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
@@ -506,7 +516,7 @@ def _config_from_args(args: argparse.Namespace) -> VAEConfig:
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
         loss="euclidean" if toy else (args.loss or "sinkhorn"),
-        weighting=args.weighting, sinkhorn_eps=args.sinkhorn_eps,
+        weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter)
 
 
@@ -526,7 +536,7 @@ def run(args: argparse.Namespace) -> int:
         provenance["command"] = command
         _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
                           device=args.device, progress=not args.no_progress,
-                          provenance=provenance)
+                          provenance=provenance, resume_weighting=args.weighting)
     except JetvizInputError as err:
         print(f"jetviz train: {err}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ st.markdown(
     "generator can do."
 )
 st.latex(
-    r"W_1(P, Q) = \int \big|F_P(x) - F_Q(x)\big|\, dx, \qquad"
+    r"W_1(P, Q) = \int \big|F_P(x) - F_Q(x)\big|\, dx, \qquad "
     r"q(z) = \frac{1}{N}\sum_{j} \mathcal{N}\big(z;\ \mu(x_j), \sigma^2(x_j)\big)"
     r"\ \approx\ p_{\text{flow}}(z)"
 )

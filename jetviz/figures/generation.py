@@ -20,6 +20,8 @@ from plotly.subplots import make_subplots
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, TEMPLATE
 
 LOG_X = frozenset({"ptrel"})  # observables drawn with logarithmic bins and axis
+# observables whose densities span decades (sharp peaks, particle spectra): log y axis
+LOG_Y = frozenset({"eta", "phi", "multiplicity", "ptrel", "etarel", "phirel"})
 INTEGER = frozenset({"multiplicity"})  # one bin per integer
 
 
@@ -84,20 +86,21 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
     specs_heights = []
     for _ in range(n_rows):
         specs_heights += [0.72, 0.28]
+    def heading(n: str) -> str:
+        return labels.get(n, n) + (f" [{units[n]}]" if units.get(n) else "")
+
     titles = []
     for r in range(n_rows):
-        row = [labels.get(n, n) for n in names[r * n_cols:(r + 1) * n_cols]]
+        row = [heading(n) for n in names[r * n_cols:(r + 1) * n_cols]]
         titles += row + [""] * (n_cols - len(row)) + [""] * n_cols
     fig = make_subplots(rows=2 * n_rows, cols=n_cols, row_heights=specs_heights,
-                        vertical_spacing=0.035, horizontal_spacing=0.045,
+                        vertical_spacing=0.03, horizontal_spacing=0.05,
                         subplot_titles=titles, shared_xaxes=True)
     for i, name in enumerate(names):
         r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
         t, g = np.asarray(true[name]), np.asarray(generated[name])
         edges = histogram_edges(name, t, [g], n_bins)
         ht, hg = _density(t, edges), _density(g, edges)
-        unit = units.get(name, "")
-        xlabel = f"{labels.get(name, name)}" + (f" [{unit}]" if unit else "")
         for role, heights, legend in (("true", ht, "true"), ("generated", hg, generated_label)):
             x, y = _step(edges, heights)
             fig.add_trace(go.Scatter(
@@ -117,13 +120,16 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         fig.add_hline(y=1.0, line={"color": ROLE_COLOURS["true"], "dash": "dot", "width": 1},
                       row=r + 1, col=c)
         log_x = name in LOG_X
-        fig.update_yaxes(type="log", row=r, col=c, title_text="density" if c == 1 else None)
+        fig.update_yaxes(type="log" if name in LOG_Y else "linear", row=r, col=c,
+                         title_text="density" if c == 1 else None,
+                         dtick=1 if name in LOG_Y else None, exponentformat="power")
         fig.update_yaxes(range=[0, 2], row=r + 1, col=c, title_text="gen/true" if c == 1 else None)
         fig.update_xaxes(type="log" if log_x else "linear", row=r, col=c)
-        fig.update_xaxes(type="log" if log_x else "linear", title_text=xlabel, row=r + 1, col=c)
+        fig.update_xaxes(type="log" if log_x else "linear", row=r + 1, col=c)
     fig.update_layout(title=title, template=TEMPLATE, font={"size": FONT_SIZE},
-                      height=330 * n_rows + 120, margin={"t": 110, "l": 70, "r": 20, "b": 60},
-                      legend={"orientation": "h", "y": 1.06, "x": 0.0, "yanchor": "bottom"})
+                      height=380 * n_rows + 130, margin={"t": 130, "l": 80, "r": 20, "b": 40},
+                      legend={"orientation": "h", "y": 1.0, "x": 1.0, "xanchor": "right",
+                              "yanchor": "bottom", "yref": "container"})
     fig.update_annotations(font_size=FONT_SIZE)
     return fig
 
@@ -183,16 +189,15 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
     ticks = np.arange(np.ceil(zmin), np.floor(zmax) + 1)
     fig.update_layout(
         title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=470,
-        margin={"t": 90, "l": 70, "r": 20, "b": 60},
+        margin={"t": 90, "l": 70, "r": 150 if with_ratio else 80, "b": 60},
         coloraxis={"colorscale": "Viridis", "cmin": zmin, "cmax": zmax,
-                   "colorbar": {"title": "pT fraction", "x": 1.0 if not with_ratio else 0.74,
-                                "len": 0.9, "tickvals": ticks,
+                   "colorbar": {"title": "pT fraction", "x": 1.01, "len": 0.9, "tickvals": ticks,
                                 "ticktext": [f"1e{int(k)}" for k in ticks]}},
     )
     if with_ratio:
         fig.update_layout(coloraxis2={
             "colorscale": "RdBu_r", "cmin": -1.0, "cmax": 1.0,
-            "colorbar": {"title": "ratio", "x": 1.02, "len": 0.9,
+            "colorbar": {"title": "ratio", "x": 1.11, "len": 0.9,
                          "tickvals": [-1, -0.5, 0, 0.5, 1],
                          "ticktext": ["0.1", "0.32", "1", "3.2", "10"]}})
     fig.update_annotations(font_size=FONT_SIZE)

@@ -165,7 +165,7 @@ def roc_figure(curves: Mapping[str, Mapping], title: str, highlight: str = "all"
     fig.update_xaxes(title_text="signal efficiency ε<sub>S</sub> (top jets kept)",
                      range=[0.1, 1.0])
     fig.update_yaxes(title_text="background rejection 1/ε<sub>B</sub> (QCD)", type="log")
-    _layout(fig, title, 560)
-    fig.update_layout(legend={"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top",
-                              "bgcolor": "rgba(255,255,255,0.8)"})
+    _layout(fig, title, 720)
+    fig.update_layout(legend={"x": 0.0, "y": -0.18, "xanchor": "left", "yanchor": "top"},
+                      margin={"l": 70, "r": 25, "t": 80, "b": 40})
     return fig

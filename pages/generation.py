@@ -85,7 +85,8 @@ st.caption(
 
 st.header("Wasserstein-1 distance per observable")
 table = score_table(spec, seed, n_jets, batch_size, 5, truth, fake)
-st.dataframe(table, hide_index=True, width="stretch", key="gen_table")
+st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4,
+             key="gen_table")
 st.caption(
     f"JetNet protocol (arXiv:2106.11535): 5 batches of {batch_size:,} jets from each sample, "
     "W1 by scipy per batch, mean ± std. Truth vs truth: the same between the reference half "

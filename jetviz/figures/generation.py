@@ -95,7 +95,7 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         titles += row + [""] * (n_cols - len(row)) + [""] * n_cols
     fig = make_subplots(rows=2 * n_rows, cols=n_cols, row_heights=specs_heights,
                         vertical_spacing=0.03, horizontal_spacing=0.05,
-                        subplot_titles=titles, shared_xaxes=True)
+                        subplot_titles=titles)
     for i, name in enumerate(names):
         r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
         t, g = np.asarray(true[name]), np.asarray(generated[name])
@@ -120,12 +120,16 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         fig.add_hline(y=1.0, line={"color": ROLE_COLOURS["true"], "dash": "dot", "width": 1},
                       row=r + 1, col=c)
         log_x = name in LOG_X
+        x_range = np.log10(edges[[0, -1]]) if log_x else edges[[0, -1]]
         fig.update_yaxes(type="log" if name in LOG_Y else "linear", row=r, col=c,
                          title_text="density" if c == 1 else None,
                          dtick=1 if name in LOG_Y else None, exponentformat="power")
         fig.update_yaxes(range=[0, 2], row=r + 1, col=c, title_text="gen/true" if c == 1 else None)
-        fig.update_xaxes(type="log" if log_x else "linear", row=r, col=c)
-        fig.update_xaxes(type="log" if log_x else "linear", row=r + 1, col=c)
+        # the ratio panel shares the histogram's x range; only it carries tick labels
+        fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range),
+                         showticklabels=False, row=r, col=c)
+        fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range), row=r + 1,
+                         col=c)
     fig.update_layout(title=title, template=TEMPLATE, font={"size": FONT_SIZE},
                       height=380 * n_rows + 130, margin={"t": 130, "l": 80, "r": 20, "b": 40},
                       legend={"orientation": "h", "y": 1.0, "x": 1.0, "xanchor": "right",
@@ -183,21 +187,24 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
             hovertemplate=("η_rel %{x:.3f}, φ_rel %{y:.3f}<br>" + compare
                            + " / true = %{customdata:.3g}<extra></extra>")), row=1, col=cols)
     for c in range(1, cols + 1):
-        fig.update_xaxes(title_text="η_rel", range=[-radius, radius], row=1, col=c)
+        fig.update_xaxes(title_text="η_rel", range=[-radius, radius], constrain="domain",
+                         row=1, col=c)
         fig.update_yaxes(title_text="φ_rel [rad]" if c == 1 else None, range=[-radius, radius],
-                         scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
+                         scaleanchor=f"x{'' if c == 1 else c}", constrain="domain", row=1,
+                         col=c)
     ticks = np.arange(np.ceil(zmin), np.floor(zmax) + 1)
     fig.update_layout(
         title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=470,
         margin={"t": 90, "l": 70, "r": 150 if with_ratio else 80, "b": 60},
         coloraxis={"colorscale": "Viridis", "cmin": zmin, "cmax": zmax,
-                   "colorbar": {"title": "pT fraction", "x": 1.01, "len": 0.9, "tickvals": ticks,
+                   "colorbar": {"title": {"text": "pT fraction", "side": "right"}, "x": 1.01,
+                                "len": 0.9, "tickvals": ticks,
                                 "ticktext": [f"1e{int(k)}" for k in ticks]}},
     )
     if with_ratio:
         fig.update_layout(coloraxis2={
             "colorscale": "RdBu_r", "cmin": -1.0, "cmax": 1.0,
-            "colorbar": {"title": "ratio", "x": 1.11, "len": 0.9,
+            "colorbar": {"title": {"text": "ratio", "side": "right"}, "x": 1.13, "len": 0.9,
                          "tickvals": [-1, -0.5, 0, 0.5, 1],
                          "ticktext": ["0.1", "0.32", "1", "3.2", "10"]}})
     fig.update_annotations(font_size=FONT_SIZE)

@@ -94,7 +94,7 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         row = [heading(n) for n in names[r * n_cols:(r + 1) * n_cols]]
         titles += row + [""] * (n_cols - len(row)) + [""] * n_cols
     fig = make_subplots(rows=2 * n_rows, cols=n_cols, row_heights=specs_heights,
-                        vertical_spacing=0.03, horizontal_spacing=0.05,
+                        vertical_spacing=0.055, horizontal_spacing=0.05,
                         subplot_titles=titles)
     for i, name in enumerate(names):
         r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
@@ -131,7 +131,7 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range), row=r + 1,
                          col=c)
     fig.update_layout(title=title, template=TEMPLATE, font={"size": FONT_SIZE},
-                      height=380 * n_rows + 130, margin={"t": 130, "l": 80, "r": 20, "b": 40},
+                      height=430 * n_rows + 130, margin={"t": 130, "l": 80, "r": 20, "b": 40},
                       legend={"orientation": "h", "y": 1.0, "x": 1.0, "xanchor": "right",
                               "yanchor": "bottom", "yref": "container"})
     fig.update_annotations(font_size=FONT_SIZE)

@@ -88,7 +88,11 @@ with st.expander("Project your own events onto the map",
         events, label = held
         st.caption(f"In use: **{label}** — {len(events):,} events, theories {events.counts()}")
 
-tmap = stored_map(method, set_size)
+try:
+    tmap = stored_map(method, set_size)
+except JetvizInputError as err:
+    st.error(f"{err}. Choose another method or set size.")
+    st.stop()
 xy = tmap.umap if projection == "umap" else tmap.pca
 projected = None
 try:

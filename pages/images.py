@@ -37,7 +37,9 @@ with c1:
         index=next((i for i, c in enumerate(class_options) if c == ("g",)), 0),
         help=f"The jets averaged; '{MIXED}' is a model trained on every class at once.")
 models = [s for s in specs if s.classes == classes]
-vaes = sorted({s.vae_dir for s in models}, key=str)
+# EMD models first (the page opens on one), then by name
+vaes = sorted({s.vae_dir for s in models},
+              key=lambda d: (next(s.loss for s in models if s.vae_dir == d) != "sinkhorn", str(d)))
 with c2:
     vae_dir = st.selectbox(
         "Model", vaes, key="img_model",

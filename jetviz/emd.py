@@ -133,8 +133,9 @@ def _stabilised_sinkhorn(
     scale: torch.Tensor,
     eps: float,
     n_iter: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Entropic OT by log-stabilised Sinkhorn scaling with ε annealing (float64, no grad).
+    with_plan: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Entropic OT by log-stabilised Sinkhorn scaling with ε annealing (no grad).
 
     Solves min_P <P, C> − ε H(P) with P 1 = α, Pᵀ1 = β (Cuturi arXiv:1306.0895). The plan is
     P_ij = u_i exp((F_i + G_j − C_ij)/ε) v_j: the potentials F, G live in the log domain and
@@ -146,16 +147,26 @@ def _stabilised_sinkhorn(
     arXiv:1711.01851), which halves the error at equal iterations here.
 
     Args:
-        cost: (B, n, m) float64 ground cost, +inf where either particle is padding.
-        alpha, beta: (B, n), (B, m) float64 marginals, each summing to 1, 0 on padding.
+        cost: (B, n, m) ground cost (float64, or float32 for speed), +inf where either
+            particle is padding.
+        alpha, beta: (B, n), (B, m) marginals of the cost's dtype, each summing to 1, 0 on
+            padding.
         scale: (B,) the pair's largest real cost; ε is relative to it.
         eps: final ε relative to ``scale``.
         n_iter: total number of scaling iterations.
+        with_plan: also form the plan (False: return None in its place).
 
     Returns:
-        F (B, n), G (B, m) log-domain potentials and the plan P (B, n, m) at the final ε.
+        F (B, n), G (B, m) log-domain potentials and the plan P (B, n, m) at the final ε
+        (None without ``with_plan``).
     """
     mask_a, mask_b = alpha > 0, beta > 0  # (B, n), (B, m)
+    tiny = torch.finfo(cost.dtype).tiny  # floor of the kernel products: no 0/0
+    # Scalings live in [lo, hi]: after a drop of ε a row's kernel can nearly vanish, and an
+    # unbounded over-relaxed update then overflows float32 (float64's bounds, 1e±123, are
+    # never reached).
+    lo, hi = tiny**0.4, tiny**-0.4
+    max_exponent = math.log(torch.finfo(cost.dtype).max) - 10  # exp() stays finite
     n_stages = max(1, math.ceil(n_iter / _ITERS_PER_STAGE))
     start = max(_EPS_START, eps)
     ratio = (eps / start) ** (1.0 / max(1, n_stages - 1))
@@ -163,28 +174,28 @@ def _stabilised_sinkhorn(
     cost = cost / scale[:, None, None]
     # Padding rows/columns have an all-zero kernel; giving them a tiny marginal keeps their
     # scaling at 1 (tiny/tiny) instead of 0/0, with no effect on real ones.
-    a_pad = torch.where(mask_a, alpha, 1e-300)
-    b_pad = torch.where(mask_b, beta, 1e-300)
+    a_pad = torch.where(mask_a, alpha, tiny)
+    b_pad = torch.where(mask_b, beta, tiny)
     f_aug = torch.stack([torch.zeros_like(alpha), torch.ones_like(alpha)], 2)  # (B, n, 2)
     g_aug = torch.stack([torch.ones_like(beta), torch.zeros_like(beta)], 1)  # (B, 2, m)
     for stage in range(n_stages):
         e = max(eps, start * ratio**stage)
         # s_ij = (f_i + g_j − C_ij)/ε in one fused pass: [f, 1] @ [1; g] = f ⊕ g
         kernel = torch.baddbmm(cost, f_aug, g_aug, beta=-1.0 / e, alpha=1.0 / e)
-        kernel = kernel.clamp_max_(700.0).exp_()  # (B, n, m); exp(−inf) = 0 on padding
+        kernel = kernel.clamp_max_(max_exponent).exp_()  # (B, n, m); exp(−inf) = 0 on padding
         kernel_t = kernel.transpose(1, 2).contiguous()  # row-vector products are fastest
         u, v = torch.ones_like(alpha), torch.ones_like(beta)
         for _ in range(min(_ITERS_PER_STAGE, n_iter - stage * _ITERS_PER_STAGE)):
             # over-relaxed update u ← u^(1−ω) (α / K v)^ω with ω = 3/2, i.e. r √(r/u)
-            r = a_pad / torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
-            u = r * (r / u.clamp_min(1e-300)).sqrt()
-            r = b_pad / torch.bmm(u[:, None, :], kernel)[:, 0, :].clamp_min(1e-300)
-            v = r * (r / v.clamp_min(1e-300)).sqrt()
+            r = (a_pad / torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(tiny))
+            u = (r.clamp_(lo, hi) * (r / u).sqrt()).clamp_(lo, hi)
+            r = (b_pad / torch.bmm(u[:, None, :], kernel)[:, 0, :].clamp_min(tiny))
+            v = (r.clamp_(lo, hi) * (r / v).sqrt()).clamp_(lo, hi)
         # a plain (ω = 1) row update last, so the plan's rows match alpha
-        u = alpha / torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(1e-300)
-        f_aug[:, :, 0] += torch.where(mask_a, e * u.clamp_min(1e-300).log(), 0.0)
-        g_aug[:, 1, :] += torch.where(mask_b, e * v.clamp_min(1e-300).log(), 0.0)
-    plan = u[:, :, None] * kernel * v[:, None, :]
+        u = (alpha / torch.bmm(v[:, None, :], kernel_t)[:, 0, :].clamp_min(tiny)).clamp_(lo, hi)
+        f_aug[:, :, 0] += torch.where(mask_a, e * u.log(), 0.0)
+        g_aug[:, 1, :] += torch.where(mask_b, e * v.log(), 0.0)
+    plan = u[:, :, None] * kernel * v[:, None, :] if with_plan else None
     return f_aug[:, :, 0] * scale[:, None], g_aug[:, 1, :] * scale[:, None], plan
 
 
@@ -212,8 +223,14 @@ def _solve(
     n_iter: int,
     mask_a: torch.Tensor | None,
     mask_b: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """EMD (B,) with its Lagrangian gradient, and the transport plan (B, Pa, Pb) in GeV."""
+    with_plan: bool = True,
+    solver_dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """EMD (B,) with its Lagrangian gradient, and the transport plan (B, Pa, Pb) in GeV.
+
+    Without ``with_plan`` and with no gradient wanted, only the value is computed (no plan,
+    no rounding, no Lagrangian: about a third faster) and the plan returned is None.
+    """
     _check_inputs(w_a, x_a, w_b, x_b)
     if eps <= 0 or n_iter < 1:
         raise ValueError(f"sinkhorn_emd: need eps > 0 and n_iter ≥ 1, got {eps=}, {n_iter=}")
@@ -221,11 +238,13 @@ def _solve(
     mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
     mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
     # At least float32 (half precision turns the 1e-20 distance floor into 0, and a NaN
-    # gradient), and no autocast inside: the solver needs its float64.
+    # gradient), and no autocast inside: the solver picks its own precision.
     dtype = torch.promote_types(torch.promote_types(w_a.dtype, x_a.dtype), torch.float32)
     with torch.autocast(w_a.device.type, enabled=False):
-        return _solve_exact_dtype(w_a.to(dtype), x_a.to(dtype), w_b.to(dtype), x_b.to(dtype),
-                                  R, eps, n_iter, mask_a, mask_b)
+        inputs = (w_a.to(dtype), x_a.to(dtype), w_b.to(dtype), x_b.to(dtype))
+        wants_grad = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
+        return _solve_exact_dtype(*inputs, R, eps, n_iter, mask_a, mask_b,
+                                  with_plan or wants_grad, solver_dtype)
 
 
 def _solve_exact_dtype(
@@ -238,22 +257,27 @@ def _solve_exact_dtype(
     n_iter: int,
     mask_a: torch.Tensor,
     mask_b: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    with_plan: bool,
+    solver_dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``_solve`` on validated float32/float64 inputs with boolean masks."""
     alpha, beta, m_a, m_b, cost, mass, imbalance = _augment(
         w_a, x_a, w_b, x_b, mask_a, mask_b, R
     )
     pair = m_a[:, :, None] & m_b[:, None, :]  # (B, Pa+1, Pb+1)
     with torch.no_grad():
-        c64 = cost.detach().double()
-        c_inf = torch.where(pair, c64, math.inf)
-        scale = torch.where(pair, c64, 0.0).amax((1, 2)).clamp_min(1e-6)
-        a64, b64 = alpha.detach().double(), beta.detach().double()
-        f, _, plan = _stabilised_sinkhorn(c_inf, a64, b64, scale, eps, n_iter)
+        c_s = cost.detach().to(solver_dtype)
+        c_inf = torch.where(pair, c_s, math.inf)
+        scale = torch.where(pair, c_s, 0.0).amax((1, 2)).clamp_min(1e-6)
+        a_s, b_s = alpha.detach().to(solver_dtype), beta.detach().to(solver_dtype)
+        f, _, plan = _stabilised_sinkhorn(c_inf, a_s, b_s, scale, eps, n_iter, with_plan)
         f, g = _c_transform_potentials(f, c_inf, m_a, m_b)
-        plan = _round_to_marginals(plan, a64, b64)
-        lower = (f * a64).sum(1) + (g * b64).sum(1)  # ≤ exact normalised cost
-        value = (mass.detach().double() * lower + imbalance.detach().double()).to(cost.dtype)
+        lower = (f * a_s).sum(1) + (g * b_s).sum(1)  # ≤ exact normalised cost
+        value = (mass.detach().to(solver_dtype) * lower
+                 + imbalance.detach().to(solver_dtype)).to(cost.dtype)
+        if not with_plan:
+            return value, None
+        plan = _round_to_marginals(plan, a_s, b_s)
         f, g, plan = f.to(cost.dtype), g.to(cost.dtype), plan.to(cost.dtype)
     # Gradient of the Lagrangian <P, C> + <f, α − P1> + <g, β − Pᵀ1> at the approximate
     # primal-dual solution: d/dC = P (hence the positions' gradient), d/dα = f, d/dβ = g
@@ -292,6 +316,7 @@ def sinkhorn_emd(
     n_iter: int = DEFAULT_N_ITER,
     mask_a: torch.Tensor | None = None,
     mask_b: torch.Tensor | None = None,
+    solver_dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Batched, differentiable EMD between particle sets by log-stabilised Sinkhorn.
 
@@ -305,11 +330,12 @@ def sinkhorn_emd(
     ε is **relative to the cost scale**: the absolute ε of each pair is ``eps`` times the
     largest θ_ij/R between its real particles, so the settings need no retuning for another R
     or another jet size. ε is annealed from 0.3 to ``eps`` over stages of 8 iterations
-    (log-stabilised scaling, see ``_stabilised_sinkhorn``); the solver runs in float64 without
-    autograd. The returned **value** is the dual bound of the approximate potentials made
-    feasible by a double c-transform: it is never above the exact EMD (up to float error) and,
-    at the defaults, its median relative error against POT's exact solver is about 0.2 % on
-    realistic 30-particle jets and 0.35 % on random ones (95th percentile < 1 %).
+    (log-stabilised scaling, see ``_stabilised_sinkhorn``); the solver runs without autograd,
+    in float64 unless ``solver_dtype`` says otherwise. The returned **value** is the dual
+    bound of the approximate potentials made feasible by a double c-transform: it is never
+    above the exact EMD (up to float error) and, at the defaults, its median relative error
+    against POT's exact solver is about 0.2 % on realistic 30-particle jets and 0.35 % on
+    random ones (95th percentile < 1 %).
     The **gradient** is that of the Lagrangian at the approximate primal-dual solution: the
     plan (rounded onto the exact marginals) for the ground costs, hence the positions, and the
     dual potentials for the weights — the exact EMD's gradient when the solution is optimal.
@@ -331,11 +357,16 @@ def sinkhorn_emd(
             fewer trade accuracy for speed (40 at eps = 0.01: ≈ 0.5 % median error on jets).
         mask_a: (B, Pa) bool, True for a real particle; default ``w_a > 0``.
         mask_b: (B, Pb) bool; default ``w_b > 0``.
+        solver_dtype: precision of the scaling iterations. float32 halves their memory
+            traffic (≈ 2× faster forward on CPU for B = 1000) at moderate ε (≥ 0.01);
+            the value stays a feasible dual bound, so precision costs accuracy, not
+            validity. Training keeps float64.
 
     Returns:
         (B,) EMD in the units of the weights.
     """
-    return _solve(w_a, x_a, w_b, x_b, R, eps, n_iter, mask_a, mask_b)[0]
+    return _solve(w_a, x_a, w_b, x_b, R, eps, n_iter, mask_a, mask_b, with_plan=False,
+                  solver_dtype=solver_dtype)[0]
 
 
 def sinkhorn_plan(

@@ -37,7 +37,9 @@ from jetviz.models.vae import BetaVAE, PointVAE, VAEConfig
 
 SMOOTH_WINDOW = 7  # grid points per local quadratic fit for the derivatives
 SLIDER_EPS = 0.01  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
-SLIDER_ITER = 24  # Sinkhorn iterations for the slider's EMD (median error ≈ 3 % vs exact)
+SLIDER_ITER = 32  # Sinkhorn iterations for the slider's EMD (median error ≈ 2.6 % vs exact)
+# The slider's Sinkhorn runs in float32: as accurate as float64 at these settings and ≈ 2.5×
+# faster for 1,000 jets on one core (fewer bytes through the cache).
 DECODED_PTREL_MIN = 1e-4  # decoded particles carrying less pT fraction count as absent
 
 Model = BetaVAE | PointVAE
@@ -145,7 +147,7 @@ def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor, *, fast: boo
         return (inputs.x - x_hat).square().sum(-1).sqrt()
     if fast:
         return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config,
-                            eps=SLIDER_EPS, n_iter=SLIDER_ITER)
+                            eps=SLIDER_EPS, n_iter=SLIDER_ITER, solver_dtype=torch.float32)
     return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config)
 
 

@@ -49,8 +49,8 @@ def _features(x: torch.Tensor, radius: float) -> torch.Tensor:
 
 
 def emd_sinkhorn(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: torch.Tensor,
-                 config: VAEConfig, *, eps: float | None = None,
-                 n_iter: int | None = None) -> torch.Tensor:
+                 config: VAEConfig, *, eps: float | None = None, n_iter: int | None = None,
+                 solver_dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Sinkhorn EMD (B,) in GeV between prepared jets (B, P, 3) and decoded jets (B, P_out, 3)."""
     pt = jet_pt[:, None]
     w_a = x[..., 0] * pt * mask
@@ -60,7 +60,7 @@ def emd_sinkhorn(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_p
         w_a, x[..., 1:], w_b, x_hat[..., 1:], R=config.radius,
         eps=config.sinkhorn_eps if eps is None else eps,
         n_iter=config.sinkhorn_iter if n_iter is None else n_iter,
-        mask_a=mask, mask_b=ones)
+        mask_a=mask, mask_b=ones, solver_dtype=solver_dtype)
 
 
 def emd_exact(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: torch.Tensor,

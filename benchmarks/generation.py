@@ -35,9 +35,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="jets per W1 batch")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (median)")
     parser.add_argument("--speed-jets", type=int, default=10_000, help="jets per timing run")
+    parser.add_argument("--root", default=str(CHECKPOINTS), help="where the gen_*/ directories are")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="only generators whose key contains one of these strings")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    specs = list_generators(CHECKPOINTS)
+    specs = [s for s in list_generators(args.root)
+             if not args.only or any(o in s.key for o in args.only)]
     if not specs:
         raise SystemExit("no generators under checkpoints/gen_*/ (see README: jetviz gen prior)")
     jets = load_jets(DEFAULT_JETS, n_particles=30)

@@ -37,6 +37,7 @@ import torch
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.latent import DECODED_PTREL_MIN
+from jetviz.mass_mmd import MmdConfig, finetune
 from jetviz.models.checkpoint import load_checkpoint
 from jetviz.models.inputs import prepare_particles
 from jetviz.models.prior import (
@@ -52,7 +53,8 @@ from jetviz.paths import CHECKPOINTS
 
 PRIORS = ("gaussian", "flow")
 PRIOR_LABELS = {"gaussian": "Gaussian prior N(0, 1)", "flow": "flow prior"}
-LOSS_LABELS = {"sinkhorn": "EMD", "exact": "EMD (exact)", "chamfer": "Chamfer", "mse": "MSE"}
+LOSS_LABELS = {"sinkhorn": "EMD", "exact": "EMD (exact)", "chamfer": "Chamfer", "mse": "MSE",
+               "sinkhorn+mmd": "EMD + mass-MMD"}
 FLOW_DIR = "flow"  # the prior's subdirectory inside a gen_* directory
 PT_QUANTILES = 201  # stored quantiles of the training jets' pT
 DECODE_BATCH = 4096  # latents decoded per forward pass
@@ -287,6 +289,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (0: torch's default); 1 lets runs share the cores")
+    q = sub.add_parser("mmd", help="fine-tune a generator's decoder with an MMD term on the "
+                                   "jet mass (talk 004); writes a new generator directory")
+    q.add_argument("--gen", required=True, help="generator directory with a flow prior "
+                                                "(e.g. checkpoints/gen_w_emd)")
+    q.add_argument("--out", required=True, help="new generator directory (checkpoints/gen_*)")
+    q.add_argument("--data", default=None, help="jet file (default: the embedded one)")
+    q.add_argument("--weight", type=float, default=MmdConfig.weight, help="λ of the MMD² term")
+    q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
+    q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
 
 
 def _relative_to_checkpoints(path: Path) -> str:
@@ -343,8 +356,39 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
     return record
 
 
+def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, jets: JetSet,
+                       config: MmdConfig, provenance: dict | None = None,
+                       progress=None) -> dict:
+    """Fine-tune a generator's decoder with the mass MMD (:mod:`jetviz.mass_mmd`); save it.
+
+    Writes ``out`` (VAE checkpoint with the tuned decoder) and ``out/flow`` (the untouched
+    flow prior, its record pointing at ``out``); returns the tuned checkpoint's record.
+    """
+    from jetviz.models.checkpoint import save_checkpoint
+
+    prior_dir = Path(gen_dir) / FLOW_DIR
+    prior_record = read_prior_json(prior_dir)["record"]
+    spec = GeneratorSpec("", _resolve(prior_record["vae"], Path(gen_dir).parent), prior_dir, "flow",
+                         float(prior_record["beta"]), tuple(prior_record["classes"]),
+                         str(prior_record.get("loss", "sinkhorn")))
+    gen = Generator(spec)
+    chosen = select_classes(jets, spec.classes)
+    train_idx, _ = vae_training_split(len(chosen), gen.vae_record)
+    particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
+    model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
+                                 config, progress)
+    record = {k: v for k, v in gen.vae_record.items() if k != "scan"}  # the scan is the old one
+    record.update({"mass_mmd": run_record, "tuned_from": _relative_to_checkpoints(spec.vae_dir),
+                   **(provenance or {})})
+    save_checkpoint(out, model, gen.config, record)
+    save_prior(Path(out) / FLOW_DIR, gen.prior,
+               {**prior_record, "vae": _relative_to_checkpoints(Path(out)),
+                "loss": f"{gen.config.loss}+mmd", **(provenance or {})})
+    return record
+
+
 def run(args: argparse.Namespace) -> int:
-    """``jetviz gen prior``: fit, save, print a summary."""
+    """``jetviz gen prior`` (fit, save, print a summary) or ``jetviz gen mmd``."""
     import json
     import shlex
     import sys
@@ -358,10 +402,23 @@ def run(args: argparse.Namespace) -> int:
         path = args.data or str(DEFAULT_JETS)
         if not Path(path).is_file():
             raise JetvizInputError(f"{path}: no such jet file; pass --data")
+        command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        if args.gen_command == "mmd":
+            jets = load_jets(path, n_particles=30)
+
+            def report(step: int, means: dict) -> None:
+                print(f"[mmd] step {step:5d}  " + "  ".join(f"{k} {v:.4g}" for k, v in
+                                                            means.items()), flush=True)
+
+            record = tune_with_mass_mmd(
+                args.gen, args.out, jets=jets, provenance={"command": command},
+                config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr,
+                                 seed=args.seed), progress=report)
+            print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
+            return 0
         model_config = load_checkpoint(args.vae)[1]
         jets = load_jets(path, n_particles=model_config.n_particles_in)
         classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-        command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         record = fit_generator_prior(
             args.vae, args.beta, args.out, jets=jets, classes=classes,
             flow_config={"kind": args.kind, "transforms": args.transforms,

@@ -33,7 +33,7 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)
 
 
-def _jet_pt_mass(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def jet_pt_mass(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Jet pT and mass in units of pT_jet from (B, P, 3) massless relative particles."""
     w, eta, phi = x[..., 0], x[..., 1], x[..., 2]
     e = (w * torch.cosh(eta)).sum(-1)
@@ -94,8 +94,8 @@ def chamfer2(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: t
     d2_rows = torch.where(mask[:, :, None], d2, torch.full_like(d2, big))
     to_out = torch.where(mask, d2.min(2).values, torch.zeros_like(mask, dtype=d2.dtype)).sum(1)
     to_in = d2_rows.min(1).values.sum(1)
-    pt, m = _jet_pt_mass(torch.where(mask[..., None], x, torch.zeros_like(x)))
-    pt_hat, m_hat = _jet_pt_mass(x_hat)
+    pt, m = jet_pt_mass(torch.where(mask[..., None], x, torch.zeros_like(x)))
+    pt_hat, m_hat = jet_pt_mass(x_hat)
     jet_terms = (config.chamfer_pt_weight * (pt - pt_hat).square()
                  + config.chamfer_mass_weight * (m - m_hat).square())
     return (to_out + to_in + jet_terms) * jet_pt.square()

@@ -493,16 +493,20 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
     start = time.perf_counter()
     results: dict[str, dict] = {}
 
+    previous = _compatible_table(Path(out_dir) / "ablation.json", base)
+
     def write_table() -> dict:
         sup = results.get("supervised")
         table = {"jets": jets_path, "split_seed": split_seed, "max_per_class": max_per_class,
                  "command": command, "wall_seconds": round(time.perf_counter() - start, 1),
-                 "parallel": parallel, "complete": len(results) == len(jobs),
+                 "parallel": parallel,
                  "reference": {k: {"inv_eb": v[0], "auc": v[1]} for k, v in REFERENCE.items()},
                  "runs": {n: r for n, r in results.items() if n != "supervised"},
                  "supervised": sup}
-        if sup is not None and "all" in results:
-            table["probe_over_ceiling"] = results["all"]["auc"] / sup["auc"]
+        table = merge_tables(previous, table) if previous else table
+        if table["supervised"] is not None and "all" in table["runs"]:
+            table["probe_over_ceiling"] = table["runs"]["all"]["auc"] / table["supervised"]["auc"]
+        table["complete"] = set(ABLATION_SETS) <= set(table["runs"]) and bool(table["supervised"])
         with atomic_path(Path(out_dir) / "ablation.json") as tmp:
             tmp.write_text(json.dumps(table, indent=1))
         return table
@@ -522,6 +526,44 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
         if "all" in results:
             ship_all(jets_path, out_dir, split_seed, map_per_class, with_umap)
     return table
+
+
+def _same_budget(a: dict, b: dict, drop: tuple[str, ...] = ("augmentations",)) -> bool:
+    """Whether two run configs differ at most in ``drop`` (rows of one table)."""
+    return ({k: v for k, v in a.items() if k not in drop}
+            == {k: v for k, v in b.items() if k not in drop})
+
+
+def _compatible_table(path: Path, base: TrainConfig) -> dict | None:
+    """The ablation.json at ``path`` if its runs used ``base``'s budget and encoder, else None.
+
+    A rerun with other settings starts a new table (the old file is replaced).
+    """
+    if not path.is_file():
+        return None
+    try:
+        table = json.loads(path.read_text())
+        rows = [(r["config"], ("augmentations",)) for r in table["runs"].values()]
+        if table.get("supervised"):  # the ceiling may train for another number of steps
+            rows.append((table["supervised"]["config"], ("augmentations", "steps")))
+    except (ValueError, KeyError, TypeError):
+        return None
+    wanted = base.to_dict()
+    return table if rows and all(_same_budget(c, wanted, d) for c, d in rows) else None
+
+
+def merge_tables(old: dict, new: dict) -> dict:
+    """An ablation table holding the runs of both (``new``'s win); commands listed in order.
+
+    Lets one table be filled by several ``jetviz jetclr ablation --only …`` invocations at the
+    same budget (e.g. on different days or machines).
+    """
+    commands = [*old.get("commands", [old.get("command", "")]), new.get("command", "")]
+    return {**old, **new, "runs": {**old["runs"], **new["runs"]},
+            "supervised": new.get("supervised") or old.get("supervised"),
+            "command": " ; ".join(c for c in commands if c),
+            "commands": [c for c in commands if c],
+            "wall_seconds": round(old.get("wall_seconds", 0.0) + new.get("wall_seconds", 0.0), 1)}
 
 
 def ship_all(jets_path: str, out_dir: str, split_seed: int, map_per_class: int = 600,

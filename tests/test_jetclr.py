@@ -159,3 +159,22 @@ def test_map_file_round_trips_without_pickle(tmp_path):
     assert back["class_names"].tolist() == ["g", "q", "t"]
     with pytest.raises(JetvizInputError, match="no JetCLR map"):
         load_map(tmp_path / "missing.npz")
+
+
+def test_ablation_table_grows_across_invocations_at_one_budget(tmp_path):
+    from jetviz.jetclr import run_ablation
+    from jetviz.store import write_jets
+
+    jets = make_jetset(n=90, p=10, seed=8)
+    write_jets(tmp_path / "jets.h5", jets)
+    base = TrainConfig(steps=3, batch_size=16, encoder=TINY)
+    args = (str(tmp_path / "jets.h5"), str(tmp_path / "out"))
+    run_ablation(*args, base, 3, max_per_class=30, names=["none"], command="first")
+    table = run_ablation(*args, base, 3, max_per_class=30,
+                         names=["translations", "supervised"], command="second")
+    assert set(table["runs"]) == {"none", "translations"} and table["supervised"]
+    assert table["commands"] == ["first", "second"] and not table["complete"]
+    # another budget is another table: the old rows are not mixed in
+    longer = dataclasses.replace(base, steps=4)
+    table = run_ablation(*args, longer, 3, max_per_class=30, names=["none"], command="third")
+    assert set(table["runs"]) == {"none"} and table["supervised"] is None

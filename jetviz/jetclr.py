@@ -318,6 +318,7 @@ class LinearProbe:
     scale: np.ndarray  # (D,)
     coef: np.ndarray  # (D,)
     intercept: float
+    c: float = 1.0  # the inverse regularisation strength it was fitted with
 
     def scores(self, h: np.ndarray) -> np.ndarray:
         """Logits (N,) for top, from representations h (N, D)."""
@@ -325,22 +326,47 @@ class LinearProbe:
 
     def to_dict(self) -> dict:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+                "coef": self.coef.tolist(), "intercept": self.intercept, "c": self.c}
 
     @staticmethod
     def from_dict(d: dict) -> LinearProbe:
         return LinearProbe(np.asarray(d["mean"]), np.asarray(d["scale"]),
-                           np.asarray(d["coef"]), float(d["intercept"]))
+                           np.asarray(d["coef"]), float(d["intercept"]), float(d.get("c", 1.0)))
 
 
-def fit_probe(h: np.ndarray, y: np.ndarray, c: float = 1.0) -> LinearProbe:
-    """Fit scikit-learn's LogisticRegression on standardised representations h (N, D)."""
+PROBE_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)  # candidate inverse regularisations
+PROBE_VALIDATION = 0.2  # fraction of the training jets that picks C
+
+
+def fit_probe(h: np.ndarray, y: np.ndarray, c: float | None = None, seed: int = 0
+              ) -> LinearProbe:
+    """Fit scikit-learn's LogisticRegression on standardised representations h (N, D).
+
+    Args:
+        h: (N, D) representations of training jets; y: (N,) 0/1 labels.
+        c: inverse regularisation strength; None picks it from ``PROBE_C_GRID`` by the AUC
+            on a seeded ``PROBE_VALIDATION`` part of these (training) jets, then refits on
+            all of them. The held-out test jets never enter the choice.
+        seed: seed of that validation split.
+    """
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = h.mean(0), h.std(0)
     scale = np.where(scale > 1e-8, scale, 1.0)  # a dead dimension: leave it unscaled
-    clf = LogisticRegression(C=c, max_iter=5000).fit((h - mean) / scale, y)
-    return LinearProbe(mean, scale, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]))
+    u = (h - mean) / scale
+    if c is None:
+        order = np.random.default_rng(seed).permutation(len(u))
+        n_val = max(2, round(PROBE_VALIDATION * len(u)))
+        val, fit = order[:n_val], order[n_val:]
+        if len(np.unique(y[val])) < 2 or len(np.unique(y[fit])) < 2:
+            c = 1.0  # too few jets to choose: the scikit-learn default
+        else:
+            scores = {cand: auc(LogisticRegression(C=cand, max_iter=5000).fit(u[fit], y[fit])
+                                .decision_function(u[val]), y[val]) for cand in PROBE_C_GRID}
+            c = max(scores, key=scores.get)
+    clf = LogisticRegression(C=c, max_iter=5000).fit(u, y)
+    return LinearProbe(mean, scale, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]),
+                       float(c))
 
 
 # ── checkpoints ───────────────────────────────────────────────────────────────────────────────
@@ -438,6 +464,11 @@ def _log(name: str) -> Callable[[int, float], None]:
     return report
 
 
+def _stem(name: str) -> str:
+    """File stem of an ablation entry: "soft + collinear" -> "soft_collinear"."""
+    return name.replace(" + ", "_").replace(" ", "_")
+
+
 def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
             max_per_class: int | None, out_dir: str | None = None) -> dict:
     """Train one ablation entry (an augmentation set, or "supervised") and evaluate it.
@@ -452,7 +483,7 @@ def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
     split = top_qcd_split(jets, split_seed, max_per_class=max_per_class)
     x_tr, m_tr = jets.particles[split.train], jets.mask[split.train]
     x_te, m_te = jets.particles[split.test], jets.mask[split.test]
-    stem = name.replace(" + ", "_").replace(" ", "_")
+    stem = _stem(name)
     if name == "supervised":
         model, record = train_supervised(x_tr, m_tr, split.y_train, config, _log(name))
         summary = roc_summary(classifier_scores(model, x_te, m_te), split.y_test)
@@ -462,6 +493,7 @@ def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
                                           _log(name))
         probe = fit_probe(represent(model, x_tr, m_tr), split.y_train)
         summary = roc_summary(probe.scores(represent(model, x_te, m_te)), split.y_test)
+        record = {**record, "probe_c": probe.c}
     print(f"[{name}] AUC {summary.auc:.4f}  1/eps_B(0.5) {summary.inv_eb:.1f}  "
           f"({record['seconds']:.0f} s)", flush=True)
     if out_dir is not None and probe is not None:
@@ -566,6 +598,44 @@ def merge_tables(old: dict, new: dict) -> dict:
             "wall_seconds": round(old.get("wall_seconds", 0.0) + new.get("wall_seconds", 0.0), 1)}
 
 
+def reprobe(jets_path: str, out_dir: str) -> dict:
+    """Refit the linear probe of every stored encoder of an ablation; update its rows.
+
+    For tables made before the probe chose its regularisation (``fit_probe``): the encoders
+    in ``out_dir/runs`` are not retrained, only their probes refitted on the training jets
+    and re-evaluated on the held-out ones. Rewrites ``ablation.json``, the runs' JSON files
+    and, for "all", the shipped ``encoder.json``.
+    """
+    from jetviz.readers import load_jets
+
+    path = Path(out_dir) / "ablation.json"
+    table = load_results(path)
+    jets = load_jets(jets_path)
+    runs = Path(out_dir) / "runs"
+    for name, row in table["runs"].items():
+        model, config, info = load_encoder(runs, _stem(name))
+        split = top_qcd_split(jets, info["split"]["seed"], info["split"]["test_fraction"],
+                              info["split"]["max_per_class"])
+        probe = fit_probe(represent(model, jets.particles[split.train], jets.mask[split.train]),
+                          split.y_train)
+        summary = roc_summary(probe.scores(represent(model, jets.particles[split.test],
+                                                     jets.mask[split.test])), split.y_test)
+        print(f"[{name}] probe C = {probe.c:g}: AUC {row['auc']:.4f} -> {summary.auc:.4f}",
+              flush=True)
+        row.update(summary.to_dict())
+        row["record"] = {**row["record"], "probe_c": probe.c}
+        info.update({"probe": probe.to_dict(),
+                     "held_out": {"auc": summary.auc, "inv_eb": summary.inv_eb}})
+        save_encoder(runs, model, config, info, _stem(name))
+        if name == "all":
+            save_encoder(out_dir, model, config, info)
+    if table.get("supervised") and "all" in table["runs"]:
+        table["probe_over_ceiling"] = table["runs"]["all"]["auc"] / table["supervised"]["auc"]
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(table, indent=1))
+    return table
+
+
 def ship_all(jets_path: str, out_dir: str, split_seed: int, map_per_class: int = 600,
              with_umap: bool = True) -> None:
     """Copy the all-augmentations encoder to ``out_dir/encoder.*`` and compute its map."""
@@ -607,14 +677,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ab.add_argument("--only", nargs="+", default=None,
                     choices=[*ABLATION_SETS, "supervised"], help="run only these entries")
     ab.add_argument("--map-per-class", type=int, default=600, help="jets per class on the map")
+    rp = sub.add_parser("probe", help="refit the linear probes of an ablation's stored encoders "
+                        "(no retraining) and update its table")
+    rp.add_argument("--jets", default=None, help="jet file (default: the embedded default)")
+    rp.add_argument("--out", default=None, help="ablation directory (default: checkpoints/jetclr)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``jetviz jetclr ablation``."""
+    """Run ``jetviz jetclr ablation`` or ``jetviz jetclr probe``."""
     from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
 
     jets_path = str(args.jets or DEFAULT_JETS)
     out = str(args.out or CHECKPOINTS / "jetclr")
+    if args.action == "probe":
+        print(format_table(reprobe(jets_path, out)))
+        return 0
     base = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         temperature=args.temperature, seed=args.seed,

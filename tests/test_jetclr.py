@@ -11,6 +11,7 @@ import torch
 from jetviz.augment import ABLATION_SETS, augment, pad_particles
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr import (
+    PROBE_C_GRID,
     TrainConfig,
     auc,
     fit_probe,
@@ -131,8 +132,9 @@ def test_linear_probe_separates_linearly_separable_representations():
     h = rng.normal(size=(400, 6))
     h[:, 2] += 6.0 * y  # one informative direction
     h[:, 4] = 7.0  # a dead dimension is harmless
-    probe = fit_probe(h, y)
+    probe = fit_probe(h, y)  # C chosen on a validation part of these jets
     assert auc(probe.scores(h), y) > 0.99
+    assert probe.c in PROBE_C_GRID and fit_probe(h, y, c=0.5).c == 0.5
     assert np.all(np.isfinite(probe.scores(h)))
 
 
@@ -162,7 +164,7 @@ def test_map_file_round_trips_without_pickle(tmp_path):
 
 
 def test_ablation_table_grows_across_invocations_at_one_budget(tmp_path):
-    from jetviz.jetclr import run_ablation
+    from jetviz.jetclr import reprobe, run_ablation
     from jetviz.store import write_jets
 
     jets = make_jetset(n=90, p=10, seed=8)
@@ -174,6 +176,10 @@ def test_ablation_table_grows_across_invocations_at_one_budget(tmp_path):
                          names=["translations", "supervised"], command="second")
     assert set(table["runs"]) == {"none", "translations"} and table["supervised"]
     assert table["commands"] == ["first", "second"] and not table["complete"]
+    # refitting the probes keeps the rows and records the regularisation chosen
+    again = reprobe(*args)
+    assert set(again["runs"]) == {"none", "translations"}
+    assert all(r["record"]["probe_c"] in PROBE_C_GRID for r in again["runs"].values())
     # another budget is another table: the old rows are not mixed in
     longer = dataclasses.replace(base, steps=4)
     table = run_ablation(*args, longer, 3, max_per_class=30, names=["none"], command="third")

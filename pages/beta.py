@@ -16,12 +16,9 @@ from jetviz.figures.latent import (
 from ui.vae import (
     ALL_CLASSES,
     beta_slider,
-    class_picker,
-    load_model,
-    model_picker,
+    model_and_class,
     reconstruction_at,
     sample_for,
-    scan_of,
     toy_scales,
 )
 
@@ -44,19 +41,10 @@ st.latex(
     r"D_2(\beta) = \frac{d\langle \mathrm{EMD}^2\rangle}{d(\beta^2)}"
 )
 
-c1, c2 = st.columns([3, 2])
-with c1:
-    choice = model_picker("beta")
-if choice is None:
+picked = model_and_class("beta")
+if picked is None:
     st.stop()
-loaded = load_model(choice)
-if loaded is None:
-    st.stop()
-scan = scan_of(loaded)
-if scan is None:
-    st.stop()
-with c2:
-    class_name = class_picker(loaded, "beta")
+loaded, scan, class_name = picked
 
 unit = loaded.unit
 if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",

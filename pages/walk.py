@@ -15,15 +15,12 @@ from jetviz.figures.style import ROLE_COLOURS, latent_colour
 from ui.vae import (
     WALK_UNITS,
     beta_slider,
-    class_picker,
     jet_class_of,
-    load_model,
-    model_picker,
+    model_and_class,
     pick_random,
     principal_variances,
     reconstruction_at,
     sample_for,
-    scan_of,
     walk_path,
 )
 
@@ -43,19 +40,10 @@ st.markdown(
 )
 st.latex(r"z(t) = \mu(x) + t\,\hat v, \qquad \hat x(t) = \mathrm{decoder}\big(z(t);\ \beta\big)")
 
-c1, c2 = st.columns([3, 2])
-with c1:
-    choice = model_picker("walk")
-if choice is None:
+picked = model_and_class("walk")
+if picked is None:
     st.stop()
-loaded = load_model(choice)
-if loaded is None:
-    st.stop()
-scan = scan_of(loaded)
-if scan is None:
-    st.stop()
-with c2:
-    class_name = class_picker(loaded, "walk")
+loaded, scan, class_name = picked
 beta = beta_slider(scan, loaded.unit, key="walk_beta")
 sample = sample_for(loaded, class_name)
 if sample is None:

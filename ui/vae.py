@@ -424,6 +424,24 @@ WALK_STEPS = 61  # positions along a walk (the slider indexes into the decoded p
 LINE_STEPS = 41  # positions on the straight line between two jets
 
 
+def model_and_class(where: str) -> tuple[Loaded, Scan, str] | None:
+    """The model picker and, beside it, the class picker of the β and walk pages.
+
+    Returns (loaded model, its β-scan, chosen class), or None after the page has shown why
+    there is none (no model, a model that fails to load, a model without a scan yet).
+    """
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        choice = model_picker(where)
+    loaded = None if choice is None else load_model(choice)
+    scan = None if loaded is None else scan_of(loaded)
+    if scan is None:
+        return None
+    with c2:
+        class_name = class_picker(loaded, where)
+    return loaded, scan, class_name
+
+
 @dataclass(frozen=True)
 class Walk:
     """A decoded latent path (cached once per (model, jet, direction, β)).

@@ -12,10 +12,12 @@ from ui.jetclr import (
     ablation_results,
     ablation_rows,
     augmented_views,
+    earlier_budget_note,
     encoder_info,
     jetclr_dir,
     map_arrays,
     ordered_curves,
+    ordering_note,
     view_extent,
 )
 
@@ -139,16 +141,12 @@ if not missing:
                     "set, arXiv:2108.04253). 1/ε_B is taken at ε_S = 0.5.")
         st.dataframe(ablation_rows(table), hide_index=True, width="stretch")
         n_train = info["record"]["n_train_jets"]
+        steps, batch = info["config"]["steps"], info["config"]["batch_size"]
         st.caption(
-            f"Ours: {n_train:,} training jets (t, g, q), {info['config']['steps']} steps of "
-            f"batch {info['config']['batch_size']}, a {info['config']['encoder']['kind']} "
-            "encoder per row, probe and ceiling on the same held-out jets; the talk's "
-            "encoders trained on ≈ 1 M jets with up to 50 particles each. "
-            "As in the talk, the soft + collinear augmentations carry most of the gain; unlike "
-            "the talk, translations or rotations alone score below no augmentation. Our guess: "
-            "after ≈ 2 epochs they have mainly taught the encoder to ignore where particles "
-            "sit relative to the jet axis, which on centred jets tells the jet's width and "
-            "mass; the same happened without the encoder's pairwise inputs, so it is the "
-            "short training rather than the architecture. "
-            "The command that made this table: "
-            f"`{table.get('command') or 'jetviz jetclr ablation'}`.")
+            f"Ours: {n_train:,} training jets (t, g, q), {steps} steps of batch {batch} "
+            f"(≈ {steps * batch / n_train:.0f} epochs) for every row, a "
+            f"{info['config']['encoder']['kind']} encoder per row; the probe's regularisation "
+            "is chosen on a validation part of the training jets, probe and ceiling are scored "
+            "on the same held-out jets. The talk's encoders trained on ≈ 1 M jets with up to 50 "
+            f"particles each. {ordering_note(table)} {earlier_budget_note(table)} "
+            f"Commands: `{table.get('command') or 'jetviz jetclr ablation'}`.")

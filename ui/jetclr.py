@@ -140,3 +140,33 @@ def ordered_curves(table: dict) -> dict[str, dict]:
     if table.get("supervised") is not None:
         curves["supervised"] = table["supervised"]
     return curves
+
+
+def ordering_note(table: dict) -> str:
+    """One sentence on whether our ablation keeps the talk's ordering of AUCs, and where not."""
+    names = [n for n in table["reference"] if n in table["runs"]]
+    ours = [table["runs"][n]["auc"] for n in names]
+    swaps = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+             if table["runs"][a]["auc"] > table["runs"][b]["auc"]]
+    if len(names) < 2:
+        return ""
+    if not swaps:
+        return ("Our AUCs rise in the talk's order, " + " < ".join(names) + f" ({ours[0]:.3f} → "
+                f"{ours[-1]:.3f}).")
+    listed = "; ".join(f"{a} ({table['runs'][a]['auc']:.3f}) above {b} "
+                       f"({table['runs'][b]['auc']:.3f})" for a, b in swaps)
+    return f"Unlike the talk: {listed}."
+
+
+def earlier_budget_note(table: dict) -> str:
+    """What the same ablation gave at a shorter training budget, if the table keeps it."""
+    earlier = table.get("earlier_budget")
+    if not earlier:
+        return ""
+    runs = earlier["runs"]
+    first = next(iter(runs.values()))["config"]
+    scores = ", ".join(f"{n} {runs[n]['auc']:.3f}" for n in table["reference"] if n in runs)
+    sup = earlier.get("supervised")
+    ceiling = f", supervised {sup['auc']:.3f}" if sup else ""
+    return (f"After only {first['steps']} steps of batch {first['batch_size']} the AUCs were "
+            f"{scores}{ceiling}: the longer training mostly helps the weaker augmentations.")

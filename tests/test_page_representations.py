@@ -101,3 +101,14 @@ def test_without_a_trained_model_the_page_says_how_to_make_one(tiny_run, monkeyp
     assert sum("clr_aug_" in k for k in _charts(at)) == 6  # the augmentations still show
     assert not any("clr_roc" in k for k in _charts(at))
     assert len(at.metric) == 0
+
+
+def test_ordering_note_reads_the_table():
+    from ui.jetclr import ordering_note
+
+    ref = {n: {"auc": 0.9, "inv_eb": 10.0} for n in ("none", "translations", "all")}
+    rising = {"reference": ref, "runs": {"none": {"auc": 0.80}, "translations": {"auc": 0.85},
+                                         "all": {"auc": 0.93}}}
+    assert "rise in the talk's order" in ordering_note(rising)
+    swapped = {**rising, "runs": {**rising["runs"], "translations": {"auc": 0.70}}}
+    assert ordering_note(swapped) == "Unlike the talk: none (0.800) above translations (0.700)."

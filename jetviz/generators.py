@@ -283,6 +283,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="comma-separated classes (default: those the VAE was trained on)")
     p.add_argument("--kind", choices=["nsf", "maf"], default="nsf")
     p.add_argument("--transforms", type=int, default=FlowPriorConfig.transforms)
+    p.add_argument("--passes", type=int, default=None,
+                   help="sequential passes per transform when sampling (default: one per latent "
+                        "dimension, autoregressive; 2: coupling, much faster sampling)")
     p.add_argument("--hidden", type=int, default=FlowPriorConfig.hidden)
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--lr", type=float, default=FitConfig.lr)
@@ -422,7 +425,7 @@ def run(args: argparse.Namespace) -> int:
         record = fit_generator_prior(
             args.vae, args.beta, args.out, jets=jets, classes=classes,
             flow_config={"kind": args.kind, "transforms": args.transforms,
-                         "hidden": args.hidden},
+                         "hidden": args.hidden, "passes": args.passes},
             fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
             provenance={"command": command})
     except JetvizInputError as err:

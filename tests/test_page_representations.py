@@ -111,4 +111,6 @@ def test_ordering_note_reads_the_table():
                                          "all": {"auc": 0.93}}}
     assert "rise in the talk's order" in ordering_note(rising)
     swapped = {**rising, "runs": {**rising["runs"], "translations": {"auc": 0.70}}}
-    assert ordering_note(swapped) == "Unlike the talk: none (0.800) above translations (0.700)."
+    note = ordering_note(swapped)
+    assert note.startswith("Unlike the talk: none (0.800) above translations (0.700).")
+    assert "all" not in note.split(".")[0]

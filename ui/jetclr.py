@@ -155,7 +155,13 @@ def ordering_note(table: dict) -> str:
                 f"{ours[-1]:.3f}).")
     listed = "; ".join(f"{a} ({table['runs'][a]['auc']:.3f}) above {b} "
                        f"({table['runs'][b]['auc']:.3f})" for a, b in swaps)
-    return f"Unlike the talk: {listed}."
+    why = ""
+    if ("none", "translations") in swaps:
+        why = (" Our reading: a translated copy keeps every pT and every pairwise distance of "
+               "the original, so the encoder can match the two views by those exact values "
+               "while learning to ignore where particles sit relative to the jet axis — which, "
+               "on jets centred on that axis, is what tells one prong from two or three.")
+    return f"Unlike the talk: {listed}.{why}"
 
 
 def earlier_budget_note(table: dict) -> str:

@@ -598,7 +598,7 @@ def merge_tables(old: dict, new: dict) -> dict:
             "wall_seconds": round(old.get("wall_seconds", 0.0) + new.get("wall_seconds", 0.0), 1)}
 
 
-def reprobe(jets_path: str, out_dir: str) -> dict:
+def reprobe(jets_path: str, out_dir: str, command: str = "") -> dict:
     """Refit the linear probe of every stored encoder of an ablation; update its rows.
 
     For tables made before the probe chose its regularisation (``fit_probe``): the encoders
@@ -631,6 +631,8 @@ def reprobe(jets_path: str, out_dir: str) -> dict:
             save_encoder(out_dir, model, config, info)
     if table.get("supervised") and "all" in table["runs"]:
         table["probe_over_ceiling"] = table["runs"]["all"]["auc"] / table["supervised"]["auc"]
+    if command:
+        table = merge_tables(table, {"command": command, "runs": {}})
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(table, indent=1))
     return table
@@ -689,15 +691,15 @@ def run(args: argparse.Namespace) -> int:
 
     jets_path = str(args.jets or DEFAULT_JETS)
     out = str(args.out or CHECKPOINTS / "jetclr")
+    command = "jetviz " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["jetclr"] else ""
     if args.action == "probe":
-        print(format_table(reprobe(jets_path, out)))
+        print(format_table(reprobe(jets_path, out, command)))
         return 0
     base = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         temperature=args.temperature, seed=args.seed,
         encoder=EncoderConfig(kind=args.kind, width=args.width, layers=args.layers,
                               rep_dim=args.rep_dim, pair_bias=args.pair_bias))
-    command = "jetviz " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["jetclr"] else ""
     table = run_ablation(jets_path, out, base, args.supervised_steps, args.split_seed,
                          args.max_per_class, args.parallel, args.only, args.map_per_class,
                          command)

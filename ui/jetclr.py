@@ -175,4 +175,4 @@ def earlier_budget_note(table: dict) -> str:
     sup = earlier.get("supervised")
     ceiling = f", supervised {sup['auc']:.3f}" if sup else ""
     return (f"After only {first['steps']} steps of batch {first['batch_size']} the AUCs were "
-            f"{scores}{ceiling}: the longer training mostly helps the weaker augmentations.")
+            f"{scores}{ceiling}.")

@@ -407,7 +407,7 @@ def run(args: argparse.Namespace) -> int:
             raise JetvizInputError(f"{path}: no such jet file; pass --data")
         command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         if args.gen_command == "mmd":
-            jets = load_jets(path, n_particles=30)
+            jets = load_jets(path)  # prepared_truth keeps the VAE's hardest P particles
 
             def report(step: int, means: dict) -> None:
                 print(f"[mmd] step {step:5d}  " + "  ".join(f"{k} {v:.4g}" for k, v in

@@ -31,6 +31,14 @@ present), never by the file extension:
                  j, b, e-, e+, m-, m+, g and energies in MeV. Events get jetviz's 18 features
                  (leading four j/b jets by pT, MET) in GeV; one theory per process id.
 
+Reads are lazy and capped: only the first ``max_jets`` rows (default ``MAX_JETS_DEFAULT``) are
+read from disk, chunk by chunk, never a whole dataset first, so a file that *declares* a
+billion rows costs no more than one that holds the cap; ``attrs["n_rows_in_file"]`` and
+``attrs["capped_at"]`` then say how many rows the file declares and where reading stopped.
+Files declaring more than ``MAX_PARTICLE_SLOTS`` particle slots per jet (or absurd name lists,
+or CSV lines longer than ``MAX_LINE_BYTES``) are refused with a message. Messages never quote
+the bytes of a file that is not the expected format (a server file must not leak through them).
+
 Jets with no particle left after removing padding are dropped and counted in
 ``attrs["dropped_empty_jets"]``; a file in which every jet is empty is an error. Anything else
 that is not what the format promises (not HDF5/CSV, a missing dataset, a wrong shape, NaN/inf,
@@ -62,8 +70,12 @@ from jetviz.physics import relative_from_p4s, wrap_phi
 Source = str | os.PathLike | BinaryIO
 T = TypeVar("T", JetSet, EventSet)
 
-MAX_JETS_DEFAULT = 200_000  # rows read by default: ~ 200k × 150 × 3 float32 ≈ 360 MB at most
-MAX_EVENTS_DEFAULT = 200_000
+MAX_JETS_DEFAULT = 100_000  # jets read from one file at most (the app's and the CLI's cap)
+MAX_EVENTS_DEFAULT = 200_000  # events read from one file at most
+MAX_PARTICLE_SLOTS = 1_000  # particle slots per jet (published sets: 30–200)
+MAX_FEATURES = 256  # columns per particle / per jet in a file (hls4ml: 16 and 59)
+MAX_NAMES = 4_096  # entries of a name list (hls4ml feature names, pandas column names)
+MAX_LINE_BYTES = 1 << 20  # one Dark Machines CSV line (an event has a few hundred bytes)
 JET_FORMATS: tuple[str, ...] = ("jetviz", "jetnet", "hls4ml", "toptagging")
 EVENT_FORMATS: tuple[str, ...] = ("jetviz", "darkmachines")
 TOPTAGGING_CLASSES: tuple[str, ...] = ("qcd", "t")
@@ -163,9 +175,8 @@ def detect_format(source: Source, *, name: str | None = None) -> str:
     if first.count(";") >= 4 and "\x00" not in first:
         return "darkmachines"
     raise JetvizInputError(
-        f"{label}: neither an HDF5 file nor a Dark Machines CSV (';'-separated); it starts "
-        f"with {head[:40]!r}. Give a JetNet, hls4ml, top-tagging or jetviz HDF5 file, "
-        "or a Dark Machines .csv")
+        f"{label}: neither an HDF5 file nor a Dark Machines CSV (';'-separated lines). Give "
+        "a JetNet, hls4ml, top-tagging or jetviz HDF5 file, or a Dark Machines .csv")
 
 
 def _jetviz_kind(source: Source, label: str) -> str:
@@ -201,11 +212,29 @@ def _shape_error(label: str, key: str, expected: str, found: tuple, layout: str)
 
 
 def _rows(n_rows: int, max_rows: int | None, label: str, what: str = "jets") -> int:
+    """Rows to read: ``min(n_rows, max_rows)`` (``max_rows`` None: all of them)."""
     if n_rows == 0:
         raise JetvizInputError(f"{label}: the file holds no {what} (0 rows)")
     if max_rows is not None and max_rows < 1:
         raise JetvizInputError(f"{label}: max_{what} must be ≥ 1, got {max_rows}")
     return n_rows if max_rows is None else min(n_rows, max_rows)
+
+
+def _cap_attrs(n_rows: int, n: int) -> dict:
+    """``n_rows_in_file`` and, when fewer rows were read, ``capped_at``."""
+    return {"n_rows_in_file": int(n_rows), **({"capped_at": int(n)} if n < n_rows else {})}
+
+
+def _check_slots(label: str, key: str, shape: tuple) -> None:
+    """Refuse absurd per-row sizes before anything is read (a row must fit in memory)."""
+    if len(shape) >= 2 and shape[1] > MAX_PARTICLE_SLOTS:
+        raise JetvizInputError(
+            f"{label}: dataset {key!r} declares {shape[1]:,} particle slots per jet; jetviz "
+            f"reads at most {MAX_PARTICLE_SLOTS:,} (published jet sets have 30–200)")
+    if len(shape) >= 2 and shape[-1] > MAX_FEATURES:
+        raise JetvizInputError(
+            f"{label}: dataset {key!r} declares {shape[-1]:,} columns; jetviz reads at most "
+            f"{MAX_FEATURES}")
 
 
 def _finite(arr: np.ndarray, key: str, label: str) -> None:
@@ -221,6 +250,9 @@ def _names(h5: h5py.File, key: str, label: str, layout: str) -> list[str]:
     ds = _dataset(h5, key, label, layout)
     if ds.ndim != 1:
         _shape_error(label, key, "a 1-D list of names", ds.shape, layout)
+    if ds.shape[0] > MAX_NAMES:
+        raise JetvizInputError(
+            f"{label}: {key!r} declares {ds.shape[0]:,} names; expected at most {MAX_NAMES:,}")
     return [v.decode() if isinstance(v, bytes) else str(v) for v in ds[()]]
 
 
@@ -236,11 +268,18 @@ def _chunks(n: int, row_bytes: int) -> Iterator[slice]:
 def _finish_jets(particles: np.ndarray, mask: np.ndarray, jets: np.ndarray, labels: np.ndarray,
                  class_names: tuple[str, ...], label: str, attrs: dict,
                  n_particles: int | None) -> JetSet:
-    """Zero the padding, sort by ptrel, drop empty jets, truncate to ``n_particles``."""
-    particles = np.where(mask[..., None], particles, 0.0)  # (N, P, 3)
-    order = np.argsort(np.where(mask, -particles[..., 0], np.inf), axis=1, kind="stable")
-    particles = np.take_along_axis(particles, order[..., None], axis=1)
-    mask = np.take_along_axis(mask, order, axis=1)
+    """Zero the padding, sort by ptrel, drop empty jets, truncate to ``n_particles``.
+
+    Works in place, chunk by chunk, on the arrays it is given (the reader's own), so the
+    peak memory stays near one copy of the jets.
+    """
+    p = particles.shape[1]
+    for rows in _chunks(len(particles), p * 3 * 4 * 4):
+        part, m = particles[rows], mask[rows]
+        part[~m] = 0.0  # (n_chunk, P, 3)
+        order = np.argsort(np.where(m, -part[..., 0], np.inf), axis=1, kind="stable")
+        particles[rows] = np.take_along_axis(part, order[..., None], axis=1)
+        mask[rows] = np.take_along_axis(m, order, axis=1)
     empty = ~mask.any(axis=1)
     if empty.all():
         raise JetvizInputError(
@@ -249,7 +288,6 @@ def _finish_jets(particles: np.ndarray, mask: np.ndarray, jets: np.ndarray, labe
     if empty.any():
         keep = ~empty
         particles, mask, jets, labels = particles[keep], mask[keep], jets[keep], labels[keep]
-    p = particles.shape[1]
     if n_particles is not None:
         if not 1 <= n_particles <= p:
             raise JetvizInputError(
@@ -299,17 +337,22 @@ def read_jetnet(h5: h5py.File, label: str, *, max_jets: int | None = None,
         raise JetvizInputError(
             f"{label}: {pf.shape[0]} jets in 'particle_features' but {jf.shape[0]} in "
             "'jet_features'; expected the same number")
+    _check_slots(label, "particle_features", pf.shape)
     n = _rows(pf.shape[0], max_jets, label)
-    raw = pf[:n].astype(np.float32)  # (N, P, 4) (etarel, phirel, ptrel, mask)
+    p = pf.shape[1]
+    particles = np.empty((n, p, 3), np.float32)
+    mask = np.empty((n, p), bool)
+    for rows in _chunks(n, p * 4 * pf.dtype.itemsize):
+        raw = pf[rows].astype(np.float32)  # (n_chunk, P, 4) (etarel, phirel, ptrel, mask)
+        _finite(raw, "particle_features", label)
+        mask[rows] = raw[..., 3] > 0.5
+        particles[rows] = raw[..., [2, 0, 1]]
     jet = jf[:n].astype(np.float32)  # (N, 4) (pt, eta, mass, num_particles)
-    _finite(raw, "particle_features", label)
     _finite(jet, "jet_features", label)
-    mask = raw[..., 3] > 0.5
-    particles = raw[..., [2, 0, 1]]
     jets = np.stack([jet[:, 0], jet[:, 1], np.zeros(n, np.float32), jet[:, 2], jet[:, 3]], -1)
     labels = np.full(n, CLASS_NAMES.index(cls), dtype=np.int64)
-    attrs = {"format": "jetnet", "file": label, "jet_class": cls, "n_rows_in_file": pf.shape[0],
-             "jet_phi": "not stored in JetNet; set to 0"}
+    attrs = {"format": "jetnet", "file": label, "jet_class": cls,
+             **_cap_attrs(pf.shape[0], n), "jet_phi": "not stored in JetNet; set to 0"}
     return _finish_jets(particles, mask, jets, labels, CLASS_NAMES, label, attrs, n_particles)
 
 
@@ -344,6 +387,8 @@ def read_hls4ml(h5: h5py.File, label: str, *, max_jets: int | None = None,
             raise JetvizInputError(
                 f"{label}: {key} lacks {missing}; expected the hls4ml names (found "
                 f"{list(have)[:8]}…)")
+    _check_slots(label, "jetConstituentList", cl.shape)
+    _check_slots(label, "jets", (jt.shape[0], 0, *jt.shape[1:]))
     n = _rows(cl.shape[0], max_jets, label)
     p, f = cl.shape[1], cl.shape[2]
     use = [pcol["j1_ptrel"], pcol["j1_etarel"], pcol["j1_phirel"]]
@@ -380,7 +425,7 @@ def read_hls4ml(h5: h5py.File, label: str, *, max_jets: int | None = None,
         jet_phi = np.zeros(n)
     jets = np.stack([jet[:, jcol["j_pt"]], jet[:, jcol["j_eta"]], jet_phi,
                      jet[:, jcol["j_mass"]], multiplicity], -1)
-    attrs = {"format": "hls4ml", "file": label, "n_rows_in_file": cl.shape[0],
+    attrs = {"format": "hls4ml", "file": label, **_cap_attrs(cl.shape[0], n),
              "jet_phi": "j1_phi − j1_phirel of the hardest constituent" if has_phi
              else "not stored; set to 0"}
     return _finish_jets(particles, mask, jets, labels, CLASS_NAMES, label, attrs, n_particles)
@@ -394,6 +439,7 @@ def read_toptagging(h5: h5py.File, label: str, *, max_jets: int | None = None,
     """Top-tagging reference HDF5 → JetSet with classes ("qcd", "t") from is_signal_new."""
     frame = PandasFrame(h5, "table", label)
     n_const = sum(1 for c in frame.columns if re.fullmatch(r"E_\d+", c))
+    _check_slots(label, "table", (frame.n_rows, n_const))
     p4_names = [f"{c}_{i}" for i in range(n_const) for c in ("E", "PX", "PY", "PZ")]
     missing = [c for c in [*p4_names, "is_signal_new"] if c not in frame.where]
     if n_const == 0 or missing:
@@ -421,7 +467,7 @@ def read_toptagging(h5: h5py.File, label: str, *, max_jets: int | None = None,
                 f"{label}: is_signal_new must be 0 (QCD) or 1 (top); found {sig[bad]} at row "
                 f"{rows.start + int(bad)}")
         labels[rows] = sig.astype(np.int64)
-    attrs = {"format": "toptagging", "file": label, "n_rows_in_file": frame.n_rows,
+    attrs = {"format": "toptagging", "file": label, **_cap_attrs(frame.n_rows, n),
              "labels": "is_signal_new: 0 → qcd, 1 → t"}
     return _finish_jets(particles, mask, jets, labels, TOPTAGGING_CLASSES, label, attrs,
                         n_particles)
@@ -430,13 +476,22 @@ def read_toptagging(h5: h5py.File, label: str, *, max_jets: int | None = None,
 # ---------------------------------------------------------------- Dark Machines CSV
 
 
-def _lines(source: Source) -> Iterator[bytes]:
-    if isinstance(source, str | os.PathLike):
-        with open(source, "rb") as fh:
-            yield from fh
-    else:
-        source.seek(0)
-        yield from source
+def _lines(source: Source, label: str = "") -> Iterator[bytes]:
+    """The lines of a CSV, each at most ``MAX_LINE_BYTES`` long (a longer one is an error)."""
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, str | os.PathLike):
+            fh = stack.enter_context(open(source, "rb"))
+        else:
+            fh = source
+            fh.seek(0)
+        lineno = 0
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            lineno += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                raise JetvizInputError(
+                    f"{label or source_name(source)}, line {lineno}: longer than "
+                    f"{MAX_LINE_BYTES:,} bytes; a Dark Machines event line has a few hundred")
+            yield line
 
 
 def _float(text: str, what: str, label: str, lineno: int) -> float:
@@ -444,7 +499,7 @@ def _float(text: str, what: str, label: str, lineno: int) -> float:
         value = float(text)
     except ValueError:
         raise JetvizInputError(
-            f"{label}, line {lineno}: {what} is {text.strip()!r}, expected a number "
+            f"{label}, line {lineno}: {what} is not a number; expected a number "
             "(Dark Machines format: event id; process id; weight; MET; METphi; "
             "type,E,pt,eta,phi; …)") from None
     if not math.isfinite(value):
@@ -470,7 +525,7 @@ def _darkmachines_event(line: str, label: str, lineno: int) -> tuple[str, np.nda
         parts = [p.strip() for p in obj.split(",")]
         if len(parts) != 5 or parts[0] not in DARKMACHINES_TYPES:
             raise JetvizInputError(
-                f"{label}, line {lineno}: object {k} is {obj!r}; expected type,E,pt,eta,phi "
+                f"{label}, line {lineno}: object {k} is not of the form type,E,pt,eta,phi "
                 f"with type one of {sorted(DARKMACHINES_TYPES)}")
         e, pt, eta, phi = (_float(v, f"object {k} {w}", label, lineno)
                            for v, w in zip(parts[1:], ("E", "pt", "eta", "phi"), strict=True))
@@ -508,7 +563,7 @@ def read_darkmachines(source: Source, label: str, *, max_events: int | None = No
         raise JetvizInputError(f"{label}: max_events must be ≥ 1, got {max_events}")
     kinds = dict(kinds or {})
     rows, processes, order = [], [], {}
-    for lineno, raw in enumerate(_lines(source), start=1):
+    for lineno, raw in enumerate(_lines(source, label), start=1):
         try:
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError:
@@ -581,9 +636,7 @@ def load_jets(source: Source, *, fmt: str = "auto", name: str | None = None,
             raise JetvizInputError(
                 f"{label}: a jetviz file of kind {kind!r}, which holds events, not jets; "
                 "expected kind 'jetviz-jets'. Load it as events instead")
-        jets = _from_store(store.read_jets, source, label)
-        if max_jets is not None:
-            jets = jets.subset(slice(0, _rows(len(jets), max_jets, label)))
+        jets = _from_store(lambda src: store.read_jets(src, max_rows=max_jets), source, label)
         return jets if n_particles is None else jets.truncated(n_particles)
     with _open_h5(source, label) as h5:
         if fmt == "jetnet":
@@ -617,10 +670,7 @@ def load_events(source: Source, *, fmt: str = "auto", name: str | None = None,
         raise JetvizInputError(
             f"{label}: a jetviz file of kind {kind!r}, which holds jets, not events; "
             "expected kind 'jetviz-events'. Load it as jets instead")
-    events = _from_store(store.read_events, source, label)
-    if max_events is not None:
-        events = events.subset(slice(0, _rows(len(events), max_events, label, "events")))
-    return events
+    return _from_store(lambda src: store.read_events(src, max_rows=max_events), source, label)
 
 
 def count_jets(source: Source, *, fmt: str = "auto", name: str | None = None) -> int:
@@ -642,6 +692,6 @@ def count_events(source: Source, *, fmt: str = "auto", name: str | None = None) 
     fmt = detect_format(source, name=label) if fmt == "auto" else fmt
     _check_fmt(fmt, EVENT_FORMATS, label, "events")
     if fmt == "darkmachines":
-        return sum(1 for raw in _lines(source) if raw.strip())
+        return sum(1 for raw in _lines(source, label) if raw.strip())
     with _open_h5(source, label) as h5:
         return int(_dataset(h5, "features", label, "jetviz events").shape[0])

@@ -16,6 +16,11 @@ Event file schema (``kind = "jetviz-events"``)
   theory     (N,)      int16    index into the theory table
   theories   attribute: JSON list of {name, kind, m_gluino, m_neutralino}
   attributes as above.
+
+Reading is lazy: ``read_jets(..., max_rows=n)`` and ``read_events(..., max_rows=n)`` read only
+the first n rows of each dataset (h5py slicing), after checking every dataset's declared
+shape, so a file declaring a billion rows costs what n rows cost. ``attrs["n_rows_in_file"]``
+records the declared rows and ``attrs["capped_at"]`` where reading stopped, if it did.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ import h5py
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.events import EventSet, Theory
+from jetviz.events import EVENT_FEATURES, EventSet, Theory
 from jetviz.jets import JetSet
 
 SCHEMA_VERSION = 1
+MAX_SLOTS = 1_000  # particle slots per jet that a jetviz file may declare
 _COMPRESS = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
 
 
@@ -88,11 +94,38 @@ def write_jets(path: str | os.PathLike, jets: JetSet, p4: np.ndarray | None = No
                           "class_names": list(jets.class_names), "radius": float(jets.radius)})
 
 
-def _require(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarray:
-    if name not in h5:
+def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int | None, ...],
+             n_rows: int | None = None) -> h5py.Dataset:
+    """The dataset ``name``, checked to have shape (n_rows, *tail) (None: any size)."""
+    if name not in h5 or not isinstance(h5[name], h5py.Dataset):
         raise JetvizInputError(
-            f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())}")
-    return h5[name][()]
+            f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())[:12]}")
+    ds = h5[name]
+    shape = ds.shape
+    ok = (len(shape) == 1 + len(tail) and (n_rows is None or shape[0] == n_rows)
+          and all(t is None or s == t for s, t in zip(shape[1:], tail, strict=True)))
+    if not ok:
+        want = ", ".join(["N", *("P" if t is None else str(t) for t in tail)])
+        raise JetvizInputError(
+            f"{path}: dataset {name!r} has shape {shape}, expected ({want})"
+            + (f" with N = {n_rows}" if n_rows is not None else ""))
+    if len(shape) >= 2 and shape[1] > MAX_SLOTS:
+        raise JetvizInputError(
+            f"{path}: dataset {name!r} declares {shape[1]:,} slots per row; jetviz reads at "
+            f"most {MAX_SLOTS:,}")
+    return ds
+
+
+def _n_read(n_rows: int, max_rows: int | None, path: str | os.PathLike) -> int:
+    if n_rows == 0:
+        raise JetvizInputError(f"{path}: the file holds no rows")
+    if max_rows is not None and max_rows < 1:
+        raise JetvizInputError(f"{path}: the row cap must be ≥ 1, got {max_rows}")
+    return n_rows if max_rows is None else min(n_rows, max_rows)
+
+
+def _cap_attrs(n_rows: int, n: int) -> dict:
+    return {"n_rows_in_file": int(n_rows), **({"capped_at": int(n)} if n < n_rows else {})}
 
 
 def _open(path: str | os.PathLike, kind: str) -> h5py.File:
@@ -108,15 +141,27 @@ def _open(path: str | os.PathLike, kind: str) -> h5py.File:
     return h5
 
 
-def read_jets(path: str | os.PathLike, with_p4: bool = False) -> JetSet | tuple[JetSet, np.ndarray]:
-    """Read a jetviz jet file; with ``with_p4`` also return the (N, P, 4) four-vectors."""
+def read_jets(path: str | os.PathLike, with_p4: bool = False,
+              max_rows: int | None = None) -> JetSet | tuple[JetSet, np.ndarray]:
+    """Read a jetviz jet file; with ``with_p4`` also return the (N, P, 4) four-vectors.
+
+    Args:
+        path: the file (or a binary file-like object).
+        with_p4: also return the constituent four-vectors.
+        max_rows: read only the first ``max_rows`` jets (None: all).
+    """
     with _open(path, "jetviz-jets") as h5:
         attrs = _read_attrs(h5)
-        particles = _require(h5, "particles", path).astype(np.float32)
-        mask = _require(h5, "mask", path).astype(bool)
-        jets = _require(h5, "jets", path).astype(np.float32)
-        labels = _require(h5, "labels", path).astype(np.int64)
-        p4 = h5["p4"][()] if with_p4 and "p4" in h5 else None
+        ds = _require(h5, "particles", path, (None, 3))
+        n_file, p = ds.shape[0], ds.shape[1]
+        n = _n_read(n_file, max_rows, path)
+        particles = ds[:n].astype(np.float32, copy=False)
+        mask = _require(h5, "mask", path, (p,), n_file)[:n].astype(bool, copy=False)
+        jets = _require(h5, "jets", path, (5,), n_file)[:n].astype(np.float32, copy=False)
+        labels = _require(h5, "labels", path, (), n_file)[:n].astype(np.int64)
+        p4 = (_require(h5, "p4", path, (p, 4), n_file)[:n]
+              if with_p4 and "p4" in h5 else None)
+    attrs.update(_cap_attrs(n_file, n))
     class_names = tuple(json.loads(attrs.pop("class_names")))
     radius = float(attrs.pop("radius", 0.8))
     jetset = JetSet(particles, mask, jets, labels, class_names, str(path), attrs, radius)
@@ -142,12 +187,16 @@ def write_events(path: str | os.PathLike, events: EventSet) -> None:
                           "schema_version": SCHEMA_VERSION, "theories": table})
 
 
-def read_events(path: str | os.PathLike) -> EventSet:
-    """Read a jetviz event file."""
+def read_events(path: str | os.PathLike, max_rows: int | None = None) -> EventSet:
+    """Read a jetviz event file (only its first ``max_rows`` events when given)."""
     with _open(path, "jetviz-events") as h5:
         attrs = _read_attrs(h5)
-        features = _require(h5, "features", path).astype(np.float32)
-        theory = _require(h5, "theory", path).astype(np.int64)
+        ds = _require(h5, "features", path, (len(EVENT_FEATURES),))
+        n_file = ds.shape[0]
+        n = _n_read(n_file, max_rows, path)
+        features = ds[:n].astype(np.float32, copy=False)
+        theory = _require(h5, "theory", path, (), n_file)[:n].astype(np.int64)
+    attrs.update(_cap_attrs(n_file, n))
     theories = tuple(
         Theory(t["name"], t["kind"],
                float("nan") if t["m_gluino"] is None else float(t["m_gluino"]),

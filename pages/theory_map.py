@@ -5,6 +5,7 @@ import streamlit as st
 from jetviz.errors import JetvizInputError
 from jetviz.figures.contrastive import mass_plane_figure, selection_histograms, theory_map_figure
 from jetviz.models.theory import METHOD_LABELS
+from jetviz.serving import path_entry_allowed
 from ui.theorymap import (
     UPLOAD_TYPES,
     accuracy_table,
@@ -72,12 +73,15 @@ with st.expander("Project your own events onto the map",
     if upload is not None and st.session_state.get("theorymap_upload_id") != upload.file_id:
         st.session_state["theorymap_upload_id"] = upload.file_id
         load_upload(upload)
-    path = u2.text_input("…or a file path on the server", key="theorymap_path",
-                         help="Read on the machine running jetviz, e.g. "
-                              "checkpoints/events_default.h5")
+    if path_entry_allowed():
+        path = u2.text_input("…or a file path on the server", key="theorymap_path",
+                             help="Read on the machine running jetviz, inside the folders the "
+                                  "administrator allows (checkpoints/ and $JETVIZ_DATA_ROOTS), "
+                                  "e.g. checkpoints/events_default.h5")
     b1, b2 = u2.columns(2)
-    if b1.button("Project file", key="theorymap_project",
-                 help="Read the file at this path and project its events"):
+    if path_entry_allowed() and b1.button(
+            "Project file", key="theorymap_project",
+            help="Read the file at this path and project its events"):
         try_load_user_events(path, path)
     if b2.button("Clear my events", key="theorymap_clear",
                  help="Remove your events from the map"):

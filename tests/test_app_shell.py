@@ -37,6 +37,7 @@ def default_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
     path = tmp_path / "default_jets.h5"
     counts = _write(path, 60, seed=1)
     monkeypatch.setenv(DEFAULT_ENV, str(path))
+    monkeypatch.setenv("JETVIZ_DATA_ROOTS", str(tmp_path))  # typed paths may read tmp_path
     return path, counts
 
 

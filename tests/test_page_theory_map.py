@@ -24,8 +24,10 @@ def theorymap_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch, theorymap_dir: Path):
+def page(monkeypatch: pytest.MonkeyPatch, theorymap_dir: Path,
+         tmp_path_factory: pytest.TempPathFactory):
     monkeypatch.setenv("JETVIZ_THEORYMAP_DIR", str(theorymap_dir))
+    monkeypatch.setenv("JETVIZ_DATA_ROOTS", str(tmp_path_factory.getbasetemp()))
     at = app_test(monkeypatch)
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception

@@ -1,10 +1,12 @@
 """The jet data set every page uses: the sidebar picker and the cached loaders.
 
 The picker (``data_set_sidebar``, called once by app.py on every page) offers the embedded
-default set, a file the user uploads, or a path on the server. A file is read once through
-``jetviz.readers.load_jets`` and cached on (path, modification time, size) — an upload is
-first saved under its content hash, so the same bytes are never read twice. A file that
-cannot be read shows the reader's message with ``st.error``; the data set in use stays.
+default set, a file the user uploads, or a path on the server — only inside the data roots
+(``jetviz.serving``; ``JETVIZ_ALLOW_PATHS=0`` removes the path box). A file is read once
+through ``jetviz.readers.load_jets`` (at most ``MAX_JETS_DEFAULT`` jets) and cached on (path,
+modification time, size); an upload is parsed from memory, never written to disk, and held
+in its session only. A file that cannot be read shows the reader's message with
+``st.error``; the data set in use stays.
 
 Pages call ``jets_in_use()`` for the JetSet and its cache key, and the cached helpers below
 (``observables_of``, ``average_image_of``) so nothing is recomputed on a rerun.
@@ -15,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,9 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
+from jetviz.readers import MAX_JETS_DEFAULT  # one cap for the app and the CLI
+from jetviz.serving import path_entry_allowed, resolve_data_path
 
-MAX_JETS_DEFAULT = 100_000  # jets read from one file at most (keeps every page responsive)
 DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
 UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5"]  # every jet format jetviz reads is HDF5
 SOURCES = ("Embedded default", "Upload a file", "File path")
@@ -34,6 +36,7 @@ SOURCES = ("Embedded default", "Upload a file", "File path")
 _ACTIVE = "jetviz_data_active"  # DataChoice in use
 _ATTEMPT = "jetviz_data_attempt"  # id of the last input we tried to load
 _ERROR = "jetviz_data_error"  # (input id, message) of the last failed load
+_UPLOAD = "jetviz_data_upload_jets"  # (sha256, JetSet) of this session's upload
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class DataChoice:
 
     Attributes:
         kind: "default", "upload" or "path".
-        path: the file read (an upload is saved to a temporary file first).
+        path: the file read ("upload:<sha256>" for an upload, parsed from memory).
         label: what the user sees: "embedded default", or the file's own name.
         mtime_ns: modification time when chosen (part of the cache key).
         size: size in bytes when chosen (part of the cache key).
@@ -71,6 +74,8 @@ def default_jets_path() -> Path:
 
 
 def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
+    if kind == "path":  # typed by the user: only inside the data roots, else one message
+        path = resolve_data_path(str(path))
     path = Path(path).expanduser()
     if path.is_dir():
         raise JetvizInputError(f"{path}: is a folder; give the path of one jet file inside it")
@@ -91,9 +96,40 @@ def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int) -> Jet
     return load_jets(path, name=label, max_jets=max_jets)
 
 
+def _upload_choice(name: str, data: bytes) -> DataChoice:
+    """Parse an upload from memory (never written to disk) and keep its jets in this session
+    only (one upload per session: they go when the session ends or another is loaded)."""
+    import io
+
+    from jetviz.readers import load_jets
+
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with st.spinner("Reading jets …"):
+            jets = load_jets(io.BytesIO(data), name=name, max_jets=MAX_JETS_DEFAULT)
+    except JetvizInputError:
+        raise
+    except Exception as err:  # a file the reader did not foresee must not crash the page
+        raise JetvizInputError(
+            f"{name}: could not be read as jets ({type(err).__name__}); expected a jetviz, "
+            "JetNet, hls4ml or top-tagging HDF5 file") from err
+    st.session_state[_UPLOAD] = (digest, jets)
+    return DataChoice("upload", f"upload:{digest}", name, 0, len(data))
+
+
+def _held_upload(choice: DataChoice) -> JetSet:
+    held = st.session_state.get(_UPLOAD)
+    if held is None or f"upload:{held[0]}" != choice.path:
+        raise JetvizInputError(f"{choice.label}: this upload is no longer held; upload the "
+                               "file again")
+    return held[1]
+
+
 def load_choice(choice: DataChoice) -> JetSet:
     """The jets of ``choice`` (cached); raises JetvizInputError with the reader's message."""
     try:
+        if choice.kind == "upload":
+            return _held_upload(choice)
         return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT)
     except JetvizInputError:
         raise
@@ -104,27 +140,14 @@ def load_choice(choice: DataChoice) -> JetSet:
         ) from err
 
 
-def _save_upload(name: str, data: bytes) -> Path:
-    """Save uploaded bytes under their content hash (once) and return the path."""
-    from jetviz.store import atomic_path
-
-    digest = hashlib.sha256(data).hexdigest()[:24]
-    path = Path(tempfile.gettempdir()) / "jetviz-uploads" / f"{digest}{Path(name).suffix}"
-    if not path.is_file():
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-    return path
-
-
-def _attempt(input_id: str, kind: str, path_of: Callable[[], str | os.PathLike],
-             label: str) -> None:
+def _attempt(input_id: str, choose: Callable[[], DataChoice]) -> None:
     """Load the input once per ``input_id``: make it the data set in use, or keep the
     current one and remember the error message."""
     if st.session_state.get(_ATTEMPT) == input_id:
         return
     st.session_state[_ATTEMPT] = input_id
     try:
-        choice = _choice(kind, path_of(), label)
+        choice = choose()
         load_choice(choice)
     except JetvizInputError as err:
         st.session_state[_ERROR] = (input_id, str(err))
@@ -137,8 +160,9 @@ def data_set_sidebar() -> None:
     """The data-set picker in the sidebar; shows a load error at the top of the page."""
     with st.sidebar:
         st.subheader("Jet data set")
+        sources = SOURCES if path_entry_allowed() else SOURCES[:2]
         source = st.radio(
-            "Source", SOURCES, key="jetviz_data_source",
+            "Source", sources, key="jetviz_data_source",
             help=("Every page uses the jets chosen here. The embedded default holds real "
                   "Pythia 8 jets made by `jetviz generate`; you can also read your own "
                   "JetNet, hls4ml, top-tagging or jetviz HDF5 file, "
@@ -148,7 +172,7 @@ def data_set_sidebar() -> None:
         if source == SOURCES[0]:
             path = default_jets_path()
             input_id = f"default:{path}"
-            _attempt(input_id, "default", lambda: path, "embedded default")
+            _attempt(input_id, lambda: _choice("default", path, "embedded default"))
         elif source == SOURCES[1]:
             upload = st.file_uploader(
                 "Jet file", type=UPLOAD_TYPES, key="jetviz_data_upload",
@@ -157,22 +181,26 @@ def data_set_sidebar() -> None:
             )
             if upload is not None:
                 input_id = f"upload:{upload.file_id}"
-                _attempt(input_id, "upload",
-                         lambda: _save_upload(upload.name, upload.getvalue()), upload.name)
+                _attempt(input_id, lambda: _upload_choice(upload.name, upload.getvalue()))
         else:
             text = st.text_input(
                 "Path on the server", key="jetviz_data_path",
                 placeholder="/data/jetnet/t.hdf5",
-                help="A jet file on the machine running the app; press Enter to load it.",
+                help=("A jet file on the machine running the app, inside the folders the "
+                      "administrator allows (checkpoints/ and $JETVIZ_DATA_ROOTS); press "
+                      "Enter to load it."),
             ).strip()
             if text:
                 input_id = f"path:{text}"
-                _attempt(input_id, "path", lambda: text, Path(text).name)
+                _attempt(input_id, lambda: _choice("path", text, Path(text).name))
         jets = _active_jets()
         active = current_choice()
         if jets is not None:
             st.caption(f"In use: **{active.label}** — {len(jets):,} jets, "
                        f"{len(jets.class_names)} classes, P = {jets.n_particles}")
+            if "capped_at" in jets.attrs:
+                st.caption(f"Capped: the file declares {jets.attrs['n_rows_in_file']:,} jets; "
+                           f"only the first {jets.attrs['capped_at']:,} were read.")
     error = st.session_state.get(_ERROR)
     if error is not None and error[0] in (input_id, "active"):
         still = f" Still using: {active.label}." if active is not None else ""
@@ -280,7 +308,11 @@ def _count(path: str, mtime_ns: int, size: int, label: str) -> int:
 def truncation_note(jets: JetSet) -> str | None:
     """A sentence for the page when the file holds more jets than were read."""
     choice = current_choice()
-    if choice is None or len(jets) < MAX_JETS_DEFAULT:
+    if "capped_at" in jets.attrs:
+        return (f"Only the first {jets.attrs['capped_at']:,} jets of the "
+                f"{jets.attrs['n_rows_in_file']:,} in the file were read (jetviz's size limit "
+                "per file, which keeps every page responsive).")
+    if choice is None or choice.kind == "upload" or len(jets) < MAX_JETS_DEFAULT:
         return None
     try:
         total = _count(choice.path, choice.mtime_ns, choice.size, choice.label)

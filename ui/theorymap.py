@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ MAX_USER_EVENTS = 200_000
 UPLOAD_TYPES = ["csv", "txt", "h5", "hdf5"]
 _USER = "theorymap_user"  # (path, label) of the user's events in use
 _USER_ERROR = "theorymap_user_error"  # message of the last failed load
+_UPLOAD_PREFIX = "upload:"  # the "path" of an upload: upload:<sha256>
 
 
 def checkpoint_dir() -> Path:
@@ -55,7 +55,7 @@ def _stamp(directory: Path) -> int:
     return summary.stat().st_mtime_ns if summary.exists() else 0
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=4)
 def _summary(directory: str, stamp: int) -> dict:
     return load_summary(directory)
 
@@ -70,7 +70,7 @@ def summary() -> dict | None:
         return None
 
 
-@st.cache_data(show_spinner="Loading the stored map…")
+@st.cache_data(show_spinner="Loading the stored map…", max_entries=16)
 def _map(directory: str, method: str, set_size: int, stamp: int) -> TheoryMap:
     return load_map(directory, method, set_size)
 
@@ -81,18 +81,18 @@ def stored_map(method: str, set_size: int) -> TheoryMap:
     return _map(str(directory), method, set_size, _stamp(directory))
 
 
-@st.cache_resource(show_spinner="Loading the encoder…")
+@st.cache_resource(show_spinner="Loading the encoder…", max_entries=16)
 def _model(directory: str, method: str, set_size: int, stamp: int) -> tuple[SetEncoder, Scaler]:
     model, meta = load_model(directory, method, set_size)
     return model, Scaler.from_dict(meta["scaler"])
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _projector(directory: str, method: str, set_size: int, stamp: int) -> MapProjector:
     return MapProjector(_map(directory, method, set_size, stamp))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=32)
 def _centroids(directory: str, method: str, set_size: int, projection: str,
                stamp: int) -> np.ndarray:
     tmap = _map(directory, method, set_size, stamp)
@@ -138,44 +138,59 @@ def selected_rows(event: object) -> np.ndarray:
 # ------------------------------------------------------------------------- the user's events
 
 
-def _save_upload(name: str, data: bytes) -> Path:
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "jetviz_theorymap_uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}_{Path(name).name}"
-    if not path.exists():
-        path.write_bytes(data)
-    return path
+def _mtime_of(path: str) -> int:
+    """Modification time of a file ("upload:<sha256>": 0, the hash already keys it)."""
+    return 0 if path.startswith(_UPLOAD_PREFIX) else Path(path).stat().st_mtime_ns
 
 
-@st.cache_data(show_spinner="Reading your events…", max_entries=4)
-def _read_events(path: str, mtime_ns: int, label: str) -> EventSet:
+@st.cache_data(show_spinner="Reading your events…", max_entries=4, ttl=3600)
+def _read_events(path: str, mtime_ns: int, label: str, _data: bytes | None = None) -> EventSet:
+    """The events of a file in a data root, or of uploaded bytes parsed from memory (an
+    upload is keyed by its hash and never written to disk)."""
+    import io
+
     from jetviz.readers import load_events
 
+    if path.startswith(_UPLOAD_PREFIX):
+        if _data is None:
+            raise JetvizInputError(f"{label}: this upload is no longer held; upload it again")
+        return load_events(io.BytesIO(_data), name=label, max_events=MAX_USER_EVENTS)
     return load_events(path, name=label, max_events=MAX_USER_EVENTS)
 
 
-def try_load_user_events(path: str | os.PathLike, label: str) -> None:
-    """Read the user's events; on success they replace the ones in use, on failure an error
-    is remembered for the page to show and the events in use stay."""
-    path = Path(path).expanduser()
+def _try_load(path: str, label: str, data: bytes | None = None) -> None:
     try:
-        if not path.is_file():
-            raise JetvizInputError(
-                f"{path}: expected a Dark Machines CSV or a jetviz events file here, found no "
-                "such file; check the path (it is read on the server)")
-        _read_events(str(path), path.stat().st_mtime_ns, label)
+        _read_events(path, _mtime_of(path), label, data)
     except JetvizInputError as err:
         st.session_state[_USER_ERROR] = str(err)
         return
-    st.session_state[_USER] = (str(path), label)
+    st.session_state[_USER] = (path, label)
     st.session_state.pop(_USER_ERROR, None)
 
 
+def try_load_user_events(path: str | os.PathLike, label: str) -> None:
+    """Read the user's events from a typed path (only inside the data roots, see
+    ``jetviz.serving``); on success they replace the ones in use, on failure an error is
+    remembered for the page to show and the events in use stay."""
+    from jetviz.serving import resolve_data_path
+
+    try:
+        real = resolve_data_path(str(path))
+        if not real.is_file():
+            raise JetvizInputError(
+                f"{path}: expected a Dark Machines CSV or a jetviz events file here, found no "
+                "such file inside the allowed folders; check the path")
+    except JetvizInputError as err:
+        st.session_state[_USER_ERROR] = str(err)
+        return
+    _try_load(str(real), label)
+
+
 def load_upload(uploaded: object) -> None:
-    """Save an uploaded file under its content hash and try to read it."""
-    path = _save_upload(uploaded.name, uploaded.getvalue())  # type: ignore[attr-defined]
-    try_load_user_events(path, uploaded.name)  # type: ignore[attr-defined]
+    """Parse an uploaded file from memory (keyed by its content hash) and try to use it."""
+    data = uploaded.getvalue()  # type: ignore[attr-defined]
+    digest = hashlib.sha256(data).hexdigest()
+    _try_load(f"{_UPLOAD_PREFIX}{digest}", uploaded.name, data)  # type: ignore[attr-defined]
 
 
 def user_events_error() -> str | None:
@@ -196,13 +211,13 @@ def user_events() -> tuple[EventSet, str] | None:
         return None
     path, label = held
     try:
-        return _read_events(path, Path(path).stat().st_mtime_ns, label), label
+        return _read_events(path, _mtime_of(path), label), label
     except (OSError, JetvizInputError):
         clear_user_events()
         return None
 
 
-@st.cache_data(show_spinner="Projecting your events onto the map…", max_entries=16)
+@st.cache_data(show_spinner="Projecting your events onto the map…", max_entries=16, ttl=3600)
 def _projection(path: str, mtime_ns: int, label: str, directory: str, method: str,
                 set_size: int, stamp: int) -> Projection:
     events = _read_events(path, mtime_ns, label)
@@ -222,5 +237,5 @@ def user_projection(method: str, set_size: int) -> Projection | None:
         return None
     path, label = held
     directory = checkpoint_dir()
-    return _projection(path, Path(path).stat().st_mtime_ns, label, str(directory), method,
+    return _projection(path, _mtime_of(path), label, str(directory), method,
                        set_size, _stamp(directory))

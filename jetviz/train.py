@@ -44,17 +44,41 @@ from jetviz.models.checkpoint import (
     LAST,
     load_optimizer,
     read_config,
+    recover_last,
     save_checkpoint,
+    save_last,
 )
 from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import WEIGHTINGS, BetaVAE, PointVAE, VAEConfig, build_model
 
 BALANCE_BINS = 20  # log-β bins of the running loss scale ("balanced" weighting)
 BALANCE_MOMENTUM = 0.9  # running mean: new = momentum·old + (1 − momentum)·batch
+DIVERGENCE_FACTOR = 100.0  # a validation loss this many times the lowest so far: diverged
+EMD_BOUND_FACTOR = 2.0  # EMD of two jets ≤ their pT times the largest ground distance (2R/R)
 
 
 class TrainingDivergedError(JetvizInputError):
-    """The loss became NaN or infinite; earlier checkpoints are left as they were."""
+    """The loss became NaN/inf or blew up; earlier checkpoints are left as they were."""
+
+
+def divergence(val: dict, history: list[dict], emd_bound: float | None) -> str | None:
+    """Why this epoch's validation scores mean the run diverged, or None.
+
+    Finite blow-ups count: a validation loss above ``DIVERGENCE_FACTOR`` × the lowest of
+    the earlier epochs, or a mean reconstruction EMD above ``emd_bound`` (GeV), the largest
+    EMD any two jets of the data can have (``EMD_BOUND_FACTOR`` × the largest jet pT:
+    the energy moved times the largest ground distance θ/R ≤ 2).
+    """
+    if not math.isfinite(val["loss"]):
+        return f"the validation loss is {val['loss']}"
+    lowest = min((h["val_loss"] for h in history), default=None)
+    if lowest is not None and lowest > 0 and val["loss"] > DIVERGENCE_FACTOR * lowest:
+        return (f"the validation loss {val['loss']:.4g} nats is more than "
+                f"{DIVERGENCE_FACTOR:g}× the lowest so far ({lowest:.4g} nats)")
+    if emd_bound is not None and not val["distance"] <= emd_bound:
+        return (f"the mean reconstruction EMD {val['distance']:.4g} GeV exceeds the largest "
+                f"EMD two jets of these data can have ({emd_bound:.4g} GeV)")
+    return None
 
 
 @dataclass(frozen=True)
@@ -187,9 +211,11 @@ def _split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarr
 
 def _write_epoch(out_dir: Path, model, config: VAEConfig, record: dict, optimizer,
                  improved: bool) -> None:
-    save_checkpoint(out_dir / LAST, model, config, record, optimizer)
+    """The best model first, then ``last/`` as one unit: a kill before ``last/`` is swapped
+    makes a resume redo this epoch, which rewrites the same best model (determinism)."""
     if improved or not (out_dir / "model.safetensors").exists():
         save_checkpoint(out_dir, model, config, record)
+    save_last(out_dir, model, config, record, optimizer)
 
 
 def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
@@ -221,7 +247,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         (jets/s) and ``scan``.
 
     Raises:
-        TrainingDivergedError: the loss became NaN/inf (checkpoints of earlier epochs stay).
+        TrainingDivergedError: the loss became NaN/inf, or blew up (see :func:`divergence`);
+            the checkpoints of earlier epochs stay.
     """
     device = torch.device(device) if device is not None else default_device()
     rank, world = _setup_distributed(device)
@@ -232,6 +259,7 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     if resume:
         if out_dir is None:
             raise JetvizInputError("resume needs the checkpoint directory (out_dir)")
+        recover_last(out_dir)
         payload = read_config(out_dir / LAST)
         config = VAEConfig.from_dict(payload["config"])
         if resume_weighting is not None and resume_weighting != config.weighting:
@@ -279,6 +307,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     if progress and rank == 0:
         from tqdm.auto import tqdm
         bar = tqdm(total=(tc.epochs - start_epoch) * n_batches, unit="batch", dynamic_ncols=True)
+    emd_bound = (EMD_BOUND_FACTOR * float(inputs.jet_pt.max())
+                 if config.loss in ("sinkhorn", "exact") and inputs.jet_pt is not None else None)
     stopped = "completed"
     t_start = time.perf_counter()
     for epoch in range(start_epoch, tc.epochs):
@@ -341,10 +371,15 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         seconds = time.perf_counter() - t0
         val_gen = _generator(tc.seed, 0, 0, stream=1)  # the same stream every epoch
         val = evaluate(model, val_set, _draw_log_beta(len(val_set), config, val_gen), val_gen)
-        if not math.isfinite(val["loss"]):
+        why = divergence(val, record["history"], emd_bound)
+        if why is not None:
+            if bar is not None:
+                bar.close()
+            kept = (f" The checkpoints of epoch {len(record['history'])} and earlier are "
+                    f"kept{f' in {out_dir}' if out_dir else ''}." if record["history"] else "")
             raise TrainingDivergedError(
-                f"validation loss is {val['loss']} after epoch {epoch + 1}; checkpoints of "
-                "earlier epochs are intact. Lower the learning rate or check the data")
+                f"training diverged at epoch {epoch + 1}: {why}.{kept} Lower the learning "
+                f"rate (it was {lr:g}; try {lr / 10:g}) or check the data")
         warm = epoch + 1 >= tc.kl_warmup_epochs
         best = record["best_val_loss"]
         improved = warm and (best is None or val["loss"] < best)

@@ -11,7 +11,11 @@ Layout of a checkpoint directory::
                         optimizer.safetensors (Adam moments) and config.json
 
 Every file is written through :func:`jetviz.store.atomic_path`, so an interrupted write
-leaves the previous checkpoint intact. ``load_checkpoint`` returns ``(model, config, record)``
+leaves the previous checkpoint intact. ``last/`` is replaced as one unit
+(:func:`save_last`): the new epoch is written whole into a hidden sibling folder, then swapped
+in by two renames; :func:`recover_last` (run before every resume) finishes or undoes a swap
+that a kill interrupted, so weights, optimizer and record always belong to the same epoch.
+``load_checkpoint`` returns ``(model, config, record)``
 where ``model`` is a :class:`~jetviz.models.vae.BetaVAE` (jets) or
 :class:`~jetviz.models.vae.PointVAE` (``config.data == "banana"``); both have the same
 ``encode(x, mask, log_beta)`` / ``decode(z, log_beta)`` interface. The stored scan is
@@ -23,6 +27,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -90,6 +97,63 @@ def save_checkpoint(directory: str | os.PathLike, model: BetaVAE | PointVAE, con
     _write_json(directory / CONFIG, {"format": FORMAT, "version": VERSION,
                                      "config": config.to_dict(), "record": record, **extra})
     return directory
+
+
+_NEW, _OLD = ".last-new-", ".last-old-"  # prefixes of the swap's hidden folders
+
+
+def _swap_hook(stage: str) -> None:
+    """Called between the steps of :func:`save_last` (tests replace it to simulate a kill)."""
+
+
+swap_hook: Callable[[str], None] = _swap_hook
+
+
+def save_last(out_dir: str | os.PathLike, model: BetaVAE | PointVAE, config: VAEConfig,
+              record: dict, optimizer: torch.optim.Optimizer) -> Path:
+    """Replace ``<out_dir>/last`` by this epoch's weights, optimizer and record as one unit.
+
+    The checkpoint is written into ``.last-new-<uuid>/`` (its config.json last), then
+    ``last`` is renamed to ``.last-old-<uuid>``, the new folder to ``last``, and the old one
+    removed. A kill at any instant leaves either the previous ``last`` intact or a complete
+    new folder that :func:`recover_last` puts in place.
+    """
+    out_dir = Path(out_dir)
+    tag = uuid.uuid4().hex[:12]
+    new, old, last = out_dir / f"{_NEW}{tag}", out_dir / f"{_OLD}{tag}", out_dir / LAST
+    save_checkpoint(new, model, config, record, optimizer)
+    swap_hook("written")
+    if last.exists():
+        last.rename(old)
+    swap_hook("old_moved")
+    new.rename(last)
+    swap_hook("new_in_place")
+    shutil.rmtree(old, ignore_errors=True)
+    return last
+
+
+def recover_last(out_dir: str | os.PathLike) -> None:
+    """Finish or undo an interrupted :func:`save_last` and remove its leftovers.
+
+    With ``last`` present, the hidden folders are leftovers. Without it, a complete new
+    folder (config.json written, which happens last) becomes ``last``; failing that, the
+    previous one is put back.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    last = out_dir / LAST
+    news = sorted(out_dir.glob(f"{_NEW}*"), key=lambda p: p.stat().st_mtime_ns)
+    olds = sorted(out_dir.glob(f"{_OLD}*"), key=lambda p: p.stat().st_mtime_ns)
+    if not last.exists():
+        complete = [p for p in news if (p / CONFIG).is_file()]
+        if complete:
+            complete[-1].rename(last)
+        elif olds:
+            olds[-1].rename(last)
+    for leftover in [*news, *olds]:
+        if leftover.exists():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def read_config(directory: str | os.PathLike) -> dict:

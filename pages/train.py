@@ -3,8 +3,11 @@
 import streamlit as st
 
 from jetviz.figures.latent import format_beta, loss_curves_figure
+from jetviz.serving import max_training_runs, training_budget
 from ui.vae import (
+    MODEL_KEY,
     NAME_PATTERN,
+    session_owner,
     train_user_model,
     training_device,
     training_inputs,
@@ -33,7 +36,9 @@ st.latex(
 device = training_device()
 st.caption(f"Training runs on **{device}**"
            + (" (a CUDA GPU, with mixed precision)." if device.startswith("cuda")
-              else " (no CUDA GPU found). Keep runs small: a few thousand jets, a few epochs."))
+              else " (no CUDA GPU found). Keep runs small: a few thousand jets, a few epochs.")
+           + f" This server trains {max_training_runs()} model(s) at a time (others queue), "
+             f"one per session, each at most {training_budget():,} jets × epochs.")
 
 c1, c2, c3 = st.columns(3, gap="medium")
 with c1:
@@ -58,7 +63,9 @@ with c2:
 with c3:
     st.subheader("Training")
     epochs = st.number_input("Epochs", 1, 500, 5, key="train_epochs",
-                             help="Maximum epochs; early stopping may end sooner.")
+                             help="Maximum epochs; early stopping may end sooner. Jets × epochs "
+                                  f"may not exceed this server's budget, "
+                                  f"{training_budget():,}.")
     batch_size = st.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], 256,
                                   key="train_batch", help="Jets per optimizer step.")
     with st.expander("Advanced"):
@@ -105,15 +112,21 @@ if start and data is not None:
             theme=None, key=f"train_curves_{epoch}")
         return True
 
+    def on_wait(position: int) -> None:
+        progress.progress(0.0, text=(
+            f"Waiting for a free training slot: you are number {position} in the queue "
+            f"({max_training_runs()} run(s) at a time on this server) …"))
+
     try:
         with st.spinner("Training …"):
             path, record = train_user_model(name, config, jets, train_config, on_epoch,
-                                            overwrite, provenance)
+                                            overwrite, provenance, session_owner(), on_wait)
     except Exception as err:  # diverged, bad data, bad name: say so, keep earlier models
         progress.empty()
         st.error(f"Training failed: {err}. Earlier checkpoints are untouched.")
     else:
         progress.progress(1.0, text=f"Done: {len(record['history'])} epochs "
                                     f"({record['stopped'].replace('_', ' ')}).")
+        st.session_state[MODEL_KEY] = str(path)
         st.success(f"Saved to {path}. Open the **β slider** or **Latent walk** page: the model "
                    f"is selected there as {path.name} (yours).")

@@ -184,8 +184,12 @@ def test_train_page_trains_a_toy_model_that_the_other_pages_list(root, monkeypat
 def test_diverging_run_keeps_the_earlier_model(root, monkeypatch):
     keep = root / "user" / "keep"
     shutil.copytree(root / "vae_tiny", keep)
+    payload = json.loads((keep / "config.json").read_text())
+    payload["record"]["owner"] = "this-session"  # the session's own model: it may overwrite
+    (keep / "config.json").write_text(json.dumps(payload))
     digest = _digest(keep)
     at = _open(monkeypatch, "pages/train.py")
+    at.session_state["jetviz_owner"] = "this-session"
     at.number_input(key="train_epochs").set_value(2)
     at.select_slider(key="train_batch").set_value(32)
     at.number_input(key="train_lr").set_value(1000.0)  # Adam at lr 1e3 blows up at once

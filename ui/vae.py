@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -547,6 +550,8 @@ def pick_random(key: str, n: int) -> None:
 
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+MIN_TRAIN_JETS = 20  # fewer jets cannot make a training and a validation split
+MIN_TRAIN_PARTICLES = 2  # particle slots a jet model needs
 
 
 def user_model_dir(name: str) -> Path:
@@ -560,45 +565,88 @@ def user_model_dir(name: str) -> Path:
     return user_root() / name
 
 
+OWNER_KEY = "jetviz_owner"  # session state: this session's owner token for the models it trains
+_SAVE_LOCK = threading.Lock()  # one final rename into user/ at a time (checks stay true)
+
+
+def session_owner() -> str:
+    """This session's owner token (random, made once per session): its models carry it."""
+    return st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex)
+
+
+def model_owner(directory: Path) -> str | None:
+    """The owner token recorded in a user model, or None (none recorded, or unreadable)."""
+    from jetviz.models.checkpoint import read_config
+
+    try:
+        return (read_config(directory).get("record") or {}).get("owner")
+    except JetvizInputError:
+        return None
+
+
+def _check_may_replace(target: Path, owner: str, overwrite: bool) -> None:
+    if not target.exists():
+        return
+    if model_owner(target) != owner:
+        raise JetvizInputError(
+            f"a model called {target.name!r} already exists and was made by another session "
+            "(or installed on the server); choose another name")
+    if not overwrite:
+        raise JetvizInputError(
+            f"a model called {target.name!r} already exists (yours); choose another name "
+            "or tick 'overwrite'")
+
+
 def train_user_model(name: str, config, data, train_config, callback, overwrite: bool,
-                     provenance: dict) -> tuple[Path, dict]:
+                     provenance: dict, owner: str,
+                     on_wait: Callable[[int], None] | None = None) -> tuple[Path, dict]:
     """Train a model into ``user/<name>`` without ever leaving a broken checkpoint there.
 
-    Training writes into a hidden staging directory beside it; only a run that finishes
-    replaces ``user/<name>``. A run that diverges (NaN), fails, or is interrupted (the page
-    reruns) removes its staging directory, so any earlier model of that name stays intact.
+    The run takes one of the server's training slots (``jetviz.serving.training_slots``;
+    ``on_wait(position)`` is called while it queues), within the per-run budget. Training
+    writes into a staging directory unique to the run; only a run that finishes moves into
+    ``user/<name>``. A model belongs to the session that made it (``owner`` is stored in its
+    record): ``overwrite`` replaces only the owner's own model, and if another session saved
+    the name while this run trained, this one is saved as ``<name>-<6 hex>`` instead. A run
+    that diverges, fails, or is interrupted (the page reruns) removes its staging directory.
 
     Returns:
         (the checkpoint directory, the training record).
 
     Raises:
-        JetvizInputError: bad name, existing model without ``overwrite``, bad data, or a
-            diverged run (``jetviz.train.TrainingDivergedError``).
+        JetvizInputError: bad name, a model of that name that is not ours (or ours without
+            ``overwrite``), over budget, one run per session, bad data, or a diverged run
+            (``jetviz.train.TrainingDivergedError``).
     """
     import shutil
 
+    from jetviz.serving import check_budget, training_slots
     from jetviz.train import train
 
     target = user_model_dir(name)
-    if target.exists() and not overwrite:
-        raise JetvizInputError(
-            f"a model called {name!r} already exists in {target.parent}; choose another name "
-            "or tick 'overwrite'")
-    staging = target.parent / f".staging-{name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+    _check_may_replace(target, owner, overwrite)
+    n_jets = len(data) if hasattr(data, "__len__") else 0
+    check_budget(n_jets, train_config.epochs)
+    run_id = uuid.uuid4().hex
+    staging = target.parent / f".staging-{run_id}"
     try:
-        _, record = train(config, data, train_config, out_dir=staging, callback=callback,
-                          provenance=provenance)
+        with training_slots().hold(owner, on_wait):
+            _, record = train(config, data, train_config, out_dir=staging, callback=callback,
+                              provenance={**provenance, "owner": owner})
         if not (staging / "model.safetensors").exists():
             raise JetvizInputError("training ended before any epoch finished; nothing saved")
-        old = target.parent / f".old-{name}-{os.getpid()}"
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        with _SAVE_LOCK:
+            try:
+                _check_may_replace(target, owner, overwrite)
+            except JetvizInputError:  # someone saved this name while we trained: keep both
+                target = target.with_name(f"{name}-{run_id[:6]}")
+            old = target.parent / f".old-{run_id}"
+            if target.exists():
+                target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    st.session_state[MODEL_KEY] = str(target)
     return target, record
 
 
@@ -673,17 +721,26 @@ def training_inputs(where: str) -> TrainingData | None:
     if name != ALL_CLASSES:
         jets = jets.of_class(name)
     max_p = jets.n_particles
+    if max_p < MIN_TRAIN_PARTICLES:
+        st.error(f"This data set stores {max_p} particle slot per jet; a β-VAE on jets needs "
+                 f"at least {MIN_TRAIN_PARTICLES}. Choose another data set in the sidebar, or "
+                 "train on the 2-D toy banana.")
+        return None
+    if len(jets) < MIN_TRAIN_JETS:
+        st.error(f"Only {len(jets)} jets{'' if name == ALL_CLASSES else ' of this class'}: "
+                 f"too few to train (at least {MIN_TRAIN_JETS}, of which 10 % are held out); "
+                 "choose another class or data set.")
+        return None
     particles = st.number_input(
-        "Particles per jet (P)", 2, max_p, min(30, max_p), key=f"{where}_particles",
+        "Particles per jet (P)", MIN_TRAIN_PARTICLES, max_p, min(30, max_p),
+        key=f"{where}_particles",
         help=f"The model takes the P hardest particles (the data have {max_p}).")
+    smallest = min(100, len(jets))
     limit = st.number_input(
-        "Jets (at most)", 100, max(100, len(jets)), min(5000, len(jets)), step=100,
-        key=f"{where}_max_jets",
+        "Jets (at most)", smallest, len(jets), min(5000, len(jets)),
+        step=max(1, min(100, len(jets) // 10)), key=f"{where}_max_jets",
         help=f"A seeded random subset of the {len(jets):,} jets (10 % are held out for "
              "validation and early stopping).")
-    if len(jets) < 10:
-        st.error(f"Only {len(jets)} jets of this class: too few to train; choose another.")
-        return None
     n = min(int(limit), len(jets))
     index = np.sort(np.random.default_rng(SAMPLE_SEED).permutation(len(jets))[:n])
     jets = jets.subset(index).truncated(int(particles))

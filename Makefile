@@ -1,21 +1,26 @@
-# The two commands of README.md. Both install what they need first (Python packages from
-# requirements.txt, and Debian's Chromium for the browser tests).
+# The commands of README.md. Each installs what it needs first: `make app` only the Python
+# packages that serving needs; `make test` also Debian's Chromium for the browser tests.
 PY ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 
-.PHONY: setup app test lint
+.PHONY: setup browser app test lint
 
 setup:
-	@command -v chromium >/dev/null 2>&1 || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 
-app: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null)
 
-test: setup
+# Listens on $(ADDRESS) only (this machine); `make app ADDRESS=0.0.0.0` serves the network
+# (README, "Serving a class").
+app: setup
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+
+test: setup browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 

@@ -3,13 +3,15 @@
 Use ``app_test(monkeypatch)`` instead of ``AppTest.from_file("app.py")``:
 
     at = app_test(monkeypatch)          # runs app.py: navigation, sidebar, home page
-    at.switch_page("pages/beta.py").run()
+    at.switch_page("views/beta.py").run()
 
 Why: Streamlit 1.67's AppTest rebuilds its PagesManager before every run and resets
-``PagesManager.uses_pages_directory``; because this repository has a ``pages/`` folder, every
-run after the first then takes the legacy pages-folder path and runs the page file alone,
-skipping app.py (its ``st.navigation``, the shared sidebar and the data-set picker). The real
-server sets the flag to False once ``st.navigation`` has run; this helper does the same.
+``PagesManager.uses_pages_directory``; were there a ``pages/`` folder, every run after the
+first would take the legacy pages-folder path and run the page file alone, skipping app.py
+(its ``st.navigation``, the shared sidebar and the data-set picker). The pages now live in
+``views/`` so neither AppTest nor a fresh server takes that path; this helper still pins the
+flag to False, as the running server does once ``st.navigation`` has run, so a stray
+``pages/`` folder (a page added in the old place) cannot make tests skip app.py.
 """
 
 from __future__ import annotations

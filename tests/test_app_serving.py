@@ -16,7 +16,7 @@ from tests.support_apptest import app_test
 from tests.test_serving import SECRET, _huge_jetviz
 from ui.data import DEFAULT_ENV
 
-THEORY_MAP = "pages/theory_map.py"
+THEORY_MAP = "views/theory_map.py"
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_uploads_are_parsed_from_memory_and_leave_no_file(server, monkeypatch, t
     at.sidebar.get("file_uploader")[0].upload("mine.h5", good.read_bytes()).run()
     assert not at.exception and not at.error
     assert "mine.h5" in _in_use(at) and "30 jets" in _in_use(at)
-    at.switch_page("pages/data.py").run()  # the upload holds on the next page
+    at.switch_page("views/data.py").run()  # the upload holds on the next page
     assert not at.exception and "mine.h5" in _in_use(at)
     assert list(scratch.iterdir()) == []  # nothing written, rejected or accepted
 

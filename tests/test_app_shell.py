@@ -88,7 +88,7 @@ def test_home_shows_intro_data_set_and_links(default_file, monkeypatch):
 def test_data_page_shows_histograms_event_and_image(default_file, monkeypatch):
     _, counts = default_file
     at = _app(monkeypatch)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Jets by class"
     assert any(r"\tau_N" in latex.value for latex in at.latex)
@@ -106,7 +106,7 @@ def test_data_page_shows_histograms_event_and_image(default_file, monkeypatch):
 
 def test_event_display_follows_class_and_index(default_file, monkeypatch):
     at = _app(monkeypatch)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     first = _charts(at)["data_event"]
     at.number_input(key="data_index").set_value(3).run()
     assert not at.exception, at.exception
@@ -123,7 +123,7 @@ def test_event_display_follows_class_and_index(default_file, monkeypatch):
 def test_random_jet_button_picks_a_valid_index(default_file, monkeypatch):
     _, counts = default_file
     at = _app(monkeypatch)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert 0 <= at.number_input(key="data_index").value < counts["t"]
@@ -171,7 +171,7 @@ def test_bad_path_shows_error_and_good_path_switches(default_file, monkeypatch, 
     assert not at.exception and not at.error
     assert _class_table(at) == other_counts
     assert "other_jets.h5" in _in_use(at)
-    at.switch_page("pages/data.py").run()  # the choice holds on every page
+    at.switch_page("views/data.py").run()  # the choice holds on every page
     assert not at.exception, at.exception
     assert "other_jets.h5" in _in_use(at)
 
@@ -186,7 +186,7 @@ def test_missing_default_explains_what_to_do(monkeypatch, tmp_path):
 
 def test_aligned_toggle_changes_the_average_image(default_file, monkeypatch):
     at = _app(monkeypatch)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     aligned = _charts(at)["data_image"]
     assert "aligned" in aligned["layout"]["title"]["text"]
     at.toggle(key="data_aligned").set_value(False).run()
@@ -215,7 +215,7 @@ def test_uploaded_jetnet_file_becomes_the_data_set_on_every_page(default_file, m
     counts = _class_table(at)
     assert sum(counts.values()) == 30 and counts.get("t") == 30
     assert "t.hdf5" in _in_use(at)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception, at.exception
     assert "t.hdf5" in _in_use(at)
     assert "top" in _charts(at)["data_event"]["layout"]["title"]["text"]
@@ -231,7 +231,7 @@ def test_data_set_whose_file_vanished_is_reported_not_a_traceback(default_file, 
     assert "soon_gone.h5" in _in_use(at)
     other.unlink()
     _read.clear()  # as if the cache had dropped it
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception, at.exception
     assert "soon_gone.h5" in at.error[0].value
     assert any("No jet data set is loaded" in i.value for i in at.info)

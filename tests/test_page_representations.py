@@ -17,7 +17,7 @@ from tests.support_apptest import app_test
 from ui.data import DEFAULT_ENV
 from ui.jetclr import JETCLR_ENV
 
-PAGE = "pages/representations.py"
+PAGE = "views/representations.py"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from jetviz.store import write_events
 from tests.support_apptest import app_test
 from tests.support_theorymap import make_events, tiny_theorymap
 
-PAGE = "pages/theory_map.py"
+PAGE = "views/theory_map.py"
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ def _figure(at, key: str) -> dict:
 
 
 def test_generation_page_shows_histograms_and_w1_table(root, monkeypatch):
-    at = _open(monkeypatch, "pages/generation.py")
+    at = _open(monkeypatch, "views/generation.py")
     fig = _figure(at, "gen_histograms")
     names = {t.get("name") for t in fig["data"]}
     assert "true" in names and "generated (flow prior)" in names
@@ -59,7 +59,7 @@ def test_generation_page_shows_histograms_and_w1_table(root, monkeypatch):
 
 
 def test_images_page_panels_and_resolution(root, monkeypatch):
-    at = _open(monkeypatch, "pages/images.py")
+    at = _open(monkeypatch, "views/images.py")
     fig = _figure(at, "img_panels")
     heatmaps = [t for t in fig["data"] if t["type"] == "heatmap"]
     assert len(heatmaps) == 4  # true, reconstructed, generated, ratio

@@ -59,7 +59,7 @@ def _trace(fig: dict, name: str) -> dict:
 
 
 def test_beta_page_renders_every_figure(root, monkeypatch):
-    at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    at = _open(monkeypatch, "views/beta.py", "vae_tiny")
     assert not at.error, [e.value for e in at.error]
     figs = _figures(at)
     assert set(figs) >= {"beta_kl_bars", "beta_kl_curves", "beta_dimensionality",
@@ -77,7 +77,7 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
 
 
 def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
-    at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    at = _open(monkeypatch, "views/beta.py", "vae_tiny")
     at.toggle(key="beta_sweep_on").set_value(True).run()
     before = _figures(at)
     slider = at.select_slider(key="beta_slider")
@@ -96,7 +96,7 @@ def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
 
 
 def test_banana_page_marks_thickness_and_size(root, monkeypatch):
-    at = _open(monkeypatch, "pages/beta.py", "vae_banana")
+    at = _open(monkeypatch, "views/beta.py", "vae_banana")
     figs = _figures(at)
     names = [t.get("name", "") for t in figs["beta_dimensionality"]["data"]]
     assert any(n.startswith("thickness") for n in names)
@@ -106,7 +106,7 @@ def test_banana_page_marks_thickness_and_size(root, monkeypatch):
 
 
 def test_walk_slider_changes_the_decoded_jet(root, monkeypatch):
-    at = _open(monkeypatch, "pages/walk.py", "vae_tiny")
+    at = _open(monkeypatch, "views/walk.py", "vae_tiny")
     assert not at.error, [e.value for e in at.error]
     before = _figures(at)
     slider = at.select_slider(key="walk_t_dimension")
@@ -124,7 +124,7 @@ def test_walk_slider_changes_the_decoded_jet(root, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["principal", "line"])
 def test_walk_other_directions(root, monkeypatch, kind):
-    at = _open(monkeypatch, "pages/walk.py", "vae_tiny")
+    at = _open(monkeypatch, "views/walk.py", "vae_tiny")
     at.radio(key="walk_kind").set_value(kind).run()
     assert not at.exception, at.exception
     figs = _figures(at)
@@ -140,7 +140,7 @@ def test_broken_checkpoint_shows_an_error(tmp_path, monkeypatch, root):
     broken = root / "vae_broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
-    at = _open(monkeypatch, "pages/beta.py", "vae_broken")
+    at = _open(monkeypatch, "views/beta.py", "vae_broken")
     assert any("Could not load the model" in e.value and "not valid JSON" in e.value
                for e in at.error)
     assert not at.get("plotly_chart")
@@ -150,7 +150,7 @@ def test_wrong_particle_count_shows_an_error(root, tmp_path, monkeypatch):
     few = dataclasses.replace(make_jetset(n=30, p=N_PARTICLES - 4, seed=9), attrs={})
     write_jets(tmp_path / "few.h5", few)
     monkeypatch.setenv(DEFAULT_ENV, str(tmp_path / "few.h5"))
-    at = _open(monkeypatch, "pages/beta.py", "vae_tiny")
+    at = _open(monkeypatch, "views/beta.py", "vae_tiny")
     assert any(f"trained on {N_PARTICLES}" in e.value for e in at.error)
 
 
@@ -163,7 +163,7 @@ def _digest(directory: Path) -> str:
 
 
 def test_train_page_trains_a_toy_model_that_the_other_pages_list(root, monkeypatch):
-    at = _open(monkeypatch, "pages/train.py")
+    at = _open(monkeypatch, "views/train.py")
     assert "cpu" in " ".join(c.value for c in at.caption)
     at.radio(key="train_source").set_value("2-D toy banana").run()
     at.number_input(key="train_toy_n").set_value(500)
@@ -176,7 +176,7 @@ def test_train_page_trains_a_toy_model_that_the_other_pages_list(root, monkeypat
     saved = root / "user" / "toy_run"
     assert (saved / "model.safetensors").is_file()
     assert not [p for p in (root / "user").iterdir() if p.name.startswith(".")]
-    at.switch_page("pages/beta.py").run()
+    at.switch_page("views/beta.py").run()
     assert at.selectbox(key="vae_model_beta").value == str(saved)
     assert not at.exception, at.exception
 
@@ -188,7 +188,7 @@ def test_diverging_run_keeps_the_earlier_model(root, monkeypatch):
     payload["record"]["owner"] = "this-session"  # the session's own model: it may overwrite
     (keep / "config.json").write_text(json.dumps(payload))
     digest = _digest(keep)
-    at = _open(monkeypatch, "pages/train.py")
+    at = _open(monkeypatch, "views/train.py")
     at.session_state["jetviz_owner"] = "this-session"
     at.number_input(key="train_epochs").set_value(2)
     at.select_slider(key="train_batch").set_value(32)
@@ -205,7 +205,7 @@ def test_diverging_run_keeps_the_earlier_model(root, monkeypatch):
 
 def test_existing_name_without_overwrite_is_refused(root, monkeypatch):
     shutil.copytree(root / "vae_tiny", root / "user" / "mine")
-    at = _open(monkeypatch, "pages/train.py")
+    at = _open(monkeypatch, "views/train.py")
     at.text_input(key="train_name").set_value("mine")
     at.button(key="train_start").click().run()
     assert any("already exists" in e.value for e in at.error)
@@ -218,6 +218,6 @@ def test_checkpoint_without_scan_says_so(root, monkeypatch):
     payload["record"].pop("scan")
     payload["record"].pop("stopped")
     (unfinished / "config.json").write_text(json.dumps(payload))
-    at = _open(monkeypatch, "pages/beta.py", "vae_unfinished")
+    at = _open(monkeypatch, "views/beta.py", "vae_unfinished")
     assert any("no β scan" in e.value and "still in training" in e.value for e in at.error)
     assert not at.get("plotly_chart")

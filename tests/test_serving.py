@@ -252,3 +252,48 @@ def test_a_waiter_that_is_stopped_leaves_the_queue():
     with slots.hold("a"), pytest.raises(KeyboardInterrupt), slots.hold("b", on_wait=stop):
         pass
     assert slots.position("b") == -1 and slots.running == 0
+
+
+# ---------------------------------------------------------------- how the server is started
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_app_listens_on_localhost_with_a_200_mb_upload_limit():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["maxUploadSize"] <= 200
+
+
+@pytest.mark.skipif(not Path("/usr/bin/make").exists(), reason="needs make")
+def test_make_app_binds_localhost_and_installs_no_browser():
+    import subprocess
+
+    def dry_run(target: str) -> str:
+        return subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout
+
+    app = dry_run("app")
+    assert "--server.address 127.0.0.1" in app
+    assert "apt-get" not in app and "chromium" not in app
+    assert "chromium" in dry_run("test")
+
+
+def test_every_streamlit_cache_is_bounded():
+    import ast
+
+    unbounded = []
+    for path in [*ROOT.glob("ui/*.py"), *ROOT.glob("views/*.py"), ROOT / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for deco in node.decorator_list:
+                name = ast.unparse(deco.func if isinstance(deco, ast.Call) else deco)
+                if name in ("st.cache_data", "st.cache_resource") and not (
+                        isinstance(deco, ast.Call)
+                        and any(k.arg == "max_entries" for k in deco.keywords)):
+                    unbounded.append(f"{path.name}:{node.name}")
+    assert unbounded == []

@@ -22,7 +22,7 @@ from tests.support_apptest import app_test
 from ui.data import DEFAULT_ENV
 from ui.vae import ROOT_ENV, train_user_model
 
-PAGE = "pages/train.py"
+PAGE = "views/train.py"
 TOY = VAEConfig(data="banana", loss="euclidean", latent_dim=2, hidden=8, depth=2, cond_dim=4,
                 beta_min=1e-2, beta_max=1.0)
 FAST = TrainConfig(epochs=1, batch_size=64, kl_warmup_epochs=1, scan_points=3, scan_examples=40)

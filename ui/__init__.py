@@ -1,3 +1,3 @@
 """Streamlit-side helpers shared by the pages: cached loaders and common widgets.
 
-Only this package and ``pages/`` import streamlit; the engine (``jetviz/``) never does."""
+Only this package and ``views/`` import streamlit; the engine (``jetviz/``) never does."""

@@ -22,7 +22,7 @@ class PageEntry:
     """One page of the app.
 
     Attributes:
-        path: the page file, relative to app.py (e.g. "pages/data.py").
+        path: the page file, relative to app.py (e.g. "views/data.py").
         title: the title in the navigation and in links.
         icon: a Material icon (":material/name:") or an emoji.
         blurb: one line on what the page shows (the home page's link list, the nav tooltip).

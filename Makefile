@@ -17,8 +17,10 @@ browser:
 
 # Listens on $(ADDRESS) only (this machine); `make app ADDRESS=0.0.0.0` serves the network
 # (README, "Serving a class").
+# MALLOC_ARENA_MAX=2: every session runs in its own thread, and glibc's default of one
+# memory arena per thread keeps freed memory per arena (server RSS grows with sessions).
 app: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	MALLOC_ARENA_MAX=2 $(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: setup browser
 	$(PY) -m ruff check .

@@ -31,10 +31,11 @@ present), never by the file extension:
                  j, b, e-, e+, m-, m+, g and energies in MeV. Events get jetviz's 18 features
                  (leading four j/b jets by pT, MET) in GeV; one theory per process id.
 
-Reads are lazy and capped: only the first ``max_jets`` rows (default ``MAX_JETS_DEFAULT``) are
-read from disk, chunk by chunk, never a whole dataset first, so a file that *declares* a
-billion rows costs no more than one that holds the cap; ``attrs["n_rows_in_file"]`` and
-``attrs["capped_at"]`` then say how many rows the file declares and where reading stopped.
+Reads are lazy and capped: only the first ``max_jets`` rows are read from disk (the app
+passes ``MAX_JETS_DEFAULT``; the CLI reads whole files unless told otherwise), chunk by chunk,
+never a whole dataset first, so a file that *declares* a billion rows costs no more than one
+that holds the cap; ``attrs["n_rows_in_file"]`` and ``attrs["capped_at"]`` then say how many
+rows the file declares and where reading stopped.
 Files declaring more than ``MAX_PARTICLE_SLOTS`` particle slots per jet (or absurd name lists,
 or CSV lines longer than ``MAX_LINE_BYTES``) are refused with a message. Messages never quote
 the bytes of a file that is not the expected format (a server file must not leak through them).
@@ -70,7 +71,7 @@ from jetviz.physics import relative_from_p4s, wrap_phi
 Source = str | os.PathLike | BinaryIO
 T = TypeVar("T", JetSet, EventSet)
 
-MAX_JETS_DEFAULT = 100_000  # jets read from one file at most (the app's and the CLI's cap)
+MAX_JETS_DEFAULT = 100_000  # jets the app reads from one file at most (uploads and paths)
 MAX_EVENTS_DEFAULT = 200_000  # events read from one file at most
 MAX_PARTICLE_SLOTS = 1_000  # particle slots per jet (published sets: 30–200)
 MAX_FEATURES = 256  # columns per particle / per jet in a file (hls4ml: 16 and 59)

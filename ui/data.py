@@ -26,7 +26,7 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.readers import MAX_JETS_DEFAULT  # one cap for the app and the CLI
+from jetviz.readers import MAX_JETS_DEFAULT  # the one cap, defined with the readers
 from jetviz.serving import path_entry_allowed, resolve_data_path
 
 DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)

@@ -109,3 +109,18 @@ def test_too_few_events_for_the_set_size_is_an_error_and_good_events_are_project
     assert not page.error and not page.exception
     mine = [t for t in _map_figure(page)["data"] if t["name"] == "your events"]
     assert len(mine) == 1 and len(_array(mine[0]["x"])) == 4 * (60 // 4)
+
+
+def test_uploaded_events_are_projected_from_memory_and_leave_no_file(
+        page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    good = tmp_path / "mine.h5"
+    write_events(good, make_events(60, seed=9))
+    page.get("file_uploader")[0].upload("mine.h5", good.read_bytes()).run()
+    assert not page.exception and not page.error, [e.value for e in page.error]
+    assert "your events" in {t["name"] for t in _map_figure(page)["data"]}
+    assert list(scratch.iterdir()) == []  # parsed from memory: nothing written

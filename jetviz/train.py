@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,12 +43,16 @@ from jetviz.jets import JetSet
 from jetviz.losses import beta_vae_loss, distance2, kl_per_dim
 from jetviz.models.checkpoint import (
     LAST,
+    load_checkpoint,
     load_optimizer,
     read_config,
     save_checkpoint,
 )
 from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import WEIGHTINGS, BetaVAE, PointVAE, VAEConfig, build_model
+
+if TYPE_CHECKING:
+    from jetviz.latent import BetaScan
 
 BALANCE_BINS = 20  # log-β bins of the running loss scale ("balanced" weighting)
 BALANCE_MOMENTUM = 0.9  # running mean: new = momentum·old + (1 − momentum)·batch
@@ -395,6 +400,38 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     return model, record
 
 
+def rescan(out_dir: str | os.PathLike, data: JetSet | np.ndarray | VAEInputs, command: str,
+           device: torch.device | str | None = None) -> BetaScan:
+    """Recompute and store the β-scan of the trained model in ``out_dir``.
+
+    The scan runs on the model's own validation examples (the stored seed and validation
+    fraction split ``data`` as training did) and its stored number of grid points and examples.
+
+    Raises:
+        JetvizInputError: ``data`` is not the data the model was trained on (size mismatch).
+    """
+    from jetviz.latent import beta_scan, log_beta_grid
+
+    device = torch.device(device) if device is not None else default_device()
+    model, config, record = load_checkpoint(out_dir)
+    model = model.to(device)
+    tc = TrainConfig(**record["train_config"])
+    inputs = as_inputs(data, config)
+    n_expected = record.get("n_train", 0) + record.get("n_val", 0)
+    if n_expected and len(inputs) != n_expected:
+        raise JetvizInputError(f"{out_dir} was trained on {n_expected} examples, the data given "
+                               f"have {len(inputs)}: give the data flags it was trained with "
+                               f"({record.get('command', 'see its config.json')})")
+    _, val_idx = _split(len(inputs), tc.val_fraction, tc.seed)
+    scan_set = inputs.subset(torch.from_numpy(val_idx)).subset(slice(0, tc.scan_examples))
+    scan = beta_scan(model, scan_set.to(device), log_beta_grid(config, tc.scan_points),
+                     seed=tc.seed)
+    record["scan"] = scan.to_dict()
+    record["commands"] = [*record.get("commands", [record.get("command")]), command]
+    save_checkpoint(out_dir, model, config, record)
+    return scan
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -448,6 +485,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
     o.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--rescan", action="store_true",
+                   help=("recompute the stored β-scan of the model in --out (bands, floor, "
+                         "redundant directions) on its own validation examples, without "
+                         "training; give the same data flags as when it was trained"))
     parser.set_defaults(train_parser=parser)
 
 
@@ -534,6 +575,11 @@ def run(args: argparse.Namespace) -> int:
                          max_minutes=args.max_minutes)
         command = _command_line(args)
         provenance["command"] = command
+        if args.rescan:
+            scan = rescan(args.out, data, command, device=args.device)
+            print(json.dumps({"out": args.out, "floor": scan.floor,
+                              "d1_max": float(scan.d1.max())}, indent=1))
+            return 0
         _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
                           device=args.device, progress=not args.no_progress,
                           provenance=provenance, resume_weighting=args.weighting)

@@ -16,6 +16,7 @@ from jetviz.figures.latent import (
 from ui.vae import (
     ALL_CLASSES,
     beta_slider,
+    dimensionality_caption,
     model_and_class,
     reconstruction_at,
     sample_for,
@@ -77,8 +78,9 @@ def at_beta() -> None:
     left, right = st.columns(2, gap="medium")
     with left:
         st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
-                                              loaded.config.latent_dim),
+                                              loaded.config.latent_dim, scan.diagnostics),
                         theme=None, key="beta_dimensionality")
+        st.caption(dimensionality_caption(scan, beta, unit))
         if loaded.is_toy:
             st.caption("Expect D ≈ 2 below the band's thickness, ≈ 1 between thickness and size, "
                        "and 0 above the banana's size.")

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from jetviz.errors import JetvizInputError
+from jetviz.figures.latent import format_beta, nearest_beta_index
 
 ROOT_ENV = "JETVIZ_VAE_ROOT"  # overrides the checkpoint root (tests, other model folders)
 SAMPLE_SIZE = 1000  # jets reconstructed per β on the β page (the benchmark's 1,000)
@@ -186,6 +187,8 @@ class Scan:
         kl: (n_beta, D) ⟨KL_i⟩ in nats.
         emd2: (n_beta,) ⟨EMD²⟩ (or squared distance for the toy).
         d1, d2: (n_beta,) dimensionality curves.
+        diagnostics: bands, reconstruction floor and distinct directions, when the scan
+            stores them (``jetviz.figures.latent.dimensionality_figure``'s argument).
     """
 
     betas: np.ndarray
@@ -193,6 +196,7 @@ class Scan:
     emd2: np.ndarray
     d1: np.ndarray
     d2: np.ndarray
+    diagnostics: dict = field(default_factory=dict)
 
 
 def scan_of(loaded: Loaded) -> Scan | None:
@@ -212,7 +216,34 @@ def _scan(key: str, _record: dict) -> Scan:
     from jetviz.latent import BetaScan
 
     scan = BetaScan.from_dict(_record.get("scan") or {})
-    return Scan(scan.betas, scan.kl_per_dim, scan.distance2, scan.d1, scan.d2)
+    keys = ("d1_lo", "d1_hi", "d2_lo", "d2_hi", "floor", "n_active", "n_directions")
+    diagnostics = {k: getattr(scan, k) for k in keys if getattr(scan, k) is not None}
+    return Scan(scan.betas, scan.kl_per_dim, scan.distance2, scan.d1, scan.d2, diagnostics)
+
+
+def dimensionality_caption(scan: Scan, beta: float, unit: str) -> str:
+    """What the dimensionality chart can and cannot say at ``beta``, from the stored scan."""
+    diag = scan.diagnostics
+    if "floor" not in diag:
+        return ("This model's scan predates the error bands and the reconstruction floor: "
+                "recompute it with `jetviz train … --out MODEL --rescan`.")
+    k = nearest_beta_index(scan.betas, beta)
+    floor = float(diag["floor"])
+    what = ("exact EMD between a jet and its reconstruction" if unit == "GeV"
+            else "distance between a point and its reconstruction")
+    text = (f"Shaded bands: 16–84 % over bootstrap resamplings of the examples. Grey: β below "
+            f"the reconstruction floor δ = {format_beta(floor, unit)} (the best mean {what}); "
+            f"there the decoder, not the data, limits what is resolved, and D1 can exceed the "
+            f"true dimension. ")
+    if "n_directions" in diag:
+        active, distinct = int(diag["n_active"][k]), int(diag["n_directions"][k])
+        text += (f"At β = {format_beta(beta, unit)}: {active} active latent dimensions "
+                 f"(⟨KL_i⟩ > 0.1 nats) encode {distinct} distinct directions")
+        text += (f" ({active - distinct} are copies: |Spearman ρ| ≥ 0.9 between their means)."
+                 if active > distinct else ".")
+    if beta < floor:
+        text += " The current β is below the floor: read D1 here as an upper bound."
+    return text
 
 
 def beta_slider(scan: Scan, unit: str, key: str) -> float:
@@ -221,7 +252,6 @@ def beta_slider(scan: Scan, unit: str, key: str) -> float:
     The position is shared between pages (``BETA_KEY``) so the walk page opens at the β
     chosen on the β page.
     """
-    from jetviz.figures.latent import format_beta
 
     n = len(scan.betas)
     index = int(st.session_state.get(BETA_KEY, n // 2))

@@ -309,7 +309,9 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
 def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
                           unit: str = "GeV",
                           scales: Mapping[str, float] | None = None,
-                          max_dim: int | None = None) -> go.Figure:
+                          max_dim: int | None = None,
+                          diagnostics: Mapping[str, np.ndarray | float] | None = None
+                          ) -> go.Figure:
     """D1(β) and D2(β) with a marker at ``beta``; plateaus count active directions.
 
     Args:
@@ -322,12 +324,25 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             drawn as labelled dotted vertical lines.
         max_dim: the latent dimension; the y axis stops just above it (D2 can shoot up at
             the smallest β, where the decoder cannot resolve β any more).
+        diagnostics: what the scan stores beside D1 and D2 (jetviz.dimensionality):
+            ``d1_lo``/``d1_hi``/``d2_lo``/``d2_hi`` (n_beta,) bootstrap bands, drawn shaded;
+            ``floor`` the reconstruction floor δ, below which the β axis is greyed out;
+            ``n_directions`` (n_beta,) distinct active directions, drawn as steps.
     """
     betas = np.asarray(betas, dtype=float)
     d1 = np.asarray(d1, dtype=float)
     d2 = np.asarray(d2, dtype=float)
     _check_grid(betas, d1, d2)
     fig = _Spec()
+    diagnostics = diagnostics or {}
+    for name, colour in (("d1", "rgba(31,119,180,0.25)"), ("d2", "rgba(214,39,40,0.2)")):
+        lo, hi = diagnostics.get(f"{name}_lo"), diagnostics.get(f"{name}_hi")
+        if lo is not None and hi is not None:
+            fig.add_trace(_scatter(
+                x=np.concatenate([betas, betas[::-1]]),
+                y=np.concatenate([np.asarray(hi, float), np.asarray(lo, float)[::-1]]),
+                fill="toself", fillcolor=colour, line={"width": 0}, mode="lines",
+                name=f"{name.upper()} 16–84 % (bootstrap over jets)", hoverinfo="skip"))
     fig.add_trace(_scatter(
         x=betas, y=d1, mode="lines+markers", name="D1 = −Σ d⟨KL_i⟩/d log β",
         line={"color": "#1f77b4", "width": 3}, marker={"size": 6},
@@ -343,6 +358,23 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
     y_hi = float(finite.max()) + 0.8
     if max_dim is not None:
         y_hi = min(y_hi, max_dim + 0.8)
+    if diagnostics.get("n_directions") is not None:
+        fig.add_trace(_scatter(
+            x=betas, y=np.asarray(diagnostics["n_directions"], float), mode="lines",
+            line={"color": "#2ca02c", "width": 2, "shape": "hvh"},
+            name="distinct active directions (copies merged)",
+            hovertemplate=f"β = %{{x:.3g}} {unit}<br>%{{y:.0f}} distinct directions"
+                          "<extra></extra>"))
+    floor = diagnostics.get("floor")
+    if floor is not None and float(floor) > betas[0]:
+        fig.add_shape(type="rect", xref="x", yref="paper", x0=float(betas[0]),
+                      x1=min(float(floor), float(betas[-1])), y0=0, y1=1, layer="below",
+                      fillcolor="rgba(127,127,127,0.18)", line={"width": 0})
+        fig.add_trace(_scatter(
+            x=[float(betas[0])], y=[y_hi - 0.4], mode="text", showlegend=False,
+            text=[f" below the reconstruction floor δ = {format_beta(float(floor), unit)}"],
+            textposition="middle right", textfont={"size": FONT_SIZE, "color": "#555555"},
+            hoverinfo="skip"))
     fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(_scatter(

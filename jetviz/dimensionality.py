@@ -160,3 +160,47 @@ def independent_directions(mu: np.ndarray, kl: np.ndarray, *, active_kl: float =
     for k, dim in enumerate(active):
         groups.setdefault(root(k), []).append(dim)
     return sorted((sorted(g) for g in groups.values()), key=lambda g: -kl[g].sum())
+
+
+def plateau_checks(betas: np.ndarray, d1: np.ndarray, scales: dict[str, float]) -> list[dict]:
+    """D1 against the true count on data of known scales (BRIEF.md: validate on such manifolds).
+
+    The true count at β is the number of scales above β. Windows: a decade centred (in log β)
+    between each pair of neighbouring scales, the half-decade [s_min/10, s_min/3] below the
+    smallest scale, and [3 s_max, 30 s_max] above the largest, each clipped to the grid. Also
+    the overshoot test: D1 ≤ count + 0.5 at every β ≥ s_min/3.
+
+    Args:
+        betas: (n_beta,) the scan's β grid.
+        d1: (n_beta,) D1 on it.
+        scales: the data's scales by name.
+
+    Returns:
+        One dict per window with ``window`` (lo, hi), ``expected`` count, ``median_d1`` (NaN
+        when no grid point falls inside) and ``ok`` (|median − expected| ≤ 0.3), then one with
+        ``window`` (s_min/3, β_max), ``expected`` "count + 0.5", ``max_excess`` (max of
+        D1 − count there) and ``ok`` (≤ 0.5).
+    """
+    betas = np.asarray(betas, dtype=float)
+    d1 = np.asarray(d1, dtype=float)
+    s = np.sort(np.asarray(list(scales.values()), dtype=float))
+    if s.size == 0:
+        raise ValueError("plateau_checks needs at least one known scale")
+    count = (s[None, :] > betas[:, None]).sum(1)
+    windows = [(s[0] / 10, s[0] / 3, len(s))]
+    for k in range(len(s) - 1):
+        centre = np.sqrt(s[k] * s[k + 1])
+        lo, hi = max(centre / np.sqrt(10), s[k]), min(centre * np.sqrt(10), s[k + 1])
+        windows.append((lo, hi, len(s) - k - 1))
+    windows.append((3 * s[-1], 30 * s[-1], 0))
+    rows = []
+    for lo, hi, expected in windows:
+        inside = (betas >= lo) & (betas <= hi)
+        median = float(np.median(d1[inside])) if inside.any() else float("nan")
+        rows.append({"window": (float(lo), float(hi)), "expected": expected,
+                     "median_d1": median, "ok": bool(abs(median - expected) <= 0.3)})
+    above = betas >= s[0] / 3
+    excess = float(np.max(d1[above] - count[above])) if above.any() else float("nan")
+    rows.append({"window": (float(s[0] / 3), float(betas[-1])), "expected": "count + 0.5",
+                 "max_excess": excess, "ok": bool(excess <= 0.5)})
+    return rows

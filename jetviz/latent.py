@@ -137,7 +137,7 @@ def _device(model: Model) -> torch.device:
 def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor, *, fast: bool) -> torch.Tensor:
     """(B,) reconstruction distance: Euclidean (toy) or Sinkhorn EMD in GeV (jets)."""
     config = model.config
-    if config.data == "banana":
+    if config.is_points:
         return (inputs.x - x_hat).square().sum(-1).sqrt()
     if fast:
         return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config,

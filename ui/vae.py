@@ -152,8 +152,8 @@ class Loaded:
 
     @property
     def is_toy(self) -> bool:
-        """True for the 2-D banana toy (points, not jets)."""
-        return self.config.data == "banana"
+        """True for point models (the toys, a user's points), not jets."""
+        return self.config.is_points
 
     @property
     def unit(self) -> str:
@@ -301,9 +301,9 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
     """A fixed seeded sample of ≤ ``size`` jets of the data set in use (one class or all), or
     of toy points for the banana model; None after a message if the data do not fit."""
     if loaded.is_toy:
-        thickness = toy_scales(loaded)["thickness"]
-        return Sample(_toy_points(size, thickness), f"banana|{size}|{thickness}",
-                      f"{size} toy points")
+        points = _toy_points(loaded.key, str(loaded.choice.path), size, loaded.record)
+        return Sample(points, f"{loaded.key}|points|{size}", f"{len(points):,} points "
+                      f"({loaded.record.get('data_source', 'toy')})")
     from ui.data import jets_in_use
 
     jets, data_key = jets_in_use()
@@ -328,21 +328,17 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _toy_points(size: int, thickness: float) -> np.ndarray:
-    from jetviz.toy import banana
+def _toy_points(key: str, directory: str, size: int, _record: dict) -> np.ndarray:
+    from jetviz.points import points_of_model
 
-    return banana(size, np.random.default_rng(SAMPLE_SEED), thickness=thickness)
+    return points_of_model(directory, _record, size, np.random.default_rng(SAMPLE_SEED))
 
 
 def toy_scales(loaded: Loaded) -> dict[str, float]:
-    """The banana's known thickness and size (from the record, else the toy's defaults)."""
-    from jetviz import toy
+    """The known scales of a toy model's data (none for a user's points)."""
+    from jetviz.points import scales_of_model
 
-    record = loaded.record
-    return {
-        "thickness": float(record.get("banana_thickness", toy.BANANA_THICKNESS)),
-        "size": float(record.get("banana_length", toy.BANANA_LENGTH)),
-    }
+    return scales_of_model(loaded.record)
 
 
 @dataclass(frozen=True)
@@ -539,7 +535,7 @@ def _walk(model_key: str, sample_key: str, jet: int, beta: float, kind: str, whi
         else:
             path = walk(_loaded.model, z0, positions, beta, direction=target)
     if _loaded.is_toy:
-        obs = {"x₁": path[:, 0], "x₂": path[:, 1]}
+        obs = {f"x{k + 1}": path[:, k] for k in range(min(path.shape[1], 4))}
     else:
         pt = float(rec.jet_pt[jet])
         values = jet_observables(path, np.full(len(path), pt), _loaded.config.radius)

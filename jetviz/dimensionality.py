@@ -61,9 +61,16 @@ def dimensionalities(log_beta: np.ndarray, kl_per_dim: np.ndarray,
     if log_beta.ndim != 1 or len(log_beta) < 2 or not np.allclose(
             np.diff(log_beta), log_beta[1] - log_beta[0], rtol=1e-6, atol=1e-9):
         raise ValueError("dimensionalities needs a uniform grid of ≥ 2 log β values")
-    d1 = -_derivative_log(np.asarray(kl_per_dim, dtype=np.float64).sum(1), log_beta)
+    return _d1_d2(log_beta, np.asarray(kl_per_dim, dtype=np.float64).sum(1), distance2)
+
+
+def _d1_d2(log_beta: np.ndarray, kl_total: np.ndarray,
+           distance2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D1 and D2 along axis 0 of (n, ...) arrays of total KL and ⟨d²⟩ (any trailing shape)."""
+    d1 = -_derivative_log(kl_total, log_beta)
     dist2 = np.clip(np.asarray(distance2, dtype=np.float64), 1e-300, None)
-    d2 = dist2 / (2 * np.exp(2 * log_beta)) * _derivative_log(np.log(dist2), log_beta)
+    beta2 = np.exp(2 * log_beta).reshape((-1,) + (1,) * (dist2.ndim - 1))
+    d2 = dist2 / (2 * beta2) * _derivative_log(np.log(dist2), log_beta)
     return d1, d2
 
 
@@ -90,14 +97,10 @@ def bootstrap_bands(log_beta: np.ndarray, kl_total: np.ndarray, dist2: np.ndarra
     n = kl_total.shape[1]
     # A resampling is a multinomial count per example: its means are one matrix product.
     weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).T / n  # (N, B)
-    kl_means, d2_means = kl_total @ weights, dist2 @ weights  # (n_beta, B)
-    d1s, d2s = [], []
-    for b in range(n_boot):
-        d1, d2 = dimensionalities(log_beta, kl_means[:, b:b + 1], d2_means[:, b])
-        d1s.append(d1)
-        d2s.append(d2)
-    d1_lo, d1_hi = np.percentile(np.stack(d1s), BAND, axis=0)
-    d2_lo, d2_hi = np.percentile(np.stack(d2s), BAND, axis=0)
+    d1s, d2s = _d1_d2(np.asarray(log_beta, dtype=np.float64), kl_total @ weights,
+                      dist2 @ weights)  # (n_beta, B) each
+    d1_lo, d1_hi = np.percentile(d1s, BAND, axis=1)
+    d2_lo, d2_hi = np.percentile(d2s, BAND, axis=1)
     return {"d1_lo": d1_lo, "d1_hi": d1_hi, "d2_lo": d2_lo, "d2_hi": d2_hi}
 
 

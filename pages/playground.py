@@ -22,7 +22,7 @@ st.markdown(
     "a minute or two, and watch D1 form its plateaus between the dotted lines."
 )
 st.latex(
-    r"L = \frac{|x - \hat x|^2}{2\beta^2} + \sum_i \mathrm{KL}_i, \qquad"
+    r"L = \frac{|x - \hat x|^2}{2\beta^2} + \sum_i \mathrm{KL}_i, \qquad "
     r"D_1(\beta) = -\sum_i \frac{d\langle \mathrm{KL}_i\rangle}{d\log\beta}"
     r"\;\approx\; \#\{\text{scales} > \beta\}"
 )

@@ -118,15 +118,18 @@ def save_points(directory: str | os.PathLike, points: np.ndarray) -> Path:
 def scales_of_model(record: dict) -> dict[str, float]:
     """The known length scales of a point model's data, from its training record.
 
-    Toy families store ``scales``; the banana's first record stored its thickness and length;
-    a user's points have none.
+    Toy families store ``scales`` (older records: the banana's thickness and length, or just
+    the family's name, which means its default scales); a user's points have none.
     """
     if "scales" in record:
         return {str(k): float(v) for k, v in record["scales"].items()}
+    from jetviz.toy import TOYS
+
+    family = TOYS.get(str(record.get("data_source", "")).removeprefix("toy "))
     if "banana_thickness" in record:
         return {"thickness": float(record["banana_thickness"]),
-                "size": float(record.get("banana_length", 6.0))}
-    return {}
+                "size": float(record.get("banana_length", TOYS["banana"].scales["size"]))}
+    return dict(family.scales) if family is not None else {}
 
 
 def points_of_model(directory: str | os.PathLike, record: dict, size: int,

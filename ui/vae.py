@@ -107,8 +107,8 @@ def model_picker(where: str) -> ModelChoice | None:
         "Model", paths, key=widget, on_change=remember,
         format_func=lambda p: next(m.label for m in models if m.path == p),
         help=("A β-VAE checkpoint: the shipped ones (vae_w: W jets, vae_t: top jets, "
-              "vae_mixed: all classes, vae_banana: the 2-D toy) and the models you trained "
-              "on the Train page."),
+              "vae_mixed: all classes; vae_banana, vae_strip, vae_ribbon: toys of known "
+              "scales) and the models you trained on the Train and playground pages."),
     )
     st.session_state[MODEL_KEY] = path
     return next(m for m in models if m.path == path)
@@ -120,7 +120,9 @@ def _default_index(models: list[ModelChoice]) -> int:
     for preferred in ("vae_w", "vae_t", "vae_mixed"):
         if preferred in names:
             return names.index(preferred)
-    jets = [i for i, n in enumerate(names) if "banana" not in n]
+    from jetviz.toy import TOYS
+
+    jets = [i for i, n in enumerate(names) if not any(toy in n for toy in TOYS)]
     return jets[0] if jets else 0
 
 
@@ -334,6 +336,11 @@ def _toy_points(key: str, directory: str, size: int, _record: dict) -> np.ndarra
     return points_of_model(directory, _record, size, np.random.default_rng(SAMPLE_SEED))
 
 
+def toy_name(loaded: Loaded) -> str:
+    """What a point model was trained on, e.g. "toy strip" or "uploaded my.npy"."""
+    return str(loaded.record.get("data_source", "toy points"))
+
+
 def toy_scales(loaded: Loaded) -> dict[str, float]:
     """The known scales of a toy model's data (none for a user's points)."""
     from jetviz.points import scales_of_model
@@ -420,7 +427,7 @@ def class_picker(loaded: Loaded, where: str) -> str:
     The toy model needs no jets and shows no picker.
     """
     if loaded.is_toy:
-        st.caption("The 2-D toy model reconstructs points of the banana, not jets.")
+        st.caption(f"A point model ({toy_name(loaded)}): it reconstructs points, not jets.")
         return ALL_CLASSES
     from jetviz.figures.data import class_label
     from ui.data import jets_in_use

@@ -367,14 +367,14 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
                           "<extra></extra>"))
     floor = diagnostics.get("floor")
     if floor is not None and float(floor) > betas[0]:
+        grey = "rgba(127,127,127,0.18)"
         fig.add_shape(type="rect", xref="x", yref="paper", x0=float(betas[0]),
                       x1=min(float(floor), float(betas[-1])), y0=0, y1=1, layer="below",
-                      fillcolor="rgba(127,127,127,0.18)", line={"width": 0})
-        fig.add_trace(_scatter(
-            x=[float(betas[0])], y=[y_hi - 0.4], mode="text", showlegend=False,
-            text=[f" below the reconstruction floor δ = {format_beta(float(floor), unit)}"],
-            textposition="middle right", textfont={"size": FONT_SIZE, "color": "#555555"},
-            hoverinfo="skip"))
+                      fillcolor=grey, line={"width": 0})
+        fig.add_trace(_scatter(  # the shaded region's legend entry
+            x=[None], y=[None], mode="markers", hoverinfo="skip",
+            marker={"symbol": "square", "size": 14, "color": "rgba(127,127,127,0.35)"},
+            name=f"β < reconstruction floor δ = {format_beta(float(floor), unit)}"))
     fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(_scatter(

@@ -342,7 +342,7 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
                 x=np.concatenate([betas, betas[::-1]]),
                 y=np.concatenate([np.asarray(hi, float), np.asarray(lo, float)[::-1]]),
                 fill="toself", fillcolor=colour, line={"width": 0}, mode="lines",
-                name=f"{name.upper()} 16–84 % (bootstrap over jets)", hoverinfo="skip"))
+                name=f"{name.upper()} 16–84 % (bootstrap)", hoverinfo="skip"))
     fig.add_trace(_scatter(
         x=betas, y=d1, mode="lines+markers", name="D1 = −Σ d⟨KL_i⟩/d log β",
         line={"color": "#1f77b4", "width": 3}, marker={"size": 6},

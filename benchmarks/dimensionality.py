@@ -7,8 +7,9 @@ For toy models of known scales (banana, strip, ribbon, or any model whose record
 largest excess of D1 over the count at β ≥ smallest scale / 3 (jetviz.dimensionality.
 plateau_checks; goals ±0.3 and ≤ 0.5). For every model: the invariants of an optimal β-VAE —
 total KL non-increasing in β, 0 ≤ D1 ≤ latent size, D2 ≥ 0 — each judged against the
-scan's 16–84 % bootstrap band where the scan stores one, the reconstruction floor δ (exact
-EMD), and the number of distinct directions among the active dimensions at the smallest β.
+scan's 16–84 % bootstrap band where the scan stores one, over the whole grid and over β ≥ δ
+(the reconstruction floor, exact EMD: below it D1 does not count data dimensions), and the
+number of distinct directions among the active dimensions at the smallest β.
 Reads the scans stored in each model's config.json; computes nothing new.
 """
 
@@ -27,6 +28,7 @@ from jetviz.dimensionality import plateau_checks  # noqa: E402
 from jetviz.points import scales_of_model  # noqa: E402
 
 KL_NOISE = 0.02  # nats: a rise of total KL with β smaller than this counts as noise
+D_NOISE = 0.1  # dimensions: D1 or D2 this far below 0 (band included) counts as noise
 
 
 def _models(args: list[str]) -> list[Path]:
@@ -36,19 +38,22 @@ def _models(args: list[str]) -> list[Path]:
                   if "scan" in json.loads(p.read_text()).get("record", {}))
 
 
-def _invariants(scan: dict, latent_dim: int) -> str:
-    d1, d2 = np.asarray(scan["d1"]), np.asarray(scan["d2"])
-    lo1 = np.asarray(scan.get("d1_lo", d1))
-    hi1 = np.asarray(scan.get("d1_hi", d1))
-    hi2 = np.asarray(scan.get("d2_hi", d2))
-    kl = np.asarray(scan["kl_per_dim"]).sum(1)
+def _invariants(scan: dict, latent_dim: int, beta_min: float = 0.0) -> str:
+    keep = np.asarray(scan["betas"]) >= beta_min
+    if keep.sum() < 2:
+        return "fewer than 2 grid points"
+    d1, d2 = np.asarray(scan["d1"])[keep], np.asarray(scan["d2"])[keep]
+    lo1 = np.asarray(scan.get("d1_lo", scan["d1"]))[keep]
+    hi1 = np.asarray(scan.get("d1_hi", scan["d1"]))[keep]
+    hi2 = np.asarray(scan.get("d2_hi", scan["d2"]))[keep]
+    kl = np.asarray(scan["kl_per_dim"]).sum(1)[keep]
     rise = float(np.max(np.diff(kl)))
     parts = [
         f"KL rise {rise:+.3f} nats ({'ok' if rise <= KL_NOISE else 'FAILS'})",
         f"D1 in [{d1.min():.2f}, {d1.max():.2f}] "
-        f"({'ok' if hi1.min() >= 0 - 0.05 and lo1.max() <= latent_dim else 'FAILS'} "
+        f"({'ok' if hi1.min() >= -D_NOISE and lo1.max() <= latent_dim else 'FAILS'} "
         f"0 ≤ D1 ≤ {latent_dim} within band)",
-        f"D2 min {d2.min():.2f} ({'ok' if hi2.min() >= -0.05 else 'FAILS'} ≥ 0 within band)",
+        f"D2 min {d2.min():.2f} ({'ok' if hi2.min() >= -D_NOISE else 'FAILS'} ≥ 0 within band)",
     ]
     return "; ".join(parts)
 
@@ -65,7 +70,9 @@ def main(args: list[str]) -> int:
                       f"; at the smallest β {int(scan['n_active'][0])} active dimensions, "
                       f"{int(scan['n_directions'][0])} distinct directions")
         print(f"\n{model.name}: latent {config['latent_dim']}, floor δ = {floor_text}{directions}")
-        print(f"  invariants: {_invariants(scan, config['latent_dim'])}")
+        print(f"  invariants, whole grid: {_invariants(scan, config['latent_dim'])}")
+        if floor is not None:
+            print(f"  invariants, β ≥ δ:      {_invariants(scan, config['latent_dim'], floor)}")
         scales = scales_of_model(record)
         if not scales:
             continue

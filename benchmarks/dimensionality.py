@@ -1,6 +1,6 @@
 """Does D1 count dimensions? The stored β-scans of the shipped models against what must hold.
 
-    python benchmarks/dimensionality.py [MODEL_DIR ...]     (default: every model in checkpoints/)
+    python benchmarks/dimensionality.py [MODEL_DIR ...]   (default: checkpoints/vae_*)
 
 For toy models of known scales (banana, strip, ribbon, or any model whose record names
 ``scales``): the median D1 in each window between the scales against the true count, and the
@@ -34,7 +34,7 @@ D_NOISE = 0.1  # dimensions: D1 or D2 this far below 0 (band included) counts as
 def _models(args: list[str]) -> list[Path]:
     if args:
         return [Path(a) for a in args]
-    return sorted(p.parent for p in (ROOT / "checkpoints").glob("*/config.json")
+    return sorted(p.parent for p in (ROOT / "checkpoints").glob("vae_*/config.json")
                   if "scan" in json.loads(p.read_text()).get("record", {}))
 
 

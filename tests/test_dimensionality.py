@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,7 @@ from jetviz.dimensionality import (
 from jetviz.figures.latent import dimensionality_figure
 from jetviz.latent import BetaScan, beta_scan, log_beta_grid
 from jetviz.models import PointVAE, VAEConfig
+from jetviz.paths import CHECKPOINTS
 from jetviz.toy import banana
 
 torch.set_num_threads(1)
@@ -131,3 +134,23 @@ def test_dimensionality_figure_draws_bands_floor_and_directions():
     assert len(shapes) == 1 and shapes[0].x1 == pytest.approx(diag["floor"])
     plain = dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[4]))
     assert not plain.layout.shapes and len(plain.data) < len(fig.data)
+
+
+SHIPPED = sorted(p.parent for p in CHECKPOINTS.glob("vae_*/config.json"))
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.name)
+def test_shipped_scans_hold_the_invariants_above_their_floor(model):
+    # An optimal β-VAE's rate cannot grow with β and a dimension count lies in [0, D]. Below
+    # the reconstruction floor δ the decoder, not the data, sets D1 (the page greys it out),
+    # so the invariants are asked of β ≥ δ, each within the bootstrap band and a 0.1 noise.
+    payload = json.loads((model / "config.json").read_text())
+    scan = BetaScan.from_dict(payload["record"]["scan"])
+    assert scan.has_bands, f"{model.name}: rescan it (jetviz train … --rescan)"
+    keep = scan.betas >= scan.floor
+    assert keep.sum() >= 10, f"{model.name}: the floor leaves too few β to read"
+    assert np.diff(scan.kl_total[keep]).max() <= 0.02
+    assert scan.d1_hi[keep].min() >= -0.1
+    assert scan.d1_lo[keep].max() <= payload["config"]["latent_dim"]
+    assert scan.d2_hi[keep].min() >= -0.1
+    assert np.all(scan.n_directions <= scan.n_active)

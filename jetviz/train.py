@@ -268,6 +268,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
 
     torch.manual_seed(tc.seed)  # the initial weights (identical on every rank)
     model = build_model(config).to(device)
+    if isinstance(model, PointVAE) and config.whiten and not resume:
+        model.fit_whitening(train_set.x.to(device))
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume:
         from jetviz.models.checkpoint import _load_tensors
@@ -466,6 +468,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "banana, a 2-D strip or a 3-D ribbon (jetviz.toy)")
     g.add_argument("--toy-points", type=int, default=20000, help="number of toy points")
     m = parser.add_argument_group("model")
+    m.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
+                   help="points: let the networks work in the points' principal-axis frame "
+                        "scaled to unit variance (default: on for --data points and the strip "
+                        "and ribbon toys, off for the banana as first shipped)")
     m.add_argument("--latent-dim", type=int, default=d.latent_dim)
     m.add_argument("--hidden", type=int, default=d.hidden)
     m.add_argument("--depth", type=int, default=d.depth)
@@ -520,7 +526,11 @@ def _command_line(args: argparse.Namespace) -> str:
         if value == action.default or value is None:
             continue
         flag = action.option_strings[0]
-        words += [flag] if isinstance(action, argparse._StoreTrueAction) else [flag, str(value)]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            words.append(flag if value else f"--no-{flag.removeprefix('--')}")
+        else:
+            words += ([flag] if isinstance(action, argparse._StoreTrueAction)
+                      else [flag, str(value)])
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -585,6 +595,7 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray) -> VA
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
         loss="euclidean" if points else (args.loss or "sinkhorn"),
+        whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
         weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter)
 

@@ -141,3 +141,26 @@ def test_playground_trains_a_strip_and_shows_d1_against_its_scales(monkeypatch, 
     table = at.dataframe[0].value
     assert list(table["true count"]) == ["2", "1", "0", "count + 0.5"]
     assert any("Reconstruction floor" in c.value for c in at.caption)
+
+
+def test_whitened_point_model_round_trips_its_frame_and_checkpoint(tmp_path):
+    from jetviz.models.checkpoint import save_checkpoint
+    from jetviz.models.vae import PointVAE, VAEConfig
+
+    points = torch.from_numpy(strip(2000, np.random.default_rng(5), length=8.0, thickness=0.02))
+    config = VAEConfig(data="points", loss="euclidean", latent_dim=3, hidden=16, cond_dim=8,
+                       beta_min=0.01, beta_max=10.0, whiten=True)
+    model = PointVAE(config)
+    model.fit_whitening(points)
+    frame = model._to_frame(points)
+    # unit variance along each principal axis, uncorrelated, and back again exactly
+    np.testing.assert_allclose(frame.std(0).numpy(), [1.0, 1.0], rtol=1e-3)
+    assert abs(float(np.corrcoef(frame.numpy().T)[0, 1])) < 1e-3
+    np.testing.assert_allclose(model._from_frame(frame).numpy(), points.numpy(), atol=1e-5)
+    assert float(model.scale.min()) == pytest.approx(0.02, rel=0.05)  # the thickness
+    save_checkpoint(tmp_path / "m", model, config, {})
+    loaded, _, _ = load_checkpoint(tmp_path / "m")
+    torch.testing.assert_close(loaded.axes, model.axes)
+    log_beta = torch.zeros(5)
+    torch.testing.assert_close(loaded.encode(points[:5], None, log_beta),
+                               model.encode(points[:5], None, log_beta))

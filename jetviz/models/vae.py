@@ -70,6 +70,10 @@ class VAEConfig:
     # β counts about equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
     weighting: str = "nats"
     point_dim: int = 2  # dimension of the points for data="points" (2 for the banana)
+    # Points: the networks see the training points in their principal-axis frame, each axis
+    # scaled to unit variance (decoded back before the distance), so a thin direction is
+    # resolved to the same relative precision as a long one
+    whiten: bool = False
 
     @property
     def is_points(self) -> bool:
@@ -306,6 +310,33 @@ class PointVAE(_VAEBase):
         self.embed_dec = BetaEmbedding(config)
         self.encoder = FiLMMLP(config.point_dim, h, 2 * d, config.depth, c)
         self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c)
+        if config.whiten:  # identity until fit_whitening; saved with the weights
+            n = config.point_dim
+            self.register_buffer("centre", torch.zeros(n))
+            self.register_buffer("axes", torch.eye(n))  # rows: principal axes
+            self.register_buffer("scale", torch.ones(n))  # standard deviation along each
+
+    @torch.no_grad()
+    def fit_whitening(self, x: torch.Tensor) -> None:
+        """Set the principal-axis frame from training points x (N, point_dim)."""
+        if not self.config.whiten:
+            raise JetvizInputError("this model was built with whiten=False")
+        centre = x.double().mean(0)
+        _, sing, vt = torch.linalg.svd(x.double() - centre, full_matrices=False)
+        std = sing / max(len(x) - 1, 1) ** 0.5
+        self.centre.copy_(centre)
+        self.axes.copy_(vt)
+        self.scale.copy_(std.clamp_min(float(std.max()) * 1e-6 + 1e-30))
+
+    def _to_frame(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.config.whiten:
+            return x
+        return ((x - self.centre) @ self.axes.T) / self.scale
+
+    def _from_frame(self, y: torch.Tensor) -> torch.Tensor:
+        if not self.config.whiten:
+            return y
+        return (y * self.scale) @ self.axes + self.centre
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
                log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -313,12 +344,13 @@ class PointVAE(_VAEBase):
         if x.ndim != 2 or x.shape[-1] != self.config.point_dim:
             raise JetvizInputError(f"PointVAE.encode expects points (B, {self.config.point_dim}), "
                                    f"got {tuple(x.shape)}")
-        mu, logvar = self.encoder(x, self.embed_enc(self.beta_for(log_beta))).chunk(2, dim=-1)
+        cond = self.embed_enc(self.beta_for(log_beta))
+        mu, logvar = self.encoder(self._to_frame(x), cond).chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
         """Decoded points (B, point_dim)."""
-        return self.decoder(z, self.embed_dec(self.beta_for(log_beta)))
+        return self._from_frame(self.decoder(z, self.embed_dec(self.beta_for(log_beta))))
 
 
 def build_model(config: VAEConfig) -> BetaVAE | PointVAE:

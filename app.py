@@ -26,6 +26,7 @@ PAGES = {
         Page("views/beta.py", "β slider", ":material/tune:", "KL per latent dimension and the dimensionality as β changes"),
         Page("views/walk.py", "Latent walk", ":material/route:", "decode jets along a latent direction"),
         Page("views/train.py", "Train a model", ":material/model_training:", "train a β-VAE on the loaded jets"),
+        Page("views/playground.py", "Dimensionality playground", ":material/science:", "train on points of known dimension and watch D1 count it"),
     ],
     "Generation": [
         Page("views/images.py", "Jet images", ":material/grid_on:", "average jet images: true, reconstructed, generated"),

@@ -16,8 +16,9 @@
 * :func:`jet_observables` — mass, pT, τ21, ... of decoded or prepared jets
   (jetviz.physics.observables).
 
-Derivatives use a Savitzky–Golay filter (local quadratic fits over ``SMOOTH_WINDOW``
-neighbouring grid points in log β), which smooths the small sampling noise of the scan.
+D1 and D2 are defined in :mod:`jetviz.dimensionality` (Savitzky–Golay derivatives in log β),
+with their bootstrap bands, the reconstruction floor and the count of redundant directions
+that the scan stores beside them.
 """
 
 from __future__ import annotations
@@ -27,15 +28,19 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from scipy.signal import savgol_filter
 
+from jetviz.dimensionality import (
+    bootstrap_bands,
+    dimensionalities,
+    independent_directions,
+    reconstruction_floor,
+)
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.losses import emd_sinkhorn, kl_per_dim
+from jetviz.losses import emd_exact, emd_sinkhorn, kl_per_dim
 from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import BetaVAE, PointVAE, VAEConfig
 
-SMOOTH_WINDOW = 7  # grid points per local quadratic fit for the derivatives
 SLIDER_EPS = 0.01  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
 SLIDER_ITER = 32  # Sinkhorn iterations for the slider's EMD (median error ≈ 2.6 % vs exact)
 # The slider's Sinkhorn runs in float32: as accurate as float64 at these settings and ≈ 2.5×
@@ -59,6 +64,14 @@ class BetaScan:
         d2: (n,) D2 = d⟨d²⟩/d(β²).
         n_examples: how many examples were averaged.
         units: "GeV" for jets, "data units" for the toy.
+        d1_lo, d1_hi, d2_lo, d2_hi: (n,) 16–84 % bootstrap bands over the examples
+            (:func:`jetviz.dimensionality.bootstrap_bands`); None in scans made before them.
+        floor: the reconstruction floor δ: the best mean distance to the reconstruction at
+            z = μ over the grid, by exact EMD for jets; D1 below β = δ does not count data
+            dimensions (:func:`jetviz.dimensionality.reconstruction_floor`).
+        n_active: (n,) latent dimensions with ⟨KL_i⟩ > ACTIVE_KL at each β.
+        n_directions: (n,) distinct directions among them (redundant copies merged,
+            :func:`jetviz.dimensionality.independent_directions`).
     """
 
     betas: np.ndarray
@@ -70,6 +83,13 @@ class BetaScan:
     d2: np.ndarray
     n_examples: int
     units: str
+    d1_lo: np.ndarray | None = None
+    d1_hi: np.ndarray | None = None
+    d2_lo: np.ndarray | None = None
+    d2_hi: np.ndarray | None = None
+    floor: float | None = None
+    n_active: np.ndarray | None = None
+    n_directions: np.ndarray | None = None
 
     @property
     def kl_total(self) -> np.ndarray:
@@ -87,9 +107,17 @@ class BetaScan:
         if not values:
             raise JetvizInputError("this checkpoint stores no β scan; retrain it with "
                                    "`jetviz train` (it scans after training)")
+        scalars = ("n_examples", "units", "floor")
         arrays = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()
-                  if k not in ("n_examples", "units")}
-        return cls(**arrays, n_examples=int(values["n_examples"]), units=str(values["units"]))
+                  if k not in scalars and k in cls.__dataclass_fields__ and v is not None}
+        floor = values.get("floor")
+        return cls(**arrays, n_examples=int(values["n_examples"]), units=str(values["units"]),
+                   floor=None if floor is None else float(floor))
+
+    @property
+    def has_bands(self) -> bool:
+        """True when the scan stores D1/D2 bands, the floor and the direction counts."""
+        return self.d1_lo is not None and self.floor is not None and self.n_active is not None
 
     def index_of(self, beta: float) -> int:
         """Index of the grid β nearest to ``beta`` in log β."""
@@ -102,40 +130,6 @@ def log_beta_grid(config: VAEConfig, n: int = 60) -> np.ndarray:
     return np.linspace(lo, hi, n)
 
 
-def _derivative_log(y: np.ndarray, log_beta: np.ndarray) -> np.ndarray:
-    """dy/d log β on a uniform log grid, by local quadratic fits (Savitzky–Golay)."""
-    n = len(log_beta)
-    step = float(log_beta[1] - log_beta[0])
-    window = min(SMOOTH_WINDOW, n if n % 2 else n - 1)
-    if window < 3:
-        return np.gradient(y, log_beta, axis=0)
-    return savgol_filter(y, window, 2, deriv=1, delta=step, axis=0, mode="interp")
-
-
-def dimensionalities(log_beta: np.ndarray, kl_per_dim: np.ndarray,
-                     distance2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """D1 and D2 on a uniform grid of log β.
-
-    Args:
-        log_beta: (n,) uniformly spaced.
-        kl_per_dim: (n, D) ⟨KL_i⟩ at each β.
-        distance2: (n,) ⟨d²⟩ at each β.
-
-    Returns:
-        D1 (n,) = −Σ_i d⟨KL_i⟩/d log β and D2 (n,) = d⟨d²⟩/d(β²), computed as
-        ⟨d²⟩/(2β²) · d log⟨d²⟩/d log β (power laws are straight lines in log–log, which
-        the local quadratic fits follow exactly).
-    """
-    log_beta = np.asarray(log_beta, dtype=np.float64)
-    if log_beta.ndim != 1 or len(log_beta) < 2 or not np.allclose(
-            np.diff(log_beta), log_beta[1] - log_beta[0], rtol=1e-6, atol=1e-9):
-        raise ValueError("dimensionalities needs a uniform grid of ≥ 2 log β values")
-    d1 = -_derivative_log(np.asarray(kl_per_dim, dtype=np.float64).sum(1), log_beta)
-    dist2 = np.clip(np.asarray(distance2, dtype=np.float64), 1e-300, None)
-    d2 = dist2 / (2 * np.exp(2 * log_beta)) * _derivative_log(np.log(dist2), log_beta)
-    return d1, d2
-
-
 def _device(model: Model) -> torch.device:
     return next(model.parameters()).device
 
@@ -143,7 +137,7 @@ def _device(model: Model) -> torch.device:
 def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor, *, fast: bool) -> torch.Tensor:
     """(B,) reconstruction distance: Euclidean (toy) or Sinkhorn EMD in GeV (jets)."""
     config = model.config
-    if config.data == "banana":
+    if config.is_points:
         return (inputs.x - x_hat).square().sum(-1).sqrt()
     if fast:
         return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config,
@@ -174,30 +168,58 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
     n = len(inputs)
     noise = torch.randn((n, config.latent_dim), generator=torch.Generator().manual_seed(seed))
     noise = noise.to(_device(model))
-    kl_rows, dist, dist2, dist_mean = [], [], [], []
-    for lb in np.asarray(log_betas, dtype=np.float64):
-        kl_sum = torch.zeros(config.latent_dim, dtype=torch.float64)
-        s = s2 = sm = 0.0
+    log_betas = np.asarray(log_betas, dtype=np.float64)
+    kl_rows, kl_ex, d_ex, dm_ex, n_active, n_directions = [], [], [], [], [], []
+    for lb in log_betas:
+        kl_parts, d_parts, dm_parts, mu_parts = [], [], [], []
         for start in range(0, n, batch_size):
             part = inputs.subset(slice(start, start + batch_size))
             log_beta = torch.full((len(part),), float(lb), device=part.x.device)
             mu, logvar = model.encode(part.x, part.mask, log_beta)
-            kl_sum += kl_per_dim(mu, logvar).double().sum(0).cpu()
+            kl_parts.append(kl_per_dim(mu, logvar).double().cpu())
             z = mu + torch.exp(0.5 * logvar) * noise[start:start + batch_size]
-            d = _distance(model, part, model.decode(z, log_beta), fast=False).double()
-            dm = _distance(model, part, model.decode(mu, log_beta), fast=False).double()
-            s, s2, sm = s + float(d.sum()), s2 + float(d.square().sum()), sm + float(dm.sum())
-        kl_rows.append((kl_sum / n).numpy())
-        dist.append(s / n)
-        dist2.append(s2 / n)
-        dist_mean.append(sm / n)
-    log_betas = np.asarray(log_betas, dtype=np.float64)
+            d_parts.append(_distance(model, part, model.decode(z, log_beta), fast=False).double())
+            dm_parts.append(_distance(model, part, model.decode(mu, log_beta), fast=False).double())
+            mu_parts.append(mu.double().cpu())
+        kl_i = torch.cat(kl_parts).numpy()  # (n, D)
+        kl_rows.append(kl_i.mean(0))
+        kl_ex.append(kl_i.sum(1))
+        d_ex.append(torch.cat(d_parts).cpu().numpy())
+        dm_ex.append(torch.cat(dm_parts).cpu().numpy())
+        groups = independent_directions(torch.cat(mu_parts).numpy(), kl_rows[-1])
+        n_active.append(sum(len(g) for g in groups))
+        n_directions.append(len(groups))
     kl = np.stack(kl_rows)
-    d1, d2 = dimensionalities(log_betas, kl, np.asarray(dist2))
-    return BetaScan(betas=np.exp(log_betas), kl_per_dim=kl, distance=np.asarray(dist),
-                    distance2=np.asarray(dist2), distance_at_mean=np.asarray(dist_mean),
+    d = np.stack(d_ex)  # (n_beta, n)
+    dist_mean = np.stack(dm_ex).mean(1)
+    d1, d2 = dimensionalities(log_betas, kl, (d**2).mean(1))
+    bands = bootstrap_bands(log_betas, np.stack(kl_ex), d**2, np.random.default_rng(seed))
+    best = int(np.nanargmin(dist_mean))
+    return BetaScan(betas=np.exp(log_betas), kl_per_dim=kl, distance=d.mean(1),
+                    distance2=(d**2).mean(1), distance_at_mean=dist_mean,
                     d1=d1, d2=d2, n_examples=n,
-                    units="GeV" if config.data == "jets" else "data units")
+                    units="GeV" if config.data == "jets" else "data units", **bands,
+                    floor=_exact_floor(model, inputs, float(log_betas[best]), batch_size),
+                    n_active=np.asarray(n_active, dtype=np.float64),
+                    n_directions=np.asarray(n_directions, dtype=np.float64))
+
+
+def _exact_floor(model: Model, inputs: VAEInputs, log_beta: float, batch_size: int) -> float:
+    """Mean exact distance to the reconstruction at z = μ at one β (the floor δ).
+
+    For jets the EMD is solved exactly (POT), since the entropic one reads low at small EMDs.
+    """
+    total = 0.0
+    for start in range(0, len(inputs), batch_size):
+        part = inputs.subset(slice(start, start + batch_size))
+        lb = torch.full((len(part),), log_beta, device=part.x.device)
+        x_hat = model.decode(model.encode(part.x, part.mask, lb)[0], lb)
+        if model.config.data == "jets":
+            d = emd_exact(part.x, part.mask, x_hat, part.jet_pt, model.config)
+        else:
+            d = _distance(model, part, x_hat, fast=False)
+        total += float(d.double().sum())
+    return reconstruction_floor(np.array([total / len(inputs)]))
 
 
 def prepare(model: Model, jets: JetSet | np.ndarray | VAEInputs) -> VAEInputs:

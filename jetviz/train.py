@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ from jetviz.jets import JetSet
 from jetviz.losses import beta_vae_loss, distance2, kl_per_dim
 from jetviz.models.checkpoint import (
     LAST,
+    load_checkpoint,
     load_optimizer,
     read_config,
     recover_last,
@@ -50,6 +52,10 @@ from jetviz.models.checkpoint import (
 )
 from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import WEIGHTINGS, BetaVAE, PointVAE, VAEConfig, build_model
+from jetviz.toy import TOYS
+
+if TYPE_CHECKING:
+    from jetviz.latent import BetaScan
 
 BALANCE_BINS = 20  # log-β bins of the running loss scale ("balanced" weighting)
 BALANCE_MOMENTUM = 0.9  # running mean: new = momentum·old + (1 − momentum)·batch
@@ -97,13 +103,16 @@ class TrainConfig:
     scan_points: int = 60  # β values in the stored per-β scan (log grid over the range)
     scan_examples: int = 2000  # validation examples used by the stored per-β scan
     max_minutes: float = 0.0  # stop after the epoch that passes this wall time (0: no limit)
+    # True: the cosine decay runs over max_minutes of wall time rather than over the epochs
+    # (a run with a time budget and no epoch count, as in the dimensionality playground)
+    schedule_by_time: bool = False
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of every field."""
         return dataclasses.asdict(self)
 
 
-Callback = Callable[[int, dict], bool | None]
+Callback = Callable[..., bool | None]  # (epoch, record) or (epoch, record, model)
 
 
 def _dist_info() -> tuple[int, int]:
@@ -149,9 +158,13 @@ def _update_balance(balance: list[float], bins: torch.Tensor, raw: torch.Tensor)
             BALANCE_MOMENTUM * old + (1 - BALANCE_MOMENTUM) * batch_mean)
 
 
-def _lr_at(epoch: int, tc: TrainConfig) -> float:
-    """Cosine decay from lr (epoch 0) to lr_final_fraction × lr (last epoch)."""
-    t = epoch / max(tc.epochs - 1, 1)
+def _lr_at(epoch: int, tc: TrainConfig, elapsed_s: float = 0.0) -> float:
+    """Cosine decay from lr (epoch 0) to lr_final_fraction × lr (last epoch, or the end of
+    the time budget with ``schedule_by_time``)."""
+    if tc.schedule_by_time and tc.max_minutes > 0:
+        t = min(elapsed_s / (60 * tc.max_minutes), 1.0)
+    else:
+        t = epoch / max(tc.epochs - 1, 1)
     cosine = 0.5 * (1 + math.cos(math.pi * t))
     return tc.lr * (tc.lr_final_fraction + (1 - tc.lr_final_fraction) * cosine)
 
@@ -223,7 +236,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
           callback: Callback | None = None, resume: bool = False,
           device: torch.device | str | None = None, progress: bool = False,
           provenance: dict | None = None,
-          resume_weighting: str | None = None) -> tuple[BetaVAE | PointVAE, dict]:
+          resume_weighting: str | None = None,
+          with_model: bool = False) -> tuple[BetaVAE | PointVAE, dict]:
     """Train a β-VAE, checkpointing each epoch, and store its per-β scan with the best model.
 
     Args:
@@ -239,6 +253,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         provenance: JSON-ready facts stored in the record (command, data source, ...).
         resume_weighting: on resume, switch the per-example weighting to this one (e.g. to
             fine-tune the large-β end with "balanced"); None keeps the stored one.
+        with_model: call ``callback(epoch, record, model)`` instead, so it can look at the
+            model as it trains (e.g. a quick β-scan; put the model back in train mode after).
 
     Returns:
         (model with the best weights, in eval mode; the record). The record holds
@@ -280,6 +296,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
 
     torch.manual_seed(tc.seed)  # the initial weights (identical on every rank)
     model = build_model(config).to(device)
+    if isinstance(model, PointVAE) and config.whiten and not resume:
+        model.fit_whitening(train_set.x.to(device))
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume:
         from jetviz.models.checkpoint import _load_tensors
@@ -313,7 +331,7 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     t_start = time.perf_counter()
     for epoch in range(start_epoch, tc.epochs):
         t0 = time.perf_counter()
-        lr = _lr_at(epoch, tc)
+        lr = _lr_at(epoch, tc, time.perf_counter() - t_start)
         for group in optimizer.param_groups:
             group["lr"] = lr
         sampler.set_epoch(epoch)
@@ -397,7 +415,9 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
             _write_epoch(out_dir, model, config, record, optimizer, improved)
         keep_going = True
         if rank == 0 and callback is not None:
-            keep_going = callback(epoch, record) is not False
+            keep_going = (callback(epoch, record, model) if with_model
+                          else callback(epoch, record)) is not False
+            model.train()
         if world > 1:
             flag = torch.tensor([1.0 if keep_going else 0.0])
             dist.broadcast(flag, 0)
@@ -430,6 +450,38 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     return model, record
 
 
+def rescan(out_dir: str | os.PathLike, data: JetSet | np.ndarray | VAEInputs, command: str,
+           device: torch.device | str | None = None) -> BetaScan:
+    """Recompute and store the β-scan of the trained model in ``out_dir``.
+
+    The scan runs on the model's own validation examples (the stored seed and validation
+    fraction split ``data`` as training did) and its stored number of grid points and examples.
+
+    Raises:
+        JetvizInputError: ``data`` is not the data the model was trained on (size mismatch).
+    """
+    from jetviz.latent import beta_scan, log_beta_grid
+
+    device = torch.device(device) if device is not None else default_device()
+    model, config, record = load_checkpoint(out_dir)
+    model = model.to(device)
+    tc = TrainConfig(**record["train_config"])
+    inputs = as_inputs(data, config)
+    n_expected = record.get("n_train", 0) + record.get("n_val", 0)
+    if n_expected and len(inputs) != n_expected:
+        raise JetvizInputError(f"{out_dir} was trained on {n_expected} examples, the data given "
+                               f"have {len(inputs)}: give the data flags it was trained with "
+                               f"({record.get('command', 'see its config.json')})")
+    _, val_idx = _split(len(inputs), tc.val_fraction, tc.seed)
+    scan_set = inputs.subset(torch.from_numpy(val_idx)).subset(slice(0, tc.scan_examples))
+    scan = beta_scan(model, scan_set.to(device), log_beta_grid(config, tc.scan_points),
+                     seed=tc.seed)
+    record["scan"] = scan.to_dict()
+    record["commands"] = [*record.get("commands", [record.get("command")]), command]
+    save_checkpoint(out_dir, model, config, record)
+    return scan
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -438,17 +490,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     d, t = VAEConfig(), TrainConfig()
     g = parser.add_argument_group("data")
     g.add_argument("--data", default=None,
-                   help="jet file (jetviz, JetNet, hls4ml or top-tagging); default: the "
-                        "embedded checkpoints/jets_default.h5")
+                   help="jet file (jetviz, JetNet, hls4ml or top-tagging), or a points file "
+                        "(.npy array (N, d), or HDF5 with a dataset 'points'; Euclidean "
+                        "distance); default: the embedded checkpoints/jets_default.h5")
     g.add_argument("--classes", default=None,
                    help="comma-separated classes to train on, e.g. 'w' or 't' (default: all)")
     g.add_argument("--max-jets", type=int, default=None, help="use at most this many jets")
     g.add_argument("--particles", type=int, default=d.n_particles_in,
                    help="particles per jet (the hardest P)")
-    g.add_argument("--toy", choices=["banana"], default=None,
-                   help="train on the 2-D banana toy instead of jets")
+    g.add_argument("--toy", choices=list(TOYS), default=None,
+                   help="train on a toy manifold of known scales instead of jets: the 2-D "
+                        "banana, a 2-D strip or a 3-D ribbon (jetviz.toy)")
     g.add_argument("--toy-points", type=int, default=20000, help="number of toy points")
     m = parser.add_argument_group("model")
+    m.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
+                   help="points: let the networks work in the points' principal-axis frame "
+                        "scaled to unit variance (default: on for --data points and the strip "
+                        "and ribbon toys, off for the banana as first shipped)")
     m.add_argument("--latent-dim", type=int, default=d.latent_dim)
     m.add_argument("--hidden", type=int, default=d.hidden)
     m.add_argument("--depth", type=int, default=d.depth)
@@ -483,6 +541,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
     o.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--rescan", action="store_true",
+                   help=("recompute the stored β-scan of the model in --out (bands, floor, "
+                         "redundant directions) on its own validation examples, without "
+                         "training; give the same data flags as when it was trained"))
     parser.set_defaults(train_parser=parser)
 
 
@@ -499,22 +561,30 @@ def _command_line(args: argparse.Namespace) -> str:
         if value == action.default or value is None:
             continue
         flag = action.option_strings[0]
-        words += [flag] if isinstance(action, argparse._StoreTrueAction) else [flag, str(value)]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            words.append(flag if value else f"--no-{flag.removeprefix('--')}")
+        else:
+            words += ([flag] if isinstance(action, argparse._StoreTrueAction)
+                      else [flag, str(value)])
     return " ".join(shlex.quote(w) for w in words)
 
 
 def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray, dict]:
-    if args.toy == "banana":
-        from jetviz.toy import BANANA_LENGTH, BANANA_THICKNESS, banana
-        points = banana(args.toy_points, np.random.default_rng(args.seed))
-        return points, {"data_source": "toy banana", "banana_thickness": BANANA_THICKNESS,
-                        "banana_length": BANANA_LENGTH}
+    if args.toy is not None:
+        family = TOYS[args.toy]
+        points = family.draw(args.toy_points, np.random.default_rng(args.seed))
+        return points, {"data_source": f"toy {family.name}", "scales": family.scales}
     from jetviz.paths import DEFAULT_JETS
+    from jetviz.points import is_points_file, read_points
     from jetviz.readers import load_jets
     path = args.data or str(DEFAULT_JETS)
     if not Path(path).exists():
         raise JetvizInputError(f"{path}: no such jet file; generate one with `jetviz generate` "
                                "or pass --data")
+    if is_points_file(path):
+        points, total = read_points(path)
+        return points, {"data_source": str(path), "n_points": len(points),
+                        "n_points_in_file": total}
     jets = load_jets(path, n_particles=args.particles)
     classes = None
     if args.classes:
@@ -538,19 +608,29 @@ def _class_index(jets: JetSet, name: str) -> int:
     return jets.class_names.index(name)
 
 
-def _config_from_args(args: argparse.Namespace) -> VAEConfig:
-    toy = args.toy == "banana"
-    beta_min = args.beta_min if args.beta_min is not None else (4e-3 if toy else 1.0)
-    beta_max = args.beta_max if args.beta_max is not None else (40.0 if toy else 1000.0)
+def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray) -> VAEConfig:
+    points = not isinstance(data, JetSet)
+    if args.toy is not None:
+        lo, hi = TOYS[args.toy].beta_range
+    elif points:  # a user's points: from 10⁻⁴ of their extent to 10× it
+        from jetviz.points import extent
+        size = extent(data)
+        lo, hi = size * 1e-4, size * 10
+    else:
+        lo, hi = 1.0, 1000.0
+    beta_min = args.beta_min if args.beta_min is not None else lo
+    beta_max = args.beta_max if args.beta_max is not None else hi
     return VAEConfig(
-        data="banana" if toy else "jets",
+        data="banana" if args.toy == "banana" else ("points" if points else "jets"),
+        point_dim=int(data.shape[1]) if points else 2,
         n_particles_in=args.particles,
         n_particles_out=args.particles_out or args.particles,
         latent_dim=args.latent_dim, hidden=args.hidden, depth=args.depth,
         beta_min=beta_min, beta_max=beta_max,
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
-        loss="euclidean" if toy else (args.loss or "sinkhorn"),
+        loss="euclidean" if points else (args.loss or "sinkhorn"),
+        whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
         weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter)
 
@@ -560,8 +640,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     try:
-        config = _config_from_args(args)
         data, provenance = _load_data(args)
+        config = _config_from_args(args, data)
         tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          patience=args.patience, kl_warmup_epochs=args.kl_warmup,
                          val_fraction=args.val_fraction, seed=args.seed,
@@ -569,6 +649,14 @@ def run(args: argparse.Namespace) -> int:
                          max_minutes=args.max_minutes)
         command = _command_line(args)
         provenance["command"] = command
+        if args.rescan:
+            scan = rescan(args.out, data, command, device=args.device)
+            print(json.dumps({"out": args.out, "floor": scan.floor,
+                              "d1_max": float(scan.d1.max())}, indent=1))
+            return 0
+        if config.data == "points" and args.toy is None:  # a user's file: keep what to show
+            from jetviz.points import save_points
+            save_points(args.out, data)
         _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
                           device=args.device, progress=not args.no_progress,
                           provenance=provenance, resume_weighting=args.weighting)

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -74,6 +75,11 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
     # 4 jets beside 4 reconstructions
     names = [t.get("name") for t in figs["beta_reconstructions"]["data"]]
     assert names.count("original") == 4 and names.count("reconstruction") == 4
+    # D1 with its bootstrap band and the distinct directions; the floor stated in GeV
+    dims = [t.get("name", "") for t in figs["beta_dimensionality"]["data"]]
+    assert any("16–84 %" in n for n in dims) and any("distinct" in n for n in dims)
+    floor = next(c.value for c in at.caption if "reconstruction floor" in c.value)
+    assert re.search(r"δ = [0-9.]+ GeV", floor) and "distinct directions" in floor
 
 
 def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):

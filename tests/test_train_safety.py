@@ -137,7 +137,7 @@ def test_a_finite_blow_up_stops_and_keeps_the_last_good_epoch(tmp_path, monkeypa
 
     train(CONFIG, _data(), TrainConfig(**good), out_dir=out, device="cpu")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    monkeypatch.setattr("jetviz.train._lr_at", lambda epoch, tc: 1.0)  # Adam at lr 1: blows up
+    monkeypatch.setattr("jetviz.train._lr_at", lambda *_: 1.0)  # Adam at lr 1: blows up
     with pytest.raises(TrainingDivergedError, match=r"diverged at epoch 2.*epoch 1 and earlier "
                                                     r"are kept.*Lower the learning rate"):
         train(CONFIG, _data(), TrainConfig(**{**good, "epochs": 3}), out_dir=out, device="cpu",

@@ -17,13 +17,14 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from jetviz.errors import JetvizInputError
+from jetviz.figures.latent import format_beta, nearest_beta_index
 
 ROOT_ENV = "JETVIZ_VAE_ROOT"  # overrides the checkpoint root (tests, other model folders)
 SAMPLE_SIZE = 1000  # jets reconstructed per β on the β page (the benchmark's 1,000)
@@ -109,8 +110,8 @@ def model_picker(where: str) -> ModelChoice | None:
         "Model", paths, key=widget, on_change=remember,
         format_func=lambda p: next(m.label for m in models if m.path == p),
         help=("A β-VAE checkpoint: the shipped ones (vae_w: W jets, vae_t: top jets, "
-              "vae_mixed: all classes, vae_banana: the 2-D toy) and the models you trained "
-              "on the Train page."),
+              "vae_mixed: all classes; vae_banana, vae_strip, vae_ribbon: toys of known "
+              "scales) and the models you trained on the Train and playground pages."),
     )
     st.session_state[MODEL_KEY] = path
     return next(m for m in models if m.path == path)
@@ -122,7 +123,9 @@ def _default_index(models: list[ModelChoice]) -> int:
     for preferred in ("vae_w", "vae_t", "vae_mixed"):
         if preferred in names:
             return names.index(preferred)
-    jets = [i for i, n in enumerate(names) if "banana" not in n]
+    from jetviz.toy import TOYS
+
+    jets = [i for i, n in enumerate(names) if not any(toy in n for toy in TOYS)]
     return jets[0] if jets else 0
 
 
@@ -154,8 +157,8 @@ class Loaded:
 
     @property
     def is_toy(self) -> bool:
-        """True for the 2-D banana toy (points, not jets)."""
-        return self.config.data == "banana"
+        """True for point models (the toys, a user's points), not jets."""
+        return self.config.is_points
 
     @property
     def unit(self) -> str:
@@ -189,6 +192,8 @@ class Scan:
         kl: (n_beta, D) ⟨KL_i⟩ in nats.
         emd2: (n_beta,) ⟨EMD²⟩ (or squared distance for the toy).
         d1, d2: (n_beta,) dimensionality curves.
+        diagnostics: bands, reconstruction floor and distinct directions, when the scan
+            stores them (``jetviz.figures.latent.dimensionality_figure``'s argument).
     """
 
     betas: np.ndarray
@@ -196,6 +201,7 @@ class Scan:
     emd2: np.ndarray
     d1: np.ndarray
     d2: np.ndarray
+    diagnostics: dict = field(default_factory=dict)
 
 
 def scan_of(loaded: Loaded) -> Scan | None:
@@ -215,7 +221,34 @@ def _scan(key: str, _record: dict) -> Scan:
     from jetviz.latent import BetaScan
 
     scan = BetaScan.from_dict(_record.get("scan") or {})
-    return Scan(scan.betas, scan.kl_per_dim, scan.distance2, scan.d1, scan.d2)
+    keys = ("d1_lo", "d1_hi", "d2_lo", "d2_hi", "floor", "n_active", "n_directions")
+    diagnostics = {k: getattr(scan, k) for k in keys if getattr(scan, k) is not None}
+    return Scan(scan.betas, scan.kl_per_dim, scan.distance2, scan.d1, scan.d2, diagnostics)
+
+
+def dimensionality_caption(scan: Scan, beta: float, unit: str) -> str:
+    """What the dimensionality chart can and cannot say at ``beta``, from the stored scan."""
+    diag = scan.diagnostics
+    if "floor" not in diag:
+        return ("This model's scan predates the error bands and the reconstruction floor: "
+                "recompute it with `jetviz train … --out MODEL --rescan`.")
+    k = nearest_beta_index(scan.betas, beta)
+    floor = float(diag["floor"])
+    what = ("exact EMD between a jet and its reconstruction" if unit == "GeV"
+            else "distance between a point and its reconstruction")
+    text = (f"Shaded bands: 16–84 % over bootstrap resamplings of the examples. Grey: β below "
+            f"the reconstruction floor δ = {format_beta(floor, unit)} (the best mean {what}); "
+            f"there the decoder, not the data, limits what is resolved, and D1 can exceed the "
+            f"true dimension. ")
+    if "n_directions" in diag:
+        active, distinct = int(diag["n_active"][k]), int(diag["n_directions"][k])
+        text += (f"At β = {format_beta(beta, unit)}: {active} active latent dimensions "
+                 f"(⟨KL_i⟩ > 0.1 nats) encode {distinct} distinct directions")
+        text += (f" ({active - distinct} are copies: |Spearman ρ| ≥ 0.9 between their means)."
+                 if active > distinct else ".")
+    if beta < floor:
+        text += " The current β is below the floor: read D1 here as an upper bound."
+    return text
 
 
 def beta_slider(scan: Scan, unit: str, key: str) -> float:
@@ -224,7 +257,6 @@ def beta_slider(scan: Scan, unit: str, key: str) -> float:
     The position is shared between pages (``BETA_KEY``) so the walk page opens at the β
     chosen on the β page.
     """
-    from jetviz.figures.latent import format_beta
 
     n = len(scan.betas)
     index = int(st.session_state.get(BETA_KEY, n // 2))
@@ -274,9 +306,9 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
     """A fixed seeded sample of ≤ ``size`` jets of the data set in use (one class or all), or
     of toy points for the banana model; None after a message if the data do not fit."""
     if loaded.is_toy:
-        thickness = toy_scales(loaded)["thickness"]
-        return Sample(_toy_points(size, thickness), f"banana|{size}|{thickness}",
-                      f"{size} toy points")
+        points = _toy_points(loaded.key, str(loaded.choice.path), size, loaded.record)
+        return Sample(points, f"{loaded.key}|points|{size}", f"{len(points):,} points "
+                      f"({loaded.record.get('data_source', 'toy')})")
     from ui.data import jets_in_use
 
     jets, data_key = jets_in_use()
@@ -301,21 +333,22 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _toy_points(size: int, thickness: float) -> np.ndarray:
-    from jetviz.toy import banana
+def _toy_points(key: str, directory: str, size: int, _record: dict) -> np.ndarray:
+    from jetviz.points import points_of_model
 
-    return banana(size, np.random.default_rng(SAMPLE_SEED), thickness=thickness)
+    return points_of_model(directory, _record, size, np.random.default_rng(SAMPLE_SEED))
+
+
+def toy_name(loaded: Loaded) -> str:
+    """What a point model was trained on, e.g. "toy strip" or "uploaded my.npy"."""
+    return str(loaded.record.get("data_source", "toy points"))
 
 
 def toy_scales(loaded: Loaded) -> dict[str, float]:
-    """The banana's known thickness and size (from the record, else the toy's defaults)."""
-    from jetviz import toy
+    """The known scales of a toy model's data (none for a user's points)."""
+    from jetviz.points import scales_of_model
 
-    record = loaded.record
-    return {
-        "thickness": float(record.get("banana_thickness", toy.BANANA_THICKNESS)),
-        "size": float(record.get("banana_length", toy.BANANA_LENGTH)),
-    }
+    return scales_of_model(loaded.record)
 
 
 @dataclass(frozen=True)
@@ -397,7 +430,7 @@ def class_picker(loaded: Loaded, where: str) -> str:
     The toy model needs no jets and shows no picker.
     """
     if loaded.is_toy:
-        st.caption("The 2-D toy model reconstructs points of the banana, not jets.")
+        st.caption(f"A point model ({toy_name(loaded)}): it reconstructs points, not jets.")
         return ALL_CLASSES
     from jetviz.figures.data import class_label
     from ui.data import jets_in_use
@@ -512,7 +545,7 @@ def _walk(model_key: str, sample_key: str, jet: int, beta: float, kind: str, whi
         else:
             path = walk(_loaded.model, z0, positions, beta, direction=target)
     if _loaded.is_toy:
-        obs = {"x₁": path[:, 0], "x₂": path[:, 1]}
+        obs = {f"x{k + 1}": path[:, k] for k in range(min(path.shape[1], 4))}
     else:
         pt = float(rec.jet_pt[jet])
         values = jet_observables(path, np.full(len(path), pt), _loaded.config.radius)

@@ -16,9 +16,11 @@ from jetviz.figures.latent import (
 from ui.vae import (
     ALL_CLASSES,
     beta_slider,
+    dimensionality_caption,
     model_and_class,
     reconstruction_at,
     sample_for,
+    toy_name,
     toy_scales,
 )
 
@@ -77,11 +79,12 @@ def at_beta() -> None:
     left, right = st.columns(2, gap="medium")
     with left:
         st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
-                                              loaded.config.latent_dim),
+                                              loaded.config.latent_dim, scan.diagnostics),
                         theme=None, key="beta_dimensionality")
-        if loaded.is_toy:
-            st.caption("Expect D ≈ 2 below the band's thickness, ≈ 1 between thickness and size, "
-                       "and 0 above the banana's size.")
+        st.caption(dimensionality_caption(scan, beta, unit))
+        if scales:
+            st.caption("Expect D1 to step down by one at each dotted line (the data's known "
+                        f"scales: {', '.join(scales)}), to 0 above the largest.")
 
     sample = sample_for(loaded, class_name)
     if sample is None:
@@ -98,8 +101,9 @@ def at_beta() -> None:
         st.caption(f"Reconstructed at z = μ for {sample.description}.")
 
     if loaded.is_toy:
-        st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit), theme=None,
-                        key="beta_reconstructions")
+        st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit,
+                                      name=toy_name(loaded).capitalize()),
+                        theme=None, key="beta_reconstructions")
     else:
         k = min(N_PAIRS, len(rec.originals))
         st.plotly_chart(

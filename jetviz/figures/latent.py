@@ -309,7 +309,9 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
 def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
                           unit: str = "GeV",
                           scales: Mapping[str, float] | None = None,
-                          max_dim: int | None = None) -> go.Figure:
+                          max_dim: int | None = None,
+                          diagnostics: Mapping[str, np.ndarray | float] | None = None
+                          ) -> go.Figure:
     """D1(β) and D2(β) with a marker at ``beta``; plateaus count active directions.
 
     Args:
@@ -322,12 +324,25 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             drawn as labelled dotted vertical lines.
         max_dim: the latent dimension; the y axis stops just above it (D2 can shoot up at
             the smallest β, where the decoder cannot resolve β any more).
+        diagnostics: what the scan stores beside D1 and D2 (jetviz.dimensionality):
+            ``d1_lo``/``d1_hi``/``d2_lo``/``d2_hi`` (n_beta,) bootstrap bands, drawn shaded;
+            ``floor`` the reconstruction floor δ, below which the β axis is greyed out;
+            ``n_directions`` (n_beta,) distinct active directions, drawn as steps.
     """
     betas = np.asarray(betas, dtype=float)
     d1 = np.asarray(d1, dtype=float)
     d2 = np.asarray(d2, dtype=float)
     _check_grid(betas, d1, d2)
     fig = _Spec()
+    diagnostics = diagnostics or {}
+    for name, colour in (("d1", "rgba(31,119,180,0.25)"), ("d2", "rgba(214,39,40,0.2)")):
+        lo, hi = diagnostics.get(f"{name}_lo"), diagnostics.get(f"{name}_hi")
+        if lo is not None and hi is not None:
+            fig.add_trace(_scatter(
+                x=np.concatenate([betas, betas[::-1]]),
+                y=np.concatenate([np.asarray(hi, float), np.asarray(lo, float)[::-1]]),
+                fill="toself", fillcolor=colour, line={"width": 0}, mode="lines",
+                name=f"{name.upper()} 16–84 % (bootstrap)", hoverinfo="skip"))
     fig.add_trace(_scatter(
         x=betas, y=d1, mode="lines+markers", name="D1 = −Σ d⟨KL_i⟩/d log β",
         line={"color": "#1f77b4", "width": 3}, marker={"size": 6},
@@ -343,6 +358,23 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
     y_hi = float(finite.max()) + 0.8
     if max_dim is not None:
         y_hi = min(y_hi, max_dim + 0.8)
+    if diagnostics.get("n_directions") is not None:
+        fig.add_trace(_scatter(
+            x=betas, y=np.asarray(diagnostics["n_directions"], float), mode="lines",
+            line={"color": "#2ca02c", "width": 2, "shape": "hvh"},
+            name="distinct active directions (copies merged)",
+            hovertemplate=f"β = %{{x:.3g}} {unit}<br>%{{y:.0f}} distinct directions"
+                          "<extra></extra>"))
+    floor = diagnostics.get("floor")
+    if floor is not None and float(floor) > betas[0]:
+        grey = "rgba(127,127,127,0.18)"
+        fig.add_shape(type="rect", xref="x", yref="paper", x0=float(betas[0]),
+                      x1=min(float(floor), float(betas[-1])), y0=0, y1=1, layer="below",
+                      fillcolor=grey, line={"width": 0})
+        fig.add_trace(_scatter(  # the shaded region's legend entry
+            x=[None], y=[None], mode="markers", hoverinfo="skip",
+            marker={"symbol": "square", "size": 14, "color": "rgba(127,127,127,0.35)"},
+            name=f"β < reconstruction floor δ = {format_beta(float(floor), unit)}"))
     fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(_scatter(
@@ -542,25 +574,57 @@ def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: 
                        "(marker area ∝ pT)", height=520)
 
 
+def to_plane(points: np.ndarray, *others: np.ndarray) -> tuple[list[np.ndarray], tuple[str, str]]:
+    """Points of any dimension d drawn in a plane: (x₁, x₂) for d = 2, (x₁, 0) for d = 1, and
+    the two leading principal axes of ``points`` for d ≥ 3 (``others`` projected the same way).
+
+    Returns:
+        ([points, *others] as (N, 2) arrays, the two axis titles).
+    """
+    arrays = [np.asarray(a, dtype=float) for a in (points, *others)]
+    d = arrays[0].shape[1]
+    if any(a.ndim != 2 or a.shape[1] != d for a in arrays):
+        raise ValueError(f"expected (N, d) arrays of one d, got {[a.shape for a in arrays]}")
+    if d == 2:
+        return arrays, ("x₁", "x₂")
+    if d == 1:
+        return [np.concatenate([a, np.zeros_like(a)], 1) for a in arrays], ("x₁", "")
+    centre = arrays[0].mean(0)
+    axes = np.linalg.svd(arrays[0] - centre, full_matrices=False)[2][:2]  # (2, d)
+    return [(a - centre) @ axes.T for a in arrays], ("principal axis 1", "principal axis 2")
+
+
+def points_figure(points: np.ndarray, title: str, unit: str = "") -> go.Figure:
+    """A cloud of points of any dimension (drawn by :func:`to_plane`), equal axis scales."""
+    (points,), (x_title, y_title) = to_plane(points)
+    fig = _Spec(_scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="data",
+                         marker={"color": ROLE_COLOURS["true"], "size": 4, "opacity": 0.4},
+                         hovertemplate="(%{x:.4g}, %{y:.4g})<extra></extra>"))
+    unit_text = f" [{unit}]" if unit else ""
+    fig.update_xaxes(title_text=f"{x_title}{unit_text}")
+    fig.update_yaxes(title_text=f"{y_title}{unit_text}", scaleanchor="x", scaleratio=1)
+    return _style(fig, title, height=460)
+
+
 def banana_figure(points: np.ndarray, reconstructions: np.ndarray, beta: float,
-                  unit: str = "", n_links: int = 60) -> go.Figure:
-    """The 2-D toy data with their reconstructions at one β.
+                  unit: str = "", n_links: int = 60, name: str = "Toy banana") -> go.Figure:
+    """Toy points with their reconstructions at one β.
 
     Above the band's thickness the reconstructions collapse onto a 1-D curve; above its
     size they collapse onto a point.
 
     Args:
-        points: (N, 2) data.
-        reconstructions: (N, 2) decoded points.
+        points: (N, d) data (d ≠ 2 is drawn by :func:`to_plane`).
+        reconstructions: (N, d) decoded points.
         beta: the current β (title).
         unit: unit of the data (empty for the dimensionless toy).
         n_links: draw a segment from a point to its reconstruction for this many points.
+        name: what the points are (title).
     """
-    points = np.asarray(points, dtype=float)
-    reconstructions = np.asarray(reconstructions, dtype=float)
-    if points.shape != reconstructions.shape or points.ndim != 2 or points.shape[1] != 2:
-        raise ValueError(f"expected two (N, 2) arrays, got {points.shape} and "
-                         f"{reconstructions.shape}")
+    if np.shape(points) != np.shape(reconstructions):
+        raise ValueError(f"expected two (N, d) arrays, got {np.shape(points)} and "
+                         f"{np.shape(reconstructions)}")
+    (points, reconstructions), (x_title, y_title) = to_plane(points, reconstructions)
     fig = _Spec()
     fig.add_trace(_scatter(
         x=points[:, 0], y=points[:, 1], mode="markers", name="data",
@@ -579,10 +643,10 @@ def banana_figure(points: np.ndarray, reconstructions: np.ndarray, beta: float,
         hovertemplate="reconstruction (%{x:.3f}, %{y:.3f})<extra></extra>",
     ))
     unit_text = f" [{unit}]" if unit else ""
-    fig.update_xaxes(title_text=f"x₁{unit_text}")
-    fig.update_yaxes(title_text=f"x₂{unit_text}", scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(title_text=f"{x_title}{unit_text}")
+    fig.update_yaxes(title_text=f"{y_title}{unit_text}", scaleanchor="x", scaleratio=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0})
-    return _style(fig, f"Toy banana and its reconstructions at β = {format_beta(beta, unit)}",
+    return _style(fig, f"{name} and its reconstructions at β = {format_beta(beta, unit)}",
                   height=520)
 
 
@@ -768,7 +832,7 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
 
     Args:
         positions: (T,) positions along the path.
-        path: (T, P_out, 3) decoded jets, or (T, 2) toy points.
+        path: (T, P_out, 3) decoded jets, or (T, d) toy points (drawn by :func:`to_plane`).
         radius: jet radius R.
         jet_pt: the start jet's pT [GeV] (hover), if known.
         colour: marker colour.
@@ -780,6 +844,9 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
     if path.shape[0] != positions.size:
         raise ValueError(f"expected {positions.size} decoded steps, got {path.shape[0]}")
     toy = path.ndim == 2
+    axis_titles = ("x₁", "x₂")
+    if toy:
+        (path,), axis_titles = to_plane(path)
     sizeref = _sizeref(1.0)
 
     def step(k: int) -> dict:
@@ -793,8 +860,8 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
     if toy:
         pad = 0.1 * float(np.ptp(path, axis=0).max() + 1e-6)
         lo, hi = path.min(0) - pad, path.max(0) + pad
-        fig.update_xaxes(title_text="x₁", range=[lo[0], hi[0]])
-        fig.update_yaxes(title_text="x₂", range=[lo[1], hi[1]], scaleanchor="x")
+        fig.update_xaxes(title_text=axis_titles[0], range=[lo[0], hi[0]])
+        fig.update_yaxes(title_text=axis_titles[1], range=[lo[1], hi[1]], scaleanchor="x")
     else:
         _cone(fig, radius)
         lim = jet_extent(path, radius=radius)
@@ -832,13 +899,12 @@ def toy_walk_figure(points: np.ndarray, path: np.ndarray, index: int,
     """The toy data with a decoded latent path through it and the current point marked.
 
     Args:
-        points: (N, 2) toy data.
-        path: (T, 2) decoded points along the path.
+        points: (N, d) toy data (drawn by :func:`to_plane`).
+        path: (T, d) decoded points along the path.
         index: the current step.
         colour: colour of the path.
     """
-    points = np.asarray(points, dtype=float)
-    path = np.asarray(path, dtype=float)
+    (points, path), (x_title, y_title) = to_plane(points, path)
     fig = _Spec()
     fig.add_trace(_scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="data",
                              marker={"color": ROLE_COLOURS["true"], "size": 4, "opacity": 0.3},
@@ -850,7 +916,7 @@ def toy_walk_figure(points: np.ndarray, path: np.ndarray, index: int,
                              name="current position",
                              marker={"color": "#111111", "size": 14, "symbol": "diamond"},
                              hovertemplate="here: (%{x:.3f}, %{y:.3f})<extra></extra>"))
-    fig.update_xaxes(title_text="x₁")
-    fig.update_yaxes(title_text="x₂", scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title, scaleanchor="x", scaleratio=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0})
     return _style(fig, "The decoded point along the path, over the toy data", height=480)

@@ -102,11 +102,13 @@ def inputs_from_jets(jets: JetSet, n_particles: int) -> VAEInputs:
                      torch.from_numpy(jets.jets[:, 0].astype(np.float32)))
 
 
-def inputs_from_points(points: np.ndarray) -> VAEInputs:
-    """Inputs for a toy-point model from (N, 2) points."""
+def inputs_from_points(points: np.ndarray, dim: int = 2) -> VAEInputs:
+    """Inputs for a point model from (N, dim) points."""
     points = np.asarray(points, dtype=np.float32)
-    if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
-        raise JetvizInputError(f"expected finite toy points of shape (N, 2), got {points.shape}")
+    if points.ndim != 2 or points.shape[1] != dim:
+        raise JetvizInputError(f"expected points of shape (N, {dim}), got {points.shape}")
+    if not np.isfinite(points).all():
+        raise JetvizInputError("the points contain NaN or infinite values; remove those rows")
     return VAEInputs(torch.from_numpy(points), None, None)
 
 
@@ -114,10 +116,11 @@ def as_inputs(data: JetSet | np.ndarray | VAEInputs, config) -> VAEInputs:
     """Whatever the pages hold (a JetSet, toy points, or prepared inputs) as VAEInputs."""
     if isinstance(data, VAEInputs):
         return data
-    if config.data == "banana":
+    if config.is_points:
         if isinstance(data, JetSet):
-            raise JetvizInputError("this is a 2-D toy model; it takes (N, 2) points, not jets")
-        return inputs_from_points(data)
+            raise JetvizInputError(f"this is a point model; it takes (N, {config.point_dim}) "
+                                   "points, not jets")
+        return inputs_from_points(data, config.point_dim)
     if not isinstance(data, JetSet):
         raise JetvizInputError(f"this is a jet model; it takes a JetSet, got {type(data).__name__}")
     return inputs_from_jets(data, config.n_particles_in)

@@ -36,15 +36,18 @@ from torch import nn
 from jetviz.errors import JetvizInputError
 
 LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
-DATA_KINDS = ("jets", "banana")
+DATA_KINDS = ("jets", "banana", "points")
 WEIGHTINGS = ("balanced", "nats", "gev2")
+MAX_POINT_DIM = 64  # widest points a PointVAE takes
 
 
 @dataclass(frozen=True)
 class VAEConfig:
     """Everything needed to rebuild a model (saved inside every checkpoint)."""
 
-    data: str = "jets"  # "jets": particle sets (B, P, 3); "banana": 2-D toy points (B, 2)
+    # "jets": particle sets (B, P, 3); "points": toy or user points (B, point_dim), Euclidean;
+    # "banana": the 2-D banana toy (points, kept as its own name for the shipped model)
+    data: str = "jets"
     n_particles_in: int = 30  # P of the input jets (the model refuses other P)
     n_particles_out: int = 30  # particles the decoder emits per jet
     latent_dim: int = 12  # D, the number of latent dimensions
@@ -66,14 +69,28 @@ class VAEConfig:
     # "balanced": d²/(2β²) + KL divided by max(1 nat, its running mean at similar β) (every
     # β counts about equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
     weighting: str = "nats"
+    point_dim: int = 2  # dimension of the points for data="points" (2 for the banana)
+    # Points: the networks see the training points in their principal-axis frame, each axis
+    # scaled to unit variance (decoded back before the distance), so a thin direction is
+    # resolved to the same relative precision as a long one
+    whiten: bool = False
+
+    @property
+    def is_points(self) -> bool:
+        """True for point data (toys, a user's points file): Euclidean distance, no jets."""
+        return self.data != "jets"
 
     def __post_init__(self) -> None:
         if self.data not in DATA_KINDS:
             raise JetvizInputError(f"VAEConfig.data must be one of {DATA_KINDS}, got {self.data!r}")
         if self.loss not in LOSSES:
             raise JetvizInputError(f"VAEConfig.loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.data == "banana" and self.loss != "euclidean":
-            raise JetvizInputError("the banana toy uses loss='euclidean' (2-D points have no EMD)")
+        if self.is_points and self.loss != "euclidean":
+            raise JetvizInputError("point data use loss='euclidean' (points have no EMD)")
+        if not 1 <= self.point_dim <= MAX_POINT_DIM or (self.data == "banana"
+                                                       and self.point_dim != 2):
+            raise JetvizInputError(f"point_dim must be 1–{MAX_POINT_DIM} (2 for the banana), "
+                                   f"got {self.point_dim}")
         if self.data == "jets" and self.loss == "euclidean":
             raise JetvizInputError("jets need a set loss: sinkhorn, exact, chamfer or mse")
         if not 0 < self.beta_min < self.beta_max:
@@ -280,30 +297,60 @@ class BetaVAE(_VAEBase):
 
 
 class PointVAE(_VAEBase):
-    """The same FiLM-conditioned VAE for 2-D points (the banana toy, talk 000)."""
+    """The same FiLM-conditioned VAE for points (B, point_dim): the toys of talk 000, or a
+    user's own manifold."""
 
     def __init__(self, config: VAEConfig):
         super().__init__()
-        if config.data != "banana":
-            raise JetvizInputError(f"PointVAE is for 2-D toy points, not data={config.data!r}")
+        if not config.is_points:
+            raise JetvizInputError(f"PointVAE is for points, not data={config.data!r}")
         self.config = config
         h, d, c = config.hidden, config.latent_dim, config.cond_dim
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
-        self.encoder = FiLMMLP(2, h, 2 * d, config.depth, c)
-        self.decoder = FiLMMLP(d, h, 2, config.depth, c)
+        self.encoder = FiLMMLP(config.point_dim, h, 2 * d, config.depth, c)
+        self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c)
+        if config.whiten:  # identity until fit_whitening; saved with the weights
+            n = config.point_dim
+            self.register_buffer("centre", torch.zeros(n))
+            self.register_buffer("axes", torch.eye(n))  # rows: principal axes
+            self.register_buffer("scale", torch.ones(n))  # standard deviation along each
+
+    @torch.no_grad()
+    def fit_whitening(self, x: torch.Tensor) -> None:
+        """Set the principal-axis frame from training points x (N, point_dim)."""
+        if not self.config.whiten:
+            raise JetvizInputError("this model was built with whiten=False")
+        centre = x.double().mean(0)
+        _, sing, vt = torch.linalg.svd(x.double() - centre, full_matrices=False)
+        std = sing / max(len(x) - 1, 1) ** 0.5
+        self.centre.copy_(centre)
+        self.axes.copy_(vt)
+        self.scale.copy_(std.clamp_min(float(std.max()) * 1e-6 + 1e-30))
+
+    def _to_frame(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.config.whiten:
+            return x
+        return ((x - self.centre) @ self.axes.T) / self.scale
+
+    def _from_frame(self, y: torch.Tensor) -> torch.Tensor:
+        if not self.config.whiten:
+            return y
+        return (y * self.scale) @ self.axes + self.centre
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
                log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior (μ, log σ²), each (B, D), of points x (B, 2); ``mask`` is ignored."""
-        if x.ndim != 2 or x.shape[-1] != 2:
-            raise JetvizInputError(f"PointVAE.encode expects points (B, 2), got {tuple(x.shape)}")
-        mu, logvar = self.encoder(x, self.embed_enc(self.beta_for(log_beta))).chunk(2, dim=-1)
+        """Posterior (μ, log σ²), each (B, D), of points x (B, point_dim); ``mask`` is ignored."""
+        if x.ndim != 2 or x.shape[-1] != self.config.point_dim:
+            raise JetvizInputError(f"PointVAE.encode expects points (B, {self.config.point_dim}), "
+                                   f"got {tuple(x.shape)}")
+        cond = self.embed_enc(self.beta_for(log_beta))
+        mu, logvar = self.encoder(self._to_frame(x), cond).chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
-        """Decoded points (B, 2)."""
-        return self.decoder(z, self.embed_dec(self.beta_for(log_beta)))
+        """Decoded points (B, point_dim)."""
+        return self._from_frame(self.decoder(z, self.embed_dec(self.beta_for(log_beta))))
 
 
 def build_model(config: VAEConfig) -> BetaVAE | PointVAE:

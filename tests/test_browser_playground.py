@@ -1,0 +1,47 @@
+"""The dimensionality playground in a real browser: slide the time budget, train, read D1."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support_browser import (
+    CHROMIUM,
+    EXCEPTION,
+    NO_CHROMIUM,
+    browser_page,
+    open_page,
+    running_app,
+    wait_for_app,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
+
+SLIDER = '[data-testid="stSlider"] input[type="range"]'  # the thumb (react-aria)
+# JavaScript: the trace names of the chart titled "Dimensionality at scale β" (null until drawn)
+DIM_TRACES = """() => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (text.startsWith('Dimensionality')) return (div.data || []).map(t => t.name || '');
+  }
+  return null;
+}"""
+
+
+def test_playground_trains_with_a_slid_budget_and_draws_d1(tmp_path):
+    env = {"JETVIZ_VAE_ROOT": str(tmp_path)}
+    with running_app(env=env) as url, browser_page() as page:
+        open_page(page, url, "Dimensionality playground", timeout_ms=120_000)
+        assert page.locator(EXCEPTION).count() == 0
+        budget = page.locator(SLIDER).nth(1)  # latent dimensions, then the training time
+        budget.focus()
+        budget.press("Home")  # the shortest budget: 0.1 min
+        wait_for_app(page)
+        assert budget.get_attribute("aria-valuetext") == "0.1"
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text("The last run").wait_for(timeout=180_000)
+        wait_for_app(page, 120_000)
+        names = page.evaluate(DIM_TRACES)
+        assert names is not None and any("16–84 %" in n for n in names)
+        assert any(n.startswith("thickness") for n in names)
+        assert page.locator('[data-testid="stDataFrame"]').count() == 1
+        assert page.locator(EXCEPTION).count() == 0

@@ -1,0 +1,229 @@
+"""Streamlit side of the dimensionality playground: the data picker and a live training run."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from jetviz.errors import JetvizInputError
+from jetviz.figures.latent import dimensionality_figure
+
+FAMILIES = {
+    "strip": "strip (2-D: a thickness and a length)",
+    "ribbon": "ribbon (3-D: thickness, width, length)",
+    "banana": "banana (2-D, the talk's toy)",
+    "upload": "your own points (.npy or HDF5)",
+}
+UPLOAD_LIMIT_MB = 50  # a points file larger than this is refused before it is parsed
+LIVE_SCAN_POINTS = 24  # β values in the live scan during training
+LIVE_SCAN_EXAMPLES = 500  # points in the live scan
+LIVE_EVERY_S = 2.0  # seconds between live scans
+PLAYGROUND_SEED = 11
+
+
+@dataclass(frozen=True)
+class PlaygroundData:
+    """The points to train on and what is known about them.
+
+    Attributes:
+        points: (N, d) float32.
+        scales: the known scales by name (empty for a user's points).
+        beta_range: (β_min, β_max) the model will cover.
+        provenance: what the model's record says about the data.
+    """
+
+    points: np.ndarray
+    scales: dict[str, float]
+    beta_range: tuple[float, float]
+    provenance: dict
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _draw(family: str, n: int, scales: tuple[float, ...]) -> np.ndarray:
+    from jetviz import toy
+
+    rng = np.random.default_rng(PLAYGROUND_SEED)
+    if family == "strip":
+        return toy.strip(n, rng, thickness=scales[0], length=scales[1])
+    if family == "ribbon":
+        return toy.ribbon(n, rng, scales=(scales[2], scales[1], scales[0]))
+    return toy.banana(n, rng, thickness=scales[0], radius=scales[1] / toy.BANANA_ANGLE)
+
+
+def _scale_inputs(family: str) -> tuple[float, ...]:
+    """Number inputs for the family's scales, smallest first, defaults from jetviz.toy."""
+    from jetviz.toy import TOYS
+
+    values = []
+    for name, default in TOYS[family].scales.items():
+        values.append(st.number_input(
+            f"{name}", min_value=1e-4, max_value=100.0, value=float(default), format="%.4g",
+            key=f"playground_{family}_{name}",
+            help=f"The {family}'s {name} (data units). D1 should drop by one as β crosses it; "
+                 "keep neighbouring scales ≥ 30× apart to see a plateau between them."))
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise JetvizInputError("each scale must be larger than the one above it")
+    return tuple(values)
+
+
+def playground_data() -> PlaygroundData | None:
+    """The data widgets; None (after a message) when nothing can be trained on."""
+    family = st.radio("Data", list(FAMILIES), format_func=FAMILIES.get, key="playground_family",
+                      help="A toy manifold whose scales you set (so you know the right answer), "
+                           "or a file of your own points (Euclidean distance).")
+    if family == "upload":
+        return _uploaded()
+    try:
+        scales = _scale_inputs(family)
+    except JetvizInputError as err:
+        st.error(str(err))
+        return None
+    n = st.number_input("Points", 1000, 50_000, 10_000, step=1000, key="playground_n",
+                        help="Points drawn from the toy (seeded); 10 % are held out.")
+    from jetviz.toy import TOYS
+
+    named = dict(zip(TOYS[family].scales, scales, strict=True))
+    return PlaygroundData(_draw(family, int(n), scales), named,
+                          (scales[0] / 10, scales[-1] * 10),
+                          {"data_source": f"toy {family}", "scales": named, "n_jets": int(n)})
+
+
+def _uploaded() -> PlaygroundData | None:
+    from jetviz.points import read_points
+
+    file = st.file_uploader("Points file", type=["npy", "h5", "hdf5"], key="playground_upload",
+                            help="A .npy array (N, d) or an HDF5 file with a dataset 'points' "
+                                 f"(N, d); 1 ≤ d ≤ 64, at most {UPLOAD_LIMIT_MB} MB. Read in "
+                                 "memory, never unpickled, not kept on the server.")
+    if file is None:
+        st.info("Upload a points file to train on it, or pick a toy above.")
+        return None
+    if file.size > UPLOAD_LIMIT_MB * 2**20:
+        st.error(f"{file.name}: {file.size / 2**20:.0f} MB is over the {UPLOAD_LIMIT_MB} MB "
+                 "limit of the playground; keep a sample of the points.")
+        return None
+    try:
+        points, total = read_points(file.getvalue(), name=file.name)
+    except (JetvizInputError, OSError) as err:
+        st.error(f"{err}")
+        return None
+    from jetviz.points import extent
+
+    size = extent(points)
+    st.caption(f"{len(points):,} points in {points.shape[1]} dimensions"
+               + (f" (the first {len(points):,} of {total:,})" if total > len(points) else "")
+               + f"; extent {size:.3g}.")
+    return PlaygroundData(points, {}, (size * 1e-4, size * 10),
+                          {"data_source": f"uploaded {file.name}", "n_jets": len(points)})
+
+
+def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
+               progress, chart) -> tuple[object, dict]:
+    """Train a point β-VAE for ``minutes``, redrawing D1 from a quick scan every few seconds.
+
+    Returns:
+        (the trained model, its record with the final scan).
+    """
+    from jetviz.latent import beta_scan, log_beta_grid
+    from jetviz.models.inputs import inputs_from_points
+    from jetviz.models.vae import VAEConfig
+    from jetviz.serving import max_training_runs, training_slots
+    from jetviz.train import TrainConfig, train
+    from ui.vae import session_owner
+
+    dim = data.points.shape[1]
+    config = VAEConfig(data="points", point_dim=dim, loss="euclidean", latent_dim=latent_dim,
+                       beta_min=data.beta_range[0], beta_max=data.beta_range[1],
+                       weighting="balanced", whiten=True)
+    tc = TrainConfig(epochs=100_000, patience=100_000, seed=seed, max_minutes=minutes,
+                     schedule_by_time=True, scan_points=40, scan_examples=1000)
+    live = inputs_from_points(data.points[:LIVE_SCAN_EXAMPLES], dim)
+    grid = log_beta_grid(config, LIVE_SCAN_POINTS)
+    start = last = time.perf_counter()
+
+    def on_epoch(epoch: int, record: dict, model) -> bool:
+        nonlocal last
+        now = time.perf_counter()
+        h = record["history"][-1]
+        progress.progress(min((now - start) / (60 * minutes), 1.0), text=(
+            f"epoch {h['epoch']}: validation loss {h['val_loss']:.4g} nats, "
+            f"{now - start:.0f} of {60 * minutes:.0f} s"))
+        if now - last >= LIVE_EVERY_S:
+            last = now
+            scan = beta_scan(model, live, grid, seed=seed)
+            chart.plotly_chart(
+                dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
+                                      data.scales, latent_dim, _diagnostics(scan)),
+                theme=None, key=f"playground_live_{epoch}")
+        return True
+
+    def on_wait(position: int) -> None:
+        progress.progress(0.0, text=(
+            f"Waiting for a free training slot: you are number {position} in the queue "
+            f"({max_training_runs()} run(s) at a time on this server) …"))
+
+    with training_slots().hold(session_owner(), on_wait):
+        model, record = train(config, data.points, tc, callback=on_epoch, with_model=True,
+                              provenance={**data.provenance, "owner": session_owner()})
+    return model, record
+
+
+def _diagnostics(scan) -> dict:
+    keys = ("d1_lo", "d1_hi", "d2_lo", "d2_hi", "floor", "n_active", "n_directions")
+    return {k: getattr(scan, k) for k in keys if getattr(scan, k) is not None}
+
+
+def result_figure(model, record: dict, data: PlaygroundData):
+    """D1 and D2 of the finished run's stored scan, with bands, floor and the known scales."""
+    from jetviz.latent import BetaScan
+
+    scan = BetaScan.from_dict(record["scan"])
+    return dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
+                                 data.scales, model.config.latent_dim, _diagnostics(scan))
+
+
+def plateau_rows(record: dict, scales: dict[str, float]) -> list[dict]:
+    """The D1-against-truth table of a finished run, as rows for st.dataframe."""
+    from jetviz.dimensionality import plateau_checks
+    from jetviz.figures.latent import format_beta
+
+    scan = record["scan"]
+    rows = []
+    for r in plateau_checks(np.asarray(scan["betas"]), np.asarray(scan["d1"]), scales):
+        lo, hi = (format_beta(b, "") for b in r["window"])
+        measured = r["median_d1"] if "median_d1" in r else r["max_excess"]
+        rows.append({"β window": f"{lo} – {hi}", "true count": str(r["expected"]),
+                     "D1 median (last row: max excess)": round(measured, 2),
+                     "within ±0.3 (last: ≤ 0.5)": "yes" if r["ok"] else "no"})
+    return rows
+
+
+def save_playground_model(name: str, model, record: dict, points: np.ndarray) -> str:
+    """Save a playground model as this session's model ``name`` (atomic; never over a model
+    that exists, whoever made it)."""
+    import uuid
+
+    from jetviz.models.checkpoint import save_checkpoint
+    from jetviz.points import save_points
+    from ui.vae import MODEL_KEY, user_model_dir
+
+    target = user_model_dir(name)
+    if target.exists():
+        raise JetvizInputError(f"a model called {name!r} already exists; choose another name")
+    staging = target.parent / f".staging-{uuid.uuid4().hex}"
+    save_checkpoint(staging, model, model.config, record)
+    save_points(staging, points)
+    try:
+        staging.rename(target)  # fails if another session took the name meanwhile
+    except OSError:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise JetvizInputError(f"a model called {name!r} was just saved by another session; "
+                               "choose another name") from None
+    st.session_state[MODEL_KEY] = str(target)
+    return str(target)

@@ -1,0 +1,91 @@
+"""Dimensionality playground: train a β-VAE on points of known dimension and watch D1 count it."""
+
+import streamlit as st
+
+from jetviz.errors import JetvizInputError
+from jetviz.figures.latent import format_beta, points_figure
+from ui.playground import (
+    plateau_rows,
+    playground_data,
+    result_figure,
+    save_playground_model,
+    train_live,
+)
+
+RESULT_KEY = "playground_result"
+
+st.title("Dimensionality playground: does D1 count what you know is there?")
+st.markdown(
+    "D1 claims to count the directions in which the data spread by more than β. Test it where "
+    "you know the answer: pick a toy whose scales you set (a strip is 2-D below its thickness, "
+    "1-D up to its length, a point above), or upload your own points, train a small β-VAE for "
+    "a minute or two, and watch D1 form its plateaus between the dotted lines."
+)
+st.latex(
+    r"L = \frac{|x - \hat x|^2}{2\beta^2} + \sum_i \mathrm{KL}_i, \qquad "
+    r"D_1(\beta) = -\sum_i \frac{d\langle \mathrm{KL}_i\rangle}{d\log\beta}"
+    r"\;\approx\; \#\{\text{scales} > \beta\}"
+)
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    data = playground_data()
+    latent_dim = st.slider("Latent dimensions", 2, 12, 6, key="playground_latent",
+                           help="More than the data's dimension, so D1 is free to overshoot.")
+    minutes = st.select_slider("Training time [min]", [0.1, 0.5, 1.0, 2.0, 3.0, 5.0], 1.0,
+                               key="playground_minutes",
+                               help="Wall-clock budget; the learning rate decays over it. "
+                                    "Longer runs resolve smaller scales.")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="playground_seed",
+                           help="Seeds the split, the initial weights and the β draws.")
+    start = st.button("Train", type="primary", key="playground_train", disabled=data is None,
+                      help="Trains on this server's CPU (or GPU); the chart updates as it goes.")
+
+with right:
+    if data is not None:
+        scales = ", ".join(f"{k} {format_beta(v, '')}" for k, v in data.scales.items())
+        st.caption(f"{len(data.points):,} points in {data.points.shape[1]} dimensions; known "
+                   f"scales: {scales or 'none'}.")
+        if not start:
+            st.plotly_chart(points_figure(data.points[:2000], "The data (2,000 points)"),
+                            theme=None, key="playground_data")
+    if start and data is not None:
+        progress = st.progress(0.0, text="Starting …")
+        chart = st.empty()
+        try:
+            model, record = train_live(data, latent_dim, float(minutes), int(seed), progress,
+                                       chart)
+        except JetvizInputError as err:
+            st.error(f"Training failed: {err}")
+        else:
+            progress.progress(1.0, text=f"Done: {len(record['history'])} epochs.")
+            st.session_state[RESULT_KEY] = (model, record, data)
+            chart.empty()
+
+result = st.session_state.get(RESULT_KEY)
+if result is not None:
+    model, record, trained_on = result
+    st.subheader(f"The last run: {record.get('data_source', '')}, "
+                 f"{len(record['history'])} epochs")
+    c1, c2 = st.columns([3, 2], gap="large")
+    with c1:
+        st.plotly_chart(result_figure(model, record, trained_on), theme=None,
+                        key="playground_dimensionality")
+    with c2:
+        if trained_on.scales:
+            st.dataframe(plateau_rows(record, trained_on.scales), hide_index=True,
+                         key="playground_table")
+            st.caption("Each window's median D1 against the number of scales above β; the last "
+                       "row is the largest excess of D1 over that count at β ≥ smallest scale/3.")
+        st.caption(f"Reconstruction floor δ = {format_beta(record['scan']['floor'], '')}: below "
+                   "it (grey) the decoder, not the data, sets D1.")
+        name = st.text_input("Save as", "my_manifold", key="playground_name",
+                             help="Saves the model to your models; open it on the β slider and "
+                                  "Latent walk pages.")
+        if st.button("Save model", key="playground_save"):
+            try:
+                path = save_playground_model(name, model, record, trained_on.points)
+            except JetvizInputError as err:
+                st.error(str(err))
+            else:
+                st.success(f"Saved to {path}; pick it on the β slider page.")

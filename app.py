@@ -31,6 +31,9 @@ PAGES = {
         Page("pages/theory_map.py", "Theory map", ":material/map:", "a latent map of BSM theories"),
         Page("pages/representations.py", "Jet representations", ":material/hub:", "JetCLR representations and the top-tagging ROC"),
     ],
+    "Anomalies": [
+        Page("pages/anomalies.py", "Anomalies", ":material/crisis_alert:", "autoencoder vs normalized autoencoder: anomaly scores, ROC, both directions"),
+    ],
 }
 # ── end of page list ────────────────────────────────────────────────────────────────────
 

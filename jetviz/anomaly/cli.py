@@ -45,6 +45,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--latent-dim", type=int, default=3, help="bottleneck dimensions")
     t.add_argument("--no-spectral-norm", action="store_true",
                    help="train without spectral normalisation")
+    t.add_argument("--monitor-every", type=int, default=0, help="record held-out AUCs every "
+                   "this many NAE steps (monitoring only; never picks the model)")
     t.add_argument("--seed", type=int, default=1, help="seed of every random draw")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     t.add_argument("--max-minutes", type=float, default=None,
@@ -96,7 +98,8 @@ def _train(args: argparse.Namespace) -> int:
                       ae_epochs=args.ae_epochs, batch_size=args.batch_size, lr=args.lr,
                       nae_steps=args.nae_steps, nae_lr=args.nae_lr, negatives=args.negatives,
                       gamma=args.gamma, sampler=sampler, seed=args.seed,
-                      max_minutes=args.max_minutes, init=args.init)
+                      max_minutes=args.max_minutes, init=args.init,
+                      monitor_every=args.monitor_every)
     if args.resume:  # the stored run's settings; only the schedule comes from this command
         from pathlib import Path
 

@@ -58,6 +58,9 @@ class TrainConfig:
         max_minutes: stop (and save) after this wall time (None: no limit).
         init: an AE checkpoint directory to start the NAE phase from (skips the AE phase).
         n_samples_kept: negative samples stored with an NAE for the page.
+        monitor_every: every this many NAE steps, record the held-out AUCs in the history
+            (monitoring only, as the paper's trainer prints them; never used to pick a
+            model); 0 = never.
     """
 
     background: str = "qcd"
@@ -79,6 +82,7 @@ class TrainConfig:
     max_minutes: float | None = None
     init: str | None = None
     n_samples_kept: int = 32
+    monitor_every: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in ("ae", "nae"):
@@ -110,7 +114,8 @@ def _training_images(jets: JetSet, cfg: TrainConfig, n_pixels: int,
                                f"({len(order)} in all)")
     images = torch.from_numpy(images_from_particles(
         jets.particles[order], jets.mask[order], n_pixels, jets.radius))
-    data = {"source": str(jets.source), "n_train_per_class": cfg.n_train,
+    data = {"source": str(jets.source), "file_name": Path(str(jets.source)).name,
+            "n_jets": len(jets), "n_train_per_class": cfg.n_train,
             "n_fit": len(order) - cfg.n_val, "n_val": cfg.n_val,
             "classes": list(background_classes(cfg.background))}
     return images[cfg.n_val:], images[:cfg.n_val], data
@@ -199,7 +204,8 @@ def _ae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -
         model.load_state_dict(best_model.state_dict())
 
 
-def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -> None:
+def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
+               monitor=None) -> None:
     cfg, model, rec = run.cfg, run.model, run.record
     hist = rec.setdefault("nae_history", [])
     every = max(1, cfg.nae_steps // 40)
@@ -216,13 +222,18 @@ def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) 
         run.opt.step()
         rec["step"] = rec.get("step", 0) + 1
         run.samples = {k: v.detach().cpu()[: cfg.n_samples_kept] for k, v in neg.items()}
-        if rec["step"] % every == 0 or rec["step"] == cfg.nae_steps:
+        monitored = bool(monitor is not None and cfg.monitor_every
+                         and rec["step"] % cfg.monitor_every == 0)
+        if rec["step"] % every == 0 or rec["step"] == cfg.nae_steps or monitored:
             with torch.no_grad():
                 e_x0 = model.energy(neg["x0"]).mean().item()
             entry = {"step": rec["step"], "pos_energy": e_pos.mean().item(),
                      "neg_energy": e_neg.mean().item(), "neg_energy_decoded": e_x0,
                      "val_energy": mean_energy(model, val),
                      "s_per_step": (time.perf_counter() - t0) / every}
+            if monitored:
+                entry["auc"] = {k: round(v["auc"], 4) for k, v in monitor(model).items()}
+                _log(f"[nae] step {rec['step']} held-out AUC {entry['auc']}", progress)
             hist.append(entry)
             t0 = time.perf_counter()
             run.save_last()
@@ -276,7 +287,10 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
             record["phase"] = "nae"
             run.opt = run._optimizer("nae")
     if cfg.method == "nae" and record["phase"] == "nae":
-        _nae_phase(run, fit, val, progress)
+        def monitor(m: ConvAE) -> dict:
+            return evaluate_checkpoint(m, jets, cfg.background, cfg.n_train)["signals"]
+
+        _nae_phase(run, fit, val, progress, monitor)
         record["complete"] = record.get("step", 0) >= cfg.nae_steps
         ckpt.save(out, model, run.config(), record, samples=run.samples)
     else:

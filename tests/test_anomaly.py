@@ -104,6 +104,15 @@ def test_negative_samples_fill_the_replay_buffer_and_stay_in_range():
     assert model.training  # restored after the chains
 
 
+def test_normalised_negatives_are_non_negative_images_summing_to_one():
+    model = ConvAE(TINY)
+    gen = torch.Generator().manual_seed(4)
+    sampler = SamplerConfig(z_steps=2, x_steps=3, x_normalise=True)
+    neg = sample_negatives(model, 5, sampler, ReplayBuffer(10, 2), gen)
+    assert float(neg["x"].min()) >= 0.0
+    assert torch.allclose(neg["x"].flatten(1).sum(1), torch.ones(5), atol=1e-5)
+
+
 def test_auc_of_perfect_inverted_and_tied_scores():
     sig, bkg = np.array([2.0, 3.0, 4.0]), np.array([0.0, 1.0])
     assert metrics.auc(sig, bkg) == 1.0

@@ -41,6 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--x-step-size", type=float, default=10.0, help="pixel step size λ_x")
     t.add_argument("--z-noise", type=float, default=0.02, help="latent noise σ_z")
     t.add_argument("--x-noise", type=float, default=1e-4, help="pixel noise σ_x")
+    t.add_argument("--x-normalise", action="store_true",
+                   help="divide pixel-chain images by their sum after every step (negatives "
+                        "are then pT-normalised like the data)")
     t.add_argument("--gamma", type=float, default=1.0, help="weight of ⟨E²⟩ of negatives")
     t.add_argument("--latent-dim", type=int, default=3, help="bottleneck dimensions")
     t.add_argument("--no-spectral-norm", action="store_true",
@@ -93,7 +96,8 @@ def _train(args: argparse.Namespace) -> int:
 
     sampler = SamplerConfig(z_steps=args.z_steps, x_steps=args.x_steps,
                             z_step_size=args.z_step_size, x_step_size=args.x_step_size,
-                            z_noise=args.z_noise, x_noise=args.x_noise)
+                            z_noise=args.z_noise, x_noise=args.x_noise,
+                            x_normalise=args.x_normalise)
     cfg = TrainConfig(background=args.background, method=args.method, n_train=args.n_train,
                       ae_epochs=args.ae_epochs, batch_size=args.batch_size, lr=args.lr,
                       nae_steps=args.nae_steps, nae_lr=args.nae_lr, negatives=args.negatives,

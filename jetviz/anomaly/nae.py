@@ -47,6 +47,9 @@ class SamplerConfig:
             10⁻⁴, 0.01].
         buffer_size: latent points kept for restarts [10,000].
         replay_ratio: fraction of chains restarted from the buffer [0.95].
+        x_normalise: after every pixel step, divide the image by its sum, so negatives live
+            where the data do (images are pT-normalised: x ≥ 0, Σx = 1); the paper's code has
+            this switch ("x_norm"), off in its configs.
     """
 
     z_steps: int = 20
@@ -59,6 +62,7 @@ class SamplerConfig:
     x_clip: float = 0.01
     buffer_size: int = 10_000
     replay_ratio: float = 0.95
+    x_normalise: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -156,12 +160,26 @@ def sample_negatives(model: ConvAE, n: int, sampler: SamplerConfig, buffer: Repl
                      sampler.z_clip, model.project)
         with torch.no_grad():
             x0 = model.decode(z)
+        if sampler.x_normalise:
+            x0 = normalise_images(x0)
         x = langevin(x0, model.energy, sampler.x_steps, sampler.x_step_size, sampler.x_noise,
-                     noise_gen, sampler.x_clip, lambda x: x.clamp(0.0, 1.0))
+                     noise_gen, sampler.x_clip,
+                     normalise_images if sampler.x_normalise else clamp_images)
     finally:
         model.train(was_training)
     buffer.push(z)
     return {"z": z, "x0": x0, "x": x}
+
+
+def clamp_images(x: torch.Tensor) -> torch.Tensor:
+    """Pixels into [0, 1] (the range of the decoder's sigmoid)."""
+    return x.clamp(0.0, 1.0)
+
+
+def normalise_images(x: torch.Tensor) -> torch.Tensor:
+    """Pixels ≥ 0, each image divided by its sum (as the pT-normalised data)."""
+    x = x.clamp_min(0.0)
+    return x / x.flatten(1).sum(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
 
 
 def nae_loss(e_data: torch.Tensor, e_model: torch.Tensor, temperature: float = 1.0,

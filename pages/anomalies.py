@@ -23,7 +23,7 @@ from ui.anomaly import (
     selected_jet,
     strip_points,
 )
-from ui.data import jets_in_use
+from ui.data import current_choice, jets_in_use
 
 METHODS = {"ae": "AE (autoencoder)", "nae": "NAE (normalized autoencoder)"}
 
@@ -69,7 +69,7 @@ except JetvizInputError as err:
 
 jets, jets_key = jets_in_use()
 try:
-    result = scored(method, background, jets, jets_key)
+    result = scored(method, background, jets, jets_key, current_choice().path)
 except JetvizInputError as err:
     st.error(f"These jets cannot be scored: {err}")
     st.stop()

@@ -81,6 +81,7 @@ def test_page_teaches_and_shows_scores_roc_images_and_table(tiny_models, monkeyp
     assert len(table) == 12  # 4 models × 3 signals
     assert set(table["trained on"]) == {"QCD", "top"} and set(table["method"]) == {"AE", "NAE"}
     assert len(at.metric) == 3  # top, W, Z against QCD
+    assert any("held-out jets" in c.value for c in at.caption)  # the training file: held out
 
 
 def test_top_trained_nae_scores_qcd_as_the_signal(tiny_models, monkeypatch):

@@ -84,21 +84,22 @@ class Scored:
     held_out: bool
 
 
-def _same_file(jets: JetSet, record: dict) -> bool:
+def _same_file(file_path: str, n_jets: int, record: dict) -> bool:
+    """Is the file in use the one the model trained on (same name, same number of jets)?"""
     data = record.get("data", {})
-    return (Path(str(jets.source)).name == data.get("file_name")
-            and len(jets) == data.get("n_jets"))
+    name = data.get("file_name") or Path(str(data.get("source", ""))).name
+    return Path(file_path).name == name and n_jets == data.get("n_jets", n_jets)
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring the jets …")
-def _score(path: str, stamp: int, _jets: JetSet, jets_key: str) -> Scored:
+def _score(path: str, stamp: int, _jets: JetSet, jets_key: str, file_path: str) -> Scored:
     import torch
 
     from jetviz.anomaly.data import images_from_particles
     from jetviz.anomaly.evaluate import GROUPS, score_images
 
     model, config, record = _load(path, stamp)
-    held = _same_file(_jets, record)
+    held = _same_file(file_path, len(_jets), record)
     index = (_held_out(_jets, config["train"]["n_train"]) if held
              else np.arange(len(_jets)))
     images = images_from_particles(_jets.particles[index], _jets.mask[index],
@@ -125,9 +126,11 @@ def _held_out(jets: JetSet, n_train: int) -> np.ndarray:
     return held_out_indices(jets, n_train)
 
 
-def scored(method: str, background: str, jets: JetSet, jets_key: str) -> Scored:
+def scored(method: str, background: str, jets: JetSet, jets_key: str, file_path: str
+           ) -> Scored:
+    """The jets of the file in use scored by one model (held-out jets if it trained on it)."""
     path = model_dir(method, background)
-    return _score(str(path), _stamp(path), jets, jets_key)
+    return _score(str(path), _stamp(path), jets, jets_key, file_path)
 
 
 def strip_points(s: Scored, per_group: int = STRIP_PER_GROUP) -> dict[str, tuple]:

@@ -3,8 +3,9 @@ top-trained → QCD, W, Z) beside the paper's values, and the scoring speed for 
 
     python benchmarks/anomaly.py [--models checkpoints/anomaly] [--repeats 5]
 
-Scores the held-out jets of the embedded default file again (the same split as training:
-the first n_train jets of each class are left out), so the table is measured in this run.
+Scores the test jets of the embedded default file again (the same split as training: the
+first n_train jets of each class may be trained on, the next n_select choose the NAE's
+step, the rest are the test jets), so the table is measured in this run.
 Speed: jets → preprocessed 40 × 40 images → energies, on the CPU with one and two torch
 threads, median of ``--repeats``; the goal is ≤ 1 s for 10,000 jets (ratio printed).
 Page: with ``--page``, the Anomalies page in Chromium — first visit (cold: scoring), then
@@ -26,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly.data import images_from_particles
+from jetviz.anomaly.data import images_from_particles, test_start
 from jetviz.anomaly.evaluate import (
     PAPER_AUC,
     PAPER_NOTE,
@@ -52,7 +53,7 @@ def auc_table(models: Path, jets) -> dict:
             except ValueError as err:
                 print(f"{method:6} {background:10} missing: {err}")
                 continue
-            table = evaluate_checkpoint(model, jets, background, config["train"]["n_train"])
+            table = evaluate_checkpoint(model, jets, background, test_start(config["train"]))
             results[(method, background)] = table
             for group, s in table["signals"].items():
                 paper = PAPER_AUC.get((method, background, group))

@@ -4,7 +4,7 @@ and its normalized version (NAE) fixes the direction in which that fails."""
 import numpy as np
 import streamlit as st
 
-from jetviz.anomaly.data import BACKGROUND_LABELS
+from jetviz.anomaly.data import BACKGROUND_LABELS, test_start
 from jetviz.anomaly.evaluate import BACKGROUND_GROUP, PAPER_NOTE
 from jetviz.anomaly.figures import (
     image_grid,
@@ -36,7 +36,7 @@ st.markdown(
     "complexity bias). The normalized autoencoder reads the reconstruction error as the "
     "energy of a probability density and, during training, also raises the error of what its "
     "own Markov chains propose, so only the training jets keep a low score.")
-st.latex(r"E_\theta(x) = \tfrac{1}{n^2}\,\lVert x - D_\theta(E_\theta^{\rm enc}(x))\rVert^2,"
+st.latex(r"E_\theta(x) = \tfrac{1}{n^2}\,\lVert x - D_\theta(f_\theta(x))\rVert^2,"
          r"\qquad p_\theta(x) = \frac{e^{-E_\theta(x)}}{Z_\theta},\qquad "
          r"Z_\theta = \int dx\, e^{-E_\theta(x)}")
 st.latex(r"\mathcal{L}_{\rm NAE} = \langle E_\theta\rangle_{\rm data} - "
@@ -88,11 +88,11 @@ event = st.plotly_chart(
                     f"{METHODS[method]} trained on {BACKGROUND_LABELS[background]}: "
                     "reconstruction error per jet", own),
     theme=None, key="anom_hist", on_select="rerun", selection_mode=("points", "box"))
-held = ("held-out jets (none of them trained on)" if result.held_out else
+held = ("test jets (never trained on, nor used to choose a model)" if result.held_out else
         "all jets of the file in use (not the model's training file)")
-st.caption(f"Scores of {len(result.scores):,} {held}. Right = more anomalous. Click (or "
-           "box-select) a point in the strip under the histogram to see that jet and its "
-           "reconstruction below.")
+st.caption(f"Scores of {len(result.scores):,} {held}. Right = more anomalous. Drag a box "
+           "over points in the strip under the histogram (or click one) to see that jet and "
+           "its reconstruction below; with several jets selected, the first is shown.")
 
 points = event.selection.points if event and event.selection else []
 picked = [p["customdata"] for p in points if p.get("customdata") is not None]
@@ -153,8 +153,11 @@ else:
 # ── AUC table ───────────────────────────────────────────────────────────────────────────
 st.header("Both directions, both methods")
 st.dataframe(auc_table(), hide_index=True, width="stretch")
-n_train = config["train"]["n_train"]
-st.caption(f"Ours: held-out jets of the embedded default file (the first {n_train:,} jets of "
-           "each class may be trained on; a QCD model trains on g and q, a top model on t). "
-           f"Training: {record.get('minutes', 0):.1f} min for this model on a shared CPU; "
-           f"commands in README. {PAPER_NOTE.capitalize()}.")
+n_train, start = config["train"]["n_train"], test_start(config["train"])
+st.caption(f"Ours: test jets of the embedded default file — the first {n_train:,} jets of each "
+           "class may be trained on (a QCD model trains on g and q, a top model on t), the "
+           f"next {start - n_train:,} choose the NAE's training step (the AUC of the talk's "
+           f"direction, as the paper's trainer monitors it on a signal validation sample), "
+           f"jets {start:,} onwards are scored here, for AE and NAE alike. Training took "
+           f"{record.get('minutes', 0):.1f} min for this model on a shared CPU; commands in "
+           f"README. {PAPER_NOTE.capitalize()}.")

@@ -160,14 +160,14 @@ def tiny_checkpoint(tmp_path_factory):
     """A 2-epoch AE resumed from 1 epoch, and an NAE started from it, on synthetic jets."""
     root = tmp_path_factory.mktemp("anomaly")
     jets = make_jetset(n=400, p=10, seed=6)
-    cfg = TrainConfig(background="qcd", method="ae", n_train=40, n_val=10, ae_epochs=1,
-                      batch_size=16, seed=3)
+    cfg = TrainConfig(background="qcd", method="ae", n_train=40, n_val=10, n_select=15,
+                      ae_epochs=1, batch_size=16, seed=3)
     torch.manual_seed(0)
     train(jets, root / "ae", cfg, TINY, command="test", progress=False)
     train(jets, root / "ae", dataclasses.replace(cfg, ae_epochs=2), resume=True,
           command="test resume", progress=False)
     nae_cfg = dataclasses.replace(cfg, method="nae", init=str(root / "ae"), nae_steps=3,
-                                  negatives=4, n_samples_kept=4,
+                                  negatives=4, n_samples_kept=4, monitor_every=1,
                                   sampler=SamplerConfig(z_steps=2, x_steps=2))
     train(jets, root / "nae", nae_cfg, command="test nae", progress=False)
     return jets, root
@@ -190,6 +190,11 @@ def test_nae_checkpoint_keeps_its_negative_samples(tiny_checkpoint):
     samples = ckpt.load_samples(root / "nae")
     assert samples["x"].shape == (4, 1, 8, 8) and samples["z"].shape == (4, 2)
     assert record["step"] == 3 and record["init"] == str(root / "ae")
+    # the step kept is the one with the best selection AUC (step 0 = the AE itself)
+    steps = {0: record["selection_step0_auc"]["top"]}
+    steps.update({h["step"]: h["auc"]["top"] for h in record["nae_history"] if "auc" in h})
+    assert record["selected_step"] == max(steps, key=lambda k: (steps[k], -k))
+    assert record["selected_auc"] == steps[record["selected_step"]]
     assert ckpt.load_samples(root / "ae") is None
 
 

@@ -95,12 +95,12 @@ def _same_file(file_path: str, n_jets: int, record: dict) -> bool:
 def _score(path: str, stamp: int, _jets: JetSet, jets_key: str, file_path: str) -> Scored:
     import torch
 
-    from jetviz.anomaly.data import images_from_particles
+    from jetviz.anomaly.data import held_out_indices, images_from_particles, test_start
     from jetviz.anomaly.evaluate import GROUPS, score_images
 
     model, config, record = _load(path, stamp)
     held = _same_file(file_path, len(_jets), record)
-    index = (_held_out(_jets, config["train"]["n_train"]) if held
+    index = (held_out_indices(_jets, test_start(config["train"])) if held
              else np.arange(len(_jets)))
     images = images_from_particles(_jets.particles[index], _jets.mask[index],
                                    model.config.n_pixels, _jets.radius)
@@ -118,12 +118,6 @@ def _score(path: str, stamp: int, _jets: JetSet, jets_key: str, file_path: str) 
             recon = model(torch.from_numpy(sub)).numpy()
         mean_in[group], mean_out[group] = sub.mean(0)[0], recon.mean(0)[0]
     return Scored(index, scores, groups, mean_in, mean_out, held)
-
-
-def _held_out(jets: JetSet, n_train: int) -> np.ndarray:
-    from jetviz.anomaly.data import held_out_indices
-
-    return held_out_indices(jets, n_train)
 
 
 def scored(method: str, background: str, jets: JetSet, jets_key: str, file_path: str

@@ -48,8 +48,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--latent-dim", type=int, default=3, help="bottleneck dimensions")
     t.add_argument("--no-spectral-norm", action="store_true",
                    help="train without spectral normalisation")
-    t.add_argument("--monitor-every", type=int, default=0, help="record held-out AUCs every "
-                   "this many NAE steps (monitoring only; never picks the model)")
+    t.add_argument("--monitor-every", type=int, default=0, help="every this many NAE steps, "
+                   "measure the AUC on the selection jets and keep the best step (0: keep "
+                   "the last step)")
+    t.add_argument("--n-select", type=int, default=1000, help="jets per class after the "
+                   "training jets used to choose the NAE step; the test jets come after")
     t.add_argument("--seed", type=int, default=1, help="seed of every random draw")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     t.add_argument("--max-minutes", type=float, default=None,
@@ -103,7 +106,7 @@ def _train(args: argparse.Namespace) -> int:
                       nae_steps=args.nae_steps, nae_lr=args.nae_lr, negatives=args.negatives,
                       gamma=args.gamma, sampler=sampler, seed=args.seed,
                       max_minutes=args.max_minutes, init=args.init,
-                      monitor_every=args.monitor_every)
+                      monitor_every=args.monitor_every, n_select=args.n_select)
     if args.resume:  # the stored run's settings; only the schedule comes from this command
         from pathlib import Path
 
@@ -133,12 +136,13 @@ def torch_seed(seed: int) -> None:
 
 def _score(args: argparse.Namespace) -> int:
     from jetviz.anomaly import checkpoint as ckpt
+    from jetviz.anomaly.data import test_start
     from jetviz.anomaly.evaluate import auc_rows, evaluate_checkpoint
 
     model, config, _ = ckpt.load(args.model)
     train_cfg = config["train"]
     table = evaluate_checkpoint(model, _jets(args.jets), train_cfg["background"],
-                                train_cfg["n_train"])
+                                test_start(train_cfg))
     for row in auc_rows({(train_cfg["method"], train_cfg["background"]): table}):
         print(row)
     return 0

@@ -94,7 +94,17 @@ def split_jets(jets: JetSet, background: str, n_train: int) -> Split:
     return Split(np.sort(np.concatenate(train)), np.sort(np.concatenate(held)))
 
 
-def held_out_indices(jets: JetSet, n_train: int) -> np.ndarray:
-    """Indices of the jets past the first ``n_train`` of every class (what no model saw)."""
-    idx = [np.flatnonzero(jets.labels == k)[n_train:] for k in range(len(jets.class_names))]
+def held_out_indices(jets: JetSet, start: int, stop: int | None = None) -> np.ndarray:
+    """Indices of the jets from the ``start``-th to before the ``stop``-th of every class.
+
+    With ``start`` = n_train these are jets no model trained on; the page and the tables use
+    the jets past n_train + n_select (the *test* jets), the NAE's step selection the jets in
+    between (the *selection* jets).
+    """
+    idx = [np.flatnonzero(jets.labels == k)[start:stop] for k in range(len(jets.class_names))]
     return np.sort(np.concatenate(idx))
+
+
+def test_start(train_config: dict) -> int:
+    """Where the test jets of each class begin for a model's stored train config."""
+    return int(train_config["n_train"]) + int(train_config.get("n_select", 0))

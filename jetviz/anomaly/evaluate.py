@@ -18,6 +18,7 @@ from jetviz.jets import JetSet
 GROUPS: dict[str, tuple[str, ...]] = {"QCD": ("g", "q"), "top": ("t",), "W": ("w",),
                                       "Z": ("z",)}
 BACKGROUND_GROUP = {"qcd": "QCD", "top": "top"}
+OPPOSITE_GROUP = {"qcd": "top", "top": "QCD"}  # the signal of the talk's two directions
 
 # The paper's published AUCs (arXiv:2206.14225) for the rows of our table. We could not read
 # the paper's results table from the stored copies available to us (only its abstract and
@@ -81,9 +82,10 @@ def table_from_scores(scores: np.ndarray, labels: np.ndarray, class_names: tuple
             "mean_energy": means, "signals": signals}
 
 
-def evaluate_checkpoint(model: ConvAE, jets: JetSet, background: str, n_train: int) -> dict:
-    """The AUC table of a model on the held-out jets of ``jets`` (past n_train per class)."""
-    held = held_out_indices(jets, n_train)
+def evaluate_checkpoint(model: ConvAE, jets: JetSet, background: str, start: int,
+                        stop: int | None = None) -> dict:
+    """The AUC table of a model on the jets from ``start`` to ``stop`` of every class."""
+    held = held_out_indices(jets, start, stop)
     scores = score_jets(model, jets.particles[held], jets.mask[held], jets.radius)
     return table_from_scores(scores, jets.labels[held], jets.class_names, background)
 
@@ -102,9 +104,17 @@ def auc_rows(results: dict[tuple[str, str], dict]) -> list[dict]:
                 "signal": group, "AUC ours": round(s["auc"], 3),
                 "1/ε_B(0.2) ours": round(s["inv_eb_02"], 1),
                 "1/ε_B(0.5) ours": round(s["inv_eb_05"], 1),
-                "AUC paper": PAPER_AUC.get((method, background, group)),
+                "AUC paper": _paper(method, background, group),
             })
     return rows
+
+
+def _paper(method: str, background: str, group: str) -> str:
+    """The paper's AUC for a row as text: the number, "not found" or "not in the paper"."""
+    if (method, background, group) not in PAPER_AUC:
+        return "not in the paper"
+    value = PAPER_AUC[(method, background, group)]
+    return "not found" if value is None else f"{value:.3f}"
 
 
 def background_label(background: str) -> str:

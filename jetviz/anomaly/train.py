@@ -21,6 +21,7 @@ import torch
 
 from jetviz.anomaly import checkpoint as ckpt
 from jetviz.anomaly.data import background_classes, images_from_particles, split_jets
+from jetviz.anomaly.evaluate import OPPOSITE_GROUP
 from jetviz.anomaly.model import AEConfig, ConvAE, build_model
 from jetviz.anomaly.nae import (
     ReplayBuffer,
@@ -43,6 +44,12 @@ class TrainConfig:
         n_train: jets per background class that may be trained on (file order); the rest
             of every class is held out for scoring.
         n_val: of those, jets kept aside to monitor the validation energy.
+        n_select: jets per class after the training jets (all classes) on which, every
+            ``monitor_every`` NAE steps, the AUC of the talk's direction (top vs QCD for a
+            QCD model, QCD vs top for a top model) is measured; the NAE keeps the step where
+            it is highest (step 0 = the AE it started from). The paper's trainer monitors
+            the AUC on a signal validation sample the same way. Tables and the page score
+            only the jets after these (the *test* jets), for AE and NAE alike.
         ae_epochs: AE-phase epochs [100–500 on 100k jets]; 0 when starting from ``init``.
         batch_size: images per AE step and data images per NAE step [2048].
         lr: AE learning rate [10⁻³].
@@ -58,15 +65,15 @@ class TrainConfig:
         max_minutes: stop (and save) after this wall time (None: no limit).
         init: an AE checkpoint directory to start the NAE phase from (skips the AE phase).
         n_samples_kept: negative samples stored with an NAE for the page.
-        monitor_every: every this many NAE steps, record the held-out AUCs in the history
-            (monitoring only, as the paper's trainer prints them; never used to pick a
-            model); 0 = never.
+        monitor_every: every this many NAE steps, measure the selection AUCs (recorded in
+            the history) and keep the best step; 0 = never (the last step is kept).
     """
 
     background: str = "qcd"
     method: str = "ae"
     n_train: int = 7000
     n_val: int = 500
+    n_select: int = 1000
     ae_epochs: int = 20
     batch_size: int = 128
     lr: float = 1e-3
@@ -204,9 +211,24 @@ def _ae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -
         model.load_state_dict(best_model.state_dict())
 
 
+def _select(run: _Run, monitor, progress: bool) -> dict:
+    """Measure the selection AUCs; save the model when the talk's direction is the best yet."""
+    rec = run.record
+    aucs = {k: round(v["auc"], 4) for k, v in monitor(run.model).items()}
+    key = OPPOSITE_GROUP[run.cfg.background]
+    if aucs.get(key, -1.0) > rec.get("selected_auc", -1.0):
+        rec["selected_auc"], rec["selected_step"] = aucs[key], rec.get("step", 0)
+        ckpt.save(run.out, run.model, run.config(), rec, samples=run.samples)
+    _log(f"[nae] step {rec.get('step', 0)} selection AUC {aucs} (best {key}: "
+         f"{rec['selected_auc']:.4f} at step {rec['selected_step']})", progress)
+    return aucs
+
+
 def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
                monitor=None) -> None:
     cfg, model, rec = run.cfg, run.model, run.record
+    if monitor is not None and cfg.monitor_every and "selected_step" not in rec:
+        rec["selection_step0_auc"] = _select(run, monitor, progress)  # the AE itself
     hist = rec.setdefault("nae_history", [])
     every = max(1, cfg.nae_steps // 40)
     model.train()
@@ -232,8 +254,7 @@ def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
                      "val_energy": mean_energy(model, val),
                      "s_per_step": (time.perf_counter() - t0) / every}
             if monitored:
-                entry["auc"] = {k: round(v["auc"], 4) for k, v in monitor(model).items()}
-                _log(f"[nae] step {rec['step']} held-out AUC {entry['auc']}", progress)
+                entry["auc"] = _select(run, monitor, progress)
             hist.append(entry)
             t0 = time.perf_counter()
             run.save_last()
@@ -253,6 +274,7 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     """
     from jetviz.anomaly.evaluate import evaluate_checkpoint
     from jetviz.device import default_device
+
 
     out, device = Path(out), device or default_device()
     if resume:
@@ -288,16 +310,23 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
             run.opt = run._optimizer("nae")
     if cfg.method == "nae" and record["phase"] == "nae":
         def monitor(m: ConvAE) -> dict:
-            return evaluate_checkpoint(m, jets, cfg.background, cfg.n_train)["signals"]
+            return evaluate_checkpoint(m, jets, cfg.background, cfg.n_train,
+                                       cfg.n_train + cfg.n_select)["signals"]
 
         _nae_phase(run, fit, val, progress, monitor)
         record["complete"] = record.get("step", 0) >= cfg.nae_steps
-        ckpt.save(out, model, run.config(), record, samples=run.samples)
+        if cfg.monitor_every:  # the selected step's weights and samples, this record
+            model, _, _ = ckpt.load(out, device)
+            samples = ckpt.load_samples(out) or run.samples
+        else:
+            samples = run.samples
+        ckpt.save(out, model, run.config(), record, samples=samples)
     else:
         record["complete"] = record.get("epoch", 0) >= cfg.ae_epochs
     record["minutes"] = record.get("minutes_before", 0.0) + (time.perf_counter() - run.start) / 60
     final, _, _ = ckpt.load(out, device)
-    record["evaluation"] = evaluate_checkpoint(final, jets, cfg.background, cfg.n_train)
+    record["evaluation"] = evaluate_checkpoint(final, jets, cfg.background,
+                                               cfg.n_train + cfg.n_select)
     samples = ckpt.load_samples(out) if cfg.method == "nae" else None
     ckpt.save(out, final, run.config(), record, samples=samples)
     _log(f"saved {out}: " + ", ".join(f"{k} AUC {v['auc']:.3f}"

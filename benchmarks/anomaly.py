@@ -65,8 +65,10 @@ def auc_table(models: Path, jets) -> dict:
         ae, nae = results.get(("ae", background)), results.get(("nae", background))
         if ae and nae:
             a, n = ae["signals"][group]["auc"], nae["signals"][group]["auc"]
-            print(f"trained on {background}, {group} as signal: NAE − AE = {n - a:+.3f} AUC "
-                  f"({'NAE better' if n > a else 'AE better'})")
+            verdict = ("equal at 3 decimals" if abs(n - a) < 5e-4 else
+                       "NAE better" if n > a else "AE better")
+            print(f"trained on {background}, {group} as signal: NAE − AE = {n - a:+.4f} AUC "
+                  f"({verdict})")
     top_ae = results.get(("ae", "top"))
     if top_ae:
         auc = top_ae["signals"]["QCD"]["auc"]
@@ -76,7 +78,11 @@ def auc_table(models: Path, jets) -> dict:
 
 
 def speed(models: Path, jets, repeats: int) -> None:
+    import os
+
     model, _, _ = ckpt.load(models / "ae_qcd")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+          "(shared: the timings scale with it)")
     n = 10_000
     particles, mask = jets.particles[:n], jets.mask[:n]
     for threads in (1, 2):

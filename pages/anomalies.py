@@ -99,7 +99,7 @@ picked = [p["customdata"] for p in points if p.get("customdata") is not None]
 jet = int(picked[0]) if picked else int(result.index[np.argmax(result.scores)])
 image, recon, energy = selected_jet(method, background, jets, jets_key, jet)
 name = jets.class_names[jets.labels[jet]]
-why = "selected" if picked else "the highest-scoring jet (click a point to choose another)"
+why = "selected" if picked else "the highest-scoring jet (select a point to choose another)"
 st.plotly_chart(jet_and_reconstruction(
     image, recon, f"Jet #{jet} ({name}), {why}: E = {energy:.2e}", jets.radius),
     theme=None, key="anom_jet")
@@ -142,17 +142,19 @@ else:
     neg = [samples["x"][k, 0] for k in range(min(6, len(samples["x"])))]
     st.plotly_chart(image_grid([real, neg], [f"real {own} jet", "NAE sample"],
                                [str(k + 1) for k in range(6)],
-                               "Real training-class jets (top) beside negative samples of the "
-                               "NAE's last training step (bottom)", jets.radius, 190),
+                               "Real training-class jets (top) beside the NAE's negative "
+                               "samples at the training step kept (bottom)", jets.radius, 190),
                     theme=None, key="anom_neg")
-    st.caption("A negative sample is where the NAE's energy was low at the end of its "
-               "training: a latent Langevin chain decoded to an image, then refined by a "
-               "Langevin chain in pixel space. The loss raises the error of these images, so "
-               "the model stops reconstructing well what is not background.")
+    st.caption("A negative sample is where the NAE's energy was low at the training step "
+               "kept: a latent Langevin chain decoded to an image, then refined by a Langevin "
+               "chain in pixel space (each step divided by the image sum, like the data). The "
+               "loss raises the error of these images, so the model stops reconstructing well "
+               "what is not background.")
 
 # ── AUC table ───────────────────────────────────────────────────────────────────────────
 st.header("Both directions, both methods")
-st.dataframe(auc_table(), hide_index=True, width="stretch")
+rows = auc_table()
+st.dataframe(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 3)
 n_train, start = config["train"]["n_train"], test_start(config["train"])
 st.caption(f"Ours: test jets of the embedded default file — the first {n_train:,} jets of each "
            "class may be trained on (a QCD model trains on g and q, a top model on t), the "

@@ -113,6 +113,20 @@ def test_normalised_negatives_are_non_negative_images_summing_to_one():
     assert torch.allclose(neg["x"].flatten(1).sum(1), torch.ones(5), atol=1e-5)
 
 
+def test_fast_scorer_gives_the_models_energies():
+    from jetviz.anomaly.fast import FastScorer
+
+    torch.manual_seed(5)
+    model = ConvAE(AEConfig(n_pixels=16, latent_dim=3, channels=(4, 6), hidden=8)).eval()
+    x = torch.rand(7, 1, 16, 16) * 0.1
+    with torch.no_grad():
+        model(x)  # a forward in eval mode: spectral norms use their stored estimates
+        expected = model.energy(x)
+        fast = FastScorer(model).energy(x)
+    assert torch.allclose(fast, expected, rtol=1e-4, atol=1e-9)
+    assert model.encoder[0].weight.shape == (4, 1, 4, 4)  # the model itself is untouched
+
+
 def test_auc_of_perfect_inverted_and_tied_scores():
     sig, bkg = np.array([2.0, 3.0, 4.0]), np.array([0.0, 1.0])
     assert metrics.auc(sig, bkg) == 1.0

@@ -22,5 +22,6 @@ Vocabulary
 Modules: ``data`` (images, splits), ``model`` (the network), ``nae`` (loss, Langevin,
 replay buffer), ``metrics`` (ROC, AUC), ``checkpoint`` (safetensors + config.json),
 ``train`` (the loops), ``evaluate`` (scores per class, AUC tables, the paper's values),
-``figures`` (plotly), ``cli`` (``jetviz anomaly``).
+``figures`` (plotly), ``fast`` (an exact, faster copy for scoring), ``cli`` (``jetviz
+anomaly``).
 """

@@ -27,6 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--resume", action="store_true", help="continue from OUT/last")
     t.add_argument("--n-train", type=int, default=7000, help="jets per background class "
                    "that may be trained on (file order); the rest are held out")
+    t.add_argument("--n-val", type=int, default=500, help="of the training jets, kept aside "
+                   "to monitor the validation energy")
     t.add_argument("--ae-epochs", type=int, default=20,
                    help="AE-phase epochs (with --resume: the new total)")
     t.add_argument("--batch-size", type=int, default=128, help="images per step")
@@ -102,6 +104,7 @@ def _train(args: argparse.Namespace) -> int:
                             z_noise=args.z_noise, x_noise=args.x_noise,
                             x_normalise=args.x_normalise)
     cfg = TrainConfig(background=args.background, method=args.method, n_train=args.n_train,
+                      n_val=args.n_val,
                       ae_epochs=args.ae_epochs, batch_size=args.batch_size, lr=args.lr,
                       nae_steps=args.nae_steps, nae_lr=args.nae_lr, negatives=args.negatives,
                       gamma=args.gamma, sampler=sampler, seed=args.seed,

@@ -36,6 +36,9 @@ PAGES = {
         Page("views/theory_map.py", "Theory map", ":material/map:", "a latent map of BSM theories"),
         Page("views/representations.py", "Jet representations", ":material/hub:", "JetCLR representations and the top-tagging ROC"),
     ],
+    "Anomalies": [
+        Page("views/anomalies.py", "Anomalies", ":material/crisis_alert:", "autoencoder vs normalized autoencoder: anomaly scores, ROC, both directions"),
+    ],
 }
 # ── end of page list ────────────────────────────────────────────────────────────────────
 

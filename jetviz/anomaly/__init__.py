@@ -1,0 +1,27 @@
+"""Anomaly detection with autoencoders on jet images: the plain AE and the normalized AE.
+
+Vocabulary
+----------
+* **image**: a jet as (1, n, n) float32 pixels (n = 40 by default) after the preprocessing of
+  Dillon et al. (arXiv:2206.14225): centre on the pT centroid, rotate the principal axis
+  upright, flip the harder half-planes positive, histogram the ptrel over [−R, R]², divide
+  by the image sum (pT-normalised: each image sums to 1). A batch is (N, 1, n, n).
+* **background**: the jets a model was trained on — ``qcd`` (gluon + light quark) or
+  ``top``. Every other class is a **signal** for that model.
+* **energy** E(x): the per-pixel mean squared reconstruction error,
+  E(x) = Σ_pixels (x − D(Enc(x)))² / n². It is the **anomaly score**: large E = anomalous.
+* **AE**: an autoencoder trained to minimise ⟨E⟩ over background jets.
+* **NAE** (normalized AE, Yoon et al. arXiv:2105.05735; for jets Dillon et al.): the same
+  network read as the Boltzmann density p(x) = e^{−E(x)/T}/Z, trained on
+  L = ⟨E⟩_data − ⟨E⟩_model (+ γ⟨E²⟩_model + weight decay): the **negative samples** that
+  estimate ⟨E⟩_model are drawn by Langevin chains first in the (spherical) latent space,
+  decoded, then refined in image space, restarted from a replay buffer.
+* **efficiencies**: ε_S (signal kept) and ε_B (background kept) at a cut on the score;
+  1/ε_B at ε_S = 0.2 and 0.5 and the ROC AUC summarise a tagger.
+
+Modules: ``data`` (images, splits), ``model`` (the network), ``nae`` (loss, Langevin,
+replay buffer), ``metrics`` (ROC, AUC), ``checkpoint`` (safetensors + config.json),
+``train`` (the loops), ``evaluate`` (scores per class, AUC tables, the paper's values),
+``figures`` (plotly), ``fast`` (an exact, faster copy for scoring), ``cli`` (``jetviz
+anomaly``).
+"""

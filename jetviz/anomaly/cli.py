@@ -1,0 +1,151 @@
+"""``jetviz anomaly``: train the AE / NAE anomaly taggers and score jets with them.
+
+    python -m jetviz anomaly train --background qcd --method ae --out checkpoints/anomaly/ae_qcd
+    python -m jetviz anomaly train --background qcd --method nae \\
+        --init checkpoints/anomaly/ae_qcd --out checkpoints/anomaly/nae_qcd
+    python -m jetviz anomaly score --model checkpoints/anomaly/ae_qcd
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="anomaly_command", required=True)
+    t = sub.add_parser("train", help="train an AE or NAE on background jet images")
+    t.add_argument("--background", choices=["qcd", "top"], default="qcd",
+                   help="classes trained on: qcd = gluon + light quark, top = top")
+    t.add_argument("--method", choices=["ae", "nae"], default="ae",
+                   help="ae: reconstruction loss only; nae: AE phase then the NAE phase")
+    t.add_argument("--jets", default=None, help="jet file (default: the embedded default)")
+    t.add_argument("--out", required=True, help="checkpoint directory to write")
+    t.add_argument("--init", default=None,
+                   help="start the NAE phase from this AE checkpoint (skips the AE phase)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last")
+    t.add_argument("--n-train", type=int, default=7000, help="jets per background class "
+                   "that may be trained on (file order); the rest are held out")
+    t.add_argument("--n-val", type=int, default=500, help="of the training jets, kept aside "
+                   "to monitor the validation energy")
+    t.add_argument("--ae-epochs", type=int, default=20,
+                   help="AE-phase epochs (with --resume: the new total)")
+    t.add_argument("--batch-size", type=int, default=128, help="images per step")
+    t.add_argument("--lr", type=float, default=1e-3, help="AE learning rate")
+    t.add_argument("--nae-steps", type=int, default=400,
+                   help="NAE-phase steps (with --resume: the new total)")
+    t.add_argument("--nae-lr", type=float, default=1e-4, help="NAE learning rate")
+    t.add_argument("--negatives", type=int, default=64, help="negative samples per NAE step")
+    t.add_argument("--z-steps", type=int, default=20, help="latent Langevin steps")
+    t.add_argument("--x-steps", type=int, default=20, help="pixel Langevin steps")
+    t.add_argument("--z-step-size", type=float, default=10.0, help="latent step size λ_z")
+    t.add_argument("--x-step-size", type=float, default=10.0, help="pixel step size λ_x")
+    t.add_argument("--z-noise", type=float, default=0.02, help="latent noise σ_z")
+    t.add_argument("--x-noise", type=float, default=1e-4, help="pixel noise σ_x")
+    t.add_argument("--x-normalise", action="store_true",
+                   help="divide pixel-chain images by their sum after every step (negatives "
+                        "are then pT-normalised like the data)")
+    t.add_argument("--gamma", type=float, default=1.0, help="weight of ⟨E²⟩ of negatives")
+    t.add_argument("--latent-dim", type=int, default=3, help="bottleneck dimensions")
+    t.add_argument("--no-spectral-norm", action="store_true",
+                   help="train without spectral normalisation")
+    t.add_argument("--monitor-every", type=int, default=0, help="every this many NAE steps, "
+                   "measure the AUC on the selection jets and keep the best step (0: keep "
+                   "the last step)")
+    t.add_argument("--n-select", type=int, default=1000, help="jets per class after the "
+                   "training jets used to choose the NAE step; the test jets come after")
+    t.add_argument("--seed", type=int, default=1, help="seed of every random draw")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--max-minutes", type=float, default=None,
+                   help="stop and save after this many minutes")
+    t.add_argument("--no-progress", action="store_true", help="print nothing while training")
+    s = sub.add_parser("score", help="AUC table of a model on held-out jets")
+    s.add_argument("--model", required=True, help="checkpoint directory")
+    s.add_argument("--jets", default=None, help="jet file (default: the embedded default)")
+
+
+def _jets(path: str | None):
+    from jetviz.paths import DEFAULT_JETS
+    from jetviz.readers import load_jets
+
+    return load_jets(path or str(DEFAULT_JETS))
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    argv = sys.argv[1:]
+    args.ae_epochs_given = "--ae-epochs" in argv
+    args.nae_steps_given = "--nae-steps" in argv
+
+    from jetviz.errors import JetvizInputError
+
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    try:
+        if args.anomaly_command == "train":
+            return _train(args)
+        return _score(args)
+    except JetvizInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from jetviz.anomaly.model import AEConfig
+    from jetviz.anomaly.nae import SamplerConfig
+    from jetviz.anomaly.train import TrainConfig, train
+
+    sampler = SamplerConfig(z_steps=args.z_steps, x_steps=args.x_steps,
+                            z_step_size=args.z_step_size, x_step_size=args.x_step_size,
+                            z_noise=args.z_noise, x_noise=args.x_noise,
+                            x_normalise=args.x_normalise)
+    cfg = TrainConfig(background=args.background, method=args.method, n_train=args.n_train,
+                      n_val=args.n_val,
+                      ae_epochs=args.ae_epochs, batch_size=args.batch_size, lr=args.lr,
+                      nae_steps=args.nae_steps, nae_lr=args.nae_lr, negatives=args.negatives,
+                      gamma=args.gamma, sampler=sampler, seed=args.seed,
+                      max_minutes=args.max_minutes, init=args.init,
+                      monitor_every=args.monitor_every, n_select=args.n_select)
+    if args.resume:  # the stored run's settings; only the schedule comes from this command
+        from pathlib import Path
+
+        from jetviz.anomaly import checkpoint as ckpt
+
+        stored = TrainConfig.from_dict(ckpt.read_config(Path(args.out) / ckpt.LAST)["config"]
+                                       ["train"])
+        given = {"ae_epochs": args.ae_epochs_given, "nae_steps": args.nae_steps_given}
+        cfg = replace(stored, max_minutes=args.max_minutes,
+                      **{k: getattr(cfg, k) for k, v in given.items() if v})
+    model_config = AEConfig(latent_dim=args.latent_dim,
+                            spectral_norm=not args.no_spectral_norm)
+    command = "jetviz anomaly " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+        if len(sys.argv) > 2 and sys.argv[1] == "anomaly" else "jetviz anomaly train (API)"
+    torch_seed(args.seed)
+    train(_jets(args.jets), args.out, cfg, model_config, resume=args.resume, command=command,
+          progress=not args.no_progress)
+    return 0
+
+
+def torch_seed(seed: int) -> None:
+    """Seed torch's global generator too: it draws the initial weights."""
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from jetviz.anomaly import checkpoint as ckpt
+    from jetviz.anomaly.data import test_start
+    from jetviz.anomaly.evaluate import auc_rows, evaluate_checkpoint
+
+    model, config, _ = ckpt.load(args.model)
+    train_cfg = config["train"]
+    table = evaluate_checkpoint(model, _jets(args.jets), train_cfg["background"],
+                                test_start(train_cfg))
+    for row in auc_rows({(train_cfg["method"], train_cfg["background"]): table}):
+        print(row)
+    return 0

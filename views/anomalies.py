@@ -1,0 +1,165 @@
+"""Anomalies: an autoencoder trained on background jets flags what it reconstructs badly —
+and its normalized version (NAE) fixes the direction in which that fails."""
+
+import numpy as np
+import streamlit as st
+
+from jetviz.anomaly.data import BACKGROUND_LABELS, test_start
+from jetviz.anomaly.evaluate import BACKGROUND_GROUP, PAPER_NOTE
+from jetviz.anomaly.figures import (
+    image_grid,
+    jet_and_reconstruction,
+    roc_figure,
+    score_histogram,
+)
+from jetviz.anomaly.metrics import roc_curve, summary
+from jetviz.errors import JetvizInputError
+from ui.anomaly import (
+    auc_table,
+    load_model,
+    model_dir,
+    negative_samples,
+    scored,
+    selected_jet,
+    strip_points,
+)
+from ui.data import current_choice, jets_in_use
+
+METHODS = {"ae": "AE (autoencoder)", "nae": "NAE (normalized autoencoder)"}
+
+st.title("Anomalies: autoencoder vs normalized autoencoder")
+st.markdown(
+    "An autoencoder trained only on background jets scores every jet by how badly it "
+    "reconstructs it, so jets unlike the background should score high. Trained on QCD this "
+    "tags top jets, but trained on tops it calls QCD jets *normal* — they are simpler, and an "
+    "autoencoder reconstructs simple, sparse images well whatever it was trained on (the "
+    "complexity bias). The normalized autoencoder reads the reconstruction error as the "
+    "energy of a probability density and, during training, also raises the error of what its "
+    "own Markov chains propose, so only the training jets keep a low score.")
+st.latex(r"E_\theta(x) = \tfrac{1}{n^2}\,\lVert x - D_\theta(f_\theta(x))\rVert^2,"
+         r"\qquad p_\theta(x) = \frac{e^{-E_\theta(x)}}{Z_\theta},\qquad "
+         r"Z_\theta = \int dx\, e^{-E_\theta(x)}")
+st.latex(r"\mathcal{L}_{\rm NAE} = \langle E_\theta\rangle_{\rm data} - "
+         r"\langle E_\theta\rangle_{p_\theta},\qquad x_{t+1} = x_t - \lambda\,\nabla_x "
+         r"E_\theta(x_t) + \sigma\,\epsilon_t")
+st.caption("Negative samples x ~ p_θ come from Langevin chains started in the latent space "
+           "(then refined in pixel space) with a replay buffer (Dillon, Favaro, Plehn, "
+           "Sorrenson, Krämer, arXiv:2206.14225, after Yoon et al. arXiv:2105.05735; talk 002).")
+
+c1, c2 = st.columns(2)
+with c1:
+    background = st.radio(
+        "Trained on (background)", ["qcd", "top"], format_func=BACKGROUND_LABELS.get,
+        horizontal=True, key="anom_background",
+        help="The jets the model saw in training; every other class is a signal for it.")
+with c2:
+    method = st.radio(
+        "Method", list(METHODS), format_func=METHODS.get, horizontal=True, key="anom_method",
+        help="AE: trained on the reconstruction error only. NAE: the same AE, then trained "
+             "further with the normalized (energy-based) loss.")
+
+try:
+    model, config, record = load_model(method, background)
+except JetvizInputError as err:
+    st.error(f"The {METHODS[method]} trained on {BACKGROUND_LABELS[background]} cannot be "
+             f"used: {err}")
+    st.info(f"Make it with `python -m jetviz anomaly train --background {background} "
+            f"--method {method} --out {model_dir(method, background)}` (README, *Anomalies*).")
+    st.stop()
+
+jets, jets_key = jets_in_use()
+try:
+    result = scored(method, background, jets, jets_key, current_choice().path)
+except JetvizInputError as err:
+    st.error(f"These jets cannot be scored: {err}")
+    st.stop()
+own = BACKGROUND_GROUP[background]
+if own not in result.groups:
+    st.warning(f"The jets in use have no {BACKGROUND_LABELS[background]} jets to compare "
+               "with: load a file with background jets, or pick the other model.")
+    st.stop()
+signals = [g for g in result.groups if g != own]
+
+# ── score distributions ─────────────────────────────────────────────────────────────────
+st.header("Anomaly scores of background and signals")
+scores = {g: result.scores[m] for g, m in result.groups.items()}
+event = st.plotly_chart(
+    score_histogram(scores, strip_points(result),
+                    f"{METHODS[method]} trained on {BACKGROUND_LABELS[background]}: "
+                    "reconstruction error per jet", own),
+    theme=None, key="anom_hist", on_select="rerun", selection_mode=("points", "box"))
+held = ("test jets (never trained on, nor used to choose a model)" if result.held_out else
+        "all jets of the file in use (not the model's training file)")
+st.caption(f"Scores of {len(result.scores):,} {held}. Right = more anomalous. Drag a box "
+           "over points in the strip under the histogram (or click one) to see that jet and "
+           "its reconstruction below; with several jets selected, the first is shown.")
+
+points = event.selection.points if event and event.selection else []
+picked = [p["customdata"] for p in points if p.get("customdata") is not None]
+jet = int(picked[0]) if picked else int(result.index[np.argmax(result.scores)])
+image, recon, energy = selected_jet(method, background, jets, jets_key, jet)
+name = jets.class_names[jets.labels[jet]]
+why = "selected" if picked else "the highest-scoring jet (select a point to choose another)"
+st.plotly_chart(jet_and_reconstruction(
+    image, recon, f"Jet #{jet} ({name}), {why}: E = {energy:.2e}", jets.radius),
+    theme=None, key="anom_jet")
+
+# ── ROC ─────────────────────────────────────────────────────────────────────────────────
+st.header("How well the score separates signal from background")
+bkg = scores[own]
+curves = {g: roc_curve(scores[g], bkg) for g in signals}
+summaries = {g: summary(scores[g], bkg) for g in signals}
+cols = st.columns(max(1, len(signals)))
+for col, g in zip(cols, signals, strict=False):
+    s = summaries[g]
+    col.metric(f"{g} vs {own}: AUC", f"{s['auc']:.3f}",
+               help=f"1/ε_B = {s['inv_eb_02']:.1f} at ε_S = 0.2 and {s['inv_eb_05']:.1f} at "
+                    "ε_S = 0.5. AUC < 0.5 means the signal looks *more* normal than the "
+                    "background.")
+st.plotly_chart(roc_figure(curves, summaries, f"ROC, {METHODS[method]} trained on "
+                           f"{BACKGROUND_LABELS[background]}", own), theme=None, key="anom_roc")
+
+# ── average images ──────────────────────────────────────────────────────────────────────
+st.header("Average input and average reconstruction per class")
+groups = list(result.groups)
+st.plotly_chart(image_grid(
+    [[result.mean_input[g] for g in groups], [result.mean_recon[g] for g in groups]],
+    ["input", "reconstruction"], groups, "Average preprocessed jet image and what the model "
+    "gives back", jets.radius), theme=None, key="anom_avg")
+st.caption("Images are centred, rotated (principal axis up), flipped and divided by their "
+           "sum; colour is log10 of the pT fraction per pixel. Where the reconstruction is "
+           "blurrier than the input, the model cannot follow that class's substructure.")
+
+# ── negative samples ────────────────────────────────────────────────────────────────────
+st.header("What the NAE's Markov chains propose")
+samples = negative_samples("nae", background)
+if samples is None:
+    st.info(f"No NAE trained on {BACKGROUND_LABELS[background]} is shipped with negative "
+            "samples.")
+else:
+    real_idx = result.index[result.groups[own]][:6]
+    real = [selected_jet(method, background, jets, jets_key, int(i))[0] for i in real_idx]
+    neg = [samples["x"][k, 0] for k in range(min(6, len(samples["x"])))]
+    st.plotly_chart(image_grid([real, neg], [f"real {own} jet", "NAE sample"],
+                               [str(k + 1) for k in range(6)],
+                               "Real training-class jets (top) beside the NAE's negative "
+                               "samples at the training step kept (bottom)", jets.radius, 190),
+                    theme=None, key="anom_neg")
+    st.caption("A negative sample is where the NAE's energy was low at the training step "
+               "kept: a latent Langevin chain decoded to an image, then refined by a Langevin "
+               "chain in pixel space (each step divided by the image sum, like the data). The "
+               "loss raises the error of these images, so the model stops reconstructing well "
+               "what is not background.")
+
+# ── AUC table ───────────────────────────────────────────────────────────────────────────
+st.header("Both directions, both methods")
+rows = auc_table()
+st.dataframe(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 3)
+n_train, start = config["train"]["n_train"], test_start(config["train"])
+st.caption(f"Ours: test jets of the embedded default file — the first {n_train:,} jets of each "
+           "class may be trained on (a QCD model trains on g and q, a top model on t), the "
+           f"next {start - n_train:,} choose the NAE's training step (the AUC of the talk's "
+           f"direction, as the paper's trainer monitors it on a signal validation sample), "
+           f"jets {start:,} onwards are scored here, for AE and NAE alike. Training took "
+           f"{record.get('minutes', 0):.1f} min for this model on a shared CPU; commands in "
+           f"README. {PAPER_NOTE.capitalize()}.")

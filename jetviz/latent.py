@@ -8,8 +8,10 @@
 
   Computed once per model (``jetviz train`` stores it in the checkpoint); a slider only reads it.
 * :func:`reconstruct` — what a β-slider move recomputes for a sample of jets: encoder
-  means at that β, their decodings (z = μ) and the EMD of each jet to its reconstruction
-  (log-domain Sinkhorn forward at moderate accuracy, ``SLIDER_EPS``/``SLIDER_ITER``).
+  means at that β, their decodings (z = μ) and the exact EMD of each jet to its
+  reconstruction (:func:`jetviz.emd.exact_emd_torch` on every core); :func:`encode_decode`
+  is the same without the EMD (the shipped models' EMDs are stored, see
+  :mod:`jetviz.slider_emd`).
 * :func:`latent_directions` and :func:`walk` — unit latent directions (single dimensions
   ordered by KL at β, principal directions of the latent means) and decoded jets along a
   path through latent space.
@@ -23,6 +25,7 @@ neighbouring grid points in log β), which smooths the small sampling noise of t
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -31,15 +34,11 @@ from scipy.signal import savgol_filter
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.losses import emd_sinkhorn, kl_per_dim
+from jetviz.losses import emd_exact, kl_per_dim
 from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import BetaVAE, PointVAE, VAEConfig
 
 SMOOTH_WINDOW = 7  # grid points per local quadratic fit for the derivatives
-SLIDER_EPS = 0.01  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
-SLIDER_ITER = 32  # Sinkhorn iterations for the slider's EMD (median error ≈ 2.6 % vs exact)
-# The slider's Sinkhorn runs in float32: as accurate as float64 at these settings and ≈ 2.5×
-# faster for 1,000 jets on one core (fewer bytes through the cache).
 DECODED_PTREL_MIN = 1e-4  # decoded particles carrying less pT fraction count as absent
 
 Model = BetaVAE | PointVAE
@@ -140,15 +139,19 @@ def _device(model: Model) -> torch.device:
     return next(model.parameters()).device
 
 
-def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor, *, fast: bool) -> torch.Tensor:
-    """(B,) reconstruction distance: Euclidean (toy) or Sinkhorn EMD in GeV (jets)."""
+def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor) -> torch.Tensor:
+    """(B,) reconstruction distance: Euclidean (toy) or the exact EMD in GeV (jets)."""
     config = model.config
     if config.data == "banana":
         return (inputs.x - x_hat).square().sum(-1).sqrt()
-    if fast:
-        return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config,
-                            eps=SLIDER_EPS, n_iter=SLIDER_ITER, solver_dtype=torch.float32)
-    return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config)
+    return emd_exact(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config, n_jobs=_cores())
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @torch.inference_mode()
@@ -184,8 +187,8 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
             mu, logvar = model.encode(part.x, part.mask, log_beta)
             kl_sum += kl_per_dim(mu, logvar).double().sum(0).cpu()
             z = mu + torch.exp(0.5 * logvar) * noise[start:start + batch_size]
-            d = _distance(model, part, model.decode(z, log_beta), fast=False).double()
-            dm = _distance(model, part, model.decode(mu, log_beta), fast=False).double()
+            d = _distance(model, part, model.decode(z, log_beta)).double()
+            dm = _distance(model, part, model.decode(mu, log_beta)).double()
             s, s2, sm = s + float(d.sum()), s2 + float(d.square().sum()), sm + float(dm.sum())
         kl_rows.append((kl_sum / n).numpy())
         dist.append(s / n)
@@ -224,6 +227,17 @@ def _encode_cached(model: Model, inputs: VAEInputs,
 
 
 @torch.inference_mode()
+def encode_decode(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, VAEInputs]:
+    """Encoder means at β and their decodings (z = μ): (x_hat, mu, logvar, inputs) as tensors."""
+    model.eval()
+    inputs = prepare(model, jets)
+    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
+    mu, logvar = _encode_cached(model, inputs, log_beta)
+    return model.decode(mu, log_beta), mu, logvar, inputs
+
+
+@torch.inference_mode()
 def reconstruct(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Reconstruct examples at one β with z = μ (what a β-slider move recomputes).
@@ -235,16 +249,11 @@ def reconstruct(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
 
     Returns:
         recon (N, P_out, 3) decoded particles (toy: (N, 2)), mu (N, D), logvar (N, D), and
-        distance (N,) from each example to its reconstruction: EMD in GeV by Sinkhorn at
-        ε = SLIDER_EPS, SLIDER_ITER iterations (a few % above the exact EMD); Euclidean for
-        the toy.
+        distance (N,) from each example to its reconstruction: the exact EMD in GeV
+        (:func:`jetviz.emd.exact_emd_torch`, on every core); Euclidean for the toy.
     """
-    model.eval()
-    inputs = prepare(model, jets)
-    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
-    mu, logvar = _encode_cached(model, inputs, log_beta)
-    x_hat = model.decode(mu, log_beta)
-    dist = _distance(model, inputs, x_hat, fast=True)
+    x_hat, mu, logvar, inputs = encode_decode(model, jets, beta)
+    dist = _distance(model, inputs, x_hat)
     return (x_hat.cpu().numpy(), mu.cpu().numpy(), logvar.cpu().numpy(), dist.cpu().numpy())
 
 

@@ -203,7 +203,7 @@ def differentiable_errors(real_a: np.ndarray, real_b: np.ndarray, near: np.ndarr
     print(f"\n3. differentiable EMDs vs exact POT ({len(real_a)} pairs each; perturbed: exact "
           f"EMD median {np.median(exact['perturbed pairs']):.2f} GeV, real: "
           f"{np.median(exact['real pairs']):.1f} GeV)")
-    print(f"{'method':<56} {'pairs':<10} {'median':>8} {'p95':>8} {'min GeV':>9} "
+    print(f"{'method':<56} {'pairs':<16} {'median':>8} {'p95':>8} {'min GeV':>9} "
           f"{'< 0':>6} {'fwd+bwd pairs/s':>16}")
     for name, fn in methods.items():
         leaves = [v[:batch].clone().requires_grad_(True) for v in tensors(real_a, near)]
@@ -213,7 +213,7 @@ def differentiable_errors(real_a: np.ndarray, real_b: np.ndarray, near: np.ndarr
             with torch.no_grad():
                 value = fn(*tensors(a, b)).double().numpy()
             rel = np.abs(value - exact[case]) / np.maximum(exact[case], 1e-12)
-            print(f"{name:<56} {case:<10} {100 * np.median(rel):>7.2f}% "
+            print(f"{name:<56} {case:<16} {100 * np.median(rel):>7.2f}% "
                   f"{100 * np.percentile(rel, 95):>7.2f}% {value.min():>9.3f} "
                   f"{100 * np.mean(value < 0):>5.1f}% {speed:>16.0f}")
 

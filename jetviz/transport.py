@@ -184,20 +184,26 @@ def solve(a, b, cost, key, n, m, ints, floats, max_iter):
     # 3.–4. pricing by block search, then pivots
     tol = -1e-13 * (cmax + 1e-300)
     block = max(int(np.sqrt(nm)), 10)
-    start = 0
     pivots = 0
+    qi, qj = 0, 0  # the pricing cursor, cell (qi, qj) = qi·m + qj (no division per cell)
     while True:
-        best, bq, seen, q = tol, -1, 0, start
+        best, bq, seen = tol, -1, 0
+        q = qi * m + qj
+        u = pot[qi]
         for _ in range(nm):
             if basic[q] < 0:
-                i = q // m
-                rc = cost[q] - pot[i] - pot[n + q - i * m]
+                rc = cost[q] - u - pot[n + qj]
                 if rc < best:
                     best, bq = rc, q
             seen += 1
             q += 1
-            if q == nm:
-                q = 0
+            qj += 1
+            if qj == m:
+                qj = 0
+                qi += 1
+                if qi == n:
+                    qi, q = 0, 0
+                u = pot[qi]
             if seen >= block:
                 if bq >= 0:
                     break
@@ -207,7 +213,6 @@ def solve(a, b, cost, key, n, m, ints, floats, max_iter):
         if pivots >= max_iter:
             return 0.0, MAX_ITER, pivots
         pivots += 1
-        start = q
         ei = bq // m
         ej = bq - ei * m
         x, y = ei, n + ej

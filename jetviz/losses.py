@@ -8,10 +8,14 @@ with d a distance in GeV (jets) or data units (toy points) and β in the same un
 Multiplying by β² gives the equivalent, scale-stable form d²/2 + β² Σ_i KL_i ("gev2").
 Every distance here returns d² per example, (B,), in GeV² for jets:
 
-* ``sinkhorn``: the energyflow EMD (arXiv:1902.02346) by log-domain Sinkhorn
-  (:func:`jetviz.emd.sinkhorn_emd`), weights ptrel × jet pT, ground distance θ/R.
-* ``exact``: the same EMD solved exactly per pair (:func:`jetviz.emd.exact_emd_torch`,
-  jetviz's transportation simplex); its gradient is the optimal plan and dual potentials.
+* ``exact`` (the default since the EMD work of issue 10): the energyflow EMD
+  (arXiv:1902.02346), weights ptrel × jet pT, ground distance θ/R, solved exactly per pair
+  (:func:`jetviz.emd.exact_emd_torch`, jetviz's transportation simplex); its gradient is the
+  optimal plan and dual potentials. Never negative, exact at small distances, and about as
+  fast as Sinkhorn on the CPU (benchmarks/emd.py part 3 prints both).
+* ``sinkhorn``: the same EMD by log-domain Sinkhorn (:func:`jetviz.emd.sinkhorn_emd`), a
+  lower bound that reads low on near-identical jets (benchmarks/emd.py); the shipped models
+  were trained with it and keep it in their config.
 * ``chamfer``: Σ_i min_j |X_i − X̂_j|² + Σ_j min_i |X_i − X̂_j|² over particle features
   X = (ptrel, etarel/R, phirel/R), plus weighted (pT_jet − p̂T_jet)² and (m_jet − m̂_jet)²
   terms in units of pT_jet (talk 001), all times pT_jet² so that d is in GeV.

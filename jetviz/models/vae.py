@@ -55,7 +55,7 @@ class VAEConfig:
     beta_max: float = 1000.0  # upper end of the β range (GeV for jets), the slider's maximum
     conditioned: bool = True  # True: one model for every β (log β sampled per example)
     beta_fixed: float = 0.0  # the only β a conditioned=False model is trained at (GeV)
-    loss: str = "sinkhorn"  # reconstruction distance: sinkhorn | exact | chamfer | mse | euclidean
+    loss: str = "exact"  # reconstruction distance: exact | sinkhorn | chamfer | mse | euclidean
     radius: float = 0.8  # jet radius R: the EMD ground distance is θ/R
     coord_scale: float = 0.1  # (η, φ) unit inside the networks: prongs of a 1 TeV jet sit at ~0.1
     sinkhorn_eps: float = 0.003  # Sinkhorn ε relative to the pair's largest θ/R (jetviz.emd)

@@ -216,6 +216,12 @@ def differentiable_errors(real_a: np.ndarray, real_b: np.ndarray, near: np.ndarr
             print(f"{name:<56} {case:<16} {100 * np.median(rel):>7.2f}% "
                   f"{100 * np.percentile(rel, 95):>7.2f}% {value.min():>9.3f} "
                   f"{100 * np.mean(value < 0):>5.1f}% {speed:>16.0f}")
+            if case == "perturbed pairs":  # by kind of perturbation (perturbed() takes turns)
+                kinds = ("pT reweighted", "a particle moved", "a particle split")
+                parts = [f"{kind}: {100 * np.median(rel[k::3]):.2f} % / "
+                         f"{100 * np.percentile(rel[k::3], 95):.2f} %"
+                         for k, kind in enumerate(kinds)]
+                print(" " * 58 + "   ".join(parts) + " (median / p95)")
 
 
 def main() -> None:

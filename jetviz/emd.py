@@ -494,6 +494,9 @@ def exact_emd_torch(
                 g * beta.detach().double().cpu().numpy()).sum(1)
             value = (mass.detach().double().cpu() * torch.from_numpy(lower).clamp_min(0.0)
                      + imbalance.detach().double().cpu()).to(cost.device, cost.dtype)
+            if not (torch.is_grad_enabled() and any(
+                    t.requires_grad for t in (w_a, x_a, w_b, x_b))):
+                return value  # no gradient wanted: the Lagrangian is not needed
             f, g, plan = (torch.from_numpy(v).to(cost.device, cost.dtype) for v in (f, g, plan))
         return _with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass,
                                          imbalance)[0]

@@ -8,7 +8,7 @@ data set in use (one class, or all), drawn with ``SAMPLE_SEED`` exactly as
 mask and jet features, so a stored grid is used only for the very jets it was made from.
 The **grid** is the exact EMD (GeV) of every sample jet to its reconstruction at z = μ, at
 every β of the model's stored scan: an array (n_beta, N), written to
-``<model>/slider_emd.safetensors`` (float32, the making command in its metadata) by::
+``<model>/slider_emd.safetensors`` (float64, the making command in its metadata) by::
 
     jetviz slider-emd --model checkpoints/vae_w
 
@@ -94,7 +94,7 @@ class Grid:
 
 
 def save_grid(model_dir: str | Path, grid: Grid, command: str) -> Path:
-    """Write ``<model_dir>/slider_emd.safetensors`` atomically (float32, metadata as text)."""
+    """Write ``<model_dir>/slider_emd.safetensors`` atomically (float64, metadata as text)."""
     from safetensors.numpy import save_file
 
     from jetviz.store import atomic_path
@@ -105,7 +105,7 @@ def save_grid(model_dir: str | Path, grid: Grid, command: str) -> Path:
             "what": "exact EMD of each slider-sample jet to its reconstruction at z = mu"}
     with atomic_path(path) as tmp:
         save_file({"betas": grid.betas.astype(np.float64),
-                   "emd": grid.emd.astype(np.float32)}, str(tmp), metadata=meta)
+                   "emd": grid.emd.astype(np.float64)}, str(tmp), metadata=meta)
     return path
 
 

@@ -477,6 +477,8 @@ def exact_emd_torch(
     mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
     mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
     dtype = torch.promote_types(torch.promote_types(w_a.dtype, x_a.dtype), torch.float32)
+    wants_grad = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (w_a, x_a, w_b, x_b))
     with torch.autocast(w_a.device.type, enabled=False):
         w_a, x_a, w_b, x_b = (t.to(dtype) for t in (w_a, x_a, w_b, x_b))
         alpha, beta, _, _, cost, mass, imbalance = _augment(
@@ -494,8 +496,7 @@ def exact_emd_torch(
                 g * beta.detach().double().cpu().numpy()).sum(1)
             value = (mass.detach().double().cpu() * torch.from_numpy(lower).clamp_min(0.0)
                      + imbalance.detach().double().cpu()).to(cost.device, cost.dtype)
-            if not (torch.is_grad_enabled() and any(
-                    t.requires_grad for t in (w_a, x_a, w_b, x_b))):
+            if not wants_grad:
                 return value  # no gradient wanted: the Lagrangian is not needed
             f, g, plan = (torch.from_numpy(v).to(cost.device, cost.dtype) for v in (f, g, plan))
         return _with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass,

@@ -126,7 +126,9 @@ def slider_move(model, config, scan: BetaScan, inputs, grid, sample_fp) -> dict:
 def exact_reference(model, inputs, beta: float, n: int, grid, sample_fp) -> tuple[float, float]:
     """(ms for n exact POT EMDs one pair at a time, median |slider EMD / exact − 1|)."""
     recon, shown, _ = slider_distances(model, inputs, beta, grid, sample_fp)
-    x, mask, pt = inputs.x.numpy(), inputs.mask.numpy(), inputs.jet_pt.numpy()
+    recon = recon.astype(np.float64)  # weights ptrel × pT formed in float64, as the page does
+    x, mask = inputs.x.numpy().astype(np.float64), inputs.mask.numpy()
+    pt = inputs.jet_pt.numpy().astype(np.float64)
     t0 = time.perf_counter()
     exact = np.array([
         emd_pot(np.column_stack([x[j, mask[j], 0] * pt[j], x[j, mask[j], 1:]]),

@@ -484,18 +484,19 @@ def exact_emd_torch(
         alpha, beta, _, _, cost, mass, imbalance = _augment(
             w_a, x_a, w_b, x_b, mask_a, mask_b, R)
         with torch.no_grad():
-            # the solver's costs without _ground_cost's 1e-20 floor (a gradient guard that
-            # would put 1e-10/R between coincident particles)
+            # the solver's problem in float64 from the inputs, and its costs without
+            # _ground_cost's 1e-20 floor (a gradient guard that would put 1e-10/R between
+            # coincident particles)
+            a64, b64, _, _, _, mass64, imbalance64 = (v.cpu() for v in _augment(
+                w_a.double(), x_a.double(), w_b.double(), x_b.double(), mask_a, mask_b, R))
             exact_cost = (x_a[:, :, None, :].double() - x_b[:, None, :, :].double()
                           ).square().sum(-1).sqrt() / R
             exact_cost = torch.nn.functional.pad(exact_cost, (0, 1, 0, 1))
-            f, g, plan = _exact_plans(exact_cost.cpu().numpy(),
-                                      alpha.detach().double().cpu().numpy(),
-                                      beta.detach().double().cpu().numpy(), n_jobs)
-            lower = (f * alpha.detach().double().cpu().numpy()).sum(1) + (
-                g * beta.detach().double().cpu().numpy()).sum(1)
-            value = (mass.detach().double().cpu() * torch.from_numpy(lower).clamp_min(0.0)
-                     + imbalance.detach().double().cpu()).to(cost.device, cost.dtype)
+            f, g, plan = _exact_plans(exact_cost.cpu().numpy(), a64.numpy(), b64.numpy(),
+                                      n_jobs)
+            lower = (f * a64.numpy()).sum(1) + (g * b64.numpy()).sum(1)
+            value = (mass64 * torch.from_numpy(lower).clamp_min(0.0) + imbalance64
+                     ).to(cost.device, cost.dtype)
             if not wants_grad:
                 return value  # no gradient wanted: the Lagrangian is not needed
             f, g, plan = (torch.from_numpy(v).to(cost.device, cost.dtype) for v in (f, g, plan))

@@ -68,8 +68,9 @@ def compute_grid(model, jets: JetSet, betas: np.ndarray, n_jobs: int = 2) -> np.
     with torch.inference_mode():
         for beta in np.asarray(betas, dtype=np.float64):
             x_hat, _, _, _ = encode_decode(model, inputs, float(beta))
-            rows.append(emd_exact(inputs.x, inputs.mask, x_hat, inputs.jet_pt, model.config,
-                                  n_jobs=n_jobs).double().cpu().numpy())
+            rows.append(emd_exact(inputs.x.double(), inputs.mask, x_hat.double(),
+                                  inputs.jet_pt.double(), model.config,
+                                  n_jobs=n_jobs).cpu().numpy())
     return np.stack(rows)
 
 

@@ -6,7 +6,7 @@ The engine never imports streamlit. Modules:
   store     jetviz's own HDF5 files (atomic writes, documented schema)
   readers   published data sets (JetNet, hls4ml, top tagging, Dark Machines)
   physics   observables: kinematics, N-subjettiness, jet images, preprocessing
-  emd       exact EMD (POT) and differentiable Sinkhorn EMD (torch)
+  emd       exact EMD (own simplex, POT cross-check), differentiable exact and Sinkhorn EMDs
   generate  Pythia 8 + FastJet jets and BSM events
   figures   plotly figure builders
 """

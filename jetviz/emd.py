@@ -1,4 +1,4 @@
-"""Energy Mover's Distance between jets: exact (POT network simplex) and Sinkhorn (torch).
+"""Energy Mover's Distance between jets: exact (transportation simplex) and Sinkhorn (torch).
 
 Vocabulary
 ----------
@@ -17,48 +17,50 @@ Both solvers compute it the same way: the side with less energy gets a **dummy p
 carrying the difference, at zero cost to every particle of the other side; the balanced
 problem is solved and |ΣE − ΣE'| added.
 
-Exact path: ``emd`` (one pair, POT's ``ot.emd2``), ``pairwise_emds`` and ``paired_emds``
-(many pairs, in parallel over cores, POT's network simplex). Differentiable path:
-``sinkhorn_emd`` (batched log-stabilised Sinkhorn, Cuturi arXiv:1306.0895, in torch) and
-``sinkhorn_plan`` (the same, with its transport plan).
+Exact path (:mod:`jetviz.emd_exact`, re-exported here): ``emd`` (one pair),
+``pairwise_emds`` and ``paired_emds`` (many pairs, on threads), jetviz's transportation
+simplex (:mod:`jetviz.transport`), with ``emd_pot`` (POT's ``ot.emd2``) as the cross-check.
+Differentiable paths, batched in torch:
+
+* ``exact_emd_torch``: the exact EMD (its value is the optimum, never negative) with the
+  gradient of the Lagrangian at the exact primal-dual solution (plan for the positions, dual
+  potentials for the weights). What training and the β slider use.
+* ``sinkhorn_emd`` (log-stabilised Sinkhorn, Cuturi arXiv:1306.0895) and ``sinkhorn_plan``
+  (the same, with its transport plan): an entropic approximation whose value is a lower
+  bound (clipped at 0). ``benchmarks/emd.py`` prints both against exact POT on real and on
+  slightly perturbed jets.
 """
 
 from __future__ import annotations
 
-import atexit
-import itertools
 import math
-import multiprocessing
-import multiprocessing.pool
-import os
-import warnings
-from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import ot
 import torch
-from ot.lp.emd_wrap import emd_c
-from scipy.spatial.distance import cdist
 
-from jetviz.errors import JetvizInputError
-from jetviz.jets import JetSet
+from jetviz import transport
+from jetviz.emd_exact import (
+    _executor,
+    emd,
+    emd_pot,
+    events_from_jets,
+    paired_emds,
+    pairwise_emds,
+)
 
 __all__ = [
     "emd",
+    "emd_pot",
     "events_from_jets",
+    "exact_emd_torch",
     "paired_emds",
     "pairwise_emds",
     "sinkhorn_emd",
     "sinkhorn_plan",
 ]
 
-# Exact solver settings.
-_NUM_ITER_MAX = 1_000_000  # network-simplex pivots; 30-particle jets need a few hundred
-_AUTO_MIN_PAIRS = 2_000  # n_jobs=None runs serially below this many pairs (fork costs ~50 ms)
-_CHUNKS_PER_JOB = 4  # tasks per worker, so uneven chunks still balance
-
-Compact = list[tuple[np.ndarray, np.ndarray]]  # per event: weights (M,), positions (M, 2)
-Task = tuple[str, int, int, Compact, Compact, float]  # kind, rows i0:i1, events a, b, R
+_MAX_PIVOTS_PER_NODE = 200  # exact_emd_torch's simplex pivot limit per particle
 
 # Sinkhorn defaults (see sinkhorn_emd for what they mean and how they were chosen).
 DEFAULT_EPS = 0.003  # ε relative to the pair's largest ground cost θ_ij/R
@@ -273,15 +275,28 @@ def _solve_exact_dtype(
         f, _, plan = _stabilised_sinkhorn(c_inf, a_s, b_s, scale, eps, n_iter, with_plan)
         f, g = _c_transform_potentials(f, c_inf, m_a, m_b)
         lower = (f * a_s).sum(1) + (g * b_s).sum(1)  # ≤ exact normalised cost
-        value = (mass.detach().to(solver_dtype) * lower
+        # a lower bound of a non-negative quantity: never report less than 0
+        value = (mass.detach().to(solver_dtype) * lower.clamp_min(0.0)
                  + imbalance.detach().to(solver_dtype)).to(cost.dtype)
         if not with_plan:
             return value, None
         plan = _round_to_marginals(plan, a_s, b_s)
         f, g, plan = f.to(cost.dtype), g.to(cost.dtype), plan.to(cost.dtype)
-    # Gradient of the Lagrangian <P, C> + <f, α − P1> + <g, β − Pᵀ1> at the approximate
-    # primal-dual solution: d/dC = P (hence the positions' gradient), d/dα = f, d/dβ = g
-    # (the weights'); this is the exact EMD's gradient when the solution is optimal.
+    return _with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass, imbalance)
+
+
+def _with_lagrangian_gradient(
+    value: torch.Tensor, f: torch.Tensor, g: torch.Tensor, plan: torch.Tensor,
+    alpha: torch.Tensor, beta: torch.Tensor, cost: torch.Tensor, mass: torch.Tensor,
+    imbalance: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``value`` (B,) carrying the gradient of the Lagrangian at (f, g, plan), and the plan.
+
+    The Lagrangian <P, C> + <f, α − P1> + <g, β − Pᵀ1> at a primal-dual solution has
+    d/dC = P (hence the positions' gradient), d/dα = f, d/dβ = g (the weights'): the EMD's
+    gradient when the solution is optimal. Inputs are those of ``_augment`` plus the
+    solution (no grad); returns (EMD (B,), plan (B, Pa, Pb) in GeV without the dummy).
+    """
     lagrangian = (f * alpha).sum(1) + (g * beta).sum(1)
     lagrangian = lagrangian + (plan * (cost - f[:, :, None] - g[:, None, :])).sum((1, 2))
     surrogate = mass * lagrangian + imbalance
@@ -332,17 +347,17 @@ def sinkhorn_emd(
     or another jet size. ε is annealed from 0.3 to ``eps`` over stages of 8 iterations
     (log-stabilised scaling, see ``_stabilised_sinkhorn``); the solver runs without autograd,
     in float64 unless ``solver_dtype`` says otherwise. The returned **value** is the dual
-    bound of the approximate potentials made feasible by a double c-transform: it is never
-    above the exact EMD (up to float error) and, at the defaults, its median relative error
-    against POT's exact solver is about 0.2 % on realistic 30-particle jets and 0.35 % on
-    random ones (95th percentile < 1 %).
+    bound of the approximate potentials made feasible by a double c-transform, clipped at 0:
+    it is never above the exact EMD (up to float error) and never negative. Its error
+    against exact POT on real and on slightly perturbed jets, at the training setting
+    (ε = 0.003, 32 iterations) and at ε = 0.01 in float32, is what ``benchmarks/emd.py``
+    prints (part 3), beside :func:`exact_emd_torch`, which has none.
     The **gradient** is that of the Lagrangian at the approximate primal-dual solution: the
     plan (rounded onto the exact marginals) for the ground costs, hence the positions, and the
     dual potentials for the weights — the exact EMD's gradient when the solution is optimal.
     No iteration is differentiated through, so a backward pass costs about one more cost
     matrix. Particles of zero weight count as padding (their weight gets no gradient).
-    On CPU, B = 256 pairs of 30-particle jets take ≈ 50–70 ms forward + backward
-    (benchmarks/emd.py).
+    Forward + backward pairs/s on the CPU: ``benchmarks/emd.py`` part 3.
 
     Runs on the device of the inputs; gradients flow to ``w_a``, ``x_a``, ``w_b``, ``x_b``.
 
@@ -354,13 +369,12 @@ def sinkhorn_emd(
         R: jet radius dividing the angular distance.
         eps: entropic regularisation relative to the pair's largest ground cost.
         n_iter: Sinkhorn scaling iterations (each updates both sides), in stages of 8;
-            fewer trade accuracy for speed (40 at eps = 0.01: ≈ 0.5 % median error on jets).
+            fewer trade accuracy for speed.
         mask_a: (B, Pa) bool, True for a real particle; default ``w_a > 0``.
         mask_b: (B, Pb) bool; default ``w_b > 0``.
         solver_dtype: precision of the scaling iterations. float32 halves their memory
-            traffic (≈ 2× faster forward on CPU for B = 1000) at moderate ε (≥ 0.01);
-            the value stays a feasible dual bound, so precision costs accuracy, not
-            validity. Training keeps float64.
+            traffic at moderate ε (≥ 0.01); the value stays a feasible dual bound, so
+            precision costs accuracy, not validity.
 
     Returns:
         (B,) EMD in the units of the weights.
@@ -393,308 +407,98 @@ def sinkhorn_plan(
     return _solve(w_a, x_a, w_b, x_b, R, eps, n_iter, mask_a, mask_b)
 
 
-# ----------------------------------------------------------------------------- exact EMD
+# ----------------------------------------------------------------- exact, differentiable
 
 
-def _check_event(ev: np.ndarray, name: str) -> np.ndarray:
-    """An event as float64 (M, 3) (weight, eta, phi), or JetvizInputError."""
-    ev = np.asarray(ev, dtype=np.float64)
-    if ev.ndim != 2 or ev.shape[1] != 3:
-        raise JetvizInputError(
-            f"{name}: expected an event of shape (M, 3) = (weight, eta, phi), got {ev.shape}"
-        )
-    if not np.isfinite(ev).all():
-        raise JetvizInputError(f"{name}: NaN/inf in the event; repair or drop it")
-    if (ev[:, 0] < 0).any():
-        raise JetvizInputError(f"{name}: negative weights; EMD needs weights ≥ 0 (e.g. pT)")
-    return ev
+def _exact_plans(
+    cost: np.ndarray, alpha: np.ndarray, beta: np.ndarray, n_jobs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Optimal (f (B, n), g (B, m), plan (B, n, m)) of batched balanced problems, on threads."""
+    cost, alpha, beta = (np.ascontiguousarray(v, dtype=np.float64) for v in (cost, alpha, beta))
+    size = len(alpha)
+    f, g = np.zeros_like(alpha), np.zeros_like(beta)
+    plan = np.zeros_like(cost)
+    status = np.zeros(size, np.int64)
+    max_pivots = _MAX_PIVOTS_PER_NODE * (alpha.shape[1] + beta.shape[1])
+
+    def part(lo: int, hi: int) -> None:
+        transport.plans_of_batch(cost, alpha, beta, lo, hi, max_pivots, f, g, plan, status)
+
+    edges = np.linspace(0, size, max(1, min(n_jobs, size)) + 1).round().astype(int)
+    if len(edges) <= 2:
+        part(0, size)
+    else:
+        pool: ThreadPoolExecutor = _executor(len(edges) - 1)
+        list(pool.map(lambda k: part(edges[k], edges[k + 1]), range(len(edges) - 1)))
+    if (status != transport.OPTIMAL).any():
+        bad = int(np.flatnonzero(status != transport.OPTIMAL)[0])
+        raise RuntimeError(f"exact_emd_torch: the transport simplex did not finish pair {bad} "
+                           f"within {max_pivots} pivots; check the inputs for extreme values")
+    return f, g, plan
 
 
-def _check_events(events: np.ndarray | JetSet, name: str) -> np.ndarray:
-    """A batch as float64 (N, P, 3) (weight, eta, phi), converting a JetSet to GeV weights."""
-    if isinstance(events, JetSet):
-        return events_from_jets(events)
-    ev = np.asarray(events, dtype=np.float64)
-    if ev.ndim != 3 or ev.shape[2] != 3:
-        raise JetvizInputError(
-            f"{name}: expected events of shape (N, P, 3) = (weight, eta, phi) or a JetSet, "
-            f"got {ev.shape}"
-        )
-    if not np.isfinite(ev).all():
-        bad = int(np.argwhere(~np.isfinite(ev))[0, 0])
-        raise JetvizInputError(f"{name}: NaN/inf values (first in event {bad}); repair or drop")
-    if (ev[..., 0] < 0).any():
-        bad = int(np.argwhere(ev[..., 0] < 0)[0, 0])
-        raise JetvizInputError(
-            f"{name}: negative weights (first in event {bad}); EMD needs weights ≥ 0"
-        )
-    return ev
-
-
-def events_from_jets(jets: JetSet) -> np.ndarray:
-    """Events (N, P, 3) = (pT [GeV], etarel, phirel) from a JetSet; padded rows weigh 0.
-
-    The weight of a particle is ptrel × jet pT, so EMDs come out in GeV.
-    """
-    weights = jets.particles[..., 0].astype(np.float64) * jets.jets[:, 0, None]  # (N, P)
-    weights = np.where(jets.mask, weights, 0.0)
-    return np.concatenate([weights[..., None], jets.particles[..., 1:].astype(np.float64)], -1)
-
-
-def _compact(events: np.ndarray) -> Compact:
-    """Per event, the (weights (M,), positions (M, 2)) of its particles with weight > 0."""
-    out = []
-    for ev in events:
-        real = ev[:, 0] > 0
-        out.append((np.ascontiguousarray(ev[real, 0]), np.ascontiguousarray(ev[real, 1:])))
-    return out
-
-
-def _balanced(
-    w_a: np.ndarray, w_b: np.ndarray, dist: np.ndarray, R: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """The balanced problem of the EMD definition: a zero-cost dummy on the lighter side.
-
-    Args:
-        w_a, w_b: (Ma,), (Mb,) weights; dist: (Ma, Mb) angular distances θ_ij.
-
-    Returns:
-        (a, b, cost = θ/R with the dummy's zero row or column, |ΣE − ΣE'|), C-contiguous
-        float64, with Σa = Σb exactly (b rescaled by a ratio 1 ± 1e-16).
-    """
-    e_a, e_b = float(w_a.sum()), float(w_b.sum())
-    na, nb = dist.shape
-    extra_a, extra_b = int(e_b > e_a), int(e_a > e_b)
-    a = np.empty(na + extra_a)
-    b = np.empty(nb + extra_b)
-    cost = np.zeros((na + extra_a, nb + extra_b))
-    a[:na], b[:nb] = w_a, w_b
-    a[na:], b[nb:] = e_b - e_a, e_a - e_b  # an empty slice on the heavier side
-    np.divide(dist, R, out=cost[:na, :nb])
-    b *= a.sum() / b.sum()
-    return a, b, cost, abs(e_a - e_b)
-
-
-_RESULT_MESSAGES = {0: "the problem is infeasible", 2: "the problem is unbounded",
-                    3: "the iteration limit was reached"}
-
-
-def _exact_pair(w_a: np.ndarray, x_a: np.ndarray, w_b: np.ndarray, x_b: np.ndarray,
-                R: float) -> float:
-    """Exact EMD of one pair of compact events with POT's network simplex (``emd_c``).
-
-    ``emd_c`` is the C++ network simplex that ``ot.emd2`` wraps; calling it directly skips
-    ot.emd2's per-call backend bookkeeping (≈ 120 µs of a ≈ 250 µs call for 30 particles).
-    Its result code is checked here instead of being turned into a warning.
-    """
-    if w_a.size == 0 or w_b.size == 0:
-        return abs(float(w_a.sum()) - float(w_b.sum()))
-    a, b, cost, imbalance = _balanced(w_a, w_b, cdist(x_a, x_b), R)
-    max_iter = _NUM_ITER_MAX
-    for _ in range(2):
-        _, value, _, _, code = emd_c(a, b, cost, max_iter, 1)
-        if code == 1:
-            return float(value) + imbalance
-        if code != 3:
-            break
-        max_iter *= 10
-    raise RuntimeError(
-        f"exact EMD: POT's network simplex stopped because {_RESULT_MESSAGES.get(code, code)} "
-        f"(events of {w_a.size} and {w_b.size} particles); check the events for extreme values"
-    )
-
-
-def emd(ev_a: np.ndarray, ev_b: np.ndarray, R: float = 0.8) -> float:
-    """Exact EMD between two events with POT's network simplex (``ot.emd2``).
-
-    EMD(E, E') = min_f Σ f_ij θ_ij / R + |ΣE − ΣE'| (Komiske, Metodiev, Thaler,
-    arXiv:1902.02346), solved as a balanced problem with a zero-cost dummy particle on the
-    side with less energy. POT's "numItermax reached" result is retried with 10× the limit
-    and otherwise raised as an error, never left as a warning.
-
-    Args:
-        ev_a: (Ma, 3) particles (weight, eta, phi); weight in GeV (e.g. pT), ≥ 0.
-        ev_b: (Mb, 3) particles of the second event.
-        R: jet radius dividing the angular distance θ_ij.
-
-    Returns:
-        The EMD in the units of the weights.
-    """
-    ev_a, ev_b = _check_event(ev_a, "ev_a"), _check_event(ev_b, "ev_b")
-    ev_a, ev_b = ev_a[ev_a[:, 0] > 0], ev_b[ev_b[:, 0] > 0]
-    if len(ev_a) == 0 or len(ev_b) == 0:
-        return abs(float(ev_a[:, 0].sum()) - float(ev_b[:, 0].sum()))
-    a, b, cost, imbalance = _balanced(ev_a[:, 0], ev_b[:, 0], cdist(ev_a[:, 1:], ev_b[:, 1:]), R)
-    max_iter = _NUM_ITER_MAX
-    for _ in range(2):
-        with warnings.catch_warnings():
-            # the result code below says the same thing as POT's warning, with more context
-            warnings.simplefilter("ignore", UserWarning)
-            value, log = ot.emd2(a, b, cost, numItermax=max_iter, log=True)
-        code = log["result_code"]
-        if code == 1:
-            return float(value) + imbalance
-        if code != 3:
-            break
-        max_iter *= 10
-    raise RuntimeError(
-        f"exact EMD: ot.emd2 stopped because {_RESULT_MESSAGES.get(code, code)} "
-        f"(events of {len(ev_a)} and {len(ev_b)} particles); check the events"
-    )
-
-
-def _run_task(task: Task) -> tuple[int, int, np.ndarray]:
-    """Solve one chunk of rows i0:i1: of the pairs, of the full matrix or of its upper triangle.
-
-    The task carries the events it needs: ("paired", ..., a[i0:i1], b[i0:i1]),
-    ("full", ..., a[i0:i1], b) or ("upper", ..., a[i0:], unused).
-    """
-    kind, i0, i1, ev_a, ev_b, R = task
-    if kind == "paired":
-        out = np.array([_exact_pair(*ea, *eb, R) for ea, eb in zip(ev_a, ev_b, strict=True)])
-    elif kind == "full":
-        out = np.array([[_exact_pair(*ea, *eb, R) for eb in ev_b] for ea in ev_a])
-        out = out.reshape(len(ev_a), len(ev_b))
-    else:  # "upper": local row i holds pairs (i, j) for j > i, concatenated
-        out = np.array([_exact_pair(*ev_a[i], *ev_a[j], R)
-                        for i in range(i1 - i0) for j in range(i + 1, len(ev_a))])
-    return i0, i1, out
-
-
-# One persistent pool per process, so repeated calls (an app, a training loop reporting
-# reconstruction EMDs) pay the worker start-up (≈ 50–200 ms) once. Closed at exit.
-_POOL: dict[str, object] = {}
-
-
-def _close_pool() -> None:
-    pool = _POOL.pop("pool", None)
-    if pool is not None and _POOL.get("pid") == os.getpid():
-        pool.terminate()
-        pool.join()
-
-
-def _get_pool(n_workers: int) -> multiprocessing.pool.Pool:
-    if _POOL.get("pool") is not None and _POOL.get("pid") != os.getpid():
-        _POOL.pop("pool")  # inherited from a parent process by fork: not ours to use
-    if _POOL.get("pool") is None or _POOL.get("size") != n_workers:
-        _close_pool()
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        _POOL.update(pool=ctx.Pool(n_workers), size=n_workers, pid=os.getpid())
-        if not _POOL.get("atexit"):
-            atexit.register(_close_pool)
-            _POOL["atexit"] = True
-    return _POOL["pool"]
-
-
-def _n_workers(n_jobs: int | None, n_pairs: int) -> int:
-    if n_jobs is not None:
-        if n_jobs < 1:
-            raise JetvizInputError(f"n_jobs: expected a positive number of workers, got {n_jobs}")
-        return n_jobs
-    if n_pairs < _AUTO_MIN_PAIRS:
-        return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _row_chunks(costs: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
-    """Split rows into ≤ n_chunks contiguous ranges of about equal total cost."""
-    bounds = np.searchsorted(np.cumsum(costs), np.linspace(0, sum(costs), n_chunks + 1)[1:-1])
-    edges = np.unique(np.concatenate([[0], bounds + 1, [len(costs)]]).clip(0, len(costs)))
-    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
-
-
-def _run(tasks: list[Task], n_workers: int) -> list[tuple[int, int, np.ndarray]]:
-    """Solve the chunks serially or in the persistent pool of ``n_workers`` processes."""
-    if n_workers == 1 or len(tasks) <= 1:
-        return [_run_task(task) for task in tasks]
-    return list(_get_pool(n_workers).imap_unordered(_run_task, tasks))
-
-
-def pairwise_emds(
-    jets_a: np.ndarray | JetSet,
-    jets_b: np.ndarray | JetSet | None = None,
+def exact_emd_torch(
+    w_a: torch.Tensor,
+    x_a: torch.Tensor,
+    w_b: torch.Tensor,
+    x_b: torch.Tensor,
     *,
     R: float = 0.8,
-    n_jobs: int | None = None,
-) -> np.ndarray:
-    """Exact EMD between every jet of one set and every jet of another, in parallel.
+    mask_a: torch.Tensor | None = None,
+    mask_b: torch.Tensor | None = None,
+    n_jobs: int = 1,
+) -> torch.Tensor:
+    """Batched, differentiable exact EMD (energyflow definition; see the module docstring).
 
-    Each pair is solved exactly with POT's network simplex (as in ``emd``). Rows are split into
-    chunks of about equal work, each sent with the events it needs to a persistent pool of
-    ``n_jobs`` worker processes (started once per process, forked where available). With
-    ``jets_b`` omitted the matrix is symmetric and only its upper triangle is solved.
-
-    Args:
-        jets_a: (Na, P, 3) events (weight [GeV], eta, phi), padded rows of weight 0, or a
-            JetSet (weights = ptrel × jet pT).
-        jets_b: (Nb, P', 3) events or a JetSet; ``None`` for the distances within ``jets_a``.
-        R: jet radius dividing the angular distance.
-        n_jobs: worker processes; ``None`` uses every core available (serially for fewer
-            than 2,000 pairs, where starting workers costs more than it saves).
-
-    Returns:
-        (Na, Nb) EMDs in GeV (symmetric with a zero diagonal when ``jets_b`` is None).
-    """
-    ev_a = _compact(_check_events(jets_a, "jets_a"))
-    if jets_b is None:
-        n = len(ev_a)
-        workers = _n_workers(n_jobs, n * (n - 1) // 2)
-        rows = _row_chunks(list(range(n - 1, -1, -1)), workers * _CHUNKS_PER_JOB)
-        out = np.zeros((n, n))
-        iu = np.triu_indices(n, 1)
-        flat = np.empty(len(iu[0]))
-        starts = np.concatenate([[0], np.cumsum(np.arange(n - 1, -1, -1))])
-        tasks = [("upper", i0, i1, ev_a[i0:], [], R) for i0, i1 in rows]
-        for i0, i1, vals in _run(tasks, workers):
-            flat[starts[i0]:starts[i1]] = vals
-        out[iu] = flat
-        return out + out.T
-    ev_b = _compact(_check_events(jets_b, "jets_b"))
-    workers = _n_workers(n_jobs, len(ev_a) * len(ev_b))
-    rows = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
-    out = np.empty((len(ev_a), len(ev_b)))
-    tasks = [("full", i0, i1, ev_a[i0:i1], ev_b, R) for i0, i1 in rows]
-    for i0, i1, vals in _run(tasks, workers):
-        out[i0:i1] = vals
-    return out
-
-
-def paired_emds(
-    jets_a: np.ndarray | JetSet,
-    jets_b: np.ndarray | JetSet,
-    *,
-    R: float = 0.8,
-    n_jobs: int | None = None,
-) -> np.ndarray:
-    """Exact EMD of each jet to its partner, EMD(a_i, b_i), in parallel.
-
-    For example a reconstruction's EMD to its input, in GeV. Same solver and parallelism as
-    ``pairwise_emds``.
+    The **value** is the optimum of the EMD's linear program, found by jetviz's
+    transportation simplex on the CPU (float64): exact (it equals POT's ``ot.emd2`` to
+    float rounding), never negative, right at small distances. The **gradient** is that of
+    the Lagrangian at the optimal primal-dual solution, as in :func:`sinkhorn_emd`: the
+    optimal plan for the ground costs (hence the positions) and the dual potentials for the
+    weights. Where the optimum is degenerate (e.g. identical jets) the EMD is not
+    differentiable and this is one of its subgradients. Particles of zero weight count as
+    padding. A drop-in for :func:`sinkhorn_emd` without ``eps``/``n_iter``; inputs on a GPU
+    are solved on the CPU and the result returned on their device.
 
     Args:
-        jets_a: (N, P, 3) events (weight [GeV], eta, phi) or a JetSet.
-        jets_b: (N, P', 3) events or a JetSet, the same number N of jets.
+        w_a: (B, Pa) non-negative weights (e.g. pT in GeV), 0 on padding.
+        x_a: (B, Pa, 2) (eta, phi) positions.
+        w_b: (B, Pb) weights of the second sets.
+        x_b: (B, Pb, 2) positions of the second sets.
         R: jet radius dividing the angular distance.
-        n_jobs: worker processes; ``None`` uses every core for 2,000 pairs or more.
+        mask_a: (B, Pa) bool, True for a real particle; default ``w_a > 0``.
+        mask_b: (B, Pb) bool; default ``w_b > 0``.
+        n_jobs: CPU threads solving the batch's problems.
 
     Returns:
-        (N,) EMDs in GeV.
+        (B,) EMD in the units of the weights.
     """
-    ev_a = _compact(_check_events(jets_a, "jets_a"))
-    ev_b = _compact(_check_events(jets_b, "jets_b"))
-    if len(ev_a) != len(ev_b):
-        raise JetvizInputError(
-            f"paired_emds: jets_a has {len(ev_a)} jets but jets_b has {len(ev_b)}; "
-            "pass two sets of the same length (or use pairwise_emds for all pairs)"
-        )
-    workers = _n_workers(n_jobs, len(ev_a))
-    rows = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
-    out = np.empty(len(ev_a))
-    tasks = [("paired", i0, i1, ev_a[i0:i1], ev_b[i0:i1], R) for i0, i1 in rows]
-    for i0, i1, vals in _run(tasks, workers):
-        out[i0:i1] = vals
-    return out
+    _check_inputs(w_a, x_a, w_b, x_b)
+    mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
+    mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
+    dtype = torch.promote_types(torch.promote_types(w_a.dtype, x_a.dtype), torch.float32)
+    wants_grad = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (w_a, x_a, w_b, x_b))
+    with torch.autocast(w_a.device.type, enabled=False):
+        w_a, x_a, w_b, x_b = (t.to(dtype) for t in (w_a, x_a, w_b, x_b))
+        alpha, beta, _, _, cost, mass, imbalance = _augment(
+            w_a, x_a, w_b, x_b, mask_a, mask_b, R)
+        with torch.no_grad():
+            # the solver's problem in float64 from the inputs, and its costs without
+            # _ground_cost's 1e-20 floor (a gradient guard that would put 1e-10/R between
+            # coincident particles)
+            a64, b64, _, _, _, mass64, imbalance64 = (v.cpu() for v in _augment(
+                w_a.double(), x_a.double(), w_b.double(), x_b.double(), mask_a, mask_b, R))
+            exact_cost = (x_a[:, :, None, :].double() - x_b[:, None, :, :].double()
+                          ).square().sum(-1).sqrt() / R
+            exact_cost = torch.nn.functional.pad(exact_cost, (0, 1, 0, 1))
+            f, g, plan = _exact_plans(exact_cost.cpu().numpy(), a64.numpy(), b64.numpy(),
+                                      n_jobs)
+            lower = (f * a64.numpy()).sum(1) + (g * b64.numpy()).sum(1)
+            value = (mass64 * torch.from_numpy(lower).clamp_min(0.0) + imbalance64
+                     ).to(cost.device, cost.dtype)
+            if not wants_grad:
+                return value  # no gradient wanted: the Lagrangian is not needed
+            f, g, plan = (torch.from_numpy(v).to(cost.device, cost.dtype) for v in (f, g, plan))
+        return _with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass,
+                                         imbalance)[0]

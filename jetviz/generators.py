@@ -54,7 +54,7 @@ from jetviz.paths import CHECKPOINTS
 PRIORS = ("gaussian", "flow")
 PRIOR_LABELS = {"gaussian": "Gaussian prior N(0, 1)", "flow": "flow prior"}
 LOSS_LABELS = {"sinkhorn": "EMD", "exact": "EMD (exact)", "chamfer": "Chamfer", "mse": "MSE",
-               "sinkhorn+mmd": "EMD + mass-MMD"}
+               "sinkhorn+mmd": "EMD + mass-MMD", "exact+mmd": "EMD (exact) + mass-MMD"}
 FLOW_DIR = "flow"  # the prior's subdirectory inside a gen_* directory
 PT_QUANTILES = 201  # stored quantiles of the training jets' pT
 DECODE_BATCH = 4096  # latents decoded per forward pass

@@ -8,8 +8,10 @@
 
   Computed once per model (``jetviz train`` stores it in the checkpoint); a slider only reads it.
 * :func:`reconstruct` — what a β-slider move recomputes for a sample of jets: encoder
-  means at that β, their decodings (z = μ) and the EMD of each jet to its reconstruction
-  (log-domain Sinkhorn forward at moderate accuracy, ``SLIDER_EPS``/``SLIDER_ITER``).
+  means at that β, their decodings (z = μ) and the exact EMD of each jet to its
+  reconstruction (:func:`jetviz.emd.exact_emd_torch` on every core); :func:`encode_decode`
+  is the same without the EMD (the shipped models' EMDs are stored, see
+  :mod:`jetviz.slider_emd`).
 * :func:`latent_directions` and :func:`walk` — unit latent directions (single dimensions
   ordered by KL at β, principal directions of the latent means) and decoded jets along a
   path through latent space.
@@ -24,6 +26,7 @@ that the scan stores beside them.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -37,14 +40,10 @@ from jetviz.dimensionality import (
 )
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.losses import emd_exact, emd_sinkhorn, kl_per_dim
+from jetviz.losses import emd_exact, kl_per_dim
 from jetviz.models.inputs import VAEInputs, as_inputs
 from jetviz.models.vae import BetaVAE, PointVAE, VAEConfig
 
-SLIDER_EPS = 0.01  # Sinkhorn ε (relative to the pair's largest cost) for the slider's EMD
-SLIDER_ITER = 32  # Sinkhorn iterations for the slider's EMD (median error ≈ 2.6 % vs exact)
-# The slider's Sinkhorn runs in float32: as accurate as float64 at these settings and ≈ 2.5×
-# faster for 1,000 jets on one core (fewer bytes through the cache).
 DECODED_PTREL_MIN = 1e-4  # decoded particles carrying less pT fraction count as absent
 
 Model = BetaVAE | PointVAE
@@ -134,15 +133,21 @@ def _device(model: Model) -> torch.device:
     return next(model.parameters()).device
 
 
-def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor, *, fast: bool) -> torch.Tensor:
-    """(B,) reconstruction distance: Euclidean (toy) or Sinkhorn EMD in GeV (jets)."""
+def _distance(model: Model, inputs: VAEInputs, x_hat: torch.Tensor) -> torch.Tensor:
+    """(B,) reconstruction distance: Euclidean (toy) or the exact EMD in GeV (jets)."""
     config = model.config
     if config.is_points:
         return (inputs.x - x_hat).square().sum(-1).sqrt()
-    if fast:
-        return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config,
-                            eps=SLIDER_EPS, n_iter=SLIDER_ITER, solver_dtype=torch.float32)
-    return emd_sinkhorn(inputs.x, inputs.mask, x_hat, inputs.jet_pt, config)
+    # in float64, so the EMD shown is the exact one to the last digit
+    return emd_exact(inputs.x.double(), inputs.mask, x_hat.double(), inputs.jet_pt.double(),
+                     config, n_jobs=_cores())
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @torch.inference_mode()
@@ -178,8 +183,8 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
             mu, logvar = model.encode(part.x, part.mask, log_beta)
             kl_parts.append(kl_per_dim(mu, logvar).double().cpu())
             z = mu + torch.exp(0.5 * logvar) * noise[start:start + batch_size]
-            d_parts.append(_distance(model, part, model.decode(z, log_beta), fast=False).double())
-            dm_parts.append(_distance(model, part, model.decode(mu, log_beta), fast=False).double())
+            d_parts.append(_distance(model, part, model.decode(z, log_beta)).double())
+            dm_parts.append(_distance(model, part, model.decode(mu, log_beta)).double())
             mu_parts.append(mu.double().cpu())
         kl_i = torch.cat(kl_parts).numpy()  # (n, D)
         kl_rows.append(kl_i.mean(0))
@@ -194,32 +199,13 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
     dist_mean = np.stack(dm_ex).mean(1)
     d1, d2 = dimensionalities(log_betas, kl, (d**2).mean(1))
     bands = bootstrap_bands(log_betas, np.stack(kl_ex), d**2, np.random.default_rng(seed))
-    best = int(np.nanargmin(dist_mean))
     return BetaScan(betas=np.exp(log_betas), kl_per_dim=kl, distance=d.mean(1),
                     distance2=(d**2).mean(1), distance_at_mean=dist_mean,
                     d1=d1, d2=d2, n_examples=n,
                     units="GeV" if config.data == "jets" else "data units", **bands,
-                    floor=_exact_floor(model, inputs, float(log_betas[best]), batch_size),
+                    floor=reconstruction_floor(dist_mean),
                     n_active=np.asarray(n_active, dtype=np.float64),
                     n_directions=np.asarray(n_directions, dtype=np.float64))
-
-
-def _exact_floor(model: Model, inputs: VAEInputs, log_beta: float, batch_size: int) -> float:
-    """Mean exact distance to the reconstruction at z = μ at one β (the floor δ).
-
-    For jets the EMD is solved exactly (POT), since the entropic one reads low at small EMDs.
-    """
-    total = 0.0
-    for start in range(0, len(inputs), batch_size):
-        part = inputs.subset(slice(start, start + batch_size))
-        lb = torch.full((len(part),), log_beta, device=part.x.device)
-        x_hat = model.decode(model.encode(part.x, part.mask, lb)[0], lb)
-        if model.config.data == "jets":
-            d = emd_exact(part.x, part.mask, x_hat, part.jet_pt, model.config)
-        else:
-            d = _distance(model, part, x_hat, fast=False)
-        total += float(d.double().sum())
-    return reconstruction_floor(np.array([total / len(inputs)]))
 
 
 def prepare(model: Model, jets: JetSet | np.ndarray | VAEInputs) -> VAEInputs:
@@ -246,6 +232,17 @@ def _encode_cached(model: Model, inputs: VAEInputs,
 
 
 @torch.inference_mode()
+def encode_decode(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, VAEInputs]:
+    """Encoder means at β and their decodings (z = μ): (x_hat, mu, logvar, inputs) as tensors."""
+    model.eval()
+    inputs = prepare(model, jets)
+    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
+    mu, logvar = _encode_cached(model, inputs, log_beta)
+    return model.decode(mu, log_beta), mu, logvar, inputs
+
+
+@torch.inference_mode()
 def reconstruct(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Reconstruct examples at one β with z = μ (what a β-slider move recomputes).
@@ -257,16 +254,11 @@ def reconstruct(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: float
 
     Returns:
         recon (N, P_out, 3) decoded particles (toy: (N, 2)), mu (N, D), logvar (N, D), and
-        distance (N,) from each example to its reconstruction: EMD in GeV by Sinkhorn at
-        ε = SLIDER_EPS, SLIDER_ITER iterations (a few % above the exact EMD); Euclidean for
-        the toy.
+        distance (N,) from each example to its reconstruction: the exact EMD in GeV
+        (:func:`jetviz.emd.exact_emd_torch`, on every core); Euclidean for the toy.
     """
-    model.eval()
-    inputs = prepare(model, jets)
-    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
-    mu, logvar = _encode_cached(model, inputs, log_beta)
-    x_hat = model.decode(mu, log_beta)
-    dist = _distance(model, inputs, x_hat, fast=True)
+    x_hat, mu, logvar, inputs = encode_decode(model, jets, beta)
+    dist = _distance(model, inputs, x_hat)
     return (x_hat.cpu().numpy(), mu.cpu().numpy(), logvar.cpu().numpy(), dist.cpu().numpy())
 
 

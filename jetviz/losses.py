@@ -8,10 +8,14 @@ with d a distance in GeV (jets) or data units (toy points) and β in the same un
 Multiplying by β² gives the equivalent, scale-stable form d²/2 + β² Σ_i KL_i ("gev2").
 Every distance here returns d² per example, (B,), in GeV² for jets:
 
-* ``sinkhorn``: the energyflow EMD (arXiv:1902.02346) by log-domain Sinkhorn
-  (:func:`jetviz.emd.sinkhorn_emd`), weights ptrel × jet pT, ground distance θ/R.
-* ``exact``: the same EMD solved exactly per pair with POT's network simplex (torch backend,
-  so its gradient — the optimal plan and dual potentials — flows back). Slow; for checks.
+* ``exact`` (the default since the EMD work of issue 10): the energyflow EMD
+  (arXiv:1902.02346), weights ptrel × jet pT, ground distance θ/R, solved exactly per pair
+  (:func:`jetviz.emd.exact_emd_torch`, jetviz's transportation simplex); its gradient is the
+  optimal plan and dual potentials. Never negative, exact at small distances, and about as
+  fast as Sinkhorn on the CPU (benchmarks/emd.py part 3 prints both).
+* ``sinkhorn``: the same EMD by log-domain Sinkhorn (:func:`jetviz.emd.sinkhorn_emd`), a
+  lower bound that reads low on near-identical jets (benchmarks/emd.py); the shipped models
+  were trained with it and keep it in their config.
 * ``chamfer``: Σ_i min_j |X_i − X̂_j|² + Σ_j min_i |X_i − X̂_j|² over particle features
   X = (ptrel, etarel/R, phirel/R), plus weighted (pT_jet − p̂T_jet)² and (m_jet − m̂_jet)²
   terms in units of pT_jet (talk 001), all times pT_jet² so that d is in GeV.
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-from jetviz.emd import sinkhorn_emd
+from jetviz.emd import exact_emd_torch, sinkhorn_emd
 from jetviz.models.vae import VAEConfig
 
 
@@ -64,25 +68,18 @@ def emd_sinkhorn(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_p
 
 
 def emd_exact(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: torch.Tensor,
-              config: VAEConfig) -> torch.Tensor:
-    """Exact EMD (B,) in GeV, one POT network-simplex problem per pair, differentiable.
+              config: VAEConfig, *, n_jobs: int = 1) -> torch.Tensor:
+    """Exact EMD (B,) in GeV between prepared and decoded jets, differentiable.
 
-    Weights on both sides sum to the jet pT (prepared ptrel and the decoder's softmax both
-    sum to 1), so the energyflow |ΣE − ΣE'| term is zero and the balanced problem is exact.
+    :func:`jetviz.emd.exact_emd_torch`: the optimum of the EMD's linear program (never
+    negative, exact at small distances), with the gradient of its Lagrangian at the optimal
+    plan and dual potentials. Weights are ptrel × jet pT on both sides.
     """
-    import ot  # POT; imported here because only this loss needs it
-
-    out = []
-    for i in range(x.shape[0]):
-        keep = mask[i]
-        a = x[i, keep, 0] * jet_pt[i]
-        b = x_hat[i, :, 0] * jet_pt[i]
-        diff = x[i, keep, None, 1:] - x_hat[i, None, :, 1:]
-        cost = torch.sqrt(diff.square().sum(-1).clamp_min(1e-20)) / config.radius
-        # Normalised marginals (POT wants equal sums to float precision), times pT after.
-        total = a.sum().detach()
-        out.append(ot.emd2(a / a.sum(), b / b.sum(), cost) * total)
-    return torch.stack(out)
+    pt = jet_pt[:, None]
+    ones = torch.ones(x_hat.shape[:2], dtype=torch.bool, device=x_hat.device)
+    return exact_emd_torch(x[..., 0] * pt * mask, x[..., 1:], x_hat[..., 0] * pt,
+                           x_hat[..., 1:], R=config.radius, mask_a=mask, mask_b=ones,
+                           n_jobs=n_jobs)
 
 
 def chamfer2(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: torch.Tensor,

@@ -517,7 +517,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--fixed-beta", type=float, default=None,
                    help="train an ordinary VAE at this one β instead of a β-conditioned one")
     m.add_argument("--loss", default=None, choices=["sinkhorn", "exact", "chamfer", "mse"],
-                   help="reconstruction distance for jets (default sinkhorn)")
+                   help="reconstruction distance for jets (default exact: the exact EMD "
+                        "with the optimal plan's gradient; sinkhorn: the entropic one)")
     m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
                    help=f"per-example weighting over β (default {d.weighting}; with --resume: "
                         "switch the stored run to this one)")
@@ -629,7 +630,7 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray) -> VA
         beta_min=beta_min, beta_max=beta_max,
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
-        loss="euclidean" if points else (args.loss or "sinkhorn"),
+        loss="euclidean" if points else (args.loss or "exact"),
         whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
         weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter)

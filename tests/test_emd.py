@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import jetviz.emd as emd_module
+import jetviz.emd_exact as emd_exact
 from jetviz.emd import (
     emd,
+    emd_pot,
     events_from_jets,
+    exact_emd_torch,
     paired_emds,
     pairwise_emds,
     sinkhorn_emd,
@@ -79,8 +81,9 @@ HAND_CASES = {
 @pytest.mark.parametrize("case", HAND_CASES)
 def test_exact_emd_hand_solved(case: str) -> None:
     ev_a, ev_b, expected = HAND_CASES[case]
-    assert emd(ev_a, ev_b, R=R) == pytest.approx(expected, abs=1e-9)
-    assert emd(ev_b, ev_a, R=R) == pytest.approx(expected, abs=1e-9)
+    for solver in (emd, emd_pot):
+        assert solver(ev_a, ev_b, R=R) == pytest.approx(expected, abs=1e-9)
+        assert solver(ev_b, ev_a, R=R) == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("case", HAND_CASES)
@@ -124,9 +127,14 @@ def test_exact_emd_rejects_bad_events() -> None:
 def test_iteration_limit_is_an_error_not_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     ev_a, ev_b = random_events(rng, 2, 30)
-    monkeypatch.setattr(emd_module, "_NUM_ITER_MAX", 1)  # the retry allows 10: still too few
+    expected = pairwise_emds(np.stack([ev_a, ev_b]), n_jobs=1)
+    # the simplex out of pivots hands its pairs to POT, which gives the same numbers
+    monkeypatch.setattr(emd_exact, "_PIVOTS_PER_NODE", 0)
+    np.testing.assert_allclose(pairwise_emds(np.stack([ev_a, ev_b]), n_jobs=1), expected,
+                               rtol=0, atol=1e-9)
+    monkeypatch.setattr(emd_exact, "_NUM_ITER_MAX", 1)  # the retry allows 10: still too few
     with pytest.raises(RuntimeError, match="iteration limit"):
-        emd(ev_a, ev_b)
+        emd_pot(ev_a, ev_b)
     with pytest.raises(RuntimeError, match="iteration limit"):
         pairwise_emds(np.stack([ev_a, ev_b]), n_jobs=1)
 
@@ -328,3 +336,114 @@ def test_events_from_jets_weights_are_gev() -> None:
     ev = events_from_jets(jets)
     np.testing.assert_allclose(ev[..., 0].sum(1), jets.jets[:, 0], rtol=1e-5)
     assert (ev[~jets.mask] == 0).all()
+
+
+# ------------------------------------------- exact solver vs POT, differentiable exact EMD
+
+
+def perturbed_pairs(ev: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each event slightly changed: pT reweighted by 1–5 %, a shift of 0.001–0.05, a split."""
+    out = ev.copy()
+    real = out[..., 0] > 0
+    for k in range(len(out)):
+        idx = np.flatnonzero(real[k])
+        kind = k % 3
+        if kind == 0:
+            out[k, idx, 0] *= 1 + rng.uniform(-0.05, 0.05, len(idx)).clip(-0.05, 0.05)
+        elif kind == 1:
+            i = rng.choice(idx)
+            out[k, i, 1:] += rng.uniform(0.001, 0.05) * np.array([0.6, 0.8])
+        else:
+            i, free = idx[0], np.flatnonzero(~real[k])
+            if len(free):
+                out[k, free[0]] = out[k, i] * [0.5, 1, 1] + [0, 0.01, 0.0]
+                out[k, i, 0] *= 0.5
+    return out
+
+
+@pytest.mark.parametrize("kind", ["random", "jets", "embedded jets", "perturbed"])
+def test_exact_solver_agrees_with_pot(kind: str) -> None:
+    rng = np.random.default_rng(19)
+    if kind == "random":
+        ev_a, ev_b = random_events(rng, 60, 30), random_events(rng, 60, 24)
+    elif kind == "jets":
+        ev_a, ev_b = jet_events(60, 30, seed=20), jet_events(60, 30, seed=21)
+    elif kind == "embedded jets":
+        from jetviz.paths import DEFAULT_JETS
+        from jetviz.store import read_jets
+
+        if not DEFAULT_JETS.exists():
+            pytest.skip("no embedded jets")
+        jets = read_jets(DEFAULT_JETS)
+        events = events_from_jets(jets.subset(rng.choice(len(jets), 120, replace=False)))
+        ev_a, ev_b = events[:60], events[60:]
+    else:
+        ev_a = jet_events(60, 30, seed=22)
+        ev_b = perturbed_pairs(ev_a, rng)
+    pot = np.array([emd_pot(a, b) for a, b in zip(ev_a, ev_b, strict=True)])
+    np.testing.assert_allclose(paired_emds(ev_a, ev_b, n_jobs=2), pot, rtol=0, atol=1e-9)
+    full = pairwise_emds(ev_a[:12], ev_b[:9], n_jobs=2)
+    for i, j in [(0, 0), (3, 7), (11, 8)]:
+        assert abs(full[i, j] - emd_pot(ev_a[i], ev_b[j])) <= 1e-9
+
+
+def torch_pair_batch(ev_a: np.ndarray, ev_b: np.ndarray) -> list[torch.Tensor]:
+    t_a, t_b = torch.tensor(ev_a), torch.tensor(ev_b)
+    return [t_a[..., 0], t_a[..., 1:], t_b[..., 0], t_b[..., 1:]]
+
+
+def test_exact_emd_torch_equals_exact_and_is_never_negative() -> None:
+    rng = np.random.default_rng(23)
+    ev_a = jet_events(40, 20, seed=24)
+    ev_b = perturbed_pairs(ev_a, rng)
+    ev_b[::7] = ev_a[::7]  # identical jets: EMD 0 exactly
+    value = exact_emd_torch(*torch_pair_batch(ev_a, ev_b), n_jobs=2).numpy()
+    exact = np.array([emd_pot(a, b) for a, b in zip(ev_a, ev_b, strict=True)])
+    np.testing.assert_allclose(value, exact, rtol=1e-9, atol=1e-9)
+    assert (value >= 0).all()
+    assert (value[::7] <= 1e-9).all()
+    # unequal totals: the |ΣE − ΣE'| term as in the definition
+    scaled = ev_b * [1.3, 1, 1]
+    value = exact_emd_torch(*torch_pair_batch(ev_a, scaled)).numpy()
+    exact = np.array([emd_pot(a, b) for a, b in zip(ev_a, scaled, strict=True)])
+    np.testing.assert_allclose(value, exact, rtol=1e-9, atol=1e-9)
+
+
+def test_sinkhorn_value_is_never_negative_on_near_identical_jets() -> None:
+    rng = np.random.default_rng(25)
+    ev_a = jet_events(30, 20, seed=26)
+    ev_b = perturbed_pairs(ev_a, rng)
+    out = sinkhorn_emd(*torch_pair_batch(ev_a, ev_b), eps=0.003, n_iter=32)
+    assert (out >= 0).all()
+
+
+def test_exact_emd_torch_gradient_matches_finite_differences() -> None:
+    ev_a = event((50, 0, 0), (30, 0.3, 0.1), (20, -0.2, 0.25))
+    ev_b = event((45, 0.05, 0.02), (40, 0.2, 0.3))
+    (w_a, x_a), (w_b, x_b) = as_batch(ev_a), as_batch(ev_b)
+    inputs = [v.clone().requires_grad_(True) for v in (w_a, x_a, w_b, x_b)]
+    exact_emd_torch(*inputs).sum().backward()
+    base = [v[0].numpy() for v in (w_a, x_a, w_b, x_b)]
+    h = 1e-6
+    for k, tensor in enumerate(inputs):
+        grad = tensor.grad[0].numpy()
+        assert np.isfinite(grad).all() and np.abs(grad).max() > 0
+        fd = np.zeros_like(base[k])
+        for idx in np.ndindex(base[k].shape):
+            up, down = [b.copy() for b in base], [b.copy() for b in base]
+            up[k][idx] += h
+            down[k][idx] -= h
+            fd[idx] = (emd_pot(np.c_[up[0], up[1]], np.c_[up[2], up[3]])
+                       - emd_pot(np.c_[down[0], down[1]], np.c_[down[2], down[3]])) / (2 * h)
+        np.testing.assert_allclose(grad, fd, atol=1e-4 * np.abs(fd).max())
+
+
+def test_exact_emd_torch_gradient_reaches_a_decoder_like_batch() -> None:
+    t = torch.tensor(jet_events(6, 10, seed=27), dtype=torch.float32)
+    w, x = t[..., 0].clone().requires_grad_(True), t[..., 1:].clone().requires_grad_(True)
+    out = exact_emd_torch(w[:3], x[:3], w[3:], x[3:])
+    assert out.dtype == torch.float32
+    out.sum().backward()
+    real = t[..., 0] > 0
+    assert torch.isfinite(w.grad).all() and torch.isfinite(x.grad).all()
+    assert (x.grad[real] != 0).any() and (x.grad[~real] == 0).all()

@@ -142,7 +142,7 @@ def test_distances_vanish_for_a_perfect_reconstruction():
 
 
 def test_sinkhorn_loss_is_close_to_exact_emd():
-    cfg = VAEConfig(**SMALL)
+    cfg = VAEConfig(**SMALL, loss="sinkhorn")
     model = _model()
     inp = _inputs(6)
     with torch.no_grad():
@@ -151,6 +151,11 @@ def test_sinkhorn_loss_is_close_to_exact_emd():
     sink = distance2(inp.x, inp.mask, x_hat, inp.jet_pt, cfg).sqrt()
     # Sinkhorn at the training settings approximates the exact EMD to a few per cent.
     assert torch.all((sink / exact - 1).abs() < 0.03)
+    # the default loss is the exact EMD itself
+    exact_cfg = VAEConfig(**SMALL)
+    assert exact_cfg.loss == "exact"
+    torch.testing.assert_close(distance2(inp.x, inp.mask, x_hat, inp.jet_pt, exact_cfg).sqrt(),
+                               exact, rtol=1e-6, atol=1e-6)
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):

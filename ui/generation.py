@@ -92,7 +92,8 @@ def generator_picker(specs: list[GeneratorSpec], key: str, help_text: str) -> Ge
     """A selectbox over the generators, defaulting to a gluon flow-prior generator."""
     labels = [s.label for s in specs]
     default = next((i for i, s in enumerate(specs)
-                    if s.classes == ("g",) and s.prior == "flow" and s.loss == "sinkhorn"), 0)
+                    if s.classes == ("g",) and s.prior == "flow"
+                    and s.loss in ("sinkhorn", "exact")), 0)
     label = st.selectbox("Generator", labels, index=default, key=key, help=help_text)
     return specs[labels.index(label)]
 

@@ -362,6 +362,8 @@ class Reconstruction:
         mu, logvar: (N, D) posterior.
         distance: (N,) reconstruction EMD per jet [GeV] (Euclidean distance for points).
         jet_pt: (N,) jet pT [GeV] (None for points).
+        distance_source: how ``distance`` was obtained, for captions ("exact EMD, stored
+            with the model", "exact EMD, computed now", "Euclidean distance").
     """
 
     originals: np.ndarray
@@ -371,6 +373,7 @@ class Reconstruction:
     logvar: np.ndarray
     distance: np.ndarray
     jet_pt: np.ndarray | None
+    distance_source: str = ""
 
 
 def reconstruction_at(loaded: Loaded, sample: Sample, beta: float) -> Reconstruction | None:
@@ -407,19 +410,46 @@ def _prepared(model_key: str, sample_key: str, _loaded: Loaded, _sample: Sample)
     return prepare(_loaded.model, _sample.data)
 
 
+STORED_EMD = "exact EMD, stored with the model (`jetviz slider-emd`)"
+COMPUTED_EMD = "exact EMD, computed now"
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _stored_emds(model_key: str, sample_key: str, _loaded: Loaded, _sample: Sample):
+    """(the model's stored slider-EMD grid, the sample's fingerprint), or None."""
+    from jetviz.slider_emd import fingerprint, load_grid
+
+    if _loaded.is_toy:
+        return None
+    try:
+        grid = load_grid(_loaded.choice.path)
+    except Exception:  # a damaged grid file: compute the EMDs instead
+        return None
+    return None if grid is None else (grid, fingerprint(_sample.data))
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def _reconstruct(model_key: str, sample_key: str, beta: float, _loaded: Loaded,
                  _sample: Sample) -> Reconstruction:
-    from jetviz.latent import reconstruct
+    from jetviz.latent import encode_decode, reconstruct
 
     inputs = _prepared(model_key, sample_key, _loaded, _sample)
+    stored = _stored_emds(model_key, sample_key, _loaded, _sample)
+    distance = None if stored is None else stored[0].lookup(beta, stored[1])
     with _one_thread():
-        recon, mu, logvar, distance = reconstruct(_loaded.model, inputs, beta)
+        if distance is None:
+            recon, mu, logvar, distance = reconstruct(_loaded.model, inputs, beta)
+            source = "Euclidean distance" if _loaded.is_toy else COMPUTED_EMD
+        else:  # a lookup: decode only
+            x_hat, mu_t, logvar_t, _ = encode_decode(_loaded.model, inputs, beta)
+            recon, mu, logvar = (t.cpu().numpy() for t in (x_hat, mu_t, logvar_t))
+            source = STORED_EMD
     return Reconstruction(
         originals=inputs.x.cpu().numpy(),
         mask=None if inputs.mask is None else inputs.mask.cpu().numpy(),
         recon=recon, mu=mu, logvar=logvar, distance=distance,
         jet_pt=None if inputs.jet_pt is None else inputs.jet_pt.cpu().numpy(),
+        distance_source=source,
     )
 
 

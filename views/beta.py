@@ -98,7 +98,8 @@ def at_beta() -> None:
                                  "distance" if loaded.is_toy else "EMD",
                                  "points" if loaded.is_toy else "jets"),
             theme=None, key="beta_emd_hist")
-        st.caption(f"Reconstructed at z = μ for {sample.description}.")
+        st.caption(f"Reconstructed at z = μ for {sample.description}; "
+                   f"{rec.distance_source} per jet.")
 
     if loaded.is_toy:
         st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit,

@@ -39,7 +39,8 @@ with c1:
 models = [s for s in specs if s.classes == classes]
 # EMD models first (the page opens on one), then by name
 vaes = sorted({s.vae_dir for s in models},
-              key=lambda d: (next(s.loss for s in models if s.vae_dir == d) != "sinkhorn", str(d)))
+              key=lambda d: (next(s.loss for s in models if s.vae_dir == d)
+                             not in ("sinkhorn", "exact"), str(d)))
 with c2:
     vae_dir = st.selectbox(
         "Model", vaes, key="img_model",

@@ -58,11 +58,11 @@ class VAEConfig:
     beta_max: float = 1000.0  # upper end of the β range (GeV for jets), the slider's maximum
     conditioned: bool = True  # True: one model for every β (log β sampled per example)
     beta_fixed: float = 0.0  # the only β a conditioned=False model is trained at (GeV)
-    loss: str = "sinkhorn"  # reconstruction distance: sinkhorn | exact | chamfer | mse | euclidean
+    loss: str = "exact"  # reconstruction distance: exact | sinkhorn | chamfer | mse | euclidean
     radius: float = 0.8  # jet radius R: the EMD ground distance is θ/R
     coord_scale: float = 0.1  # (η, φ) unit inside the networks: prongs of a 1 TeV jet sit at ~0.1
     sinkhorn_eps: float = 0.003  # Sinkhorn ε relative to the pair's largest θ/R (jetviz.emd)
-    sinkhorn_iter: int = 32  # Sinkhorn iterations for the training loss (median error ≈ 1 %)
+    sinkhorn_iter: int = 32  # Sinkhorn iterations (error vs exact: benchmarks/emd.py)
     chamfer_pt_weight: float = 1.0  # weight of the (pT_jet − p̂T_jet)² term of the Chamfer loss
     chamfer_mass_weight: float = 1.0  # weight of the (m_jet − m̂_jet)² term of the Chamfer loss
     # How examples at different β weigh in a batch (each β's optimum is the same for all):

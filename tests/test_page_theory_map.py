@@ -107,3 +107,17 @@ def test_too_few_events_for_the_set_size_is_an_error_and_good_events_are_project
     assert not page.error and not page.exception
     mine = [t for t in _map_figure(page)["data"] if t["name"] == "your events"]
     assert len(mine) == 1 and len(_array(mine[0]["x"])) == 4 * (60 // 4)
+
+
+def test_selected_rows_reads_customdata_as_plotly_sends_it() -> None:
+    from types import SimpleNamespace
+
+    from ui.theorymap import selected_rows
+
+    points = [{"customdata": {"0": 42, "1": 2}},  # a typed-array row, as Chromium sends it
+              {"customdata": [7, 0]},  # a list row
+              {"customdata": {"0": -1, "1": -1}},  # the user's own point: ignored
+              {"x": 0.0}]  # no customdata: ignored
+    event = SimpleNamespace(selection=SimpleNamespace(points=points))
+    assert selected_rows(event).tolist() == [7, 42]
+    assert selected_rows(object()).size == 0

@@ -94,7 +94,7 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         row = [heading(n) for n in names[r * n_cols:(r + 1) * n_cols]]
         titles += row + [""] * (n_cols - len(row)) + [""] * n_cols
     fig = make_subplots(rows=2 * n_rows, cols=n_cols, row_heights=specs_heights,
-                        vertical_spacing=0.055, horizontal_spacing=0.05,
+                        vertical_spacing=0.07, horizontal_spacing=0.05,
                         subplot_titles=titles)
     for i, name in enumerate(names):
         r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
@@ -128,12 +128,19 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         # the ratio panel shares the histogram's x range; only it carries tick labels
         fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range),
                          showticklabels=False, row=r, col=c)
+        # upright tick labels, few of them (log axes: decades only): rotated labels would
+        # reach into the next row's panel titles
         fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range), row=r + 1,
-                         col=c)
-    fig.update_layout(title=title, template=TEMPLATE, font={"size": FONT_SIZE},
-                      height=430 * n_rows + 130, margin={"t": 130, "l": 80, "r": 20, "b": 40},
-                      legend={"orientation": "h", "y": 1.0, "x": 1.0, "xanchor": "right",
-                              "yanchor": "bottom", "yref": "container"})
+                         col=c, tickangle=0, nticks=4, dtick=1 if log_x else None,
+                         exponentformat="power" if log_x else "B", automargin=False)
+    height = 430 * n_rows + 130
+    fig.update_layout(title={"text": title, "y": 1 - 12 / height, "yanchor": "top",
+                             "yref": "container"},
+                      template=TEMPLATE, font={"size": FONT_SIZE},
+                      height=height, margin={"t": 130, "l": 80, "r": 20, "b": 40},
+                      # below the title, above the panel titles: inside the figure's top margin
+                      legend={"orientation": "h", "y": 1 - 56 / height, "x": 1.0,
+                              "xanchor": "right", "yanchor": "top", "yref": "container"})
     fig.update_annotations(font_size=FONT_SIZE)
     return fig
 

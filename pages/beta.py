@@ -58,7 +58,7 @@ if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
 @st.fragment
 def at_beta() -> None:
     """Everything the β slider drives; a slider move reruns only this part of the page."""
-    beta = beta_slider(scan, unit, key="beta_slider")
+    beta = beta_slider(scan, unit, key="beta_slider", model=loaded.choice.path)
     st.caption(
         f"Everything except the reconstructions comes from the β-scan stored with the model "
         f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "

@@ -44,7 +44,7 @@ picked = model_and_class("walk")
 if picked is None:
     st.stop()
 loaded, scan, class_name = picked
-beta = beta_slider(scan, loaded.unit, key="walk_beta")
+beta = beta_slider(scan, loaded.unit, key="walk_beta", model=loaded.choice.path)
 sample = sample_for(loaded, class_name)
 if sample is None:
     st.stop()

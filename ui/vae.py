@@ -26,7 +26,7 @@ ROOT_ENV = "JETVIZ_VAE_ROOT"  # overrides the checkpoint root (tests, other mode
 SAMPLE_SIZE = 1000  # jets reconstructed per β on the β page (the benchmark's 1,000)
 SAMPLE_SEED = 20251122  # which jets form the sample (fixed, so pages agree)
 MODEL_KEY = "vae_model_path"  # session state: the model chosen on any β-VAE page
-BETA_KEY = "vae_beta_index"  # session state: index into the β grid, shared by the pages
+BETA_KEY = "vae_beta_by_model"  # session state: model path → its β, shared by the pages
 ALL_CLASSES = "all classes"
 
 
@@ -215,34 +215,45 @@ def _scan(key: str, _record: dict) -> Scan:
     return Scan(scan.betas, scan.kl_per_dim, scan.distance2, scan.d1, scan.d2)
 
 
-def beta_slider(scan: Scan, unit: str, key: str) -> float:
+def beta_slider(scan: Scan, unit: str, key: str, model: str) -> float:
     """A log-scale β slider over the model's stored grid; returns β.
 
-    The position is shared between pages (``BETA_KEY``) so the walk page opens at the β
-    chosen on the β page.
+    Each model keeps its own β (``BETA_KEY``: model path → β), shared between pages, so the
+    walk page opens at the β chosen on the β page and switching back to a model finds its β
+    again. The widget's key names the model: a new model gets a new slider set from its own
+    state, so the thumb and the charts always show the same grid point.
+
+    Args:
+        scan: the model's β-scan (its grid is the slider's options).
+        unit: β's unit ("GeV", or "" for the toy).
+        key: the page's base widget key.
+        model: the model's path (``Loaded.choice.path``).
     """
     from jetviz.figures.latent import format_beta
 
+    chosen: dict[str, float] = st.session_state.setdefault(BETA_KEY, {})
     n = len(scan.betas)
-    index = int(st.session_state.get(BETA_KEY, n // 2))
-    index = min(max(index, 0), n - 1)
-    if st.session_state.get(key) is None or st.session_state[key] >= n:
-        st.session_state[key] = index
-
-    def remember() -> None:
-        st.session_state[BETA_KEY] = st.session_state[key]
-
+    widget = f"{key}:{Path(model).name}"
+    if st.session_state.get(widget) not in range(n):
+        st.session_state[widget] = grid_index(scan.betas, chosen.get(model))
     index = st.select_slider(
         f"β [{unit}] (log scale)" if unit else "β (log scale)",
-        options=list(range(n)), key=key, on_change=remember,
+        options=list(range(n)), key=widget,
         format_func=lambda k: format_beta(scan.betas[k], unit),
         help=("β is the price of information and the resolution of the reconstruction "
               f"(same units as the EMD). Large β: the model encodes nothing; small β: it "
               f"encodes detail down to the scale β. The grid runs from "
               f"{format_beta(scan.betas[0], unit)} to {format_beta(scan.betas[-1], unit)}."),
     )
-    st.session_state[BETA_KEY] = index
+    chosen[model] = float(scan.betas[index])
     return float(scan.betas[index])
+
+
+def grid_index(betas: np.ndarray, beta: float | None) -> int:
+    """The grid point nearest to ``beta`` on a log scale (the middle one for None)."""
+    if beta is None or not beta > 0:
+        return len(betas) // 2
+    return int(np.argmin(np.abs(np.log(np.asarray(betas)) - np.log(beta))))
 
 
 def trained_classes(loaded: Loaded) -> list[str] | None:

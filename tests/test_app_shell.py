@@ -234,3 +234,22 @@ def test_data_set_whose_file_vanished_is_reported_not_a_traceback(default_file, 
     assert not at.exception, at.exception
     assert "soon_gone.h5" in at.error[0].value
     assert any("No jet data set is loaded" in i.value for i in at.info)
+
+
+def test_renamed_jetnet_upload_is_read_with_the_picked_class(default_file, monkeypatch,
+                                                             tmp_path):
+    jets = make_jetset(n=30, p=12, seed=6)
+    path = tmp_path / "my_jets.h5"  # a valid JetNet file whose name does not say the class
+    write_jetnet(path, jets.particles, jets.mask, jets.jets)
+    at = _app(monkeypatch)
+    at.sidebar.radio(key="jetviz_data_source").set_value("Upload a file").run()
+    at.sidebar.get("file_uploader")[0].upload("my_jets.h5", path.read_bytes()).run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "Pick its class under **JetNet class**" in at.error[0].value
+    assert "60 jets" in _in_use(at)  # the default stays in use
+
+    at.sidebar.selectbox(key="jetviz_data_jet_class").set_value("w").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _class_table(at) == {"w": 30}
+    assert "my_jets.h5" in _in_use(at) and "30 jets" in _in_use(at)
+    assert "1 class: w" in _in_use(at) and "5 classes" not in _in_use(at)

@@ -46,6 +46,7 @@ class DataChoice:
         label: what the user sees: "embedded default", or the file's own name.
         mtime_ns: modification time when chosen (part of the cache key).
         size: size in bytes when chosen (part of the cache key).
+        jet_class: the JetNet class the user picked (None: read it from the file name).
     """
 
     kind: str
@@ -53,11 +54,13 @@ class DataChoice:
     label: str
     mtime_ns: int
     size: int
+    jet_class: str | None = None
 
     @property
     def key(self) -> str:
         """A string that changes whenever the jets would: use it to key cached results."""
-        return f"{self.path}|{self.mtime_ns}|{self.size}|{MAX_JETS_DEFAULT}"
+        picked = "" if self.jet_class is None else f"|{self.jet_class}"
+        return f"{self.path}|{self.mtime_ns}|{self.size}|{MAX_JETS_DEFAULT}{picked}"
 
 
 def default_jets_path() -> Path:
@@ -70,7 +73,8 @@ def default_jets_path() -> Path:
     return DEFAULT_JETS
 
 
-def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
+def _choice(kind: str, path: str | os.PathLike, label: str,
+            jet_class: str | None = None) -> DataChoice:
     path = Path(path).expanduser()
     if path.is_dir():
         raise JetvizInputError(f"{path}: is a folder; give the path of one jet file inside it")
@@ -80,21 +84,24 @@ def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
                 if kind == "default" else "check the path (it is read on the server)")
         raise JetvizInputError(f"{path}: expected {what} here, found no such file; {hint}")
     stat = path.stat()
-    return DataChoice(kind, str(path.resolve()), label, stat.st_mtime_ns, stat.st_size)
+    return DataChoice(kind, str(path.resolve()), label, stat.st_mtime_ns, stat.st_size,
+                      jet_class)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading jets …")
-def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int) -> JetSet:
+def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int,
+          jet_class: str | None = None) -> JetSet:
     """Read a jet file once per (path, mtime, size); the JetSet is shared, never modified."""
     from jetviz.readers import load_jets  # imported on first use: keeps the app start fast
 
-    return load_jets(path, name=label, max_jets=max_jets)
+    return load_jets(path, name=label, max_jets=max_jets, jet_class=jet_class)
 
 
 def load_choice(choice: DataChoice) -> JetSet:
     """The jets of ``choice`` (cached); raises JetvizInputError with the reader's message."""
     try:
-        return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT)
+        return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT,
+                     choice.jet_class)
     except JetvizInputError:
         raise
     except Exception as err:  # a file the reader did not foresee must not crash the page
@@ -117,14 +124,14 @@ def _save_upload(name: str, data: bytes) -> Path:
 
 
 def _attempt(input_id: str, kind: str, path_of: Callable[[], str | os.PathLike],
-             label: str) -> None:
+             label: str, jet_class: str | None = None) -> None:
     """Load the input once per ``input_id``: make it the data set in use, or keep the
     current one and remember the error message."""
     if st.session_state.get(_ATTEMPT) == input_id:
         return
     st.session_state[_ATTEMPT] = input_id
     try:
-        choice = _choice(kind, path_of(), label)
+        choice = _choice(kind, path_of(), label, jet_class)
         load_choice(choice)
     except JetvizInputError as err:
         st.session_state[_ERROR] = (input_id, str(err))
@@ -150,33 +157,66 @@ def data_set_sidebar() -> None:
             input_id = f"default:{path}"
             _attempt(input_id, "default", lambda: path, "embedded default")
         elif source == SOURCES[1]:
+            jet_class = jetnet_class_picker()
             upload = st.file_uploader(
                 "Jet file", type=UPLOAD_TYPES, key="jetviz_data_upload",
                 help=("JetNet, hls4ml LHC-jets or top-tagging HDF5 as published, or a file "
                       "made by `jetviz generate`. The format is detected from the content."),
             )
             if upload is not None:
-                input_id = f"upload:{upload.file_id}"
+                input_id = f"upload:{upload.file_id}:{jet_class}"
                 _attempt(input_id, "upload",
-                         lambda: _save_upload(upload.name, upload.getvalue()), upload.name)
+                         lambda: _save_upload(upload.name, upload.getvalue()), upload.name,
+                         jet_class)
         else:
+            jet_class = jetnet_class_picker()
             text = st.text_input(
                 "Path on the server", key="jetviz_data_path",
                 placeholder="/data/jetnet/t.hdf5",
                 help="A jet file on the machine running the app; press Enter to load it.",
             ).strip()
             if text:
-                input_id = f"path:{text}"
-                _attempt(input_id, "path", lambda: text, Path(text).name)
+                input_id = f"path:{text}:{jet_class}"
+                _attempt(input_id, "path", lambda: text, Path(text).name, jet_class)
         jets = _active_jets()
         active = current_choice()
         if jets is not None:
             st.caption(f"In use: **{active.label}** — {len(jets):,} jets, "
-                       f"{len(jets.class_names)} classes, P = {jets.n_particles}")
+                       f"{class_count_text(jets)}, P = {jets.n_particles}")
     error = st.session_state.get(_ERROR)
     if error is not None and error[0] in (input_id, "active"):
         still = f" Still using: {active.label}." if active is not None else ""
-        st.error(f"Could not load this data set. {error[1].rstrip('.')}.{still}")
+        hint = (" Pick its class under **JetNet class** above." if "JetNet class" in error[1]
+                and source != SOURCES[0] else "")
+        st.error(f"Could not load this data set. {error[1].rstrip('.')}.{hint}{still}")
+
+
+FROM_NAME = "from the file name"
+
+
+def jetnet_class_picker() -> str | None:
+    """The JetNet class of the user's file (None: the reader takes it from the file name).
+
+    JetNet stores one class per file and says which only in the name (g.hdf5, t150.hdf5…),
+    so a renamed file needs the class from the user; other formats ignore it.
+    """
+    from jetviz.jets import CLASS_LABELS, CLASS_NAMES
+
+    picked = st.selectbox(
+        "JetNet class", (FROM_NAME, *CLASS_NAMES), key="jetviz_data_jet_class",
+        format_func=lambda c: c if c == FROM_NAME else f"{c} — {CLASS_LABELS.get(c, c)}",
+        help=("A JetNet file holds one class and names it only in the file name (g, q, t, w "
+              "or z.hdf5). For a renamed file (e.g. my_jets.h5) pick its class here; files "
+              "in the other formats carry their labels and ignore this."))
+    return None if picked == FROM_NAME else picked
+
+
+def class_count_text(jets: JetSet) -> str:
+    """"3 classes" counting only the classes that have jets ("1 class: w" for one)."""
+    present = [name for name, n in jets.counts().items() if n > 0]
+    if len(present) == 1:
+        return f"1 class: {present[0]}"
+    return f"{len(present)} classes"
 
 
 def _active_jets() -> JetSet | None:
@@ -237,7 +277,7 @@ def data_set_summary(jets: JetSet) -> DataSetSummary:
     classes = [
         {"class": name, "name": CLASS_LABELS.get(name, name), "jets": n,
          "share": f"{100 * n / total:.1f} %"}
-        for name, n in counts.items()
+        for name, n in counts.items() if n > 0  # a one-class file lists only its class
     ]
     provenance, details = [], {}
     for key, value in sorted(jets.attrs.items()):

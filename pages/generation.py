@@ -8,11 +8,13 @@ from ui.generation import (
     PAGE_OBSERVABLES,
     available_generators,
     class_label,
+    fixed_observables,
     generated,
     generator_picker,
     load_generator,
     score_table,
     truth_for,
+    truth_key,
     values_for_histograms,
 )
 
@@ -95,6 +97,12 @@ st.header("Wasserstein-1 distance per observable")
 table = score_table(spec, seed, n_jets, batch_size, 5, truth, fake)
 st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4,
              key="gen_table")
+fixed = fixed_observables(truth_key(), spec.classes, truth.reference)
+if fixed:
+    st.caption(
+        "**Not judged:** " + "; ".join(f"{LABELS.get(n, n)} — {why}" for n, why in fixed.items())
+        + ". They stay in the histograms to show how far the generated jets stray from the "
+        "frame, but their W1 against a spike says nothing about the physics.")
 st.caption(
     f"JetNet protocol (arXiv:2106.11535): 5 batches of {batch_size:,} jets from each sample, "
     "W1 by scipy per batch, mean ± std. Truth vs truth: the same between the reference half "

@@ -48,6 +48,13 @@ def test_generation_page_shows_histograms_and_w1_table(root, monkeypatch):
     table = at.dataframe[0].value
     assert len(table) == len(TABLE_OBSERVABLES)
     assert {"W1 generated", "W1 truth vs truth", "ratio"} <= set(table.columns)
+    # the frame centres every jet: η and φ are shown, not judged, and the page says why
+    verdicts = dict(zip(table["observable"], table["verdict"], strict=True))
+    assert verdicts["jet η"].startswith("not judged")
+    assert verdicts["jet φ [rad]"].startswith("not judged")
+    assert not verdicts["jet mass [GeV]"].startswith("not judged")
+    why = next(c.value for c in at.caption if c.value.startswith("**Not judged:**"))
+    assert "jet η — fixed by the frame" in why and "centred" in why
     # switch to the Gaussian prior: the figure and the scores change
     gauss = next(o for o in at.selectbox(key="gen_generator").options if "Gaussian" in o)
     at.selectbox(key="gen_generator").set_value(gauss).run()

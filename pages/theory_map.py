@@ -100,7 +100,7 @@ try:
 except JetvizInputError as err:
     st.error(f"Your events are not shown at this set size: {err}")
 
-left, right = st.columns([5, 2])
+left, right = st.columns([3, 2])  # the accuracy table needs ≈ 450 px for its 4 columns
 with left:
     fig = theory_map_figure(
         xy, tmap.theory, theories, set_size=set_size, axis=PROJECTIONS[projection],
@@ -112,7 +112,8 @@ with left:
                             key=f"theorymap_{method}_{set_size}_{projection}")
 with right:
     st.subheader(f"KDE accuracy, N = {set_size}")
-    st.dataframe(accuracy_table(info, set_size), hide_index=True)
+    # a static table wraps its headers: every column and header fits the narrow column
+    st.table(accuracy_table(info, set_size).set_index("method"))
     st.caption(
         "A Gaussian KDE per theory on training embeddings assigns each held-out set to the "
         "densest theory (Scott bandwidth, equal priors); "

@@ -19,6 +19,8 @@ from ui.vae import (
     model_and_class,
     reconstruction_at,
     sample_for,
+    share_beta,
+    share_model_and_class,
     toy_scales,
 )
 
@@ -41,6 +43,7 @@ st.latex(
     r"D_2(\beta) = \frac{d\langle \mathrm{EMD}^2\rangle}{d(\beta^2)}"
 )
 
+share_model_and_class("beta", {"beta_sweep_on": [True, False]})
 picked = model_and_class("beta")
 if picked is None:
     st.stop()
@@ -58,6 +61,7 @@ if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
 @st.fragment
 def at_beta() -> None:
     """Everything the β slider drives; a slider move reruns only this part of the page."""
+    share_beta("beta", "beta_slider", loaded, scan)  # here: a slider move reruns only this
     beta = beta_slider(scan, unit, key="beta_slider", model=loaded.choice.path)
     st.caption(
         f"Everything except the reconstructions comes from the β-scan stored with the model "

@@ -18,6 +18,7 @@ from ui.data import (
     pick_random_jet,
     truncation_note,
 )
+from ui.share import share_link, share_view
 
 st.title("Jets by class")
 st.markdown(
@@ -38,6 +39,11 @@ st.caption(
 )
 
 jets, key = jets_in_use()
+present = [name for name, n in jets.counts().items() if n > 0]
+share_view("data", ["data_class", "data_index", "data_pixels", "data_aligned"], allowed={
+    "data_class": present, "data_index": lambda v: isinstance(v, int) and v >= 0,
+    "data_pixels": [15, 25, 33, 50, 75, 100], "data_aligned": [True, False]})
+share_link()
 note = truncation_note(jets)
 if note:
     st.info(note)
@@ -50,7 +56,8 @@ st.caption("Jet pT, η, mass and multiplicity are the whole jet's, as stored in 
            "jet. Click a class in the legend to hide or show it.")
 
 st.header("One jet, and its class on average")
-present = [name for name, n in jets.counts().items() if n > 0]
+if st.session_state.get("data_class") not in present:  # a shared link's class not in this set
+    st.session_state.pop("data_class", None)
 class_column, _ = st.columns([1, 2])
 with class_column:
     name = st.selectbox("Class", present, format_func=class_label, key="data_class",

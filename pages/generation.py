@@ -5,6 +5,7 @@ import streamlit as st
 from jetviz.figures.generation import observable_histograms
 from jetviz.metrics import LABELS, UNITS
 from ui.generation import (
+    PAGE_DEFAULTS,
     PAGE_OBSERVABLES,
     available_generators,
     class_label,
@@ -17,6 +18,7 @@ from ui.generation import (
     truth_key,
     values_for_histograms,
 )
+from ui.share import share_link, share_view
 
 st.title("Generated jets")
 st.markdown(
@@ -48,6 +50,11 @@ if not specs:
             "<GeV> --out checkpoints/gen_<name>` (see README).")
     st.stop()
 
+N_CHOICES, BATCH_CHOICES = [2_000, 5_000, 10_000, 20_000, 50_000], [500, 1_000, 2_000, 5_000]
+share_view("generation", ["gen_generator", "gen_n", "gen_seed", "gen_batch"], allowed={
+    "gen_generator": [s.label for s in specs], "gen_n": N_CHOICES, "gen_batch": BATCH_CHOICES,
+    "gen_seed": lambda v: isinstance(v, int) and 0 <= v <= 10_000})
+share_link()
 left, mid, right, far = st.columns([3, 1, 1, 1])
 with left:
     spec = generator_picker(
@@ -56,15 +63,16 @@ with left:
         "is conditioned on. Each VAE comes with both priors: compare them.")
 with mid:
     n_jets = st.select_slider(
-        "Generated jets", [2_000, 5_000, 10_000, 20_000, 50_000], value=10_000,
-        key="gen_n", help="How many jets to generate (cached; above 10,000 a progress bar "
+        "Generated jets", N_CHOICES, value=PAGE_DEFAULTS["n"],
+        key="gen_n", help="How many jets to generate (cached; above 5,000 a progress bar "
                           "shows the sampling).")
 with right:
-    seed = int(st.number_input("Seed", 0, 10_000, 0, key="gen_seed",
+    seed = int(st.number_input("Seed", 0, 10_000, PAGE_DEFAULTS["seed"], key="gen_seed",
                                help="Seeds the latents and the jet pT draws."))
 with far:
     batch_size = st.select_slider(
-        "W1 batch size", [500, 1_000, 2_000, 5_000], value=2_000, key="gen_batch",
+        "W1 batch size", BATCH_CHOICES, value=PAGE_DEFAULTS["batch_size"],
+        key="gen_batch",
         help="Jets per batch for W1 (JetNet protocol: 5 batches, mean ± std). Larger batches "
              "give smaller W1 for real and generated jets alike; the baseline uses the same "
              "size.")
@@ -94,7 +102,7 @@ st.caption(
     "is generated / true.")
 
 st.header("Wasserstein-1 distance per observable")
-table = score_table(spec, seed, n_jets, batch_size, 5, truth, fake)
+table = score_table(spec, seed, n_jets, batch_size, PAGE_DEFAULTS["n_batches"], truth, fake)
 st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4,
              key="gen_table")
 fixed = fixed_observables(truth_key(), spec.classes, truth.reference)

@@ -5,6 +5,7 @@ import streamlit as st
 from jetviz.errors import JetvizInputError
 from jetviz.figures.contrastive import mass_plane_figure, selection_histograms, theory_map_figure
 from jetviz.models.theory import METHOD_LABELS
+from ui.share import share_link, share_view
 from ui.theorymap import (
     UPLOAD_TYPES,
     accuracy_table,
@@ -42,6 +43,10 @@ if info is None:
 theories = info["theories"]
 methods = info["methods"]
 
+share_view("theory_map", ["theorymap_method", "theorymap_set_size", "theorymap_projection"],
+           allowed={"theorymap_method": methods, "theorymap_set_size": info["set_sizes"],
+                    "theorymap_projection": list(PROJECTIONS)})
+share_link()
 c1, c2, c3 = st.columns([3, 2, 2])
 method = c1.radio(
     "Embedding method", methods, horizontal=True, key="theorymap_method",

@@ -7,6 +7,8 @@ choice (an observable, a resolution, a colour panel) recomputes nothing:
 * generated jets and their observables: ``st.cache_data`` per chunk of ``CHUNK`` jets on
   (generator key, seed, chunk index) — asking for more jets only samples the new chunks,
   and a request above ``PROGRESS_ABOVE`` jets shows a progress bar;
+* the truth-vs-truth baseline: ``st.cache_data`` on (data-set key, classes, batch size) —
+  it does not depend on the generator, so switching generators never recomputes it;
 * true jets (prepared like the VAE's inputs, split into a reference and a baseline half) and
   their observables: ``st.cache_data`` on (data-set key, classes, P);
 * W1/MMD tables and average images: ``st.cache_data`` on all of the above plus their own
@@ -15,8 +17,10 @@ choice (an observable, a resolution, a colour panel) recomputes nothing:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +54,10 @@ from jetviz.metrics import (
 from ui.data import jets_in_use
 
 ROOT_ENV = "JETVIZ_GEN_ROOT"  # overrides checkpoints/ (tests)
+WARM_ENV = "JETVIZ_WARM_GENERATORS"  # "1": compute every generator's default view at start
+PAGE_DEFAULTS = {"n": 10_000, "seed": 0, "batch_size": 2_000, "n_batches": 5}
 CHUNK = 5000  # generated jets per cached chunk
-PROGRESS_ABOVE = 10_000  # requests above this many jets show a progress bar
+PROGRESS_ABOVE = CHUNK  # requests of more than one chunk show a progress bar (> 1 s)
 SPLIT_SEED = 7  # which real jets form the reference and the baseline half
 METRIC_SEED = 11  # draws the W1 batches
 PAGE_OBSERVABLES = ("mass", "pt", "eta", "phi", "multiplicity", "tau21", "tau32",
@@ -76,8 +82,56 @@ def _stamp(spec: GeneratorSpec) -> int:
 
 
 def available_generators() -> list[GeneratorSpec]:
-    """The generators on disk (listing them is a few file reads; not cached)."""
-    return list_generators(generator_root())
+    """The generators on disk (listing them is a few file reads; not cached).
+
+    With ``$JETVIZ_WARM_GENERATORS=1`` the first call also starts, once per server, a
+    background thread that fills the shared caches with every generator's default view
+    (see :func:`warm_up`), so a later switch to any generator only reads caches.
+    """
+    specs = list_generators(generator_root())
+    if os.environ.get(WARM_ENV) == "1" and specs:
+        _warm_up_thread(str(generator_root()))
+    return specs
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up_thread(root: str) -> threading.Thread:
+    """Start :func:`warm_up` once per server process (the resource is the thread)."""
+    thread = threading.Thread(target=warm_up, name="jetviz-warm-generators", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_up() -> None:
+    """Compute every generator's default page view into the shared caches: the generated
+    jets, the true jets, the W1/MMD table and its baseline (the page's default settings, the
+    embedded default data set). Runs in a background thread; a generator that fails is
+    skipped (the page shows its error when it is chosen)."""
+    from ui.data import _choice, default_jets_path, load_choice
+
+    log = logging.getLogger("jetviz.warm")
+    # cached functions called outside a script run warn once per call; not from this thread
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: threading.current_thread().name != "jetviz-warm-generators")
+    choice = _choice("default", default_jets_path(), "embedded default")
+    jets, data_key = load_choice(choice), choice.key
+    d = PAGE_DEFAULTS
+    for spec in list_generators(generator_root()):
+        try:
+            gen = _load(spec.key, _stamp(spec), spec)
+            truth = _truth(data_key, spec.classes, gen.config.n_particles_in, gen.radius, jets)
+            n = d["n"]
+            parts = [_chunk(spec.key, _stamp(spec), d["seed"], i, min(CHUNK, n - i * CHUNK), gen)
+                     for i in range(math.ceil(n / CHUNK))]
+            fake = _joined(parts)
+            size = min(d["batch_size"], len(truth.reference), len(truth.baseline), n)
+            _scores(spec.key, _stamp(spec), d["seed"], n, data_key, size, d["n_batches"],
+                    truth.reference, fake)
+            _baseline(data_key, spec.classes, truth.reference.particles.shape[1], size,
+                      d["n_batches"], truth.reference, truth.baseline)
+        except (JetvizInputError, OSError, ValueError) as err:
+            log.warning("warm-up skipped %s: %s", spec.label, err)
+    log.warning("warm-up done: %d generators", len(list_generators(generator_root())))
 
 
 def class_label(classes: tuple[str, ...] | str) -> str:
@@ -134,10 +188,14 @@ def generated(spec: GeneratorSpec, gen: Generator, n: int, seed: int,
             bar.progress((i + 1) / n_chunks, text=f"Generated {min(n, (i + 1) * CHUNK):,} jets")
     if bar is not None:
         bar.empty()
+    return _joined(parts), np.concatenate([p["jet_pt"] for p in parts])
+
+
+def _joined(parts: list[dict]) -> FeatureSet:
+    """One FeatureSet from cached chunks."""
     jet = {k: np.concatenate([p["jet"][k] for p in parts]) for k in parts[0]["jet"]}
-    fs = FeatureSet(jet, np.concatenate([p["particles"] for p in parts]),
-                    np.concatenate([p["mask"] for p in parts]))
-    return fs, np.concatenate([p["jet_pt"] for p in parts])
+    return FeatureSet(jet, np.concatenate([p["particles"] for p in parts]),
+                      np.concatenate([p["mask"] for p in parts]))
 
 
 @dataclass(frozen=True)
@@ -181,23 +239,33 @@ def truth_for(gen: Generator) -> Truth | None:
         return None
 
 
-@st.cache_data(max_entries=64, show_spinner="Computing W1 and MMD over batches …")
+@st.cache_data(max_entries=64, show_spinner="Computing W1 and MMD of the generated jets "
+                                             "over batches …")
 def _scores(key: str, stamp: int, seed: int, n: int, data_key: str, batch_size: int,
-            n_batches: int, _ref: FeatureSet, _base: FeatureSet, _gen: FeatureSet) -> dict:
+            n_batches: int, _ref: FeatureSet, _gen: FeatureSet) -> dict:
     rng = np.random.default_rng(METRIC_SEED)
-    gen_scores = w1_protocol(_ref, _gen, TABLE_OBSERVABLES, n_batches=n_batches,
-                             batch_size=batch_size, rng=rng, with_mmd=True)
-    base_scores = truth_baseline(_ref, _base, TABLE_OBSERVABLES, n_batches=n_batches,
-                                 batch_size=batch_size, rng=rng, with_mmd=True)
-    return {"generated": gen_scores, "truth": base_scores}
+    return w1_protocol(_ref, _gen, TABLE_OBSERVABLES, n_batches=n_batches,
+                       batch_size=batch_size, rng=rng, with_mmd=True)
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the truth-vs-truth baseline (once per "
+                                             "class and batch size) …")
+def _baseline(data_key: str, classes: tuple[str, ...], n_particles: int, batch_size: int,
+              n_batches: int, _ref: FeatureSet, _base: FeatureSet) -> dict:
+    rng = np.random.default_rng(METRIC_SEED + 1)
+    return truth_baseline(_ref, _base, TABLE_OBSERVABLES, n_batches=n_batches,
+                          batch_size=batch_size, rng=rng, with_mmd=True)
 
 
 def score_table(spec: GeneratorSpec, seed: int, n: int, batch_size: int, n_batches: int,
                 truth: Truth, gen: FeatureSet) -> pd.DataFrame:
     """One row per observable: W1 (mean ± std) generated and truth-vs-truth, ratio, MMD²."""
     _, data_key = jets_in_use()
-    s = _scores(spec.key, _stamp(spec), seed, n, data_key, batch_size, n_batches,
-                truth.reference, truth.baseline, gen)
+    n_particles = truth.reference.particles.shape[1]
+    s = {"generated": _scores(spec.key, _stamp(spec), seed, n, data_key, batch_size, n_batches,
+                              truth.reference, gen),
+         "truth": _baseline(data_key, spec.classes, n_particles, batch_size, n_batches,
+                            truth.reference, truth.baseline)}
     fixed = fixed_observables(data_key, spec.classes, truth.reference)
     rows = []
     for name in TABLE_OBSERVABLES:

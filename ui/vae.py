@@ -415,9 +415,10 @@ def class_picker(loaded: Loaded, where: str) -> str:
     trained = trained_classes(loaded) or []
     widget = f"vae_class_{where}"
     # a new model starts on its own class (a W model on W jets), not the last model's choice
-    if st.session_state.get(f"{widget}_model") != loaded.key:
-        st.session_state[f"{widget}_model"] = loaded.key
+    # (a session's first model keeps a class restored from a shared link)
+    if st.session_state.get(f"{widget}_model") not in (None, loaded.key):
         st.session_state.pop(widget, None)
+    st.session_state[f"{widget}_model"] = loaded.key
     if st.session_state.get(widget) not in options:
         st.session_state[widget] = trained[0] if len(trained) == 1 and trained[0] in options \
             else ALL_CLASSES
@@ -433,6 +434,28 @@ def class_picker(loaded: Loaded, where: str) -> str:
 WALK_SPAN = 3.0  # a single-direction walk runs over μ ± 3 (prior standard deviations)
 WALK_STEPS = 61  # positions along a walk (the slider indexes into the decoded path)
 LINE_STEPS = 41  # positions on the straight line between two jets
+
+
+def share_model_and_class(where: str, extra: dict | None = None) -> None:
+    """Restore/publish the page's model and class pickers (and ``extra`` keys → allowed)
+    through the URL (:mod:`ui.share`); the model travels as its folder name."""
+    from ui.share import share_link, share_view
+
+    by_name = {Path(m.path).name: m.path for m in list_models()}
+    keys = [f"vae_model_{where}", f"vae_class_{where}", *(extra or {})]
+    share_view(where, keys, allowed=extra or {},
+               codecs={f"vae_model_{where}": (lambda p: Path(p).name, by_name.__getitem__)})
+    share_link()
+
+
+def share_beta(where: str, slider_key: str, loaded: Loaded, scan: Scan) -> None:
+    """Restore/publish the β slider of this model through the URL (the key names the
+    model, so a link carries the β of the model it shows)."""
+    from ui.share import share_view
+
+    widget = f"{slider_key}:{Path(loaded.choice.path).name}"
+    share_view(f"{where}_beta", [widget],
+               allowed={widget: lambda v: isinstance(v, int) and 0 <= v < len(scan.betas)})
 
 
 def model_and_class(where: str) -> tuple[Loaded, Scan, str] | None:

@@ -64,7 +64,7 @@ T = TypeVar("T", JetSet, EventSet)
 
 MAX_JETS_DEFAULT = 200_000  # rows read by default: ~ 200k × 150 × 3 float32 ≈ 360 MB at most
 MAX_EVENTS_DEFAULT = 200_000
-JET_FORMATS: tuple[str, ...] = ("jetviz", "jetnet", "hls4ml", "toptagging")
+JET_FORMATS: tuple[str, ...] = ("jetviz", "jetnet", "hls4ml", "toptagging", "jetclass")
 EVENT_FORMATS: tuple[str, ...] = ("jetviz", "darkmachines")
 TOPTAGGING_CLASSES: tuple[str, ...] = ("qcd", "t")
 HLS4ML_ONEHOT: tuple[str, ...] = ("j_g", "j_q", "j_w", "j_z", "j_t")  # order in the file
@@ -177,6 +177,8 @@ def detect_format(source: Source, *, name: str | None = None, want: str | None =
     if _is_hdf5(head):
         with _open_h5(source, label, want) as h5:
             return _hdf5_format(h5, label, want)
+    if head[:4] == b"root":  # a ROOT file: JetClass (jetviz.jetclass)
+        return "jetclass"
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if first.count(";") >= 4 and "\x00" not in first:
         return "darkmachines"
@@ -603,6 +605,8 @@ def load_jets(source: Source, *, fmt: str = "auto", name: str | None = None,
         if max_jets is not None:
             jets = jets.subset(slice(0, _rows(len(jets), max_jets, label)))
         return jets if n_particles is None else jets.truncated(n_particles)
+    if fmt == "jetclass":
+        return _jetclass(source, label, max_jets, n_particles).jets
     with _open_h5(source, label, "jets") as h5:
         if fmt == "jetnet":
             return read_jetnet(h5, label, max_jets=max_jets, n_particles=n_particles,
@@ -646,6 +650,11 @@ def count_jets(source: Source, *, fmt: str = "auto", name: str | None = None) ->
     label = source_name(source, name)
     fmt = detect_format(source, name=label, want="jets") if fmt == "auto" else fmt
     _check_fmt(fmt, JET_FORMATS, label, "jets")
+    if fmt == "jetclass":
+        import uproot
+
+        with uproot.open(_path_of(source, label)) as root:
+            return int(root["tree"].num_entries) if "tree" in root else 0
     with _open_h5(source, label, "jets") as h5:
         if fmt == "toptagging":
             return PandasFrame(h5, "table", label).n_rows
@@ -663,3 +672,18 @@ def count_events(source: Source, *, fmt: str = "auto", name: str | None = None) 
         return sum(1 for raw in _lines(source) if raw.strip())
     with _open_h5(source, label, "events") as h5:
         return int(_dataset(h5, "features", label, "jetviz events").shape[0])
+
+
+def _path_of(source: Source, label: str) -> str | os.PathLike:
+    """The path of ``source``: ROOT files are read by path (uproot), not from a stream."""
+    if isinstance(source, str | os.PathLike):
+        return source
+    raise JetvizInputError(f"{label}: a ROOT (JetClass) file must be read from a path on the "
+                           "server; save it first")
+
+
+def _jetclass(source: Source, label: str, max_jets: int | None, n_particles: int | None):
+    from jetviz.jetclass import MAX_PARTICLES, read_jetclass
+
+    return read_jetclass(_path_of(source, label), max_jets=max_jets, name=label,
+                         n_particles=MAX_PARTICLES if n_particles is None else n_particles)

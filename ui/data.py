@@ -28,7 +28,7 @@ from jetviz.jets import JetSet
 
 MAX_JETS_DEFAULT = 100_000  # jets read from one file at most (keeps every page responsive)
 DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
-UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5"]  # every jet format jetviz reads is HDF5
+UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5", "root"]  # HDF5 formats, and JetClass ROOT files
 SOURCES = ("Embedded default", "Upload a file", "File path")
 
 _ACTIVE = "jetviz_data_active"  # DataChoice in use
@@ -160,8 +160,9 @@ def data_set_sidebar() -> None:
             jet_class = jetnet_class_picker()
             upload = st.file_uploader(
                 "Jet file", type=UPLOAD_TYPES, key="jetviz_data_upload",
-                help=("JetNet, hls4ml LHC-jets or top-tagging HDF5 as published, or a file "
-                      "made by `jetviz generate`. The format is detected from the content."),
+                help=("JetNet, hls4ml LHC-jets or top-tagging HDF5 as published, a JetClass "
+                      "ROOT file, or a file made by `jetviz generate`. The format is detected "
+                      "from the content."),
             )
             if upload is not None:
                 input_id = f"upload:{upload.file_id}:{jet_class}"

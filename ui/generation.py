@@ -121,8 +121,10 @@ def warm_up() -> None:
             gen = _load(spec.key, _stamp(spec), spec)
             truth = _truth(data_key, spec.classes, gen.config.n_particles_in, gen.radius, jets)
             n = d["n"]
-            parts = [_chunk(spec.key, _stamp(spec), d["seed"], i, min(CHUNK, n - i * CHUNK), gen)
-                     for i in range(math.ceil(n / CHUNK))]
+            # the same arguments, passed the same way, as generated(): the cache key is made
+            # of the arguments as given (a default left out is a different key)
+            parts = [_chunk(spec.key, _stamp(spec), d["seed"], i, min(CHUNK, n - i * CHUNK),
+                            gen, None) for i in range(math.ceil(n / CHUNK))]
             fake = _joined(parts)
             size = min(d["batch_size"], len(truth.reference), len(truth.baseline), n)
             _scores(spec.key, _stamp(spec), d["seed"], n, data_key, size, d["n_batches"],
@@ -152,7 +154,7 @@ def generator_picker(specs: list[GeneratorSpec], key: str, help_text: str) -> Ge
     return specs[labels.index(label)]
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the generator …")
+@st.cache_resource(max_entries=32, show_spinner="Loading the generator …")  # ≈ 1.4 MB each
 def _load(key: str, stamp: int, _spec: GeneratorSpec) -> Generator:
     return Generator(_spec)
 

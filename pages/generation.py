@@ -2,21 +2,19 @@
 
 import streamlit as st
 
-from jetviz.figures.generation import observable_histograms
-from jetviz.metrics import LABELS, UNITS
+from jetviz.metrics import LABELS
 from ui.generation import (
     PAGE_DEFAULTS,
-    PAGE_OBSERVABLES,
     available_generators,
     class_label,
     fixed_observables,
     generated,
     generator_picker,
+    histogram_figure,
     load_generator,
     score_table,
     truth_for,
     truth_key,
-    values_for_histograms,
 )
 from ui.share import share_link, share_view
 
@@ -87,10 +85,7 @@ batch_size = min(batch_size, len(truth.reference), len(truth.baseline), n_jets)
 fake, _ = generated(spec, gen, n_jets, seed)
 
 st.plotly_chart(
-    observable_histograms(
-        values_for_histograms(truth.reference), values_for_histograms(fake), PAGE_OBSERVABLES,
-        LABELS, UNITS, generated_label=f"generated ({spec.prior} prior)",
-        title=f"True vs generated {class_label(spec.classes)} jets — {spec.label}"),
+    histogram_figure(spec, seed, n_jets, truth, fake),
     theme=None, key="gen_histograms")
 st.caption(
     f"True: {len(truth.reference):,} real jets (half of the data set's "

@@ -131,6 +131,10 @@ def warm_up() -> None:
                     truth.reference, fake)
             _baseline(data_key, spec.classes, truth.reference.particles.shape[1], size,
                       d["n_batches"], truth.reference, truth.baseline)
+            _histogram_figure(spec.key, _stamp(spec), d["seed"], n, data_key,
+                              f"True vs generated {class_label(spec.classes)} jets — "
+                              f"{spec.label}", f"generated ({spec.prior} prior)",
+                              truth.reference, fake)
         except (JetvizInputError, OSError, ValueError) as err:
             log.warning("warm-up skipped %s: %s", spec.label, err)
     log.warning("warm-up done: %d generators", len(list_generators(generator_root())))
@@ -301,6 +305,25 @@ def fixed_observables(data_key: str, classes: tuple[str, ...],
                       reference: FeatureSet) -> dict[str, str]:
     """Observables the preprocessing fixes for these true jets (name → why; not judged)."""
     return _fixed(data_key, classes, reference)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _histogram_figure(key: str, stamp: int, seed: int, n: int, data_key: str, title: str,
+                      generated_label: str, _truth: FeatureSet, _fake: FeatureSet):
+    from jetviz.figures.generation import observable_histograms
+
+    return observable_histograms(
+        values_for_histograms(_truth), values_for_histograms(_fake), PAGE_OBSERVABLES, LABELS,
+        UNITS, generated_label=generated_label, title=title)
+
+
+def histogram_figure(spec: GeneratorSpec, seed: int, n: int, truth: Truth, fake: FeatureSet):
+    """True vs generated histograms with ratio panels (go.Figure), built once per view
+    (a 20-panel figure takes ≈ 1 s to build; cached, a generator switch only reads it)."""
+    return _histogram_figure(
+        spec.key, _stamp(spec), seed, n, truth_key(),
+        f"True vs generated {class_label(spec.classes)} jets — {spec.label}",
+        f"generated ({spec.prior} prior)", truth.reference, fake)
 
 
 def values_for_histograms(fs: FeatureSet, names: tuple[str, ...] = PAGE_OBSERVABLES

@@ -98,7 +98,7 @@ def share_link(where: object = None) -> None:
     base = (st.context.url or "").split("?")[0]
     query = urlencode(st.query_params.to_dict())
     link = f"{base}?{query}" if query else base
-    with box.popover("🔗 Copy link to this view",
+    with box.popover("Copy link to this view", icon=":material/link:",
                      help="A link that opens this page with every control as it is now — "
                           "for slides, notes or a colleague."):
         st.code(link, language=None, wrap_lines=True)

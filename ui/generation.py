@@ -172,7 +172,7 @@ def load_generator(spec: GeneratorSpec) -> Generator | None:
         return None
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=256, show_spinner="Generating jets …")  # shown only when computed
 def _chunk(key: str, stamp: int, seed: int, index: int, size: int, _gen: Generator,
            beta: float | None = None) -> dict:
     sample = _gen.sample(size, seed=seed * 100_003 + index, beta=beta)
@@ -307,7 +307,7 @@ def fixed_observables(data_key: str, classes: tuple[str, ...],
     return _fixed(data_key, classes, reference)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner="Drawing the histograms …")
 def _histogram_figure(key: str, stamp: int, seed: int, n: int, data_key: str, title: str,
                       generated_label: str, _truth: FeatureSet, _fake: FeatureSet):
     from jetviz.figures.generation import observable_histograms

@@ -96,10 +96,15 @@ def slider_beta(page) -> float:
     return float(text)
 
 
-def choose_model(page, label: str) -> None:
-    """Pick ``label`` in the model selectbox and wait for the page to redraw."""
+def choose_model(page, label: str, slider_label: str) -> None:
+    """Pick ``label`` in the model selectbox and wait until the page shows that model (its
+    β slider is labelled ``slider_label``: the toy's β has no unit) and has redrawn."""
     page.locator('[data-testid="stSelectbox"]').first.click()
     page.locator('[role="option"]').filter(has_text=label).first.click()
+    page.wait_for_function(
+        """(text) => { const l = document.querySelector('[data-testid="stSlider"] label');
+                       return l !== null && l.innerText.trim() === text; }""",
+        arg=slider_label, timeout=120_000)
     wait_for_app(page, 120_000)
     page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
 
@@ -123,11 +128,11 @@ def test_beta_slider_and_charts_agree_across_model_switches_in_chromium(vae_env)
         tiny_beta = assert_slider_and_charts_agree(page)
         assert tiny_beta < first
 
-        choose_model(page, "vae_banana")
+        choose_model(page, "vae_banana", "β (log scale)")
         banana_beta = assert_slider_and_charts_agree(page)
         move_beta_slider(page, "ArrowRight", 2)
         wait_for_marker_change(page, banana_beta)
         assert assert_slider_and_charts_agree(page) > banana_beta
 
-        choose_model(page, "vae_tiny")  # back: the β chosen for this model is restored
+        choose_model(page, "vae_tiny", "β [GeV] (log scale)")  # back: the β chosen for this model is restored
         assert assert_slider_and_charts_agree(page) == pytest.approx(tiny_beta)

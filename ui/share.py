@@ -4,9 +4,9 @@ Vocabulary
 ----------
 * A page's **shared keys** are the session-state keys of its widgets (``gen_n``,
   ``theorymap_method`` …). Each becomes one URL parameter of the same name.
-* **Restore**: the first time a session sees a URL whose parameters differ from what it last
-  applied, their values go into session state under those keys, before the widgets are
-  drawn, so the widgets open at them. A value the page does not offer (``allowed``) is
+* **Restore**: on a session's first run of a page (opening a link starts a new session),
+  the URL's values go into session state under those keys, before the widgets are drawn,
+  so the widgets open at them. A value the page does not offer (``allowed``) is
   ignored and the widget keeps its default.
 * **Publish**: the widgets' current values (session state, which Streamlit updates before
   a rerun) are written back to the URL on every run, so the address bar always holds the
@@ -44,7 +44,8 @@ def _decode(text: str) -> object:
 def share_view(page: str, keys: Sequence[str], *,
                allowed: Mapping[str, Collection | Callable[[object], bool]] | None = None,
                codecs: Mapping[str, Codec] | None = None) -> None:
-    """Restore ``keys`` from the URL (once per new URL), then write their values to it.
+    """Restore ``keys`` from the URL (on the session's first run of ``page``), then write
+    their values to it.
 
     Args:
         page: a name for the page (separates what each page applied).
@@ -58,8 +59,9 @@ def share_view(page: str, keys: Sequence[str], *,
     params = st.query_params.to_dict()
     mine = {k: params[k] for k in keys if k in params}
     applied = st.session_state.setdefault(_APPLIED, {})
-    stamp = json.dumps(mine, sort_keys=True)
-    if mine and applied.get(page) != stamp:
+    # only a session's first run of the page reads the URL: afterwards the session's own
+    # state is the view (an address the browser has not caught up with must not win)
+    if mine and page not in applied:
         for key, text in mine.items():
             decode = codecs[key][1] if key in codecs else _decode
             try:

@@ -454,7 +454,7 @@ def share_beta(where: str, slider_key: str, loaded: Loaded, scan: Scan) -> None:
     from ui.share import share_view
 
     widget = f"{slider_key}:{Path(loaded.choice.path).name}"
-    share_view(f"{where}_beta", [widget],
+    share_view(f"{where}_beta:{widget}", [widget],
                allowed={widget: lambda v: isinstance(v, int) and 0 <= v < len(scan.betas)})
 
 

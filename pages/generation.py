@@ -15,6 +15,7 @@ from ui.generation import (
     score_table,
     truth_for,
     truth_key,
+    warm_up_note,
 )
 from ui.share import share_link, share_view
 
@@ -53,6 +54,8 @@ share_view("generation", ["gen_generator", "gen_n", "gen_seed", "gen_batch"], al
     "gen_generator": [s.label for s in specs], "gen_n": N_CHOICES, "gen_batch": BATCH_CHOICES,
     "gen_seed": lambda v: isinstance(v, int) and 0 <= v <= 10_000})
 share_link()
+if (note := warm_up_note()) is not None:
+    st.caption(note)
 left, mid, right, far = st.columns([3, 1, 1, 1])
 with left:
     spec = generator_picker(

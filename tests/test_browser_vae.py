@@ -134,5 +134,6 @@ def test_beta_slider_and_charts_agree_across_model_switches_in_chromium(vae_env)
         wait_for_marker_change(page, banana_beta)
         assert assert_slider_and_charts_agree(page) > banana_beta
 
-        choose_model(page, "vae_tiny", "β [GeV] (log scale)")  # back: the β chosen for this model is restored
+        # back: the β chosen for this model is restored
+        choose_model(page, "vae_tiny", "β [GeV] (log scale)")
         assert assert_slider_and_charts_agree(page) == pytest.approx(tiny_beta)

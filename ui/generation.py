@@ -90,19 +90,41 @@ def available_generators() -> list[GeneratorSpec]:
     """
     specs = list_generators(generator_root())
     if os.environ.get(WARM_ENV) == "1" and specs:
-        _warm_up_thread(str(generator_root()))
+        _warm_up_state(str(generator_root()))
     return specs
 
 
+@dataclass
+class WarmUpState:
+    """How far the background warm-up is: ``done`` of ``total`` generators (mutable: the
+    warm-up thread counts, pages read)."""
+
+    total: int
+    done: int = 0
+
+
 @st.cache_resource(show_spinner=False)
-def _warm_up_thread(root: str) -> threading.Thread:
-    """Start :func:`warm_up` once per server process (the resource is the thread)."""
-    thread = threading.Thread(target=warm_up, name="jetviz-warm-generators", daemon=True)
+def _warm_up_state(root: str) -> WarmUpState:
+    """Start :func:`warm_up` once per server process; its progress is the resource."""
+    state = WarmUpState(total=len(list_generators(Path(root))))
+    thread = threading.Thread(target=warm_up, args=(state,), name="jetviz-warm-generators",
+                              daemon=True)
     thread.start()
-    return thread
+    return state
 
 
-def warm_up() -> None:
+def warm_up_note() -> str | None:
+    """A sentence on the background warm-up while it runs (None when off or finished)."""
+    if os.environ.get(WARM_ENV) != "1":
+        return None
+    state = _warm_up_state(str(generator_root()))
+    if state.done >= state.total:
+        return None
+    return (f"Precomputing every generator's default view in the background: {state.done} of "
+            f"{state.total} done. A generator not done yet is computed when you pick it.")
+
+
+def warm_up(state: WarmUpState | None = None) -> None:
     """Compute every generator's default page view into the shared caches: the generated
     jets, the true jets, the W1/MMD table and its baseline (the page's default settings, the
     embedded default data set). Runs in a background thread; a generator that fails is
@@ -137,6 +159,8 @@ def warm_up() -> None:
                               truth.reference, fake)
         except (JetvizInputError, OSError, ValueError) as err:
             log.warning("warm-up skipped %s: %s", spec.label, err)
+        if state is not None:
+            state.done += 1
     log.warning("warm-up done: %d generators", len(list_generators(generator_root())))
 
 

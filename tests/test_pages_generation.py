@@ -80,3 +80,15 @@ def test_images_page_panels_and_resolution(root, monkeypatch):
     at.radio(key="img_compare").set_value("reconstructed").run()
     fig3 = _figure(at, "img_panels")
     assert any(a["text"] == "reconstructed / true" for a in fig3["layout"]["annotations"])
+
+
+def test_warm_up_computes_every_generators_default_view(root, monkeypatch):
+    from ui.generation import WarmUpState, available_generators, warm_up
+
+    state = WarmUpState(total=len(available_generators()))
+    warm_up(state)
+    assert state.total >= 2 and state.done == state.total
+    # the page opens on the same data afterwards
+    monkeypatch.setenv("JETVIZ_WARM_GENERATORS", "0")
+    at = _open(monkeypatch, "pages/generation.py")
+    assert len(at.dataframe[0].value) == len(TABLE_OBSERVABLES)

@@ -77,7 +77,7 @@ MAX_PARTICLE_SLOTS = 1_000  # particle slots per jet (published sets: 30–200)
 MAX_FEATURES = 256  # columns per particle / per jet in a file (hls4ml: 16 and 59)
 MAX_NAMES = 4_096  # entries of a name list (hls4ml feature names, pandas column names)
 MAX_LINE_BYTES = 1 << 20  # one Dark Machines CSV line (an event has a few hundred bytes)
-JET_FORMATS: tuple[str, ...] = ("jetviz", "jetnet", "hls4ml", "toptagging")
+JET_FORMATS: tuple[str, ...] = ("jetviz", "jetnet", "hls4ml", "toptagging", "jetclass")
 EVENT_FORMATS: tuple[str, ...] = ("jetviz", "darkmachines")
 TOPTAGGING_CLASSES: tuple[str, ...] = ("qcd", "t")
 HLS4ML_ONEHOT: tuple[str, ...] = ("j_g", "j_q", "j_w", "j_z", "j_t")  # order in the file
@@ -126,16 +126,24 @@ def _is_hdf5(head: bytes) -> bool:
     return any(head[o:o + 8] == _HDF5_SIGNATURE for o in (0, 512, 1024, 2048))
 
 
+# What a caller that wants jets, events, or either is told to give (error messages name only
+# the formats that would have worked for that caller).
+EXPECTED: dict[str | None, str] = {
+    "jets": "a JetNet, hls4ml, top-tagging or jetviz jet file (HDF5)",
+    "events": "a Dark Machines .csv or a jetviz events file (HDF5)",
+    None: "a JetNet, hls4ml, top-tagging or jetviz HDF5 file, or a Dark Machines .csv",
+}
+
+
 @contextlib.contextmanager
-def _open_h5(source: Source, label: str) -> Iterator[h5py.File]:
+def _open_h5(source: Source, label: str, want: str | None = "jets") -> Iterator[h5py.File]:
     _rewind(source)
     try:
         h5 = h5py.File(source, "r")
     except (OSError, ValueError) as err:
         raise JetvizInputError(
-            f"{label}: not a readable HDF5 file ({err}); expected a JetNet, hls4ml, "
-            "top-tagging or jetviz HDF5 file. If it is one, it may be damaged or truncated: "
-            "download or copy it again") from err
+            f"{label}: not a readable HDF5 file ({err}); expected {EXPECTED[want]}. If it "
+            "is one, it may be damaged or truncated: download or copy it again") from err
     try:
         yield h5
     except OSError as err:  # h5py read errors: damaged or truncated data
@@ -146,7 +154,7 @@ def _open_h5(source: Source, label: str) -> Iterator[h5py.File]:
         h5.close()
 
 
-def _hdf5_format(h5: h5py.File, label: str) -> str:
+def _hdf5_format(h5: h5py.File, label: str, want: str | None = None) -> str:
     kind = h5.attrs.get("kind", b"")
     kind = kind.decode() if isinstance(kind, bytes) else str(kind)
     if kind in ("jetviz-jets", "jetviz-events"):
@@ -157,31 +165,44 @@ def _hdf5_format(h5: h5py.File, label: str) -> str:
         return "hls4ml"
     if "table" in h5 and isinstance(h5["table"], h5py.Group):
         return "toptagging"
+    found = f"an HDF5 file of no known layout; found top-level entries {sorted(h5.keys())[:12]}"
+    if want == "events":
+        raise JetvizInputError(
+            f"{label}: {found}. Expected {EXPECTED['events']}, whose attribute 'kind' is "
+            "'jetviz-events'")
     raise JetvizInputError(
-        f"{label}: an HDF5 file of no known layout; found top-level entries "
-        f"{sorted(h5.keys())[:12]}. Expected 'particle_features' + 'jet_features' (JetNet), "
+        f"{label}: {found}. Expected 'particle_features' + 'jet_features' (JetNet), "
         "'jetConstituentList' + 'jets' (hls4ml), 'table' (top tagging, pandas) or a jetviz file")
 
 
-def detect_format(source: Source, *, name: str | None = None) -> str:
-    """Which format ``source`` holds, from its content: one of JET_FORMATS or EVENT_FORMATS."""
+def detect_format(source: Source, *, name: str | None = None, want: str | None = None) -> str:
+    """Which format ``source`` holds, from its content: one of JET_FORMATS or EVENT_FORMATS.
+
+    Args:
+        source: a path or a binary file-like object.
+        name: the file's name for messages.
+        want: "jets", "events" or None: which formats an error message offers instead.
+    """
     label = source_name(source, name)
     head = _head(source)
     if not head:
-        raise JetvizInputError(f"{label}: the file is empty (0 bytes)")
+        raise JetvizInputError(f"{label}: the file is empty (0 bytes); expected {EXPECTED[want]}")
     if _is_hdf5(head):
-        with _open_h5(source, label) as h5:
-            return _hdf5_format(h5, label)
+        with _open_h5(source, label, want) as h5:
+            return _hdf5_format(h5, label, want)
+    if head[:4] == b"root":  # a ROOT file: JetClass (jetviz.jetclass)
+        return "jetclass"
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if first.count(";") >= 4 and "\x00" not in first:
         return "darkmachines"
+    what = {"jets": "not an HDF5 file", None: "neither an HDF5 file nor a Dark Machines CSV",
+            "events": "neither an HDF5 file nor a Dark Machines CSV (';'-separated)"}[want]
     raise JetvizInputError(
-        f"{label}: neither an HDF5 file nor a Dark Machines CSV (';'-separated lines). Give "
-        "a JetNet, hls4ml, top-tagging or jetviz HDF5 file, or a Dark Machines .csv")
+        f"{label}: {what}. Give {EXPECTED[want]}")
 
 
 def _jetviz_kind(source: Source, label: str) -> str:
-    with _open_h5(source, label) as h5:
+    with _open_h5(source, label, None) as h5:
         kind = h5.attrs.get("kind", b"")
     return kind.decode() if isinstance(kind, bytes) else str(kind)
 
@@ -629,7 +650,7 @@ def load_jets(source: Source, *, fmt: str = "auto", name: str | None = None,
         The JetSet; ``attrs`` records the format, the file and ``dropped_empty_jets``.
     """
     label = source_name(source, name)
-    fmt = detect_format(source, name=label) if fmt == "auto" else fmt
+    fmt = detect_format(source, name=label, want="jets") if fmt == "auto" else fmt
     _check_fmt(fmt, JET_FORMATS, label, "jets")
     if fmt == "jetviz":
         kind = _jetviz_kind(source, label)
@@ -639,7 +660,9 @@ def load_jets(source: Source, *, fmt: str = "auto", name: str | None = None,
                 "expected kind 'jetviz-jets'. Load it as events instead")
         jets = _from_store(lambda src: store.read_jets(src, max_rows=max_jets), source, label)
         return jets if n_particles is None else jets.truncated(n_particles)
-    with _open_h5(source, label) as h5:
+    if fmt == "jetclass":
+        return _jetclass(source, label, max_jets, n_particles).jets
+    with _open_h5(source, label, "jets") as h5:
         if fmt == "jetnet":
             return read_jetnet(h5, label, max_jets=max_jets, n_particles=n_particles,
                                jet_class=jet_class)
@@ -662,7 +685,7 @@ def load_events(source: Source, *, fmt: str = "auto", name: str | None = None,
             "unphysical"); see :func:`read_darkmachines`.
     """
     label = source_name(source, name)
-    fmt = detect_format(source, name=label) if fmt == "auto" else fmt
+    fmt = detect_format(source, name=label, want="events") if fmt == "auto" else fmt
     _check_fmt(fmt, EVENT_FORMATS, label, "events")
     if fmt == "darkmachines":
         return read_darkmachines(source, label, max_events=max_events, kinds=kinds)
@@ -677,9 +700,14 @@ def load_events(source: Source, *, fmt: str = "auto", name: str | None = None,
 def count_jets(source: Source, *, fmt: str = "auto", name: str | None = None) -> int:
     """How many jet rows the file holds (empty jets included), without loading them."""
     label = source_name(source, name)
-    fmt = detect_format(source, name=label) if fmt == "auto" else fmt
+    fmt = detect_format(source, name=label, want="jets") if fmt == "auto" else fmt
     _check_fmt(fmt, JET_FORMATS, label, "jets")
-    with _open_h5(source, label) as h5:
+    if fmt == "jetclass":
+        import uproot
+
+        with uproot.open(_path_of(source, label)) as root:
+            return int(root["tree"].num_entries) if "tree" in root else 0
+    with _open_h5(source, label, "jets") as h5:
         if fmt == "toptagging":
             return PandasFrame(h5, "table", label).n_rows
         key = {"jetviz": "particles", "jetnet": "particle_features",
@@ -690,9 +718,24 @@ def count_jets(source: Source, *, fmt: str = "auto", name: str | None = None) ->
 def count_events(source: Source, *, fmt: str = "auto", name: str | None = None) -> int:
     """How many events the file holds (non-empty CSV lines), without parsing them."""
     label = source_name(source, name)
-    fmt = detect_format(source, name=label) if fmt == "auto" else fmt
+    fmt = detect_format(source, name=label, want="events") if fmt == "auto" else fmt
     _check_fmt(fmt, EVENT_FORMATS, label, "events")
     if fmt == "darkmachines":
         return sum(1 for raw in _lines(source, label) if raw.strip())
-    with _open_h5(source, label) as h5:
+    with _open_h5(source, label, "events") as h5:
         return int(_dataset(h5, "features", label, "jetviz events").shape[0])
+
+
+def _path_of(source: Source, label: str) -> str | os.PathLike:
+    """The path of ``source``: ROOT files are read by path (uproot), not from a stream."""
+    if isinstance(source, str | os.PathLike):
+        return source
+    raise JetvizInputError(f"{label}: a ROOT (JetClass) file must be read from a path on the "
+                           "server; save it first")
+
+
+def _jetclass(source: Source, label: str, max_jets: int | None, n_particles: int | None):
+    from jetviz.jetclass import MAX_PARTICLES, read_jetclass
+
+    return read_jetclass(_path_of(source, label), max_jets=max_jets, name=label,
+                         n_particles=MAX_PARTICLES if n_particles is None else n_particles)

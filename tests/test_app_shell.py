@@ -56,7 +56,8 @@ def _charts(at: AppTest) -> dict[str, dict]:
     """Plotly figures on the page, by their widget key's suffix (data_event, ...)."""
     out = {}
     for chart in at.get("plotly_chart"):
-        key = next((k for k in ("data_histograms", "data_event", "data_image")
+        key = next((k for k in ("data_histograms", "data_event", "data_image",
+                                "data_neighbours")
                     if k in chart.proto.id), chart.proto.id)
         out[key] = json.loads(chart.proto.spec)
     return out
@@ -93,7 +94,7 @@ def test_data_page_shows_histograms_event_and_image(default_file, monkeypatch):
     assert at.title[0].value == "Jets by class"
     assert any(r"\tau_N" in latex.value for latex in at.latex)
     charts = _charts(at)
-    assert set(charts) == {"data_histograms", "data_event", "data_image"}
+    assert set(charts) == {"data_histograms", "data_event", "data_image", "data_neighbours"}
     # one step line per class present in each of the six panels
     hist = charts["data_histograms"]["data"]
     assert len(hist) == 6 * sum(n > 0 for n in counts.values())
@@ -235,3 +236,37 @@ def test_data_set_whose_file_vanished_is_reported_not_a_traceback(default_file, 
     assert not at.exception, at.exception
     assert "soon_gone.h5" in at.error[0].value
     assert any("No jet data set is loaded" in i.value for i in at.info)
+
+
+def test_renamed_jetnet_upload_is_read_with_the_picked_class(default_file, monkeypatch,
+                                                             tmp_path):
+    jets = make_jetset(n=30, p=12, seed=6)
+    path = tmp_path / "my_jets.h5"  # a valid JetNet file whose name does not say the class
+    write_jetnet(path, jets.particles, jets.mask, jets.jets)
+    at = _app(monkeypatch)
+    at.sidebar.radio(key="jetviz_data_source").set_value("Upload a file").run()
+    at.sidebar.get("file_uploader")[0].upload("my_jets.h5", path.read_bytes()).run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "Pick its class under **JetNet class**" in at.error[0].value
+    assert "60 jets" in _in_use(at)  # the default stays in use
+
+    at.sidebar.selectbox(key="jetviz_data_jet_class").set_value("w").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _class_table(at) == {"w": 30}
+    assert "my_jets.h5" in _in_use(at) and "30 jets" in _in_use(at)
+    assert "1 class: w" in _in_use(at) and "5 classes" not in _in_use(at)
+
+
+def test_a_jets_nearest_neighbours_by_emd_open_with_a_click(default_file, monkeypatch):
+    at = _app(monkeypatch)
+    at.switch_page("views/data.py").run()
+    panels = _charts(at)["data_neighbours"]
+    titles = [a["text"] for a in panels["layout"]["annotations"]]
+    assert len(titles) == 5 and all("EMD" in t and "GeV" in t for t in titles)
+    emds = [float(t.split("EMD ")[1].split(" GeV")[0]) for t in titles]
+    assert emds == sorted(emds) and emds[0] > 0  # nearest first, never the jet itself
+    first = int(titles[0].split(":")[0].lstrip("#"))
+    at.button(key=f"data_open_{first}").click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="data_index").value == first
+    assert f"#{first}" in _charts(at)["data_event"]["layout"]["title"]["text"]

@@ -30,6 +30,44 @@ def gen_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"JETVIZ_GEN_ROOT": str(root), "JETVIZ_DEFAULT_JETS": str(root / "jets.h5")}
 
 
+# JavaScript: boxes of the histogram figure, its legend, its title and its panels (page px).
+LEGEND_BOXES = """() => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const title = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (!title.startsWith('True vs generated')) continue;
+    const box = el => { const r = el.getBoundingClientRect();
+                        return [r.left, r.top, r.right, r.bottom]; };
+    const legend = div.querySelector('.legend');
+    return {figure: box(div.querySelector('.main-svg')),
+            legend: legend ? box(legend) : null,
+            legendText: legend ? legend.textContent : '',
+            title: box(div.querySelector('.gtitle')),
+            panels: Array.from(div.querySelectorAll('.nsewdrag')).map(box),
+            panelTitles: Array.from(div.querySelectorAll('.annotation')).map(box)};
+  }
+  return null;
+}"""
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_generation_legend_sits_inside_the_figure_in_chromium(gen_env):
+    with running_app(env=gen_env) as url, browser_page(1440, 900) as page:
+        open_page(page, url, "Generated jets", timeout_ms=180_000)
+        page.wait_for_selector(".js-plotly-plot .legend", timeout=60_000)
+        boxes = page.evaluate(LEGEND_BOXES)
+        assert boxes is not None and boxes["legend"] is not None
+        fig, legend = boxes["figure"], boxes["legend"]
+        assert "true" in boxes["legendText"] and "generated" in boxes["legendText"]
+        assert legend[2] - legend[0] > 20 and legend[3] - legend[1] > 5  # drawn, not empty
+        assert fig[0] <= legend[0] and legend[2] <= fig[2]  # inside the figure
+        assert fig[1] <= legend[1] and legend[3] <= fig[3]
+        for other in [boxes["title"], *boxes["panels"], *boxes["panelTitles"]]:
+            assert not _overlap(legend, other), (legend, other)
+
+
 def test_generation_and_image_pages_render_in_chromium(gen_env):
     with running_app(env=gen_env) as url, browser_page() as page:
         open_page(page, url, "Generated jets", timeout_ms=180_000)

@@ -77,3 +77,63 @@ def test_beta_slider_moves_the_charts_in_chromium(vae_env):
             assert page.locator(EXCEPTION).count() == 0
             assert page.locator(".js-plotly-plot").count() >= (2 if page_title != "Train a model"
                                                                  else 0)
+
+
+# JavaScript: the text the β slider shows on its thumb.
+SLIDER_TEXT = """() => {
+  const el = document.querySelector('[data-testid="stSliderThumbValue"]');
+  return el ? el.innerText : null;
+}"""
+
+
+def slider_beta(page) -> float:
+    """The β the slider's thumb shows, as a number ("33.5 GeV" → 33.5, "2.5·10⁻⁵" → 2.5e-5)."""
+    text = page.evaluate(SLIDER_TEXT).split()[0]
+    if "·10" in text:
+        mantissa, exponent = text.split("·10")
+        exponent = exponent.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+        return float(mantissa) * 10 ** int(exponent)
+    return float(text)
+
+
+def choose_model(page, label: str, slider_label: str) -> None:
+    """Pick ``label`` in the model selectbox and wait until the page shows that model (its
+    β slider is labelled ``slider_label``: the toy's β has no unit) and has redrawn."""
+    page.locator('[data-testid="stSelectbox"]').first.click()
+    page.locator('[role="option"]').filter(has_text=label).first.click()
+    page.wait_for_function(
+        """(text) => { const l = document.querySelector('[data-testid="stSlider"] label');
+                       return l !== null && l.innerText.trim() === text; }""",
+        arg=slider_label, timeout=120_000)
+    wait_for_app(page, 120_000)
+    page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
+
+
+def assert_slider_and_charts_agree(page) -> float:
+    wait_for_app(page)
+    assert page.locator(EXCEPTION).count() == 0
+    shown, marked = slider_beta(page), marker_x(page)
+    assert shown == pytest.approx(marked, rel=6e-3), (shown, marked)  # 3 significant digits
+    assert marker_x(page, "Dimensionality") == pytest.approx(marked)
+    return marked
+
+
+def test_beta_slider_and_charts_agree_across_model_switches_in_chromium(vae_env):
+    with running_app(env=vae_env) as url, browser_page(1440, 900) as page:
+        open_page(page, url, "β slider", timeout_ms=120_000)
+        page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
+        first = assert_slider_and_charts_agree(page)
+        move_beta_slider(page, "ArrowLeft", 3)
+        wait_for_marker_change(page, first)
+        tiny_beta = assert_slider_and_charts_agree(page)
+        assert tiny_beta < first
+
+        choose_model(page, "vae_banana", "β (log scale)")
+        banana_beta = assert_slider_and_charts_agree(page)
+        move_beta_slider(page, "ArrowRight", 2)
+        wait_for_marker_change(page, banana_beta)
+        assert assert_slider_and_charts_agree(page) > banana_beta
+
+        # back: the β chosen for this model is restored
+        choose_model(page, "vae_tiny", "β [GeV] (log scale)")
+        assert assert_slider_and_charts_agree(page) == pytest.approx(tiny_beta)

@@ -185,3 +185,50 @@ def test_event_display_zooms_to_narrow_jets():
     wide = np.array([[0.5, 0.0, 0.0], [0.5, 2.0, 0.0]])
     assert fl.jet_extent(wide, radius=0.8) == pytest.approx(0.84)  # never beyond 1.05 R
     assert fl.jet_extent(narrow[:1], radius=0.8) == pytest.approx(fl.MIN_EXTENT)
+
+
+# ---------------------------------------------------------------- readability (issue 12)
+
+
+def test_kl_curves_legend_sits_below_the_plot_and_lists_every_active_dimension():
+    betas = np.geomspace(1, 1000, 20)
+    kl = np.stack([5 * np.exp(-betas / s) for s in np.geomspace(2, 400, 12)], axis=1)
+    fig = fl.kl_curves_figure(betas, kl, 10.0)
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
+    shown = [t.name for t in fig.data if t.showlegend is not False and t.name != "current β"]
+    assert len(shown) == 12
+
+
+def test_emd_histogram_axis_spans_the_data_when_beta_is_far_beyond_it():
+    emd = np.random.default_rng(0).gamma(4.0, 5.0, 500)  # ≈ 20 GeV, none above ≈ 100
+    fig = fl.emd_histogram_figure(emd, 1000.0)
+    lo, hi = fig.layout.xaxis.range
+    assert hi < 2 * emd.max() and lo <= emd.min()
+    assert any("1000 GeV" in a.text for a in fig.layout.annotations)
+    near = fl.emd_histogram_figure(emd, 30.0)  # a β inside the data: drawn on the axis
+    assert near.layout.xaxis.range[1] >= 30.0
+
+
+def test_jet_pairs_show_tick_values_on_the_outer_panels():
+    rng = np.random.default_rng(1)
+    jets = rng.normal(0, 0.1, (2, 5, 3))
+    jets[..., 0] = 0.2
+    fig = fl.jet_pairs_figure(jets, np.ones((2, 5), bool), jets, 10.0)
+    layout = fig.layout
+    assert layout.xaxis3.showticklabels and layout.xaxis4.showticklabels  # bottom row
+    assert layout.yaxis.showticklabels and layout.yaxis3.showticklabels  # first column
+    assert not layout.xaxis.showticklabels and not layout.yaxis2.showticklabels
+
+
+def test_image_panels_scale_comes_from_the_true_image_and_panels_are_half_width():
+    from jetviz.figures.generation import image_panels
+
+    true = np.random.default_rng(2).random((10, 10)) / 100
+    images = {"true": true, "reconstructed": true * 3, "generated": true}
+    bright = image_panels({**images, "generated": true * 50}, 0.8, title="t")
+    dim = image_panels(images, 0.8, title="t")
+    assert bright.layout.coloraxis.cmax == dim.layout.coloraxis.cmax  # true jets keep colour
+    assert bright.layout.coloraxis.cmin == dim.layout.coloraxis.cmin
+    width = dim.layout.xaxis.domain[1] - dim.layout.xaxis.domain[0]
+    assert width > 0.4  # two panels per row
+    assert len([t for t in dim.data if t.type == "heatmap"]) == 4

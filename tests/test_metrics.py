@@ -9,6 +9,7 @@ from jetviz.errors import JetvizInputError
 from jetviz.metrics import (
     PARTICLE_FEATURES,
     feature_set,
+    fixed_by_frame,
     mmd2,
     split_real,
     truth_baseline,
@@ -118,3 +119,18 @@ def test_protocol_refuses_batches_larger_than_the_samples():
         w1_protocol(real, gen, ("mass",), batch_size=9, rng=np.random.default_rng(0))
     with pytest.raises(JetvizInputError, match="unknown observable"):
         w1_protocol(real, gen, ("nonsense",), batch_size=5, rng=np.random.default_rng(0))
+
+
+def test_fixed_by_frame_names_the_centred_axis_and_a_constant_multiplicity():
+    from jetviz.preprocess import preprocess
+
+    jets = make_jetset(n=80, p=12, seed=3)
+    full = np.ones_like(jets.mask)  # every jet keeps all 12 slots
+    particles = np.where(full[..., None], jets.particles, 0.0)
+    particles[..., 0] = np.where(jets.mask, particles[..., 0], 1e-3)
+    framed = preprocess(particles, full)[0]
+    fixed = fixed_by_frame(feature_set(framed, full, jets.jets[:, 0]))
+    assert set(fixed) == {"eta", "phi", "multiplicity"}
+    assert "12 hardest particles" in fixed["multiplicity"]
+    # the lab frame: jets spread in η and φ, multiplicities differ: nothing is fixed
+    assert fixed_by_frame(feature_set(jets.particles, jets.mask, jets.jets[:, 0])) == {}

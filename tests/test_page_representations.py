@@ -77,7 +77,9 @@ def test_page_shows_map_augmentations_roc_and_table(tiny_run, monkeypatch):
     roc = _chart(at, "clr_roc")
     assert roc["layout"]["yaxis"]["type"] == "log"
     table = at.dataframe[0].value
-    assert len(table) == 6 and table["AUC talk"].iloc[4] == 0.98
+    assert len(table) == 6 and table["AUC talk"].iloc[4] == "0.98"
+    assert table["AUC talk"].iloc[5] == "—"  # the supervised row has no talk number
+    assert not table.isna().any().any()  # no "None" cells
     assert len(at.metric) == 3
 
 

@@ -60,8 +60,9 @@ def test_page_renders_map_table_and_formula(page) -> None:
     names = {t["name"] for t in fig["data"]}
     assert "unphysical (shuffled)" in names and "qcd" in names
     assert "m_g̃ = 1000 GeV" in fig["data"][0]["hovertemplate"]
-    table = page.dataframe[0].value
-    assert list(table["method"]) == ["autoencoder (MSE)", "Neural Embedding", "contrastive"]
+    table = page.table[0].value  # a static table: its headers wrap, no column is hidden
+    assert list(table.index) == ["autoencoder (MSE)", "Neural Embedding", "contrastive"]
+    assert list(table.columns) == ["accuracy", "unphysical → itself", "mass-plane ρ"]
     assert not page.error
 
 
@@ -124,3 +125,17 @@ def test_uploaded_events_are_projected_from_memory_and_leave_no_file(
     assert not page.exception and not page.error, [e.value for e in page.error]
     assert "your events" in {t["name"] for t in _map_figure(page)["data"]}
     assert list(scratch.iterdir()) == []  # parsed from memory: nothing written
+
+
+def test_selected_rows_reads_customdata_as_plotly_sends_it() -> None:
+    from types import SimpleNamespace
+
+    from ui.theorymap import selected_rows
+
+    points = [{"customdata": {"0": 42, "1": 2}},  # a typed-array row, as Chromium sends it
+              {"customdata": [7, 0]},  # a list row
+              {"customdata": {"0": -1, "1": -1}},  # the user's own point: ignored
+              {"x": 0.0}]  # no customdata: ignored
+    event = SimpleNamespace(selection=SimpleNamespace(points=points))
+    assert selected_rows(event).tolist() == [7, 42]
+    assert selected_rows(object()).size == 0

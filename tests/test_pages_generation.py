@@ -48,6 +48,13 @@ def test_generation_page_shows_histograms_and_w1_table(root, monkeypatch):
     table = at.dataframe[0].value
     assert len(table) == len(TABLE_OBSERVABLES)
     assert {"W1 generated", "W1 truth vs truth", "ratio"} <= set(table.columns)
+    # the frame centres every jet: η and φ are shown, not judged, and the page says why
+    verdicts = dict(zip(table["observable"], table["verdict"], strict=True))
+    assert verdicts["jet η"].startswith("not judged")
+    assert verdicts["jet φ [rad]"].startswith("not judged")
+    assert not verdicts["jet mass [GeV]"].startswith("not judged")
+    why = next(c.value for c in at.caption if c.value.startswith("**Not judged:**"))
+    assert "jet η — fixed by the frame" in why and "centred" in why
     # switch to the Gaussian prior: the figure and the scores change
     gauss = next(o for o in at.selectbox(key="gen_generator").options if "Gaussian" in o)
     at.selectbox(key="gen_generator").set_value(gauss).run()
@@ -73,3 +80,15 @@ def test_images_page_panels_and_resolution(root, monkeypatch):
     at.radio(key="img_compare").set_value("reconstructed").run()
     fig3 = _figure(at, "img_panels")
     assert any(a["text"] == "reconstructed / true" for a in fig3["layout"]["annotations"])
+
+
+def test_warm_up_computes_every_generators_default_view(root, monkeypatch):
+    from ui.generation import WarmUpState, available_generators, warm_up
+
+    state = WarmUpState(total=len(available_generators()))
+    warm_up(state)
+    assert state.total >= 2 and state.done == state.total
+    # the page opens on the same data afterwards
+    monkeypatch.setenv("JETVIZ_WARM_GENERATORS", "0")
+    at = _open(monkeypatch, "views/generation.py")
+    assert len(at.dataframe[0].value) == len(TABLE_OBSERVABLES)

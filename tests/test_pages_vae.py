@@ -86,7 +86,7 @@ def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
     at = _open(monkeypatch, "views/beta.py", "vae_tiny")
     at.toggle(key="beta_sweep_on").set_value(True).run()
     before = _figures(at)
-    slider = at.select_slider(key="beta_slider")
+    slider = at.select_slider(key="beta_slider:vae_tiny")  # one slider per model
     slider.set_value(0).run()
     assert not at.exception, at.exception
     after = _figures(at)

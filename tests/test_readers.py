@@ -364,10 +364,31 @@ def test_not_hdf5_nor_csv(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 this is a zip, not HDF5")
     with pytest.raises(JetvizInputError, match=r"jets\.h5: neither an HDF5 file nor a Dark "
                        r"Machines CSV") as caught:
-        readers.load_jets(path)
+        readers.detect_format(path)
     assert "PK" not in str(caught.value) and "zip" not in str(caught.value)  # no byte echoed
-    with pytest.raises(JetvizInputError, match=r"upload\.h5: neither an HDF5"):
+    with pytest.raises(JetvizInputError, match=r"jets\.h5: not an HDF5 file") as caught:
+        readers.load_jets(path)
+    assert "PK" not in str(caught.value) and "zip" not in str(caught.value)
+    with pytest.raises(JetvizInputError, match=r"upload\.h5: not an HDF5"):
         readers.load_jets(io.BytesIO(b"\x00\x01garbage"), name="upload.h5")
+
+
+def test_messages_offer_only_the_formats_the_caller_reads(tmp_path: Path) -> None:
+    """Asked for jets, a message never suggests a Dark Machines CSV; asked for events, it
+    never lists the jet formats."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"just some text, no separators")
+    with pytest.raises(JetvizInputError) as jets_err:
+        readers.load_jets(path)
+    assert "JetNet" in str(jets_err.value) and "Dark Machines" not in str(jets_err.value)
+    with pytest.raises(JetvizInputError) as events_err:
+        readers.load_events(path)
+    message = str(events_err.value)
+    assert "Dark Machines" in message and "JetNet" not in message and "hls4ml" not in message
+    other = write_h5(tmp_path / "other.h5", images=np.zeros((2, 3)))
+    with pytest.raises(JetvizInputError) as layout_err:
+        readers.load_events(other)
+    assert "jetviz-events" in str(layout_err.value) and "JetNet" not in str(layout_err.value)
 
 
 def test_truncated_hdf5(tmp_path: Path) -> None:

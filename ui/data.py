@@ -30,7 +30,7 @@ from jetviz.readers import MAX_JETS_DEFAULT  # the one cap, defined with the rea
 from jetviz.serving import path_entry_allowed, resolve_data_path
 
 DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
-UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5"]  # every jet format jetviz reads is HDF5
+UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5", "root"]  # HDF5 formats, and JetClass ROOT files
 SOURCES = ("Embedded default", "Upload a file", "File path")
 
 _ACTIVE = "jetviz_data_active"  # DataChoice in use
@@ -49,6 +49,7 @@ class DataChoice:
         label: what the user sees: "embedded default", or the file's own name.
         mtime_ns: modification time when chosen (part of the cache key).
         size: size in bytes when chosen (part of the cache key).
+        jet_class: the JetNet class the user picked (None: read it from the file name).
     """
 
     kind: str
@@ -56,11 +57,13 @@ class DataChoice:
     label: str
     mtime_ns: int
     size: int
+    jet_class: str | None = None
 
     @property
     def key(self) -> str:
         """A string that changes whenever the jets would: use it to key cached results."""
-        return f"{self.path}|{self.mtime_ns}|{self.size}|{MAX_JETS_DEFAULT}"
+        picked = "" if self.jet_class is None else f"|{self.jet_class}"
+        return f"{self.path}|{self.mtime_ns}|{self.size}|{MAX_JETS_DEFAULT}{picked}"
 
 
 def default_jets_path() -> Path:
@@ -73,7 +76,8 @@ def default_jets_path() -> Path:
     return DEFAULT_JETS
 
 
-def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
+def _choice(kind: str, path: str | os.PathLike, label: str,
+            jet_class: str | None = None) -> DataChoice:
     if kind == "path":  # typed by the user: only inside the data roots, else one message
         path = resolve_data_path(str(path))
     path = Path(path).expanduser()
@@ -85,18 +89,20 @@ def _choice(kind: str, path: str | os.PathLike, label: str) -> DataChoice:
                 if kind == "default" else "check the path (it is read on the server)")
         raise JetvizInputError(f"{path}: expected {what} here, found no such file; {hint}")
     stat = path.stat()
-    return DataChoice(kind, str(path.resolve()), label, stat.st_mtime_ns, stat.st_size)
+    return DataChoice(kind, str(path.resolve()), label, stat.st_mtime_ns, stat.st_size,
+                      jet_class)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading jets …")
-def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int) -> JetSet:
+def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int,
+          jet_class: str | None = None) -> JetSet:
     """Read a jet file once per (path, mtime, size); the JetSet is shared, never modified."""
     from jetviz.readers import load_jets  # imported on first use: keeps the app start fast
 
-    return load_jets(path, name=label, max_jets=max_jets)
+    return load_jets(path, name=label, max_jets=max_jets, jet_class=jet_class)
 
 
-def _upload_choice(name: str, data: bytes) -> DataChoice:
+def _upload_choice(name: str, data: bytes, jet_class: str | None = None) -> DataChoice:
     """Parse an upload from memory (never written to disk) and keep its jets in this session
     only (one upload per session: they go when the session ends or another is loaded)."""
     import io
@@ -106,7 +112,8 @@ def _upload_choice(name: str, data: bytes) -> DataChoice:
     digest = hashlib.sha256(data).hexdigest()
     try:
         with st.spinner("Reading jets …"):
-            jets = load_jets(io.BytesIO(data), name=name, max_jets=MAX_JETS_DEFAULT)
+            jets = load_jets(io.BytesIO(data), name=name, max_jets=MAX_JETS_DEFAULT,
+                             jet_class=jet_class)
     except JetvizInputError:
         raise
     except Exception as err:  # a file the reader did not foresee must not crash the page
@@ -114,7 +121,7 @@ def _upload_choice(name: str, data: bytes) -> DataChoice:
             f"{name}: could not be read as jets ({type(err).__name__}); expected a jetviz, "
             "JetNet, hls4ml or top-tagging HDF5 file") from err
     st.session_state[_UPLOAD] = (digest, jets)
-    return DataChoice("upload", f"upload:{digest}", name, 0, len(data))
+    return DataChoice("upload", f"upload:{digest}", name, 0, len(data), jet_class)
 
 
 def _held_upload(choice: DataChoice) -> JetSet:
@@ -130,7 +137,8 @@ def load_choice(choice: DataChoice) -> JetSet:
     try:
         if choice.kind == "upload":
             return _held_upload(choice)
-        return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT)
+        return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT,
+                     choice.jet_class)
     except JetvizInputError:
         raise
     except Exception as err:  # a file the reader did not foresee must not crash the page
@@ -174,15 +182,19 @@ def data_set_sidebar() -> None:
             input_id = f"default:{path}"
             _attempt(input_id, lambda: _choice("default", path, "embedded default"))
         elif source == SOURCES[1]:
+            jet_class = jetnet_class_picker()
             upload = st.file_uploader(
                 "Jet file", type=UPLOAD_TYPES, key="jetviz_data_upload",
                 help=("JetNet, hls4ml LHC-jets or top-tagging HDF5 as published, or a file "
-                      "made by `jetviz generate`. The format is detected from the content."),
+                      "made by `jetviz generate`. The format is detected from the content. "
+                      "(JetClass ROOT files are read by path.)"),
             )
             if upload is not None:
-                input_id = f"upload:{upload.file_id}"
-                _attempt(input_id, lambda: _upload_choice(upload.name, upload.getvalue()))
+                input_id = f"upload:{upload.file_id}:{jet_class}"
+                _attempt(input_id, lambda: _upload_choice(upload.name, upload.getvalue(),
+                                                          jet_class))
         else:
+            jet_class = jetnet_class_picker()
             text = st.text_input(
                 "Path on the server", key="jetviz_data_path",
                 placeholder="/data/jetnet/t.hdf5",
@@ -191,20 +203,50 @@ def data_set_sidebar() -> None:
                       "Enter to load it."),
             ).strip()
             if text:
-                input_id = f"path:{text}"
-                _attempt(input_id, lambda: _choice("path", text, Path(text).name))
+                input_id = f"path:{text}:{jet_class}"
+                _attempt(input_id, lambda: _choice("path", text, Path(text).name, jet_class))
         jets = _active_jets()
         active = current_choice()
         if jets is not None:
             st.caption(f"In use: **{active.label}** — {len(jets):,} jets, "
-                       f"{len(jets.class_names)} classes, P = {jets.n_particles}")
+                       f"{class_count_text(jets)}, P = {jets.n_particles}")
             if "capped_at" in jets.attrs:
                 st.caption(f"Capped: the file declares {jets.attrs['n_rows_in_file']:,} jets; "
                            f"only the first {jets.attrs['capped_at']:,} were read.")
     error = st.session_state.get(_ERROR)
     if error is not None and error[0] in (input_id, "active"):
         still = f" Still using: {active.label}." if active is not None else ""
-        st.error(f"Could not load this data set. {error[1].rstrip('.')}.{still}")
+        hint = (" Pick its class under **JetNet class** above." if "JetNet class" in error[1]
+                and source != SOURCES[0] else "")
+        st.error(f"Could not load this data set. {error[1].rstrip('.')}.{hint}{still}")
+
+
+FROM_NAME = "from the file name"
+
+
+def jetnet_class_picker() -> str | None:
+    """The JetNet class of the user's file (None: the reader takes it from the file name).
+
+    JetNet stores one class per file and says which only in the name (g.hdf5, t150.hdf5…),
+    so a renamed file needs the class from the user; other formats ignore it.
+    """
+    from jetviz.jets import CLASS_LABELS, CLASS_NAMES
+
+    picked = st.selectbox(
+        "JetNet class", (FROM_NAME, *CLASS_NAMES), key="jetviz_data_jet_class",
+        format_func=lambda c: c if c == FROM_NAME else f"{c} — {CLASS_LABELS.get(c, c)}",
+        help=("A JetNet file holds one class and names it only in the file name (g, q, t, w "
+              "or z.hdf5). For a renamed file (e.g. my_jets.h5) pick its class here; files "
+              "in the other formats carry their labels and ignore this."))
+    return None if picked == FROM_NAME else picked
+
+
+def class_count_text(jets: JetSet) -> str:
+    """"3 classes" counting only the classes that have jets ("1 class: w" for one)."""
+    present = [name for name, n in jets.counts().items() if n > 0]
+    if len(present) == 1:
+        return f"1 class: {present[0]}"
+    return f"{len(present)} classes"
 
 
 def _active_jets() -> JetSet | None:
@@ -265,7 +307,7 @@ def data_set_summary(jets: JetSet) -> DataSetSummary:
     classes = [
         {"class": name, "name": CLASS_LABELS.get(name, name), "jets": n,
          "share": f"{100 * n / total:.1f} %"}
-        for name, n in counts.items()
+        for name, n in counts.items() if n > 0  # a one-class file lists only its class
     ]
     provenance, details = [], {}
     for key, value in sorted(jets.attrs.items()):
@@ -387,3 +429,21 @@ def pick_random_jet(key: str, n: int) -> None:
     """
     rng = st.session_state.setdefault("jetviz_jet_rng", np.random.default_rng(20251122))
     st.session_state[key] = int(rng.integers(n))
+
+
+NEIGHBOUR_POOL = 2_000  # jets of the class searched for neighbours (exact EMD, ≈ 0.3 ms each)
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding the 5 nearest jets by exact EMD …")
+def neighbours_of(_jets: JetSet, key: str, class_name: str, index: int,
+                  k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` jets of ``class_name`` nearest to its jet ``index`` by exact EMD.
+
+    Searches the first ``NEIGHBOUR_POOL`` jets of the class; indices are within the class
+    (as the page's jet number), EMDs in GeV.
+    """
+    from jetviz.neighbours import nearest_by_emd
+
+    sub = _jets.of_class(class_name)
+    pool = np.arange(min(len(sub), NEIGHBOUR_POOL))
+    return nearest_by_emd(sub, index, pool, k)

@@ -84,22 +84,32 @@ def encoder_info() -> dict:
 
 
 def ablation_rows(table: dict) -> list[dict]:
-    """The ablation beside the talk's numbers, one row per augmentation set, for st.dataframe."""
+    """The ablation beside the talk's numbers, one row per augmentation set, for st.dataframe.
+
+    Numbers are formatted as text so a missing one reads "—" ("not run", "not in the talk")
+    instead of the table's "None".
+    """
+    def auc(value: float | None) -> str:
+        return "—" if value is None else f"{value:.4g}"
+
+    def inv_eb(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}"
+
     rows = []
     for name, ref in table["reference"].items():
         run = table["runs"].get(name)
         rows.append({
             "augmentations": name,
-            "AUC ours": None if run is None else round(run["auc"], 4),
-            "1/ε_B ours": None if run is None else round(run["inv_eb"], 1),
-            "AUC talk": ref["auc"],
-            "1/ε_B talk": ref["inv_eb"],
+            "AUC ours": auc(None if run is None else run["auc"]),
+            "1/ε_B ours": inv_eb(None if run is None else run["inv_eb"]),
+            "AUC talk": auc(ref["auc"]),
+            "1/ε_B talk": inv_eb(ref["inv_eb"]),
         })
     sup = table.get("supervised")
     if sup is not None:
         rows.append({"augmentations": "supervised (ceiling)",
-                     "AUC ours": round(sup["auc"], 4), "1/ε_B ours": round(sup["inv_eb"], 1),
-                     "AUC talk": None, "1/ε_B talk": None})
+                     "AUC ours": auc(sup["auc"]), "1/ε_B ours": inv_eb(sup["inv_eb"]),
+                     "AUC talk": "—", "1/ε_B talk": "—"})
     return rows
 
 

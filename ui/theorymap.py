@@ -130,9 +130,25 @@ def selected_rows(event: object) -> np.ndarray:
         points = event.selection.points  # type: ignore[attr-defined]
     except AttributeError:
         return np.zeros(0, dtype=int)
-    rows = [int(p["customdata"][0]) for p in points
-            if p.get("customdata") is not None and int(p["customdata"][0]) >= 0]
+    rows = [row for p in points if (row := _map_row(p)) is not None and row >= 0]
     return np.unique(np.asarray(rows, dtype=int))
+
+
+def _map_row(point: dict) -> int | None:
+    """``customdata[0]`` of one selected point (its map row), or None if it has none.
+
+    Plotly sends a numpy ``customdata`` row as a typed array, which reaches Python as a dict
+    keyed by position as text ({"0": row, "1": theory}); a list comes back as a list.
+    """
+    custom = point.get("customdata")
+    if isinstance(custom, dict):
+        custom = custom.get("0", custom.get(0))
+    elif isinstance(custom, list | tuple):
+        custom = custom[0] if custom else None
+    try:
+        return None if custom is None else int(custom)
+    except (TypeError, ValueError):
+        return None
 
 
 # ------------------------------------------------------------------------- the user's events

@@ -30,7 +30,7 @@ ROOT_ENV = "JETVIZ_VAE_ROOT"  # overrides the checkpoint root (tests, other mode
 SAMPLE_SIZE = 1000  # jets reconstructed per β on the β page (the benchmark's 1,000)
 SAMPLE_SEED = 20251122  # which jets form the sample (fixed, so pages agree)
 MODEL_KEY = "vae_model_path"  # session state: the model chosen on any β-VAE page
-BETA_KEY = "vae_beta_index"  # session state: index into the β grid, shared by the pages
+BETA_KEY = "vae_beta_by_model"  # session state: model path → its β, shared by the pages
 ALL_CLASSES = "all classes"
 
 
@@ -251,33 +251,44 @@ def dimensionality_caption(scan: Scan, beta: float, unit: str) -> str:
     return text
 
 
-def beta_slider(scan: Scan, unit: str, key: str) -> float:
+def beta_slider(scan: Scan, unit: str, key: str, model: str) -> float:
     """A log-scale β slider over the model's stored grid; returns β.
 
-    The position is shared between pages (``BETA_KEY``) so the walk page opens at the β
-    chosen on the β page.
+    Each model keeps its own β (``BETA_KEY``: model path → β), shared between pages, so the
+    walk page opens at the β chosen on the β page and switching back to a model finds its β
+    again. The widget's key names the model: a new model gets a new slider set from its own
+    state, so the thumb and the charts always show the same grid point.
+
+    Args:
+        scan: the model's β-scan (its grid is the slider's options).
+        unit: β's unit ("GeV", or "" for the toy).
+        key: the page's base widget key.
+        model: the model's path (``Loaded.choice.path``).
     """
 
+    chosen: dict[str, float] = st.session_state.setdefault(BETA_KEY, {})
     n = len(scan.betas)
-    index = int(st.session_state.get(BETA_KEY, n // 2))
-    index = min(max(index, 0), n - 1)
-    if st.session_state.get(key) is None or st.session_state[key] >= n:
-        st.session_state[key] = index
-
-    def remember() -> None:
-        st.session_state[BETA_KEY] = st.session_state[key]
-
+    widget = f"{key}:{Path(model).name}"
+    if st.session_state.get(widget) not in range(n):
+        st.session_state[widget] = grid_index(scan.betas, chosen.get(model))
     index = st.select_slider(
         f"β [{unit}] (log scale)" if unit else "β (log scale)",
-        options=list(range(n)), key=key, on_change=remember,
+        options=list(range(n)), key=widget,
         format_func=lambda k: format_beta(scan.betas[k], unit),
         help=("β is the price of information and the resolution of the reconstruction "
               f"(same units as the EMD). Large β: the model encodes nothing; small β: it "
               f"encodes detail down to the scale β. The grid runs from "
               f"{format_beta(scan.betas[0], unit)} to {format_beta(scan.betas[-1], unit)}."),
     )
-    st.session_state[BETA_KEY] = index
+    chosen[model] = float(scan.betas[index])
     return float(scan.betas[index])
+
+
+def grid_index(betas: np.ndarray, beta: float | None) -> int:
+    """The grid point nearest to ``beta`` on a log scale (the middle one for None)."""
+    if beta is None or not beta > 0:
+        return len(betas) // 2
+    return int(np.argmin(np.abs(np.log(np.asarray(betas)) - np.log(beta))))
 
 
 def trained_classes(loaded: Loaded) -> list[str] | None:
@@ -470,9 +481,10 @@ def class_picker(loaded: Loaded, where: str) -> str:
     trained = trained_classes(loaded) or []
     widget = f"vae_class_{where}"
     # a new model starts on its own class (a W model on W jets), not the last model's choice
-    if st.session_state.get(f"{widget}_model") != loaded.key:
-        st.session_state[f"{widget}_model"] = loaded.key
+    # (a session's first model keeps a class restored from a shared link)
+    if st.session_state.get(f"{widget}_model") not in (None, loaded.key):
         st.session_state.pop(widget, None)
+    st.session_state[f"{widget}_model"] = loaded.key
     if st.session_state.get(widget) not in options:
         st.session_state[widget] = trained[0] if len(trained) == 1 and trained[0] in options \
             else ALL_CLASSES
@@ -488,6 +500,28 @@ def class_picker(loaded: Loaded, where: str) -> str:
 WALK_SPAN = 3.0  # a single-direction walk runs over μ ± 3 (prior standard deviations)
 WALK_STEPS = 61  # positions along a walk (the slider indexes into the decoded path)
 LINE_STEPS = 41  # positions on the straight line between two jets
+
+
+def share_model_and_class(where: str, extra: dict | None = None) -> None:
+    """Restore/publish the page's model and class pickers (and ``extra`` keys → allowed)
+    through the URL (:mod:`ui.share`); the model travels as its folder name."""
+    from ui.share import share_link, share_view
+
+    by_name = {Path(m.path).name: m.path for m in list_models()}
+    keys = [f"vae_model_{where}", f"vae_class_{where}", *(extra or {})]
+    share_view(where, keys, allowed=extra or {},
+               codecs={f"vae_model_{where}": (lambda p: Path(p).name, by_name.__getitem__)})
+    share_link()
+
+
+def share_beta(where: str, slider_key: str, loaded: Loaded, scan: Scan) -> None:
+    """Restore/publish the β slider of this model through the URL (the key names the
+    model, so a link carries the β of the model it shows)."""
+    from ui.share import share_view
+
+    widget = f"{slider_key}:{Path(loaded.choice.path).name}"
+    share_view(f"{where}_beta:{widget}", [widget],
+               allowed={widget: lambda v: isinstance(v, int) and 0 <= v < len(scan.betas)})
 
 
 def model_and_class(where: str) -> tuple[Loaded, Scan, str] | None:

@@ -20,6 +20,8 @@ from ui.vae import (
     model_and_class,
     reconstruction_at,
     sample_for,
+    share_beta,
+    share_model_and_class,
     toy_name,
     toy_scales,
 )
@@ -43,6 +45,7 @@ st.latex(
     r"D_2(\beta) = \frac{d\langle \mathrm{EMD}^2\rangle}{d(\beta^2)}"
 )
 
+share_model_and_class("beta", {"beta_sweep_on": [True, False]})
 picked = model_and_class("beta")
 if picked is None:
     st.stop()
@@ -60,7 +63,8 @@ if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
 @st.fragment
 def at_beta() -> None:
     """Everything the β slider drives; a slider move reruns only this part of the page."""
-    beta = beta_slider(scan, unit, key="beta_slider")
+    share_beta("beta", "beta_slider", loaded, scan)  # here: a slider move reruns only this
+    beta = beta_slider(scan, unit, key="beta_slider", model=loaded.choice.path)
     st.caption(
         f"Everything except the reconstructions comes from the β-scan stored with the model "
         f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "

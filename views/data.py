@@ -8,16 +8,20 @@ from jetviz.figures.data import (
     class_label,
     event_display,
     jet_image_figure,
+    neighbour_panels,
 )
 from jetviz.figures.style import class_colour
 from ui.data import (
+    NEIGHBOUR_POOL,
     average_image_of,
     class_histograms_of,
     jets_in_use,
+    neighbours_of,
     observables_of,
     pick_random_jet,
     truncation_note,
 )
+from ui.share import share_link, share_view
 
 st.title("Jets by class")
 st.markdown(
@@ -38,6 +42,11 @@ st.caption(
 )
 
 jets, key = jets_in_use()
+present = [name for name, n in jets.counts().items() if n > 0]
+share_view("data", ["data_class", "data_index", "data_pixels", "data_aligned"], allowed={
+    "data_class": present, "data_index": lambda v: isinstance(v, int) and v >= 0,
+    "data_pixels": [15, 25, 33, 50, 75, 100], "data_aligned": [True, False]})
+share_link()
 note = truncation_note(jets)
 if note:
     st.info(note)
@@ -50,7 +59,8 @@ st.caption("Jet pT, η, mass and multiplicity are the whole jet's, as stored in 
            "jet. Click a class in the legend to hide or show it.")
 
 st.header("One jet, and its class on average")
-present = [name for name, n in jets.counts().items() if n > 0]
+if st.session_state.get("data_class") not in present:  # a shared link's class not in this set
+    st.session_state.pop("data_class", None)
 class_column, _ = st.columns([1, 2])
 with class_column:
     name = st.selectbox("Class", present, format_func=class_label, key="data_class",
@@ -102,3 +112,20 @@ with right:
                   "vertical (φ′) and flipped so its harder side is up and right "
                   "(jetviz.preprocess)." if aligned
                   else "Jets as stored: centred on the jet axis, not rotated."))
+
+near, dist = neighbours_of(jets, key, name, int(index))
+st.plotly_chart(
+    neighbour_panels(sub.particles[near], sub.mask[near], sub.jets[near, 0], jets.radius,
+                     [f"#{j}: EMD {d:.1f} GeV" for j, d in zip(near, dist, strict=True)],
+                     f"Its {len(near)} nearest {class_label(name)} jets (exact EMD)",
+                     class_colour(name, jets.class_names.index(name))),
+    theme=None, key="data_neighbours")
+st.caption(
+    f"Searched: the first {min(len(sub), NEIGHBOUR_POOL):,} jets of the class. The EMD is "
+    "the pT (GeV) that must move, times the distance it moves in units of R, plus the "
+    "difference in total pT. Open a neighbour to see it and its own neighbours.")
+for column, (j, d) in zip(st.columns(max(len(near), 1)), zip(near, dist, strict=True),
+                          strict=False):
+    column.button(f"Open #{j}", key=f"data_open_{j}", on_click=st.session_state.update,
+                  kwargs={"data_index": int(j)},
+                  help=f"Show jet #{j} (EMD {d:.1f} GeV from this one) and its neighbours.")

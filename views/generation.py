@@ -2,19 +2,22 @@
 
 import streamlit as st
 
-from jetviz.figures.generation import observable_histograms
-from jetviz.metrics import LABELS, UNITS
+from jetviz.metrics import LABELS
 from ui.generation import (
-    PAGE_OBSERVABLES,
+    PAGE_DEFAULTS,
     available_generators,
     class_label,
+    fixed_observables,
     generated,
     generator_picker,
+    histogram_figure,
     load_generator,
     score_table,
     truth_for,
-    values_for_histograms,
+    truth_key,
+    warm_up_note,
 )
+from ui.share import share_link, share_view
 
 st.title("Generated jets")
 st.markdown(
@@ -46,6 +49,13 @@ if not specs:
             "<GeV> --out checkpoints/gen_<name>` (see README).")
     st.stop()
 
+N_CHOICES, BATCH_CHOICES = [2_000, 5_000, 10_000, 20_000, 50_000], [500, 1_000, 2_000, 5_000]
+share_view("generation", ["gen_generator", "gen_n", "gen_seed", "gen_batch"], allowed={
+    "gen_generator": [s.label for s in specs], "gen_n": N_CHOICES, "gen_batch": BATCH_CHOICES,
+    "gen_seed": lambda v: isinstance(v, int) and 0 <= v <= 10_000})
+share_link()
+if (note := warm_up_note()) is not None:
+    st.caption(note)
 left, mid, right, far = st.columns([3, 1, 1, 1])
 with left:
     spec = generator_picker(
@@ -54,15 +64,16 @@ with left:
         "is conditioned on. Each VAE comes with both priors: compare them.")
 with mid:
     n_jets = st.select_slider(
-        "Generated jets", [2_000, 5_000, 10_000, 20_000, 50_000], value=10_000,
-        key="gen_n", help="How many jets to generate (cached; above 10,000 a progress bar "
+        "Generated jets", N_CHOICES, value=PAGE_DEFAULTS["n"],
+        key="gen_n", help="How many jets to generate (cached; above 5,000 a progress bar "
                           "shows the sampling).")
 with right:
-    seed = int(st.number_input("Seed", 0, 10_000, 0, key="gen_seed",
+    seed = int(st.number_input("Seed", 0, 10_000, PAGE_DEFAULTS["seed"], key="gen_seed",
                                help="Seeds the latents and the jet pT draws."))
 with far:
     batch_size = st.select_slider(
-        "W1 batch size", [500, 1_000, 2_000, 5_000], value=2_000, key="gen_batch",
+        "W1 batch size", BATCH_CHOICES, value=PAGE_DEFAULTS["batch_size"],
+        key="gen_batch",
         help="Jets per batch for W1 (JetNet protocol: 5 batches, mean ± std). Larger batches "
              "give smaller W1 for real and generated jets alike; the baseline uses the same "
              "size.")
@@ -77,10 +88,7 @@ batch_size = min(batch_size, len(truth.reference), len(truth.baseline), n_jets)
 fake, _ = generated(spec, gen, n_jets, seed)
 
 st.plotly_chart(
-    observable_histograms(
-        values_for_histograms(truth.reference), values_for_histograms(fake), PAGE_OBSERVABLES,
-        LABELS, UNITS, generated_label=f"generated ({spec.prior} prior)",
-        title=f"True vs generated {class_label(spec.classes)} jets — {spec.label}"),
+    histogram_figure(spec, seed, n_jets, truth, fake),
     theme=None, key="gen_histograms")
 st.caption(
     f"True: {len(truth.reference):,} real jets (half of the data set's "
@@ -92,9 +100,15 @@ st.caption(
     "is generated / true.")
 
 st.header("Wasserstein-1 distance per observable")
-table = score_table(spec, seed, n_jets, batch_size, 5, truth, fake)
+table = score_table(spec, seed, n_jets, batch_size, PAGE_DEFAULTS["n_batches"], truth, fake)
 st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4,
              key="gen_table")
+fixed = fixed_observables(truth_key(), spec.classes, truth.reference)
+if fixed:
+    st.caption(
+        "**Not judged:** " + "; ".join(f"{LABELS.get(n, n)} — {why}" for n, why in fixed.items())
+        + ". They stay in the histograms to show how far the generated jets stray from the "
+        "frame, but their W1 against a spike says nothing about the physics.")
 st.caption(
     f"JetNet protocol (arXiv:2106.11535): 5 batches of {batch_size:,} jets from each sample, "
     "W1 by scipy per batch, mean ± std. Truth vs truth: the same between the reference half "

@@ -11,6 +11,7 @@ from ui.generation import (
     load_generator,
     truth_for,
 )
+from ui.share import share_link, share_view
 
 st.title("Average jet images")
 st.markdown(
@@ -30,6 +31,16 @@ if not specs:
     st.stop()
 
 class_options = sorted({s.classes for s in specs}, key=lambda c: (len(c) > 1, c))
+vae_dirs = {s.vae_dir.name: s.vae_dir for s in specs}
+share_view("images", ["img_class", "img_model", "img_prior", "img_beta", "img_pixels",
+                      "img_compare"],
+           allowed={"img_class": class_options, "img_prior": ["flow", "gaussian"],
+                    "img_beta": lambda v: isinstance(v, int | float) and v > 0,
+                    "img_pixels": [16, 25, 33, 50, 75, 100],
+                    "img_compare": ["generated", "reconstructed"]},
+           codecs={"img_class": (lambda c: ",".join(c), lambda t: tuple(t.split(","))),
+                   "img_model": (lambda d: d.name, vae_dirs.__getitem__)})
+share_link()
 c1, c2, c3 = st.columns([1, 2, 1])
 with c1:
     classes = st.selectbox(
@@ -41,6 +52,8 @@ models = [s for s in specs if s.classes == classes]
 vaes = sorted({s.vae_dir for s in models},
               key=lambda d: (next(s.loss for s in models if s.vae_dir == d)
                              not in ("sinkhorn", "exact"), str(d)))
+if st.session_state.get("img_model") not in vaes:  # a shared link's model of another class
+    st.session_state.pop("img_model", None)
 with c2:
     vae_dir = st.selectbox(
         "Model", vaes, key="img_model",
@@ -64,6 +77,8 @@ if truth is None:
 grid = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 lo, hi = gen.config.beta_min, gen.config.beta_max
 betas = sorted({b for b in grid if lo <= b <= hi} | {spec.beta})
+if st.session_state.get("img_beta") not in betas:  # not on this model's grid
+    st.session_state.pop("img_beta", None)
 d1, d2, d3 = st.columns([2, 2, 1])
 with d1:
     beta = st.select_slider(

@@ -20,6 +20,7 @@ from ui.jetclr import (
     ordering_note,
     view_extent,
 )
+from ui.share import share_link, share_view
 
 st.title("Jet representations (JetCLR)")
 st.markdown(
@@ -47,6 +48,12 @@ except JetvizInputError as err:
     missing = str(err)
 
 # ── the map ─────────────────────────────────────────────────────────────────────────────
+share_view("representations", ["clr_map_method", "clr_class", "clr_index", "clr_seed"],
+           allowed={"clr_map_method": ["UMAP", "PCA"],
+                    "clr_class": lambda v: isinstance(v, str),
+                    "clr_index": lambda v: isinstance(v, int) and v >= 0,
+                    "clr_seed": lambda v: isinstance(v, int) and 0 <= v <= 10_000})
+share_link()
 st.header("Jets of all five classes in the learned representation")
 if missing:
     st.info(f"No trained JetCLR model is shipped in `{jetclr_dir()}` ({missing}). "
@@ -74,6 +81,8 @@ else:
 st.header("The augmentations, on one jet")
 jets, key = jets_in_use()
 present = [n for n, c in jets.counts().items() if c > 0]
+if st.session_state.get("clr_class") not in present:  # a shared link's class not in this set
+    st.session_state.pop("clr_class", None)
 c1, c2, c3, c4 = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
 with c1:
     name = st.selectbox("Class", present, format_func=class_label, key="clr_class",

@@ -6,6 +6,7 @@ from jetviz.errors import JetvizInputError
 from jetviz.figures.contrastive import mass_plane_figure, selection_histograms, theory_map_figure
 from jetviz.models.theory import METHOD_LABELS
 from jetviz.serving import path_entry_allowed
+from ui.share import share_link, share_view
 from ui.theorymap import (
     UPLOAD_TYPES,
     accuracy_table,
@@ -43,6 +44,10 @@ if info is None:
 theories = info["theories"]
 methods = info["methods"]
 
+share_view("theory_map", ["theorymap_method", "theorymap_set_size", "theorymap_projection"],
+           allowed={"theorymap_method": methods, "theorymap_set_size": info["set_sizes"],
+                    "theorymap_projection": list(PROJECTIONS)})
+share_link()
 c1, c2, c3 = st.columns([3, 2, 2])
 method = c1.radio(
     "Embedding method", methods, horizontal=True, key="theorymap_method",
@@ -104,7 +109,7 @@ try:
 except JetvizInputError as err:
     st.error(f"Your events are not shown at this set size: {err}")
 
-left, right = st.columns([5, 2])
+left, right = st.columns([3, 2])  # the accuracy table needs ≈ 450 px for its 4 columns
 with left:
     fig = theory_map_figure(
         xy, tmap.theory, theories, set_size=set_size, axis=PROJECTIONS[projection],
@@ -116,7 +121,8 @@ with left:
                             key=f"theorymap_{method}_{set_size}_{projection}")
 with right:
     st.subheader(f"KDE accuracy, N = {set_size}")
-    st.dataframe(accuracy_table(info, set_size), hide_index=True)
+    # a static table wraps its headers: every column and header fits the narrow column
+    st.table(accuracy_table(info, set_size).set_index("method"))
     st.caption(
         "A Gaussian KDE per theory on training embeddings assigns each held-out set to the "
         "densest theory (Scott bandwidth, equal priors); "

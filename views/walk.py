@@ -21,6 +21,8 @@ from ui.vae import (
     principal_variances,
     reconstruction_at,
     sample_for,
+    share_beta,
+    share_model_and_class,
     walk_path,
 )
 
@@ -40,11 +42,17 @@ st.markdown(
 )
 st.latex(r"z(t) = \mu(x) + t\,\hat v, \qquad \hat x(t) = \mathrm{decoder}\big(z(t);\ \beta\big)")
 
+share_model_and_class("walk", {
+    "walk_jet": lambda v: isinstance(v, int) and v >= 0, "walk_kind": list(DIRECTIONS),
+    "walk_dim": lambda v: isinstance(v, int) and v >= 0,
+    "walk_pc": lambda v: isinstance(v, int) and v >= 0,
+    "walk_end": lambda v: isinstance(v, int) and v >= 0})
 picked = model_and_class("walk")
 if picked is None:
     st.stop()
 loaded, scan, class_name = picked
-beta = beta_slider(scan, loaded.unit, key="walk_beta")
+share_beta("walk", "walk_beta", loaded, scan)
+beta = beta_slider(scan, loaded.unit, key="walk_beta", model=loaded.choice.path)
 sample = sample_for(loaded, class_name)
 if sample is None:
     st.stop()
@@ -52,6 +60,10 @@ rec = reconstruction_at(loaded, sample, beta)
 if rec is None:
     st.stop()
 n = len(rec.mu)
+for key, size in (("walk_jet", n), ("walk_end", n), ("walk_dim", rec.mu.shape[1]),
+                  ("walk_pc", rec.mu.shape[1])):
+    if st.session_state.get(key, 0) >= size:  # from a link to a larger sample or model
+        st.session_state.pop(key, None)
 what = "point" if loaded.is_toy else "jet"
 
 c1, c2, c3 = st.columns([2, 1, 3], vertical_alignment="bottom")

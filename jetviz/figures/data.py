@@ -236,3 +236,46 @@ def jet_image_figure(
                      scaleratio=1, constrain="domain")
     _layout(fig, title, height=560)
     return fig
+
+
+def neighbour_panels(
+    particles: np.ndarray, masks: np.ndarray, jet_pts: np.ndarray, radius: float,
+    titles: Sequence[str], title: str, colour: str = "#1f77b4",
+) -> go.Figure:
+    """Several jets side by side in (etarel, phirel), marker area ∝ pT on one shared scale.
+
+    Args:
+        particles: (K, P, 3) (ptrel, etarel, phirel).
+        masks: (K, P) True for real particles.
+        jet_pts: (K,) jet pT [GeV] (hover).
+        radius: jet radius R (the dashed circle, the axis range).
+        titles: one panel title per jet (e.g. "#812, EMD 14.2 GeV").
+        title: the figure title.
+        colour: marker colour.
+    """
+    k = len(particles)
+    fig = make_subplots(rows=1, cols=max(k, 1), subplot_titles=list(titles),
+                        horizontal_spacing=0.02)
+    extent = 1.15 * radius
+    circle = np.linspace(0, 2 * np.pi, 73)
+    for j in range(k):
+        real = particles[j][np.asarray(masks[j], dtype=bool)]
+        fig.add_trace(go.Scatter(
+            x=radius * np.cos(circle), y=radius * np.sin(circle), mode="lines",
+            line={"color": "#888888", "dash": "dash", "width": 1}, hoverinfo="skip",
+            showlegend=False), row=1, col=j + 1)
+        fig.add_trace(go.Scatter(
+            x=real[:, 1], y=real[:, 2], mode="markers", showlegend=False,
+            marker={"size": real[:, 0], "sizemode": "area", "sizemin": 2,
+                    "sizeref": 2.0 / (0.5 * _EVENT_MAX_MARKER_PX) ** 2, "color": colour,
+                    "opacity": 0.65, "line": {"width": 1, "color": "#222222"}},
+            customdata=real[:, 0] * float(jet_pts[j]),
+            hovertemplate=("p<sub>T</sub> = %{customdata:.1f} GeV<br>η<sub>rel</sub> = %{x:.3f}"
+                           "<br>φ<sub>rel</sub> = %{y:.3f}<extra></extra>")), row=1, col=j + 1)
+        fig.update_xaxes(range=[-extent, extent], title_text="η_rel", nticks=4, row=1, col=j + 1)
+        fig.update_yaxes(range=[-extent, extent], scaleanchor=f"x{'' if j == 0 else j + 1}",
+                         title_text="φ_rel" if j == 0 else None, showticklabels=j == 0,
+                         row=1, col=j + 1)
+    fig = _layout(fig, title, 300)
+    fig.update_annotations(font_size=FONT_SIZE - 1)
+    return fig

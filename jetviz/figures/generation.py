@@ -94,7 +94,7 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         row = [heading(n) for n in names[r * n_cols:(r + 1) * n_cols]]
         titles += row + [""] * (n_cols - len(row)) + [""] * n_cols
     fig = make_subplots(rows=2 * n_rows, cols=n_cols, row_heights=specs_heights,
-                        vertical_spacing=0.055, horizontal_spacing=0.05,
+                        vertical_spacing=0.07, horizontal_spacing=0.05,
                         subplot_titles=titles)
     for i, name in enumerate(names):
         r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
@@ -128,12 +128,19 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
         # the ratio panel shares the histogram's x range; only it carries tick labels
         fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range),
                          showticklabels=False, row=r, col=c)
+        # upright tick labels, few of them (log axes: decades only): rotated labels would
+        # reach into the next row's panel titles
         fig.update_xaxes(type="log" if log_x else "linear", range=list(x_range), row=r + 1,
-                         col=c)
-    fig.update_layout(title=title, template=TEMPLATE, font={"size": FONT_SIZE},
-                      height=430 * n_rows + 130, margin={"t": 130, "l": 80, "r": 20, "b": 40},
-                      legend={"orientation": "h", "y": 1.0, "x": 1.0, "xanchor": "right",
-                              "yanchor": "bottom", "yref": "container"})
+                         col=c, tickangle=0, nticks=4, dtick=1 if log_x else None,
+                         exponentformat="power" if log_x else "B", automargin=False)
+    height = 430 * n_rows + 130
+    fig.update_layout(title={"text": title, "y": 1 - 12 / height, "yanchor": "top",
+                             "yref": "container"},
+                      template=TEMPLATE, font={"size": FONT_SIZE},
+                      height=height, margin={"t": 130, "l": 80, "r": 20, "b": 40},
+                      # below the title, above the panel titles: inside the figure's top margin
+                      legend={"orientation": "h", "y": 1 - 56 / height, "x": 1.0,
+                              "xanchor": "right", "yanchor": "top", "yref": "container"})
     fig.update_annotations(font_size=FONT_SIZE)
     return fig
 
@@ -160,7 +167,10 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
     n = next(iter(images.values())).shape[0]
     edges = np.linspace(-radius, radius, n + 1)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    peak = max(float(np.max(images[r])) for r in roles)
+    # the scale is set by the true image alone, so moving β (which changes only the
+    # reconstructed and generated images) never recolours the true jets
+    scale_roles = ["true"] if "true" in images else roles
+    peak = max(float(np.max(images[r])) for r in scale_roles)
     floor = floor if floor is not None else max(peak * 1e-5, 1e-12)
     zmax = np.log10(max(peak, floor * 10))
     zmin = np.log10(floor)
@@ -169,7 +179,14 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
     subtitles = [f"{r} jets" for r in roles]
     if with_ratio:
         subtitles.append(f"{compare} / true")
-    fig = make_subplots(rows=1, cols=cols, subplot_titles=subtitles, horizontal_spacing=0.06)
+    # two panels per row: each image gets half the page's width, not a quarter
+    n_rows, n_cols = (2, 2) if cols > 2 else (1, cols)
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=subtitles,
+                        horizontal_spacing=0.10, vertical_spacing=0.12)
+
+    def cell(i: int) -> dict:
+        return {"row": i // n_cols + 1, "col": i % n_cols + 1}
+
     for i, role in enumerate(roles):
         img = np.asarray(images[role], dtype=np.float64)
         with np.errstate(divide="ignore"):
@@ -177,7 +194,7 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
         fig.add_trace(go.Heatmap(
             x=centres, y=centres, z=z, coloraxis="coloraxis", customdata=img.T,
             hovertemplate=("η_rel %{x:.3f}, φ_rel %{y:.3f}<br>pT fraction %{customdata:.3g}"
-                           f"<extra>{role}</extra>")), row=1, col=i + 1)
+                           f"<extra>{role}</extra>")), **cell(i))
     if with_ratio:
         t, o = np.asarray(images["true"], np.float64), np.asarray(images[compare], np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -185,19 +202,21 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
         fig.add_trace(go.Heatmap(
             x=centres, y=centres, z=ratio, coloraxis="coloraxis2", customdata=(10.0**ratio),
             hovertemplate=("η_rel %{x:.3f}, φ_rel %{y:.3f}<br>" + compare
-                           + " / true = %{customdata:.3g}<extra></extra>")), row=1, col=cols)
-    for c in range(1, cols + 1):
+                           + " / true = %{customdata:.3g}<extra></extra>")), **cell(cols - 1))
+    for i in range(cols):
+        where = cell(i)
         fig.update_xaxes(title_text="η_rel", range=[-radius, radius], constrain="domain",
-                         row=1, col=c)
-        fig.update_yaxes(title_text="φ_rel [rad]" if c == 1 else None, range=[-radius, radius],
-                         scaleanchor=f"x{'' if c == 1 else c}", constrain="domain", row=1,
-                         col=c)
+                         **where)
+        fig.update_yaxes(title_text="φ_rel [rad]" if where["col"] == 1 else None,
+                         range=[-radius, radius], scaleanchor=f"x{'' if i == 0 else i + 1}",
+                         constrain="domain", **where)
     ticks = np.arange(np.ceil(zmin), np.floor(zmax) + 1)
     fig.update_layout(
-        title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=470,
+        title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=430 * n_rows + 60,
         margin={"t": 90, "l": 70, "r": 150 if with_ratio else 80, "b": 60},
         coloraxis={"colorscale": "Viridis", "cmin": zmin, "cmax": zmax,
-                   "colorbar": {"title": {"text": "pT fraction", "side": "right"}, "x": 1.01,
+                   "colorbar": {"title": {"text": "pT fraction (true jets' scale)",
+                                          "side": "right"}, "x": 1.01,
                                 "len": 0.9, "tickvals": ticks,
                                 "ticktext": [f"1e{int(k)}" for k in ticks]}},
     )

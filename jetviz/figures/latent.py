@@ -301,9 +301,12 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
     fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
                      range=[np.log10(KL_FLOOR), np.log10(y_top)])
-    fig.update_layout(legend={"title": {"text": "latent dim"}})
+    # below the plot, in rows: every dimension's entry stays visible (a side legend of
+    # 12+ entries scrolls and hides a third of them)
+    fig.update_layout(legend={"title": {"text": "latent dim"}, "orientation": "h",
+                              "y": -0.25, "x": 0, "yanchor": "top", "entrywidth": 58})
     return _style(fig, "KL of each latent dimension versus β",
-                  subtitle="dimensions switch on as β falls")
+                  subtitle="dimensions switch on as β falls", height=520)
 
 
 def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
@@ -421,6 +424,10 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
         hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} {what}<extra></extra>",
     ))
     top = counts.max()
+    # the axis spans the data: a β far beyond every distance is named, not drawn, so it
+    # does not squeeze the histogram into a corner
+    x_hi = float(edges[-1]) + 2 * float(edges[1] - edges[0])
+    off_scale = beta > x_hi
     fig.add_trace(_vertical_marker(beta, 0, top * 1.05, label=f" = {format_beta(beta, unit)}"))
     fig.add_trace(_scatter(
         x=[median, median], y=[0, top * 1.05], mode="lines",
@@ -428,8 +435,15 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
         line={"color": ROLE_COLOURS["true"], "width": 2},
         hovertemplate=f"median {distance_name} = {format_beta(median, unit)}<extra></extra>",
     ))
-    fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}")
+    fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}",
+                     range=[min(0.0, float(edges[0])), x_hi if off_scale
+                            else max(x_hi, 1.05 * beta)])
     fig.update_yaxes(title_text=what)
+    if off_scale:
+        fig.update_layout(annotations=[{
+            "text": f"β = {format_beta(beta, unit)} →", "x": 1, "xref": "paper", "y": 1,
+            "yref": "paper", "xanchor": "right", "yanchor": "top", "showarrow": False,
+            "font": {"size": FONT_SIZE}}])
     fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0}, bargap=0.02)
     return _style(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}",
                   height=440, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
@@ -562,9 +576,11 @@ def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: 
             _cone(fig, radius, panel)
             xa, ya, x, _ = _axis_names(panel)
             fig.update_layout({
-                xa: {"range": [-lim, lim], "zeroline": False, "showticklabels": False,
+                xa: {"range": [-lim, lim], "zeroline": False, "nticks": 5,
+                     "showticklabels": panel == bottom,
                      "title": {"text": "η − η_jet" if panel == bottom else ""}},
-                ya: {"range": [-lim, lim], "zeroline": False, "showticklabels": False,
+                ya: {"range": [-lim, lim], "zeroline": False, "nticks": 5,
+                     "showticklabels": j == 0,
                      "scaleanchor": x, "scaleratio": 1,
                      "title": {"text": "φ − φ_jet" if j == 0 else ""}},
             })

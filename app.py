@@ -31,6 +31,9 @@ PAGES = {
         Page("pages/theory_map.py", "Theory map", ":material/map:", "a latent map of BSM theories"),
         Page("pages/representations.py", "Jet representations", ":material/hub:", "JetCLR representations and the top-tagging ROC"),
     ],
+    "Unfolding": [
+        Page("pages/unfolding.py", "Unfolding", ":material/undo:", "a conditional INN inverts the detector: per-event posteriors, unfolded distributions, calibration"),
+    ],
 }
 # ── end of page list ────────────────────────────────────────────────────────────────────
 

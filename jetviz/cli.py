@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "theorymap": ("jetviz.theorymap", "train the theory-map encoders and compute their maps"),
     "jetclr": ("jetviz.jetclr", "JetCLR: contrastive jet encoders, augmentation ablation, probe"),
     "gen": ("jetviz.generators", "fit a flow prior to a VAE's aggregate posterior (generators)"),
+    "unfold": ("jetviz.unfolding.cli", "unfolding: paired ZW events, the cINN, posteriors"),
 }
 
 

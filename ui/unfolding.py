@@ -68,9 +68,10 @@ def _samples(directory: str, data_stamp: int, model_stamp: int, summary_stamp: i
     train, test = events.split(int(record["n_test"]))
     _, y, phi_ref = model_inputs(test)
     pit, samples, attrs = read_summary(Path(directory) / SUMMARY)
-    if len(pit) != len(test):
-        raise JetvizInputError(f"{SUMMARY} has {len(pit)} events but the test sample "
+    if len(pit) > len(test):
+        raise JetvizInputError(f"{SUMMARY} has {len(pit)} events but the test sample only "
                                f"{len(test)}; rerun `jetviz unfold posterior`")
+    test = test.subset(slice(0, len(pit)))  # the summarised test events
     return {
         "test": Observed(detector_observables(test), parton_observables(test.parton)),
         "train": Observed(detector_observables(train), parton_observables(train.parton)),

@@ -48,19 +48,22 @@ class Unfolded:
 
 
 def unfold_all(test: Observed, samples: np.ndarray, train: Observed, cut: str,
-               rng: np.random.Generator, iterations: int = IBU_ITERATIONS
-               ) -> dict[str, Unfolded]:
+               rng: np.random.Generator, iterations: int = IBU_ITERATIONS,
+               baseline_draws: int = 1) -> dict[str, Unfolded]:
     """Unfolded distributions of every observable for the test events passing ``cut``.
 
     Args:
         test: the test sample; samples: (keep, N, 5) posterior observables of its events
         (order ``OBSERVABLES``); train: the training sample (response, prior, baseline);
-        cut: a key of ``CUTS``; rng: draws the baseline events.
+        cut: a key of ``CUTS``; rng: draws the baseline events; baseline_draws: the
+        truth-vs-truth W1 is the mean over this many independent draws (the histogram shown
+        is the first).
     """
     keep_test = cut_mask(test.detector, cut)
     keep_train = np.flatnonzero(cut_mask(train.detector, cut))
     n = int(keep_test.sum())
-    baseline_idx = rng.choice(keep_train, size=min(n, len(keep_train)), replace=False)
+    draws = [rng.choice(keep_train, size=min(n, len(keep_train)), replace=False)
+             for _ in range(baseline_draws)]
     out = {}
     for k, name in enumerate(OBSERVABLES):
         edges = EDGES[name]
@@ -71,10 +74,13 @@ def unfold_all(test: Observed, samples: np.ndarray, train: Observed, cut: str,
             "detector": detector,
             "cinn": histogram(samples[:, keep_test, k].ravel(), edges) / samples.shape[0],
             "ibu": iterative_bayesian_unfolding(detector, response, prior, iterations),
-            "baseline": histogram(train.truth[name][baseline_idx], edges),
+            "baseline": histogram(train.truth[name][draws[0]], edges),
         }
         w1 = {key: w1_hist(h, hists["truth"], edges) for key, h in hists.items()
               if key != "truth"}
+        w1["baseline"] = float(np.mean([
+            w1_hist(histogram(train.truth[name][d], edges), hists["truth"], edges)
+            for d in draws]))
         out[name] = Unfolded(edges, hists, w1, n)
     return out
 

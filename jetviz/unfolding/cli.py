@@ -76,6 +76,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     po = sub.add_parser("posterior", help="posterior summaries of the test sample")
     po.add_argument("--data", required=True, help="file from `jetviz unfold generate`")
     po.add_argument("--model", required=True, help="checkpoint directory of the cINN")
+    po.add_argument("--events", type=int, default=None,
+                    help="summarise only the first EVENTS test events (default: all)")
     po.add_argument("--samples", type=int, default=1000, help="posterior samples per event")
     po.add_argument("--keep", type=int, default=8, help="samples per event stored")
     po.add_argument("--seed", type=int, default=1)

@@ -3,8 +3,9 @@
 ``posterior_observables`` draws n parton events per detector event and returns the five
 observables (``jetviz.unfolding.data.OBSERVABLES``) of each sample. Sampling 1,000 events
 for every test event takes minutes on a CPU, so ``jetviz unfold posterior`` does it once and
-stores, per test event and observable, the PIT value (for calibration) and ``keep`` samples
-(pooled over events they are the unfolded distribution):
+stores, per test event (the first ``--events`` of the test sample) and observable, the PIT
+value (for calibration) and ``keep`` samples (pooled over events they are the unfolded
+distribution):
 
   summary file (HDF5, kind "jetviz-unfolding-posterior")
     pit       (N, 5)        float32  fraction of the event's samples below its true value
@@ -95,6 +96,10 @@ def summarise_from_args(args: argparse.Namespace, command: str) -> None:
     model, record = load_cinn(args.model)
     events = read_pairs(args.data)
     _, test = events.split(int(record["n_test"]))
+    if args.events is not None:
+        if not 1 <= args.events <= len(test):
+            raise JetvizInputError(f"--events {args.events}: the test sample has {len(test)}")
+        test = test.subset(slice(0, args.events))
     _, y, phi_ref = model_inputs(test)
     start = time.perf_counter()
     pit, samples = summarise(model, y, phi_ref, test.parton, args.samples, args.keep, args.seed)

@@ -72,7 +72,8 @@ with left:
     rows = [{"observable": LABELS[o].replace("<sub>", "_").replace("</sub>", ""),
              "detector": float(test.detector[o][index]),
              "true partons": float(test.truth[o][index])} for o in OBSERVABLES]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows).style.format(precision=2), hide_index=True,
+                 width="stretch")
 with right:
     shown = min(PICKER_EVENTS, n_test)
     st.plotly_chart(
@@ -121,8 +122,9 @@ table = pd.DataFrame([
 st.dataframe(table.style.format(precision=3), hide_index=True, width="stretch")
 st.caption(
     "W1 distance (GeV, or rad for Δφ) of each unfolded histogram to the parton truth of the "
-    "same events, on the plotted bins; *truth vs truth* is the W1 between two independent "
-    "truth samples of the same size — the statistical floor. The cINN pools 8 posterior "
+    "same events, on the plotted bins (under- and overflow in the edge bins); *truth vs truth* "
+    "is the W1 between two independent truth samples of the same size (mean of 10 draws) — "
+    "the statistical floor. The cINN pools 8 posterior "
     "samples per event; the issue's goals are cINN / baseline ≤ 2 inclusive and ≤ 3 with cuts "
     "(`python benchmarks/unfolding.py`).")
 

@@ -1,8 +1,11 @@
 """Real Pythia 8 + FastJet pp → ZW events (slow: a few seconds): the lepton pair peaks at the
 Z mass, the two leading detector jets near the W mass, every kept event has both leptons and
-two jets, and a chunk is fixed by its seed."""
+two jets, a chunk is fixed by its seed, and `jetviz unfold generate` stores the detector
+card and its command."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -39,3 +42,20 @@ def test_a_chunk_is_fixed_by_its_seed():
     a = unfolding_chunk(20, 5, UnfoldingConfig(chunk=20))
     b = unfolding_chunk(20, 5, UnfoldingConfig(chunk=20))
     assert np.array_equal(a["jets"], b["jets"]) and np.array_equal(a["parton"], b["parton"])
+
+
+def test_generate_command_writes_the_card_and_the_command(tmp_path):
+    from jetviz.cli import main
+    from jetviz.unfolding.data import read_pairs
+    from jetviz.unfolding.detector import ATLAS_CARD, DetectorCard
+
+    out = tmp_path / "zw.h5"
+    assert main(["unfold", "generate", "--events", "20", "--chunk", "10", "--workers", "1",
+                 "--seed", "3", "--out", str(out)]) == 0
+    pairs = read_pairs(out)
+    assert len(pairs) == 20
+    assert pairs.attrs["command"].startswith("jetviz unfold generate --events 20 --seed 3")
+    card = DetectorCard.from_json(pairs.attrs["detector_card"])
+    assert card == ATLAS_CARD
+    assert "PartonLevel:MPI = off" in json.loads(pairs.attrs["settings"])["pythia"]
+    assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temporary file

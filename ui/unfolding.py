@@ -22,6 +22,7 @@ UNFOLD_ENV = "JETVIZ_UNFOLD_DIR"
 DATA, MODEL, SUMMARY = "zw_events.h5", "cinn", "posterior.h5"
 SPLIT_SEED = 5  # draws the truth-vs-truth baseline events
 POSTERIOR_SAMPLES = 1000
+BASELINE_DRAWS = 10  # truth-vs-truth W1 averaged over this many draws (as the benchmark)
 
 
 def unfold_dir() -> Path:
@@ -110,7 +111,8 @@ def _unfolded(directory: str, stamps_: tuple, cut: str, iterations: int) -> dict
 
     b = _samples(directory, *stamps_)
     return unfold_all(b["test"], b["samples"], b["train"], cut,
-                      np.random.default_rng(SPLIT_SEED), iterations)
+                      np.random.default_rng(SPLIT_SEED), iterations,
+                      baseline_draws=BASELINE_DRAWS)
 
 
 def unfolded(cut: str, iterations: int) -> dict:

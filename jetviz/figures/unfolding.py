@@ -40,8 +40,8 @@ def posterior_figure(samples: dict[str, np.ndarray], truth: dict[str, float],
         lo = min(RANGES[name][0], float(np.quantile(values, 0.005)), truth[name])
         hi = max(float(np.quantile(values, 0.995)), truth[name], detector[name])
         if name in ("m_ll", "m_jj"):  # zoom on the resonance: posteriors are narrow
-            lo = min(float(np.quantile(values, 0.005)), truth[name]) - 2
-            hi = max(float(np.quantile(values, 0.995)), truth[name]) + 2
+            lo = min(float(np.quantile(values, 0.01)), truth[name]) - 2
+            hi = max(float(np.quantile(values, 0.99)), truth[name]) + 2
         if name == "dphi_jj":
             lo, hi = 0.0, np.pi
         fig.add_trace(go.Histogram(x=values, xbins={"start": lo, "end": hi,
@@ -62,16 +62,22 @@ def posterior_figure(samples: dict[str, np.ndarray], truth: dict[str, float],
 
 
 def unfolded_figure(results: dict[str, Unfolded], title: str) -> go.Figure:
-    """Normalised histograms per observable: parton truth, detector level, cINN and IBU."""
+    """Normalised histograms per observable: parton truth, detector level, cINN and IBU.
+
+    The first and last bins hold the under- and overflow (IBU needs every event); they are
+    left out of the drawing so that they do not show as spikes.
+    """
     fig = make_subplots(rows=1, cols=len(OBSERVABLES), horizontal_spacing=0.05,
                         subplot_titles=[LABELS[o] for o in OBSERVABLES])
     for k, name in enumerate(OBSERVABLES, start=1):
         u = results[name]
-        centres = 0.5 * (u.edges[1:] + u.edges[:-1])
-        width = np.diff(u.edges)
+        centres = 0.5 * (u.edges[1:] + u.edges[:-1])[1:-1]
+        width = np.diff(u.edges)[1:-1]
+        top = 0.0
         for key in ("truth", "detector", "ibu", "cinn"):
             h = u.hists[key]
-            density = h / max(h.sum(), 1e-12) / width
+            density = (h / max(h.sum(), 1e-12))[1:-1] / width
+            top = max(top, float(density.max()))
             w1 = "" if key == "truth" else f" — W1 {u.w1[key]:.3g}"
             common = {"name": NAMES[key], "legendgroup": key, "showlegend": k == 1,
                       "hovertemplate": f"{NAMES[key]}{w1}<br>%{{x:.3g}}: %{{y:.3g}}"
@@ -86,6 +92,8 @@ def unfolded_figure(results: dict[str, Unfolded], title: str) -> go.Figure:
                                                "width": 2.5 if key == "cinn" else 2,
                                                "dash": "dot" if key == "detector" else None},
                                          **common), row=1, col=k)
+        fig.update_yaxes(range=[0, 1.08 * top], row=1, col=k)
+        fig.update_xaxes(range=[u.edges[1], u.edges[-2]], row=1, col=k)
     fig.update_layout(bargap=0, title={"text": title, "x": 0})
     fig.update_yaxes(title_text="normalised", row=1, col=1)
     return _layout(fig, 400)
@@ -129,8 +137,8 @@ def event_picker_figure(x: np.ndarray, y: np.ndarray, chosen: int | None, x_labe
         fig.add_trace(go.Scatter(x=[x[chosen]], y=[y[chosen]], mode="markers",
                                  marker={"size": 14, "color": "#d62728", "symbol": "x"},
                                  name=f"event {chosen}", hoverinfo="skip"))
-    fig.update_xaxes(title_text=x_label)
-    fig.update_yaxes(title_text=y_label)
+    fig.update_xaxes(title_text=x_label, type="log")
+    fig.update_yaxes(title_text=y_label, type="log")
     fig = _layout(fig, 360)
     fig.update_layout(clickmode="event+select", dragmode="select")
     return fig

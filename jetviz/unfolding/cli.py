@@ -52,6 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="events per independently seeded Pythia run")
     gen.add_argument("--mpi", action="store_true",
                      help="multiparton interactions on (≈ 10× slower)")
+    gen.add_argument("--extend", default=None,
+                     help="an earlier file of this command with the same --seed/--chunk: "
+                          "keep its events and generate only the rest")
     gen.add_argument("--out", required=True, help="output HDF5 file")
 
     tr = sub.add_parser("train", help="train the conditional INN on a paired file")
@@ -98,9 +101,15 @@ def run(args: argparse.Namespace) -> int:
 
             if args.events < 1 or args.chunk < 1 or args.workers < 1:
                 raise JetvizInputError("--events, --chunk and --workers must be positive")
+            from jetviz.unfolding.data import read_pairs
+
             config = UnfoldingConfig(chunk=args.chunk, mpi=args.mpi)
+            extend = read_pairs(args.extend) if args.extend else None
+            fresh = canonical_command(argparse.Namespace(**{**vars(args), "extend": None}))
             pairs = generate_pairs(args.events, args.seed, config, workers=args.workers,
-                                   command=command)
+                                   command=fresh, extend=extend)
+            if extend is not None:  # the same file as `fresh`; say how it was made
+                pairs.attrs["commands"] = [extend.attrs.get("command", ""), command]
             write_pairs(args.out, pairs)
             print(f"wrote {args.out}: {json.dumps(pairs.attrs['stats'])}")
         elif args.action == "train":

@@ -53,7 +53,7 @@ st.header("One detector event, its posterior of parton events")
 
 
 def _picked() -> None:
-    """A click on the picker selects that event (curve 0 holds the events, in order)."""
+    """A box (or click) selection on the picker picks its first event (curve 0, in order)."""
     for point in st.session_state["unf_picker"].selection.get("points", []):
         if point.get("curve_number", 0) == 0:
             st.session_state["unf_event"] = int(point.get("point_index", 0))
@@ -65,7 +65,7 @@ with left:
     index = st.number_input(
         "Test event", min_value=0, max_value=n_test - 1, value=0, step=1, key="unf_event",
         help=f"Index of a detector-level event of the test sample (0–{n_test - 1}), never "
-             "seen in training. Or click a point in the scatter plot.")
+             "seen in training. Or drag a box around a point in the scatter plot.")
     seed = st.number_input("Sampling seed", min_value=0, value=0, step=1, key="unf_seed",
                            help="Seeds the 1,000 noise vectors ε that the cINN maps to "
                                 "parton events; another seed draws another 1,000.")
@@ -80,9 +80,9 @@ with right:
         event_picker_figure(test.detector["m_jj"][:shown], test.detector["pt_j1"][:shown],
                             index if index < shown else None,
                             "detector m_jj [GeV]", "detector p_T,j1 [GeV]"),
-        theme=None, key="unf_picker", on_select=_picked, selection_mode="points")
-    st.caption(f"The first {shown:,} test events at detector level; click one to see its "
-               "posterior below.")
+        theme=None, key="unf_picker", on_select=_picked, selection_mode=("points", "box"))
+    st.caption(f"The first {shown:,} test events at detector level (log scales); drag a box "
+               "around an event to see its posterior below.")
 
 samples = event_posterior(int(index), int(seed))
 truth = {o: float(test.truth[o][index]) for o in OBSERVABLES}

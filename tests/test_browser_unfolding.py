@@ -1,6 +1,7 @@
 """The Unfolding page in Debian's Chromium: it renders without an exception and draws its
 main chart — one event's posterior histograms against the true partons — beside the picker,
-the unfolded distributions and the calibration curves (a tiny synthetic bundle made by the
+the unfolded distributions and the calibration curves; a box dragged on the picker selects
+an event (a tiny synthetic bundle made by the
 real pipeline stands in for the shipped files)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tests.support_browser import (
     browser_page,
     open_page,
     running_app,
+    wait_for_app,
 )
 from tests.support_unfolding import tiny_unfolding_dir
 from ui.unfolding import UNFOLD_ENV
@@ -40,3 +42,19 @@ def test_unfolding_page_draws_the_posterior_chart_in_chromium(tmp_path):
         assert posterior.locator(".trace.bars path").count() > 50
         titles = " | ".join(page.locator(".js-plotly-plot .gtitle").all_text_contents())
         assert "inclusive" in titles
+        # a box dragged over the picker's points picks the first event inside it
+        picker = page.locator(".js-plotly-plot").first
+        picker.scroll_into_view_if_needed()
+        box = picker.locator(".nsewdrag").first.bounding_box()
+        event = page.locator('input[type="number"]').first
+        event.fill("5")
+        event.press("Enter")
+        wait_for_app(page, PAGE_TIMEOUT_MS)
+        assert event.input_value() == "5"
+        page.mouse.move(box["x"] + 2, box["y"] + 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=8)
+        page.mouse.up()
+        page.wait_for_function(  # the box holds every event: the first one, 0, is picked
+            "document.querySelector('input[type=number]').value === '0'", timeout=30_000)
+        assert page.locator(EXCEPTION).count() == 0

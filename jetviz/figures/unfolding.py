@@ -126,13 +126,13 @@ def calibration_figure(quantiles: np.ndarray, coverage: dict[str, np.ndarray],
 def event_picker_figure(x: np.ndarray, y: np.ndarray, chosen: int | None, x_label: str,
                         y_label: str) -> go.Figure:
     """Detector-level test events as points (customdata = event index); the chosen one
-    highlighted. Clicking a point selects its event on the page."""
+    highlighted. Drag mode is box selection: the page takes the first event selected."""
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", customdata=np.arange(len(x)),
-                               marker={"size": 4, "color": "#1f77b4", "opacity": 0.45},
-                               name="test events (click one)",
-                               hovertemplate="event %{customdata}<br>%{x:.1f}, %{y:.1f}"
-                                             "<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", customdata=np.arange(len(x)),
+                             marker={"size": 5, "color": "#1f77b4", "opacity": 0.45},
+                             name="test events (drag a box around one)",
+                             hovertemplate="event %{customdata}<br>%{x:.1f}, %{y:.1f}"
+                                           "<extra></extra>"))
     if chosen is not None:
         fig.add_trace(go.Scatter(x=[x[chosen]], y=[y[chosen]], mode="markers",
                                  marker={"size": 14, "color": "#d62728", "symbol": "x"},
@@ -140,5 +140,5 @@ def event_picker_figure(x: np.ndarray, y: np.ndarray, chosen: int | None, x_labe
     fig.update_xaxes(title_text=x_label, type="log")
     fig.update_yaxes(title_text=y_label, type="log")
     fig = _layout(fig, 360)
-    fig.update_layout(clickmode="event+select", dragmode="select")
+    fig.update_layout(legend={"y": -0.32}, dragmode="select")
     return fig

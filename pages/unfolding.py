@@ -19,7 +19,7 @@ PICKER_EVENTS = 2000  # test events drawn in the clickable picker
 st.title("Unfolding with a conditional INN")
 st.markdown(
     "A detector blurs every collision: leptons and jets are measured with finite resolution "
-    "and the quarks of a W decay arrive as showered, hadronised jets. **Unfolding** asks what "
+    "and the quarks of a W decay arrive as showered, hadronised jets; **unfolding** asks what "
     "the parton-level event was. A conditional invertible network (cINN) turns Gaussian "
     "noise ε into parton events x, steered by the measured event y, so one detector event "
     "yields a whole *posterior* of parton events; below, 1,000 of them are drawn for one "

@@ -90,3 +90,16 @@ def test_sampling_is_seeded_and_checkpoints_rebuild_the_model(tmp_path):
         model.log_prob(x, torch.randn(3, 5))
     with pytest.raises(JetvizInputError, match=r"no config\.json"):
         load_cinn(tmp_path / "missing")
+
+
+def test_swapping_quarks_flips_the_w_decay_angles_only():
+    from jetviz.physics import wrap_phi
+    from jetviz.unfolding.training import model_inputs
+
+    events = synthetic_pairs(200, np.random.default_rng(3))
+    x, y, _ = model_inputs(events)
+    xs, ys, _ = model_inputs(events, swap_quarks=True)
+    assert np.array_equal(y, ys)
+    assert np.allclose(xs[:, :8], x[:, :8], atol=1e-4)
+    assert np.allclose(xs[:, 8], -x[:, 8], atol=1e-3)  # cos θ* → −cos θ*
+    assert np.allclose(np.abs(wrap_phi(xs[:, 9] - x[:, 9])), np.pi, atol=1e-3)  # φ* → φ* + π

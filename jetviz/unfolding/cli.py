@@ -72,6 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--context", type=int, default=CINNConfig.context,
                     help="size of the summary network's output")
     tr.add_argument("--seed", type=int, default=TrainConfig.seed)
+    tr.add_argument("--swap-quarks", action="store_true",
+                    help="swap quark and antiquark in a random half of each batch (jets do "
+                         "not tell them apart)")
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -49,13 +49,21 @@ class TrainConfig:
     max_minutes: float = 20.0  # wall-clock limit of this run
     seed: int = 1  # fixes initialisation and shuffling
     val_fraction: float = 0.1  # of the training part, for choosing the best epoch
+    # Swap quark and antiquark in a random half of each batch: jets do not tell them apart
+    # and the observables are symmetric, so the posterior's two modes get equal weight.
+    swap_quarks: bool = False
 
 
-def model_inputs(events: PairedEvents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events."""
+def model_inputs(events: PairedEvents, swap_quarks: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events.
+
+    With ``swap_quarks`` the parton coordinates are those of (ℓ⁻, ℓ⁺, q̄′, q).
+    """
     leptons = events.leptons.astype(np.float64)
     phi_ref = reference_phi(leptons)
-    x = coords_from_partons(events.parton, phi_ref).astype(np.float32)
+    parton = events.parton[:, [0, 1, 3, 2]] if swap_quarks else events.parton
+    x = coords_from_partons(parton, phi_ref).astype(np.float32)
     flavour = (np.abs(events.parton_id[:, 0]) == 13).astype(np.float32)
     y = condition_from_detector(leptons, events.jets.astype(np.float64), events.n_jets, flavour)
     return x, y, phi_ref
@@ -81,6 +89,8 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     n_val = max(1, round(config.val_fraction * len(x)))
     device = default_device()
     xt, yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
+    x_swap = (torch.as_tensor(model_inputs(train, swap_quarks=True)[0][:-n_val])
+              if config.swap_quarks else xt)
     xv, yv = torch.as_tensor(x[-n_val:]).to(device), torch.as_tensor(y[-n_val:]).to(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
@@ -115,7 +125,11 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
             idx = order[k * config.batch_size:(k + 1) * config.batch_size]
-            loss = -model.log_prob(xt[idx].to(device), yt[idx].to(device)).mean()
+            xb = xt[idx]
+            if config.swap_quarks:
+                swap = torch.rand(len(idx), generator=gen) < 0.5
+                xb = torch.where(swap[:, None], x_swap[idx], xb)
+            loss = -model.log_prob(xb.to(device), yt[idx].to(device)).mean()
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -147,7 +161,8 @@ def train_from_args(args: argparse.Namespace, command: str) -> dict:
     if args.resume:
         read_cinn_json(Path(args.out) / LAST)
     config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed)
+                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
+                         swap_quarks=args.swap_quarks)
     model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
                               context=args.context)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,

@@ -39,6 +39,9 @@ PAGES = {
     "Anomalies": [
         Page("views/anomalies.py", "Anomalies", ":material/crisis_alert:", "autoencoder vs normalized autoencoder: anomaly scores, ROC, both directions"),
     ],
+    "Unfolding": [
+        Page("views/unfolding.py", "Unfolding", ":material/undo:", "a conditional INN inverts the detector: per-event posteriors, unfolded distributions, calibration"),
+    ],
 }
 # ── end of page list ────────────────────────────────────────────────────────────────────
 

@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "gen": ("jetviz.generators", "fit a flow prior to a VAE's aggregate posterior (generators)"),
     "anomaly": ("jetviz.anomaly.cli", "anomaly taggers: train an AE / normalized AE, score jets"),
     "slider-emd": ("jetviz.slider_emd", "store exact reconstruction EMDs for the β slider"),
+    "unfold": ("jetviz.unfolding.cli", "unfolding: paired ZW events, the cINN, posteriors"),
 }
 
 

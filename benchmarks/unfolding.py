@@ -1,0 +1,132 @@
+"""Unfolding benchmark: calibration, unfolded-marginal W1, IBU beside it, sampling speed.
+
+    python benchmarks/unfolding.py [--dir checkpoints/unfolding] [--draws 10]
+
+Prints, for the shipped cINN (issue 14's goals in brackets):
+  1. calibration: max over q = 0.1 … 0.9 of |coverage(q) − q| per observable, from the
+     precomputed PITs of all test events [≤ 0.05];
+  2. W1 of the unfolded marginals to parton truth per observable and detector-level cut,
+     for the cINN (pooled posterior samples) and IBU with the inclusive response, beside the
+     truth-vs-truth W1 at the same sample size (mean of --draws draws) and the ratios
+     [cINN ≤ 2× inclusive, ≤ 3× with cuts];
+  3. the median time for 1,000 posterior samples of one event on one CPU thread [≤ 0.3 s],
+     and the page's warm rerun time under AppTest [≤ 3 s].
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jetviz.unfolding.analysis import Observed, unfold_all, w1_table  # noqa: E402
+from jetviz.unfolding.data import (  # noqa: E402
+    CUTS,
+    OBSERVABLES,
+    detector_observables,
+    parton_observables,
+    read_pairs,
+)
+from jetviz.unfolding.flow import load_cinn  # noqa: E402
+from jetviz.unfolding.metrics import QUANTILES, coverage  # noqa: E402
+from jetviz.unfolding.summary import posterior_observables, read_summary  # noqa: E402
+from jetviz.unfolding.training import model_inputs  # noqa: E402
+
+
+def _page_warm_seconds(directory: Path) -> float:
+    """Second (warm) run of the Unfolding page under AppTest, in seconds."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["JETVIZ_UNFOLD_DIR"] = str(directory)
+    at = AppTest.from_file(str(ROOT / "pages" / "unfolding.py"), default_timeout=300)
+    at.run()
+    if at.exception:
+        raise RuntimeError(at.exception)
+    start = time.perf_counter()
+    at.run()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default=str(ROOT / "checkpoints" / "unfolding"))
+    parser.add_argument("--draws", type=int, default=10,
+                        help="truth-vs-truth draws averaged for the baseline W1")
+    parser.add_argument("--no-page", action="store_true", help="skip the page timing")
+    args = parser.parse_args()
+    directory = Path(args.dir)
+    torch.set_num_threads(1)
+
+    model, record = load_cinn(directory / "cinn")
+    events = read_pairs(directory / "zw_events.h5")
+    train, test = events.split(int(record["n_test"]))
+    pit, samples, attrs = read_summary(directory / "posterior.h5")
+    test = test.subset(slice(0, len(pit)))  # the summarised test events
+    print(f"data: {events.attrs.get('command')}")
+    print(f"model: {record['commands'][-1]}  (best epoch {record['best_epoch']}, "
+          f"validation NLL {record['best_val_nll']:.3f})")
+    print(f"posteriors: {attrs.get('command')}")
+    print(f"test events {len(test):,}, training events {len(train):,}\n")
+
+    print(f"1. Calibration: max_q |c(q) − q| over q = {QUANTILES[0]:g} … {QUANTILES[-1]:g} "
+          "(goal ≤ 0.05)")
+    worst = 0.0
+    for k, name in enumerate(OBSERVABLES):
+        c = coverage(pit[:, k])
+        err = float(np.max(np.abs(c - QUANTILES)))
+        worst = max(worst, err)
+        print(f"   {name:8s} {err:.3f}  {'met' if err <= 0.05 else 'NOT met'}   "
+              f"c(q) = {' '.join(f'{v:.2f}' for v in c)}")
+    print(f"   worst {worst:.3f}: {'met' if worst <= 0.05 else 'NOT met'}\n")
+
+    print("2. W1 to parton truth (binned on jetviz.unfolding.metrics.EDGES); baseline = "
+          f"truth vs truth, mean of {args.draws} draws")
+    test_obs = Observed(detector_observables(test), parton_observables(test.parton))
+    train_obs = Observed(detector_observables(train), parton_observables(train.parton))
+    results = {cut: unfold_all(test_obs, samples, train_obs, cut, np.random.default_rng(5),
+                               baseline_draws=args.draws) for cut in CUTS}
+    header = (f"   {'cut':34s} {'observable':8s} {'events':>6s} {'truth-truth':>11s} "
+              f"{'cINN':>8s} {'IBU':>8s} {'detector':>8s} {'cINN/base':>9s} {'IBU/base':>8s}"
+              "  goal")
+    print(header)
+    verdicts = []
+    for row in w1_table(results):
+        goal = 2.0 if row["cut"] == "inclusive" else 3.0
+        ok = row["cINN / baseline"] <= goal
+        verdicts.append(ok)
+        print(f"   {row['cut']:34s} {row['observable']:8s} {row['events']:6d} "
+              f"{row['W1 truth-vs-truth']:11.4f} {row['W1 cINN']:8.4f} {row['W1 IBU']:8.4f} "
+              f"{row['W1 detector']:8.4f} {row['cINN / baseline']:9.2f} "
+              f"{row['IBU / baseline']:8.2f}  ≤{goal:g} {'met' if ok else 'NOT met'}")
+    print(f"   cINN W1 goals met in {sum(verdicts)} of {len(verdicts)} rows\n")
+
+    _, y, phi_ref = model_inputs(test.subset(slice(0, 20)))
+    gen = torch.Generator().manual_seed(0)
+    posterior_observables(model, y[:1], phi_ref[:1], 1000, gen)  # warm-up
+    times = []
+    for i in range(20):
+        start = time.perf_counter()
+        posterior_observables(model, y[i:i + 1], phi_ref[i:i + 1], 1000, gen)
+        times.append(time.perf_counter() - start)
+    t = statistics.median(times)
+    print(f"3. 1,000 posterior samples of one event, 1 CPU thread: median {t:.3f} s over 20 "
+          f"events = {t / 0.3:.2f} × the 0.3 s goal ({'met' if t <= 0.3 else 'NOT met'})")
+    if not args.no_page:
+        warm = _page_warm_seconds(directory)
+        print(f"   page warm rerun (AppTest): {warm:.2f} s = {warm / 3:.2f} × the 3 s goal "
+              f"({'met' if warm <= 3 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

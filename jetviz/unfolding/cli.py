@@ -1,0 +1,134 @@
+"""``jetviz unfold generate|train|posterior``: paired ZW events, the cINN, its posteriors.
+
+  generate   Pythia 8 + FastJet pp → ZW → (ℓℓ)(qq̄′) paired with a parametric detector
+             (jetviz.unfolding.simulation); HDF5 written atomically with the command.
+  train      the conditional INN (jetviz.unfolding.flow) by maximum likelihood on the
+             training part of a file; safetensors + config.json; --resume continues.
+  posterior  posterior summaries of the test sample (PIT values, a few samples per event,
+             IBU results) for the page and the benchmark (jetviz.unfolding.summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+
+
+def _command(argv_tail: list[str]) -> str:
+    return shlex.join(["jetviz", "unfold", *argv_tail])
+
+
+def canonical_command(args: argparse.Namespace) -> str:
+    """The ``jetviz unfold ...`` command that reproduces ``args`` (flags in definition order)."""
+    parts = [args.action]
+    for key, value in vars(args).items():
+        if key in {"command", "action", "func"} or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+            continue
+        values = value if isinstance(value, list) else [value]
+        parts += [flag, *(f"{v:g}" if isinstance(v, float) else str(v) for v in values)]
+    return _command(parts)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``jetviz unfold``."""
+    from jetviz.unfolding.flow import CINNConfig
+    from jetviz.unfolding.training import TrainConfig
+
+    sub = parser.add_subparsers(dest="action", required=True)
+    gen = sub.add_parser("generate", help="paired parton/detector pp → ZW events")
+    gen.add_argument("--events", type=int, default=20_000, help="kept (paired) events")
+    gen.add_argument("--seed", type=int, default=1, help="master seed (fixes the result)")
+    gen.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="worker processes, one Pythia each (default: all cores)")
+    gen.add_argument("--chunk", type=int, default=1000,
+                     help="events per independently seeded Pythia run")
+    gen.add_argument("--mpi", action="store_true",
+                     help="multiparton interactions on (≈ 10× slower)")
+    gen.add_argument("--extend", default=None,
+                     help="an earlier file of this command with the same --seed/--chunk: "
+                          "keep its events and generate only the rest")
+    gen.add_argument("--out", required=True, help="output HDF5 file")
+
+    tr = sub.add_parser("train", help="train the conditional INN on a paired file")
+    tr.add_argument("--data", required=True, help="file from `jetviz unfold generate`")
+    tr.add_argument("--out", required=True, help="checkpoint directory")
+    tr.add_argument("--n-test", type=int, default=TrainConfig.n_test,
+                    help="last events of the file held out as the test sample")
+    tr.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    tr.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    tr.add_argument("--lr", type=float, default=TrainConfig.lr)
+    tr.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes,
+                    help="stop after this many minutes of training")
+    tr.add_argument("--transforms", type=int, default=CINNConfig.transforms)
+    tr.add_argument("--hidden", type=int, default=CINNConfig.hidden)
+    tr.add_argument("--context", type=int, default=CINNConfig.context,
+                    help="size of the summary network's output")
+    tr.add_argument("--seed", type=int, default=TrainConfig.seed)
+    tr.add_argument("--swap-quarks", action="store_true",
+                    help="swap quark and antiquark in a random half of each batch (jets do "
+                         "not tell them apart)")
+    tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    po = sub.add_parser("posterior", help="posterior summaries of the test sample")
+    po.add_argument("--data", required=True, help="file from `jetviz unfold generate`")
+    po.add_argument("--model", required=True, help="checkpoint directory of the cINN")
+    po.add_argument("--events", type=int, default=None,
+                    help="summarise only the first EVENTS test events (default: all)")
+    po.add_argument("--samples", type=int, default=1000, help="posterior samples per event")
+    po.add_argument("--keep", type=int, default=8, help="samples per event stored")
+    po.add_argument("--seed", type=int, default=1)
+    po.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    po.add_argument("--out", required=True, help="output HDF5 file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from jetviz.errors import JetvizInputError
+
+    command = canonical_command(args)
+    start = time.perf_counter()
+    try:
+        if args.action == "generate":
+            from jetviz.unfolding.data import write_pairs
+            from jetviz.unfolding.generation import generate_pairs
+            from jetviz.unfolding.simulation import UnfoldingConfig
+
+            if args.events < 1 or args.chunk < 1 or args.workers < 1:
+                raise JetvizInputError("--events, --chunk and --workers must be positive")
+            from jetviz.unfolding.data import read_pairs
+
+            config = UnfoldingConfig(chunk=args.chunk, mpi=args.mpi)
+            extend = read_pairs(args.extend) if args.extend else None
+            fresh = canonical_command(argparse.Namespace(**{**vars(args), "extend": None}))
+            pairs = generate_pairs(args.events, args.seed, config, workers=args.workers,
+                                   command=fresh, extend=extend)
+            if extend is not None:  # the same file as `fresh`; say how it was made
+                pairs.attrs["commands"] = [extend.attrs.get("command", ""), command]
+            write_pairs(args.out, pairs)
+            print(f"wrote {args.out}: {json.dumps(pairs.attrs['stats'])}")
+        elif args.action == "train":
+            from jetviz.unfolding.training import train_from_args
+
+            train_from_args(args, command)
+        else:
+            from jetviz.unfolding.summary import summarise_from_args
+
+            summarise_from_args(args, command)
+    except KeyboardInterrupt:
+        print(f"\njetviz unfold {args.action}: interrupted; nothing was written",
+              file=sys.stderr)
+        return 130
+    except JetvizInputError as err:
+        print(f"jetviz unfold {args.action}: {err}", file=sys.stderr)
+        return 2
+    print(f"done in {time.perf_counter() - start:.0f} s")
+    return 0

@@ -1,0 +1,89 @@
+"""Paired parton/detector ZW events: seeded chunks over worker processes, one HDF5 file.
+
+Work is split into fixed chunks of ``config.chunk`` events; chunk k runs its own Pythia and
+detector response seeded from SeedSequence((seed, 2, 0, k)) (``jetviz.generate.chunk_seed``),
+and chunks are concatenated in order, so the file depends on the seed and the chunk size, not
+on the number of workers. The file layout is in ``jetviz.unfolding.data``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+
+from jetviz.errors import JetvizInputError
+from jetviz.generate import _split, chunk_seed, run_chunks
+from jetviz.simulate import versions
+from jetviz.unfolding.data import PairedEvents
+from jetviz.unfolding.detector import ATLAS_CARD, DetectorCard
+from jetviz.unfolding.simulation import UnfoldingConfig, pythia_settings, unfolding_chunk
+
+KIND_INDEX = 2  # the SeedSequence "kind" of unfolding chunks (jets 0, events 1)
+
+
+def generate_pairs(n_events: int, seed: int, config: UnfoldingConfig,
+                   card: DetectorCard = ATLAS_CARD, workers: int = 1,
+                   command: str = "", extend: PairedEvents | None = None) -> PairedEvents:
+    """Generate ``n_events`` kept, paired events; provenance goes into ``attrs``.
+
+    With ``extend`` (a file made with the same seed, chunk size and settings), its whole
+    chunks are kept and only the missing chunks are run: the result equals a fresh run.
+    """
+    done = 0
+    if extend is not None:
+        done = _check_extendable(extend, n_events, seed, config)
+    tasks = [(unfolding_chunk, (size, chunk_seed(seed, KIND_INDEX, 0, k), config, card), size)
+             for k, size in enumerate(_split(n_events, config.chunk)) if k >= done]
+    results = run_chunks(tasks, workers, "ZW events", "event")
+    events = sum(r["events"] for r in results)
+    seconds = sum(r["seconds"] for r in results)
+    if extend is not None:
+        kept = done * config.chunk
+        results.insert(0, {"parton": extend.parton[:kept], "parton_id": extend.parton_id[:kept],
+                           "leptons": extend.leptons[:kept], "jets": extend.jets[:kept],
+                           "n_jets": extend.n_jets[:kept]})
+        previous = extend.attrs["stats"]
+        previous = json.loads(previous) if isinstance(previous, str) else previous
+        share = kept / previous["kept"]
+        events += round(previous["generated"] * share)
+        seconds += previous["seconds"] * share
+    vers = versions()
+    attrs = {
+        "generator": f"Pythia {vers['pythia']} + FastJet {vers['fastjet']}",
+        "versions": vers, "seed": seed, "command": command,
+        "settings": {**asdict(config), "pythia": list(pythia_settings(config))},
+        "detector_card": json_card(card),
+        "stats": {"generated": events, "kept": n_events,
+                  "kept_fraction": round(n_events / events, 4),
+                  "seconds": round(seconds, 1),
+                  "kept_per_second": round(n_events / seconds, 1)},
+    }
+    return PairedEvents(
+        parton=np.concatenate([r["parton"] for r in results]).astype(np.float32),
+        parton_id=np.concatenate([r["parton_id"] for r in results]),
+        leptons=np.concatenate([r["leptons"] for r in results]).astype(np.float32),
+        jets=np.concatenate([r["jets"] for r in results]).astype(np.float32),
+        n_jets=np.concatenate([r["n_jets"] for r in results]),
+        attrs=attrs)
+
+
+def _check_extendable(old: PairedEvents, n_events: int, seed: int,
+                      config: UnfoldingConfig) -> int:
+    """Number of whole chunks of ``old`` that a run with these arguments would reproduce."""
+    settings = old.attrs.get("settings", "{}")
+    settings = json.loads(settings) if isinstance(settings, str) else settings
+    same = (old.attrs.get("seed") == seed and settings.get("chunk") == config.chunk
+            and settings.get("mpi") == config.mpi and settings.get("n_jets") == config.n_jets)
+    if not same:
+        raise JetvizInputError("--extend: the file was made with another seed, chunk size or "
+                               "settings; use the same --seed/--chunk/--mpi")
+    if len(old) >= n_events:
+        raise JetvizInputError(f"--extend: the file already has {len(old)} ≥ {n_events} events")
+    return len(old) // config.chunk
+
+
+def json_card(card: DetectorCard) -> dict:
+    """The card as a JSON-ready dict (stored as the file attribute ``detector_card``)."""
+    return json.loads(card.to_json())

@@ -1,0 +1,110 @@
+"""Posterior samples of the cINN as observables, and the precomputed test-sample summary.
+
+``posterior_observables`` draws n parton events per detector event and returns the five
+observables (``jetviz.unfolding.data.OBSERVABLES``) of each sample. Sampling 1,000 events
+for every test event takes minutes on a CPU, so ``jetviz unfold posterior`` does it once and
+stores, per test event (the first ``--events`` of the test sample) and observable, the PIT
+value (for calibration) and ``keep`` samples (pooled over events they are the unfolded
+distribution):
+
+  summary file (HDF5, kind "jetviz-unfolding-posterior")
+    pit       (N, 5)        float32  fraction of the event's samples below its true value
+    samples   (keep, N, 5)  float16  the first ``keep`` posterior samples' observables
+    attributes: command, model, data, n_samples, seed, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from jetviz.errors import JetvizInputError
+from jetviz.store import _COMPRESS, _open, _read_attrs, _require, _write_attrs, atomic_path
+from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables
+from jetviz.unfolding.flow import ConditionalINN, load_cinn
+from jetviz.unfolding.metrics import pit_values
+from jetviz.unfolding.representation import partons_from_coords
+
+KIND = "jetviz-unfolding-posterior"
+
+
+def posterior_observables(model: ConditionalINN, y: np.ndarray, phi_ref: np.ndarray, n: int,
+                          generator: torch.Generator | None = None) -> dict[str, np.ndarray]:
+    """Observables of n posterior samples per detector event: {name: (n, B)}.
+
+    Args:
+        model: a trained cINN (eval mode).
+        y: (B, F) detector features; phi_ref: (B,) their reference azimuths.
+    """
+    device = next(model.parameters()).device
+    yt = torch.as_tensor(np.asarray(y, dtype=np.float32), device=device)
+    coords = model.sample(yt, n, generator).cpu().numpy().astype(np.float64)  # (n, B, D)
+    partons = partons_from_coords(coords, np.asarray(phi_ref)[None, :])  # (n, B, 4, 4)
+    return observables_from_objects(partons[..., :2, :], partons[..., 2:, :])
+
+
+def summarise(model: ConditionalINN, y: np.ndarray, phi_ref: np.ndarray, parton: np.ndarray,
+              n_samples: int, keep: int, seed: int, batch_events: int = 50,
+              progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(PIT (N, 5), kept samples (keep, N, 5)) for events with true partons (N, 4, 4)."""
+    from tqdm import tqdm
+
+    if not 1 <= keep <= n_samples:
+        raise JetvizInputError(f"--keep {keep}: need 1 ≤ keep ≤ --samples {n_samples}")
+    truth = parton_observables(parton.astype(np.float64))
+    gen = torch.Generator().manual_seed(seed)
+    n = len(y)
+    pit = np.zeros((n, len(OBSERVABLES)), dtype=np.float32)
+    kept = np.zeros((keep, n, len(OBSERVABLES)), dtype=np.float16)
+    for start in tqdm(range(0, n, batch_events), desc="posteriors", unit="batch",
+                      disable=not progress, dynamic_ncols=True):
+        sl = slice(start, min(start + batch_events, n))
+        obs = posterior_observables(model, y[sl], phi_ref[sl], n_samples, gen)
+        for k, name in enumerate(OBSERVABLES):
+            pit[sl, k] = pit_values(obs[name], truth[name][sl])
+            kept[:, sl, k] = obs[name][:keep]
+    return pit, kept
+
+
+def write_summary(path: str | Path, pit: np.ndarray, samples: np.ndarray, attrs: dict) -> None:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.create_dataset("pit", data=pit.astype(np.float32), **_COMPRESS)
+        h5.create_dataset("samples", data=samples.astype(np.float16), **_COMPRESS)
+        _write_attrs(h5, {**attrs, "kind": KIND, "observables": list(OBSERVABLES)})
+
+
+def read_summary(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(PIT (N, 5), samples (keep, N, 5) as float32, attributes) of a summary file."""
+    with _open(path, KIND) as h5:
+        attrs = _read_attrs(h5)
+        pit = _require(h5, "pit", path).astype(np.float32)
+        samples = _require(h5, "samples", path).astype(np.float32)
+    return pit, samples, attrs
+
+
+def summarise_from_args(args: argparse.Namespace, command: str) -> None:
+    """``jetviz unfold posterior``."""
+    from jetviz.unfolding.data import read_pairs
+    from jetviz.unfolding.training import model_inputs
+
+    torch.set_num_threads(max(1, args.threads))
+    model, record = load_cinn(args.model)
+    events = read_pairs(args.data)
+    _, test = events.split(int(record["n_test"]))
+    if args.events is not None:
+        if not 1 <= args.events <= len(test):
+            raise JetvizInputError(f"--events {args.events}: the test sample has {len(test)}")
+        test = test.subset(slice(0, args.events))
+    _, y, phi_ref = model_inputs(test)
+    start = time.perf_counter()
+    pit, samples = summarise(model, y, phi_ref, test.parton, args.samples, args.keep, args.seed)
+    seconds = time.perf_counter() - start
+    write_summary(args.out, pit, samples, {
+        "command": command, "model": str(args.model), "data": str(args.data),
+        "n_samples": args.samples, "seed": args.seed, "seconds": round(seconds, 1)})
+    print(f"wrote {args.out}: {len(pit)} events × {args.samples} samples in {seconds:.0f} s")

@@ -1,0 +1,171 @@
+"""Maximum-likelihood training of the conditional INN on paired events.
+
+The training part of a file (all but its last ``n_test`` events) is split again: its last
+10 % validate. Each epoch shuffles with a seeded ``torch.Generator``, minimises
+−⟨log p(x | y)⟩ with Adam and a cosine learning-rate schedule over ``epochs``, and keeps the
+weights of the best validation epoch in ``out/``; ``out/last/`` holds the latest state and the
+optimizer for ``--resume``. Training stops after ``epochs`` or ``max_minutes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from jetviz.device import default_device
+from jetviz.errors import JetvizInputError
+from jetviz.unfolding.data import PairedEvents, read_pairs
+from jetviz.unfolding.flow import (
+    CINNConfig,
+    ConditionalINN,
+    load_cinn,
+    load_cinn_optimizer,
+    read_cinn_json,
+    save_cinn,
+)
+from jetviz.unfolding.representation import (
+    condition_from_detector,
+    coords_from_partons,
+    reference_phi,
+)
+
+LAST = "last"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the cINN is trained (saved in the checkpoint's record)."""
+
+    n_test: int = 10_000  # last events of the file, never seen in training
+    epochs: int = 200  # passes over the training events (the cosine schedule's length)
+    batch_size: int = 512
+    lr: float = 1e-3  # Adam's initial learning rate
+    max_minutes: float = 20.0  # wall-clock limit of this run
+    seed: int = 1  # fixes initialisation and shuffling
+    val_fraction: float = 0.1  # of the training part, for choosing the best epoch
+    # Swap quark and antiquark in a random half of each batch: jets do not tell them apart
+    # and the observables are symmetric, so the posterior's two modes get equal weight.
+    swap_quarks: bool = False
+
+
+def model_inputs(events: PairedEvents, swap_quarks: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events.
+
+    With ``swap_quarks`` the parton coordinates are those of (ℓ⁻, ℓ⁺, q̄′, q).
+    """
+    leptons = events.leptons.astype(np.float64)
+    phi_ref = reference_phi(leptons)
+    parton = events.parton[:, [0, 1, 3, 2]] if swap_quarks else events.parton
+    x = coords_from_partons(parton, phi_ref).astype(np.float32)
+    flavour = (np.abs(events.parton_id[:, 0]) == 13).astype(np.float32)
+    y = condition_from_detector(leptons, events.jets.astype(np.float64), events.n_jets, flavour)
+    return x, y, phi_ref
+
+
+def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: int = 4096
+              ) -> float:
+    with torch.no_grad():
+        total = sum(-model.log_prob(x[i:i + batch], y[i:i + batch]).sum().item()
+                    for i in range(0, len(x), batch))
+    return total / len(x)
+
+
+def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
+               model_config: CINNConfig, command: str = "", resume: bool = False,
+               progress: bool = True) -> dict:
+    """Train (or continue training) a cINN on ``events``; returns the training record."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    train, _ = events.split(config.n_test)
+    x, y, _ = model_inputs(train)
+    n_val = max(1, round(config.val_fraction * len(x)))
+    device = default_device()
+    xt, yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
+    x_swap = (torch.as_tensor(model_inputs(train, swap_quarks=True)[0][:-n_val])
+              if config.swap_quarks else xt)
+    xv, yv = torch.as_tensor(x[-n_val:]).to(device), torch.as_tensor(y[-n_val:]).to(device)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    if resume:
+        model, record = load_cinn(out / LAST, device)
+        model.train()
+    else:
+        model_config = CINNConfig(**{**asdict(model_config), "condition": y.shape[1],
+                                     "features": x.shape[1]})
+        model = ConditionalINN(model_config)
+        model.set_standardisation(x[:-n_val], y[:-n_val])
+        model.to(device)
+        record = {"commands": [], "train": asdict(config), "history": [], "best_epoch": None,
+                  "best_val_nll": None, "data": events.attrs.get("command", ""),
+                  "n_train": len(xt), "n_val": n_val, "n_test": config.n_test}
+    record["commands"] = [*record.get("commands", []), command]
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    if resume:
+        load_cinn_optimizer(out / LAST, optimizer)
+        gen.manual_seed(config.seed + len(record["history"]))
+    steps_per_epoch = math.ceil(len(xt) / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    start, epoch = time.perf_counter(), len(record["history"])
+    bar = tqdm(total=config.epochs, initial=epoch, desc="cINN", unit="epoch",
+               disable=not progress, dynamic_ncols=True)
+    while epoch < config.epochs and time.perf_counter() - start < 60 * config.max_minutes:
+        model.train()
+        order = torch.randperm(len(xt), generator=gen)
+        losses = []
+        for k in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + k
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+            idx = order[k * config.batch_size:(k + 1) * config.batch_size]
+            xb = xt[idx]
+            if config.swap_quarks:
+                swap = torch.rand(len(idx), generator=gen) < 0.5
+                xb = torch.where(swap[:, None], x_swap[idx], xb)
+            loss = -model.log_prob(xb.to(device), yt[idx].to(device)).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            losses.append(loss.item())
+        model.eval()
+        val = _mean_nll(model, xv, yv)
+        if not math.isfinite(val):
+            raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
+        epoch += 1
+        record["history"].append({"epoch": epoch, "train_nll": float(np.mean(losses)),
+                                  "val_nll": val, "seconds": time.perf_counter() - start})
+        if record["best_val_nll"] is None or val < record["best_val_nll"]:
+            record.update(best_epoch=epoch, best_val_nll=val)
+            save_cinn(out, model, record)
+        save_cinn(out / LAST, model, record, optimizer)
+        bar.set_postfix(train=f"{np.mean(losses):.3f}", val=f"{val:.3f}")
+        bar.update(1)
+    bar.close()
+    save_cinn(out, load_cinn(out, device)[0], record)  # the best weights with the full record
+    return record
+
+
+def train_from_args(args: argparse.Namespace, command: str) -> dict:
+    """``jetviz unfold train``."""
+    torch.set_num_threads(max(1, args.threads))
+    if args.resume and not (Path(args.out) / LAST).is_dir():
+        raise JetvizInputError(f"--resume: {args.out}/{LAST} does not exist; train first")
+    if args.resume:
+        read_cinn_json(Path(args.out) / LAST)
+    config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
+                         swap_quarks=args.swap_quarks)
+    model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
+                              context=args.context)
+    record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
+                        resume=args.resume, progress=not args.no_progress)
+    print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
+    return record

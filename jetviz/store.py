@@ -116,6 +116,15 @@ def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int 
     return ds
 
 
+def read_dataset(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarray:
+    """The whole dataset ``name`` of a jetviz file (for files jetviz itself ships and reads
+    by its own path, such as the unfolding data; user files go through the capped readers)."""
+    if name not in h5 or not isinstance(h5[name], h5py.Dataset):
+        raise JetvizInputError(
+            f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())[:12]}")
+    return h5[name][()]
+
+
 def _n_read(n_rows: int, max_rows: int | None, path: str | os.PathLike) -> int:
     if n_rows == 0:
         raise JetvizInputError(f"{path}: the file holds no rows")

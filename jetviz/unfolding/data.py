@@ -31,7 +31,7 @@ import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.physics import ms_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
-from jetviz.store import _COMPRESS, _open, _read_attrs, _require, _write_attrs, atomic_path
+from jetviz.store import _COMPRESS, _open, _read_attrs, _write_attrs, atomic_path, read_dataset
 
 KIND = "jetviz-unfolding"
 SCHEMA_VERSION = 1
@@ -98,7 +98,7 @@ def read_pairs(path: str | os.PathLike) -> PairedEvents:
     """Read a file written by ``jetviz unfold generate``."""
     with _open(path, KIND) as h5:
         attrs = _read_attrs(h5)
-        arrays = {name: _require(h5, name, path) for name in
+        arrays = {name: read_dataset(h5, name, path) for name in
                   ("parton", "parton_id", "leptons", "jets", "n_jets")}
     return PairedEvents(**arrays, attrs=attrs)
 

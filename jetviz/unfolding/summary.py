@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.store import _COMPRESS, _open, _read_attrs, _require, _write_attrs, atomic_path
+from jetviz.store import _COMPRESS, _open, _read_attrs, _write_attrs, atomic_path, read_dataset
 from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables
 from jetviz.unfolding.flow import ConditionalINN, load_cinn
 from jetviz.unfolding.metrics import pit_values
@@ -82,8 +82,8 @@ def read_summary(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(PIT (N, 5), samples (keep, N, 5) as float32, attributes) of a summary file."""
     with _open(path, KIND) as h5:
         attrs = _read_attrs(h5)
-        pit = _require(h5, "pit", path).astype(np.float32)
-        samples = _require(h5, "samples", path).astype(np.float32)
+        pit = read_dataset(h5, "pit", path).astype(np.float32)
+        samples = read_dataset(h5, "samples", path).astype(np.float32)
     return pit, samples, attrs
 
 

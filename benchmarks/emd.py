@@ -151,10 +151,17 @@ def exact_pairwise(events: np.ndarray, label: str, wasserstein, repeats: int) ->
             lambda t=threads: pairwise_emds(events, n_jobs=t))
         if wasserstein is not None:
             def ref(t: int = threads) -> np.ndarray:
-                pw = wasserstein.PairwiseEMD(R=R, beta=1.0, norm=False, num_threads=t,
-                                             print_every=0, verbose=0)
-                pw(compact)
-                return pw.emds()
+                # torch.set_num_threads(1) (set in main) also caps the OpenMP pool that
+                # wasserstein shares with torch: lift it while wasserstein runs, or its
+                # "2 threads" would run on one.
+                torch.set_num_threads(t)
+                try:
+                    pw = wasserstein.PairwiseEMD(R=R, beta=1.0, norm=False, num_threads=t,
+                                                 print_every=0, verbose=0)
+                    pw(compact)
+                    return pw.emds()
+                finally:
+                    torch.set_num_threads(1)
             fns[f"wasserstein.PairwiseEMD, {threads} thread(s)"] = ref
     n_loop = min(200, n_pairs)
     rows, cols = np.triu_indices(n, 1)

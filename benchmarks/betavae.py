@@ -37,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from jetviz.emd import emd_pot  # noqa: E402
 from jetviz.figures import latent as fl  # noqa: E402
-from jetviz.latent import (  # noqa: E402
+from jetviz.paths import CHECKPOINTS, DEFAULT_JETS  # noqa: E402
+from jetviz.vae.checkpoint import load_checkpoint  # noqa: E402
+from jetviz.vae.scan import (  # noqa: E402
     BetaScan,
     encode_decode,
     jet_observables,
@@ -45,9 +47,7 @@ from jetviz.latent import (  # noqa: E402
     reconstruct,
     walk,
 )
-from jetviz.models.checkpoint import load_checkpoint  # noqa: E402
-from jetviz.paths import CHECKPOINTS, DEFAULT_JETS  # noqa: E402
-from jetviz.slider_emd import fingerprint, load_grid  # noqa: E402
+from jetviz.vae.slider_emd import fingerprint, load_grid  # noqa: E402
 
 GOAL_SLIDER_MS = 50.0
 GOAL_WALK_MS = 10.0
@@ -175,7 +175,7 @@ def walk_step(model, config, inputs, beta: float) -> dict:
 
 def training_throughput(config, data, epochs: int = 2) -> dict:
     """jets/s per epoch training the model's own architecture on ``data`` on the CPU."""
-    from jetviz.train import TrainConfig, train
+    from jetviz.vae.train import TrainConfig, train
 
     tc = TrainConfig(epochs=epochs, batch_size=256, scan_points=0, kl_warmup_epochs=1.0)
     _, record = train(config, data, tc, device="cpu")
@@ -243,13 +243,13 @@ def main() -> None:
     if jets_file == DEFAULT_JETS:
         # the β page's own sample (so a stored grid applies, as on the page)
         from jetviz.readers import load_jets
-        from jetviz.slider_emd import ALL_CLASSES, MAX_JETS, slider_sample
+        from jetviz.vae.slider_emd import ALL_CLASSES, MAX_JETS, slider_sample
 
         classes = record.get("classes") or []
         jets = slider_sample(load_jets(str(DEFAULT_JETS), max_jets=MAX_JETS),
                              classes[0] if len(classes) == 1 else ALL_CLASSES, N_JETS)
     else:
-        from jetviz.store import read_jets
+        from jetviz.readers.store import read_jets
 
         jets = read_jets(jets_file)
     inputs = prepare(model, jets)

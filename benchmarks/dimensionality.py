@@ -4,7 +4,7 @@
 
 For toy models of known scales (banana, strip, ribbon, or any model whose record names
 ``scales``): the median D1 in each window between the scales against the true count, and the
-largest excess of D1 over the count at β ≥ smallest scale / 3 (jetviz.dimensionality.
+largest excess of D1 over the count at β ≥ smallest scale / 3 (jetviz.vae.dimensionality.
 plateau_checks; goals ±0.3 and ≤ 0.5). For every model: the invariants of an optimal β-VAE —
 total KL non-increasing in β, 0 ≤ D1 ≤ latent size, D2 ≥ 0 — each judged against the
 scan's 16–84 % bootstrap band where the scan stores one, over the whole grid and over β ≥ δ
@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jetviz.dimensionality import plateau_checks  # noqa: E402
-from jetviz.points import scales_of_model  # noqa: E402
+from jetviz.readers.points import scales_of_model  # noqa: E402
+from jetviz.vae.dimensionality import plateau_checks  # noqa: E402
 
 KL_NOISE = 0.02  # nats: a rise of total KL with β smaller than this counts as noise
 D_NOISE = 0.1  # dimensions: D1 or D2 this far below 0 (band included) counts as noise

@@ -71,7 +71,7 @@ def synthetic_jets(n: int, p: int, seed: int) -> JetSet:
 def load_events(n: int, seed: int) -> tuple[np.ndarray, str]:
     """(n, 30, 3) events (pT [GeV], etarel, phirel) drawn from the default sample if present."""
     if DEFAULT_JETS.exists():
-        from jetviz.store import read_jets
+        from jetviz.readers.store import read_jets
 
         jets = read_jets(DEFAULT_JETS)
         pick = np.random.default_rng(seed).choice(len(jets), size=n, replace=False)

@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from jetviz.generators import Generator, list_generators, prepared_truth, select_classes
-from jetviz.metrics import feature_set, split_real, truth_baseline, w1_protocol
+from jetviz.generation.generators import Generator, list_generators, prepared_truth, select_classes
+from jetviz.generation.metrics import feature_set, split_real, truth_baseline, w1_protocol
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
 from jetviz.readers import load_jets
 

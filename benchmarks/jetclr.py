@@ -23,7 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jetviz.jetclr import (  # noqa: E402
+from jetviz.jetclr.train import (  # noqa: E402
     LinearProbe,
     format_table,
     load_encoder,

@@ -23,9 +23,9 @@ import numpy as np
 # one thread: numpy here is single-threaded anyway, and the machine is shared
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from jetviz.images import average_jet_image, jet_images, pixel_edges
 from jetviz.physics import exclusive_kt_axes, observables, p4s_from_particles
-from jetviz.preprocess import preprocess
+from jetviz.physics.frame import preprocess
+from jetviz.physics.images import average_jet_image, jet_images, pixel_edges
 
 
 def synthetic_jets(n: int, p: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +83,7 @@ def main() -> None:
 
     if args.real:
         from jetviz.paths import DEFAULT_JETS
-        from jetviz.store import read_jets
+        from jetviz.readers.store import read_jets
 
         jets = read_jets(DEFAULT_JETS).subset(slice(0, args.jets))
         particles, mask, jet_pt = jets.particles, jets.mask, jets.jets[:, 0]

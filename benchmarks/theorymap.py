@@ -24,14 +24,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jetviz.paths import CHECKPOINTS, ROOT
-from jetviz.store import read_events
-from jetviz.theorymap import (
+from jetviz.readers.store import read_events
+from jetviz.theorymap.encoders import (
     Scaler,
     evaluate,
     format_table,
     prepare_data,
 )
-from jetviz.theorymap_maps import (
+from jetviz.theorymap.maps import (
     MapProjector,
     fit_umap,
     load_map,

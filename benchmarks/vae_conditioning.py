@@ -19,11 +19,11 @@ import math
 import numpy as np
 import torch
 
-from jetviz.models.checkpoint import load_checkpoint
-from jetviz.models.inputs import as_inputs
 from jetviz.paths import DEFAULT_JETS
 from jetviz.readers import load_jets
-from jetviz.train import _split, evaluate
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.inputs import as_inputs
+from jetviz.vae.train import _split, evaluate
 
 
 def _validation_jets(record: dict, n_particles: int):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from jetviz.generators import fit_generator_prior
-from jetviz.models.prior import FitConfig
-from jetviz.models.vae import VAEConfig
-from jetviz.store import write_jets
-from jetviz.train import TrainConfig, train
+from jetviz.generation.generators import fit_generator_prior
+from jetviz.generation.prior import FitConfig
+from jetviz.readers.store import write_jets
+from jetviz.vae.model import VAEConfig
+from jetviz.vae.train import TrainConfig, train
 from tests.conftest import make_jetset
 
 N_JETS = 160

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from jetviz.models.vae import VAEConfig
-from jetviz.store import write_jets
-from jetviz.toy import banana
-from jetviz.train import TrainConfig, train
+from jetviz.readers.store import write_jets
+from jetviz.simulation.toys import banana
+from jetviz.vae.model import VAEConfig
+from jetviz.vae.train import TrainConfig, train
 from tests.conftest import make_jetset
 
 N_JETS = 240

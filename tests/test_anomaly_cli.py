@@ -8,7 +8,7 @@ import sys
 
 from jetviz.anomaly import checkpoint as ckpt
 from jetviz.cli import main
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from jetviz.readers.store import write_jets
 from jetviz.serving import ALLOW_PATHS_ENV, OUTSIDE_ROOTS, ROOTS_ENV
-from jetviz.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from tests.test_serving import SECRET, _huge_jetviz

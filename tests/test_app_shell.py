@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from jetviz.errors import JetvizInputError
 from jetviz.readers import load_jets
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from tests.support_readers import write_jetnet

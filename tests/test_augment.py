@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jetviz.augment import (
+from jetviz.errors import JetvizInputError
+from jetviz.jetclr.augment import (
     ABLATION_SETS,
     AugmentConfig,
     add_soft,
@@ -19,7 +20,6 @@ from jetviz.augment import (
     smear_soft,
     translate,
 )
-from jetviz.errors import JetvizInputError
 from jetviz.physics import jet_p4s_from_particles, jet_ptetaphims_from_particles
 from tests.conftest import make_jetset
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_browser import (
     CHROMIUM,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_browser import (
     CHROMIUM,

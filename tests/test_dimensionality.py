@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from jetviz.dimensionality import (
+from jetviz.figures.latent import dimensionality_figure
+from jetviz.paths import CHECKPOINTS
+from jetviz.simulation.toys import banana
+from jetviz.vae.dimensionality import (
     bootstrap_bands,
     dimensionalities,
     independent_directions,
     reconstruction_floor,
 )
-from jetviz.figures.latent import dimensionality_figure
-from jetviz.latent import BetaScan, beta_scan, log_beta_grid
-from jetviz.models import PointVAE, VAEConfig
-from jetviz.paths import CHECKPOINTS
-from jetviz.toy import banana
+from jetviz.vae.model import PointVAE, VAEConfig
+from jetviz.vae.scan import BetaScan, beta_scan, log_beta_grid
 
 torch.set_num_threads(1)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import jetviz.emd_exact as emd_exact
+import jetviz.emd.exact as emd_exact
 from jetviz.emd import (
     emd,
     emd_pot,
@@ -370,7 +370,7 @@ def test_exact_solver_agrees_with_pot(kind: str) -> None:
         ev_a, ev_b = jet_events(60, 30, seed=20), jet_events(60, 30, seed=21)
     elif kind == "embedded jets":
         from jetviz.paths import DEFAULT_JETS
-        from jetviz.store import read_jets
+        from jetviz.readers.store import read_jets
 
         if not DEFAULT_JETS.exists():
             pytest.skip("no embedded jets")

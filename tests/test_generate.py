@@ -11,7 +11,6 @@ import pytest
 from jetviz import cli
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES
-from jetviz.generate import chunk_seed, generate_events, generate_jets, susy_grid
 from jetviz.physics import (
     etas_from_p4s,
     jet_ptetaphims_from_p4s,
@@ -20,9 +19,16 @@ from jetviz.physics import (
     relative_from_p4s,
     wrap_phi,
 )
-from jetviz.simulate import EventConfig, JetConfig, event_chunk, make_pythia, visible_pseudojets
-from jetviz.slha import GLUINO, NEUTRALINO1, slha_text, write_slha
-from jetviz.store import read_events, read_jets
+from jetviz.readers.store import read_events, read_jets
+from jetviz.simulation.generate import chunk_seed, generate_events, generate_jets, susy_grid
+from jetviz.simulation.pythia import (
+    EventConfig,
+    JetConfig,
+    event_chunk,
+    make_pythia,
+    visible_pseudojets,
+)
+from jetviz.simulation.slha import GLUINO, NEUTRALINO1, slha_text, write_slha
 
 TINY = JetConfig(n_particles=30, chunk=3)
 
@@ -201,7 +207,7 @@ def test_no_p4_option_and_bad_input(tmp_path, capsys):
 
 
 def test_interrupt_leaves_no_file(tmp_path, monkeypatch, capsys):
-    import jetviz.generate as gen
+    import jetviz.simulation.generate as gen
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.generators import (
+from jetviz.generation.generators import (
     Generator,
     finish_decoded,
     list_generators,
@@ -18,9 +18,9 @@ from jetviz.generators import (
     select_classes,
     vae_training_split,
 )
-from jetviz.latent import DECODED_PTREL_MIN
-from jetviz.models.prior import read_prior_json
-from jetviz.train import _split
+from jetviz.generation.prior import read_prior_json
+from jetviz.vae.scan import DECODED_PTREL_MIN
+from jetviz.vae.train import _split
 from tests.support_generation import BETA, N_PARTICLES, tiny_gen_root, tiny_gluon_jets
 
 torch.set_num_threads(1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jetviz.errors import JetvizInputError
-from jetviz.images import average_jet_image, jet_images, pixel_centres, pixel_edges
+from jetviz.physics.images import average_jet_image, jet_images, pixel_centres, pixel_edges
 
 
 def random_jets(rng: np.random.Generator, n: int = 30, p: int = 12, width: float = 0.3):

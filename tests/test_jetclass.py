@@ -12,7 +12,7 @@ from jetviz.errors import JetvizInputError
 uproot = pytest.importorskip("uproot")
 ak = pytest.importorskip("awkward")
 
-from jetviz.jetclass import JETCLASS_CLASSES, read_jetclass  # noqa: E402
+from jetviz.readers.jetclass import JETCLASS_CLASSES, read_jetclass  # noqa: E402
 
 
 def _jets(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:

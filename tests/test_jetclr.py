@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from jetviz.augment import ABLATION_SETS, augment, pad_particles
 from jetviz.errors import JetvizInputError
-from jetviz.jetclr import (
+from jetviz.jetclr.augment import ABLATION_SETS, augment, pad_particles
+from jetviz.jetclr.model import (
+    EncoderConfig,
+    JetClassifier,
+    JetEncoder,
+    nt_xent,
+    pair_features,
+)
+from jetviz.jetclr.train import (
     PROBE_C_GRID,
     TrainConfig,
     auc,
@@ -25,13 +32,6 @@ from jetviz.jetclr import (
     save_map,
     top_qcd_split,
     train_contrastive,
-)
-from jetviz.models.jetclr import (
-    EncoderConfig,
-    JetClassifier,
-    JetEncoder,
-    nt_xent,
-    pair_features,
 )
 from tests.conftest import make_jetset
 
@@ -164,8 +164,8 @@ def test_map_file_round_trips_without_pickle(tmp_path):
 
 
 def test_ablation_table_grows_across_invocations_at_one_budget(tmp_path):
-    from jetviz.jetclr import reprobe, run_ablation
-    from jetviz.store import write_jets
+    from jetviz.jetclr.train import reprobe, run_ablation
+    from jetviz.readers.store import write_jets
 
     jets = make_jetset(n=90, p=10, seed=8)
     write_jets(tmp_path / "jets.h5", jets)

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.latent import (
+from jetviz.paths import CHECKPOINTS
+from jetviz.simulation.toys import BANANA_LENGTH, BANANA_THICKNESS, banana
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.inputs import inputs_from_jets
+from jetviz.vae.model import BetaVAE, VAEConfig
+from jetviz.vae.scan import (
     BetaScan,
     beta_scan,
     dimensionalities,
@@ -17,11 +22,6 @@ from jetviz.latent import (
     reconstruct,
     walk,
 )
-from jetviz.models import BetaVAE, VAEConfig
-from jetviz.models.checkpoint import load_checkpoint
-from jetviz.models.inputs import inputs_from_jets
-from jetviz.paths import CHECKPOINTS
-from jetviz.toy import BANANA_LENGTH, BANANA_THICKNESS, banana
 from tests.conftest import make_jetset
 
 torch.set_num_threads(1)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.generators import Generator, list_generators, tune_with_mass_mmd
-from jetviz.mass_mmd import MmdConfig, mmd2_unbiased, relative_mass
+from jetviz.generation.generators import Generator, list_generators, tune_with_mass_mmd
+from jetviz.generation.mass_mmd import MmdConfig, mmd2_unbiased, relative_mass
 from tests.support_generation import tiny_gen_root, tiny_gluon_jets
 
 torch.set_num_threads(1)

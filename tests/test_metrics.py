@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jetviz.errors import JetvizInputError
-from jetviz.metrics import (
+from jetviz.generation.metrics import (
     PARTICLE_FEATURES,
     feature_set,
     fixed_by_frame,
@@ -122,7 +122,7 @@ def test_protocol_refuses_batches_larger_than_the_samples():
 
 
 def test_fixed_by_frame_names_the_centred_axis_and_a_constant_multiplicity():
-    from jetviz.preprocess import preprocess
+    from jetviz.physics.frame import preprocess
 
     jets = make_jetset(n=80, p=12, seed=3)
     full = np.ones_like(jets.mask)  # every jet keeps all 12 slots

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from jetviz.emd import emd, events_from_jets
+from jetviz.emd.neighbours import nearest_by_emd
 from jetviz.errors import JetvizInputError
-from jetviz.neighbours import nearest_by_emd
 from tests.conftest import make_jetset
 
 

@@ -13,7 +13,7 @@ import torch
 from jetviz.anomaly.model import AEConfig
 from jetviz.anomaly.nae import SamplerConfig
 from jetviz.anomaly.train import TrainConfig, train
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from ui.anomaly import ANOMALY_ENV

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from jetviz.jetclr import TrainConfig, load_results, run_ablation
-from jetviz.models.jetclr import EncoderConfig
-from jetviz.store import write_jets
+from jetviz.jetclr.model import EncoderConfig
+from jetviz.jetclr.train import TrainConfig, load_results, run_ablation
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from ui.data import DEFAULT_ENV

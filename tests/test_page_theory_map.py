@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jetviz.store import write_events
+from jetviz.readers.store import write_events
 from tests.support_apptest import app_test
 from tests.support_theorymap import make_events, tiny_theorymap
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from tests.support_vae import FAST, N_PARTICLES, tiny_vae_root

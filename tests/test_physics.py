@@ -22,7 +22,7 @@ from jetviz.physics import (
     relative_from_p4s,
     tau_from_axes,
 )
-from jetviz.store import read_jets
+from jetviz.readers.store import read_jets
 
 
 def random_jets(

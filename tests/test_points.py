@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from jetviz.cli import main as cli_main
-from jetviz.dimensionality import plateau_checks
 from jetviz.errors import JetvizInputError
-from jetviz.models.checkpoint import load_checkpoint
-from jetviz.points import POINTS_FILE, points_of_model, read_points, scales_of_model
-from jetviz.toy import TOYS, ribbon, strip
+from jetviz.readers.points import POINTS_FILE, points_of_model, read_points, scales_of_model
+from jetviz.simulation.toys import TOYS, ribbon, strip
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.dimensionality import plateau_checks
 from tests.support_apptest import app_test
 
 torch.set_num_threads(1)
@@ -144,8 +144,8 @@ def test_playground_trains_a_strip_and_shows_d1_against_its_scales(monkeypatch, 
 
 
 def test_whitened_point_model_round_trips_its_frame_and_checkpoint(tmp_path):
-    from jetviz.models.checkpoint import save_checkpoint
-    from jetviz.models.vae import PointVAE, VAEConfig
+    from jetviz.vae.checkpoint import save_checkpoint
+    from jetviz.vae.model import PointVAE, VAEConfig
 
     points = torch.from_numpy(strip(2000, np.random.default_rng(5), length=8.0, thickness=0.02))
     config = VAEConfig(data="points", loss="euclidean", latent_dim=3, hidden=16, cond_dim=8,

@@ -7,7 +7,7 @@ import pytest
 
 from jetviz.errors import JetvizInputError
 from jetviz.physics import jet_ptetaphims_from_particles
-from jetviz.preprocess import PreprocessParams, invert_preprocessing, preprocess
+from jetviz.physics.frame import PreprocessParams, invert_preprocessing, preprocess
 
 
 def random_jets(rng: np.random.Generator, n: int = 40, p: int = 15, width: float = 0.2):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.models.prior import (
+from jetviz.generation.prior import (
     FitConfig,
     FlowPrior,
     FlowPriorConfig,

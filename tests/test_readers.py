@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jetviz import readers, store
+from jetviz import readers
 from jetviz.errors import JetvizInputError
 from jetviz.jets import CLASS_NAMES, JetSet
 from jetviz.physics import jet_p4s_from_particles, ms_from_p4s, p4s_from_particles, pts_from_p4s
+from jetviz.readers import store
 from tests.conftest import make_jetset
 from tests.support_readers import (
     HLS4ML_JET_NAMES,

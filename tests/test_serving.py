@@ -1,5 +1,5 @@
 """Serving to a class: data roots for typed paths, lazy capped reads of huge declared files,
-the training queue and budget (jetviz.serving, jetviz.readers, jetviz.store)."""
+the training queue and budget (jetviz.serving, jetviz.readers, jetviz.readers.store)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from jetviz import readers, serving
 from jetviz.errors import JetvizInputError
 from jetviz.paths import CHECKPOINTS
-from jetviz.store import write_jets
+from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 
 SECRET = b"root:x:0:0:root:/root:/bin/bash\n"

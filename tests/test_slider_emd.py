@@ -11,10 +11,10 @@ import pytest
 
 from jetviz.cli import main
 from jetviz.emd import emd_pot
-from jetviz.latent import BetaScan, prepare, reconstruct
-from jetviz.models.checkpoint import load_checkpoint
 from jetviz.readers import load_jets
-from jetviz.slider_emd import ALL_CLASSES, FILE_NAME, fingerprint, load_grid, slider_sample
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.scan import BetaScan, prepare, reconstruct
+from jetviz.vae.slider_emd import ALL_CLASSES, FILE_NAME, fingerprint, load_grid, slider_sample
 from tests.support_apptest import app_test
 from tests.support_vae import tiny_vae_root
 from ui.data import DEFAULT_ENV

@@ -8,14 +8,7 @@ import torch
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import Theory
-from jetviz.models.theory import (
-    EncoderConfig,
-    SetEncoder,
-    contrastive_loss,
-    contrastive_pair_loss,
-    neural_embedding_loss,
-)
-from jetviz.theorymap import (
+from jetviz.theorymap.encoders import (
     DPHI_COLUMNS,
     ETA_COLUMNS,
     Scaler,
@@ -31,7 +24,7 @@ from jetviz.theorymap import (
     train_encoder,
     unphysical_sample,
 )
-from jetviz.theorymap_maps import (
+from jetviz.theorymap.maps import (
     MapProjector,
     build_map,
     load_map,
@@ -40,6 +33,13 @@ from jetviz.theorymap_maps import (
     project_sets,
     save_map,
     save_model,
+)
+from jetviz.theorymap.model import (
+    EncoderConfig,
+    SetEncoder,
+    contrastive_loss,
+    contrastive_pair_loss,
+    neural_embedding_loss,
 )
 from tests.support_theorymap import THEORIES, make_events
 

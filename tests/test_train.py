@@ -12,11 +12,11 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from jetviz.cli import main as cli_main
-from jetviz.models import VAEConfig
-from jetviz.models.checkpoint import load_checkpoint
-from jetviz.models.inputs import inputs_from_jets
-from jetviz.store import write_jets
-from jetviz.train import TrainConfig, TrainingDivergedError, train
+from jetviz.readers.store import write_jets
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.inputs import inputs_from_jets
+from jetviz.vae.model import VAEConfig
+from jetviz.vae.train import TrainConfig, TrainingDivergedError, train
 from tests.conftest import make_jetset
 
 torch.set_num_threads(1)

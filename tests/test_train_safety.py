@@ -14,10 +14,10 @@ import torch
 from safetensors.torch import load_file
 
 from jetviz.cli import main as cli_main
-from jetviz.models import checkpoint
-from jetviz.models.checkpoint import load_checkpoint
-from jetviz.store import write_jets
-from jetviz.train import TrainingDivergedError, divergence, train
+from jetviz.readers.store import write_jets
+from jetviz.vae import checkpoint
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.train import TrainingDivergedError, divergence, train
 from tests.conftest import make_jetset
 from tests.test_train import CONFIG, TRAIN, _data
 
@@ -99,8 +99,8 @@ def test_a_process_killed_between_the_renames_resumes_exactly(uninterrupted, tmp
     script = textwrap.dedent(f"""
         import os, torch
         torch.set_num_threads(1)
-        from jetviz.models import checkpoint
-        from jetviz.train import train
+        from jetviz.vae import checkpoint
+        from jetviz.vae.train import train
         from tests.test_train import CONFIG, TRAIN, _data
         seen = []
         def hook(at):
@@ -133,11 +133,11 @@ def test_divergence_rules():
 def test_a_finite_blow_up_stops_and_keeps_the_last_good_epoch(tmp_path, monkeypatch):
     out = tmp_path / "run"
     good = {**TRAIN.to_dict(), "epochs": 1}
-    from jetviz.train import TrainConfig
+    from jetviz.vae.train import TrainConfig
 
     train(CONFIG, _data(), TrainConfig(**good), out_dir=out, device="cpu")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    monkeypatch.setattr("jetviz.train._lr_at", lambda *_: 1.0)  # Adam at lr 1: blows up
+    monkeypatch.setattr("jetviz.vae.train._lr_at", lambda *_: 1.0)  # Adam at lr 1: blows up
     with pytest.raises(TrainingDivergedError, match=r"diverged at epoch 2.*epoch 1 and earlier "
                                                     r"are kept.*Lower the learning rate"):
         train(CONFIG, _data(), TrainConfig(**{**good, "epochs": 3}), out_dir=out, device="cpu",

@@ -13,10 +13,10 @@ import pytest
 from jetviz import serving
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.models.checkpoint import read_config
-from jetviz.models.vae import VAEConfig
-from jetviz.store import write_jets
-from jetviz.train import TrainConfig
+from jetviz.readers.store import write_jets
+from jetviz.vae.checkpoint import read_config
+from jetviz.vae.model import VAEConfig
+from jetviz.vae.train import TrainConfig
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from ui.data import DEFAULT_ENV

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.losses import beta_vae_loss, chamfer2, distance2, emd_exact, kl_per_dim, mse2
-from jetviz.models import BetaVAE, PointVAE, VAEConfig, build_model
-from jetviz.models.checkpoint import load_checkpoint, save_checkpoint
-from jetviz.models.inputs import inputs_from_jets, prepare_particles
+from jetviz.vae.checkpoint import load_checkpoint, save_checkpoint
+from jetviz.vae.inputs import inputs_from_jets, prepare_particles
+from jetviz.vae.losses import beta_vae_loss, chamfer2, distance2, emd_exact, kl_per_dim, mse2
+from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
 from tests.conftest import make_jetset
 
 torch.set_num_threads(1)

@@ -410,11 +410,11 @@ def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int,
         key: the data set's cache key.
         class_name: the class averaged over.
         n_pixels: pixels per side over [−R, R].
-        preprocessed: centre, rotate and flip each jet first (``jetviz.preprocess``), so
+        preprocessed: centre, rotate and flip each jet first (``jetviz.physics.frame``), so
             the prongs of W, Z and top jets line up and show in the average.
     """
-    from jetviz.images import average_jet_image
-    from jetviz.preprocess import preprocess
+    from jetviz.physics.frame import preprocess
+    from jetviz.physics.images import average_jet_image
 
     sub = _jets.of_class(class_name)
     particles = preprocess(sub.particles, sub.mask)[0] if preprocessed else sub.particles
@@ -442,7 +442,7 @@ def neighbours_of(_jets: JetSet, key: str, class_name: str, index: int,
     Searches the first ``NEIGHBOUR_POOL`` jets of the class; indices are within the class
     (as the page's jet number), EMDs in GeV.
     """
-    from jetviz.neighbours import nearest_by_emd
+    from jetviz.emd.neighbours import nearest_by_emd
 
     sub = _jets.of_class(class_name)
     pool = np.arange(min(len(sub), NEIGHBOUR_POOL))

@@ -30,7 +30,7 @@ import streamlit as st
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.generators import (
+from jetviz.generation.generators import (
     PRIOR_LABELS,
     Generator,
     GeneratorSpec,
@@ -39,9 +39,7 @@ from jetviz.generators import (
     prepared_truth,
     select_classes,
 )
-from jetviz.images import average_jet_image
-from jetviz.jets import CLASS_LABELS
-from jetviz.metrics import (
+from jetviz.generation.metrics import (
     LABELS,
     UNITS,
     FeatureSet,
@@ -51,6 +49,8 @@ from jetviz.metrics import (
     truth_baseline,
     w1_protocol,
 )
+from jetviz.jets import CLASS_LABELS
+from jetviz.physics.images import average_jet_image
 from ui.data import jets_in_use
 
 ROOT_ENV = "JETVIZ_GEN_ROOT"  # overrides checkpoints/ (tests)

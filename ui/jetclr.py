@@ -42,14 +42,14 @@ def _stamp(path: Path) -> int:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _results(path: str, stamp: int) -> dict:
-    from jetviz.jetclr import load_results
+    from jetviz.jetclr.train import load_results
 
     return load_results(path)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _map(path: str, stamp: int) -> dict[str, np.ndarray]:
-    from jetviz.jetclr import load_map
+    from jetviz.jetclr.train import load_map
 
     return load_map(path)
 
@@ -123,7 +123,7 @@ def augmented_views(particles: np.ndarray, mask: np.ndarray, jet_pt: float, seed
     """
     from dataclasses import replace
 
-    from jetviz.augment import ABLATION_SETS, augment, pad_particles
+    from jetviz.jetclr.augment import ABLATION_SETS, augment, pad_particles
 
     base = replace(ABLATION_SETS["all"], radius=radius)
     x, m = pad_particles(particles[None], mask[None], particles.shape[0] + base.extra_slots)

@@ -44,7 +44,7 @@ class PlaygroundData:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _draw(family: str, n: int, scales: tuple[float, ...]) -> np.ndarray:
-    from jetviz import toy
+    from jetviz.simulation import toys as toy
 
     rng = np.random.default_rng(PLAYGROUND_SEED)
     if family == "strip":
@@ -55,8 +55,8 @@ def _draw(family: str, n: int, scales: tuple[float, ...]) -> np.ndarray:
 
 
 def _scale_inputs(family: str) -> tuple[float, ...]:
-    """Number inputs for the family's scales, smallest first, defaults from jetviz.toy."""
-    from jetviz.toy import TOYS
+    """Number inputs for the family's scales, smallest first, defaults from simulation.toys."""
+    from jetviz.simulation.toys import TOYS
 
     values = []
     for name, default in TOYS[family].scales.items():
@@ -84,7 +84,7 @@ def playground_data() -> PlaygroundData | None:
         return None
     n = st.number_input("Points", 1000, 50_000, 10_000, step=1000, key="playground_n",
                         help="Points drawn from the toy (seeded); 10 % are held out.")
-    from jetviz.toy import TOYS
+    from jetviz.simulation.toys import TOYS
 
     named = dict(zip(TOYS[family].scales, scales, strict=True))
     return PlaygroundData(_draw(family, int(n), scales), named,
@@ -93,7 +93,7 @@ def playground_data() -> PlaygroundData | None:
 
 
 def _uploaded() -> PlaygroundData | None:
-    from jetviz.points import read_points
+    from jetviz.readers.points import read_points
 
     file = st.file_uploader("Points file", type=["npy", "h5", "hdf5"], key="playground_upload",
                             help="A .npy array (N, d) or an HDF5 file with a dataset 'points' "
@@ -111,7 +111,7 @@ def _uploaded() -> PlaygroundData | None:
     except (JetvizInputError, OSError) as err:
         st.error(f"{err}")
         return None
-    from jetviz.points import extent
+    from jetviz.readers.points import extent
 
     size = extent(points)
     st.caption(f"{len(points):,} points in {points.shape[1]} dimensions"
@@ -128,11 +128,11 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
     Returns:
         (the trained model, its record with the final scan).
     """
-    from jetviz.latent import beta_scan, log_beta_grid
-    from jetviz.models.inputs import inputs_from_points
-    from jetviz.models.vae import VAEConfig
     from jetviz.serving import max_training_runs, training_slots
-    from jetviz.train import TrainConfig, train
+    from jetviz.vae.inputs import inputs_from_points
+    from jetviz.vae.model import VAEConfig
+    from jetviz.vae.scan import beta_scan, log_beta_grid
+    from jetviz.vae.train import TrainConfig, train
     from ui.vae import session_owner
 
     dim = data.points.shape[1]
@@ -179,7 +179,7 @@ def _diagnostics(scan) -> dict:
 
 def result_figure(model, record: dict, data: PlaygroundData):
     """D1 and D2 of the finished run's stored scan, with bands, floor and the known scales."""
-    from jetviz.latent import BetaScan
+    from jetviz.vae.scan import BetaScan
 
     scan = BetaScan.from_dict(record["scan"])
     return dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
@@ -188,8 +188,8 @@ def result_figure(model, record: dict, data: PlaygroundData):
 
 def plateau_rows(record: dict, scales: dict[str, float]) -> list[dict]:
     """The D1-against-truth table of a finished run, as rows for st.dataframe."""
-    from jetviz.dimensionality import plateau_checks
     from jetviz.figures.latent import format_beta
+    from jetviz.vae.dimensionality import plateau_checks
 
     scan = record["scan"]
     rows = []
@@ -207,8 +207,8 @@ def save_playground_model(name: str, model, record: dict, points: np.ndarray) ->
     that exists, whoever made it)."""
     import uuid
 
-    from jetviz.models.checkpoint import save_checkpoint
-    from jetviz.points import save_points
+    from jetviz.readers.points import save_points
+    from jetviz.vae.checkpoint import save_checkpoint
     from ui.vae import MODEL_KEY, user_model_dir
 
     target = user_model_dir(name)

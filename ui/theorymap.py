@@ -20,9 +20,8 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
-from jetviz.models.theory import METHOD_LABELS, SetEncoder
-from jetviz.theorymap import Scaler
-from jetviz.theorymap_maps import (
+from jetviz.theorymap.encoders import Scaler
+from jetviz.theorymap.maps import (
     MapProjector,
     Projection,
     TheoryMap,
@@ -31,6 +30,7 @@ from jetviz.theorymap_maps import (
     load_summary,
     project_events,
 )
+from jetviz.theorymap.model import METHOD_LABELS, SetEncoder
 
 DIR_ENV = "JETVIZ_THEORYMAP_DIR"  # overrides checkpoints/theorymap (tests, other trainings)
 MAX_USER_EVENTS = 200_000

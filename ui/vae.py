@@ -123,7 +123,7 @@ def _default_index(models: list[ModelChoice]) -> int:
     for preferred in ("vae_w", "vae_t", "vae_mixed"):
         if preferred in names:
             return names.index(preferred)
-    from jetviz.toy import TOYS
+    from jetviz.simulation.toys import TOYS
 
     jets = [i for i, n in enumerate(names) if not any(toy in n for toy in TOYS)]
     return jets[0] if jets else 0
@@ -133,7 +133,7 @@ def _default_index(models: list[ModelChoice]) -> int:
 def _load(path: str, mtime_ns: int):
     import torch
 
-    from jetviz.models.checkpoint import load_checkpoint
+    from jetviz.vae.checkpoint import load_checkpoint
 
     model, config, record = load_checkpoint(path)
     model.eval()
@@ -218,7 +218,7 @@ def scan_of(loaded: Loaded) -> Scan | None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _scan(key: str, _record: dict) -> Scan:
-    from jetviz.latent import BetaScan
+    from jetviz.vae.scan import BetaScan
 
     scan = BetaScan.from_dict(_record.get("scan") or {})
     keys = ("d1_lo", "d1_hi", "d2_lo", "d2_hi", "floor", "n_active", "n_directions")
@@ -345,7 +345,7 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _toy_points(key: str, directory: str, size: int, _record: dict) -> np.ndarray:
-    from jetviz.points import points_of_model
+    from jetviz.readers.points import points_of_model
 
     return points_of_model(directory, _record, size, np.random.default_rng(SAMPLE_SEED))
 
@@ -357,7 +357,7 @@ def toy_name(loaded: Loaded) -> str:
 
 def toy_scales(loaded: Loaded) -> dict[str, float]:
     """The known scales of a toy model's data (none for a user's points)."""
-    from jetviz.points import scales_of_model
+    from jetviz.readers.points import scales_of_model
 
     return scales_of_model(loaded.record)
 
@@ -416,7 +416,7 @@ def _one_thread():
 @st.cache_resource(max_entries=16, show_spinner="Preparing the jets …")
 def _prepared(model_key: str, sample_key: str, _loaded: Loaded, _sample: Sample):
     """The sample as model inputs (centred, rotated, flipped jets), once per model and sample."""
-    from jetviz.latent import prepare
+    from jetviz.vae.scan import prepare
 
     return prepare(_loaded.model, _sample.data)
 
@@ -428,7 +428,7 @@ COMPUTED_EMD = "exact EMD, computed now"
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _stored_emds(model_key: str, sample_key: str, _loaded: Loaded, _sample: Sample):
     """(the model's stored slider-EMD grid, the sample's fingerprint), or None."""
-    from jetviz.slider_emd import fingerprint, load_grid
+    from jetviz.vae.slider_emd import fingerprint, load_grid
 
     if _loaded.is_toy:
         return None
@@ -442,7 +442,7 @@ def _stored_emds(model_key: str, sample_key: str, _loaded: Loaded, _sample: Samp
 @st.cache_data(max_entries=512, show_spinner=False)
 def _reconstruct(model_key: str, sample_key: str, beta: float, _loaded: Loaded,
                  _sample: Sample) -> Reconstruction:
-    from jetviz.latent import encode_decode, reconstruct
+    from jetviz.vae.scan import encode_decode, reconstruct
 
     inputs = _prepared(model_key, sample_key, _loaded, _sample)
     stored = _stored_emds(model_key, sample_key, _loaded, _sample)
@@ -587,7 +587,7 @@ def walk_path(loaded: Loaded, sample: Sample, jet: int, beta: float, kind: str,
 @st.cache_data(max_entries=256, show_spinner="Decoding the path …")
 def _walk(model_key: str, sample_key: str, jet: int, beta: float, kind: str, which: int,
           _loaded: Loaded, _sample: Sample) -> Walk:
-    from jetviz.latent import jet_observables, walk
+    from jetviz.vae.scan import jet_observables, walk
 
     rec = _reconstruct(model_key, sample_key, beta, _loaded, _sample)
     z0 = rec.mu[jet]  # (D,)
@@ -620,7 +620,7 @@ def _walk(model_key: str, sample_key: str, jet: int, beta: float, kind: str, whi
 @st.cache_data(max_entries=64, show_spinner=False)
 def _principal(model_key: str, sample_key: str, beta: float, _loaded: Loaded,
                _sample: Sample) -> dict:
-    from jetviz.latent import latent_directions
+    from jetviz.vae.scan import latent_directions
 
     inputs = _prepared(model_key, sample_key, _loaded, _sample)
     with _one_thread():
@@ -673,7 +673,7 @@ def session_owner() -> str:
 
 def model_owner(directory: Path) -> str | None:
     """The owner token recorded in a user model, or None (none recorded, or unreadable)."""
-    from jetviz.models.checkpoint import read_config
+    from jetviz.vae.checkpoint import read_config
 
     try:
         return (read_config(directory).get("record") or {}).get("owner")
@@ -713,12 +713,12 @@ def train_user_model(name: str, config, data, train_config, callback, overwrite:
     Raises:
         JetvizInputError: bad name, a model of that name that is not ours (or ours without
             ``overwrite``), over budget, one run per session, bad data, or a diverged run
-            (``jetviz.train.TrainingDivergedError``).
+            (``jetviz.vae.train.TrainingDivergedError``).
     """
     import shutil
 
     from jetviz.serving import check_budget, training_slots
-    from jetviz.train import train
+    from jetviz.vae.train import train
 
     target = user_model_dir(name)
     _check_may_replace(target, owner, overwrite)
@@ -780,8 +780,8 @@ class TrainingData:
     def build(self, *, loss: str, latent_dim: int, beta_min: float, beta_max: float,
               epochs: int, batch_size: int, lr: float, seed: int):
         """(VAEConfig, TrainConfig, data, provenance) for one run."""
-        from jetviz.models.vae import VAEConfig
-        from jetviz.train import TrainConfig
+        from jetviz.vae.model import VAEConfig
+        from jetviz.vae.train import TrainConfig
 
         toy = self.n_particles == 0
         config = VAEConfig(
@@ -801,7 +801,7 @@ def training_inputs(where: str) -> TrainingData | None:
     if source == TOY:
         n = st.number_input("Toy points", 500, 100_000, 10_000, step=500, key=f"{where}_toy_n",
                             help="Points drawn from the banana (seeded).")
-        from jetviz import toy
+        from jetviz.simulation import toys as toy
 
         points = toy.banana(int(n), np.random.default_rng(SAMPLE_SEED))
         return TrainingData(points, {"data_source": "toy banana", "n_jets": int(n),

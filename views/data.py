@@ -110,7 +110,7 @@ with right:
                "colour scale. "
                + ("Each jet was centred on its pT centroid, rotated so its principal axis is "
                   "vertical (φ′) and flipped so its harder side is up and right "
-                  "(jetviz.preprocess)." if aligned
+                  "(jetviz.physics.frame)." if aligned
                   else "Jets as stored: centred on the jet axis, not rotated."))
 
 near, dist = neighbours_of(jets, key, name, int(index))

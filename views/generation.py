@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from jetviz.metrics import LABELS
+from jetviz.generation.metrics import LABELS
 from ui.generation import (
     PAGE_DEFAULTS,
     available_generators,

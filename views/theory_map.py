@@ -4,8 +4,8 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.figures.contrastive import mass_plane_figure, selection_histograms, theory_map_figure
-from jetviz.models.theory import METHOD_LABELS
 from jetviz.serving import path_entry_allowed
+from jetviz.theorymap.model import METHOD_LABELS
 from ui.share import share_link, share_view
 from ui.theorymap import (
     UPLOAD_TYPES,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.images import jet_images
 from jetviz.jets import JetSet
-from jetviz.preprocess import preprocess
+from jetviz.physics.frame import preprocess
+from jetviz.physics.images import jet_images
 
 BACKGROUNDS: dict[str, tuple[str, ...]] = {"qcd": ("g", "q"), "top": ("t",)}
 BACKGROUND_LABELS: dict[str, str] = {"qcd": "QCD (g + q)", "top": "top"}
@@ -26,8 +26,8 @@ def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixe
                           radius: float = 0.8) -> np.ndarray:
     """Preprocessed, pT-normalised jet images (N, 1, n, n) float32.
 
-    Centre, rotate and flip each jet (:func:`jetviz.preprocess.preprocess`), histogram its
-    ptrel over [−R, R]² (:func:`jetviz.images.jet_images`), divide by the image sum.
+    Centre, rotate and flip each jet (:func:`jetviz.physics.frame.preprocess`), histogram its
+    ptrel over [−R, R]² (:func:`jetviz.physics.images.jet_images`), divide by the image sum.
 
     Args:
         particles: (N, P, 3) (ptrel, etarel, phirel).

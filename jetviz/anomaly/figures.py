@@ -1,7 +1,7 @@
 """Plotly figures of the anomalies page, built from arrays already computed.
 
 Images are (n, n) arrays with ``image[a, b]`` = η pixel a, φ pixel b (as
-:mod:`jetviz.images`); they are drawn with η across and φ up (``z = image.T``) on a log10
+:mod:`jetviz.physics.images`); they are drawn with η across and φ up (``z = image.T``) on a log10
 colour scale, because a jet image spans four decades of pT fraction.
 """
 
@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from jetviz.figures.style import CLASS_COLOURS, FONT_SIZE, TEMPLATE
-from jetviz.images import pixel_centres
+from jetviz.physics.images import pixel_centres
 
 GROUP_COLOURS: dict[str, str] = {"QCD": CLASS_COLOURS["g"], "top": CLASS_COLOURS["t"],
                                  "W": CLASS_COLOURS["w"], "Z": CLASS_COLOURS["z"]}

@@ -1,7 +1,7 @@
 """Figures of the contrastive pages.
 
 Theory map (talk 003): ``theory_colours``, ``theory_map_figure``, ``selection_histograms``,
-``mass_plane_figure``. They take arrays already computed (``jetviz.theorymap_maps``) and a
+``mass_plane_figure``. They take arrays already computed (``jetviz.theorymap.maps``) and a
 theory table, and return plotly figures.
 """
 

@@ -26,7 +26,7 @@ OBSERVABLE_AXES: dict[str, tuple[str, str]] = {
     "tau32": ("N-subjettiness τ<sub>32</sub>", "τ<sub>32</sub> = τ<sub>3</sub>/τ<sub>2</sub>"),
 }
 _INTEGER_OBSERVABLES = frozenset({"multiplicity"})
-# Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.preprocess.
+# Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
 RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
                         "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
 ALIGNED_AXIS_TITLES = ("η′ (aligned)", "φ′ (aligned: principal axis)")

@@ -151,7 +151,7 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
 
     Args:
         images: role → (n, n) average image, ``image[η pixel, φ pixel]``
-            (:func:`jetviz.images.average_jet_image`); roles among "true", "reconstructed",
+            (:func:`jetviz.physics.images.average_jet_image`); roles among "true", "reconstructed",
             "generated" (drawn in that order).
         radius: the images span ±R in η and φ.
         title: figure title.

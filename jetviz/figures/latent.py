@@ -327,7 +327,7 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             drawn as labelled dotted vertical lines.
         max_dim: the latent dimension; the y axis stops just above it (D2 can shoot up at
             the smallest β, where the decoder cannot resolve β any more).
-        diagnostics: what the scan stores beside D1 and D2 (jetviz.dimensionality):
+        diagnostics: what the scan stores beside D1 and D2 (jetviz.vae.dimensionality):
             ``d1_lo``/``d1_hi``/``d2_lo``/``d2_hi`` (n_beta,) bootstrap bands, drawn shaded;
             ``floor`` the reconstruction floor δ, below which the β axis is greyed out;
             ``n_directions`` (n_beta,) distinct active directions, drawn as steps.

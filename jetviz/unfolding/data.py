@@ -31,7 +31,14 @@ import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.physics import ms_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
-from jetviz.store import _COMPRESS, _open, _read_attrs, _write_attrs, atomic_path, read_dataset
+from jetviz.readers.store import (
+    _COMPRESS,
+    _open,
+    _read_attrs,
+    _write_attrs,
+    atomic_path,
+    read_dataset,
+)
 
 KIND = "jetviz-unfolding"
 SCHEMA_VERSION = 1

@@ -35,7 +35,7 @@ import zuko
 from torch import nn
 
 from jetviz.errors import JetvizInputError
-from jetviz.models.checkpoint import _json_ready, _load_tensors, _write_json, _write_tensors
+from jetviz.vae.checkpoint import _json_ready, _load_tensors, _write_json, _write_tensors
 
 FORMAT = "jetviz-cinn"
 VERSION = 1
@@ -144,7 +144,7 @@ class ConditionalINN(nn.Module):
 def save_cinn(directory: str | os.PathLike, model: ConditionalINN, record: dict,
               optimizer: torch.optim.Optimizer | None = None) -> Path:
     """Write weights (+ optimizer state) and config.json atomically into ``directory``."""
-    from jetviz.models.checkpoint import OPTIMIZER, optimizer_to_tensors
+    from jetviz.vae.checkpoint import OPTIMIZER, optimizer_to_tensors
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,7 @@ def load_cinn(directory: str | os.PathLike, map_location: str | torch.device = "
 
 def load_cinn_optimizer(directory: str | os.PathLike, optimizer: torch.optim.Optimizer) -> None:
     """Restore the optimizer state saved beside a cINN (``last/``) for --resume."""
-    from jetviz.models.checkpoint import OPTIMIZER
+    from jetviz.vae.checkpoint import OPTIMIZER
 
     payload = read_cinn_json(directory)
     if "optimizer" not in payload:

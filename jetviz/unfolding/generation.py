@@ -1,7 +1,7 @@
 """Paired parton/detector ZW events: seeded chunks over worker processes, one HDF5 file.
 
 Work is split into fixed chunks of ``config.chunk`` events; chunk k runs its own Pythia and
-detector response seeded from SeedSequence((seed, 2, 0, k)) (``jetviz.generate.chunk_seed``),
+detector response seeded from SeedSequence((seed, 2, 0, k)) (``simulation.generate.chunk_seed``),
 and chunks are concatenated in order, so the file depends on the seed and the chunk size, not
 on the number of workers. The file layout is in ``jetviz.unfolding.data``.
 """
@@ -14,8 +14,8 @@ from dataclasses import asdict
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.generate import _split, chunk_seed, run_chunks
-from jetviz.simulate import versions
+from jetviz.simulation.generate import _split, chunk_seed, run_chunks
+from jetviz.simulation.pythia import versions
 from jetviz.unfolding.data import PairedEvents
 from jetviz.unfolding.detector import ATLAS_CARD, DetectorCard
 from jetviz.unfolding.simulation import UnfoldingConfig, pythia_settings, unfolding_chunk

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jetviz.simulate import ECM, make_pythia
+from jetviz.simulation.pythia import ECM, make_pythia
 from jetviz.unfolding.detector import ATLAS_CARD, DetectorCard, smear_p4s
 
 PROCESS = ("WeakDoubleBoson:ffbar2ZW = on",

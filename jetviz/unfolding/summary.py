@@ -24,7 +24,14 @@ import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.store import _COMPRESS, _open, _read_attrs, _write_attrs, atomic_path, read_dataset
+from jetviz.readers.store import (
+    _COMPRESS,
+    _open,
+    _read_attrs,
+    _write_attrs,
+    atomic_path,
+    read_dataset,
+)
 from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables
 from jetviz.unfolding.flow import ConditionalINN, load_cinn
 from jetviz.unfolding.metrics import pit_values

@@ -1,0 +1,156 @@
+"""Sharper resonances: fine-tune a generator's decoder with an MMD term on the jet mass.
+
+A VAE decoder fed latents from its prior reproduces the jet-mass distribution only roughly:
+the reconstruction loss is minimised by jets that are, on average, narrower than the real
+ones, so the W, Z and top peaks come out low and broad. Talk 004 (Butter, Plehn, Winterhalder,
+arXiv:1907.03764) sharpens such resonances with a maximum-mean-discrepancy term on the 1-D
+feature. Here the decoder (only: the encoder, hence the aggregate posterior and its fitted flow
+prior, stay as they were) is fine-tuned at the generator's β on
+
+    L = ⟨EMD(x, x̂)²⟩ / (2β²) + λ · MMD²_k(m̂, m),
+
+where x̂ = decoder(z ~ q(z | x), β) reconstructs training jets (keeping every other feature of
+the jets), m̂ are the masses of jets decoded from latents of the flow prior (what the
+generator produces) and m those of real training jets, both relative to the jet's scalar pT
+sum, and k is a sum of Gaussian kernels of widths ``KERNEL_WIDTHS`` (relative-mass units),
+so that both the peak position and its width are seen. MMD² is the unbiased estimator
+(Gretton et al., JMLR 13 (2012) 723).
+
+``finetune`` returns the tuned model; ``jetviz gen mmd`` writes it as a new generator
+directory (VAE checkpoint + a copy of the flow prior pointing at it), listed by the app next
+to the untuned one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from jetviz.errors import JetvizInputError
+from jetviz.generation.prior import FlowPrior
+from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
+from jetviz.vae.model import BetaVAE
+
+KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
+
+
+@dataclass(frozen=True)
+class MmdConfig:
+    """One fine-tuning run (saved in the tuned checkpoint's record)."""
+
+    weight: float = 300.0  # λ: nats per unit of MMD²
+    steps: int = 1200  # optimizer steps
+    batch_size: int = 256  # training jets (and prior latents) per step
+    lr: float = 3e-4  # Adam learning rate of the decoder
+    latent_pool: int = 20_000  # flow-prior latents drawn once and resampled from
+    seed: int = 0  # batches, posterior noise and the latent pool
+
+    def __post_init__(self) -> None:
+        if self.weight < 0 or self.steps < 1 or self.batch_size < 2 or self.latent_pool < 2:
+            raise JetvizInputError(f"MMD fine-tuning needs weight ≥ 0, steps ≥ 1, batch ≥ 2 "
+                                   f"and a pool ≥ 2 latents, got {self}")
+
+
+def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor,
+                  widths: tuple[float, ...] = KERNEL_WIDTHS) -> torch.Tensor:
+    """Unbiased MMD² of two 1-D samples (n,), (m,) with a sum of Gaussian kernels.
+
+    MMD² = ⟨k(x, x')⟩ + ⟨k(y, y')⟩ − 2⟨k(x, y)⟩ (pairs i ≠ j within a sample), with
+    k(a, b) = Σ_σ exp(−(a − b)²/(2σ²)); differentiable in both samples.
+    """
+    if x.ndim != 1 or y.ndim != 1 or len(x) < 2 or len(y) < 2:
+        raise JetvizInputError(f"mmd2_unbiased: expected two 1-D samples of ≥ 2 values, got "
+                               f"{tuple(x.shape)} and {tuple(y.shape)}")
+
+    def kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        d2 = (a[:, None] - b[None, :]).square()
+        return sum(torch.exp(-d2 / (2 * s * s)) for s in widths)
+
+    n, m = len(x), len(y)
+    kxx, kyy = kernel(x, x), kernel(y, y)
+    term_x = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+    term_y = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+    return term_x + term_y - 2 * kernel(x, y).mean()
+
+
+def relative_mass(particles: torch.Tensor) -> torch.Tensor:
+    """Jet mass over the scalar pT sum, (B,), of massless relative particles (B, P, 3)."""
+    return jet_pt_mass(particles)[1] / particles[..., 0].sum(-1).clamp_min(1e-12)
+
+
+def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarray,
+             mask: np.ndarray, jet_pt: np.ndarray, config: MmdConfig,
+             progress: Callable[[int, dict], None] | None = None) -> tuple[BetaVAE, dict]:
+    """Fine-tune ``model``'s decoder in place at β with the mass MMD term (module docstring).
+
+    Args:
+        model: a β-VAE on jets (its encoder and the prior are frozen).
+        prior: the flow prior fitted to the model's aggregate posterior at β.
+        beta: β [GeV] of the generator.
+        particles: (N, P, 3) prepared training jets; mask (N, P); jet_pt (N,) in GeV.
+        config: the run.
+        progress: called as progress(step, means over the last 50 steps) every 50 steps.
+
+    Returns:
+        The model (eval mode) and the run's record (loss history, seconds).
+    """
+    if not isinstance(model, BetaVAE):
+        raise JetvizInputError("MMD fine-tuning needs a jet β-VAE")
+    if len(particles) < config.batch_size:
+        raise JetvizInputError(f"MMD fine-tuning needs ≥ {config.batch_size} training jets, got "
+                               f"{len(particles)}")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    with torch.inference_mode():
+        pool = prior.sample(config.latent_pool, torch.Generator().manual_seed(config.seed))
+    x_all = torch.from_numpy(np.asarray(particles, np.float32))
+    m_all = torch.from_numpy(np.asarray(mask, bool))
+    pt_all = torch.from_numpy(np.asarray(jet_pt, np.float32))
+    true_mass = relative_mass(torch.where(m_all[..., None], x_all, 0.0))  # (N,)
+    decoder_params = [*model.decoder.parameters(), *model.embed_dec.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in decoder_params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(decoder_params, lr=config.lr)
+    log_beta = torch.full((config.batch_size,), math.log(beta))
+    history: dict[str, list[float]] = {"recon": [], "mmd2": [], "loss": []}
+    start = time.perf_counter()
+    model.train()
+    for step in range(config.steps):
+        idx = torch.from_numpy(rng.choice(len(x_all), config.batch_size, replace=False))
+        x, m, pt = x_all[idx], m_all[idx], pt_all[idx]
+        with torch.no_grad():
+            mu, logvar = model.encode(x, m, log_beta)
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        recon = emd_sinkhorn(x, m, model.decode(z, log_beta), pt, model.config).square()
+        recon = (recon / (2 * beta**2)).mean()
+        z_prior = pool[torch.from_numpy(rng.choice(len(pool), config.batch_size, replace=False))]
+        m_gen = relative_mass(model.decode(z_prior, log_beta))
+        m_true = true_mass[torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
+                                                       replace=False))]
+        mmd2 = mmd2_unbiased(m_gen, m_true)
+        loss = recon + config.weight * mmd2
+        if not torch.isfinite(loss):
+            raise JetvizInputError(f"MMD fine-tuning diverged at step {step} (loss {loss}); "
+                                   "lower --lr or --weight")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        for key, value in (("recon", recon), ("mmd2", mmd2), ("loss", loss)):
+            history[key].append(float(value.detach()))
+        if progress is not None and (step % 50 == 0 or step == config.steps - 1):
+            progress(step, {k: float(np.mean(v[-50:])) for k, v in history.items()})
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    curve = {k: [float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)]
+             for k, v in history.items()}
+    return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
+                   "beta": float(beta), "seconds": round(time.perf_counter() - start, 1),
+                   "curves_per_50_steps": curve}

@@ -1,0 +1,51 @@
+"""Jet physics: kinematics and substructure (:mod:`.kinematics`), jet images
+(:mod:`.images`) and the one preprocessing frame (:mod:`.frame`). The names below are
+the kinematics every feature uses."""
+
+from jetviz.physics.kinematics import (
+    OBSERVABLES,
+    etas_from_p4s,
+    exclusive_kt_axes,
+    jet_p4s_from_particles,
+    jet_ptetaphims_from_p4s,
+    jet_ptetaphims_from_particles,
+    ms_from_p4s,
+    multiplicities,
+    nsubjettiness,
+    observables,
+    p4s_from_particles,
+    p4s_from_ptetaphims,
+    particle_mask,
+    phis_from_p4s,
+    ptetaphims_from_p4s,
+    pts_from_p4s,
+    rapidities_from_p4s,
+    relative_from_p4s,
+    safe_ratio,
+    tau_from_axes,
+    wrap_phi,
+)
+
+__all__ = [
+    "OBSERVABLES",
+    "etas_from_p4s",
+    "exclusive_kt_axes",
+    "jet_p4s_from_particles",
+    "jet_ptetaphims_from_p4s",
+    "jet_ptetaphims_from_particles",
+    "ms_from_p4s",
+    "multiplicities",
+    "nsubjettiness",
+    "observables",
+    "p4s_from_particles",
+    "p4s_from_ptetaphims",
+    "particle_mask",
+    "phis_from_p4s",
+    "ptetaphims_from_p4s",
+    "pts_from_p4s",
+    "rapidities_from_p4s",
+    "relative_from_p4s",
+    "safe_ratio",
+    "tau_from_axes",
+    "wrap_phi",
+]

@@ -1,0 +1,358 @@
+"""β-conditioned variational autoencoders for jets (talk 000, Collins) and for 2-D toy points.
+
+Vocabulary
+----------
+A jet enters as particles (B, P, 3) = (ptrel, etarel, phirel) with a mask (B, P) (True for
+real particles) — already prepared by :func:`jetviz.vae.inputs.prepare_jets` (ptrel
+renormalised to sum to 1, centred, rotated, flipped). The decoder emits (B, P_out, 3)
+particles with ptrel ≥ 0 summing to 1 (a softmax), etarel and phirel. A toy point is (B, 2).
+
+β is dimensionful: the same units as the reconstruction distance (GeV for jets, data units
+for the toy). The models take log β per example, (B,), and are conditioned on it by FiLM
+(feature-wise affine modulation, Perez et al. arXiv:1709.07871) in every hidden layer of the
+encoder and decoder, so one network serves every β in [beta_min, beta_max]
+(loss-conditional training, Dosovitskiy & Djolonga, ICLR 2020). A model with
+``conditioned=False`` has the same layers but is always fed its fixed β.
+
+Both model classes share one interface, so pages can use whatever ``load_checkpoint`` returns
+uniformly::
+
+    mu, logvar = model.encode(x, mask, log_beta)   # (B, D), (B, D)
+    x_hat = model.decode(z, log_beta)              # (B, P_out, 3) jets | (B, 2) points
+
+with ``x`` (B, P, 3) and ``mask`` (B, P) for jets, ``x`` (B, 2) and ``mask=None`` for points;
+``model.config.data`` says which.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+from jetviz.errors import JetvizInputError
+
+LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
+DATA_KINDS = ("jets", "banana", "points")
+WEIGHTINGS = ("balanced", "nats", "gev2")
+MAX_POINT_DIM = 64  # widest points a PointVAE takes
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Everything needed to rebuild a model (saved inside every checkpoint)."""
+
+    # "jets": particle sets (B, P, 3); "points": toy or user points (B, point_dim), Euclidean;
+    # "banana": the 2-D banana toy (points, kept as its own name for the shipped model)
+    data: str = "jets"
+    n_particles_in: int = 30  # P of the input jets (the model refuses other P)
+    n_particles_out: int = 30  # particles the decoder emits per jet
+    latent_dim: int = 12  # D, the number of latent dimensions
+    hidden: int = 128  # width of every hidden layer (per-particle net, pooled net, decoder)
+    depth: int = 3  # linear layers per MLP (encoder per-particle net, encoder head, decoder)
+    cond_dim: int = 32  # width of the log β embedding that produces the FiLM scales/shifts
+    beta_min: float = 1.0  # lower end of the β range (GeV for jets), the slider's minimum
+    beta_max: float = 1000.0  # upper end of the β range (GeV for jets), the slider's maximum
+    conditioned: bool = True  # True: one model for every β (log β sampled per example)
+    beta_fixed: float = 0.0  # the only β a conditioned=False model is trained at (GeV)
+    loss: str = "exact"  # reconstruction distance: exact | sinkhorn | chamfer | mse | euclidean
+    radius: float = 0.8  # jet radius R: the EMD ground distance is θ/R
+    coord_scale: float = 0.1  # (η, φ) unit inside the networks: prongs of a 1 TeV jet sit at ~0.1
+    sinkhorn_eps: float = 0.003  # Sinkhorn ε relative to the pair's largest θ/R (jetviz.emd)
+    sinkhorn_iter: int = 32  # Sinkhorn iterations (error vs exact: benchmarks/emd.py)
+    chamfer_pt_weight: float = 1.0  # weight of the (pT_jet − p̂T_jet)² term of the Chamfer loss
+    chamfer_mass_weight: float = 1.0  # weight of the (m_jet − m̂_jet)² term of the Chamfer loss
+    # How examples at different β weigh in a batch (each β's optimum is the same for all):
+    # "balanced": d²/(2β²) + KL divided by max(1 nat, its running mean at similar β) (every
+    # β counts about equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
+    weighting: str = "nats"
+    point_dim: int = 2  # dimension of the points for data="points" (2 for the banana)
+    # Points: the networks see the training points in their principal-axis frame, each axis
+    # scaled to unit variance (decoded back before the distance), so a thin direction is
+    # resolved to the same relative precision as a long one
+    whiten: bool = False
+
+    @property
+    def is_points(self) -> bool:
+        """True for point data (toys, a user's points file): Euclidean distance, no jets."""
+        return self.data != "jets"
+
+    def __post_init__(self) -> None:
+        if self.data not in DATA_KINDS:
+            raise JetvizInputError(f"VAEConfig.data must be one of {DATA_KINDS}, got {self.data!r}")
+        if self.loss not in LOSSES:
+            raise JetvizInputError(f"VAEConfig.loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.is_points and self.loss != "euclidean":
+            raise JetvizInputError("point data use loss='euclidean' (points have no EMD)")
+        if not 1 <= self.point_dim <= MAX_POINT_DIM or (self.data == "banana"
+                                                       and self.point_dim != 2):
+            raise JetvizInputError(f"point_dim must be 1–{MAX_POINT_DIM} (2 for the banana), "
+                                   f"got {self.point_dim}")
+        if self.data == "jets" and self.loss == "euclidean":
+            raise JetvizInputError("jets need a set loss: sinkhorn, exact, chamfer or mse")
+        if not 0 < self.beta_min < self.beta_max:
+            raise JetvizInputError(
+                f"need 0 < beta_min < beta_max, got {self.beta_min} and {self.beta_max}")
+        if not self.conditioned and not self.beta_min <= self.beta_fixed <= self.beta_max:
+            raise JetvizInputError(
+                f"a fixed-β model needs beta_min ≤ beta_fixed ≤ beta_max, got {self.beta_fixed}")
+        if self.weighting not in WEIGHTINGS:
+            raise JetvizInputError(
+                f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> VAEConfig:
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise JetvizInputError(f"unknown VAEConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    def log_beta_range(self) -> tuple[float, float]:
+        """(log beta_min, log beta_max)."""
+        return math.log(self.beta_min), math.log(self.beta_max)
+
+
+class FiLMMLP(nn.Module):
+    """An MLP whose hidden layers are modulated by a condition: h ← act(W h + b)·(1 + γ(c)) + δ(c).
+
+    A linear skip from input to output is added (out = S x + MLP(x)): the linear part gives
+    the VAE a precise PCA-like map at once, the MLP learns the curvature on top.
+    Works on (..., in) inputs with a condition broadcastable to (..., cond_dim).
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int, cond_dim: int):
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"FiLMMLP needs depth ≥ 2, got {depth}")
+        sizes = [n_in] + [n_hidden] * (depth - 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.film = nn.Linear(cond_dim, 2 * n_hidden * (depth - 1))
+        # Start close to a plain MLP (γ, δ ≈ 0); small weights let gradients reach the embedding.
+        nn.init.normal_(self.film.weight, std=0.01)
+        nn.init.zeros_(self.film.bias)
+        self.out = nn.Linear(n_hidden, n_out)
+        self.skip = nn.Linear(n_in, n_out, bias=False)
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        gamma_delta = self.film(cond).chunk(2 * len(self.layers), dim=-1)
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = self.act(layer(h)) * (1 + gamma_delta[2 * i]) + gamma_delta[2 * i + 1]
+        return self.out(h) + self.skip(x)
+
+
+class MLP(nn.Module):
+    """A plain MLP with the same linear skip as FiLMMLP (no conditioning)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int):
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"MLP needs depth ≥ 2, got {depth}")
+        sizes = [n_in] + [n_hidden] * (depth - 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.out = nn.Linear(n_hidden, n_out)
+        self.skip = nn.Linear(n_in, n_out, bias=False)
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for layer in self.layers:
+            h = self.act(layer(h))
+        return self.out(h) + self.skip(x)
+
+
+class BetaEmbedding(nn.Module):
+    """log β (B,) → condition (B, cond_dim), with log β first mapped to [−1, 1] over the range."""
+
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        lo, hi = config.log_beta_range()
+        self.centre, self.half = (hi + lo) / 2, max((hi - lo) / 2, 1e-6)
+        self.net = nn.Sequential(
+            nn.Linear(1, config.cond_dim), nn.SiLU(), nn.Linear(config.cond_dim, config.cond_dim))
+
+    def forward(self, log_beta: torch.Tensor) -> torch.Tensor:
+        t = ((log_beta - self.centre) / self.half).unsqueeze(-1)  # (B, 1)
+        return self.net(t)  # (B, cond_dim)
+
+
+class _VAEBase(nn.Module):
+    """What both models share: config, latent sampling, the fixed-β rule."""
+
+    config: VAEConfig
+
+    def beta_for(self, log_beta: torch.Tensor) -> torch.Tensor:
+        """The log β the networks see: the input for a conditioned model, else the fixed β."""
+        if self.config.conditioned:
+            return log_beta
+        return torch.full_like(log_beta, math.log(self.config.beta_fixed))
+
+    @staticmethod
+    def sample(mu: torch.Tensor, logvar: torch.Tensor,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """z = μ + σ·ε with ε ~ N(0, 1) drawn from ``generator`` (reparameterisation)."""
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, log_beta: torch.Tensor,
+                noise: torch.Tensor | None = None, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode, sample z = μ + σ·noise (noise ~ N(0, 1), drawn if not given), decode.
+
+        Returns:
+            (x_hat, mu, logvar).
+        """
+        mu, logvar = self.encode(x, mask, log_beta)
+        if noise is None:
+            z = self.sample(mu, logvar, generator)
+        else:
+            z = mu + torch.exp(0.5 * logvar) * noise
+        return self.decode(z, log_beta), mu, logvar
+
+
+class BetaVAE(_VAEBase):
+    """Deep-sets EMD β-VAE for jets (Zaheer et al. arXiv:1703.06114; Collins, talk 000).
+
+    Encoder: a per-particle MLP Φ on (ptrel, log ptrel, etarel/s, phirel/s) with s =
+    ``coord_scale`` (so that the substructure is O(1) for the networks), pooled over
+    the masked set as Σ_i ptrel_i Φ_i (energy-weighted, as in energy flow networks,
+    arXiv:1810.05165) concatenated with the mean of Φ_i, then a FiLM-MLP head to (μ, log σ²).
+    Both pools are sums over the set, so the encoder is permutation invariant. Only the head
+    sees β: the pooled set features (:meth:`features`) do not depend on β, so a β-slider
+    can compute them once per jet sample and re-run only :meth:`encode_features`.
+    Decoder: a FiLM-MLP from z to P_out particles; ptrel = softmax (≥ 0, sums to 1).
+    """
+
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        if config.data != "jets":
+            raise JetvizInputError(f"BetaVAE is for jets; use PointVAE for data={config.data!r}")
+        self.config = config
+        h, d, c = config.hidden, config.latent_dim, config.cond_dim
+        self.embed_enc = BetaEmbedding(config)
+        self.embed_dec = BetaEmbedding(config)
+        self.phi = MLP(4, h, h, config.depth)
+        self.head = FiLMMLP(2 * h, h, 2 * d, config.depth, c)
+        self.decoder = FiLMMLP(d, h, 3 * config.n_particles_out, config.depth, c)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
+               log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior q(z | x, β) = N(μ, σ²).
+
+        Args:
+            x: (B, P, 3) prepared particles (ptrel, etarel, phirel).
+            mask: (B, P) bool, True for real particles (None: all real).
+            log_beta: (B,) natural log of β in GeV.
+
+        Returns:
+            mu, logvar: each (B, D).
+        """
+        if x.ndim != 3 or x.shape[-1] != 3:
+            raise JetvizInputError(
+                f"BetaVAE.encode expects particles (B, P, 3), got {tuple(x.shape)}")
+        if x.shape[1] != self.config.n_particles_in:
+            raise JetvizInputError(
+                f"this model was trained on jets of {self.config.n_particles_in} particles, got "
+                f"{x.shape[1]}; truncate or pad the jets to {self.config.n_particles_in}")
+        return self.encode_features(self.features(x, mask), log_beta)
+
+    def features(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """β-independent pooled set features (B, 2H) of prepared particles (B, P, 3)."""
+        if mask is None:
+            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        m = mask.to(x.dtype)  # (B, P)
+        ptrel = x[..., 0] * m
+        r = self.config.coord_scale
+        feats = torch.stack(
+            [ptrel, torch.log(ptrel.clamp_min(1e-4)), x[..., 1] / r, x[..., 2] / r], dim=-1)
+        per_particle = self.phi(feats) * m.unsqueeze(-1)  # (B, P, H)
+        weighted = (per_particle * ptrel.unsqueeze(-1)).sum(1)  # (B, H)
+        mean = per_particle.sum(1) / m.sum(1, keepdim=True).clamp_min(1.0)  # (B, H)
+        return torch.cat([weighted, mean], dim=-1)  # (B, 2H)
+
+    def encode_features(self, pooled: torch.Tensor,
+                        log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ, log σ²), each (B, D), from :meth:`features` (B, 2H) at log β (B,)."""
+        cond = self.embed_enc(self.beta_for(log_beta))  # (B, C)
+        mu, logvar = self.head(pooled, cond).chunk(2, dim=-1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
+        """Decoded jets (B, P_out, 3): ptrel (softmax, ≥ 0, sums to 1), etarel, phirel."""
+        cond = self.embed_dec(self.beta_for(log_beta))
+        out = self.decoder(z, cond).view(z.shape[0], self.config.n_particles_out, 3)
+        ptrel = torch.softmax(out[..., 0], dim=-1)
+        coords = out[..., 1:] * self.config.coord_scale
+        return torch.cat([ptrel.unsqueeze(-1), coords], dim=-1)
+
+
+class PointVAE(_VAEBase):
+    """The same FiLM-conditioned VAE for points (B, point_dim): the toys of talk 000, or a
+    user's own manifold."""
+
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        if not config.is_points:
+            raise JetvizInputError(f"PointVAE is for points, not data={config.data!r}")
+        self.config = config
+        h, d, c = config.hidden, config.latent_dim, config.cond_dim
+        self.embed_enc = BetaEmbedding(config)
+        self.embed_dec = BetaEmbedding(config)
+        self.encoder = FiLMMLP(config.point_dim, h, 2 * d, config.depth, c)
+        self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c)
+        if config.whiten:  # identity until fit_whitening; saved with the weights
+            n = config.point_dim
+            self.register_buffer("centre", torch.zeros(n))
+            self.register_buffer("axes", torch.eye(n))  # rows: principal axes
+            self.register_buffer("scale", torch.ones(n))  # standard deviation along each
+
+    @torch.no_grad()
+    def fit_whitening(self, x: torch.Tensor) -> None:
+        """Set the principal-axis frame from training points x (N, point_dim)."""
+        if not self.config.whiten:
+            raise JetvizInputError("this model was built with whiten=False")
+        centre = x.double().mean(0)
+        _, sing, vt = torch.linalg.svd(x.double() - centre, full_matrices=False)
+        std = sing / max(len(x) - 1, 1) ** 0.5
+        self.centre.copy_(centre)
+        self.axes.copy_(vt)
+        self.scale.copy_(std.clamp_min(float(std.max()) * 1e-6 + 1e-30))
+
+    def _to_frame(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.config.whiten:
+            return x
+        return ((x - self.centre) @ self.axes.T) / self.scale
+
+    def _from_frame(self, y: torch.Tensor) -> torch.Tensor:
+        if not self.config.whiten:
+            return y
+        return (y * self.scale) @ self.axes + self.centre
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
+               log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior (μ, log σ²), each (B, D), of points x (B, point_dim); ``mask`` is ignored."""
+        if x.ndim != 2 or x.shape[-1] != self.config.point_dim:
+            raise JetvizInputError(f"PointVAE.encode expects points (B, {self.config.point_dim}), "
+                                   f"got {tuple(x.shape)}")
+        cond = self.embed_enc(self.beta_for(log_beta))
+        mu, logvar = self.encoder(self._to_frame(x), cond).chunk(2, dim=-1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
+        """Decoded points (B, point_dim)."""
+        return self._from_frame(self.decoder(z, self.embed_dec(self.beta_for(log_beta))))
+
+
+def build_model(config: VAEConfig) -> BetaVAE | PointVAE:
+    """The model class that ``config.data`` calls for."""
+    return BetaVAE(config) if config.data == "jets" else PointVAE(config)

@@ -3,7 +3,8 @@ import pytest
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
-from jetviz.readers.store import atomic_path, read_events, read_jets, write_events, write_jets
+from jetviz.files import atomic_path
+from jetviz.readers.store import read_events, read_jets, write_events, write_jets
 from tests.conftest import make_jetset
 
 

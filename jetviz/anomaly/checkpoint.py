@@ -11,7 +11,7 @@ Layout::
     last/                 for --resume: model, optimizer (Adam moments), state (replay
                           buffer) and config.json with the step reached
 
-Every file is written through :func:`jetviz.readers.store.atomic_path`.
+Every file is written through :func:`jetviz.files.atomic_path`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from jetviz.anomaly.model import AEConfig, ConvAE, build_model
 from jetviz.errors import JetvizInputError
-from jetviz.readers.store import atomic_path
+from jetviz.files import atomic_path
 from jetviz.vae.checkpoint import _json_ready, optimizer_to_tensors
 
 FORMAT = "jetviz-anomaly"

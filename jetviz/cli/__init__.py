@@ -8,19 +8,16 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("jetviz.simulation.generate", "make jets or BSM events with Pythia 8 + FastJet"),
-    "train": ("jetviz.vae.train", "train a (β-conditioned) VAE on jets"),
-    "theorymap": (
-        "jetviz.theorymap.encoders", "train the theory-map encoders and compute their maps"),
-    "jetclr": (
-        "jetviz.jetclr.train", "JetCLR: contrastive jet encoders, augmentation ablation, probe"),
-    "gen": (
-        "jetviz.generation.generators",
-        "fit a flow prior to a VAE's aggregate posterior (generators)"),
-    "anomaly": ("jetviz.anomaly.cli", "anomaly taggers: train an AE / normalized AE, score jets"),
-    "slider-emd": ("jetviz.vae.slider_emd", "store exact reconstruction EMDs for the β slider"),
-    "unfold": ("jetviz.unfolding.cli", "unfolding: paired ZW events, the cINN, posteriors"),
+SUBCOMMANDS: dict[str, str] = {  # name → help; the module is jetviz.cli.<name with _ for ->
+    "generate": "make jets or BSM events with Pythia 8 + FastJet",
+    "train": "train a (β-conditioned) VAE on jets",
+    "slider-emd": "store exact reconstruction EMDs for the β slider",
+    "gen": "fit a flow prior to a VAE's aggregate posterior (generators)",
+    "theorymap": "train the theory-map encoders and compute their maps",
+    "jetclr": "JetCLR: contrastive jet encoders, augmentation ablation, probe",
+    "anomaly": "anomaly taggers: train an AE / normalized AE, score jets",
+    "unfold": "unfolding: paired ZW events, the cINN, posteriors",
+    "checkpoints": "list every checkpoint; convert old-layout ones",
 }
 
 
@@ -30,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     chosen = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     modules = {}
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
+    for name, help_text in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if name == chosen:
-            modules[name] = importlib.import_module(module_name)
+            modules[name] = importlib.import_module(f"jetviz.cli.{name.replace('-', '_')}")
             modules[name].configure(p)
     args = parser.parse_args(argv)
     return int(modules[args.command].run(args) or 0)

@@ -39,7 +39,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from jetviz.errors import JetvizInputError
-from jetviz.readers.store import atomic_path
+from jetviz.files import atomic_path
 
 FORMAT = "jetviz-flow-prior"
 VERSION = 1

@@ -38,10 +38,10 @@ import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
+from jetviz.files import atomic_path
 from jetviz.jetclr.augment import ABLATION_SETS, augment, augmentation_set, pad_particles
 from jetviz.jetclr.model import EncoderConfig, JetClassifier, JetEncoder, nt_xent
 from jetviz.jets import JetSet
-from jetviz.readers.store import atomic_path
 
 # The talk's linear-classifier table (talk 002; arXiv:2108.04253), name -> (1/ε_B, AUC).
 REFERENCE: dict[str, tuple[float, float]] = {

@@ -107,7 +107,7 @@ POINTS_FILE = "points.npy"  # their name in the model's directory
 
 def save_points(directory: str | os.PathLike, points: np.ndarray) -> Path:
     """Keep up to SHOWN_POINTS of a model's training points beside it (atomic write)."""
-    from jetviz.readers.store import atomic_path
+    from jetviz.files import atomic_path
 
     path = Path(directory) / POINTS_FILE
     with atomic_path(path) as tmp, open(tmp, "wb") as f:

@@ -1,4 +1,4 @@
-"""jetviz's own HDF5 files, and atomic writes for every file jetviz makes.
+"""jetviz's own HDF5 files (written atomically through :func:`jetviz.files.atomic_path`).
 
 Jet file schema (``kind = "jetviz-jets"``)
 ------------------------------------------
@@ -25,47 +25,21 @@ records the declared rows and ``attrs["capped_at"]`` where reading stopped, if i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import h5py
 import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
+from jetviz.files import atomic_path
 from jetviz.jets import JetSet
 
 SCHEMA_VERSION = 1
 MAX_SLOTS = 1_000  # particle slots per jet that a jetviz file may declare
 _COMPRESS = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    An interrupted or failing write leaves any existing file at ``path`` untouched and
-    removes the temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _write_attrs(h5: h5py.File, attrs: dict) -> None:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from jetviz.errors import JetvizInputError
-from jetviz.readers.store import atomic_path
+from jetviz.files import atomic_path
 
 GLUINO = 1000021
 NEUTRALINO1 = 1000022

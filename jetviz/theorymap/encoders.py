@@ -44,7 +44,7 @@ from sklearn.neighbors import KernelDensity
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
-from jetviz.readers.store import atomic_path
+from jetviz.files import atomic_path
 from jetviz.theorymap.model import (
     METHODS,
     EncoderConfig,

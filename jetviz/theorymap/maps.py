@@ -32,7 +32,7 @@ from sklearn.neighbors import KNeighborsRegressor
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
-from jetviz.readers.store import atomic_path
+from jetviz.files import atomic_path
 from jetviz.theorymap.encoders import Scaler, TheoryData, TrainConfig, disjoint_sets, encode
 from jetviz.theorymap.model import EncoderConfig, SetEncoder
 

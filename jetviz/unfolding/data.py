@@ -30,13 +30,13 @@ import h5py
 import numpy as np
 
 from jetviz.errors import JetvizInputError
+from jetviz.files import atomic_path
 from jetviz.physics import ms_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
 from jetviz.readers.store import (
     _COMPRESS,
     _open,
     _read_attrs,
     _write_attrs,
-    atomic_path,
     read_dataset,
 )
 

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
+from jetviz.files import atomic_path
 from jetviz.readers.store import (
     _COMPRESS,
     _open,
     _read_attrs,
     _write_attrs,
-    atomic_path,
     read_dataset,
 )
 from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables

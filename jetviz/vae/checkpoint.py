@@ -10,7 +10,7 @@ Layout of a checkpoint directory::
     last/               the last epoch, for --resume: model.safetensors,
                         optimizer.safetensors (Adam moments) and config.json
 
-Every file is written through :func:`jetviz.readers.store.atomic_path`, so an interrupted write
+Every file is written through :func:`jetviz.files.atomic_path`, so an interrupted write
 leaves the previous checkpoint intact. ``last/`` is replaced as one unit
 (:func:`save_last`): the new epoch is written whole into a hidden sibling folder, then swapped
 in by two renames; :func:`recover_last` (run before every resume) finishes or undoes a swap
@@ -37,7 +37,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from jetviz.errors import JetvizInputError
-from jetviz.readers.store import atomic_path
+from jetviz.files import atomic_path
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
 
 FORMAT = "jetviz-vae"

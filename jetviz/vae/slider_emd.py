@@ -98,7 +98,7 @@ def save_grid(model_dir: str | Path, grid: Grid, command: str) -> Path:
     """Write ``<model_dir>/slider_emd.safetensors`` atomically (float64, metadata as text)."""
     from safetensors.numpy import save_file
 
-    from jetviz.readers.store import atomic_path
+    from jetviz.files import atomic_path
 
     path = Path(model_dir) / FILE_NAME
     meta = {"command": command, "fingerprint": grid.fingerprint,

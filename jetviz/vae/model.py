@@ -30,6 +30,7 @@ import itertools
 import math
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -356,3 +357,16 @@ class PointVAE(_VAEBase):
 def build_model(config: VAEConfig) -> BetaVAE | PointVAE:
     """The model class that ``config.data`` calls for."""
     return BetaVAE(config) if config.data == "jets" else PointVAE(config)
+
+
+def log_beta_column(beta: float, n: int, device: torch.device | str | None = None
+                    ) -> torch.Tensor:
+    """The (n,) log β column ``encode``/``decode`` take, for n examples at one β (> 0)."""
+    if not beta > 0:
+        raise JetvizInputError(f"β must be positive, got {beta}")
+    return torch.full((n,), math.log(beta), device=device)
+
+
+def nearest_beta_index(betas, beta: float) -> int:
+    """Index of the grid value in ``betas`` nearest to ``beta`` in log β."""
+    return int(np.argmin(np.abs(np.log(np.asarray(betas, dtype=float)) - math.log(beta))))

@@ -34,3 +34,27 @@ def class_colour(name: str, index: int = 0) -> str:
 
 FONT_SIZE = 15  # readable when projected in a lecture room
 TEMPLATE = "plotly_white"
+
+
+def layout(fig, title: str | None, height: int, *, title_size: int = FONT_SIZE + 4,
+           margin: dict | None = None, **extra):
+    """Apply jetviz's look to ``fig``: template, projected-room font sizes, title, height.
+
+    Args:
+        fig: a plotly figure (changed in place and returned).
+        title: the title text, or None for no title.
+        height: figure height in px.
+        title_size: title font size.
+        margin: plotly margins (default leaves room for a title and axis titles).
+        extra: further ``update_layout`` arguments (legend placement, ...).
+    """
+    fig.update_layout(
+        template=TEMPLATE,
+        font={"size": FONT_SIZE},
+        height=height,
+        margin=margin or {"l": 70, "r": 30, "t": 80 if title else 40, "b": 60},
+        hoverlabel={"font": {"size": FONT_SIZE}},
+        **({"title": {"text": title, "font": {"size": title_size}}} if title else {}),
+        **extra,
+    )
+    return fig

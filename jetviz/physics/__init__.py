@@ -1,18 +1,16 @@
-"""Jet physics: kinematics and substructure (:mod:`.kinematics`), jet images
-(:mod:`.images`) and the one preprocessing frame (:mod:`.frame`). The names below are
-the kinematics every feature uses."""
+"""Jet physics: kinematics (:mod:`.kinematics`: four-vector conversions, relative
+coordinates, masks, multiplicities, jet four-momenta), substructure (:mod:`.substructure`:
+exclusive-kT axes, N-subjettiness, the jet observables), jet images (:mod:`.images`) and the
+one preprocessing frame every model and page uses (:mod:`.frame`). The names below are the
+kinematics and substructure every feature uses: import them from ``jetviz.physics``."""
 
 from jetviz.physics.kinematics import (
-    OBSERVABLES,
     etas_from_p4s,
-    exclusive_kt_axes,
     jet_p4s_from_particles,
     jet_ptetaphims_from_p4s,
     jet_ptetaphims_from_particles,
     ms_from_p4s,
     multiplicities,
-    nsubjettiness,
-    observables,
     p4s_from_particles,
     p4s_from_ptetaphims,
     particle_mask,
@@ -21,9 +19,15 @@ from jetviz.physics.kinematics import (
     pts_from_p4s,
     rapidities_from_p4s,
     relative_from_p4s,
+    wrap_phi,
+)
+from jetviz.physics.substructure import (
+    OBSERVABLES,
+    exclusive_kt_axes,
+    nsubjettiness,
+    observables,
     safe_ratio,
     tau_from_axes,
-    wrap_phi,
 )
 
 __all__ = [

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.physics import particle_mask
+from jetviz.physics.kinematics import particle_mask
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.physics import particle_mask
+from jetviz.physics.kinematics import particle_mask
 
 MAX_PIXELS = 1000  # per side; 100 is the largest the app offers
 

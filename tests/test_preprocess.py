@@ -1,4 +1,5 @@
-"""Preprocessing (centre, rotate, flip): round trip, what each step achieves, physics."""
+"""THE preprocessing frame (centre, rotate, flip): round trip, what each step achieves, physics,
+and that the jets the pages draw aligned are, particle by particle, the jets the models see."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from jetviz.errors import JetvizInputError
 from jetviz.physics import jet_ptetaphims_from_particles
 from jetviz.physics.frame import PreprocessParams, invert_preprocessing, preprocess
+from jetviz.vae.inputs import prepare_particles
 
 
 def random_jets(rng: np.random.Generator, n: int = 40, p: int = 15, width: float = 0.2):
@@ -52,20 +54,23 @@ def test_each_step_does_what_it_says() -> None:
     np.testing.assert_allclose((w * phi).sum(1), 0, atol=1e-15)
     c_ee, c_pp, c_ep = (w * eta**2).sum(1), (w * phi**2).sum(1), (w * eta * phi).sum(1)
     np.testing.assert_allclose(c_ep, 0, atol=1e-15)  # principal axes along η and φ
-    assert (c_pp >= c_ee - 1e-15).all()  # the major axis is φ (vertical)
-    assert ((w * (eta > 0)).sum(1) >= (w * (eta < 0)).sum(1)).all()  # harder sides positive
-    assert ((w * (phi > 0)).sum(1) >= (w * (phi < 0)).sum(1)).all()
+    assert (c_ee >= c_pp - 1e-15).all()  # the major axis is η (horizontal)
+    assert ((w * eta**3).sum(1) >= 0).all()  # each axis skewed towards +
+    assert ((w * phi**3).sum(1) >= 0).all()
     assert set(np.unique(params.flip)) <= {-1.0, 1.0}
     assert params.centre.shape == (40, 2)
     assert params.angle.shape == (40,)
 
 
-def test_two_prong_jet_ends_up_vertical_with_the_harder_prong_up() -> None:
+def test_two_prong_jet_lies_along_eta_with_the_softer_prong_on_the_plus_side() -> None:
     particles = np.array([[0.3, 0.5, 0.2], [0.7, 0.1, 0.2]])  # prongs along η
     out, params = preprocess(particles)
-    np.testing.assert_allclose(out[:, 1], 0, atol=1e-15)  # both on the φ axis
-    assert out[0, 2] < 0 < out[1, 2]  # the harder prong on +φ
+    np.testing.assert_allclose(out[:, 2], 0, atol=1e-15)  # both on the η axis
+    # third moment 0.3·0.28³ − 0.7·0.12³ > 0 with the soft prong at +η, 0.28 from the centroid
+    np.testing.assert_allclose(out[:, 1], [0.28, -0.12], atol=1e-15)
     np.testing.assert_allclose(params.centre, [0.22, 0.2], atol=1e-15)
+    vertical = particles[:, [0, 2, 1]]  # the same jet with its prongs along φ
+    np.testing.assert_allclose(preprocess(vertical)[0], out, atol=1e-15)
 
 
 def test_padding_stays_zero() -> None:
@@ -122,3 +127,71 @@ def test_mismatched_parameters_raise() -> None:
         invert_preprocessing(out, other, mask)
     with pytest.raises(JetvizInputError, match="mask shape"):
         preprocess(particles, mask[:, :3])
+
+
+def test_degenerate_jets_have_a_defined_frame() -> None:
+    one = np.array([[[1.0, 0.3, -0.2], [0.0, 0.0, 0.0]]])  # one particle: it is the centroid
+    out, params = preprocess(one)
+    np.testing.assert_array_equal(out, [[[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    np.testing.assert_allclose(params.centre, [[0.3, -0.2]])
+    # isotropic: four equal particles on a cross have C ∝ 1 and no third moment: left alone
+    cross = np.array([[0.25, 0.1, 0.0], [0.25, -0.1, 0.0], [0.25, 0.0, 0.1], [0.25, 0.0, -0.1]])
+    out, params = preprocess(cross + np.array([0.0, 0.5, 0.5]))
+    np.testing.assert_allclose(out, cross, atol=1e-15)
+    assert params.angle == 0 and (params.flip == 1).all()
+    empty = np.zeros((2, 3))  # no real particle: nothing moves, nothing is NaN
+    out, _ = preprocess(empty)
+    np.testing.assert_array_equal(out, empty)
+
+
+def synthetic_jets_with_degenerate_ones(rng: np.random.Generator):
+    """(N, 16, 3) float32 jets: random tilted ones, then one-particle, two-particle, isotropic."""
+    particles, mask = random_jets(rng, n=60, p=16)
+    one = np.zeros((1, 16, 3))
+    one[0, 0] = [0.8, 0.05, -0.3]
+    two = np.zeros((1, 16, 3))
+    two[0, :2] = [[0.6, 0.1, 0.1], [0.3, -0.2, 0.3]]
+    cross = np.zeros((1, 16, 3))
+    cross[0, :4] = [[0.2, 0.1, 0.0], [0.2, -0.1, 0.0], [0.2, 0.0, 0.1], [0.2, 0.0, -0.1]]
+    particles = np.concatenate([particles, one, two, cross]).astype(np.float32)
+    mask = np.concatenate([mask, one[..., 0] > 0, two[..., 0] > 0, cross[..., 0] > 0])
+    return particles, mask
+
+
+def test_a_jet_aligned_for_display_is_what_the_vae_sees() -> None:
+    # the pages draw jets with physics.frame.preprocess; the VAEs and generators eat
+    # vae.inputs.prepare_particles: the same particles at the same places, only ptrel
+    # renormalised to sum 1
+    particles, mask = synthetic_jets_with_degenerate_ones(np.random.default_rng(6))
+    shown, _ = preprocess(particles, mask)
+    seen = prepare_particles(particles, mask)
+    np.testing.assert_allclose(seen[..., 1:], shown[..., 1:], rtol=0, atol=1e-7)
+    ptrel = particles[..., 0] / particles[..., 0].sum(1, keepdims=True)
+    np.testing.assert_allclose(seen[..., 0], ptrel, rtol=1e-6)
+    assert (seen[~mask] == 0).all() and (shown[~mask] == 0).all()
+
+
+def frame_the_shipped_models_were_trained_in(particles: np.ndarray, mask: np.ndarray):
+    """prepare_particles as the VAEs and generators were trained (eigenvectors, 3rd moments)."""
+    m = mask.astype(np.float64)
+    w = particles[..., 0].astype(np.float64) * m
+    w = w / np.clip(w.sum(-1, keepdims=True), 1e-12, None)
+    xy = particles[..., 1:].astype(np.float64)
+    xy = xy - (w[..., None] * xy).sum(1, keepdims=True)
+    _, vecs = np.linalg.eigh(np.einsum("np,npi,npj->nij", w, xy, xy))
+    angle = np.arctan2(vecs[:, 1, 1], vecs[:, 0, 1])  # the major eigenvector's direction
+    c, s = np.cos(-angle), np.sin(-angle)
+    rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+    xy = np.einsum("nij,npj->npi", rot, xy)
+    xy = xy * np.where((w[..., None] * xy**3).sum(1) < 0, -1.0, 1.0)[:, None, :]
+    return (np.concatenate([w[..., None], xy], axis=-1) * m[..., None]).astype(np.float32)
+
+
+def test_the_frame_is_the_one_the_shipped_models_were_trained_in() -> None:
+    # one-particle and two-particle jets included; the isotropic cross is left out: its
+    # principal axis is undefined (the old eigensolver turned it by 90°, the frame leaves it)
+    particles, mask = synthetic_jets_with_degenerate_ones(np.random.default_rng(7))
+    particles, mask = particles[:-1], mask[:-1]
+    np.testing.assert_allclose(prepare_particles(particles, mask),
+                               frame_the_shipped_models_were_trained_in(particles, mask),
+                               rtol=0, atol=1e-7)

@@ -97,9 +97,10 @@ with right:
         key="data_pixels", help="Resolution of the average jet image over [−R, R]².")
     aligned = c2.toggle(
         "Align jets", value=True, key="data_aligned",
-        help=("Centre each jet on its pT centroid, rotate its principal axis to vertical and "
-              "flip its harder side up and right before averaging, so the two prongs of W/Z "
-              "jets and the three of top jets line up. Off: the jets as stored."))
+        help=("Centre each jet on its pT centroid, rotate its principal axis along η′ and "
+              "flip it so its pT skews right and up before averaging (the frame the models "
+              "see), so the two prongs of W/Z jets and the three of top jets line up. "
+              "Off: the jets as stored."))
     image = average_image_of(jets, key, name, n_pixels, aligned)
     how = "aligned" if aligned else "as stored"
     st.plotly_chart(
@@ -109,8 +110,9 @@ with right:
     st.caption(f"Mean pT/pT,jet per pixel over all {len(sub):,} jets of the class, on a log "
                "colour scale. "
                + ("Each jet was centred on its pT centroid, rotated so its principal axis is "
-                  "vertical (φ′) and flipped so its harder side is up and right "
-                  "(jetviz.physics.frame)." if aligned
+                  "horizontal (η′) and flipped so its pT-weighted third moments are positive: "
+                  "the harder prong left of the centre, the softer one right. This is the "
+                  "frame the models see (jetviz.physics.frame)." if aligned
                   else "Jets as stored: centred on the jet axis, not rotated."))
 
 near, dist = neighbours_of(jets, key, name, int(index))

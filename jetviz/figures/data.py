@@ -29,7 +29,7 @@ _INTEGER_OBSERVABLES = frozenset({"multiplicity"})
 # Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
 RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
                         "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
-ALIGNED_AXIS_TITLES = ("η′ (aligned)", "φ′ (aligned: principal axis)")
+ALIGNED_AXIS_TITLES = ("η′ (aligned: principal axis)", "φ′ (aligned)")
 _EVENT_MAX_MARKER_PX = 120.0  # marker diameter of a particle carrying all of the jet's pT
 
 

@@ -3,12 +3,13 @@
 Preparation of jets (all in the jet's own relative coordinates):
   1. keep the P hardest particles and renormalise ptrel to sum to 1 over them (the decoder's
      softmax sums to 1, so the EMD compares shapes and its |ΣE − ΣE'| term vanishes);
-  2. centre on the pT-weighted centroid in (etarel, phirel);
-  3. rotate so that the principal axis of the pT-weighted (η, φ) inertia lies along etarel;
-  4. flip each axis so that its pT-weighted third moment is ≥ 0.
-Translations and rotations in the (η, φ) plane leave EMD distances between jets unchanged
-(both jets move together), and jet mass and pT change only at second order in the small
-angles, so reconstructions are compared and shown in this prepared frame.
+  2. put them in THE preprocessing frame, :func:`jetviz.physics.frame.preprocess`: centred on
+     the pT centroid, principal axis along +etarel, each axis flipped so that its pT-weighted
+     third moment is ≥ 0 (the conventions and their physics are in that module).
+Translations, rotations and reflections in the (η, φ) plane leave EMD distances between
+jets unchanged (both jets move together), and jet mass and pT change only at second order in
+the small angles, so reconstructions are compared and shown in this prepared frame — the
+same frame the pages' "aligned" views draw.
 EMD weights are ptrel × jet pT, so distances (and β) are in GeV.
 """
 
@@ -21,6 +22,7 @@ import torch
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
+from jetviz.physics.frame import preprocess
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class VAEInputs:
 
 
 def prepare_particles(particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Renormalise, centre, rotate and flip jets (see the module docstring).
+    """Renormalise ptrel to sum 1, then centre, rotate and flip (see the module docstring).
 
     Args:
         particles: (N, P, 3) (ptrel, etarel, phirel), padded rows zero.
@@ -72,22 +74,12 @@ def prepare_particles(particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
     Returns:
         (N, P, 3) float32 prepared particles, padded rows zero.
     """
-    m = mask.astype(np.float64)
-    w = particles[..., 0].astype(np.float64) * m
-    w = w / np.clip(w.sum(-1, keepdims=True), 1e-12, None)  # (N, P), sums to 1
-    xy = particles[..., 1:].astype(np.float64)  # (N, P, 2)
-    xy = xy - (w[..., None] * xy).sum(1, keepdims=True)
-    cov = np.einsum("np,npi,npj->nij", w, xy, xy)  # (N, 2, 2)
-    _, vecs = np.linalg.eigh(cov)  # ascending eigenvalues
-    major = vecs[..., :, 1]  # (N, 2)
-    angle = np.arctan2(major[:, 1], major[:, 0])
-    c, s = np.cos(-angle), np.sin(-angle)
-    rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)  # (N, 2, 2)
-    xy = np.einsum("nij,npj->npi", rot, xy)
-    third = (w[..., None] * xy**3).sum(1)  # (N, 2)
-    xy = xy * np.where(third < 0, -1.0, 1.0)[:, None, :]
-    out = np.concatenate([w[..., None], xy], axis=-1) * m[..., None]
-    return out.astype(np.float32)
+    mask = np.asarray(mask, dtype=bool)
+    w = np.where(mask, particles[..., 0], 0.0).astype(np.float64)  # (N, P)
+    w = w / np.clip(w.sum(-1, keepdims=True), 1e-12, None)  # sums to 1
+    renormalised = np.concatenate([w[..., None], particles[..., 1:].astype(np.float64)], -1)
+    framed, _ = preprocess(renormalised, mask)
+    return framed.astype(np.float32)
 
 
 def inputs_from_jets(jets: JetSet, n_particles: int) -> VAEInputs:

@@ -193,8 +193,7 @@ def _decay_quarks(record, i: int) -> list[int]:
 
 
 def _delta_r(eta1: float, phi1: float, eta2: float, phi2: float) -> float:
-    dphi = (phi1 - phi2 + math.pi) % (2 * math.pi) - math.pi
-    return math.hypot(eta1 - eta2, dphi)
+    return math.hypot(eta1 - eta2, float(wrap_phi(phi1 - phi2)))
 
 
 def truth_targets(record, name: str) -> list[list[tuple[float, float]]]:
@@ -303,9 +302,8 @@ def event_features(pythia, config: EventConfig, jet_def) -> np.ndarray:
     out = np.zeros(len(EVENT_FEATURES))
     for k, j in enumerate(jets):
         out[4 * k: 4 * k + 4] = (j.pt(), j.eta(), j.phi_std(), j.m())
-    mex = -sum(v.px() for v in visible)
-    mey = -sum(v.py() for v in visible)
-    out[-2:] = (math.hypot(mex, mey), math.atan2(mey, mex))
+    missing = -np.array([(v.E(), v.px(), v.py(), v.pz()) for v in visible]).reshape(-1, 4).sum(0)
+    out[-2:] = (pts_from_p4s(missing), phis_from_p4s(missing))  # MET and its φ
     return out
 
 

@@ -207,7 +207,7 @@ def test_no_p4_option_and_bad_input(tmp_path, capsys):
 
 
 def test_interrupt_leaves_no_file(tmp_path, monkeypatch, capsys):
-    import jetviz.simulation.generate as gen
+    import jetviz.cli.generate as gen
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -1,5 +1,145 @@
-"""``jetviz generate``: its arguments and run (defined in jetviz.simulation.generate)."""
+"""``jetviz generate jets|events``: its arguments, the provenance it stores and its run.
 
-from jetviz.simulation.generate import configure, run
+The engine is jetviz.simulation.generate (seeded chunks over worker processes) on top of
+jetviz.simulation.pythia (one Pythia 8 + FastJet run); this module turns the command line
+into their configs and writes the HDF5 file (jetviz.readers.store) with the command that
+reproduces it.
+"""
 
-__all__ = ["configure", "run"]
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import asdict
+
+from jetviz.events import EventSet, Theory
+from jetviz.jets import CLASS_NAMES, JetSet
+from jetviz.simulation.generate import generate_events, generate_jets, susy_grid
+from jetviz.simulation.pythia import (
+    BACKGROUNDS,
+    DEFAULT_GLUINO,
+    DEFAULT_NEUTRALINO,
+    JET_PROCESSES,
+    MAX_PARTICLES,
+    SUSY_PROCESS,
+    EventConfig,
+    JetConfig,
+    versions,
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``jetviz generate``."""
+    sub = parser.add_subparsers(dest="what", required=True)
+    jets = sub.add_parser("jets", help="boosted jets of classes g, q, t, w, z")
+    jets.add_argument("--classes", nargs="+", default=list(CLASS_NAMES), choices=CLASS_NAMES)
+    jets.add_argument("--per-class", type=int, default=10_000, help="jets per class")
+    jets.add_argument("--particles", type=int, default=30,
+                      help=f"constituents kept per jet, hardest first (1–{MAX_PARTICLES})")
+    jets.add_argument("--pt-min", type=float, default=JetConfig.pt_min, help="jet pT ≥ (GeV)")
+    jets.add_argument("--pt-max", type=float, default=JetConfig.pt_max, help="jet pT < (GeV)")
+    jets.add_argument("--no-p4", action="store_true",
+                      help="do not store constituent four-vectors (smaller file; rebuild "
+                           "massless ones with jetviz.physics.p4s_from_particles)")
+    events = sub.add_parser("events", help="gluino-pair SUSY grid plus QCD and tt̄ backgrounds")
+    events.add_argument("--per-theory", type=int, default=2000, help="events per theory")
+    events.add_argument("--gluino", type=float, nargs="+", default=list(DEFAULT_GLUINO),
+                        help="gluino masses (GeV)")
+    events.add_argument("--neutralino", type=float, nargs="+", default=list(DEFAULT_NEUTRALINO),
+                        help="neutralino masses (GeV); pairs with m_χ ≥ m_g̃ are skipped")
+    events.add_argument("--backgrounds", nargs="*", default=list(BACKGROUNDS),
+                        choices=list(BACKGROUNDS))
+    for p in (jets, events):
+        p.add_argument("--seed", type=int, default=1, help="master seed (result is fixed by it)")
+        p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="worker processes, one Pythia each (default: all cores)")
+        p.add_argument("--chunk", type=int, default=500,
+                       help="jets/events per independently seeded Pythia run")
+        p.add_argument("--out", required=True, help="output HDF5 file")
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The canonical ``jetviz generate`` command that reproduces ``args``."""
+    skip = {"command", "what", "no_p4"}
+    parts = ["jetviz", "generate", args.what]
+    for key, value in vars(args).items():
+        if key in skip:
+            continue
+        flag = "--" + key.replace("_", "-")
+        values = value if isinstance(value, list) else [value]
+        parts += [flag, *(f"{v:g}" if isinstance(v, float) else str(v) for v in values)]
+    if getattr(args, "no_p4", False):
+        parts.append("--no-p4")
+    return shlex.join(parts)
+
+
+def _check(args: argparse.Namespace) -> None:
+    from jetviz.errors import JetvizInputError
+
+    count = args.per_class if args.what == "jets" else args.per_theory
+    if count < 1 or args.chunk < 1 or args.workers < 1:
+        raise JetvizInputError("counts, --chunk and --workers must be positive integers")
+    if args.what == "jets" and not 1 <= args.particles <= MAX_PARTICLES:
+        raise JetvizInputError(
+            f"--particles {args.particles}: expected 1–{MAX_PARTICLES} constituents per jet")
+    if args.what == "jets" and not 0 < args.pt_min < args.pt_max:
+        raise JetvizInputError(f"--pt-min/--pt-max: need 0 < {args.pt_min} < {args.pt_max}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``jetviz generate jets|events`` and write the HDF5 file atomically."""
+    from jetviz.errors import JetvizInputError
+    from jetviz.readers.store import write_events, write_jets
+
+    try:
+        _check(args)
+    except JetvizInputError as err:
+        print(f"jetviz generate: {err}", file=sys.stderr)
+        return 2
+    command = command_line(args)
+    vers = versions()
+    generator = f"Pythia {vers['pythia']} + FastJet {vers['fastjet']}"
+    start = time.perf_counter()
+    try:
+        if args.what == "jets":
+            config = JetConfig(n_particles=args.particles, pt_min=args.pt_min,
+                               pt_max=args.pt_max, chunk=args.chunk,
+                               pthat_min=min(JetConfig.pthat_min, args.pt_min - 50),
+                               pthat_max=max(JetConfig.pthat_max, args.pt_max + 400))
+            jetset, p4, stats = generate_jets(args.classes, args.per_class, args.seed, config,
+                                              args.workers)
+            settings = {**asdict(config),
+                        "pythia": {c: list(JET_PROCESSES[c]) for c in args.classes}}
+            attrs = {"generator": generator, "versions": vers, "settings": settings,
+                     "seed": args.seed, "command": command, "stats": stats,
+                     "p4_stored": not args.no_p4}
+            jetset = JetSet(jetset.particles, jetset.mask, jetset.jets, jetset.labels,
+                            jetset.class_names, args.out, attrs, jetset.radius)
+            write_jets(args.out, jetset, p4=None if args.no_p4 else p4)
+        else:
+            theories = [*susy_grid(args.gluino, args.neutralino),
+                        *(Theory(b, "background") for b in args.backgrounds)]
+            if not theories:
+                raise JetvizInputError("no theory to generate: give at least one open "
+                                       "(m_gluino > m_neutralino) point or a background")
+            config = EventConfig(chunk=args.chunk)
+            events, stats = generate_events(theories, args.per_theory, args.seed, config,
+                                            args.workers)
+            settings = {**asdict(config),
+                        "pythia": {"susy": list(SUSY_PROCESS), **BACKGROUNDS}}
+            attrs = {"generator": generator, "versions": vers, "settings": settings,
+                     "seed": args.seed, "command": command, "stats": stats}
+            write_events(args.out, EventSet(events.features, events.theory, events.theories,
+                                            args.out, attrs))
+    except KeyboardInterrupt:
+        print(f"\njetviz generate: interrupted; {args.out} was not written", file=sys.stderr)
+        return 130
+    except JetvizInputError as err:
+        print(f"jetviz generate: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s: {json.dumps(stats)}")
+    return 0

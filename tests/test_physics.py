@@ -10,10 +10,12 @@ from jetviz.errors import JetvizInputError
 from jetviz.paths import DEFAULT_JETS
 from jetviz.physics import (
     OBSERVABLES,
+    abs_dphis,
     exclusive_kt_axes,
     jet_p4s_from_particles,
     jet_ptetaphims_from_p4s,
     jet_ptetaphims_from_particles,
+    massless_p4s,
     ms_from_p4s,
     nsubjettiness,
     observables,
@@ -21,6 +23,7 @@ from jetviz.physics import (
     p4s_from_ptetaphims,
     relative_from_p4s,
     tau_from_axes,
+    wrap_phi,
 )
 from jetviz.readers.store import read_jets
 
@@ -59,6 +62,23 @@ def test_collinear_massless_particles_have_zero_mass() -> None:
     assert obs["tau1"] < 1e-15
     assert obs["tau21"] == 0.0
     assert obs["tau32"] == 0.0
+
+
+def test_massless_p4s_are_massless_and_agree_with_the_general_conversion() -> None:
+    rng = np.random.default_rng(8)
+    pt, eta, phi = rng.uniform(1, 500, 40), rng.uniform(-4, 4, 40), rng.uniform(-np.pi, np.pi, 40)
+    p4 = massless_p4s(pt, eta, phi)
+    np.testing.assert_allclose(ms_from_p4s(p4), 0.0, atol=1e-6 * p4[:, 0].max())
+    general = p4s_from_ptetaphims(np.stack([pt, eta, phi, np.zeros(40)], -1))
+    np.testing.assert_allclose(p4, general, rtol=1e-12)
+    assert massless_p4s(pt[:3], eta[:3], phi[:3]).shape == (3, 4)
+
+
+def test_abs_dphis_is_the_wrapped_azimuth_difference() -> None:
+    rng = np.random.default_rng(9)
+    a, b = rng.uniform(-np.pi, np.pi, 200), rng.uniform(-np.pi, np.pi, 200)
+    np.testing.assert_allclose(abs_dphis(a - b), np.abs(wrap_phi(a - b)), atol=1e-15)
+    assert abs_dphis(np.array(2 * np.pi - 0.1)) == pytest.approx(0.1, abs=1e-15)
 
 
 def test_two_particle_mass_is_textbook() -> None:

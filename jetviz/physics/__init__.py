@@ -5,10 +5,12 @@ one preprocessing frame every model and page uses (:mod:`.frame`). The names bel
 kinematics and substructure every feature uses: import them from ``jetviz.physics``."""
 
 from jetviz.physics.kinematics import (
+    abs_dphis,
     etas_from_p4s,
     jet_p4s_from_particles,
     jet_ptetaphims_from_p4s,
     jet_ptetaphims_from_particles,
+    massless_p4s,
     ms_from_p4s,
     multiplicities,
     p4s_from_particles,
@@ -32,11 +34,13 @@ from jetviz.physics.substructure import (
 
 __all__ = [
     "OBSERVABLES",
+    "abs_dphis",
     "etas_from_p4s",
     "exclusive_kt_axes",
     "jet_p4s_from_particles",
     "jet_ptetaphims_from_p4s",
     "jet_ptetaphims_from_particles",
+    "massless_p4s",
     "ms_from_p4s",
     "multiplicities",
     "nsubjettiness",

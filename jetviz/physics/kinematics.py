@@ -25,6 +25,21 @@ def wrap_phi(phi: np.ndarray) -> np.ndarray:
     return np.where(wrapped == -np.pi, np.pi, wrapped)
 
 
+def abs_dphis(dphi: np.ndarray) -> np.ndarray:
+    """|Δφ| folded into [0, π], i.e. |wrap_phi(Δφ)|, for Δφ in [−2π, 2π] (no modulo: fast)."""
+    return np.pi - np.abs(np.abs(dphi) - np.pi)
+
+
+def massless_p4s(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """(E, px, py, pz) (..., 4) of massless particles: pT (cosh η, cos φ, sin φ, sinh η).
+
+    For m = 0 rapidity and pseudorapidity coincide and E = |p| = pT cosh η; the cosh form
+    keeps E ≥ |pz| term by term (``p4s_from_ptetaphims`` serves any mass).
+    """
+    return np.stack([pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)],
+                    axis=-1)
+
+
 def pts_from_p4s(p4s: np.ndarray) -> np.ndarray:
     """Transverse momentum sqrt(px² + py²) of (..., 4) four-momenta."""
     return np.hypot(p4s[..., 1], p4s[..., 2])
@@ -82,12 +97,7 @@ def jet_p4s_from_particles(particles: np.ndarray, mask: np.ndarray | None = None
     transverse momentum and mass are pT/pT_jet and m/pT_jet.
     """
     w = particles[..., 0] if mask is None else np.where(mask, particles[..., 0], 0.0)
-    eta, phi = particles[..., 1], particles[..., 2]
-    e = (w * np.cosh(eta)).sum(-1)
-    px = (w * np.cos(phi)).sum(-1)
-    py = (w * np.sin(phi)).sum(-1)
-    pz = (w * np.sinh(eta)).sum(-1)
-    return np.stack([e, px, py, pz], axis=-1)
+    return massless_p4s(w, particles[..., 1], particles[..., 2]).sum(-2)
 
 
 def relative_from_p4s(p4s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

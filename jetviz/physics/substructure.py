@@ -19,12 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.physics.kinematics import jet_ptetaphims_from_particles, particle_mask
-
-
-def _abs_dphi(dphi: np.ndarray) -> np.ndarray:
-    """|Δφ| folded into [0, π] for Δφ in [−2π, 2π]."""
-    return np.pi - np.abs(np.abs(dphi) - np.pi)
+from jetviz.physics.kinematics import (
+    abs_dphis,
+    jet_ptetaphims_from_particles,
+    massless_p4s,
+    particle_mask,
+)
 
 
 def _as_batch(
@@ -64,7 +64,7 @@ def _pair_distances(
     np.abs(dphi, out=dphi)
     dphi -= np.pi
     np.abs(dphi, out=dphi)
-    np.subtract(np.pi, dphi, out=dphi)  # |Δφ| folded into [0, π]
+    np.subtract(np.pi, dphi, out=dphi)  # abs_dphis, in place
     np.square(dphi, out=dphi)
     d += dphi
     np.minimum(kt2[:, :, None], kt2[:, None, :], out=dphi)
@@ -86,7 +86,7 @@ def _exclusive_kt_chunk(
     c, p = pt.shape
     rows = np.arange(c)
     y, phi, active = y.copy(), phi.copy(), active.copy()
-    p4 = np.stack([pt * np.cosh(y), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(y)], -1)
+    p4 = massless_p4s(pt, y, phi)  # the particles are massless: y = η
     kt2 = pt**2
     scale = 1.0 if cluster_r is None else 1.0 / cluster_r**2
     d = _pair_distances(kt2, y, phi, active, scale)  # (C, P, P)
@@ -145,7 +145,7 @@ def _exclusive_kt_chunk(
         new = (y if whole else y[r]) - y_new[:, None]  # (m, P) distances to the merged object
         np.square(new, out=new)
         dphi = (phi if whole else phi[r]) - phi_new[:, None]
-        new += _abs_dphi(dphi) ** 2
+        new += abs_dphis(dphi) ** 2
         new *= np.minimum(kt2 if whole else kt2[r], kt_new[:, None])
         if scale != 1.0:
             new *= scale
@@ -251,7 +251,7 @@ def tau_from_axes(
     """
     real = particle_mask(particles, mask)
     pt = np.where(real, particles[..., 0], 0.0)
-    dr2 = (particles[..., :, None, 1] - axes[..., None, :, 1]) ** 2 + _abs_dphi(
+    dr2 = (particles[..., :, None, 1] - axes[..., None, :, 1]) ** 2 + abs_dphis(
         particles[..., :, None, 2] - axes[..., None, :, 2]
     ) ** 2  # (N, P, n)
     dr2 = np.where(valid[..., None, :], dr2, np.inf)

@@ -133,7 +133,7 @@ def preprocess(
     else:
         angle = np.zeros(lead)
     if flip:
-        third = (w[..., None] * x**3).sum(-2)  # (..., 2)
+        third = (w[..., None] * (x * x * x)).sum(-2)  # (..., 2); x * x * x: pow is 5× slower
         s = np.where(third < 0, -1.0, 1.0)
         x = x * s[..., None, :]
     else:

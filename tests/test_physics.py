@@ -21,6 +21,7 @@ from jetviz.physics import (
     observables,
     p4s_from_particles,
     p4s_from_ptetaphims,
+    particles_from_p4s,
     relative_from_p4s,
     tau_from_axes,
     wrap_phi,
@@ -118,6 +119,24 @@ def test_relative_frame_matches_jet_p4s_from_particles_and_four_vectors() -> Non
     lab = jet_ptetaphims_from_p4s(p4s_from_particles(particles, jet_pt, jet_eta, jet_phi), mask)
     np.testing.assert_allclose(lab[:, 0], obs["pt"], rtol=1e-12)
     np.testing.assert_allclose(lab[:, 3], obs["mass"], rtol=1e-9, atol=1e-3)
+
+
+def test_particles_from_p4s_inverts_p4s_from_particles_across_the_phi_seam() -> None:
+    rng = np.random.default_rng(10)
+    particles, mask = random_jets(rng, n=20)
+    jet_pt, jet_eta, jet_phi = rng.uniform(300, 900, 20), rng.uniform(-2, 2, 20), np.full(20, 3.1)
+    p4s = p4s_from_particles(particles, jet_pt, jet_eta, jet_phi)  # φ crosses ±π
+    back = particles_from_p4s(p4s, jet_pt, jet_eta, jet_phi, mask)
+    np.testing.assert_allclose(back, particles, atol=1e-12)
+    # about the summed axis: the same coordinates, shifted by that axis' offset
+    rel, jets = relative_from_p4s(p4s, mask)
+    offset = jets[:, 1:3] - np.stack([jet_eta, jet_phi], -1)
+    shifted = np.where(mask[..., None], particles - np.concatenate(
+        [np.zeros((20, 1)), offset], -1)[:, None, :], 0.0)
+    np.testing.assert_allclose(rel[..., 0] * jets[:, None, 0], particles[..., 0] * jet_pt[:, None],
+                               rtol=1e-12)
+    np.testing.assert_allclose(rel[..., 1], shifted[..., 1], atol=1e-12)
+    np.testing.assert_allclose(wrap_phi(rel[..., 2] - shifted[..., 2]), 0.0, atol=1e-12)
 
 
 def test_mass_pt_eta_phi_agree_with_fastjet() -> None:

@@ -100,28 +100,45 @@ def jet_p4s_from_particles(particles: np.ndarray, mask: np.ndarray | None = None
     return massless_p4s(w, particles[..., 1], particles[..., 2]).sum(-2)
 
 
+def particles_from_p4s(p4s: np.ndarray, jet_pt: np.ndarray, jet_eta: np.ndarray,
+                       jet_phi: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Relative coordinates (…, P, 3) of constituents about a given jet axis.
+
+    The inverse of ``p4s_from_particles`` (up to the particles' masses, which relative
+    coordinates do not carry): ptrel = pT / pT_jet, etarel = η − η_jet, phirel = φ − φ_jet
+    wrapped into (−π, π].
+
+    Args:
+        p4s: (…, P, 4) constituents (E, px, py, pz) in GeV.
+        jet_pt, jet_eta, jet_phi: (…,) the jet's pT [GeV] (> 0), η and φ.
+        mask: (…, P) True for real particles.
+
+    Returns:
+        (…, P, 3) (ptrel, etarel, phirel), padded rows zero.
+    """
+    jet_pt = np.asarray(jet_pt)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ptrel = pts_from_p4s(p4s) / np.where(jet_pt > 0, jet_pt, 1.0)
+    etarel = etas_from_p4s(p4s) - np.asarray(jet_eta)[..., None]
+    phirel = wrap_phi(phis_from_p4s(p4s) - np.asarray(jet_phi)[..., None])
+    return np.where(mask[..., None], np.stack([ptrel, etarel, phirel], axis=-1), 0.0)
+
+
 def relative_from_p4s(p4s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Relative coordinates and jet (pT, η, φ, m) from constituent four-momenta.
+    """Relative coordinates about the summed jet axis, and that jet's (pT, η, φ, m).
 
     Args:
         p4s: (…, P, 4) constituents (E, px, py, pz) in GeV, padding rows zero.
         mask: (…, P) True for real particles.
 
     Returns:
-        particles (…, P, 3) (ptrel, etarel, phirel) with padded rows zero, and the jets
-        (…, 4) (pT, η, φ, m) from the summed four-momentum.
+        particles (…, P, 3) (ptrel, etarel, phirel) with padded rows zero (see
+        ``particles_from_p4s``), and the jets (…, 4) (pT, η, φ, m) of the summed four-momentum.
     """
     p4s = np.where(mask[..., None], p4s, 0.0)
-    jet = p4s.sum(-2)
-    jet_pt, jet_eta, jet_phi, jet_m = (
-        pts_from_p4s(jet), etas_from_p4s(jet), phis_from_p4s(jet), ms_from_p4s(jet))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ptrel = pts_from_p4s(p4s) / np.where(jet_pt > 0, jet_pt, 1.0)[..., None]
-    etarel = etas_from_p4s(p4s) - jet_eta[..., None]
-    phirel = wrap_phi(phis_from_p4s(p4s) - jet_phi[..., None])
-    particles = np.stack([ptrel, etarel, phirel], axis=-1)
-    particles = np.where(mask[..., None], particles, 0.0)
-    return particles, np.stack([jet_pt, jet_eta, jet_phi, jet_m], axis=-1)
+    jets = ptetaphims_from_p4s(p4s.sum(-2))
+    particles = particles_from_p4s(p4s, jets[..., 0], jets[..., 1], jets[..., 2], mask)
+    return particles, jets
 
 
 def ptetaphims_from_p4s(p4s: np.ndarray) -> np.ndarray:

@@ -22,12 +22,12 @@ import numpy as np
 
 from jetviz.events import EventSet, Theory
 from jetviz.jets import JetSet
+from jetviz.physics import particles_from_p4s
 from jetviz.simulation.pythia import (
     EventConfig,
     JetConfig,
     event_chunk,
     jet_chunk,
-    particles_from_p4,
 )
 
 
@@ -95,7 +95,8 @@ def generate_jets(classes: Sequence[str], per_class: int, seed: int, config: Jet
     mask = np.concatenate([r["mask"] for r in results])
     jets = np.concatenate([r["jets"] for r in results])
     labels = np.repeat(np.arange(len(classes)), [per_class] * len(classes))
-    particles = particles_from_p4(p4.astype(np.float64), mask, jets)
+    particles = particles_from_p4s(p4.astype(np.float64), jets[:, 0], jets[:, 1], jets[:, 2],
+                                   mask)
     stats = {}
     for c, name in enumerate(classes):
         mine = [r for r, o in zip(results, owners, strict=True) if o == c]

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetviz.events import EVENT_FEATURES, Theory
-from jetviz.physics import etas_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
+from jetviz.physics import phis_from_p4s, pts_from_p4s, wrap_phi
 
 ECM = 13000.0  # GeV
 MAX_PARTICLES = 150
@@ -276,19 +276,6 @@ def jet_chunk(name: str, n_jets: int, seed: int, config: JetConfig) -> dict:
     mask = np.arange(p)[None, :] < np.asarray(n_particles)[:, None]
     return {"p4": p4, "mask": mask, "jets": jets, "events": events,
             "seconds": time.perf_counter() - start}
-
-
-def particles_from_p4(p4: np.ndarray, mask: np.ndarray, jets: np.ndarray) -> np.ndarray:
-    """Relative coordinates (N, P, 3) of constituents (N, P, 4) about the jet axes (N, 5).
-
-    ptrel = pT/pT_jet, etarel = η − η_jet, phirel = φ − φ_jet wrapped into (−π, π];
-    padded rows are zero.
-    """
-    ptrel = pts_from_p4s(p4) / jets[:, None, 0]
-    etarel = etas_from_p4s(p4) - jets[:, None, 1]
-    phirel = wrap_phi(phis_from_p4s(p4) - jets[:, None, 2])
-    particles = np.stack([ptrel, etarel, phirel], axis=-1)  # (N, P, 3)
-    return np.where(mask[..., None], particles, 0.0)
 
 
 def event_features(pythia, config: EventConfig, jet_def) -> np.ndarray:

@@ -43,7 +43,8 @@ def chunk_seed(seed: int, kind: int, item: int, chunk: int) -> int:
 # Fixed chunks spread over worker processes
 
 
-def _split(total: int, chunk: int) -> list[int]:
+def chunk_sizes(total: int, chunk: int) -> list[int]:
+    """The sizes of the fixed chunks that make up ``total`` items (the last may be smaller)."""
     return [min(chunk, total - start) for start in range(0, total, chunk)]
 
 
@@ -87,7 +88,7 @@ def generate_jets(classes: Sequence[str], per_class: int, seed: int, config: Jet
     """
     tasks, owners = [], []
     for c, name in enumerate(classes):
-        for k, size in enumerate(_split(per_class, config.chunk)):
+        for k, size in enumerate(chunk_sizes(per_class, config.chunk)):
             tasks.append((jet_chunk, (name, size, chunk_seed(seed, 0, c, k), config), size))
             owners.append(c)
     results = run_chunks(tasks, workers, "jets", "jet")
@@ -120,7 +121,7 @@ def generate_events(theories: Sequence[Theory], per_theory: int, seed: int,
     """Generate ``per_theory`` events of each theory; returns the EventSet and statistics."""
     tasks, owners = [], []
     for t, theory in enumerate(theories):
-        for k, size in enumerate(_split(per_theory, config.chunk)):
+        for k, size in enumerate(chunk_sizes(per_theory, config.chunk)):
             tasks.append((event_chunk, (theory, size, chunk_seed(seed, 1, t, k), config), size))
             owners.append(t)
     results = run_chunks(tasks, workers, "events", "event")

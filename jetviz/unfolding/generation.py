@@ -14,7 +14,7 @@ from dataclasses import asdict
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.simulation.generate import _split, chunk_seed, run_chunks
+from jetviz.simulation.generate import chunk_seed, chunk_sizes, run_chunks
 from jetviz.simulation.pythia import versions
 from jetviz.unfolding.data import PairedEvents
 from jetviz.unfolding.detector import ATLAS_CARD, DetectorCard
@@ -35,7 +35,7 @@ def generate_pairs(n_events: int, seed: int, config: UnfoldingConfig,
     if extend is not None:
         done = _check_extendable(extend, n_events, seed, config)
     tasks = [(unfolding_chunk, (size, chunk_seed(seed, KIND_INDEX, 0, k), config, card), size)
-             for k, size in enumerate(_split(n_events, config.chunk)) if k >= done]
+             for k, size in enumerate(chunk_sizes(n_events, config.chunk)) if k >= done]
     results = run_chunks(tasks, workers, "ZW events", "event")
     events = sum(r["events"] for r in results)
     seconds = sum(r["seconds"] for r in results)

@@ -125,7 +125,7 @@ def test_mismatched_parameters_raise() -> None:
     other = PreprocessParams(params.centre[:5], params.angle[:5], params.flip[:5])
     with pytest.raises(JetvizInputError, match="PreprocessParams"):
         invert_preprocessing(out, other, mask)
-    with pytest.raises(JetvizInputError, match="mask shape"):
+    with pytest.raises(JetvizInputError, match="mask of shape"):
         preprocess(particles, mask[:, :3])
 
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.physics.kinematics import particle_mask
+from jetviz.physics.kinematics import checked_particles
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,7 @@ class PreprocessParams:
 def _weights_and_plane(
     particles: np.ndarray, mask: np.ndarray | None, where: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    particles = np.asarray(particles)
-    if particles.ndim < 2 or particles.shape[-1] != 3:
-        raise JetvizInputError(
-            f"{where}: expected particles (..., P, 3) = (ptrel, etarel, phirel), "
-            f"got {particles.shape}"
-        )
-    real = particle_mask(particles, mask)
-    if real.shape != particles.shape[:-1]:
-        raise JetvizInputError(
-            f"{where}: mask shape {real.shape} does not match particles {particles.shape}"
-        )
+    particles, real = checked_particles(particles, mask, where)
     w = np.where(real, particles[..., 0], 0.0).astype(np.float64)  # (..., P)
     x = np.where(real[..., None], particles[..., 1:], 0.0).astype(np.float64)  # (..., P, 2)
     return real, w, x

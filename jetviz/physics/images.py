@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.physics.kinematics import particle_mask
+from jetviz.physics.kinematics import checked_particles
 
 MAX_PIXELS = 1000  # per side; 100 is the largest the app offers
 
@@ -77,17 +77,7 @@ def pixel_indices(
     Returns:
         index (..., P) intp in [0, n²) and counts (..., P) bool.
     """
-    particles = np.asarray(particles)
-    if particles.ndim < 2 or particles.shape[-1] != 3:
-        raise JetvizInputError(
-            f"jet image: expected particles (..., P, 3) = (ptrel, etarel, phirel), "
-            f"got {particles.shape}"
-        )
-    real = particle_mask(particles, mask)
-    if real.shape != particles.shape[:-1]:
-        raise JetvizInputError(
-            f"jet image: mask shape {real.shape} does not match particles {particles.shape}"
-        )
+    particles, real = checked_particles(particles, mask, "jet image")
     edges = pixel_edges(n_pixels, R)
     eta = np.where(real, particles[..., 1], 0.0)
     phi = np.where(real, particles[..., 2], 0.0)

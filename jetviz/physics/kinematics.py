@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jetviz.errors import JetvizInputError
+
 
 def wrap_phi(phi: np.ndarray) -> np.ndarray:
     """Wrap an angle into (−π, π]."""
@@ -162,6 +164,34 @@ def particle_mask(particles: np.ndarray, mask: np.ndarray | None = None) -> np.n
     if mask is None:
         return np.asarray(particles)[..., 0] > 0
     return np.asarray(mask, dtype=bool)
+
+
+def checked_particles(
+    particles: np.ndarray, mask: np.ndarray | None, where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The particles as an array and their (..., P) mask of real rows, after checking shapes.
+
+    Args:
+        particles: (..., P, 3) (ptrel, etarel, phirel).
+        mask: (..., P) True for real particles, or None (ptrel > 0 is real).
+        where: the caller's name, for the error message.
+
+    Raises:
+        JetvizInputError: particles not (..., P, 3), or a mask of another shape.
+    """
+    particles = np.asarray(particles)
+    if particles.ndim < 2 or particles.shape[-1] != 3:
+        raise JetvizInputError(
+            f"{where}: expected particles of shape (..., P, 3) = (ptrel, etarel, phirel), "
+            f"got {particles.shape}; pass one jet as (P, 3) or a batch as (N, P, 3)"
+        )
+    real = particle_mask(particles, mask)
+    if real.shape != particles.shape[:-1]:
+        raise JetvizInputError(
+            f"{where}: expected a mask of shape {particles.shape[:-1]} to match the particles "
+            f"{particles.shape}, got {real.shape}"
+        )
+    return particles, real
 
 
 def multiplicities(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 from jetviz.errors import JetvizInputError
 from jetviz.physics.kinematics import (
     abs_dphis,
+    checked_particles,
     jet_ptetaphims_from_particles,
     massless_p4s,
     particle_mask,
@@ -31,18 +32,8 @@ def _as_batch(
     particles: np.ndarray, mask: np.ndarray | None, where: str
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """(N, P, 3) float64 particles, (N, P) mask and the leading shape (...) to restore."""
-    particles = np.asarray(particles, dtype=np.float64)
-    if particles.ndim < 2 or particles.shape[-1] != 3:
-        raise JetvizInputError(
-            f"{where}: expected particles of shape (..., P, 3) = (ptrel, etarel, phirel), "
-            f"got {particles.shape}; pass one jet as (P, 3) or a batch as (N, P, 3)"
-        )
-    real = particle_mask(particles, mask)
-    if real.shape != particles.shape[:-1]:
-        raise JetvizInputError(
-            f"{where}: expected a mask of shape {particles.shape[:-1]} to match the particles "
-            f"{particles.shape}, got {real.shape}"
-        )
+    particles, real = checked_particles(particles, mask, where)
+    particles = particles.astype(np.float64, copy=False)
     if not np.isfinite(particles).all() and not np.isfinite(particles[real]).all():
         raise JetvizInputError(
             f"{where}: NaN/inf in the coordinates of real particles; repair or drop those jets"

@@ -78,6 +78,17 @@ def run_chunks(tasks: list[tuple], workers: int, desc: str, unit: str) -> list[d
     return results  # type: ignore[return-value]
 
 
+def _chunk_tasks(function, items: Sequence, per_item: int, seed: int, kind: int,
+                 config: JetConfig | EventConfig) -> tuple[list[tuple], list[int]]:
+    """run_chunks tasks making ``per_item`` of each item in seeded chunks, and each one's item."""
+    tasks, owners = [], []
+    for i, item in enumerate(items):
+        for k, size in enumerate(chunk_sizes(per_item, config.chunk)):
+            tasks.append((function, (item, size, chunk_seed(seed, kind, i, k), config), size))
+            owners.append(i)
+    return tasks, owners
+
+
 def generate_jets(classes: Sequence[str], per_class: int, seed: int, config: JetConfig,
                   workers: int = 1) -> tuple[JetSet, np.ndarray, dict]:
     """Generate ``per_class`` jets of each class.
@@ -86,11 +97,7 @@ def generate_jets(classes: Sequence[str], per_class: int, seed: int, config: Jet
         the JetSet (labels index ``classes``), the constituents' four-vectors (N, P, 4) and
         per-class statistics (events, seconds, jets/s, jets per event).
     """
-    tasks, owners = [], []
-    for c, name in enumerate(classes):
-        for k, size in enumerate(chunk_sizes(per_class, config.chunk)):
-            tasks.append((jet_chunk, (name, size, chunk_seed(seed, 0, c, k), config), size))
-            owners.append(c)
+    tasks, owners = _chunk_tasks(jet_chunk, classes, per_class, seed, 0, config)
     results = run_chunks(tasks, workers, "jets", "jet")
     p4 = np.concatenate([r["p4"] for r in results]).astype(np.float32)
     mask = np.concatenate([r["mask"] for r in results])
@@ -100,7 +107,7 @@ def generate_jets(classes: Sequence[str], per_class: int, seed: int, config: Jet
                                    mask)
     stats = {}
     for c, name in enumerate(classes):
-        mine = [r for r, o in zip(results, owners, strict=True) if o == c]
+        mine = [r for r, o in zip(results, owners, strict=True) if o == c]  # c's chunks
         events, seconds = sum(r["events"] for r in mine), sum(r["seconds"] for r in mine)
         stats[name] = {"events": events, "seconds": round(seconds, 2),
                        "jets_per_second": round(per_class / seconds, 1),
@@ -119,11 +126,7 @@ def susy_grid(gluinos: Sequence[float], neutralinos: Sequence[float]) -> list[Th
 def generate_events(theories: Sequence[Theory], per_theory: int, seed: int,
                     config: EventConfig, workers: int = 1) -> tuple[EventSet, dict]:
     """Generate ``per_theory`` events of each theory; returns the EventSet and statistics."""
-    tasks, owners = [], []
-    for t, theory in enumerate(theories):
-        for k, size in enumerate(chunk_sizes(per_theory, config.chunk)):
-            tasks.append((event_chunk, (theory, size, chunk_seed(seed, 1, t, k), config), size))
-            owners.append(t)
+    tasks, owners = _chunk_tasks(event_chunk, theories, per_theory, seed, 1, config)
     results = run_chunks(tasks, workers, "events", "event")
     features = np.concatenate([r["features"] for r in results]).astype(np.float32)
     theory = np.repeat(np.arange(len(theories)), [per_theory] * len(theories))

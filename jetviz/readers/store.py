@@ -21,6 +21,10 @@ Reading is lazy: ``read_jets(..., max_rows=n)`` and ``read_events(..., max_rows=
 the first n rows of each dataset (h5py slicing), after checking every dataset's declared
 shape, so a file declaring a billion rows costs what n rows cost. ``attrs["n_rows_in_file"]``
 records the declared rows and ``attrs["capped_at"]`` where reading stopped, if it did.
+
+Other jetviz files (the unfolding samples and posteriors) use the same container through
+:func:`write_file` / :func:`read_file`: named gzip-compressed datasets plus attributes, one
+of them ``kind`` (strings and numbers stored as they are, anything else as JSON).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -55,17 +60,42 @@ def _read_attrs(h5: h5py.File) -> dict:
     return out
 
 
+def write_file(path: str | os.PathLike, kind: str, datasets: Mapping[str, np.ndarray],
+               attrs: Mapping[str, object]) -> None:
+    """Write a jetviz HDF5 file atomically: gzip-compressed datasets and attributes.
+
+    Args:
+        path: the file to (re)place.
+        kind: the file's ``kind`` attribute, which :func:`read_file` checks.
+        datasets: name -> array, stored with the array's dtype (convert before).
+        attrs: further attributes; strings and numbers as they are, anything else as JSON.
+    """
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        for name, data in datasets.items():
+            h5.create_dataset(name, data=data, **_COMPRESS)
+        _write_attrs(h5, {**attrs, "kind": kind})
+
+
+def read_file(path: str | os.PathLike, kind: str,
+              names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
+    """The datasets ``names`` (read whole) and the attributes of a jetviz file of ``kind``.
+
+    For files jetviz itself writes and reads by its own path; a user's files go through the
+    capped readers. Raises JetvizInputError for an unreadable file, another kind or a
+    missing dataset.
+    """
+    with _open(path, kind) as h5:
+        return {name: read_dataset(h5, name, path) for name in names}, _read_attrs(h5)
+
+
 def write_jets(path: str | os.PathLike, jets: JetSet, p4: np.ndarray | None = None) -> None:
     """Write a jet set (and optionally its constituent four-vectors) atomically."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("particles", data=jets.particles.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("mask", data=jets.mask, **_COMPRESS)
-        if p4 is not None:
-            h5.create_dataset("p4", data=p4.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("jets", data=jets.jets.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("labels", data=jets.labels.astype(np.int8), **_COMPRESS)
-        _write_attrs(h5, {**jets.attrs, "kind": "jetviz-jets", "schema_version": SCHEMA_VERSION,
-                          "class_names": list(jets.class_names), "radius": float(jets.radius)})
+    datasets = {"particles": jets.particles.astype(np.float32), "mask": jets.mask,
+                **({} if p4 is None else {"p4": p4.astype(np.float32)}),
+                "jets": jets.jets.astype(np.float32), "labels": jets.labels.astype(np.int8)}
+    write_file(path, "jetviz-jets", datasets, {
+        **jets.attrs, "schema_version": SCHEMA_VERSION, "class_names": list(jets.class_names),
+        "radius": float(jets.radius)})
 
 
 def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int | None, ...],
@@ -163,11 +193,9 @@ def write_events(path: str | os.PathLike, events: EventSet) -> None:
          "m_neutralino": None if math.isnan(t.m_neutralino) else t.m_neutralino}
         for t in events.theories
     ]
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("features", data=events.features.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("theory", data=events.theory.astype(np.int16), **_COMPRESS)
-        _write_attrs(h5, {**events.attrs, "kind": "jetviz-events",
-                          "schema_version": SCHEMA_VERSION, "theories": table})
+    write_file(path, "jetviz-events", {"features": events.features.astype(np.float32),
+                                       "theory": events.theory.astype(np.int16)},
+               {**events.attrs, "schema_version": SCHEMA_VERSION, "theories": table})
 
 
 def read_events(path: str | os.PathLike, max_rows: int | None = None) -> EventSet:

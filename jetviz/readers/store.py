@@ -41,9 +41,10 @@ from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
 from jetviz.files import atomic_path
 from jetviz.jets import JetSet
+from jetviz.readers.detect import MAX_PARTICLE_SLOTS
+from jetviz.readers.hdf5 import cap_attrs, rows_to_read
 
 SCHEMA_VERSION = 1
-MAX_SLOTS = 1_000  # particle slots per jet that a jetviz file may declare
 _COMPRESS = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
 
 
@@ -113,10 +114,10 @@ def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int 
         raise JetvizInputError(
             f"{path}: dataset {name!r} has shape {shape}, expected ({want})"
             + (f" with N = {n_rows}" if n_rows is not None else ""))
-    if len(shape) >= 2 and shape[1] > MAX_SLOTS:
+    if len(shape) >= 2 and shape[1] > MAX_PARTICLE_SLOTS:
         raise JetvizInputError(
             f"{path}: dataset {name!r} declares {shape[1]:,} slots per row; jetviz reads at "
-            f"most {MAX_SLOTS:,}")
+            f"most {MAX_PARTICLE_SLOTS:,}")
     return ds
 
 
@@ -127,18 +128,6 @@ def read_dataset(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarra
         raise JetvizInputError(
             f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())[:12]}")
     return h5[name][()]
-
-
-def _n_read(n_rows: int, max_rows: int | None, path: str | os.PathLike) -> int:
-    if n_rows == 0:
-        raise JetvizInputError(f"{path}: the file holds no rows")
-    if max_rows is not None and max_rows < 1:
-        raise JetvizInputError(f"{path}: the row cap must be ≥ 1, got {max_rows}")
-    return n_rows if max_rows is None else min(n_rows, max_rows)
-
-
-def _cap_attrs(n_rows: int, n: int) -> dict:
-    return {"n_rows_in_file": int(n_rows), **({"capped_at": int(n)} if n < n_rows else {})}
 
 
 def _open(path: str | os.PathLike, kind: str) -> h5py.File:
@@ -167,14 +156,14 @@ def read_jets(path: str | os.PathLike, with_p4: bool = False,
         attrs = _read_attrs(h5)
         ds = _require(h5, "particles", path, (None, 3))
         n_file, p = ds.shape[0], ds.shape[1]
-        n = _n_read(n_file, max_rows, path)
+        n = rows_to_read(n_file, max_rows, path, "jets")
         particles = ds[:n].astype(np.float32, copy=False)
         mask = _require(h5, "mask", path, (p,), n_file)[:n].astype(bool, copy=False)
         jets = _require(h5, "jets", path, (5,), n_file)[:n].astype(np.float32, copy=False)
         labels = _require(h5, "labels", path, (), n_file)[:n].astype(np.int64)
         p4 = (_require(h5, "p4", path, (p, 4), n_file)[:n]
               if with_p4 and "p4" in h5 else None)
-    attrs.update(_cap_attrs(n_file, n))
+    attrs.update(cap_attrs(n_file, n))
     class_names = tuple(json.loads(attrs.pop("class_names")))
     radius = float(attrs.pop("radius", 0.8))
     jetset = JetSet(particles, mask, jets, labels, class_names, str(path), attrs, radius)
@@ -204,10 +193,10 @@ def read_events(path: str | os.PathLike, max_rows: int | None = None) -> EventSe
         attrs = _read_attrs(h5)
         ds = _require(h5, "features", path, (len(EVENT_FEATURES),))
         n_file = ds.shape[0]
-        n = _n_read(n_file, max_rows, path)
+        n = rows_to_read(n_file, max_rows, path, "events")
         features = ds[:n].astype(np.float32, copy=False)
         theory = _require(h5, "theory", path, (), n_file)[:n].astype(np.int64)
-    attrs.update(_cap_attrs(n_file, n))
+    attrs.update(cap_attrs(n_file, n))
     theories = tuple(
         Theory(t["name"], t["kind"],
                float("nan") if t["m_gluino"] is None else float(t["m_gluino"]),

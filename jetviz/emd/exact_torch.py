@@ -54,7 +54,7 @@ def exact_emd_torch(
     mask_b: torch.Tensor | None = None,
     n_jobs: int = 1,
 ) -> torch.Tensor:
-    """Batched, differentiable exact EMD (energyflow definition; see the module docstring).
+    """Batched, differentiable exact EMD (energyflow definition, see :mod:`jetviz.emd`).
 
     The **value** is the optimum of the EMD's linear program, found by jetviz's
     transportation simplex on the CPU (float64): exact (it equals POT's ``ot.emd2`` to

@@ -206,7 +206,7 @@ def sinkhorn_emd(
 ) -> torch.Tensor:
     """Batched, differentiable EMD between particle sets by log-stabilised Sinkhorn.
 
-    Approximates the energyflow EMD (arXiv:1902.02346; see the module docstring) with
+    Approximates the energyflow EMD (arXiv:1902.02346; see :mod:`jetviz.emd`) with
     entropic optimal transport (Cuturi arXiv:1306.0895) whose potentials are kept in the log
     domain (Schmitzer arXiv:1610.06519), so small ε is stable. The lighter side gets a
     zero-cost dummy particle carrying the energy difference, the balanced problem is solved

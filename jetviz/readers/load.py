@@ -15,6 +15,8 @@ rows a file holds without reading them. Every failure is a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -172,3 +174,27 @@ def _jetclass(source: Source, label: str, max_jets: int | None, n_particles: int
 
     return read_jetclass(_path_of(source, label), max_jets=max_jets, name=label,
                          n_particles=MAX_PARTICLES if n_particles is None else n_particles)
+
+
+def load_jets_checked(source: Source, *, name: str, max_jets: int | None,
+                      jet_class: str | None = None) -> JetSet:
+    """:func:`load_jets` for the app: a failure the readers did not foresee also becomes a
+    JetvizInputError naming the file (and quoting nothing of it), never a crash."""
+    try:
+        return load_jets(source, name=name, max_jets=max_jets, jet_class=jet_class)
+    except JetvizInputError:
+        raise
+    except Exception as err:
+        raise JetvizInputError(
+            f"{name}: could not be read as jets ({type(err).__name__}); expected a jetviz, "
+            "JetNet, hls4ml or top-tagging HDF5 file") from err
+
+
+def load_uploaded_jets(name: str, data: bytes, *, max_jets: int | None,
+                       jet_class: str | None = None) -> tuple[str, JetSet]:
+    """The jets of an uploaded file, parsed from memory (never written to disk), and the
+    file's SHA-256 hex digest, which identifies the upload."""
+    jets = load_jets_checked(io.BytesIO(data), name=name, max_jets=max_jets,
+                             jet_class=jet_class)
+    return hashlib.sha256(data).hexdigest(), jets
+

@@ -35,7 +35,7 @@ RADIUS = 0.8  # all three published jet data sets use anti-kT R = 0.8
 _CHUNK_BYTES = 1 << 26  # read big datasets 64 MB at a time
 
 
-def dataset(h5: h5py.File, key: str, label: str, layout: str) -> h5py.Dataset:
+def dataset(h5: h5py.Group, key: str, label: str, layout: str) -> h5py.Dataset:
     """The dataset ``key`` that a ``layout`` file must have, holding numbers or names."""
     if key not in h5 or not isinstance(h5[key], h5py.Dataset):
         raise JetvizInputError(
@@ -97,7 +97,7 @@ def check_finite(arr: np.ndarray, key: str, label: str) -> None:
             "expected finite numbers. Repair or remove those jets and load the file again")
 
 
-def name_list(h5: h5py.File, key: str, label: str, layout: str) -> list[str]:
+def name_list(h5: h5py.Group, key: str, label: str, layout: str) -> list[str]:
     """A 1-D dataset of names (bytes or str) as a list of str, at most ``MAX_NAMES``."""
     ds = dataset(h5, key, label, layout)
     if ds.ndim != 1:

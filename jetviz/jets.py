@@ -100,6 +100,10 @@ class JetSet:
             name: int(np.sum(self.labels == i)) for i, name in enumerate(self.class_names)
         }
 
+    def present_classes(self) -> list[str]:
+        """The names of the classes that have at least one jet, in ``class_names`` order."""
+        return [name for name, n in self.counts().items() if n > 0]
+
     def truncated(self, n_particles: int) -> JetSet:
         """The same jets keeping only the ``n_particles`` hardest particles."""
         if n_particles > self.n_particles:

@@ -16,6 +16,10 @@ training slot
     One of ``JETVIZ_MAX_TRAINING_RUNS`` (default 1) concurrent training runs of the whole
     server; further runs wait in a first-come queue whose position is shown. One session holds
     at most one slot or queue place.
+data file
+    A jet file the pages read, identified by its resolved path, modification time and size
+    (:class:`DataFile`: what a cached read is keyed on); the embedded default is
+    ``checkpoints/jets_default.h5`` unless ``$JETVIZ_DEFAULT_JETS`` names another file.
 training budget
     ``JETVIZ_TRAIN_BUDGET``: the largest jets × epochs one run may ask for (default 500,000,
     e.g. 10,000 jets × 50 epochs).
@@ -30,12 +34,14 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from jetviz.errors import JetvizInputError
 
 ROOTS_ENV = "JETVIZ_DATA_ROOTS"
 ALLOW_PATHS_ENV = "JETVIZ_ALLOW_PATHS"
+DEFAULT_JETS_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
 MAX_RUNS_ENV = "JETVIZ_MAX_TRAINING_RUNS"
 BUDGET_ENV = "JETVIZ_TRAIN_BUDGET"
 DEFAULT_MAX_RUNS = 1
@@ -106,6 +112,54 @@ def resolve_data_path(text: str, env: Mapping[str, str] | None = None) -> Path:
     if not any(_inside(real, root) for root in data_roots(env)):
         raise PathNotAllowedError(OUTSIDE_ROOTS)
     return real
+
+
+def default_jets_path(env: Mapping[str, str] | None = None) -> Path:
+    """The embedded default jet file, or the file named by ``$JETVIZ_DEFAULT_JETS``."""
+    override = _env(env).get(DEFAULT_JETS_ENV)
+    if override:
+        return Path(override)
+    from jetviz.paths import DEFAULT_JETS
+
+    return DEFAULT_JETS
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A jet file as chosen: its resolved path, modification time [ns] and size [bytes]."""
+
+    path: str
+    mtime_ns: int
+    size: int
+
+
+def data_file(path: str | os.PathLike, kind: str,
+              env: Mapping[str, str] | None = None) -> DataFile:
+    """The jet file at ``path``, checked to be a file the pages may read.
+
+    Args:
+        path: the file.
+        kind: "default" (the embedded default set), "path" (typed by a user: only inside the
+            data roots, see :func:`resolve_data_path`) or any other word for a file the app
+            chose itself.
+        env: the environment to read the settings from (default ``os.environ``).
+
+    Raises:
+        JetvizInputError: a folder, or no such file (saying what to do); PathNotAllowedError
+            for a typed path outside the roots.
+    """
+    if kind == "path":
+        path = resolve_data_path(str(path), env)
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise JetvizInputError(f"{path}: is a folder; give the path of one jet file inside it")
+    if not path.is_file():
+        what = "the embedded default data set" if kind == "default" else "a jet file"
+        hint = ("make it with `jetviz generate` (see README) or load your own file"
+                if kind == "default" else "check the path (it is read on the server)")
+        raise JetvizInputError(f"{path}: expected {what} here, found no such file; {hint}")
+    stat = path.stat()
+    return DataFile(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 def _int_setting(name: str, default: int, env: Mapping[str, str] | None) -> int:

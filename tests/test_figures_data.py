@@ -10,7 +10,6 @@ from jetviz.figures.data import (
     OBSERVABLE_AXES,
     class_histograms,
     event_display,
-    histogram_edges,
     jet_image_figure,
 )
 from tests.conftest import make_jetset
@@ -39,9 +38,13 @@ def test_histograms_have_unit_area_per_class_and_panel():
 
 
 def test_integer_observables_get_one_bin_per_integer():
-    edges = histogram_edges(np.array([3.0, 4, 4, 7, 9]), bins=40, integer=True)
+    values, labels = _values(2000, seed=1)
+    values["multiplicity"] = np.random.default_rng(1).integers(5, 30, size=2000).astype(float)
+    fig = class_histograms(values, labels, ("g", "q", "t"), observables=("multiplicity",))
+    edges = np.asarray(fig.data[0].x)
     np.testing.assert_allclose(edges - np.floor(edges), 0.5)
-    assert edges[0] < 3 < edges[1] and edges[-2] < 9 < edges[-1]
+    np.testing.assert_allclose(np.diff(edges), 1.0)  # 25 integers, fewer than 40 bins
+    assert edges[0] < values["multiplicity"].min() and edges[-1] > values["multiplicity"].max()
 
 
 def test_event_display_draws_the_real_particles_with_their_pt():

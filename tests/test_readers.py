@@ -277,6 +277,19 @@ def test_darkmachines_mev_to_gev_leading_jets_and_theories(tmp_path: Path) -> No
     assert readers.count_events(path) == 3
 
 
+def test_darkmachines_jet_mass_is_invariant_and_zero_when_massless(tmp_path: Path) -> None:
+    pt, eta, m = 200.0, 0.7, 80.0
+    energy = math.hypot(pt * math.cosh(eta), m)  # E² = |p|² + m², |p| = pT cosh η
+    lines = [darkmachines_line(1, "w", 0.0, 0.0, [("j", energy, pt, eta, phi)])
+             for phi in (-3.0, 0.0, 2.5)]  # the same jet rotated in φ
+    lines.append(darkmachines_line(2, "w", 0.0, 0.0, [("j", pt * math.cosh(eta), pt, eta, 1.0)]))
+    path = tmp_path / "masses.csv"
+    path.write_text("\n".join(lines) + "\n")
+    masses = readers.load_events(path).features[:, 3]
+    np.testing.assert_allclose(masses[:3], m, rtol=1e-5)
+    assert abs(masses[3]) < 0.05  # massless (up to the file's 9 digits)
+
+
 @pytest.mark.parametrize(("line", "expected"), [
     ("1;ttbar;1;5000", r"line 2: 4 ';'-separated fields, expected at least 5"),
     ("1;ttbar;1;abc;0.1;", r"line 2: MET is not a number; expected a number"),

@@ -80,6 +80,55 @@ def test_several_roots_separated_by_pathsep(tmp_path):
     assert serving.resolve_data_path(str(b / "x.h5"), env) == b.resolve() / "x.h5"
 
 
+def test_data_file_stamps_a_file_and_explains_folders_and_missing_files(layout, tmp_path):
+    path = layout["allowed"] / "jets.h5"
+    found = serving.data_file(path, "default")
+    assert found.path == str(path.resolve()) and found.size == path.stat().st_size
+    assert found.mtime_ns == path.stat().st_mtime_ns
+    assert serving.data_file(str(path), "path", layout["env"]) == found  # typed, in a root
+    with pytest.raises(JetvizInputError, match="is a folder"):
+        serving.data_file(layout["allowed"], "default")
+    with pytest.raises(JetvizInputError, match=r"embedded default data set.*jetviz generate"):
+        serving.data_file(tmp_path / "nowhere.h5", "default")
+    with pytest.raises(JetvizInputError, match=r"a jet file here.*check the path"):
+        serving.data_file(layout["allowed"] / "nowhere.h5", "path", layout["env"])
+    with pytest.raises(serving.PathNotAllowedError):  # typed paths stay inside the roots
+        serving.data_file(layout["forbidden"] / "passwd", "path", layout["env"])
+
+
+def test_default_jets_path_follows_the_environment(tmp_path):
+    from jetviz.paths import DEFAULT_JETS
+
+    assert serving.default_jets_path({}) == DEFAULT_JETS
+    other = tmp_path / "mine.h5"
+    assert serving.default_jets_path({serving.DEFAULT_JETS_ENV: str(other)}) == other
+
+
+def test_unforeseen_reader_failures_name_the_file_and_quote_nothing(tmp_path, monkeypatch):
+    from jetviz.readers import load
+
+    def broken(*args, **kwargs):
+        raise KeyError(SECRET.decode())
+
+    monkeypatch.setattr(load, "load_jets", broken)
+    expected = r"up\.h5: could not be read as jets \(KeyError\)"
+    with pytest.raises(JetvizInputError, match=expected) as caught:
+        load.load_uploaded_jets("up.h5", b"x", max_jets=10)
+    assert "root:x" not in str(caught.value)
+
+
+def test_uploads_are_read_from_memory_and_named_by_their_digest(tmp_path):
+    import hashlib
+
+    from jetviz.readers.load import load_uploaded_jets
+
+    write_jets(tmp_path / "j.h5", make_jetset(20, 8, seed=4))
+    data = (tmp_path / "j.h5").read_bytes()
+    digest, jets = load_uploaded_jets("mine.h5", data, max_jets=15)
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert len(jets) == 15 and jets.source == "mine.h5" and jets.attrs["capped_at"] == 15
+
+
 def test_reader_messages_never_quote_the_bytes_of_a_server_file(tmp_path):
     for content in (SECRET, b"a;b;c;d;e;" + SECRET):
         path = tmp_path / "secret.h5"

@@ -4,7 +4,14 @@ import pytest
 from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
 from jetviz.files import atomic_path
-from jetviz.readers.store import read_events, read_jets, write_events, write_jets
+from jetviz.readers.store import (
+    read_events,
+    read_file,
+    read_jets,
+    write_events,
+    write_file,
+    write_jets,
+)
 from tests.conftest import make_jetset
 
 
@@ -66,3 +73,19 @@ def test_written_file_has_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (path.stat().st_mode & 0o777) == 0o666 & ~umask
+
+
+def test_any_kind_round_trips_datasets_and_attributes(tmp_path):
+    path = tmp_path / "x.h5"
+    arrays = {"a": np.arange(6, dtype=np.float16).reshape(2, 3), "b": np.array([1, -2], np.int8)}
+    write_file(path, "jetviz-test", arrays, {"seed": 7, "name": "toy", "settings": {"k": [1, 2]}})
+    back, attrs = read_file(path, "jetviz-test", ("a", "b"))
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(back[name], value)
+        assert back[name].dtype == value.dtype
+    assert attrs["kind"] == "jetviz-test" and attrs["seed"] == 7 and attrs["name"] == "toy"
+    assert attrs["settings"] == '{"k": [1, 2]}'  # anything but a string or number: JSON
+    with pytest.raises(JetvizInputError, match="expected a jetviz-jets file, found kind"):
+        read_file(path, "jetviz-jets", ("a",))
+    with pytest.raises(JetvizInputError, match="dataset 'c' is missing"):
+        read_file(path, "jetviz-test", ("c",))

@@ -3,19 +3,18 @@
 The picker (``data_set_sidebar``, called once by app.py on every page) offers the embedded
 default set, a file the user uploads, or a path on the server — only inside the data roots
 (``jetviz.serving``; ``JETVIZ_ALLOW_PATHS=0`` removes the path box). A file is read once
-through ``jetviz.readers.load_jets`` (at most ``MAX_JETS_DEFAULT`` jets) and cached on (path,
-modification time, size); an upload is parsed from memory, never written to disk, and held
-in its session only. A file that cannot be read shows the reader's message with
-``st.error``; the data set in use stays.
+through ``jetviz.readers.load.load_jets_checked`` (at most ``MAX_JETS_DEFAULT`` jets) and
+cached on (path, modification time, size); an upload is parsed from memory, never written to
+disk, and held in its session only. A file that cannot be read shows the reader's message
+with ``st.error``; the data set in use stays.
 
-Pages call ``jets_in_use()`` for the JetSet and its cache key, and the cached helpers below
-(``observables_of``, ``average_image_of``) so nothing is recomputed on a rerun.
+Pages call ``jets_in_use()`` for the JetSet and its cache key, and the cached wrappers below
+around ``jetviz.dataset`` (``observables_of``, ``average_image_of``, ``neighbours_of``) so
+nothing is recomputed on a rerun. Only widgets, session state and caches live here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,12 +23,19 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from jetviz.dataset import (
+    class_average_image,
+    class_count_text,
+    class_neighbours,
+    jet_observables,
+    truncation_text,
+)
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.readers import MAX_JETS_DEFAULT  # the one cap, defined with the readers
-from jetviz.serving import path_entry_allowed, resolve_data_path
+from jetviz.serving import DEFAULT_JETS_ENV as DEFAULT_ENV  # noqa: F401 (tests set it)
+from jetviz.serving import data_file, default_jets_path, path_entry_allowed
 
-DEFAULT_ENV = "JETVIZ_DEFAULT_JETS"  # overrides jetviz.paths.DEFAULT_JETS (tests, other sets)
 UPLOAD_TYPES = ["h5", "hdf5", "hdf", "he5", "root"]  # HDF5 formats, and JetClass ROOT files
 SOURCES = ("Embedded default", "Upload a file", "File path")
 
@@ -66,60 +72,30 @@ class DataChoice:
         return f"{self.path}|{self.mtime_ns}|{self.size}|{MAX_JETS_DEFAULT}{picked}"
 
 
-def default_jets_path() -> Path:
-    """The embedded default jet file, or the file named by $JETVIZ_DEFAULT_JETS."""
-    override = os.environ.get(DEFAULT_ENV)
-    if override:
-        return Path(override)
-    from jetviz.paths import DEFAULT_JETS
-
-    return DEFAULT_JETS
-
-
 def _choice(kind: str, path: str | os.PathLike, label: str,
             jet_class: str | None = None) -> DataChoice:
-    if kind == "path":  # typed by the user: only inside the data roots, else one message
-        path = resolve_data_path(str(path))
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise JetvizInputError(f"{path}: is a folder; give the path of one jet file inside it")
-    if not path.is_file():
-        what = "the embedded default data set" if kind == "default" else "a jet file"
-        hint = ("make it with `jetviz generate` (see README) or load your own file"
-                if kind == "default" else "check the path (it is read on the server)")
-        raise JetvizInputError(f"{path}: expected {what} here, found no such file; {hint}")
-    stat = path.stat()
-    return DataChoice(kind, str(path.resolve()), label, stat.st_mtime_ns, stat.st_size,
-                      jet_class)
+    """The file at ``path`` as a DataChoice (``jetviz.serving.data_file`` checks it)."""
+    found = data_file(path, kind)
+    return DataChoice(kind, found.path, label, found.mtime_ns, found.size, jet_class)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading jets …")
 def _read(path: str, mtime_ns: int, size: int, label: str, max_jets: int,
           jet_class: str | None = None) -> JetSet:
     """Read a jet file once per (path, mtime, size); the JetSet is shared, never modified."""
-    from jetviz.readers import load_jets  # imported on first use: keeps the app start fast
+    from jetviz.readers.load import load_jets_checked  # on first use: keeps the start fast
 
-    return load_jets(path, name=label, max_jets=max_jets, jet_class=jet_class)
+    return load_jets_checked(path, name=label, max_jets=max_jets, jet_class=jet_class)
 
 
 def _upload_choice(name: str, data: bytes, jet_class: str | None = None) -> DataChoice:
     """Parse an upload from memory (never written to disk) and keep its jets in this session
     only (one upload per session: they go when the session ends or another is loaded)."""
-    import io
+    from jetviz.readers.load import load_uploaded_jets
 
-    from jetviz.readers import load_jets
-
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        with st.spinner("Reading jets …"):
-            jets = load_jets(io.BytesIO(data), name=name, max_jets=MAX_JETS_DEFAULT,
-                             jet_class=jet_class)
-    except JetvizInputError:
-        raise
-    except Exception as err:  # a file the reader did not foresee must not crash the page
-        raise JetvizInputError(
-            f"{name}: could not be read as jets ({type(err).__name__}); expected a jetviz, "
-            "JetNet, hls4ml or top-tagging HDF5 file") from err
+    with st.spinner("Reading jets …"):
+        digest, jets = load_uploaded_jets(name, data, max_jets=MAX_JETS_DEFAULT,
+                                          jet_class=jet_class)
     st.session_state[_UPLOAD] = (digest, jets)
     return DataChoice("upload", f"upload:{digest}", name, 0, len(data), jet_class)
 
@@ -134,18 +110,10 @@ def _held_upload(choice: DataChoice) -> JetSet:
 
 def load_choice(choice: DataChoice) -> JetSet:
     """The jets of ``choice`` (cached); raises JetvizInputError with the reader's message."""
-    try:
-        if choice.kind == "upload":
-            return _held_upload(choice)
-        return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT,
-                     choice.jet_class)
-    except JetvizInputError:
-        raise
-    except Exception as err:  # a file the reader did not foresee must not crash the page
-        raise JetvizInputError(
-            f"{choice.label}: could not be read as jets ({type(err).__name__}: {err}); "
-            "expected a jetviz, JetNet, hls4ml or top-tagging HDF5 file"
-        ) from err
+    if choice.kind == "upload":
+        return _held_upload(choice)
+    return _read(choice.path, choice.mtime_ns, choice.size, choice.label, MAX_JETS_DEFAULT,
+                 choice.jet_class)
 
 
 def _attempt(input_id: str, choose: Callable[[], DataChoice]) -> None:
@@ -241,14 +209,6 @@ def jetnet_class_picker() -> str | None:
     return None if picked == FROM_NAME else picked
 
 
-def class_count_text(jets: JetSet) -> str:
-    """"3 classes" counting only the classes that have jets ("1 class: w" for one)."""
-    present = [name for name, n in jets.counts().items() if n > 0]
-    if len(present) == 1:
-        return f"1 class: {present[0]}"
-    return f"{len(present)} classes"
-
-
 def _active_jets() -> JetSet | None:
     """The jets in use; if their file has become unreadable (deleted, replaced by something
     else) since it was chosen, drop it and remember why."""
@@ -277,69 +237,6 @@ def jets_in_use() -> tuple[JetSet, str]:
     return jets, current_choice().key
 
 
-@dataclass(frozen=True)
-class DataSetSummary:
-    """What the home page shows about a data set.
-
-    Attributes:
-        classes: one row per class: class, name, jets, share.
-        provenance: one row per short attribute recorded in the file (generator, versions,
-            seed…); a flat dictionary is written as "key value, …".
-        details: nested attributes (settings, statistics) for a JSON view.
-        command: the command that made the file, if it records one.
-    """
-
-    classes: list[dict]
-    provenance: list[dict]
-    details: dict
-    command: str | None
-
-
-_HIDDEN_ATTRS = frozenset({"kind", "schema_version", "command"})
-
-
-def data_set_summary(jets: JetSet) -> DataSetSummary:
-    """Class counts and provenance of ``jets`` as rows for ``st.table``."""
-    from jetviz.jets import CLASS_LABELS
-
-    counts = jets.counts()
-    total = max(len(jets), 1)
-    classes = [
-        {"class": name, "name": CLASS_LABELS.get(name, name), "jets": n,
-         "share": f"{100 * n / total:.1f} %"}
-        for name, n in counts.items() if n > 0  # a one-class file lists only its class
-    ]
-    provenance, details = [], {}
-    for key, value in sorted(jets.attrs.items()):
-        if key in _HIDDEN_ATTRS:
-            continue
-        parsed = _json_or_none(value)
-        if isinstance(parsed, dict) and all(not isinstance(v, dict | list)
-                                            for v in parsed.values()):
-            provenance.append({"field": key,
-                               "value": ", ".join(f"{k} {v}" for k, v in parsed.items())})
-        elif isinstance(parsed, dict | list):
-            details[key] = parsed
-        else:
-            provenance.append({"field": key, "value": _short(value)})
-    command = jets.attrs.get("command")
-    return DataSetSummary(classes, provenance, details, str(command) if command else None)
-
-
-def _json_or_none(value: object) -> object:
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _short(value: object, limit: int = 240) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def _count(path: str, mtime_ns: int, size: int, label: str) -> int:
     from jetviz.readers import count_jets
@@ -350,46 +247,22 @@ def _count(path: str, mtime_ns: int, size: int, label: str) -> int:
 def truncation_note(jets: JetSet) -> str | None:
     """A sentence for the page when the file holds more jets than were read."""
     choice = current_choice()
-    if "capped_at" in jets.attrs:
-        return (f"Only the first {jets.attrs['capped_at']:,} jets of the "
-                f"{jets.attrs['n_rows_in_file']:,} in the file were read (jetviz's size limit "
-                "per file, which keeps every page responsive).")
-    if choice is None or choice.kind == "upload" or len(jets) < MAX_JETS_DEFAULT:
-        return None
-    try:
-        total = _count(choice.path, choice.mtime_ns, choice.size, choice.label)
-    except JetvizInputError:
-        total = None
-    if total is not None and total <= len(jets):
-        return None
-    of_total = f" of the {total:,} in the file" if total else ""
-    return (f"Only the first {MAX_JETS_DEFAULT:,} jets{of_total} were read (jetviz's size "
-            "limit per file, which keeps every page responsive).")
+
+    def count_in_file() -> int | None:
+        try:
+            return _count(choice.path, choice.mtime_ns, choice.size, choice.label)
+        except JetvizInputError:
+            return None
+
+    uncounted = choice is None or choice.kind == "upload"
+    return truncation_text(jets, MAX_JETS_DEFAULT, None if uncounted else count_in_file)
 
 
 @st.cache_data(max_entries=8, show_spinner="Computing jet observables (once per data set) …")
 def observables_of(_jets: JetSet, key: str) -> dict[str, np.ndarray]:
-    """Per-jet observables for the data page, computed once per data set.
-
-    pT, η, mass and multiplicity are the whole jet's, as stored in the file (all
-    constituents); the N-subjettiness τ1, τ2, τ3, τ21, τ32 and ``mass_p`` (the mass of the
-    P stored particles) come from ``jetviz.physics.observables`` on the stored particles.
-
-    Args:
-        _jets: the jets (not hashed: ``key`` identifies them).
-        key: the data set's cache key (``DataChoice.key``).
-
-    Returns:
-        name -> (N,) float64 array.
-    """
-    from jetviz.jets import JET_FEATURES
-    from jetviz.physics import observables
-
-    from_particles = observables(_jets.particles, _jets.mask, _jets.jets[:, 0], _jets.radius)
-    values = {name: _jets.jets[:, i].astype(np.float64) for i, name in enumerate(JET_FEATURES)}
-    values.update({k: from_particles[k] for k in ("tau1", "tau2", "tau3", "tau21", "tau32")})
-    values["mass_p"] = from_particles["mass"]
-    return values
+    """``jetviz.dataset.jet_observables`` once per data set (``key``: ``DataChoice.key``;
+    ``_jets`` is not hashed)."""
+    return jet_observables(_jets)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -403,22 +276,9 @@ def class_histograms_of(_jets: JetSet, key: str):
 @st.cache_data(max_entries=64, show_spinner="Averaging jet images …")
 def average_image_of(_jets: JetSet, key: str, class_name: str, n_pixels: int,
                      preprocessed: bool = False) -> np.ndarray:
-    """The average jet image of one class, (n_pixels, n_pixels), once per set of arguments.
-
-    Args:
-        _jets: the jets (not hashed: ``key`` identifies them).
-        key: the data set's cache key.
-        class_name: the class averaged over.
-        n_pixels: pixels per side over [−R, R].
-        preprocessed: centre, rotate and flip each jet first (``jetviz.physics.frame``), so
-            the prongs of W, Z and top jets line up and show in the average.
-    """
-    from jetviz.physics.frame import preprocess
-    from jetviz.physics.images import average_jet_image
-
-    sub = _jets.of_class(class_name)
-    particles = preprocess(sub.particles, sub.mask)[0] if preprocessed else sub.particles
-    return average_jet_image(particles, sub.mask, n_pixels=n_pixels, R=_jets.radius)
+    """``jetviz.dataset.class_average_image`` once per set of arguments (``preprocessed``:
+    the jets aligned first)."""
+    return class_average_image(_jets, class_name, n_pixels, preprocessed)
 
 
 def pick_random_jet(key: str, n: int) -> None:
@@ -431,19 +291,9 @@ def pick_random_jet(key: str, n: int) -> None:
     st.session_state[key] = int(rng.integers(n))
 
 
-NEIGHBOUR_POOL = 2_000  # jets of the class searched for neighbours (exact EMD, ≈ 0.3 ms each)
-
-
 @st.cache_data(max_entries=64, show_spinner="Finding the 5 nearest jets by exact EMD …")
 def neighbours_of(_jets: JetSet, key: str, class_name: str, index: int,
                   k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` jets of ``class_name`` nearest to its jet ``index`` by exact EMD.
-
-    Searches the first ``NEIGHBOUR_POOL`` jets of the class; indices are within the class
-    (as the page's jet number), EMDs in GeV.
-    """
-    from jetviz.emd.neighbours import nearest_by_emd
-
-    sub = _jets.of_class(class_name)
-    pool = np.arange(min(len(sub), NEIGHBOUR_POOL))
-    return nearest_by_emd(sub, index, pool, k)
+    """``jetviz.dataset.class_neighbours`` once per jet: the ``k`` jets of ``class_name``
+    nearest to its jet ``index`` (indices within the class, EMDs in GeV)."""
+    return class_neighbours(_jets, class_name, index, k)

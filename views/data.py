@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from jetviz.dataset import NEIGHBOUR_POOL, observables_of_jet
 from jetviz.figures.data import (
     ALIGNED_AXIS_TITLES,
     RELATIVE_AXIS_TITLES,
@@ -12,7 +13,6 @@ from jetviz.figures.data import (
 )
 from jetviz.figures.style import class_colour
 from ui.data import (
-    NEIGHBOUR_POOL,
     average_image_of,
     class_histograms_of,
     jets_in_use,
@@ -42,7 +42,7 @@ st.caption(
 )
 
 jets, key = jets_in_use()
-present = [name for name, n in jets.counts().items() if n > 0]
+present = jets.present_classes()
 share_view("data", ["data_class", "data_index", "data_pixels", "data_aligned"], allowed={
     "data_class": present, "data_index": lambda v: isinstance(v, int) and v >= 0,
     "data_pixels": [15, 25, 33, 50, 75, 100], "data_aligned": [True, False]})
@@ -84,11 +84,11 @@ with left:
                       jets.radius, f"{class_label(name)} jet #{index}",
                       class_colour(name, jets.class_names.index(name))),
         theme=None, key="data_event")
-    row = {k: v[jets.labels == jets.class_names.index(name)][index] for k, v in values.items()}
+    row = observables_of_jet(values, jets, name, int(index))
     st.markdown(
         f"**This jet:** pT = {row['pt']:.0f} GeV, mass = {row['mass']:.1f} GeV, "
         f"τ21 = {row['tau21']:.2f}, τ32 = {row['tau32']:.2f}, "
-        f"{int(row['multiplicity'])} constituents ({int(sub.mask[index].sum())} stored)."
+        f"{int(row['multiplicity'])} constituents ({int(row['stored'])} stored)."
     )
 with right:
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui.data import current_choice, data_set_summary, jets_in_use, truncation_note
+from jetviz.dataset import data_set_summary
+from ui.data import current_choice, jets_in_use, truncation_note
 from ui.nav import listed_pages
 
 st.title("jetviz: what do neural networks learn about jets?")

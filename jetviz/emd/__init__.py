@@ -18,21 +18,25 @@ carrying the difference, at zero cost to every particle of the other side; the b
 problem is solved and |ΣE − ΣE'| added.
 
 Exact path (:mod:`jetviz.emd.exact`): ``emd`` (one pair),
-``pairwise_emds`` and ``paired_emds`` (many pairs, on threads), jetviz's transportation
-simplex (:mod:`jetviz.emd.transport`), with ``emd_pot`` (POT's ``ot.emd2``) as the cross-check.
-Differentiable paths (:mod:`jetviz.emd.differentiable`), batched in torch:
+``pairwise_emds`` and ``paired_emds`` (many pairs, on threads: :mod:`jetviz.emd.threads`),
+jetviz's transportation simplex (:mod:`jetviz.emd.transport`, driven many problems at a time
+by :mod:`jetviz.emd.transport_batches`), with ``emd_pot`` (POT's ``ot.emd2``) as the
+cross-check. Differentiable paths, batched in torch, share the balanced problem and the
+Lagrangian gradient of :mod:`jetviz.emd.balance`:
 
-* ``exact_emd_torch``: the exact EMD (its value is the optimum, never negative) with the
-  gradient of the Lagrangian at the exact primal-dual solution (plan for the positions, dual
-  potentials for the weights). What training and the β slider use.
+* ``exact_emd_torch`` (:mod:`jetviz.emd.exact_torch`): the exact EMD (its value is the
+  optimum, never negative) with the gradient of the Lagrangian at the exact primal-dual
+  solution (plan for the positions, dual potentials for the weights). What training and the
+  β slider use.
 * ``sinkhorn_emd`` (log-stabilised Sinkhorn, Cuturi arXiv:1306.0895) and ``sinkhorn_plan``
-  (the same, with its transport plan): an entropic approximation whose value is a lower
-  bound (clipped at 0). ``benchmarks/emd.py`` prints both against exact POT on real and on
-  slightly perturbed jets.
+  (the same, with its transport plan), in :mod:`jetviz.emd.sinkhorn`: an entropic
+  approximation whose value is a lower bound (clipped at 0). ``benchmarks/emd.py`` prints
+  both against exact POT on real and on slightly perturbed jets.
 """
 
-from jetviz.emd.differentiable import exact_emd_torch, sinkhorn_emd, sinkhorn_plan
 from jetviz.emd.exact import emd, emd_pot, events_from_jets, paired_emds, pairwise_emds
+from jetviz.emd.exact_torch import exact_emd_torch
+from jetviz.emd.sinkhorn import sinkhorn_emd, sinkhorn_plan
 
 __all__ = [
     "emd",

@@ -21,24 +21,18 @@ again with POT.
 
 from __future__ import annotations
 
-import itertools
-import os
-import threading
 import warnings
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import ot
 from scipy.spatial.distance import cdist
 
-from jetviz.emd import transport
+from jetviz.emd import transport, transport_batches
+from jetviz.emd.threads import n_workers, row_chunks, run
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 
 _NUM_ITER_MAX = 1_000_000  # POT network-simplex iterations (the fallback and emd_pot)
-_PIVOTS_PER_NODE = 200  # transport.solve's pivot limit per particle; real jets need ≈ 2
-_AUTO_MIN_PAIRS = 400  # n_jobs=None uses one thread below this many pairs
 _CHUNKS_PER_JOB = 2  # tasks per thread, so uneven chunks still balance
 
 _RESULT_MESSAGES = {0: "the problem is infeasible", 2: "the problem is unbounded",
@@ -148,40 +142,6 @@ def emd_pot(ev_a: np.ndarray, ev_b: np.ndarray, R: float = 0.8) -> float:
     )
 
 
-# One thread pool per process for the solver (numba releases the GIL); threads, unlike
-# processes, start in microseconds and share the events without copying.
-_EXECUTOR: dict[str, object] = {}
-_EXECUTOR_LOCK = threading.Lock()
-
-
-def _executor(n_workers: int) -> ThreadPoolExecutor:
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR.get("size") != n_workers or _EXECUTOR.get("pid") != os.getpid():
-            _EXECUTOR.update(pool=ThreadPoolExecutor(n_workers, "jetviz-emd"),
-                             size=n_workers, pid=os.getpid())
-        return _EXECUTOR["pool"]
-
-
-def _n_workers(n_jobs: int | None, n_pairs: int) -> int:
-    if n_jobs is not None:
-        if n_jobs < 1:
-            raise JetvizInputError(f"n_jobs: expected a positive number of threads, got {n_jobs}")
-        return n_jobs
-    if n_pairs < _AUTO_MIN_PAIRS:
-        return 1
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _row_chunks(costs: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
-    """Split rows into ≤ n_chunks contiguous ranges of about equal total cost."""
-    bounds = np.searchsorted(np.cumsum(costs), np.linspace(0, sum(costs), n_chunks + 1)[1:-1])
-    edges = np.unique(np.concatenate([[0], bounds + 1, [len(costs)]]).clip(0, len(costs)))
-    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
-
-
 class _Pairs:
     """Solves lists of pairs between two packed event sets, with the POT fallback."""
 
@@ -191,24 +151,17 @@ class _Pairs:
         self.ev_a, self.ev_b, self.R = ev_a, ev_b, R
         self.a = _packed(ev_a)
         self.b = self.a if ev_b is ev_a else _packed(ev_b)
-        self.max_pivots = _PIVOTS_PER_NODE * (ev_a.shape[1] + ev_b.shape[1] + 2)
+        self.max_pivots = transport_batches.PIVOTS_PER_NODE * (ev_a.shape[1] + ev_b.shape[1] + 2)
 
     def __call__(self, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
         out = np.empty(len(index_a))
         status = np.empty(len(index_a), np.int64)
-        transport.emds_of_pairs(*self.a, *self.b, index_a.astype(np.int64),
+        transport_batches.emds_of_pairs(*self.a, *self.b, index_a.astype(np.int64),
                                 index_b.astype(np.int64), 1.0 / self.R, self.max_pivots,
                                 out, status)
         for k in np.flatnonzero(status != transport.OPTIMAL):  # rare: POT takes over
             out[k] = emd_pot(self.ev_a[index_a[k]], self.ev_b[index_b[k]], self.R)
         return out
-
-
-def _run(tasks: list, n_workers: int) -> list:
-    """Call each task (a no-argument function) serially or on ``n_workers`` threads."""
-    if n_workers == 1 or len(tasks) <= 1:
-        return [task() for task in tasks]
-    return list(_executor(n_workers).map(lambda task: task(), tasks))
 
 
 def emd(ev_a: np.ndarray, ev_b: np.ndarray, R: float = 0.8) -> float:
@@ -257,7 +210,7 @@ def pairwise_emds(
     if jets_b is None:
         n = len(ev_a)
         solver = _Pairs(ev_a, ev_a, R)
-        workers = _n_workers(n_jobs, n * (n - 1) // 2)
+        workers = n_workers(n_jobs, n * (n - 1) // 2)
         out = np.zeros((n, n))
 
         def upper(i0: int, i1: int) -> None:
@@ -267,20 +220,20 @@ def pairwise_emds(
             cols = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts - first - 1, counts)
             out[rows, cols] = solver(rows, cols)
 
-        chunks = _row_chunks(list(range(n - 1, -1, -1)), workers * _CHUNKS_PER_JOB)
-        _run([lambda i0=i0, i1=i1: upper(i0, i1) for i0, i1 in chunks], workers)
+        chunks = row_chunks(list(range(n - 1, -1, -1)), workers * _CHUNKS_PER_JOB)
+        run([lambda i0=i0, i1=i1: upper(i0, i1) for i0, i1 in chunks], workers)
         return out + out.T
     ev_b = _check_events(jets_b, "jets_b")
     solver = _Pairs(ev_a, ev_b, R)
-    workers = _n_workers(n_jobs, len(ev_a) * len(ev_b))
+    workers = n_workers(n_jobs, len(ev_a) * len(ev_b))
     out = np.empty((len(ev_a), len(ev_b)))
 
     def rows_of(i0: int, i1: int) -> None:
         ia, ib = np.divmod(np.arange(i0 * len(ev_b), i1 * len(ev_b)), len(ev_b))
         out[i0:i1] = solver(ia, ib).reshape(i1 - i0, len(ev_b))
 
-    chunks = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
-    _run([lambda i0=i0, i1=i1: rows_of(i0, i1) for i0, i1 in chunks], workers)
+    chunks = row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
+    run([lambda i0=i0, i1=i1: rows_of(i0, i1) for i0, i1 in chunks], workers)
     return out
 
 
@@ -313,13 +266,13 @@ def paired_emds(
             "pass two sets of the same length (or use pairwise_emds for all pairs)"
         )
     solver = _Pairs(ev_a, ev_b, R)
-    workers = _n_workers(n_jobs, len(ev_a))
+    workers = n_workers(n_jobs, len(ev_a))
     out = np.empty(len(ev_a))
 
     def part(i0: int, i1: int) -> None:
         index = np.arange(i0, i1)
         out[i0:i1] = solver(index, index)
 
-    chunks = _row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
-    _run([lambda i0=i0, i1=i1: part(i0, i1) for i0, i1 in chunks], workers)
+    chunks = row_chunks([1] * len(ev_a), workers * _CHUNKS_PER_JOB)
+    run([lambda i0=i0, i1=i1: part(i0, i1) for i0, i1 in chunks], workers)
     return out

@@ -8,12 +8,14 @@ Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel) 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from jetviz.figures.style import FONT_SIZE, TEMPLATE, class_colour
+from jetviz.figures.binning import histogram_edges
+from jetviz.figures.style import FONT_SIZE, class_colour, layout
 from jetviz.jets import CLASS_LABELS
 
 # Observable key -> (panel title, x-axis title with units). The order is the panel order.
@@ -31,42 +33,13 @@ RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
                         "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
 ALIGNED_AXIS_TITLES = ("η′ (aligned: principal axis)", "φ′ (aligned)")
 _EVENT_MAX_MARKER_PX = 120.0  # marker diameter of a particle carrying all of the jet's pT
+# The data page's look: style.layout with a larger title and room for it above the panels.
+_layout = partial(layout, title_size=FONT_SIZE + 5, margin={"l": 70, "r": 30, "t": 90, "b": 60})
 
 
 def class_label(name: str) -> str:
     """'t (top quark)' for a default class, the bare name otherwise."""
     return f"{name} ({CLASS_LABELS[name]})" if name in CLASS_LABELS else name
-
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        title={"text": title, "font": {"size": FONT_SIZE + 5}},
-        font={"size": FONT_SIZE},
-        height=height,
-        margin={"l": 70, "r": 30, "t": 90, "b": 60},
-        hoverlabel={"font": {"size": FONT_SIZE}},
-    )
-    return fig
-
-
-def histogram_edges(values: np.ndarray, bins: int, integer: bool = False) -> np.ndarray:
-    """Common bin edges for all classes, over the central 99.8 % of ``values``.
-
-    Clipping at the 0.1 and 99.9 percentiles keeps a handful of outliers from squeezing
-    every class into one bin. Integer observables get one bin per integer (or wider).
-    """
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return np.linspace(0.0, 1.0, bins + 1)
-    lo, hi = np.percentile(finite, [0.1, 99.9])
-    if integer:
-        lo, hi = np.floor(lo), np.ceil(hi)
-        step = max(1.0, np.ceil((hi - lo + 1) / bins))
-        return np.arange(lo - 0.5, hi + step + 0.5, step)
-    if hi <= lo:  # a constant observable: one bin around it
-        lo, hi = lo - 0.5, hi + 0.5
-    return np.linspace(lo, hi, bins + 1)
 
 
 def class_histograms(
@@ -101,7 +74,7 @@ def class_histograms(
     for panel, key in enumerate(observables):
         row, col = divmod(panel, cols)
         x = np.asarray(values[key], dtype=np.float64)
-        edges = histogram_edges(x, bins, integer=key in _INTEGER_OBSERVABLES)
+        edges = histogram_edges(x, bins, integer=key in _INTEGER_OBSERVABLES)  # 0.1–99.9 %
         axis_title = OBSERVABLE_AXES.get(key, (key, key))[1]
         for i in present:
             name = class_names[i]

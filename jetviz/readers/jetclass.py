@@ -34,6 +34,14 @@ import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
+from jetviz.physics import (
+    etas_from_p4s,
+    ms_from_p4s,
+    p4s_from_ptetaphims,
+    phis_from_p4s,
+    pts_from_p4s,
+    wrap_phi,
+)
 
 JETCLASS_CLASSES: tuple[str, ...] = (
     "QCD", "Hbb", "Hcc", "Hgg", "H4q", "Hqql", "Zqq", "Wqq", "Tbqq", "Tbl")
@@ -128,43 +136,33 @@ def _file_arrays(arrays, path: Path, n_particles: int, ak) -> dict[str, np.ndarr
     # part_energy is required by the layout, but a JetSet keeps particles as massless
     # (ptrel, etarel, phirel), like every other format
     px, py, pz = (arrays[b] for b in PARTICLE_BRANCHES[:3])
-    # pT-ordered, the n_particles hardest, padded to n_particles
-    pt = np.hypot(px, py)
-    order = ak.argsort(pt, axis=1, ascending=False)
-    columns = []
-    for values in (pt, _eta(pt, pz), np.arctan2(py, px)):
-        kept = values[order][:, :n_particles]
-        columns.append(ak.to_numpy(ak.fill_none(ak.pad_none(kept, n_particles, axis=1,
-                                                            clip=True), 0.0)))
+    order = ak.argsort(np.hypot(px, py), axis=1, ascending=False)  # pT-ordered
+    # the n_particles hardest, zero-padded: (N, P, 4) = (E, px, py, pz) with E unused (0)
+    momenta = [ak.to_numpy(ak.fill_none(ak.pad_none(v[order][:, :n_particles], n_particles,
+                                                    axis=1, clip=True), 0.0))
+               for v in (px, py, pz)]
+    p4 = np.stack([np.zeros_like(momenta[0]), *momenta], -1).astype(np.float64)
     counts = ak.to_numpy(ak.num(px, axis=1))
     mask = np.arange(n_particles)[None, :] < np.minimum(counts, n_particles)[:, None]
     jet = {b: ak.to_numpy(arrays[b]).astype(np.float64) for b in JET_BRANCHES}
-    ptrel = np.where(mask, columns[0] / jet["jet_pt"][:, None], 0.0)
-    etarel = np.where(mask, columns[1] - jet["jet_eta"][:, None], 0.0)
-    phirel = np.where(mask, _wrap(columns[2] - jet["jet_phi"][:, None]), 0.0)
+    ptrel = np.where(mask, pts_from_p4s(p4) / jet["jet_pt"][:, None], 0.0)
+    etarel = np.where(mask, etas_from_p4s(p4) - jet["jet_eta"][:, None], 0.0)
+    phirel = np.where(mask, wrap_phi(phis_from_p4s(p4) - jet["jet_phi"][:, None]), 0.0)
     onehot = np.stack([ak.to_numpy(arrays[b]).astype(np.float64) for b in LABEL_BRANCHES], 1)
     bad = np.flatnonzero(onehot.sum(1) != 1)
     if bad.size:
         raise JetvizInputError(
             f"{path}: jet {int(bad[0])} has {int(onehot[bad[0]].sum())} labels set; expected "
             "exactly one of label_QCD…label_Tbl per jet")
-    p_jet = jet["jet_pt"] * np.cosh(jet["jet_eta"])
-    m2 = jet["jet_energy"] ** 2 - p_jet**2
-    mass = np.copysign(np.sqrt(np.abs(m2)), m2)
+    # the jet's four-momentum: massless at (pT, η, φ), with the stored energy
+    jet_p4 = p4s_from_ptetaphims(np.stack([jet["jet_pt"], jet["jet_eta"], jet["jet_phi"],
+                                           np.zeros_like(jet["jet_pt"])], -1))
+    jet_p4[:, 0] = jet["jet_energy"]
+    mass = ms_from_p4s(jet_p4)  # m² = E² − |p|², sign kept
     jets = np.stack([jet["jet_pt"], jet["jet_eta"], jet["jet_phi"], mass, counts], axis=-1)
     return {"particles": np.stack([ptrel, etarel, phirel], -1).astype(np.float32),
             "mask": mask, "jets": jets.astype(np.float32), "labels": onehot.argmax(1),
             **{b: jet[b] for b in JET_BRANCHES if b.startswith(("jet_sdmass", "jet_tau"))}}
-
-
-def _eta(pt, pz):
-    """Pseudorapidity asinh(pz/pT) (finite for pT > 0)."""
-    return np.arcsinh(pz / pt)
-
-
-def _wrap(dphi: np.ndarray) -> np.ndarray:
-    """Angles wrapped to (−π, π]."""
-    return np.pi - np.mod(np.pi - dphi, 2 * np.pi)
 
 
 def _assemble(parts: list[dict], label: str, files: list[Path],

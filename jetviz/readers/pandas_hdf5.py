@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from jetviz.errors import JetvizInputError
+from jetviz.readers.hdf5 import name_list
 
 _PICKLE_TEXT_OPS = frozenset({"UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8",
                               "STRING", "BINSTRING", "SHORT_BINSTRING"})
@@ -79,7 +80,7 @@ class PandasFrame:
         k = 0
         self.n_rows = 0
         while f"block{k}_items" in group:
-            items = _names(group, f"block{k}_items", self.label, self.layout)
+            items = name_list(group, f"block{k}_items", self.label, self.layout)
             values = group[f"block{k}_values"]
             transposed = bool(values.attrs.get("transposed", 1))
             self.blocks[f"block{k}"] = (values, None, transposed)
@@ -128,11 +129,3 @@ class PandasFrame:
             data = self._block_rows(block, rows)
             out[:, [i for i, _ in pairs]] = data[:, [j for _, j in pairs]]
         return out
-
-
-def _names(group: h5py.Group, key: str, label: str, layout: str) -> list[str]:
-    if key not in group or not isinstance(group[key], h5py.Dataset) or group[key].ndim != 1:
-        raise JetvizInputError(
-            f"{label}: {key!r} is missing or not a 1-D list of names; expected the {layout} "
-            "layout")
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in group[key][()]]

@@ -21,6 +21,10 @@ Reading is lazy: ``read_jets(..., max_rows=n)`` and ``read_events(..., max_rows=
 the first n rows of each dataset (h5py slicing), after checking every dataset's declared
 shape, so a file declaring a billion rows costs what n rows cost. ``attrs["n_rows_in_file"]``
 records the declared rows and ``attrs["capped_at"]`` where reading stopped, if it did.
+
+Other jetviz files (the unfolding samples and posteriors) use the same container through
+:func:`write_file` / :func:`read_file`: named gzip-compressed datasets plus attributes, one
+of them ``kind`` (strings and numbers stored as they are, anything else as JSON).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -36,9 +41,10 @@ from jetviz.errors import JetvizInputError
 from jetviz.events import EVENT_FEATURES, EventSet, Theory
 from jetviz.files import atomic_path
 from jetviz.jets import JetSet
+from jetviz.readers.detect import MAX_PARTICLE_SLOTS
+from jetviz.readers.hdf5 import cap_attrs, rows_to_read
 
 SCHEMA_VERSION = 1
-MAX_SLOTS = 1_000  # particle slots per jet that a jetviz file may declare
 _COMPRESS = {"compression": "gzip", "compression_opts": 6, "shuffle": True}
 
 
@@ -55,17 +61,42 @@ def _read_attrs(h5: h5py.File) -> dict:
     return out
 
 
+def write_file(path: str | os.PathLike, kind: str, datasets: Mapping[str, np.ndarray],
+               attrs: Mapping[str, object]) -> None:
+    """Write a jetviz HDF5 file atomically: gzip-compressed datasets and attributes.
+
+    Args:
+        path: the file to (re)place.
+        kind: the file's ``kind`` attribute, which :func:`read_file` checks.
+        datasets: name -> array, stored with the array's dtype (convert before).
+        attrs: further attributes; strings and numbers as they are, anything else as JSON.
+    """
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        for name, data in datasets.items():
+            h5.create_dataset(name, data=data, **_COMPRESS)
+        _write_attrs(h5, {**attrs, "kind": kind})
+
+
+def read_file(path: str | os.PathLike, kind: str,
+              names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
+    """The datasets ``names`` (read whole) and the attributes of a jetviz file of ``kind``.
+
+    For files jetviz itself writes and reads by its own path; a user's files go through the
+    capped readers. Raises JetvizInputError for an unreadable file, another kind or a
+    missing dataset.
+    """
+    with _open(path, kind) as h5:
+        return {name: read_dataset(h5, name, path) for name in names}, _read_attrs(h5)
+
+
 def write_jets(path: str | os.PathLike, jets: JetSet, p4: np.ndarray | None = None) -> None:
     """Write a jet set (and optionally its constituent four-vectors) atomically."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("particles", data=jets.particles.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("mask", data=jets.mask, **_COMPRESS)
-        if p4 is not None:
-            h5.create_dataset("p4", data=p4.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("jets", data=jets.jets.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("labels", data=jets.labels.astype(np.int8), **_COMPRESS)
-        _write_attrs(h5, {**jets.attrs, "kind": "jetviz-jets", "schema_version": SCHEMA_VERSION,
-                          "class_names": list(jets.class_names), "radius": float(jets.radius)})
+    datasets = {"particles": jets.particles.astype(np.float32), "mask": jets.mask,
+                **({} if p4 is None else {"p4": p4.astype(np.float32)}),
+                "jets": jets.jets.astype(np.float32), "labels": jets.labels.astype(np.int8)}
+    write_file(path, "jetviz-jets", datasets, {
+        **jets.attrs, "schema_version": SCHEMA_VERSION, "class_names": list(jets.class_names),
+        "radius": float(jets.radius)})
 
 
 def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int | None, ...],
@@ -83,10 +114,10 @@ def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int 
         raise JetvizInputError(
             f"{path}: dataset {name!r} has shape {shape}, expected ({want})"
             + (f" with N = {n_rows}" if n_rows is not None else ""))
-    if len(shape) >= 2 and shape[1] > MAX_SLOTS:
+    if len(shape) >= 2 and shape[1] > MAX_PARTICLE_SLOTS:
         raise JetvizInputError(
             f"{path}: dataset {name!r} declares {shape[1]:,} slots per row; jetviz reads at "
-            f"most {MAX_SLOTS:,}")
+            f"most {MAX_PARTICLE_SLOTS:,}")
     return ds
 
 
@@ -97,18 +128,6 @@ def read_dataset(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarra
         raise JetvizInputError(
             f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())[:12]}")
     return h5[name][()]
-
-
-def _n_read(n_rows: int, max_rows: int | None, path: str | os.PathLike) -> int:
-    if n_rows == 0:
-        raise JetvizInputError(f"{path}: the file holds no rows")
-    if max_rows is not None and max_rows < 1:
-        raise JetvizInputError(f"{path}: the row cap must be ≥ 1, got {max_rows}")
-    return n_rows if max_rows is None else min(n_rows, max_rows)
-
-
-def _cap_attrs(n_rows: int, n: int) -> dict:
-    return {"n_rows_in_file": int(n_rows), **({"capped_at": int(n)} if n < n_rows else {})}
 
 
 def _open(path: str | os.PathLike, kind: str) -> h5py.File:
@@ -137,14 +156,14 @@ def read_jets(path: str | os.PathLike, with_p4: bool = False,
         attrs = _read_attrs(h5)
         ds = _require(h5, "particles", path, (None, 3))
         n_file, p = ds.shape[0], ds.shape[1]
-        n = _n_read(n_file, max_rows, path)
+        n = rows_to_read(n_file, max_rows, path, "jets")
         particles = ds[:n].astype(np.float32, copy=False)
         mask = _require(h5, "mask", path, (p,), n_file)[:n].astype(bool, copy=False)
         jets = _require(h5, "jets", path, (5,), n_file)[:n].astype(np.float32, copy=False)
         labels = _require(h5, "labels", path, (), n_file)[:n].astype(np.int64)
         p4 = (_require(h5, "p4", path, (p, 4), n_file)[:n]
               if with_p4 and "p4" in h5 else None)
-    attrs.update(_cap_attrs(n_file, n))
+    attrs.update(cap_attrs(n_file, n))
     class_names = tuple(json.loads(attrs.pop("class_names")))
     radius = float(attrs.pop("radius", 0.8))
     jetset = JetSet(particles, mask, jets, labels, class_names, str(path), attrs, radius)
@@ -163,11 +182,9 @@ def write_events(path: str | os.PathLike, events: EventSet) -> None:
          "m_neutralino": None if math.isnan(t.m_neutralino) else t.m_neutralino}
         for t in events.theories
     ]
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("features", data=events.features.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("theory", data=events.theory.astype(np.int16), **_COMPRESS)
-        _write_attrs(h5, {**events.attrs, "kind": "jetviz-events",
-                          "schema_version": SCHEMA_VERSION, "theories": table})
+    write_file(path, "jetviz-events", {"features": events.features.astype(np.float32),
+                                       "theory": events.theory.astype(np.int16)},
+               {**events.attrs, "schema_version": SCHEMA_VERSION, "theories": table})
 
 
 def read_events(path: str | os.PathLike, max_rows: int | None = None) -> EventSet:
@@ -176,10 +193,10 @@ def read_events(path: str | os.PathLike, max_rows: int | None = None) -> EventSe
         attrs = _read_attrs(h5)
         ds = _require(h5, "features", path, (len(EVENT_FEATURES),))
         n_file = ds.shape[0]
-        n = _n_read(n_file, max_rows, path)
+        n = rows_to_read(n_file, max_rows, path, "events")
         features = ds[:n].astype(np.float32, copy=False)
         theory = _require(h5, "theory", path, (), n_file)[:n].astype(np.int64)
-    attrs.update(_cap_attrs(n_file, n))
+    attrs.update(cap_attrs(n_file, n))
     theories = tuple(
         Theory(t["name"], t["kind"],
                float("nan") if t["m_gluino"] is None else float(t["m_gluino"]),

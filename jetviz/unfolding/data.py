@@ -26,19 +26,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import h5py
 import numpy as np
 
 from jetviz.errors import JetvizInputError
-from jetviz.files import atomic_path
 from jetviz.physics import ms_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
-from jetviz.readers.store import (
-    _COMPRESS,
-    _open,
-    _read_attrs,
-    _write_attrs,
-    read_dataset,
-)
+from jetviz.readers.store import read_file, write_file
 
 KIND = "jetviz-unfolding"
 SCHEMA_VERSION = 1
@@ -93,20 +85,16 @@ class PairedEvents:
 
 def write_pairs(path: str | os.PathLike, events: PairedEvents) -> None:
     """Write paired events atomically (float32, gzip)."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        for name in ("parton", "leptons", "jets"):
-            h5.create_dataset(name, data=getattr(events, name).astype(np.float32), **_COMPRESS)
-        h5.create_dataset("parton_id", data=events.parton_id.astype(np.int8), **_COMPRESS)
-        h5.create_dataset("n_jets", data=events.n_jets.astype(np.int16), **_COMPRESS)
-        _write_attrs(h5, {**events.attrs, "kind": KIND, "schema_version": SCHEMA_VERSION})
+    floats = {name: getattr(events, name).astype(np.float32) for name in ("parton", "leptons",
+                                                                          "jets")}
+    write_file(path, KIND, {**floats, "parton_id": events.parton_id.astype(np.int8),
+                            "n_jets": events.n_jets.astype(np.int16)},
+               {**events.attrs, "schema_version": SCHEMA_VERSION})
 
 
 def read_pairs(path: str | os.PathLike) -> PairedEvents:
     """Read a file written by ``jetviz unfold generate``."""
-    with _open(path, KIND) as h5:
-        attrs = _read_attrs(h5)
-        arrays = {name: read_dataset(h5, name, path) for name in
-                  ("parton", "parton_id", "leptons", "jets", "n_jets")}
+    arrays, attrs = read_file(path, KIND, ("parton", "parton_id", "leptons", "jets", "n_jets"))
     return PairedEvents(**arrays, attrs=attrs)
 
 

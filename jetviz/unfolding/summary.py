@@ -19,19 +19,11 @@ import argparse
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.files import atomic_path
-from jetviz.readers.store import (
-    _COMPRESS,
-    _open,
-    _read_attrs,
-    _write_attrs,
-    read_dataset,
-)
+from jetviz.readers.store import read_file, write_file
 from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables
 from jetviz.unfolding.flow import ConditionalINN, load_cinn
 from jetviz.unfolding.metrics import pit_values
@@ -79,19 +71,14 @@ def summarise(model: ConditionalINN, y: np.ndarray, phi_ref: np.ndarray, parton:
 
 
 def write_summary(path: str | Path, pit: np.ndarray, samples: np.ndarray, attrs: dict) -> None:
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("pit", data=pit.astype(np.float32), **_COMPRESS)
-        h5.create_dataset("samples", data=samples.astype(np.float16), **_COMPRESS)
-        _write_attrs(h5, {**attrs, "kind": KIND, "observables": list(OBSERVABLES)})
+    write_file(path, KIND, {"pit": pit.astype(np.float32), "samples": samples.astype(np.float16)},
+               {**attrs, "observables": list(OBSERVABLES)})
 
 
 def read_summary(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(PIT (N, 5), samples (keep, N, 5) as float32, attributes) of a summary file."""
-    with _open(path, KIND) as h5:
-        attrs = _read_attrs(h5)
-        pit = read_dataset(h5, "pit", path).astype(np.float32)
-        samples = read_dataset(h5, "samples", path).astype(np.float32)
-    return pit, samples, attrs
+    arrays, attrs = read_file(path, KIND, ("pit", "samples"))
+    return arrays["pit"].astype(np.float32), arrays["samples"].astype(np.float32), attrs
 
 
 def summarise_from_args(args: argparse.Namespace, command: str) -> None:

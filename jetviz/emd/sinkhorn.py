@@ -1,23 +1,21 @@
-"""Differentiable EMDs between batches of jets, in torch: the exact EMD with its Lagrangian
-gradient (``exact_emd_torch``, what training and the β slider use) and entropic Sinkhorn
-(``sinkhorn_emd``, ``sinkhorn_plan``). The EMD definition is in :mod:`jetviz.emd`."""
+"""Entropic EMD between batches of jets in torch: log-stabilised Sinkhorn (Cuturi
+arXiv:1306.0895) with its Lagrangian gradient — ``sinkhorn_emd`` and ``sinkhorn_plan``.
+
+Vocabulary as in :mod:`jetviz.emd.balance`: weights ``w`` (B, P) in GeV, positions ``x``
+(B, P, 2) = (eta, phi), masks (B, P); the EMD definition is in :mod:`jetviz.emd`. The value
+is a lower bound of the exact EMD (a feasible dual bound, clipped at 0); its error against
+exact POT is what ``benchmarks/emd.py`` prints (part 3).
+"""
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import torch
 
-from jetviz.emd import transport
-from jetviz.emd.exact import (
-    _executor,
-)
+from jetviz.emd.balance import augment, prepare, with_lagrangian_gradient
 
-__all__ = ["exact_emd_torch", "sinkhorn_emd", "sinkhorn_plan"]
-
-_MAX_PIVOTS_PER_NODE = 200  # exact_emd_torch's simplex pivot limit per particle
+__all__ = ["sinkhorn_emd", "sinkhorn_plan"]
 
 # Sinkhorn defaults (see sinkhorn_emd for what they mean and how they were chosen).
 DEFAULT_EPS = 0.003  # ε relative to the pair's largest ground cost θ_ij/R
@@ -25,64 +23,6 @@ DEFAULT_N_ITER = 48  # scaling iterations, in stages of _ITERS_PER_STAGE
 _ITERS_PER_STAGE = 8  # iterations between absorptions of the scalings into the potentials
 _EPS_START = 0.3  # ε annealing starts at this fraction of the largest ground cost
 _TINY = 1e-30
-
-
-def _ground_cost(x_a: torch.Tensor, x_b: torch.Tensor, R: float) -> torch.Tensor:
-    """θ_ij / R, the (eta, phi) distance over R.  (B, Pa, 2), (B, Pb, 2) -> (B, Pa, Pb)."""
-    d2 = (x_a[:, :, None, :] - x_b[:, None, :, :]).square().sum(-1)  # (B, Pa, Pb)
-    # sqrt has an infinite derivative at 0: clamping gives coincident particles a zero
-    # gradient instead of NaN (the EMD's own subgradient there includes 0).
-    return d2.clamp_min(1e-20).sqrt() / R
-
-
-def _check_inputs(
-    w_a: torch.Tensor, x_a: torch.Tensor, w_b: torch.Tensor, x_b: torch.Tensor
-) -> None:
-    for name, w, x in (("a", w_a, x_a), ("b", w_b, x_b)):
-        if w.ndim != 2 or x.shape != (*w.shape, 2):
-            raise ValueError(
-                f"sinkhorn_emd: expected w_{name} (B, P) and x_{name} (B, P, 2), "
-                f"got {tuple(w.shape)} and {tuple(x.shape)}"
-            )
-    if w_a.shape[0] != w_b.shape[0]:
-        raise ValueError(
-            f"sinkhorn_emd: batch sizes differ: w_a has {w_a.shape[0]}, w_b has {w_b.shape[0]}"
-        )
-
-
-def _augment(
-    w_a: torch.Tensor,
-    x_a: torch.Tensor,
-    w_b: torch.Tensor,
-    x_b: torch.Tensor,
-    mask_a: torch.Tensor,
-    mask_b: torch.Tensor,
-    R: float,
-) -> tuple[torch.Tensor, ...]:
-    """The balanced problem: normalised marginals with a dummy slot on each side.
-
-    Returns (alpha (B, Pa+1), beta (B, Pb+1), mask_a (B, Pa+1), mask_b (B, Pb+1),
-    cost (B, Pa+1, Pb+1), mass (B,), imbalance (B,)), where alpha, beta sum to 1, the last
-    slot of each side is its dummy (cost 0 to everything), ``mass`` = max(ΣE, ΣE') and
-    ``imbalance`` = |ΣE − ΣE'|.
-    """
-    w_a = torch.where(mask_a, w_a, torch.zeros_like(w_a))
-    w_b = torch.where(mask_b, w_b, torch.zeros_like(w_b))
-    e_a, e_b = w_a.sum(1), w_b.sum(1)  # (B,)
-    dummy_a = (e_b - e_a).clamp_min(0.0)  # energy the a side lacks
-    dummy_b = (e_a - e_b).clamp_min(0.0)
-    both_empty = (e_a <= 0) & (e_b <= 0)
-    # Two empty jets: a unit dummy on each side (cost 0) keeps the problem well posed.
-    dummy_a = torch.where(both_empty, torch.ones_like(dummy_a), dummy_a)
-    dummy_b = torch.where(both_empty, torch.ones_like(dummy_b), dummy_b)
-    mass = torch.maximum(e_a, e_b)
-    norm = torch.where(both_empty, torch.ones_like(mass), mass)[:, None]
-    alpha = torch.cat([w_a, dummy_a[:, None]], 1) / norm  # (B, Pa+1)
-    beta = torch.cat([w_b, dummy_b[:, None]], 1) / norm  # (B, Pb+1)
-    m_a = torch.cat([mask_a, (dummy_a > 0)[:, None]], 1)
-    m_b = torch.cat([mask_b, (dummy_b > 0)[:, None]], 1)
-    cost = torch.nn.functional.pad(_ground_cost(x_a, x_b, R), (0, 1, 0, 1))  # dummy: 0
-    return alpha, beta, m_a, m_b, cost, mass, (e_a - e_b).abs()
 
 
 def _stabilised_sinkhorn(
@@ -190,23 +130,16 @@ def _solve(
     Without ``with_plan`` and with no gradient wanted, only the value is computed (no plan,
     no rounding, no Lagrangian: about a third faster) and the plan returned is None.
     """
-    _check_inputs(w_a, x_a, w_b, x_b)
+    inputs, mask_a, mask_b, wants_grad = prepare(w_a, x_a, w_b, x_b, mask_a, mask_b)
     if eps <= 0 or n_iter < 1:
         raise ValueError(f"sinkhorn_emd: need eps > 0 and n_iter ≥ 1, got {eps=}, {n_iter=}")
-    # a particle of zero weight carries nothing: it is treated as padding
-    mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
-    mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
-    # At least float32 (half precision turns the 1e-20 distance floor into 0, and a NaN
-    # gradient), and no autocast inside: the solver picks its own precision.
-    dtype = torch.promote_types(torch.promote_types(w_a.dtype, x_a.dtype), torch.float32)
+    # no autocast inside: the solver picks its own precision
     with torch.autocast(w_a.device.type, enabled=False):
-        inputs = (w_a.to(dtype), x_a.to(dtype), w_b.to(dtype), x_b.to(dtype))
-        wants_grad = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
-        return _solve_exact_dtype(*inputs, R, eps, n_iter, mask_a, mask_b,
-                                  with_plan or wants_grad, solver_dtype)
+        return _solve_in_dtype(*inputs, R, eps, n_iter, mask_a, mask_b,
+                               with_plan or wants_grad, solver_dtype)
 
 
-def _solve_exact_dtype(
+def _solve_in_dtype(
     w_a: torch.Tensor,
     x_a: torch.Tensor,
     w_b: torch.Tensor,
@@ -220,7 +153,7 @@ def _solve_exact_dtype(
     solver_dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``_solve`` on validated float32/float64 inputs with boolean masks."""
-    alpha, beta, m_a, m_b, cost, mass, imbalance = _augment(
+    alpha, beta, m_a, m_b, cost, mass, imbalance = augment(
         w_a, x_a, w_b, x_b, mask_a, mask_b, R
     )
     pair = m_a[:, :, None] & m_b[:, None, :]  # (B, Pa+1, Pb+1)
@@ -239,26 +172,7 @@ def _solve_exact_dtype(
             return value, None
         plan = _round_to_marginals(plan, a_s, b_s)
         f, g, plan = f.to(cost.dtype), g.to(cost.dtype), plan.to(cost.dtype)
-    return _with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass, imbalance)
-
-
-def _with_lagrangian_gradient(
-    value: torch.Tensor, f: torch.Tensor, g: torch.Tensor, plan: torch.Tensor,
-    alpha: torch.Tensor, beta: torch.Tensor, cost: torch.Tensor, mass: torch.Tensor,
-    imbalance: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``value`` (B,) carrying the gradient of the Lagrangian at (f, g, plan), and the plan.
-
-    The Lagrangian <P, C> + <f, α − P1> + <g, β − Pᵀ1> at a primal-dual solution has
-    d/dC = P (hence the positions' gradient), d/dα = f, d/dβ = g (the weights'): the EMD's
-    gradient when the solution is optimal. Inputs are those of ``_augment`` plus the
-    solution (no grad); returns (EMD (B,), plan (B, Pa, Pb) in GeV without the dummy).
-    """
-    lagrangian = (f * alpha).sum(1) + (g * beta).sum(1)
-    lagrangian = lagrangian + (plan * (cost - f[:, :, None] - g[:, None, :])).sum((1, 2))
-    surrogate = mass * lagrangian + imbalance
-    emd = value + (surrogate - surrogate.detach())
-    return emd, mass.detach()[:, None, None] * plan[:, :-1, :-1]
+    return with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass, imbalance)
 
 
 def _round_to_marginals(plan: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -292,7 +206,7 @@ def sinkhorn_emd(
 ) -> torch.Tensor:
     """Batched, differentiable EMD between particle sets by log-stabilised Sinkhorn.
 
-    Approximates the energyflow EMD (arXiv:1902.02346; see the module docstring) with
+    Approximates the energyflow EMD (arXiv:1902.02346; see :mod:`jetviz.emd`) with
     entropic optimal transport (Cuturi arXiv:1306.0895) whose potentials are kept in the log
     domain (Schmitzer arXiv:1610.06519), so small ε is stable. The lighter side gets a
     zero-cost dummy particle carrying the energy difference, the balanced problem is solved
@@ -362,100 +276,3 @@ def sinkhorn_plan(
         min(ΣE, ΣE'). Balanced sets: rows sum to w_a and columns to w_b.
     """
     return _solve(w_a, x_a, w_b, x_b, R, eps, n_iter, mask_a, mask_b)
-
-
-# ----------------------------------------------------------------- exact, differentiable
-
-
-def _exact_plans(
-    cost: np.ndarray, alpha: np.ndarray, beta: np.ndarray, n_jobs: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Optimal (f (B, n), g (B, m), plan (B, n, m)) of batched balanced problems, on threads."""
-    cost, alpha, beta = (np.ascontiguousarray(v, dtype=np.float64) for v in (cost, alpha, beta))
-    size = len(alpha)
-    f, g = np.zeros_like(alpha), np.zeros_like(beta)
-    plan = np.zeros_like(cost)
-    status = np.zeros(size, np.int64)
-    max_pivots = _MAX_PIVOTS_PER_NODE * (alpha.shape[1] + beta.shape[1])
-
-    def part(lo: int, hi: int) -> None:
-        transport.plans_of_batch(cost, alpha, beta, lo, hi, max_pivots, f, g, plan, status)
-
-    edges = np.linspace(0, size, max(1, min(n_jobs, size)) + 1).round().astype(int)
-    if len(edges) <= 2:
-        part(0, size)
-    else:
-        pool: ThreadPoolExecutor = _executor(len(edges) - 1)
-        list(pool.map(lambda k: part(edges[k], edges[k + 1]), range(len(edges) - 1)))
-    if (status != transport.OPTIMAL).any():
-        bad = int(np.flatnonzero(status != transport.OPTIMAL)[0])
-        raise RuntimeError(f"exact_emd_torch: the transport simplex did not finish pair {bad} "
-                           f"within {max_pivots} pivots; check the inputs for extreme values")
-    return f, g, plan
-
-
-def exact_emd_torch(
-    w_a: torch.Tensor,
-    x_a: torch.Tensor,
-    w_b: torch.Tensor,
-    x_b: torch.Tensor,
-    *,
-    R: float = 0.8,
-    mask_a: torch.Tensor | None = None,
-    mask_b: torch.Tensor | None = None,
-    n_jobs: int = 1,
-) -> torch.Tensor:
-    """Batched, differentiable exact EMD (energyflow definition; see the module docstring).
-
-    The **value** is the optimum of the EMD's linear program, found by jetviz's
-    transportation simplex on the CPU (float64): exact (it equals POT's ``ot.emd2`` to
-    float rounding), never negative, right at small distances. The **gradient** is that of
-    the Lagrangian at the optimal primal-dual solution, as in :func:`sinkhorn_emd`: the
-    optimal plan for the ground costs (hence the positions) and the dual potentials for the
-    weights. Where the optimum is degenerate (e.g. identical jets) the EMD is not
-    differentiable and this is one of its subgradients. Particles of zero weight count as
-    padding. A drop-in for :func:`sinkhorn_emd` without ``eps``/``n_iter``; inputs on a GPU
-    are solved on the CPU and the result returned on their device.
-
-    Args:
-        w_a: (B, Pa) non-negative weights (e.g. pT in GeV), 0 on padding.
-        x_a: (B, Pa, 2) (eta, phi) positions.
-        w_b: (B, Pb) weights of the second sets.
-        x_b: (B, Pb, 2) positions of the second sets.
-        R: jet radius dividing the angular distance.
-        mask_a: (B, Pa) bool, True for a real particle; default ``w_a > 0``.
-        mask_b: (B, Pb) bool; default ``w_b > 0``.
-        n_jobs: CPU threads solving the batch's problems.
-
-    Returns:
-        (B,) EMD in the units of the weights.
-    """
-    _check_inputs(w_a, x_a, w_b, x_b)
-    mask_a = w_a > 0 if mask_a is None else mask_a.bool() & (w_a > 0)
-    mask_b = w_b > 0 if mask_b is None else mask_b.bool() & (w_b > 0)
-    dtype = torch.promote_types(torch.promote_types(w_a.dtype, x_a.dtype), torch.float32)
-    wants_grad = torch.is_grad_enabled() and any(
-        t.requires_grad for t in (w_a, x_a, w_b, x_b))
-    with torch.autocast(w_a.device.type, enabled=False):
-        w_a, x_a, w_b, x_b = (t.to(dtype) for t in (w_a, x_a, w_b, x_b))
-        alpha, beta, _, _, cost, mass, imbalance = _augment(
-            w_a, x_a, w_b, x_b, mask_a, mask_b, R)
-        with torch.no_grad():
-            # the solver's problem in float64 from the inputs, and its costs without
-            # _ground_cost's 1e-20 floor (a gradient guard that would put 1e-10/R between
-            # coincident particles)
-            a64, b64, _, _, _, mass64, imbalance64 = (v.cpu() for v in _augment(
-                w_a.double(), x_a.double(), w_b.double(), x_b.double(), mask_a, mask_b, R))
-            exact_cost = (x_a[:, :, None, :].double() - x_b[:, None, :, :].double()
-                          ).square().sum(-1).sqrt() / R
-            exact_cost = torch.nn.functional.pad(exact_cost, (0, 1, 0, 1))
-            f, g, plan = _exact_plans(exact_cost.cpu().numpy(), a64.numpy(), b64.numpy(),
-                                      n_jobs)
-            lower = (f * a64.numpy()).sum(1) + (g * b64.numpy()).sum(1)
-            value = (mass64 * torch.from_numpy(lower).clamp_min(0.0) + imbalance64
-                     ).to(cost.device, cost.dtype)
-            if not wants_grad:
-                return value  # no gradient wanted: the Lagrangian is not needed
-            f, g, plan = (torch.from_numpy(v).to(cost.device, cost.dtype) for v in (f, g, plan))
-        return _with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass,
-                                         imbalance)[0]

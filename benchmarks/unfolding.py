@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jetviz.unfolding.analysis import Observed, unfold_all, w1_table  # noqa: E402
+from jetviz.unfolding.checkpoint import load_cinn  # noqa: E402
 from jetviz.unfolding.data import (  # noqa: E402
     CUTS,
     OBSERVABLES,
@@ -35,7 +36,6 @@ from jetviz.unfolding.data import (  # noqa: E402
     parton_observables,
     read_pairs,
 )
-from jetviz.unfolding.flow import load_cinn  # noqa: E402
 from jetviz.unfolding.metrics import QUANTILES, coverage  # noqa: E402
 from jetviz.unfolding.summary import posterior_observables, read_summary  # noqa: E402
 from jetviz.unfolding.training import model_inputs  # noqa: E402

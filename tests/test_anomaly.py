@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
 from jetviz.anomaly import metrics
 from jetviz.anomaly.data import images_from_particles, split_jets
@@ -190,7 +191,7 @@ def tiny_checkpoint(tmp_path_factory):
 def test_training_resumes_and_records_its_commands_and_evaluation(tiny_checkpoint):
     _, root = tiny_checkpoint
     _, config, record = ckpt.load(root / "ae")
-    last = ckpt.read_config(root / "ae" / "last")
+    last = checkpoints.read_config(root / "ae" / "last", "anomaly")
     assert last["record"]["epoch"] == 2 and len(last["record"]["ae_history"]) == 2
     assert record["commands"] == ["test", "test resume"]
     assert config["model"]["n_pixels"] == 8 and config["train"]["method"] == "ae"
@@ -214,7 +215,7 @@ def test_nae_checkpoint_keeps_its_negative_samples(tiny_checkpoint):
 
 def test_bad_checkpoints_give_clear_messages(tiny_checkpoint, tmp_path):
     _, root = tiny_checkpoint
-    with pytest.raises(JetvizInputError, match="not an anomaly-model checkpoint"):
+    with pytest.raises(JetvizInputError, match="not a 'anomaly' checkpoint"):
         ckpt.load(tmp_path)
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(JetvizInputError, match="corrupt checkpoint config"):
@@ -229,3 +230,27 @@ def test_bad_checkpoints_give_clear_messages(tiny_checkpoint, tmp_path):
     (tmp_path / "model.safetensors").write_bytes((root / "ae" / "model.safetensors").read_bytes())
     with pytest.raises(JetvizInputError, match="do not match the config"):
         ckpt.load(tmp_path)
+
+
+def test_legacy_checkpoints_convert_in_place_and_load_the_same_weights(tiny_checkpoint, tmp_path):
+    import shutil
+
+    _, root = tiny_checkpoint
+    old = tmp_path / "nae"
+    shutil.copytree(root / "nae", old)
+    for config in (old / "config.json", old / "last" / "config.json"):  # the old header
+        payload = json.loads(config.read_text())
+        payload = {"format": "jetviz-anomaly", "version": 1,
+                   **{k: payload[k] for k in ("config", "record", "optimizer") if k in payload}}
+        config.write_text(json.dumps(payload))
+    with pytest.raises(JetvizInputError, match="jetviz checkpoints convert"):
+        ckpt.load(old)
+    assert sorted(ckpt.convert_legacy(tmp_path)) == [old, old / "last"]
+    assert ckpt.convert_legacy(tmp_path) == []  # nothing left to convert
+    model, config, record = ckpt.load(old)
+    reference, ref_config, ref_record = ckpt.load(root / "nae")
+    assert (config, record) == (ref_config, ref_record)
+    for a, b in zip(model.state_dict().values(), reference.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(ckpt.load_samples(old)["x"], ckpt.load_samples(root / "nae")["x"])
+    assert [e.path for e in checkpoints.find("anomaly", [tmp_path])] == [old]

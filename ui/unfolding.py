@@ -51,7 +51,7 @@ def stamps() -> tuple[str, int, int, int]:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _model(directory: str, stamp: int):
-    from jetviz.unfolding.flow import load_cinn
+    from jetviz.unfolding.checkpoint import load_cinn
 
     torch.set_num_threads(1)
     return load_cinn(Path(directory) / MODEL)

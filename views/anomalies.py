@@ -6,14 +6,14 @@ import streamlit as st
 
 from jetviz.anomaly.data import BACKGROUND_LABELS, test_start
 from jetviz.anomaly.evaluate import BACKGROUND_GROUP, PAPER_NOTE
-from jetviz.anomaly.figures import (
+from jetviz.anomaly.metrics import roc_curve, summary
+from jetviz.errors import JetvizInputError
+from jetviz.figures.anomaly import (
     image_grid,
     jet_and_reconstruction,
     roc_figure,
     score_histogram,
 )
-from jetviz.anomaly.metrics import roc_curve, summary
-from jetviz.errors import JetvizInputError
 from ui.anomaly import (
     auc_table,
     load_model,

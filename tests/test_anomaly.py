@@ -1,4 +1,4 @@
-"""The anomaly engine: NAE loss gradient, Langevin chains, ROC metrics, images, checkpoints."""
+"""The anomaly engine: NAE loss gradient, Langevin chains, images, training, checkpoints."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import torch
 
 from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly import metrics
 from jetviz.anomaly.data import images_from_particles, split_jets
 from jetviz.anomaly.model import AEConfig, ConvAE
 from jetviz.anomaly.nae import (
@@ -126,26 +125,6 @@ def test_fast_scorer_gives_the_models_energies():
         fast = FastScorer(model).energy(x)
     assert torch.allclose(fast, expected, rtol=1e-4, atol=1e-9)
     assert model.encoder[0].weight.shape == (4, 1, 4, 4)  # the model itself is untouched
-
-
-def test_auc_of_perfect_inverted_and_tied_scores():
-    sig, bkg = np.array([2.0, 3.0, 4.0]), np.array([0.0, 1.0])
-    assert metrics.auc(sig, bkg) == 1.0
-    assert metrics.auc(-sig, -bkg) == 0.0
-    assert metrics.auc(np.ones(3), np.ones(4)) == 0.5
-    es, eb = metrics.roc_curve(sig, bkg)
-    assert (es[0], eb[0], es[-1], eb[-1]) == (0.0, 0.0, 1.0, 1.0)
-    assert np.all(np.diff(es) >= 0) and np.all(np.diff(eb) >= 0)
-    assert metrics.inverse_eb_at(sig, bkg, 0.5) == float("inf")
-
-
-def test_auc_equals_the_trapezoid_area_under_the_roc_curve():
-    rng = np.random.default_rng(0)
-    sig, bkg = rng.normal(1, 1, 500).round(1), rng.normal(0, 1, 700).round(1)  # with ties
-    es, eb = metrics.roc_curve(sig, bkg)
-    assert metrics.auc(sig, bkg) == pytest.approx(np.trapezoid(es, eb), abs=1e-12)
-    with pytest.raises(JetvizInputError, match="NaN"):
-        metrics.auc(np.array([np.nan]), bkg)
 
 
 def test_images_are_normalised_centred_and_of_the_right_shape():

@@ -6,7 +6,6 @@ import streamlit as st
 
 from jetviz.anomaly.data import BACKGROUND_LABELS, test_start
 from jetviz.anomaly.evaluate import BACKGROUND_GROUP, PAPER_NOTE
-from jetviz.anomaly.metrics import roc_curve, summary
 from jetviz.errors import JetvizInputError
 from jetviz.figures.anomaly import (
     image_grid,
@@ -14,6 +13,7 @@ from jetviz.figures.anomaly import (
     roc_figure,
     score_histogram,
 )
+from jetviz.roc import roc_curve, summary
 from ui.anomaly import (
     auc_table,
     load_model,

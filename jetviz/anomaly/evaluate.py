@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from jetviz.anomaly import metrics
+from jetviz import roc
 from jetviz.anomaly.data import background_classes, held_out_indices, images_from_particles
 from jetviz.anomaly.model import ConvAE
 from jetviz.jets import JetSet
@@ -82,7 +82,7 @@ def table_from_scores(scores: np.ndarray, labels: np.ndarray, class_names: tuple
     for group, classes in signal_groups(background, class_names).items():
         sig = group_scores(scores, labels, class_names, classes)
         if sig.size and bkg.size:
-            signals[group] = {**metrics.summary(sig, bkg), "n": int(sig.size)}
+            signals[group] = {**roc.summary(sig, bkg), "n": int(sig.size)}
     means = {c: float(scores[labels == k].mean()) for k, c in enumerate(class_names)
              if (labels == k).any()}
     return {"background": background, "n_background": int(bkg.size),

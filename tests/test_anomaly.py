@@ -233,3 +233,33 @@ def test_legacy_checkpoints_convert_in_place_and_load_the_same_weights(tiny_chec
         assert torch.equal(a, b)
     assert torch.equal(ckpt.load_samples(old)["x"], ckpt.load_samples(root / "nae")["x"])
     assert [e.path for e in checkpoints.find("anomaly", [tmp_path])] == [old]
+
+
+def test_page_scores_the_test_jets_of_the_training_file_and_every_jet_of_another(
+        tiny_checkpoint):
+    from jetviz.anomaly import explore
+
+    jets, root = tiny_checkpoint
+    model, config, record = ckpt.load(root / "nae")
+    own = explore.score_file(model, config["train"], record, jets, "elsewhere/" + str(
+        record["data"]["file_name"]))
+    start = config["train"]["n_train"] + config["train"]["n_select"]
+    assert own.held_out and len(own.index) == len(jets) - len(jets.class_names) * start
+    other = explore.score_file(model, config["train"], record, jets, "other.h5")
+    assert not other.held_out and np.array_equal(other.index, np.arange(len(jets)))
+    # a jet's score is the same scored alone or in the batch, and its groups partition
+    jet = own.most_anomalous()
+    image, recon, energy = explore.jet_and_reconstruction(model, jets, jet)
+    assert energy == pytest.approx(own.scores.max(), rel=1e-4)
+    assert image.shape == recon.shape == (8, 8)
+    assert sum(int(m.sum()) for m in own.groups.values()) == len(own.index)
+    assert np.allclose(own.mean_input["QCD"].sum(), 1.0, atol=1e-5)
+    strip = own.strip(5)
+    assert all(len(ids) == 5 and set(ids) <= set(own.index) for _, ids in strip.values())
+    curves, summaries = explore.rocs(own, "QCD")
+    assert set(curves) == set(summaries) == {"top", "W", "Z"}
+    assert len(explore.negative_images(root / "nae", 3)) == 3
+    assert explore.negative_images(root / "ae", 3) == []
+    stored = explore.stored_evaluations(root)
+    assert set(stored) == {("ae", "qcd"), ("nae", "qcd")}
+    assert stored[("nae", "qcd")] == record["evaluation"]

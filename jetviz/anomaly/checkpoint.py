@@ -62,3 +62,9 @@ def convert_legacy(directory: str | os.PathLike) -> list[Path]:
     safetensors); only config.json's header changes, so the weights are untouched.
     """
     return checkpoints.relabel_legacy(directory, LEGACY_FORMAT, KIND)
+
+
+def modified_ns(directory: str | os.PathLike) -> int:
+    """When the weights of a checkpoint last changed (ns; 0 when missing): a cache key."""
+    path = Path(directory) / f"{checkpoints.WEIGHTS}.safetensors"
+    return path.stat().st_mtime_ns if path.is_file() else 0

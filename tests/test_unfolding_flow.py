@@ -95,7 +95,7 @@ def test_sampling_is_seeded_and_checkpoints_rebuild_the_model(tmp_path):
 
 def test_swapping_quarks_flips_the_w_decay_angles_only():
     from jetviz.physics import wrap_phi
-    from jetviz.unfolding.training import model_inputs
+    from jetviz.unfolding.representation import model_inputs
 
     events = synthetic_pairs(200, np.random.default_rng(3))
     x, y, _ = model_inputs(events)

@@ -82,7 +82,7 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     """1/ε_B (log) against ε_S per signal group, with the working points ε_S = 0.2 and 0.5.
 
     Args:
-        curves: group -> (ε_S, ε_B) from :func:`jetviz.anomaly.metrics.roc_curve`.
+        curves: group -> (ε_S, ε_B) from :func:`jetviz.roc.roc_curve`.
         summaries: group -> {"auc", "inv_eb_02", "inv_eb_05"}.
         title: figure title; background: the group trained on (named on the y axis).
     """

@@ -32,8 +32,8 @@ from jetviz.unfolding.data import (
 )
 from jetviz.unfolding.flow import ConditionalINN
 from jetviz.unfolding.metrics import QUANTILES, coverage
+from jetviz.unfolding.representation import model_inputs
 from jetviz.unfolding.summary import posterior_observables, read_summary
-from jetviz.unfolding.training import model_inputs
 
 DATA, MODEL, SUMMARY = "zw_events.h5", "cinn", "posterior.h5"
 

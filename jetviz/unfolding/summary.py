@@ -32,10 +32,15 @@ from jetviz.readers.store import (
     read_dataset,
 )
 from jetviz.unfolding.checkpoint import load_cinn
-from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables
+from jetviz.unfolding.data import (
+    OBSERVABLES,
+    observables_from_objects,
+    parton_observables,
+    read_pairs,
+)
 from jetviz.unfolding.flow import ConditionalINN
 from jetviz.unfolding.metrics import pit_values
-from jetviz.unfolding.representation import partons_from_coords
+from jetviz.unfolding.representation import model_inputs, partons_from_coords
 
 KIND = "jetviz-unfolding-posterior"
 
@@ -108,9 +113,6 @@ def summarise_file(data: str | Path, model_dir: str | Path, out: str | Path, n_s
     Returns:
         (events summarised, seconds spent sampling).
     """
-    from jetviz.unfolding.data import read_pairs
-    from jetviz.unfolding.training import model_inputs
-
     model, record = load_cinn(model_dir)
     _, test = read_pairs(data).split(int(record["n_test"]))
     if n_events is not None:

@@ -23,11 +23,7 @@ from jetviz.errors import JetvizInputError
 from jetviz.unfolding.checkpoint import load_cinn, save_cinn, save_last
 from jetviz.unfolding.data import PairedEvents
 from jetviz.unfolding.flow import CINNConfig, ConditionalINN
-from jetviz.unfolding.representation import (
-    condition_from_detector,
-    coords_from_partons,
-    reference_phi,
-)
+from jetviz.unfolding.representation import model_inputs
 
 
 @dataclass(frozen=True)
@@ -44,21 +40,6 @@ class TrainConfig:
     # Swap quark and antiquark in a random half of each batch: jets do not tell them apart
     # and the observables are symmetric, so the posterior's two modes get equal weight.
     swap_quarks: bool = False
-
-
-def model_inputs(events: PairedEvents, swap_quarks: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events.
-
-    With ``swap_quarks`` the parton coordinates are those of (ℓ⁻, ℓ⁺, q̄′, q).
-    """
-    leptons = events.leptons.astype(np.float64)
-    phi_ref = reference_phi(leptons)
-    parton = events.parton[:, [0, 1, 3, 2]] if swap_quarks else events.parton
-    x = coords_from_partons(parton, phi_ref).astype(np.float32)
-    flavour = (np.abs(events.parton_id[:, 0]) == 13).astype(np.float32)
-    y = condition_from_detector(leptons, events.jets.astype(np.float64), events.n_jets, flavour)
-    return x, y, phi_ref
 
 
 def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: int = 4096

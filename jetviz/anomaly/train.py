@@ -22,7 +22,7 @@ import torch
 from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
 from jetviz.anomaly.data import background_classes, images_from_particles, split_jets
-from jetviz.anomaly.evaluate import OPPOSITE_GROUP
+from jetviz.anomaly.evaluate import OPPOSITE_GROUP, evaluate_checkpoint
 from jetviz.anomaly.model import AEConfig, ConvAE, build_model
 from jetviz.anomaly.nae import (
     ReplayBuffer,
@@ -31,6 +31,7 @@ from jetviz.anomaly.nae import (
     sample_negatives,
     weight_norm,
 )
+from jetviz.device import default_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 
@@ -291,10 +292,6 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     Returns:
         The checkpoint directory (its config.json's record holds the held-out evaluation).
     """
-    from jetviz.anomaly.evaluate import evaluate_checkpoint
-    from jetviz.device import default_device
-
-
     out, device = Path(out), device or default_device()
     if resume:
         checkpoints.recover_last(out)

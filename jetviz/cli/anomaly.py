@@ -133,14 +133,8 @@ def torch_seed(seed: int) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from jetviz.anomaly import checkpoint as ckpt
-    from jetviz.anomaly.data import test_start
-    from jetviz.anomaly.evaluate import auc_rows, evaluate_checkpoint
+    from jetviz.anomaly.evaluate import score_checkpoint
 
-    model, config, _ = ckpt.load(args.model)
-    train_cfg = config["train"]
-    table = evaluate_checkpoint(model, _jets(args.jets), train_cfg["background"],
-                                test_start(train_cfg))
-    for row in auc_rows({(train_cfg["method"], train_cfg["background"]): table}):
+    for row in score_checkpoint(args.model, _jets(args.jets)):
         print(row)
     return 0

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
 from jetviz.anomaly.data import images_from_particles, test_start
 from jetviz.anomaly.evaluate import (
@@ -45,21 +46,20 @@ def auc_table(models: Path, jets) -> dict:
     results = {}
     print(f"{'method':6} {'trained on':10} {'signal':6} {'AUC':>6} {'1/eB(0.2)':>9} "
           f"{'1/eB(0.5)':>9} {'AUC paper':>9}")
-    for method in ("ae", "nae"):
-        for background in ("qcd", "top"):
-            path = models / f"{method}_{background}"
-            try:
-                model, config, _ = ckpt.load(path)
-            except ValueError as err:
-                print(f"{method:6} {background:10} missing: {err}")
-                continue
-            table = evaluate_checkpoint(model, jets, background, test_start(config["train"]))
-            results[(method, background)] = table
-            for group, s in table["signals"].items():
-                paper = PAPER_AUC.get((method, background, group))
-                print(f"{method.upper():6} {background:10} {group:6} {s['auc']:6.3f} "
-                      f"{s['inv_eb_02']:9.1f} {s['inv_eb_05']:9.1f} "
-                      f"{'n/a' if paper is None else f'{paper:.3f}':>9}")
+    for entry in checkpoints.find(ckpt.KIND, [models]):  # ae_qcd, ae_top, nae_qcd, nae_top
+        try:
+            model, config, _ = ckpt.load(entry.path)
+        except ValueError as err:
+            print(f"{entry.name}: unusable: {err}")
+            continue
+        method, background = config["train"]["method"], config["train"]["background"]
+        table = evaluate_checkpoint(model, jets, background, test_start(config["train"]))
+        results[(method, background)] = table
+        for group, s in table["signals"].items():
+            paper = PAPER_AUC.get((method, background, group))
+            print(f"{method.upper():6} {background:10} {group:6} {s['auc']:6.3f} "
+                  f"{s['inv_eb_02']:9.1f} {s['inv_eb_05']:9.1f} "
+                  f"{'n/a' if paper is None else f'{paper:.3f}':>9}")
     print(f"paper: {PAPER_NOTE}")
     for background, group in (("qcd", "top"), ("top", "QCD")):
         ae, nae = results.get(("ae", background)), results.get(("nae", background))

@@ -27,18 +27,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jetviz.unfolding.analysis import Observed, unfold_all, w1_table  # noqa: E402
-from jetviz.unfolding.data import (  # noqa: E402
-    CUTS,
-    OBSERVABLES,
-    detector_observables,
-    parton_observables,
-    read_pairs,
-)
-from jetviz.unfolding.flow import load_cinn  # noqa: E402
+from jetviz.unfolding.analysis import unfold_all, w1_table  # noqa: E402
+from jetviz.unfolding.bundle import MODEL, read_bundle  # noqa: E402
+from jetviz.unfolding.checkpoint import load_cinn  # noqa: E402
+from jetviz.unfolding.data import CUTS, OBSERVABLES  # noqa: E402
 from jetviz.unfolding.metrics import QUANTILES, coverage  # noqa: E402
-from jetviz.unfolding.summary import posterior_observables, read_summary  # noqa: E402
-from jetviz.unfolding.training import model_inputs  # noqa: E402
+from jetviz.unfolding.summary import posterior_observables  # noqa: E402
 
 
 def _page_warm_seconds(directory: Path) -> float:
@@ -48,7 +42,7 @@ def _page_warm_seconds(directory: Path) -> float:
     from streamlit.testing.v1 import AppTest
 
     os.environ["JETVIZ_UNFOLD_DIR"] = str(directory)
-    at = AppTest.from_file(str(ROOT / "pages" / "unfolding.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "views" / "unfolding.py"), default_timeout=300)
     at.run()
     if at.exception:
         raise RuntimeError(at.exception)
@@ -67,16 +61,14 @@ def main() -> int:
     directory = Path(args.dir)
     torch.set_num_threads(1)
 
-    model, record = load_cinn(directory / "cinn")
-    events = read_pairs(directory / "zw_events.h5")
-    train, test = events.split(int(record["n_test"]))
-    pit, samples, attrs = read_summary(directory / "posterior.h5")
-    test = test.subset(slice(0, len(pit)))  # the summarised test events
-    print(f"data: {events.attrs.get('command')}")
+    model, record = load_cinn(directory / MODEL)
+    bundle = read_bundle(directory, int(record["n_test"]))
+    pit, samples, attrs = bundle.pit, bundle.samples, bundle.summary_attrs
+    print(f"data: {bundle.data_attrs.get('command')}")
     print(f"model: {record['commands'][-1]}  (best epoch {record['best_epoch']}, "
           f"validation NLL {record['best_val_nll']:.3f})")
     print(f"posteriors: {attrs.get('command')}")
-    print(f"test events {len(test):,}, training events {len(train):,}\n")
+    print(f"test events {len(pit):,}, training events {len(bundle.train.truth['m_jj']):,}\n")
 
     print(f"1. Calibration: max_q |c(q) − q| over q = {QUANTILES[0]:g} … {QUANTILES[-1]:g} "
           "(goal ≤ 0.05)")
@@ -91,9 +83,7 @@ def main() -> int:
 
     print("2. W1 to parton truth (binned on jetviz.unfolding.metrics.EDGES); baseline = "
           f"truth vs truth, mean of {args.draws} draws")
-    test_obs = Observed(detector_observables(test), parton_observables(test.parton))
-    train_obs = Observed(detector_observables(train), parton_observables(train.parton))
-    results = {cut: unfold_all(test_obs, samples, train_obs, cut, np.random.default_rng(5),
+    results = {cut: unfold_all(bundle.test, samples, bundle.train, cut, np.random.default_rng(5),
                                baseline_draws=args.draws) for cut in CUTS}
     header = (f"   {'cut':34s} {'observable':8s} {'events':>6s} {'truth-truth':>11s} "
               f"{'cINN':>8s} {'IBU':>8s} {'detector':>8s} {'cINN/base':>9s} {'IBU/base':>8s}"
@@ -110,7 +100,7 @@ def main() -> int:
               f"{row['IBU / baseline']:8.2f}  ≤{goal:g} {'met' if ok else 'NOT met'}")
     print(f"   cINN W1 goals met in {sum(verdicts)} of {len(verdicts)} rows\n")
 
-    _, y, phi_ref = model_inputs(test.subset(slice(0, 20)))
+    y, phi_ref = bundle.y[:20], bundle.phi_ref[:20]
     gen = torch.Generator().manual_seed(0)
     posterior_observables(model, y[:1], phi_ref[:1], 1000, gen)  # warm-up
     times = []

@@ -337,3 +337,22 @@ def find(kind: str | None = None, roots: Iterable[str | os.PathLike] | None = No
                 stack.extend((d, depth + 1) for d in directory.iterdir()
                              if d.is_dir() and not d.name.startswith(".") and d.name != LAST)
     return sorted(found, key=lambda e: (not e.shipped, e.name))
+
+
+def relabel_legacy(directory: str | os.PathLike, legacy_format: str, kind: str) -> list[Path]:
+    """Convert, in place, every checkpoint under ``directory`` (itself and ``last/``
+    included) whose config.json says ``"format": legacy_format`` and whose files already
+    follow this layout: only config.json's header changes (its config, record and
+    optimizer entries are kept). Returns the converted directories."""
+    done = []
+    for path in sorted(Path(directory).rglob(CONFIG)):
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(payload, dict) or payload.get("format") != legacy_format:
+            continue
+        kept = {k: payload[k] for k in ("config", "record", "optimizer") if k in payload}
+        write_json(path, {"format": FORMAT, "version": VERSION, "kind": kind, **kept})
+        done.append(path.parent)
+    return done

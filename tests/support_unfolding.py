@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from jetviz.unfolding.checkpoint import load_cinn
 from jetviz.unfolding.data import PairedEvents, write_pairs
-from jetviz.unfolding.flow import CINNConfig, load_cinn
-from jetviz.unfolding.representation import partons_from_coords
+from jetviz.unfolding.flow import CINNConfig
+from jetviz.unfolding.representation import model_inputs, partons_from_coords
 from jetviz.unfolding.summary import summarise, write_summary
-from jetviz.unfolding.training import TrainConfig, model_inputs, train_cinn
+from jetviz.unfolding.training import TrainConfig, train_cinn
 
 
 def synthetic_pairs(n: int, rng: np.random.Generator) -> PairedEvents:

@@ -1,4 +1,4 @@
-"""The anomaly engine: NAE loss gradient, Langevin chains, ROC metrics, images, checkpoints."""
+"""The anomaly engine: NAE loss gradient, Langevin chains, images, training, checkpoints."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly import metrics
 from jetviz.anomaly.data import images_from_particles, split_jets
 from jetviz.anomaly.model import AEConfig, ConvAE
 from jetviz.anomaly.nae import (
@@ -127,26 +127,6 @@ def test_fast_scorer_gives_the_models_energies():
     assert model.encoder[0].weight.shape == (4, 1, 4, 4)  # the model itself is untouched
 
 
-def test_auc_of_perfect_inverted_and_tied_scores():
-    sig, bkg = np.array([2.0, 3.0, 4.0]), np.array([0.0, 1.0])
-    assert metrics.auc(sig, bkg) == 1.0
-    assert metrics.auc(-sig, -bkg) == 0.0
-    assert metrics.auc(np.ones(3), np.ones(4)) == 0.5
-    es, eb = metrics.roc_curve(sig, bkg)
-    assert (es[0], eb[0], es[-1], eb[-1]) == (0.0, 0.0, 1.0, 1.0)
-    assert np.all(np.diff(es) >= 0) and np.all(np.diff(eb) >= 0)
-    assert metrics.inverse_eb_at(sig, bkg, 0.5) == float("inf")
-
-
-def test_auc_equals_the_trapezoid_area_under_the_roc_curve():
-    rng = np.random.default_rng(0)
-    sig, bkg = rng.normal(1, 1, 500).round(1), rng.normal(0, 1, 700).round(1)  # with ties
-    es, eb = metrics.roc_curve(sig, bkg)
-    assert metrics.auc(sig, bkg) == pytest.approx(np.trapezoid(es, eb), abs=1e-12)
-    with pytest.raises(JetvizInputError, match="NaN"):
-        metrics.auc(np.array([np.nan]), bkg)
-
-
 def test_images_are_normalised_centred_and_of_the_right_shape():
     jets = make_jetset(n=20, p=12, seed=4)
     img = images_from_particles(jets.particles, jets.mask, n_pixels=16)
@@ -190,7 +170,7 @@ def tiny_checkpoint(tmp_path_factory):
 def test_training_resumes_and_records_its_commands_and_evaluation(tiny_checkpoint):
     _, root = tiny_checkpoint
     _, config, record = ckpt.load(root / "ae")
-    last = ckpt.read_config(root / "ae" / "last")
+    last = checkpoints.read_config(root / "ae" / "last", "anomaly")
     assert last["record"]["epoch"] == 2 and len(last["record"]["ae_history"]) == 2
     assert record["commands"] == ["test", "test resume"]
     assert config["model"]["n_pixels"] == 8 and config["train"]["method"] == "ae"
@@ -214,7 +194,7 @@ def test_nae_checkpoint_keeps_its_negative_samples(tiny_checkpoint):
 
 def test_bad_checkpoints_give_clear_messages(tiny_checkpoint, tmp_path):
     _, root = tiny_checkpoint
-    with pytest.raises(JetvizInputError, match="not an anomaly-model checkpoint"):
+    with pytest.raises(JetvizInputError, match="not a 'anomaly' checkpoint"):
         ckpt.load(tmp_path)
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(JetvizInputError, match="corrupt checkpoint config"):
@@ -229,3 +209,57 @@ def test_bad_checkpoints_give_clear_messages(tiny_checkpoint, tmp_path):
     (tmp_path / "model.safetensors").write_bytes((root / "ae" / "model.safetensors").read_bytes())
     with pytest.raises(JetvizInputError, match="do not match the config"):
         ckpt.load(tmp_path)
+
+
+def test_legacy_checkpoints_convert_in_place_and_load_the_same_weights(tiny_checkpoint, tmp_path):
+    import shutil
+
+    _, root = tiny_checkpoint
+    old = tmp_path / "nae"
+    shutil.copytree(root / "nae", old)
+    for config in (old / "config.json", old / "last" / "config.json"):  # the old header
+        payload = json.loads(config.read_text())
+        payload = {"format": "jetviz-anomaly", "version": 1,
+                   **{k: payload[k] for k in ("config", "record", "optimizer") if k in payload}}
+        config.write_text(json.dumps(payload))
+    with pytest.raises(JetvizInputError, match="jetviz checkpoints convert"):
+        ckpt.load(old)
+    assert sorted(ckpt.convert_legacy(tmp_path)) == [old, old / "last"]
+    assert ckpt.convert_legacy(tmp_path) == []  # nothing left to convert
+    model, config, record = ckpt.load(old)
+    reference, ref_config, ref_record = ckpt.load(root / "nae")
+    assert (config, record) == (ref_config, ref_record)
+    for a, b in zip(model.state_dict().values(), reference.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(ckpt.load_samples(old)["x"], ckpt.load_samples(root / "nae")["x"])
+    assert [e.path for e in checkpoints.find("anomaly", [tmp_path])] == [old]
+
+
+def test_page_scores_the_test_jets_of_the_training_file_and_every_jet_of_another(
+        tiny_checkpoint):
+    from jetviz.anomaly import explore
+
+    jets, root = tiny_checkpoint
+    model, config, record = ckpt.load(root / "nae")
+    own = explore.score_file(model, config["train"], record, jets, "elsewhere/" + str(
+        record["data"]["file_name"]))
+    start = config["train"]["n_train"] + config["train"]["n_select"]
+    assert own.held_out and len(own.index) == len(jets) - len(jets.class_names) * start
+    other = explore.score_file(model, config["train"], record, jets, "other.h5")
+    assert not other.held_out and np.array_equal(other.index, np.arange(len(jets)))
+    # a jet's score is the same scored alone or in the batch, and its groups partition
+    jet = own.most_anomalous()
+    image, recon, energy = explore.jet_and_reconstruction(model, jets, jet)
+    assert energy == pytest.approx(own.scores.max(), rel=1e-4)
+    assert image.shape == recon.shape == (8, 8)
+    assert sum(int(m.sum()) for m in own.groups.values()) == len(own.index)
+    assert np.allclose(own.mean_input["QCD"].sum(), 1.0, atol=1e-5)
+    strip = own.strip(5)
+    assert all(len(ids) == 5 and set(ids) <= set(own.index) for _, ids in strip.values())
+    curves, summaries = explore.rocs(own, "QCD")
+    assert set(curves) == set(summaries) == {"top", "W", "Z"}
+    assert len(explore.negative_images(root / "nae", 3)) == 3
+    assert explore.negative_images(root / "ae", 3) == []
+    stored = explore.stored_evaluations(root)
+    assert set(stored) == {("ae", "qcd"), ("nae", "qcd")}
+    assert stored[("nae", "qcd")] == record["evaluation"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from jetviz.anomaly import checkpoint as ckpt
+from jetviz import checkpoints
 from jetviz.cli import main
 from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
@@ -27,7 +27,7 @@ def test_cli_trains_resumes_and_records_commands(tmp_path, monkeypatch):
               "--n-select", "50", "--batch-size", "64", "--threads", "1", "--no-progress"]
     assert _run(monkeypatch, "train", "--ae-epochs", "1", *common) == 0
     assert _run(monkeypatch, "train", "--resume", "--ae-epochs", "2", *common) == 0
-    record = ckpt.read_config(out / "last")["record"]
+    record = checkpoints.read_config(out / "last", "anomaly")["record"]
     assert record["epoch"] == 2
     assert len(record["commands"]) == 2 and "--resume" in record["commands"][1]
     assert record["commands"][0].startswith("jetviz anomaly train --ae-epochs 1")
@@ -36,4 +36,4 @@ def test_cli_trains_resumes_and_records_commands(tmp_path, monkeypatch):
 
 def test_cli_reports_a_bad_checkpoint(tmp_path, monkeypatch, capsys):
     assert _run(monkeypatch, "score", "--model", str(tmp_path)) == 2
-    assert "not an anomaly-model checkpoint" in capsys.readouterr().err
+    assert "not a 'anomaly' checkpoint" in capsys.readouterr().err

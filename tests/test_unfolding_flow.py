@@ -11,8 +11,9 @@ import torch
 from scipy.special import ndtri
 
 from jetviz.errors import JetvizInputError
+from jetviz.unfolding.checkpoint import load_cinn, save_cinn
 from jetviz.unfolding.data import parton_observables
-from jetviz.unfolding.flow import CINNConfig, ConditionalINN, load_cinn, save_cinn
+from jetviz.unfolding.flow import CINNConfig, ConditionalINN
 from jetviz.unfolding.representation import (
     GAMMA_W,
     M_W,
@@ -94,7 +95,7 @@ def test_sampling_is_seeded_and_checkpoints_rebuild_the_model(tmp_path):
 
 def test_swapping_quarks_flips_the_w_decay_angles_only():
     from jetviz.physics import wrap_phi
-    from jetviz.unfolding.training import model_inputs
+    from jetviz.unfolding.representation import model_inputs
 
     events = synthetic_pairs(200, np.random.default_rng(3))
     x, y, _ = model_inputs(events)
@@ -103,3 +104,25 @@ def test_swapping_quarks_flips_the_w_decay_angles_only():
     assert np.allclose(xs[:, :8], x[:, :8], atol=1e-4)
     assert np.allclose(xs[:, 8], -x[:, 8], atol=1e-3)  # cos θ* → −cos θ*
     assert np.allclose(np.abs(wrap_phi(xs[:, 9] - x[:, 9])), np.pi, atol=1e-3)  # φ* → φ* + π
+
+
+def test_a_legacy_cinn_converts_in_place_and_loads_the_same_model(tmp_path):
+    import json
+
+    from jetviz import checkpoints
+    from jetviz.unfolding.checkpoint import convert_legacy
+
+    model = _tiny()
+    save_cinn(tmp_path / "cinn", model, {"command": "test", "n_test": 1})
+    config = tmp_path / "cinn" / "config.json"
+    payload = json.loads(config.read_text())  # the old header: format, version, no kind
+    config.write_text(json.dumps({"format": "jetviz-cinn", "version": 1,
+                                  "config": payload["config"], "record": payload["record"]}))
+    with pytest.raises(JetvizInputError, match="jetviz checkpoints convert"):
+        load_cinn(tmp_path / "cinn")
+    assert convert_legacy(tmp_path) == [tmp_path / "cinn"]
+    loaded, record = load_cinn(tmp_path / "cinn")
+    x, y = torch.randn(3, 4), torch.randn(3, 3)
+    assert torch.equal(loaded.log_prob(x, y), model.log_prob(x, y))
+    assert record == {"command": "test", "n_test": 1}
+    assert [e.kind for e in checkpoints.find(roots=[tmp_path])] == ["cinn"]

@@ -1,9 +1,8 @@
 """Streamlit side of the Unfolding page: cached loaders of the shipped paired events, cINN
 and precomputed test-sample posteriors, and the per-event posterior.
 
-Files live in checkpoints/unfolding/ (``$JETVIZ_UNFOLD_DIR`` overrides it, for tests):
-``zw_events.h5`` (``jetviz unfold generate``), ``cinn/`` (``jetviz unfold train``) and
-``posterior.h5`` (``jetviz unfold posterior``). Everything is cached on the files'
+Files live in checkpoints/unfolding/ (``$JETVIZ_UNFOLD_DIR`` overrides it, for tests); what
+they hold is in :mod:`jetviz.unfolding.bundle`. Everything is cached on the files'
 modification times; the model in ``st.cache_resource``, arrays in ``st.cache_data``.
 """
 
@@ -14,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
-from jetviz.errors import JetvizInputError
+from jetviz.unfolding import bundle as files
+from jetviz.unfolding.bundle import Bundle
 
 UNFOLD_ENV = "JETVIZ_UNFOLD_DIR"
-DATA, MODEL, SUMMARY = "zw_events.h5", "cinn", "posterior.h5"
 SPLIT_SEED = 5  # draws the truth-vs-truth baseline events
 POSTERIOR_SAMPLES = 1000
 BASELINE_DRAWS = 10  # truth-vs-truth W1 averaged over this many draws (as the benchmark)
@@ -35,68 +33,39 @@ def unfold_dir() -> Path:
     return CHECKPOINTS / "unfolding"
 
 
-def _stamp(path: Path) -> int:
-    if path.is_dir():
-        path = path / "model.safetensors"
-    if not path.exists():
-        raise JetvizInputError(f"{path} is missing")
-    return path.stat().st_mtime_ns
-
-
 def stamps() -> tuple[str, int, int, int]:
     """(directory, modification times of data, model, summary); raises if a file is missing."""
     d = unfold_dir()
-    return str(d), _stamp(d / DATA), _stamp(d / MODEL), _stamp(d / SUMMARY)
+    return (str(d), *files.modified_ns(d))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _model(directory: str, stamp: int):
-    from jetviz.unfolding.flow import load_cinn
+    import torch
 
-    torch.set_num_threads(1)
-    return load_cinn(Path(directory) / MODEL)
+    from jetviz.unfolding.checkpoint import load_cinn
+
+    torch.set_num_threads(1)  # the page's sampling is fastest on one thread
+    return load_cinn(Path(directory) / files.MODEL)
 
 
 @st.cache_data(max_entries=2, show_spinner="Reading the paired events …")
-def _samples(directory: str, data_stamp: int, model_stamp: int, summary_stamp: int) -> dict:
-    from jetviz.unfolding.analysis import Observed
-    from jetviz.unfolding.data import detector_observables, parton_observables, read_pairs
-    from jetviz.unfolding.summary import read_summary
-    from jetviz.unfolding.training import model_inputs
-
+def _bundle(directory: str, data_stamp: int, model_stamp: int, summary_stamp: int) -> Bundle:
     _, record = _model(directory, model_stamp)
-    events = read_pairs(Path(directory) / DATA)
-    train, test = events.split(int(record["n_test"]))
-    _, y, phi_ref = model_inputs(test)
-    pit, samples, attrs = read_summary(Path(directory) / SUMMARY)
-    if len(pit) > len(test):
-        raise JetvizInputError(f"{SUMMARY} has {len(pit)} events but the test sample only "
-                               f"{len(test)}; rerun `jetviz unfold posterior`")
-    test = test.subset(slice(0, len(pit)))  # the summarised test events
-    return {
-        "test": Observed(detector_observables(test), parton_observables(test.parton)),
-        "train": Observed(detector_observables(train), parton_observables(train.parton)),
-        "y": y, "phi_ref": phi_ref, "pit": pit, "samples": samples,
-        "summary_attrs": attrs, "record": record, "data_attrs": events.attrs,
-    }
+    return files.read_bundle(directory, int(record["n_test"]))
 
 
-def bundle() -> dict:
+def bundle() -> Bundle:
     """Test and training observables, detector features, PITs, kept posterior samples."""
-    return _samples(*stamps())
+    return _bundle(*stamps())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _event_posterior(directory: str, stamps_: tuple, index: int, seed: int
                      ) -> dict[str, np.ndarray]:
-    from jetviz.unfolding.summary import posterior_observables
-
     model, _ = _model(directory, stamps_[1])
-    b = _samples(directory, *stamps_)
-    gen = torch.Generator().manual_seed(seed)
-    obs = posterior_observables(model, b["y"][index:index + 1], b["phi_ref"][index:index + 1],
-                                POSTERIOR_SAMPLES, gen)
-    return {k: v[:, 0] for k, v in obs.items()}
+    return files.event_posterior(model, _bundle(directory, *stamps_), index,
+                                 POSTERIOR_SAMPLES, seed)
 
 
 def event_posterior(index: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -109,10 +78,9 @@ def event_posterior(index: int, seed: int = 0) -> dict[str, np.ndarray]:
 def _unfolded(directory: str, stamps_: tuple, cut: str, iterations: int) -> dict:
     from jetviz.unfolding.analysis import unfold_all
 
-    b = _samples(directory, *stamps_)
-    return unfold_all(b["test"], b["samples"], b["train"], cut,
-                      np.random.default_rng(SPLIT_SEED), iterations,
-                      baseline_draws=BASELINE_DRAWS)
+    b = _bundle(directory, *stamps_)
+    return unfold_all(b.test, b.samples, b.train, cut, np.random.default_rng(SPLIT_SEED),
+                      iterations, baseline_draws=BASELINE_DRAWS)
 
 
 def unfolded(cut: str, iterations: int) -> dict:
@@ -123,8 +91,6 @@ def unfolded(cut: str, iterations: int) -> dict:
 
 def coverages() -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(q, {observable: c(q)}) of the test sample's posteriors."""
-    from jetviz.unfolding.data import OBSERVABLES
-    from jetviz.unfolding.metrics import QUANTILES, coverage
+    from jetviz.unfolding.metrics import QUANTILES
 
-    pit = bundle()["pit"]
-    return QUANTILES, {name: coverage(pit[:, k]) for k, name in enumerate(OBSERVABLES)}
+    return QUANTILES, bundle().coverages()

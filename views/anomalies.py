@@ -1,24 +1,23 @@
 """Anomalies: an autoencoder trained on background jets flags what it reconstructs badly —
 and its normalized version (NAE) fixes the direction in which that fails."""
 
-import numpy as np
 import streamlit as st
 
 from jetviz.anomaly.data import BACKGROUND_LABELS, test_start
 from jetviz.anomaly.evaluate import BACKGROUND_GROUP, PAPER_NOTE
-from jetviz.anomaly.figures import (
+from jetviz.anomaly.explore import rocs
+from jetviz.errors import JetvizInputError
+from jetviz.figures.anomaly import (
     image_grid,
     jet_and_reconstruction,
     roc_figure,
     score_histogram,
 )
-from jetviz.anomaly.metrics import roc_curve, summary
-from jetviz.errors import JetvizInputError
 from ui.anomaly import (
     auc_table,
     load_model,
     model_dir,
-    negative_samples,
+    negative_images,
     scored,
     selected_jet,
     strip_points,
@@ -78,13 +77,11 @@ if own not in result.groups:
     st.warning(f"The jets in use have no {BACKGROUND_LABELS[background]} jets to compare "
                "with: load a file with background jets, or pick the other model.")
     st.stop()
-signals = [g for g in result.groups if g != own]
 
 # ── score distributions ─────────────────────────────────────────────────────────────────
 st.header("Anomaly scores of background and signals")
-scores = {g: result.scores[m] for g, m in result.groups.items()}
 event = st.plotly_chart(
-    score_histogram(scores, strip_points(result),
+    score_histogram(result.by_group(), strip_points(result),
                     f"{METHODS[method]} trained on {BACKGROUND_LABELS[background]}: "
                     "reconstruction error per jet", own),
     theme=None, key="anom_hist", on_select="rerun", selection_mode=("points", "box"))
@@ -96,7 +93,7 @@ st.caption(f"Scores of {len(result.scores):,} {held}. Right = more anomalous. Dr
 
 points = event.selection.points if event and event.selection else []
 picked = [p["customdata"] for p in points if p.get("customdata") is not None]
-jet = int(picked[0]) if picked else int(result.index[np.argmax(result.scores)])
+jet = int(picked[0]) if picked else result.most_anomalous()
 image, recon, energy = selected_jet(method, background, jets, jets_key, jet)
 name = jets.class_names[jets.labels[jet]]
 why = "selected" if picked else "the highest-scoring jet (select a point to choose another)"
@@ -106,11 +103,9 @@ st.plotly_chart(jet_and_reconstruction(
 
 # ── ROC ─────────────────────────────────────────────────────────────────────────────────
 st.header("How well the score separates signal from background")
-bkg = scores[own]
-curves = {g: roc_curve(scores[g], bkg) for g in signals}
-summaries = {g: summary(scores[g], bkg) for g in signals}
-cols = st.columns(max(1, len(signals)))
-for col, g in zip(cols, signals, strict=False):
+curves, summaries = rocs(result, own)
+cols = st.columns(max(1, len(summaries)))
+for col, g in zip(cols, summaries, strict=False):
     s = summaries[g]
     col.metric(f"{g} vs {own}: AUC", f"{s['auc']:.3f}",
                help=f"1/ε_B = {s['inv_eb_02']:.1f} at ε_S = 0.2 and {s['inv_eb_05']:.1f} at "
@@ -132,14 +127,13 @@ st.caption("Images are centred, rotated (principal axis along η), flipped and d
 
 # ── negative samples ────────────────────────────────────────────────────────────────────
 st.header("What the NAE's Markov chains propose")
-samples = negative_samples("nae", background)
-if samples is None:
+neg = negative_images(background, 6)
+if not neg:
     st.info(f"No NAE trained on {BACKGROUND_LABELS[background]} is shipped with negative "
             "samples.")
 else:
-    real_idx = result.index[result.groups[own]][:6]
-    real = [selected_jet(method, background, jets, jets_key, int(i))[0] for i in real_idx]
-    neg = [samples["x"][k, 0] for k in range(min(6, len(samples["x"])))]
+    real = [selected_jet(method, background, jets, jets_key, i)[0]
+            for i in result.jets_of(own, 6)]
     st.plotly_chart(image_grid([real, neg], [f"real {own} jet", "NAE sample"],
                                [str(k + 1) for k in range(6)],
                                "Real training-class jets (top) beside the NAE's negative "

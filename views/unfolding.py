@@ -11,7 +11,8 @@ from jetviz.figures.unfolding import (
     posterior_figure,
     unfolded_figure,
 )
-from jetviz.unfolding.data import CUTS, LABELS, OBSERVABLES
+from jetviz.unfolding.analysis import W1_COLUMNS, w1_table
+from jetviz.unfolding.data import CUTS, OBSERVABLES, TEXT_LABELS
 from ui.unfolding import bundle, coverages, event_posterior, unfold_dir, unfolded
 
 PICKER_EVENTS = 2000  # test events drawn in the clickable picker
@@ -45,7 +46,7 @@ except JetvizInputError as err:
             "posterior` (README, *How the shipped data and models were made*).")
     st.stop()
 
-test = b["test"]
+test = b.test
 n_test = len(test.truth["m_jj"])
 
 # ── 1. one event ────────────────────────────────────────────────────────────────────────
@@ -69,8 +70,7 @@ with left:
     seed = st.number_input("Sampling seed", min_value=0, value=0, step=1, key="unf_seed",
                            help="Seeds the 1,000 noise vectors ε that the cINN maps to "
                                 "parton events; another seed draws another 1,000.")
-    rows = [{"observable": LABELS[o].replace("<sub>", "_").replace("</sub>", ""),
-             "detector": float(test.detector[o][index]),
+    rows = [{"observable": TEXT_LABELS[o], "detector": float(test.detector[o][index]),
              "true partons": float(test.truth[o][index])} for o in OBSERVABLES]
     st.dataframe(pd.DataFrame(rows).style.format(precision=2), hide_index=True,
                  width="stretch")
@@ -112,13 +112,9 @@ n_cut = results["m_jj"].n_events
 st.plotly_chart(unfolded_figure(results, f"{cut}: {n_cut:,} of {n_test:,} test events "
                                          f"({n_cut / n_test:.0%})"),
                 theme=None, key="unf_unfolded")
-table = pd.DataFrame([
-    {"observable": LABELS[o].replace("<sub>", "_").replace("</sub>", ""),
-     "truth vs truth": results[o].w1["baseline"], "cINN": results[o].w1["cinn"],
-     "IBU": results[o].w1["ibu"], "detector": results[o].w1["detector"],
-     "cINN / baseline": results[o].w1["cinn"] / max(results[o].w1["baseline"], 1e-12),
-     "IBU / baseline": results[o].w1["ibu"] / max(results[o].w1["baseline"], 1e-12)}
-    for o in OBSERVABLES])
+table = pd.DataFrame([{"observable": TEXT_LABELS[row["observable"]],
+                       **{page: row[key] for key, page in W1_COLUMNS.items()}}
+                      for row in w1_table({cut: results})])
 st.dataframe(table.style.format(precision=3), hide_index=True, width="stretch")
 st.caption(
     "W1 distance (GeV, or rad for Δφ) of each unfolded histogram to the parton truth of the "
@@ -134,7 +130,7 @@ quantiles, cover = coverages()
 st.plotly_chart(calibration_figure(quantiles, cover), theme=None, key="unf_calibration")
 st.caption(
     f"For each of the {n_test:,} test events, the true value is compared with the quantiles "
-    f"of its own posterior ({b['summary_attrs'].get('n_samples', 1000):,} samples). If the "
+    f"of its own posterior ({b.summary_attrs.get('n_samples', 1000):,} samples). If the "
     "posteriors are calibrated, a fraction q of true values lies below the q-quantile: the "
     "curves follow the diagonal. Above it, posteriors sit too low; an S-shape means they "
     "are too narrow (overconfident).")

@@ -21,8 +21,9 @@ Vocabulary
   1/ε_B at ε_S = 0.2 and 0.5 and the ROC AUC summarise a tagger.
 
 Modules: ``data`` (images, splits), ``model`` (the network), ``nae`` (loss, Langevin,
-replay buffer), ``metrics`` (ROC, AUC), ``checkpoint`` (safetensors + config.json),
-``train`` (the loops), ``evaluate`` (scores per class, AUC tables, the paper's values),
-``figures`` (plotly), ``fast`` (an exact, faster copy for scoring), ``cli`` (``jetviz
-anomaly``).
+replay buffer), ``checkpoint`` (kind "anomaly" of :mod:`jetviz.checkpoints`, the converter
+of the old layout), ``train`` (the loops), ``evaluate`` (scores per class, AUC tables, the
+paper's values), ``explore`` (what the Anomalies page shows), ``fast`` (an exact, faster
+copy for scoring). Elsewhere: ROC and AUC in :mod:`jetviz.roc`, figures in
+:mod:`jetviz.figures.anomaly`, the command in :mod:`jetviz.cli.anomaly`.
 """

@@ -7,11 +7,20 @@ scored against the held-out background jets of the same file (:func:`held_out_in
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
-from jetviz.anomaly import metrics
-from jetviz.anomaly.data import background_classes, held_out_indices, images_from_particles
+from jetviz import roc
+from jetviz.anomaly.checkpoint import load
+from jetviz.anomaly.data import (
+    background_classes,
+    held_out_indices,
+    images_from_particles,
+    test_start,
+)
+from jetviz.anomaly.fast import FastScorer
 from jetviz.anomaly.model import ConvAE
 from jetviz.jets import JetSet
 
@@ -41,8 +50,6 @@ def score_images(model: ConvAE, images: np.ndarray | torch.Tensor, batch: int = 
     On the CPU the network runs as its exact, faster :class:`~jetviz.anomaly.fast.FastScorer`
     copy (same energies to float rounding).
     """
-    from jetviz.anomaly.fast import FastScorer
-
     device = next(model.parameters()).device
     x = torch.as_tensor(images)
     net = FastScorer(model) if device.type == "cpu" and len(x) >= batch else model
@@ -82,7 +89,7 @@ def table_from_scores(scores: np.ndarray, labels: np.ndarray, class_names: tuple
     for group, classes in signal_groups(background, class_names).items():
         sig = group_scores(scores, labels, class_names, classes)
         if sig.size and bkg.size:
-            signals[group] = {**metrics.summary(sig, bkg), "n": int(sig.size)}
+            signals[group] = {**roc.summary(sig, bkg), "n": int(sig.size)}
     means = {c: float(scores[labels == k].mean()) for k, c in enumerate(class_names)
              if (labels == k).any()}
     return {"background": background, "n_background": int(bkg.size),
@@ -95,6 +102,14 @@ def evaluate_checkpoint(model: ConvAE, jets: JetSet, background: str, start: int
     held = held_out_indices(jets, start, stop)
     scores = score_jets(model, jets.particles[held], jets.mask[held], jets.radius)
     return table_from_scores(scores, jets.labels[held], jets.class_names, background)
+
+
+def score_checkpoint(directory: str | os.PathLike, jets: JetSet) -> list[dict]:
+    """``jetviz anomaly score``: the AUC rows of a checkpoint on the test jets of ``jets``."""
+    model, config, _ = load(directory)
+    train = config["train"]
+    table = evaluate_checkpoint(model, jets, train["background"], test_start(train))
+    return auc_rows({(train["method"], train["background"]): table})
 
 
 def auc_rows(results: dict[tuple[str, str], dict]) -> list[dict]:

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
 from jetviz.anomaly.data import background_classes, images_from_particles, split_jets
-from jetviz.anomaly.evaluate import OPPOSITE_GROUP
+from jetviz.anomaly.evaluate import OPPOSITE_GROUP, evaluate_checkpoint
 from jetviz.anomaly.model import AEConfig, ConvAE, build_model
 from jetviz.anomaly.nae import (
     ReplayBuffer,
@@ -30,6 +31,7 @@ from jetviz.anomaly.nae import (
     sample_negatives,
     weight_norm,
 )
+from jetviz.device import default_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 
@@ -107,6 +109,13 @@ class TrainConfig:
         return cls(**d)
 
 
+def stored_config(out: str | Path) -> TrainConfig:
+    """The settings of the run whose resume state is ``out/last`` (what ``--resume`` keeps)."""
+    checkpoints.recover_last(out)
+    payload = checkpoints.read_config(Path(out) / checkpoints.LAST, ckpt.KIND)
+    return TrainConfig.from_dict(payload["config"]["train"])
+
+
 def _log(msg: str, progress: bool) -> None:
     if progress:
         print(msg, flush=True)
@@ -138,6 +147,12 @@ def mean_energy(model: ConvAE, x: torch.Tensor, batch: int = 1024) -> float:
     return float(e.mean())
 
 
+def _save(out: Path, model: ConvAE, config: dict, record: dict,
+          samples: dict[str, torch.Tensor] | None = None) -> None:
+    checkpoints.save(out, ckpt.KIND, config=config, record=record, model=model,
+                     parts={ckpt.SAMPLES: samples} if samples else None)
+
+
 class _Run:
     """State of one training run: model, optimiser, buffer, generator, record."""
 
@@ -161,16 +176,21 @@ class _Run:
         limit = self.cfg.max_minutes
         return limit is not None and (time.perf_counter() - self.start) / 60 > limit
 
+    def save(self, samples: dict[str, torch.Tensor] | None = None) -> None:
+        """The model kept so far (best AE epoch, selected NAE step) into ``out``."""
+        _save(self.out, self.model, self.config(), self.record, samples)
+
     def save_last(self) -> None:
         state = {"generator": self.gen.get_state(), "buffer": self.buffer.points}
         self.record["minutes"] = self.record.get("minutes_before", 0.0) + (
             time.perf_counter() - self.start) / 60
-        ckpt.save(self.out / ckpt.LAST, self.model, self.config(), self.record, self.opt, state)
+        checkpoints.save_last(self.out, ckpt.KIND, config=self.config(), record=self.record,
+                              model=self.model, parts={ckpt.STATE: state}, optimizer=self.opt)
 
     def restore(self) -> None:
-        last = self.out / ckpt.LAST
-        ckpt.load_optimizer_state(last, self.opt)
-        state = ckpt.read_tensors(last / ckpt.STATE)
+        last = self.out / checkpoints.LAST
+        checkpoints.load_optimizer(last, self.opt)
+        state = checkpoints.read_tensors(last, ckpt.STATE)
         self.gen.set_state(state["generator"])
         self.buffer.points = state["buffer"]
         self.record["minutes_before"] = self.record.get("minutes", 0.0)
@@ -201,7 +221,7 @@ def _ae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -
         if v < best:
             best = rec["best_val"] = v
             rec["best_epoch"] = rec["epoch"]
-            ckpt.save(run.out, model, run.config(), rec)
+            run.save()
         run.save_last()
         _log(f"[ae] epoch {rec['epoch']}/{cfg.ae_epochs}  train E {np.mean(losses):.3e}  "
              f"val E {v:.3e}  {speed:,.0f} jets/s  {(time.perf_counter() - run.start) / 60:.1f}"
@@ -218,7 +238,7 @@ def _select(run: _Run, monitor, progress: bool) -> dict:
     key = OPPOSITE_GROUP[run.cfg.background]
     if aucs.get(key, -1.0) > rec.get("selected_auc", -1.0):
         rec["selected_auc"], rec["selected_step"] = aucs[key], rec.get("step", 0)
-        ckpt.save(run.out, run.model, run.config(), rec, samples=run.samples)
+        run.save(run.samples)
     _log(f"[nae] step {rec.get('step', 0)} selection AUC {aucs} (best {key}: "
          f"{rec['selected_auc']:.4f} at step {rec['selected_step']})", progress)
     return aucs
@@ -272,13 +292,10 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     Returns:
         The checkpoint directory (its config.json's record holds the held-out evaluation).
     """
-    from jetviz.anomaly.evaluate import evaluate_checkpoint
-    from jetviz.device import default_device
-
-
     out, device = Path(out), device or default_device()
     if resume:
-        model, config, record = ckpt.load(out / ckpt.LAST, device)
+        checkpoints.recover_last(out)
+        model, config, record = ckpt.load(out / checkpoints.LAST, device)
         # the stored run, with the schedule (and time limit) of this call: resume can extend
         cfg = replace(TrainConfig.from_dict(config["train"]), ae_epochs=cfg.ae_epochs,
                       nae_steps=cfg.nae_steps, max_minutes=cfg.max_minutes)
@@ -320,7 +337,7 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
             samples = ckpt.load_samples(out) or run.samples
         else:
             samples = run.samples
-        ckpt.save(out, model, run.config(), record, samples=samples)
+        _save(out, model, run.config(), record, samples)
     else:
         record["complete"] = record.get("epoch", 0) >= cfg.ae_epochs
     record["minutes"] = record.get("minutes_before", 0.0) + (time.perf_counter() - run.start) / 60
@@ -328,7 +345,7 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     record["evaluation"] = evaluate_checkpoint(final, jets, cfg.background,
                                                cfg.n_train + cfg.n_select)
     samples = ckpt.load_samples(out) if cfg.method == "nae" else None
-    ckpt.save(out, final, run.config(), record, samples=samples)
+    _save(out, final, run.config(), record, samples)
     _log(f"saved {out}: " + ", ".join(f"{k} AUC {v['auc']:.3f}"
                                        for k, v in record["evaluation"]["signals"].items()),
          progress)

@@ -97,7 +97,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from jetviz.anomaly.model import AEConfig
     from jetviz.anomaly.nae import SamplerConfig
-    from jetviz.anomaly.train import TrainConfig, train
+    from jetviz.anomaly.train import TrainConfig, stored_config, train
 
     sampler = SamplerConfig(z_steps=args.z_steps, x_steps=args.x_steps,
                             z_step_size=args.z_step_size, x_step_size=args.x_step_size,
@@ -111,12 +111,7 @@ def _train(args: argparse.Namespace) -> int:
                       max_minutes=args.max_minutes, init=args.init,
                       monitor_every=args.monitor_every, n_select=args.n_select)
     if args.resume:  # the stored run's settings; only the schedule comes from this command
-        from pathlib import Path
-
-        from jetviz.anomaly import checkpoint as ckpt
-
-        stored = TrainConfig.from_dict(ckpt.read_config(Path(args.out) / ckpt.LAST)["config"]
-                                       ["train"])
+        stored = stored_config(args.out)
         given = {"ae_epochs": args.ae_epochs_given, "nae_steps": args.nae_steps_given}
         cfg = replace(stored, max_minutes=args.max_minutes,
                       **{k: getattr(cfg, k) for k, v in given.items() if v})
@@ -138,14 +133,8 @@ def torch_seed(seed: int) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from jetviz.anomaly import checkpoint as ckpt
-    from jetviz.anomaly.data import test_start
-    from jetviz.anomaly.evaluate import auc_rows, evaluate_checkpoint
+    from jetviz.anomaly.evaluate import score_checkpoint
 
-    model, config, _ = ckpt.load(args.model)
-    train_cfg = config["train"]
-    table = evaluate_checkpoint(model, _jets(args.jets), train_cfg["background"],
-                                test_start(train_cfg))
-    for row in auc_rows({(train_cfg["method"], train_cfg["background"]): table}):
+    for row in score_checkpoint(args.model, _jets(args.jets)):
         print(row)
     return 0

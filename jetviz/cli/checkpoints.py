@@ -12,7 +12,10 @@ from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 
 # old "format" value (or the old layout's name) → "module:function(directory) -> list[Path]"
-CONVERTERS: dict[str, str] = {}
+CONVERTERS: dict[str, str] = {
+    "jetviz-anomaly": "jetviz.anomaly.checkpoint:convert_legacy",
+    "jetviz-cinn": "jetviz.unfolding.checkpoint:convert_legacy",
+}
 
 
 def legacy_format(directory: Path) -> str | None:

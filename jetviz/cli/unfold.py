@@ -98,31 +98,11 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         if args.action == "generate":
-            from jetviz.unfolding.data import write_pairs
-            from jetviz.unfolding.generation import generate_pairs
-            from jetviz.unfolding.simulation import UnfoldingConfig
-
-            if args.events < 1 or args.chunk < 1 or args.workers < 1:
-                raise JetvizInputError("--events, --chunk and --workers must be positive")
-            from jetviz.unfolding.data import read_pairs
-
-            config = UnfoldingConfig(chunk=args.chunk, mpi=args.mpi)
-            extend = read_pairs(args.extend) if args.extend else None
-            fresh = canonical_command(argparse.Namespace(**{**vars(args), "extend": None}))
-            pairs = generate_pairs(args.events, args.seed, config, workers=args.workers,
-                                   command=fresh, extend=extend)
-            if extend is not None:  # the same file as `fresh`; say how it was made
-                pairs.attrs["commands"] = [extend.attrs.get("command", ""), command]
-            write_pairs(args.out, pairs)
-            print(f"wrote {args.out}: {json.dumps(pairs.attrs['stats'])}")
+            _generate(args, command)
         elif args.action == "train":
-            from jetviz.unfolding.training import train_from_args
-
-            train_from_args(args, command)
+            _train(args, command)
         else:
-            from jetviz.unfolding.summary import summarise_from_args
-
-            summarise_from_args(args, command)
+            _posterior(args, command)
     except KeyboardInterrupt:
         print(f"\njetviz unfold {args.action}: interrupted; nothing was written",
               file=sys.stderr)
@@ -132,3 +112,44 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def _generate(args: argparse.Namespace, command: str) -> None:
+    from jetviz.unfolding.generation import generate_file
+    from jetviz.unfolding.simulation import UnfoldingConfig
+
+    fresh = canonical_command(argparse.Namespace(**{**vars(args), "extend": None}))
+    pairs = generate_file(args.out, args.events, args.seed,
+                          UnfoldingConfig(chunk=args.chunk, mpi=args.mpi),
+                          workers=args.workers, command=command, extend=args.extend,
+                          fresh_command=fresh)
+    print(f"wrote {args.out}: {json.dumps(pairs.attrs['stats'])}")
+
+
+def _train(args: argparse.Namespace, command: str) -> None:
+    import torch
+
+    from jetviz.unfolding.data import read_pairs
+    from jetviz.unfolding.flow import CINNConfig
+    from jetviz.unfolding.training import TrainConfig, train_cinn
+
+    torch.set_num_threads(max(1, args.threads))
+    config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
+                         swap_quarks=args.swap_quarks)
+    model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
+                              context=args.context)
+    record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
+                        resume=args.resume, progress=not args.no_progress)
+    print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
+
+
+def _posterior(args: argparse.Namespace, command: str) -> None:
+    import torch
+
+    from jetviz.unfolding.summary import summarise_file
+
+    torch.set_num_threads(max(1, args.threads))
+    n, seconds = summarise_file(args.data, args.model, args.out, args.samples, args.keep,
+                                args.seed, n_events=args.events, command=command)
+    print(f"wrote {args.out}: {n} events × {args.samples} samples in {seconds:.0f} s")

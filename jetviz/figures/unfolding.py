@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from jetviz.figures.style import FONT_SIZE, TEMPLATE
+from jetviz.figures.style import layout
 from jetviz.unfolding.analysis import Unfolded
 from jetviz.unfolding.data import LABELS, OBSERVABLES
 
@@ -22,11 +22,8 @@ RANGES = {"m_ll": (80.0, 102.0), "m_jj": (60.0, 100.0), "pt_j1": (0.0, 300.0),
           "pt_l1": (0.0, 300.0), "dphi_jj": (0.0, np.pi)}
 
 
-def _layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(template=TEMPLATE, font={"size": FONT_SIZE}, height=height,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 60},
-                      legend={"orientation": "h", "y": -0.22, "x": 0})
-    return fig
+MARGIN = {"l": 60, "r": 20, "t": 50, "b": 60}  # this page's margins (no title row)
+LEGEND_BELOW = {"orientation": "h", "y": -0.22, "x": 0}
 
 
 def posterior_figure(samples: dict[str, np.ndarray], truth: dict[str, float],
@@ -58,7 +55,7 @@ def posterior_figure(samples: dict[str, np.ndarray], truth: dict[str, float],
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label,
                                  line={"color": COLOURS[key], "dash": dash, "width": 3}))
     fig.update_yaxes(title_text="samples", row=1, col=1)
-    return _layout(fig, 360)
+    return layout(fig, None, 360, margin=MARGIN, legend=LEGEND_BELOW)
 
 
 def unfolded_figure(results: dict[str, Unfolded], title: str) -> go.Figure:
@@ -96,7 +93,7 @@ def unfolded_figure(results: dict[str, Unfolded], title: str) -> go.Figure:
         fig.update_xaxes(range=[u.edges[1], u.edges[-2]], row=1, col=k)
     fig.update_layout(bargap=0, title={"text": title, "x": 0})
     fig.update_yaxes(title_text="normalised", row=1, col=1)
-    return _layout(fig, 400)
+    return layout(fig, None, 400, margin=MARGIN, legend=LEGEND_BELOW)
 
 
 def calibration_figure(quantiles: np.ndarray, coverage: dict[str, np.ndarray],
@@ -118,9 +115,8 @@ def calibration_figure(quantiles: np.ndarray, coverage: dict[str, np.ndarray],
                                  line={"color": colour}))
     fig.update_xaxes(title_text="posterior quantile q", range=[0, 1])
     fig.update_yaxes(title_text="fraction of events with truth below it, c(q)", range=[0, 1])
-    fig = _layout(fig, 460)
-    fig.update_layout(legend={"orientation": "v", "y": 0.02, "x": 1.02, "yanchor": "bottom"})
-    return fig
+    return layout(fig, None, 460, margin=MARGIN,
+                  legend={"orientation": "v", "y": 0.02, "x": 1.02, "yanchor": "bottom"})
 
 
 def event_picker_figure(x: np.ndarray, y: np.ndarray, chosen: int | None, x_label: str,
@@ -139,6 +135,5 @@ def event_picker_figure(x: np.ndarray, y: np.ndarray, chosen: int | None, x_labe
                                  name=f"event {chosen}", hoverinfo="skip"))
     fig.update_xaxes(title_text=x_label, type="log")
     fig.update_yaxes(title_text=y_label, type="log")
-    fig = _layout(fig, 360)
-    fig.update_layout(legend={"y": -0.32}, dragmode="select")
-    return fig
+    return layout(fig, None, 360, margin=MARGIN, legend={**LEGEND_BELOW, "y": -0.32},
+                  dragmode="select")

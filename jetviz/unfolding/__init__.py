@@ -10,6 +10,9 @@ Vocabulary (GeV; four-vectors (E, px, py, pz)):
   response R[r, t] P(detector bin r | truth bin t) of one observable     — ibu
 
 Modules: detector (the card), simulation (one Pythia run), generation (chunks, file), data
-(HDF5, observables, cuts), representation, flow (the cINN, checkpoints), training, summary
-(posterior samples, test-sample summary), ibu, metrics, analysis (cINN beside IBU), cli.
+(HDF5, observables, cuts), representation, flow (the cINN), checkpoint (kind "cinn" of
+:mod:`jetviz.checkpoints`, the converter of the old layout), training, summary (posterior
+samples, test-sample summary file), ibu, metrics, analysis (cINN beside IBU), bundle (the
+files the page reads). Elsewhere: figures in :mod:`jetviz.figures.unfolding`, the command
+in :mod:`jetviz.cli.unfold`.
 """

@@ -38,6 +38,8 @@ OBSERVABLES = ("m_ll", "m_jj", "pt_j1", "pt_l1", "dphi_jj")
 LABELS = {"m_ll": "m<sub>ℓℓ</sub> [GeV]", "m_jj": "m<sub>jj</sub> [GeV]",
           "pt_j1": "p<sub>T,j1</sub> [GeV]", "pt_l1": "p<sub>T,ℓ1</sub> [GeV]",
           "dphi_jj": "Δφ<sub>jj</sub>"}
+# the same as plain text (tables): "m_ℓℓ [GeV]"
+TEXT_LABELS = {k: v.replace("<sub>", "_").replace("</sub>", "") for k, v in LABELS.items()}
 # The talk's detector-level cuts (arXiv:2006.06685): name → {observable: (low, high)} in GeV
 CUTS: dict[str, dict[str, tuple[float, float]]] = {
     "inclusive": {},

@@ -17,17 +17,12 @@ u = (x − loc)/scale (``jetviz.unfolding.representation``), and s is an MLP on 
 detector features. Vocabulary: x (B, 10) parton coordinates, y (B, F) detector features,
 c (B, context) the summary.
 
-A checkpoint is a directory: ``model.safetensors`` (weights and the standardisation buffers)
-and ``config.json`` {"format": "jetviz-cinn", "version": 1, "config": CINNConfig,
-"record": training record with the command}; ``last/`` adds the optimizer for --resume.
+No I/O here: :mod:`jetviz.unfolding.checkpoint` stores a model with its config.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -35,12 +30,6 @@ import zuko
 from torch import nn
 
 from jetviz.errors import JetvizInputError
-from jetviz.vae.checkpoint import _json_ready, _load_tensors, _write_json, _write_tensors
-
-FORMAT = "jetviz-cinn"
-VERSION = 1
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
 
 
 @dataclass(frozen=True)
@@ -139,68 +128,3 @@ class ConditionalINN(nn.Module):
         ctx = self.context(y).repeat(n, 1)  # (n·B, context), event index fastest
         u = self.flow(ctx).transform.inv(eps)
         return (u * self.x_scale + self.x_loc).reshape(n, b, self.config.features)
-
-
-def save_cinn(directory: str | os.PathLike, model: ConditionalINN, record: dict,
-              optimizer: torch.optim.Optimizer | None = None) -> Path:
-    """Write weights (+ optimizer state) and config.json atomically into ``directory``."""
-    from jetviz.vae.checkpoint import OPTIMIZER, optimizer_to_tensors
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_tensors(directory / WEIGHTS, model.state_dict())
-    extra = {}
-    if optimizer is not None:
-        tensors, meta = optimizer_to_tensors(optimizer)
-        _write_tensors(directory / OPTIMIZER, tensors)
-        extra["optimizer"] = meta
-    _write_json(directory / CONFIG, {"format": FORMAT, "version": VERSION,
-                                     "config": asdict(model.config),
-                                     "record": _json_ready(record), **extra})
-    return directory
-
-
-def read_cinn_json(directory: str | os.PathLike) -> dict:
-    """The checked ``config.json`` of a cINN checkpoint."""
-    path = Path(directory) / CONFIG
-    if not path.is_file():
-        raise JetvizInputError(f"{directory}: no {CONFIG}; train a model with "
-                               "`jetviz unfold train` or use checkpoints/unfolding/cinn")
-    try:
-        payload = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise JetvizInputError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise JetvizInputError(f"{path}: expected a {FORMAT!r} config")
-    if payload.get("version") != VERSION:
-        raise JetvizInputError(f"{path}: version {payload.get('version')} is not {VERSION}")
-    return payload
-
-
-def load_cinn(directory: str | os.PathLike, map_location: str | torch.device = "cpu"
-              ) -> tuple[ConditionalINN, dict]:
-    """Rebuild a cINN from its directory (safetensors + JSON): (model in eval mode, record)."""
-    payload = read_cinn_json(directory)
-    model = ConditionalINN(CINNConfig.from_dict(payload["config"]))
-    state = _load_tensors(Path(directory) / WEIGHTS)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise JetvizInputError(f"{directory}: weights do not match the config "
-                               f"({str(err).splitlines()[0]})") from err
-    return model.to(map_location).eval(), dict(payload.get("record") or {})
-
-
-def load_cinn_optimizer(directory: str | os.PathLike, optimizer: torch.optim.Optimizer) -> None:
-    """Restore the optimizer state saved beside a cINN (``last/``) for --resume."""
-    from jetviz.vae.checkpoint import OPTIMIZER
-
-    payload = read_cinn_json(directory)
-    if "optimizer" not in payload:
-        raise JetvizInputError(f"{directory}: no optimizer state stored; cannot resume from it")
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in _load_tensors(Path(directory) / OPTIMIZER).items():
-        pid, key = name.split(".", 1)
-        state.setdefault(int(pid), {})[key] = value
-    optimizer.load_state_dict({"state": state,
-                               "param_groups": payload["optimizer"]["param_groups"]})

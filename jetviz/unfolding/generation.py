@@ -9,6 +9,7 @@ on the number of workers. The file layout is in ``jetviz.unfolding.data``.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from jetviz.errors import JetvizInputError
 from jetviz.simulation.generate import chunk_seed, chunk_sizes, run_chunks
 from jetviz.simulation.pythia import versions
-from jetviz.unfolding.data import PairedEvents
+from jetviz.unfolding.data import PairedEvents, read_pairs, write_pairs
 from jetviz.unfolding.detector import ATLAS_CARD, DetectorCard
 from jetviz.unfolding.simulation import UnfoldingConfig, pythia_settings, unfolding_chunk
 
@@ -67,6 +68,28 @@ def generate_pairs(n_events: int, seed: int, config: UnfoldingConfig,
         jets=np.concatenate([r["jets"] for r in results]).astype(np.float32),
         n_jets=np.concatenate([r["n_jets"] for r in results]),
         attrs=attrs)
+
+
+def generate_file(out: str | os.PathLike, n_events: int, seed: int, config: UnfoldingConfig,
+                  workers: int = 1, command: str = "", extend: str | os.PathLike | None = None,
+                  fresh_command: str | None = None) -> PairedEvents:
+    """Generate paired events (:func:`generate_pairs`) and write them to ``out`` atomically.
+
+    Args:
+        extend: an earlier file of the same seed and chunk size whose events are kept.
+        command: the command that ran; fresh_command: the command that makes the same file
+            without ``extend`` (the file's ``command``; with ``extend`` the attribute
+            ``commands`` lists the earlier file's command and ``command``).
+    """
+    if n_events < 1 or config.chunk < 1 or workers < 1:
+        raise JetvizInputError("--events, --chunk and --workers must be positive")
+    old = read_pairs(extend) if extend else None
+    pairs = generate_pairs(n_events, seed, config, workers=workers,
+                           command=fresh_command or command, extend=old)
+    if old is not None:  # the same file as a fresh run; say how it was made
+        pairs.attrs["commands"] = [old.attrs.get("command", ""), command]
+    write_pairs(out, pairs)
+    return pairs
 
 
 def _check_extendable(old: PairedEvents, n_events: int, seed: int,

@@ -25,7 +25,8 @@ Detector level
 ``condition_from_detector`` turns leptons (N, 2, 4) and jets (N, J, 4) into (N, 9 + 6J + 5)
 features, rotated by −φ_ref: per lepton log pT, η, sin φ, cos φ; the lepton flavour; per jet
 log pT, η, sin φ, cos φ, log(1 + m), present flag (zeros when absent); then m_ℓℓ/100,
-log pT_ℓℓ, m_jj/100, log pT_jj and log of the jet count.
+log pT_ℓℓ, m_jj/100, log pT_jj and log of the jet count. ``model_inputs`` gives both, and
+φ_ref, for a set of paired events: what the cINN trains on and is conditioned on.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from scipy.special import ndtr, ndtri
 
 from jetviz.errors import JetvizInputError
 from jetviz.physics import etas_from_p4s, ms_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
+from jetviz.unfolding.data import PairedEvents
 
 M_Z, GAMMA_Z = 91.1876, 2.4952  # GeV (Pythia 8 defaults)
 M_W, GAMMA_W = 80.385, 2.085  # GeV
@@ -173,3 +175,18 @@ def condition_from_detector(leptons: np.ndarray, jets: np.ndarray, n_jets: np.nd
                 ms_from_p4s(jj) / 100.0, np.log(np.maximum(pts_from_p4s(jj), 1e-3)),
                 np.log(np.maximum(n_jets, 1))]
     return np.stack(columns, axis=-1).astype(np.float32)
+
+
+def model_inputs(events: PairedEvents, swap_quarks: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events.
+
+    With ``swap_quarks`` the parton coordinates are those of (ℓ⁻, ℓ⁺, q̄′, q).
+    """
+    leptons = events.leptons.astype(np.float64)
+    phi_ref = reference_phi(leptons)
+    parton = events.parton[:, [0, 1, 3, 2]] if swap_quarks else events.parton
+    x = coords_from_partons(parton, phi_ref).astype(np.float32)
+    flavour = (np.abs(events.parton_id[:, 0]) == 13).astype(np.float32)
+    y = condition_from_detector(leptons, events.jets.astype(np.float64), events.n_jets, flavour)
+    return x, y, phi_ref

@@ -15,7 +15,6 @@ distribution):
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -24,10 +23,16 @@ import torch
 
 from jetviz.errors import JetvizInputError
 from jetviz.readers.store import read_file, write_file
-from jetviz.unfolding.data import OBSERVABLES, observables_from_objects, parton_observables
-from jetviz.unfolding.flow import ConditionalINN, load_cinn
+from jetviz.unfolding.checkpoint import load_cinn
+from jetviz.unfolding.data import (
+    OBSERVABLES,
+    observables_from_objects,
+    parton_observables,
+    read_pairs,
+)
+from jetviz.unfolding.flow import ConditionalINN
 from jetviz.unfolding.metrics import pit_values
-from jetviz.unfolding.representation import partons_from_coords
+from jetviz.unfolding.representation import model_inputs, partons_from_coords
 
 KIND = "jetviz-unfolding-posterior"
 
@@ -81,24 +86,32 @@ def read_summary(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     return arrays["pit"].astype(np.float32), arrays["samples"].astype(np.float32), attrs
 
 
-def summarise_from_args(args: argparse.Namespace, command: str) -> None:
-    """``jetviz unfold posterior``."""
-    from jetviz.unfolding.data import read_pairs
-    from jetviz.unfolding.training import model_inputs
+def summarise_file(data: str | Path, model_dir: str | Path, out: str | Path, n_samples: int,
+                   keep: int, seed: int, n_events: int | None = None, command: str = "",
+                   progress: bool = True) -> tuple[int, float]:
+    """Summarise the test sample of a paired file under a cINN and write the summary file.
 
-    torch.set_num_threads(max(1, args.threads))
-    model, record = load_cinn(args.model)
-    events = read_pairs(args.data)
-    _, test = events.split(int(record["n_test"]))
-    if args.events is not None:
-        if not 1 <= args.events <= len(test):
-            raise JetvizInputError(f"--events {args.events}: the test sample has {len(test)}")
-        test = test.subset(slice(0, args.events))
+    Args:
+        data: a file of ``jetviz unfold generate``; model_dir: a cINN checkpoint (its record
+            says how many events are the test sample); out: the summary file written.
+        n_samples, keep, seed: as :func:`summarise`.
+        n_events: summarise only the first this many test events (None: all).
+
+    Returns:
+        (events summarised, seconds spent sampling).
+    """
+    model, record = load_cinn(model_dir)
+    _, test = read_pairs(data).split(int(record["n_test"]))
+    if n_events is not None:
+        if not 1 <= n_events <= len(test):
+            raise JetvizInputError(f"--events {n_events}: the test sample has {len(test)}")
+        test = test.subset(slice(0, n_events))
     _, y, phi_ref = model_inputs(test)
     start = time.perf_counter()
-    pit, samples = summarise(model, y, phi_ref, test.parton, args.samples, args.keep, args.seed)
+    pit, samples = summarise(model, y, phi_ref, test.parton, n_samples, keep, seed,
+                             progress=progress)
     seconds = time.perf_counter() - start
-    write_summary(args.out, pit, samples, {
-        "command": command, "model": str(args.model), "data": str(args.data),
-        "n_samples": args.samples, "seed": args.seed, "seconds": round(seconds, 1)})
-    print(f"wrote {args.out}: {len(pit)} events × {args.samples} samples in {seconds:.0f} s")
+    write_summary(out, pit, samples, {
+        "command": command, "model": str(model_dir), "data": str(data),
+        "n_samples": n_samples, "seed": seed, "seconds": round(seconds, 1)})
+    return len(pit), seconds

@@ -9,7 +9,6 @@ optimizer for ``--resume``. Training stops after ``epochs`` or ``max_minutes``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -18,24 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz import checkpoints
 from jetviz.device import default_device
 from jetviz.errors import JetvizInputError
-from jetviz.unfolding.data import PairedEvents, read_pairs
-from jetviz.unfolding.flow import (
-    CINNConfig,
-    ConditionalINN,
-    load_cinn,
-    load_cinn_optimizer,
-    read_cinn_json,
-    save_cinn,
-)
-from jetviz.unfolding.representation import (
-    condition_from_detector,
-    coords_from_partons,
-    reference_phi,
-)
-
-LAST = "last"
+from jetviz.unfolding.checkpoint import load_cinn, save_cinn, save_last
+from jetviz.unfolding.data import PairedEvents
+from jetviz.unfolding.flow import CINNConfig, ConditionalINN
+from jetviz.unfolding.representation import model_inputs
 
 
 @dataclass(frozen=True)
@@ -54,21 +42,6 @@ class TrainConfig:
     swap_quarks: bool = False
 
 
-def model_inputs(events: PairedEvents, swap_quarks: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events.
-
-    With ``swap_quarks`` the parton coordinates are those of (ℓ⁻, ℓ⁺, q̄′, q).
-    """
-    leptons = events.leptons.astype(np.float64)
-    phi_ref = reference_phi(leptons)
-    parton = events.parton[:, [0, 1, 3, 2]] if swap_quarks else events.parton
-    x = coords_from_partons(parton, phi_ref).astype(np.float32)
-    flavour = (np.abs(events.parton_id[:, 0]) == 13).astype(np.float32)
-    y = condition_from_detector(leptons, events.jets.astype(np.float64), events.n_jets, flavour)
-    return x, y, phi_ref
-
-
 def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: int = 4096
               ) -> float:
     with torch.no_grad():
@@ -84,6 +57,11 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     from tqdm import tqdm
 
     out = Path(out)
+    last = out / checkpoints.LAST
+    if resume:
+        checkpoints.recover_last(out)
+        if not last.is_dir():
+            raise JetvizInputError(f"--resume: {last} does not exist; train first")
     train, _ = events.split(config.n_test)
     x, y, _ = model_inputs(train)
     n_val = max(1, round(config.val_fraction * len(x)))
@@ -95,7 +73,7 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     if resume:
-        model, record = load_cinn(out / LAST, device)
+        model, record = load_cinn(last, device)
         model.train()
     else:
         model_config = CINNConfig(**{**asdict(model_config), "condition": y.shape[1],
@@ -109,7 +87,7 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     record["commands"] = [*record.get("commands", []), command]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     if resume:
-        load_cinn_optimizer(out / LAST, optimizer)
+        checkpoints.load_optimizer(last, optimizer)
         gen.manual_seed(config.seed + len(record["history"]))
     steps_per_epoch = math.ceil(len(xt) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
@@ -145,27 +123,9 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         if record["best_val_nll"] is None or val < record["best_val_nll"]:
             record.update(best_epoch=epoch, best_val_nll=val)
             save_cinn(out, model, record)
-        save_cinn(out / LAST, model, record, optimizer)
+        save_last(out, model, record, optimizer)
         bar.set_postfix(train=f"{np.mean(losses):.3f}", val=f"{val:.3f}")
         bar.update(1)
     bar.close()
     save_cinn(out, load_cinn(out, device)[0], record)  # the best weights with the full record
-    return record
-
-
-def train_from_args(args: argparse.Namespace, command: str) -> dict:
-    """``jetviz unfold train``."""
-    torch.set_num_threads(max(1, args.threads))
-    if args.resume and not (Path(args.out) / LAST).is_dir():
-        raise JetvizInputError(f"--resume: {args.out}/{LAST} does not exist; train first")
-    if args.resume:
-        read_cinn_json(Path(args.out) / LAST)
-    config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
-                         swap_quarks=args.swap_quarks)
-    model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
-                              context=args.context)
-    record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
-                        resume=args.resume, progress=not args.no_progress)
-    print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
     return record

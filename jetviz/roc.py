@@ -1,5 +1,8 @@
-"""ROC curves, AUC and background rejection of an anomaly score (larger = more anomalous).
+"""ROC curves, AUC and background rejection of any tagger's score (larger = more signal-like:
+an anomaly score, a classifier's output, a probe's logit).
 
+Scores come split by truth: ``signal`` (N_S,) and ``background`` (N_B,) arrays; with one
+array of scores and 0/1 labels, pass ``scores[labels == 1], scores[labels == 0]``.
 A cut "score > c" keeps ε_S(c) of the signal and ε_B(c) of the background. The ROC curve is
 ε_B against ε_S over all cuts; the AUC is P(score of a random signal jet > score of a random
 background jet) (ties count ½), the Mann–Whitney U statistic over n_S·n_B: 1 for a perfect

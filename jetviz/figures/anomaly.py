@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from jetviz.figures.style import CLASS_COLOURS, FONT_SIZE, TEMPLATE
+from jetviz.figures.style import CLASS_COLOURS, FONT_SIZE, layout
 from jetviz.physics.images import pixel_centres
 
 GROUP_COLOURS: dict[str, str] = {"QCD": CLASS_COLOURS["g"], "top": CLASS_COLOURS["t"],
@@ -26,11 +26,9 @@ def group_colour(name: str) -> str:
     return GROUP_COLOURS.get(name, "#7f7f7f")
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(template=TEMPLATE, title={"text": title, "font": {"size": FONT_SIZE + 3}},
-                      font={"size": FONT_SIZE}, height=height,
-                      margin={"l": 70, "r": 25, "t": 70, "b": 50})
-    return fig
+# this page's title size and margins for jetviz.figures.style.layout
+STYLE = {"title_size": FONT_SIZE + 3, "margin": {"l": 70, "r": 25, "t": 70, "b": 50}}
+LEGEND_TOP_RIGHT = {"x": 1.0, "y": 1.0, "xanchor": "right"}
 
 
 def score_histogram(scores: Mapping[str, np.ndarray], strip: Mapping[str, tuple], title: str,
@@ -74,10 +72,8 @@ def score_histogram(scores: Mapping[str, np.ndarray], strip: Mapping[str, tuple]
                      title_text="")
     fig.update_xaxes(title_text="anomaly score log10 E(x) (per-pixel squared error)",
                      row=2, col=1)
-    _layout(fig, title, 560)
-    fig.update_layout(legend={"x": 1.0, "y": 1.0, "xanchor": "right"}, clickmode="event+select",
-                      dragmode="select")
-    return fig
+    return layout(fig, title, 560, **STYLE, legend=LEGEND_TOP_RIGHT,
+                  clickmode="event+select", dragmode="select")
 
 
 def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -86,8 +82,9 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     """1/ε_B (log) against ε_S per signal group, with the working points ε_S = 0.2 and 0.5.
 
     Args:
-        curves: group -> (ε_S, ε_B) from :func:`jetviz.anomaly.metrics.roc_curve`.
+        curves: group -> (ε_S, ε_B) from :func:`jetviz.roc.roc_curve`.
         summaries: group -> {"auc", "inv_eb_02", "inv_eb_05"}.
+        title: figure title; background: the group trained on (named on the y axis).
     """
     fig = go.Figure()
     es_grid = np.linspace(0.01, 1, 100)
@@ -115,9 +112,7 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     fig.update_xaxes(title_text="signal efficiency ε<sub>S</sub>", range=[0.02, 1.0])
     fig.update_yaxes(title_text=f"background rejection 1/ε<sub>B</sub> ({background})",
                      type="log")
-    _layout(fig, title, 520)
-    fig.update_layout(legend={"x": 1.0, "y": 1.0, "xanchor": "right"})
-    return fig
+    return layout(fig, title, 520, **STYLE, legend=LEGEND_TOP_RIGHT)
 
 
 def _log_image(image: np.ndarray) -> np.ndarray:
@@ -154,7 +149,7 @@ def image_grid(images: Sequence[Sequence[np.ndarray]], row_titles: Sequence[str]
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
     fig.update_layout(annotations=annotations)
-    return _layout(fig, title, 80 + height_per_row * n_rows)
+    return layout(fig, title, 80 + height_per_row * n_rows, **STYLE)
 
 
 def jet_and_reconstruction(image: np.ndarray, recon: np.ndarray, title: str,
@@ -177,4 +172,4 @@ def jet_and_reconstruction(image: np.ndarray, recon: np.ndarray, title: str,
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
     fig.update_layout(coloraxis={"colorscale": "Viridis", "cmin": np.log10(LOG_FLOOR),
                                  "cmax": 0.0, "colorbar": {"title": "log10<br>pT frac."}})
-    return _layout(fig, title, 420)
+    return layout(fig, title, 420, **STYLE)

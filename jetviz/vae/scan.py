@@ -18,6 +18,12 @@
 * :func:`jet_observables` — mass, pT, τ21, ... of decoded or prepared jets
   (jetviz.physics.observables).
 
+Vocabulary: ``jets`` is a JetSet, toy points (N, d) or prepared
+:class:`~jetviz.vae.inputs.VAEInputs`; decoded jets are (N, P_out, 3) = (ptrel, etarel,
+phirel) in the prepared frame, decoded points (N, d); latent means μ and log-variances are
+(N, D); β is in GeV for jets (data units for points) and becomes the models' log β input
+through :func:`jetviz.vae.model.log_beta_column`.
+
 D1 and D2 are defined in :mod:`jetviz.vae.dimensionality` (Savitzky–Golay derivatives in log β),
 with their bootstrap bands, the reconstruction floor and the count of redundant directions
 that the scan stores beside them.

@@ -274,3 +274,41 @@ def test_legacy_vae_checkpoints_convert_in_place_and_load_identically(tmp_path):
     assert grid.lookup(float(betas[2]), "abc") is not None and grid.lookup(1.0, "other") is None
     assert rec["slider_emd"]["command"] == "jetviz slider-emd --model x"
     assert convert_legacy(tmp_path) == []  # nothing left to convert
+
+
+def test_a_generator_checkpoint_loads_as_its_vae_and_other_kinds_are_refused(tmp_path):
+    from jetviz import checkpoints
+
+    model = _model(seed=4)
+    save_checkpoint(tmp_path / "gen", model, model.config, {"note": "g"}, kind="generator")
+    loaded, config, record = load_checkpoint(tmp_path / "gen")
+    assert config == model.config and record["note"] == "g"
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value)
+    checkpoints.save(tmp_path / "other", "cinn", config={}, record={})
+    with pytest.raises(JetvizInputError, match="'cinn' checkpoint, not a VAE"):
+        load_checkpoint(tmp_path / "other")
+
+
+def test_running_balance_is_a_running_mean_per_log_beta_bin_and_feeds_the_one_loss():
+    from jetviz.vae.losses import BALANCE_BINS, BALANCE_MOMENTUM, RunningBalance
+
+    cfg = VAEConfig(**{**SMALL, "weighting": "balanced"})
+    lo, hi = cfg.log_beta_range()
+    log_beta = torch.tensor([lo, lo, hi])  # two examples in the first bin, one in the last
+    d2, kl = torch.tensor([8.0, 16.0, 4.0]), torch.zeros(3, 2)
+    values = [0.0] * BALANCE_BINS
+    balance = RunningBalance(values, cfg)
+    loss = d2 / (2 * torch.exp(2 * log_beta))
+    scale = balance.update(log_beta, loss)
+    assert values[0] == pytest.approx(float(loss[:2].mean()))  # first batch: its own mean
+    assert values[-1] == pytest.approx(float(loss[2])) and values[1:-1] == [0.0] * 18
+    torch.testing.assert_close(scale, torch.tensor([values[0], values[0], values[-1]]))
+    before = values[0]
+    balance.update(log_beta[:1], torch.tensor([0.0]))
+    assert values[0] == pytest.approx(BALANCE_MOMENTUM * before)  # then a running mean
+    # beta_vae_loss with a RunningBalance = with the scale that balance holds after the update
+    fresh = RunningBalance([0.0] * BALANCE_BINS, cfg)
+    terms = beta_vae_loss(d2, kl, log_beta, cfg, balance=fresh)
+    explicit = beta_vae_loss(d2, kl, log_beta, cfg, balance=scale)
+    torch.testing.assert_close(terms["objective"], explicit["objective"])

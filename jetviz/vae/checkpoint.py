@@ -37,6 +37,7 @@ import torch
 from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
+from jetviz.vae.slider_emd import convert_legacy_grid
 
 KIND = "vae"
 READABLE_KINDS = ("vae", "generator")  # kinds whose config/weights are a VAE
@@ -154,8 +155,6 @@ def convert_legacy(directory: str | os.PathLike) -> list[Path]:
     The ``last/`` folder is converted before its parent, whose config.json (written last)
     marks the conversion complete.
     """
-    from jetviz.vae.slider_emd import convert_legacy_grid
-
     done: list[Path] = []
     for config_path in sorted(Path(directory).rglob(checkpoints.CONFIG), key=lambda p:
                               -len(p.parts)):

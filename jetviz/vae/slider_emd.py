@@ -25,12 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors import safe_open
 
-from jetviz.checkpoints import CONFIG, has_part, read_tensors, write_json, write_tensors
+from jetviz.checkpoints import (
+    CONFIG,
+    has_part,
+    read_config,
+    read_tensors,
+    write_json,
+    write_tensors,
+)
 from jetviz.jets import JetSet
-from jetviz.vae.checkpoint import read_config
+from jetviz.vae.losses import emd_exact
 from jetviz.vae.model import nearest_beta_index
+from jetviz.vae.scan import encode_decode, prepare
 
 FILE_NAME = "slider_emd.safetensors"
 SAMPLE_SIZE = 1000  # = ui.vae.SAMPLE_SIZE
@@ -59,11 +68,6 @@ def slider_sample(jets: JetSet, class_name: str = ALL_CLASSES,
 
 def compute_grid(model, jets: JetSet, betas: np.ndarray, n_jobs: int = 2) -> np.ndarray:
     """Exact EMD (n_beta, N) in GeV of each jet to its reconstruction (z = μ) at each β."""
-    import torch
-
-    from jetviz.vae.losses import emd_exact
-    from jetviz.vae.scan import encode_decode, prepare
-
     inputs = prepare(model, jets)
     rows = []
     with torch.inference_mode():

@@ -27,13 +27,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
+from jetviz.checkpoints import load_weights, recover_last
 from jetviz.device import default_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
@@ -58,9 +58,7 @@ from jetviz.vae.epoch import (
 from jetviz.vae.inputs import VAEInputs, as_inputs
 from jetviz.vae.losses import BALANCE_BINS, RunningBalance
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
-
-if TYPE_CHECKING:
-    from jetviz.vae.scan import BetaScan
+from jetviz.vae.scan import BetaScan, beta_scan, log_beta_grid
 
 __all__ = ["TrainConfig", "TrainingDivergedError", "divergence", "evaluate", "rescan", "train"]
 
@@ -144,8 +142,6 @@ def _resumed(out_dir: Path | None, train_config: TrainConfig, provenance: dict |
     interrupted swap); ``train_config.epochs`` may extend the run."""
     if out_dir is None:
         raise JetvizInputError("resume needs the checkpoint directory (out_dir)")
-    from jetviz.checkpoints import recover_last
-
     recover_last(out_dir)
     payload = read_config(out_dir / LAST)
     config = VAEConfig.from_dict(payload["config"])
@@ -251,8 +247,6 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_se
 def _scan_into_record(model: BetaVAE | PointVAE, scan_set: VAEInputs, tc: TrainConfig,
                       record: dict) -> BetaScan:
     """Run the stored per-β scan on ``scan_set`` and put it in ``record["scan"]``."""
-    from jetviz.vae.scan import beta_scan, log_beta_grid
-
     scan = beta_scan(model, scan_set, log_beta_grid(model.config, tc.scan_points),
                      seed=tc.seed)
     record["scan"] = scan.to_dict()
@@ -335,8 +329,6 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
     record["throughput"] = float(np.median(rates)) if rates else None
     model = opt.model
     if out_dir is not None and (out_dir / WEIGHTS_FILE).exists():
-        from jetviz.checkpoints import load_weights
-
         load_weights(out_dir, model)  # the best epoch
     model.eval()
     if stopped != "callback" and tc.scan_points > 1:

@@ -13,9 +13,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from jetviz import checkpoints
 from jetviz.cli import main as cli_main
 from jetviz.readers.store import write_jets
-from jetviz.vae import checkpoint
 from jetviz.vae.checkpoint import load_checkpoint
 from jetviz.vae.train import TrainingDivergedError, divergence, train
 from tests.conftest import make_jetset
@@ -59,7 +59,7 @@ def _epoch_of(payload: dict) -> int:
 def test_kill_between_last_weights_and_its_record_resumes_exactly(uninterrupted, tmp_path,
                                                                   monkeypatch):
     """The issue's case: weights of epoch 2 on disk, the record not yet."""
-    real = checkpoint._write_json
+    real = checkpoints.write_json
 
     def dying(path: Path, payload: dict) -> None:
         in_last = path.parent.name == "last" or path.parent.name.startswith(".last-")
@@ -67,10 +67,10 @@ def test_kill_between_last_weights_and_its_record_resumes_exactly(uninterrupted,
             raise Killed
         real(path, payload)
 
-    monkeypatch.setattr(checkpoint, "_write_json", dying)
+    monkeypatch.setattr(checkpoints, "write_json", dying)
     with pytest.raises(Killed):
         train(CONFIG, _data(), TRAIN, out_dir=tmp_path, device="cpu")
-    monkeypatch.setattr(checkpoint, "_write_json", real)
+    monkeypatch.setattr(checkpoints, "write_json", real)
     _, resumed = train(CONFIG, _data(), TRAIN, out_dir=tmp_path, device="cpu", resume=True)
     _assert_same_run(uninterrupted[0], tmp_path, uninterrupted[1], resumed)
 
@@ -86,10 +86,10 @@ def test_kill_inside_the_swap_of_last_resumes_exactly(uninterrupted, tmp_path, m
         if at == stage and len(epochs_written) == KILL_AT_EPOCH:
             raise Killed
 
-    monkeypatch.setattr(checkpoint, "swap_hook", hook)
+    monkeypatch.setattr(checkpoints, "swap_hook", hook)
     with pytest.raises(Killed):
         train(CONFIG, _data(), TRAIN, out_dir=tmp_path, device="cpu")
-    monkeypatch.setattr(checkpoint, "swap_hook", lambda at: None)
+    monkeypatch.setattr(checkpoints, "swap_hook", lambda at: None)
     _, resumed = train(CONFIG, _data(), TRAIN, out_dir=tmp_path, device="cpu", resume=True)
     _assert_same_run(uninterrupted[0], tmp_path, uninterrupted[1], resumed)
 
@@ -99,7 +99,7 @@ def test_a_process_killed_between_the_renames_resumes_exactly(uninterrupted, tmp
     script = textwrap.dedent(f"""
         import os, torch
         torch.set_num_threads(1)
-        from jetviz.vae import checkpoint
+        from jetviz import checkpoints
         from jetviz.vae.train import train
         from tests.test_train import CONFIG, TRAIN, _data
         seen = []
@@ -107,7 +107,7 @@ def test_a_process_killed_between_the_renames_resumes_exactly(uninterrupted, tmp
             seen.append(at)
             if at == "old_moved" and seen.count("written") == {KILL_AT_EPOCH}:
                 os._exit(9)
-        checkpoint.swap_hook = hook
+        checkpoints.swap_hook = hook
         train(CONFIG, _data(), TRAIN, out_dir={str(tmp_path)!r}, device="cpu")
     """)
     root = Path(__file__).resolve().parent.parent

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,7 +201,7 @@ def test_bad_checkpoints_raise_clear_errors(tmp_path, damage):
         match = "not valid JSON"
     elif damage == "missing":
         (tmp_path / "config.json").unlink()
-        match = "not a jetviz VAE checkpoint"
+        match = "no config.json"
     elif damage == "mismatch":
         other = _model(latent_dim=5)
         save_checkpoint(tmp_path / "o", other, other.config, {})
@@ -224,3 +226,89 @@ def test_config_rejects_inconsistent_settings():
         VAEConfig(data="banana", loss="sinkhorn")
     with pytest.raises(JetvizInputError, match="unknown"):
         VAEConfig.from_dict({"latent_size": 3})
+
+
+def _as_legacy(directory: Path) -> None:
+    """Rewrite a checkpoint's config.json header as the pre-version-2 "jetviz-vae" layout."""
+    path = directory / "config.json"
+    payload = json.loads(path.read_text())
+    del payload["kind"]
+    path.write_text(json.dumps({**payload, "format": "jetviz-vae", "version": 1}, indent=1))
+
+
+def test_legacy_vae_checkpoints_convert_in_place_and_load_identically(tmp_path):
+    from safetensors.numpy import save_file
+
+    from jetviz.cli.checkpoints import convert
+    from jetviz.vae.checkpoint import convert_legacy
+    from jetviz.vae.slider_emd import load_grid
+
+    model = _model(seed=3)
+    record = {"history": [{"epoch": 1}], "scan": None}
+    ck, gen = tmp_path / "vae_old", tmp_path / "gen_old"
+    save_checkpoint(ck, model, model.config, record)
+    save_checkpoint(ck / "last", model, model.config, record,
+                    torch.optim.Adam(model.parameters()))
+    save_checkpoint(gen, model, model.config, record)
+    (gen / "flow").mkdir()
+    betas, emd = np.geomspace(1, 100, 4), np.arange(8.0).reshape(4, 2)
+    save_file({"betas": betas, "emd": emd}, str(ck / "slider_emd.safetensors"),
+              metadata={"command": "jetviz slider-emd --model x", "fingerprint": "abc",
+                        "description": "2 jets"})
+    for directory in (ck, ck / "last", gen):
+        _as_legacy(directory)
+    with pytest.raises(JetvizInputError, match="checkpoints convert"):
+        load_checkpoint(ck)
+
+    assert sorted(convert(tmp_path)) == sorted([ck, ck / "last"])  # the generator is skipped
+    assert json.loads((gen / "config.json").read_text())["format"] == "jetviz-vae"
+    loaded, config, rec = load_checkpoint(ck)
+    assert config == model.config and rec["history"] == record["history"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value)
+    from jetviz import checkpoints
+
+    checkpoints.load_optimizer(ck / "last", torch.optim.Adam(loaded.parameters()))
+    grid = load_grid(ck)
+    np.testing.assert_array_equal(grid.emd, emd)
+    assert grid.lookup(float(betas[2]), "abc") is not None and grid.lookup(1.0, "other") is None
+    assert rec["slider_emd"]["command"] == "jetviz slider-emd --model x"
+    assert convert_legacy(tmp_path) == []  # nothing left to convert
+
+
+def test_a_generator_checkpoint_loads_as_its_vae_and_other_kinds_are_refused(tmp_path):
+    from jetviz import checkpoints
+
+    model = _model(seed=4)
+    save_checkpoint(tmp_path / "gen", model, model.config, {"note": "g"}, kind="generator")
+    loaded, config, record = load_checkpoint(tmp_path / "gen")
+    assert config == model.config and record["note"] == "g"
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value)
+    checkpoints.save(tmp_path / "other", "cinn", config={}, record={})
+    with pytest.raises(JetvizInputError, match="'cinn' checkpoint, not a VAE"):
+        load_checkpoint(tmp_path / "other")
+
+
+def test_running_balance_is_a_running_mean_per_log_beta_bin_and_feeds_the_one_loss():
+    from jetviz.vae.losses import BALANCE_BINS, BALANCE_MOMENTUM, RunningBalance
+
+    cfg = VAEConfig(**{**SMALL, "weighting": "balanced"})
+    lo, hi = cfg.log_beta_range()
+    log_beta = torch.tensor([lo, lo, hi])  # two examples in the first bin, one in the last
+    d2, kl = torch.tensor([8.0, 16.0, 4.0]), torch.zeros(3, 2)
+    values = [0.0] * BALANCE_BINS
+    balance = RunningBalance(values, cfg)
+    loss = d2 / (2 * torch.exp(2 * log_beta))
+    scale = balance.update(log_beta, loss)
+    assert values[0] == pytest.approx(float(loss[:2].mean()))  # first batch: its own mean
+    assert values[-1] == pytest.approx(float(loss[2])) and values[1:-1] == [0.0] * 18
+    torch.testing.assert_close(scale, torch.tensor([values[0], values[0], values[-1]]))
+    before = values[0]
+    balance.update(log_beta[:1], torch.tensor([0.0]))
+    assert values[0] == pytest.approx(BALANCE_MOMENTUM * before)  # then a running mean
+    # beta_vae_loss with a RunningBalance = with the scale that balance holds after the update
+    fresh = RunningBalance([0.0] * BALANCE_BINS, cfg)
+    terms = beta_vae_loss(d2, kl, log_beta, cfg, balance=fresh)
+    explicit = beta_vae_loss(d2, kl, log_beta, cfg, balance=scale)
+    torch.testing.assert_close(terms["objective"], explicit["objective"])

@@ -15,6 +15,7 @@ from jetviz.errors import JetvizInputError
 CONVERTERS: dict[str, str] = {
     "jetviz-anomaly": "jetviz.anomaly.checkpoint:convert_legacy",
     "jetviz-cinn": "jetviz.unfolding.checkpoint:convert_legacy",
+    "jetviz-vae": "jetviz.vae.checkpoint:convert_legacy",
 }
 
 

@@ -1,5 +1,217 @@
-"""``jetviz train``: its arguments and run (defined in jetviz.vae.train)."""
+"""``jetviz train``: train a (β-conditioned) VAE on jets, toy manifolds or a points file,
+checkpoint it and store its per-β scan (:func:`jetviz.vae.train.train`); ``--rescan``
+recomputes the stored scan of a trained model. Exit code 2 on bad input or a diverged run."""
 
-from jetviz.vae.train import configure, run
+from __future__ import annotations
 
-__all__ = ["configure", "run"]
+import argparse
+import contextlib
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from jetviz.errors import JetvizInputError
+from jetviz.jets import JetSet
+from jetviz.simulation.toys import TOYS
+from jetviz.vae.epoch import dist_info
+from jetviz.vae.model import WEIGHTINGS, VAEConfig
+from jetviz.vae.train import TrainConfig, rescan, train
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``jetviz train``."""
+    d, t = VAEConfig(), TrainConfig()
+    g = parser.add_argument_group("data")
+    g.add_argument("--data", default=None,
+                   help="jet file (jetviz, JetNet, hls4ml or top-tagging), or a points file "
+                        "(.npy array (N, d), or HDF5 with a dataset 'points'; Euclidean "
+                        "distance); default: the embedded checkpoints/jets_default.h5")
+    g.add_argument("--classes", default=None,
+                   help="comma-separated classes to train on, e.g. 'w' or 't' (default: all)")
+    g.add_argument("--max-jets", type=int, default=None, help="use at most this many jets")
+    g.add_argument("--particles", type=int, default=d.n_particles_in,
+                   help="particles per jet (the hardest P)")
+    g.add_argument("--toy", choices=list(TOYS), default=None,
+                   help="train on a toy manifold of known scales instead of jets: the 2-D "
+                        "banana, a 2-D strip or a 3-D ribbon (jetviz.simulation.toys)")
+    g.add_argument("--toy-points", type=int, default=20000, help="number of toy points")
+    m = parser.add_argument_group("model")
+    m.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
+                   help="points: let the networks work in the points' principal-axis frame "
+                        "scaled to unit variance (default: on for --data points and the strip "
+                        "and ribbon toys, off for the banana as first shipped)")
+    m.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    m.add_argument("--hidden", type=int, default=d.hidden)
+    m.add_argument("--depth", type=int, default=d.depth)
+    m.add_argument("--particles-out", type=int, default=None,
+                   help="particles the decoder emits (default: = --particles)")
+    m.add_argument("--beta-min", type=float, default=None, help="GeV (toy: data units)")
+    m.add_argument("--beta-max", type=float, default=None, help="GeV (toy: data units)")
+    m.add_argument("--fixed-beta", type=float, default=None,
+                   help="train an ordinary VAE at this one β instead of a β-conditioned one")
+    m.add_argument("--loss", default=None, choices=["sinkhorn", "exact", "chamfer", "mse"],
+                   help="reconstruction distance for jets (default exact: the exact EMD "
+                        "with the optimal plan's gradient; sinkhorn: the entropic one)")
+    m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
+                   help=f"per-example weighting over β (default {d.weighting}; with --resume: "
+                        "switch the stored run to this one)")
+    m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
+    m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
+    o = parser.add_argument_group("training")
+    o.add_argument("--out", required=True, help="checkpoint directory")
+    o.add_argument("--resume", action="store_true", help="continue from <out>/last")
+    o.add_argument("--epochs", type=int, default=t.epochs)
+    o.add_argument("--batch-size", type=int, default=t.batch_size)
+    o.add_argument("--lr", type=float, default=t.lr)
+    o.add_argument("--patience", type=int, default=t.patience)
+    o.add_argument("--kl-warmup", type=float, default=t.kl_warmup_epochs)
+    o.add_argument("--val-fraction", type=float, default=t.val_fraction)
+    o.add_argument("--seed", type=int, default=t.seed)
+    o.add_argument("--scan-points", type=int, default=t.scan_points)
+    o.add_argument("--scan-examples", type=int, default=t.scan_examples)
+    o.add_argument("--max-minutes", type=float, default=t.max_minutes,
+                   help="stop after the epoch that passes this wall time (0: no limit)")
+    o.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
+    o.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--rescan", action="store_true",
+                   help=("recompute the stored β-scan of the model in --out (bands, floor, "
+                         "redundant directions) on its own validation examples, without "
+                         "training; give the same data flags as when it was trained"))
+    parser.set_defaults(train_parser=parser)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The ``jetviz train`` command that reproduces ``args`` (options differing from defaults)."""
+    parser = getattr(args, "train_parser", None)
+    if parser is None:
+        return "jetviz train (called from Python)"
+    words = ["jetviz", "train"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "train_parser"):
+            continue
+        value = getattr(args, action.dest, None)
+        if value == action.default or value is None:
+            continue
+        flag = action.option_strings[0]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            words.append(flag if value else f"--no-{flag.removeprefix('--')}")
+        else:
+            words += ([flag] if isinstance(action, argparse._StoreTrueAction)
+                      else [flag, str(value)])
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray, dict]:
+    if args.toy is not None:
+        family = TOYS[args.toy]
+        points = family.draw(args.toy_points, np.random.default_rng(args.seed))
+        return points, {"data_source": f"toy {family.name}", "scales": family.scales}
+    from jetviz.paths import DEFAULT_JETS
+    from jetviz.readers import load_jets
+    from jetviz.readers.points import is_points_file, read_points
+    path = args.data or str(DEFAULT_JETS)
+    if not Path(path).exists():
+        raise JetvizInputError(f"{path}: no such jet file; generate one with `jetviz generate` "
+                               "or pass --data")
+    if is_points_file(path):
+        points, total = read_points(path)
+        return points, {"data_source": str(path), "n_points": len(points),
+                        "n_points_in_file": total}
+    jets = load_jets(path, n_particles=args.particles)
+    classes = None
+    if args.classes:
+        classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+        keep = np.zeros(len(jets), dtype=bool)
+        for name in classes:
+            keep |= jets.labels == _class_index(jets, name)
+        jets = jets.subset(keep)
+    if args.max_jets is not None and len(jets) > args.max_jets:
+        pick = np.sort(np.random.default_rng(args.seed).choice(len(jets), args.max_jets,
+                                                               replace=False))
+        jets = jets.subset(pick)
+    return jets, {"data_source": str(path), "classes": classes or list(jets.class_names),
+                  "n_jets": len(jets)}
+
+
+def _class_index(jets: JetSet, name: str) -> int:
+    if name not in jets.class_names:
+        raise JetvizInputError(f"{jets.source}: no class {name!r}; the classes are "
+                               f"{jets.class_names}")
+    return jets.class_names.index(name)
+
+
+def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray) -> VAEConfig:
+    points = not isinstance(data, JetSet)
+    if args.toy is not None:
+        lo, hi = TOYS[args.toy].beta_range
+    elif points:  # a user's points: from 10⁻⁴ of their extent to 10× it
+        from jetviz.readers.points import extent
+        size = extent(data)
+        lo, hi = size * 1e-4, size * 10
+    else:
+        lo, hi = 1.0, 1000.0
+    beta_min = args.beta_min if args.beta_min is not None else lo
+    beta_max = args.beta_max if args.beta_max is not None else hi
+    return VAEConfig(
+        data="banana" if args.toy == "banana" else ("points" if points else "jets"),
+        point_dim=int(data.shape[1]) if points else 2,
+        n_particles_in=args.particles,
+        n_particles_out=args.particles_out or args.particles,
+        latent_dim=args.latent_dim, hidden=args.hidden, depth=args.depth,
+        beta_min=beta_min, beta_max=beta_max,
+        conditioned=args.fixed_beta is None,
+        beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
+        loss="euclidean" if points else (args.loss or "exact"),
+        whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
+        weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
+        sinkhorn_iter=args.sinkhorn_iter)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``jetviz train``: train, checkpoint, scan; print a summary."""
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    try:
+        data, provenance = _load_data(args)
+        config = _config_from_args(args, data)
+        tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         patience=args.patience, kl_warmup_epochs=args.kl_warmup,
+                         val_fraction=args.val_fraction, seed=args.seed,
+                         scan_points=args.scan_points, scan_examples=args.scan_examples,
+                         max_minutes=args.max_minutes)
+        command = _command_line(args)
+        provenance["command"] = command
+        if args.rescan:
+            scan = rescan(args.out, data, command, device=args.device)
+            print(json.dumps({"out": args.out, "floor": scan.floor,
+                              "d1_max": float(scan.d1.max())}, indent=1))
+            return 0
+        if config.data == "points" and args.toy is None:  # a user's file: keep what to show
+            from jetviz.readers.points import save_points
+            save_points(args.out, data)
+        _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
+                          device=args.device, progress=not args.no_progress,
+                          provenance=provenance, resume_weighting=args.weighting)
+    except JetvizInputError as err:
+        print(f"jetviz train: {err}", file=sys.stderr)
+        return 2
+    rank, _ = dist_info()
+    if rank == 0:
+        best = record["history"][record["best_epoch"]] if record["best_epoch"] >= 0 else None
+        summary = {"out": args.out, "epochs": len(record["history"]), "stopped": record["stopped"],
+                   "best_epoch": record["best_epoch"] + 1,
+                   "best_val_loss": record["best_val_loss"],
+                   "best_val_distance": best and best["val_distance"],
+                   "throughput_jets_per_s": record["throughput"]}
+        print(json.dumps(summary, indent=1))
+    if dist.is_available() and dist.is_initialized():
+        with contextlib.suppress(Exception):
+            dist.destroy_process_group()
+    return 0

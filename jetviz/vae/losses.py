@@ -124,9 +124,47 @@ def distance2(x: torch.Tensor, mask: torch.Tensor | None, x_hat: torch.Tensor,
     return mse2(x, mask, x_hat, jet_pt, config)
 
 
+BALANCE_BINS = 20  # log-β bins of the running loss scale ("balanced" weighting)
+BALANCE_MOMENTUM = 0.9  # running mean: new = momentum·old + (1 − momentum)·batch
+
+
+class RunningBalance:
+    """The "balanced" weighting's scale: per bin of log β over the config's range, the running
+    mean of the per-example loss d²/(2β²) + w·KL (nats, w the KL warm-up weight).
+
+    ``values`` (BALANCE_BINS floats, 0 for a bin not seen yet) is the list kept in the
+    training record; it is updated in place, so a resumed run continues it exactly.
+    """
+
+    def __init__(self, values: list[float], config: VAEConfig):
+        if len(values) != BALANCE_BINS:
+            raise ValueError(f"expected {BALANCE_BINS} running means, got {len(values)}")
+        self.values = values
+        self.log_beta_range = config.log_beta_range()
+
+    def bins(self, log_beta: torch.Tensor) -> torch.Tensor:
+        """(B,) index of each example's log-β bin."""
+        lo, hi = self.log_beta_range
+        t = (log_beta.detach().cpu() - lo) / (hi - lo)
+        return (t * BALANCE_BINS).long().clamp(0, BALANCE_BINS - 1)
+
+    def update(self, log_beta: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        """Fold a batch's per-example loss (B,) into the running means; return the mean of
+        each example's bin after the update, (B,) float32 on ``loss``'s device."""
+        bins = self.bins(log_beta)
+        raw = loss.detach().cpu().double()
+        for b in torch.unique(bins).tolist():
+            batch_mean = float(raw[bins == b].mean())
+            old = self.values[b]
+            self.values[b] = batch_mean if old <= 0 else (
+                BALANCE_MOMENTUM * old + (1 - BALANCE_MOMENTUM) * batch_mean)
+        return torch.tensor(self.values, dtype=torch.float32)[bins].to(loss.device)
+
+
 def beta_vae_loss(d2: torch.Tensor, kl: torch.Tensor, log_beta: torch.Tensor,
                   config: VAEConfig, kl_weight: float = 1.0,
-                  balance: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                  balance: torch.Tensor | RunningBalance | None = None
+                  ) -> dict[str, torch.Tensor]:
     """The β-VAE loss of a batch in both forms, and the objective that training minimises.
 
     Args:
@@ -144,7 +182,8 @@ def beta_vae_loss(d2: torch.Tensor, kl: torch.Tensor, log_beta: torch.Tensor,
             fixed β all three differ by a constant factor only.
         kl_weight: warm-up factor multiplying the KL (1 after warm-up).
         balance: (B,) the running mean of d²/(2β²) + KL (nats) near each example's β
-            ("balanced"; None: 1).
+            ("balanced"; None: 1), or a :class:`RunningBalance` that this batch updates
+            first (whatever the weighting, so a resume may switch to "balanced").
 
     Returns:
         dict with ``objective`` (scalar to minimise), ``loss`` (B,) = d²/(2β²) + KL [nats],
@@ -154,6 +193,9 @@ def beta_vae_loss(d2: torch.Tensor, kl: torch.Tensor, log_beta: torch.Tensor,
     kl_sum = kl.sum(-1)
     loss = d2 / (2 * beta2) + kl_sum
     loss_gev2 = d2 / 2 + beta2 * kl_sum
+    if isinstance(balance, RunningBalance):
+        with torch.no_grad():
+            balance = balance.update(log_beta, d2 / (2 * beta2) + kl_weight * kl_sum)
     if config.weighting == "balanced":
         scale = torch.ones_like(d2) if balance is None else balance.clamp_min(1.0)
         objective = ((d2 / (2 * beta2) + kl_weight * kl_sum) / scale).mean()

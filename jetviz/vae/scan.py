@@ -18,6 +18,12 @@
 * :func:`jet_observables` — mass, pT, τ21, ... of decoded or prepared jets
   (jetviz.physics.observables).
 
+Vocabulary: ``jets`` is a JetSet, toy points (N, d) or prepared
+:class:`~jetviz.vae.inputs.VAEInputs`; decoded jets are (N, P_out, 3) = (ptrel, etarel,
+phirel) in the prepared frame, decoded points (N, d); latent means μ and log-variances are
+(N, D); β is in GeV for jets (data units for points) and becomes the models' log β input
+through :func:`jetviz.vae.model.log_beta_column`.
+
 D1 and D2 are defined in :mod:`jetviz.vae.dimensionality` (Savitzky–Golay derivatives in log β),
 with their bootstrap bands, the reconstruction floor and the count of redundant directions
 that the scan stores beside them.
@@ -25,7 +31,6 @@ that the scan stores beside them.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass
 
@@ -42,7 +47,7 @@ from jetviz.vae.dimensionality import (
 )
 from jetviz.vae.inputs import VAEInputs, as_inputs
 from jetviz.vae.losses import emd_exact, kl_per_dim
-from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig
+from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, log_beta_column, nearest_beta_index
 
 DECODED_PTREL_MIN = 1e-4  # decoded particles carrying less pT fraction count as absent
 
@@ -120,7 +125,7 @@ class BetaScan:
 
     def index_of(self, beta: float) -> int:
         """Index of the grid β nearest to ``beta`` in log β."""
-        return int(np.argmin(np.abs(np.log(self.betas) - math.log(beta))))
+        return nearest_beta_index(self.betas, beta)
 
 
 def log_beta_grid(config: VAEConfig, n: int = 60) -> np.ndarray:
@@ -237,7 +242,7 @@ def encode_decode(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta: flo
     """Encoder means at β and their decodings (z = μ): (x_hat, mu, logvar, inputs) as tensors."""
     model.eval()
     inputs = prepare(model, jets)
-    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
+    log_beta = log_beta_column(beta, len(inputs), inputs.x.device)
     mu, logvar = _encode_cached(model, inputs, log_beta)
     return model.decode(mu, log_beta), mu, logvar, inputs
 
@@ -278,7 +283,7 @@ def latent_directions(model: Model, jets: JetSet | np.ndarray | VAEInputs, beta:
     """
     model.eval()
     inputs = prepare(model, jets)
-    log_beta = torch.full((len(inputs),), math.log(beta), device=inputs.x.device)
+    log_beta = log_beta_column(beta, len(inputs), inputs.x.device)
     mu, logvar = _encode_cached(model, inputs, log_beta)
     kl = kl_per_dim(mu, logvar).mean(0).cpu().numpy().astype(np.float64)
     mu_np = mu.cpu().numpy().astype(np.float64)
@@ -320,7 +325,7 @@ def walk(model: Model, z0: np.ndarray, positions: np.ndarray, beta: float, *,
                                f" got {z0.shape} and {step.shape}")
     t = np.asarray(positions, dtype=np.float32).reshape(-1, 1)
     z = torch.from_numpy(z0[None, :] + t * step[None, :]).to(_device(model))
-    log_beta = torch.full((len(z),), math.log(beta), device=z.device)
+    log_beta = log_beta_column(beta, len(z), z.device)
     return model.decode(z, log_beta).cpu().numpy()
 
 

@@ -8,7 +8,9 @@ data set in use (one class, or all), drawn with ``SAMPLE_SEED`` exactly as
 mask and jet features, so a stored grid is used only for the very jets it was made from.
 The **grid** is the exact EMD (GeV) of every sample jet to its reconstruction at z = μ, at
 every β of the model's stored scan: an array (n_beta, N), written to
-``<model>/slider_emd.safetensors`` (float64, the making command in its metadata) by::
+``<model>/slider_emd.safetensors`` (float64, a tensor part of the checkpoint,
+:mod:`jetviz.checkpoints`; the making command and the fingerprint go into the checkpoint's
+``record["slider_emd"]``) by::
 
     jetviz slider-emd --model checkpoints/vae_w
 
@@ -18,18 +20,26 @@ sample the page computes the exact EMD on demand (:func:`jetviz.vae.scan.reconst
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import shlex
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from safetensors import safe_open
 
-from jetviz.errors import JetvizInputError
+from jetviz.checkpoints import (
+    CONFIG,
+    has_part,
+    read_config,
+    read_tensors,
+    write_json,
+    write_tensors,
+)
 from jetviz.jets import JetSet
+from jetviz.vae.losses import emd_exact
+from jetviz.vae.model import nearest_beta_index
+from jetviz.vae.scan import encode_decode, prepare
 
 FILE_NAME = "slider_emd.safetensors"
 SAMPLE_SIZE = 1000  # = ui.vae.SAMPLE_SIZE
@@ -58,11 +68,6 @@ def slider_sample(jets: JetSet, class_name: str = ALL_CLASSES,
 
 def compute_grid(model, jets: JetSet, betas: np.ndarray, n_jobs: int = 2) -> np.ndarray:
     """Exact EMD (n_beta, N) in GeV of each jet to its reconstruction (z = μ) at each β."""
-    import torch
-
-    from jetviz.vae.losses import emd_exact
-    from jetviz.vae.scan import encode_decode, prepare
-
     inputs = prepare(model, jets)
     rows = []
     with torch.inference_mode():
@@ -88,85 +93,60 @@ class Grid:
         """The stored EMDs at ``beta`` for this sample, or None (other jets, β off the grid)."""
         if sample_fingerprint != self.fingerprint:
             return None
-        k = int(np.argmin(np.abs(np.log(self.betas) - np.log(beta))))
+        k = nearest_beta_index(self.betas, beta)
         if abs(self.betas[k] - beta) > 1e-6 * beta:
             return None
         return self.emd[k].astype(np.float64)
 
 
-def save_grid(model_dir: str | Path, grid: Grid, command: str) -> Path:
-    """Write ``<model_dir>/slider_emd.safetensors`` atomically (float64, metadata as text)."""
-    from safetensors.numpy import save_file
+GRID = FILE_NAME.removesuffix(".safetensors")  # the tensor part's name in the checkpoint
+RECORD_KEY = "slider_emd"  # record entry describing the stored grid (command, fingerprint, ...)
 
-    from jetviz.files import atomic_path
 
-    path = Path(model_dir) / FILE_NAME
-    meta = {"command": command, "fingerprint": grid.fingerprint,
+def grid_description(grid: Grid, command: str) -> dict:
+    """What the record says about a stored grid (text; the arrays are in the tensor file)."""
+    return {"command": command, "fingerprint": grid.fingerprint,
             "description": grid.description, "units": "GeV",
             "what": "exact EMD of each slider-sample jet to its reconstruction at z = mu"}
-    with atomic_path(path) as tmp:
-        save_file({"betas": grid.betas.astype(np.float64),
-                   "emd": grid.emd.astype(np.float64)}, str(tmp), metadata=meta)
-    return path
+
+
+def save_grid(model_dir: str | Path, grid: Grid, command: str) -> Path:
+    """Write ``<model_dir>/slider_emd.safetensors`` (float64) and describe it in the
+    checkpoint's record (config.json, rewritten last: a kill in between leaves a grid whose
+    fingerprint the record does not hold, which is never used)."""
+    payload = read_config(model_dir)
+    write_tensors(model_dir, GRID, {"betas": np.asarray(grid.betas, dtype=np.float64),
+                                    "emd": np.asarray(grid.emd, dtype=np.float64)})
+    payload.setdefault("record", {})[RECORD_KEY] = grid_description(grid, command)
+    write_json(Path(model_dir) / CONFIG, payload)
+    return Path(model_dir) / FILE_NAME
 
 
 def load_grid(model_dir: str | Path) -> Grid | None:
     """The stored grid of a model directory, or None when there is none."""
-    from safetensors import safe_open
-
-    path = Path(model_dir) / FILE_NAME
-    if not path.is_file():
+    if not has_part(model_dir, GRID):
         return None
+    meta = (read_config(model_dir).get("record") or {}).get(RECORD_KEY)
+    if not meta:
+        return None
+    arrays = read_tensors(model_dir, GRID, numpy=True)
+    return Grid(arrays["betas"], arrays["emd"], meta.get("fingerprint", ""),
+                meta.get("description", ""))
+
+
+def convert_legacy_grid(model_dir: str | Path, record: dict) -> None:
+    """Move the text metadata of an old ``slider_emd.safetensors`` (before the one
+    checkpoint format) into ``record`` and rewrite the file without it; the caller writes
+    the record. Nothing happens without the file or when the record already describes it."""
+    path = Path(model_dir) / FILE_NAME
+    if not path.is_file() or RECORD_KEY in record:
+        return
     with safe_open(str(path), framework="numpy") as f:
-        meta = f.metadata() or {}
-        return Grid(f.get_tensor("betas"), f.get_tensor("emd"), meta.get("fingerprint", ""),
-                    meta.get("description", ""))
+        meta = dict(f.metadata() or {})
+    arrays = read_tensors(model_dir, GRID, numpy=True)
+    grid = Grid(arrays["betas"], arrays["emd"], meta.get("fingerprint", ""),
+                meta.get("description", ""))
+    write_tensors(model_dir, GRID, {"betas": grid.betas, "emd": grid.emd})
+    record[RECORD_KEY] = grid_description(grid, meta.get("command", ""))
 
 
-# ------------------------------------------------------------------------------------ CLI
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Store the exact reconstruction EMD of the β page's jet sample at "
-                          "every β of a model's scan, beside the model (slider_emd.safetensors).")
-    parser.add_argument("--model", required=True, help="checkpoint directory (e.g. "
-                        "checkpoints/vae_w)")
-    parser.add_argument("--jets", default=None, help="jet file the page uses (default: the "
-                        "embedded default sample)")
-    parser.add_argument("--class", dest="class_name", default=None,
-                        help="class of the sample (default: the model's class if it was "
-                        "trained on one, else all classes — the page's default)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for the EMDs")
-
-
-def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from jetviz.paths import DEFAULT_JETS
-    from jetviz.readers import load_jets
-    from jetviz.vae.checkpoint import load_checkpoint
-    from jetviz.vae.scan import BetaScan
-
-    torch.set_num_threads(1)
-    model, config, record = load_checkpoint(args.model)
-    if config.data != "jets":
-        raise JetvizInputError(f"{args.model}: a toy model's distance is Euclidean, computed "
-                               "exactly on every slider move; nothing to store")
-    path = args.jets or str(DEFAULT_JETS)
-    jets = load_jets(path, max_jets=MAX_JETS)
-    classes = record.get("classes") or record.get("data", {}).get("classes") or []
-    class_name = args.class_name or (classes[0] if len(classes) == 1 else ALL_CLASSES)
-    sample = slider_sample(jets, class_name)
-    betas = BetaScan.from_dict(record.get("scan") or {}).betas
-    t0 = time.perf_counter()
-    grid = Grid(betas, compute_grid(model, sample, betas, args.threads), fingerprint(sample),
-                f"{len(sample)} jets ({class_name}) of {Path(path).name}, seed {SAMPLE_SEED}")
-    command = " ".join(["jetviz slider-emd --model", shlex.quote(str(args.model))]
-                       + (["--jets", shlex.quote(args.jets)] if args.jets else [])
-                       + (["--class", args.class_name] if args.class_name else [])
-                       + ["--threads", str(args.threads)])
-    out = save_grid(args.model, grid, command)
-    print(json.dumps({"file": str(out), "betas": len(betas), "jets": len(sample),
-                      "seconds": round(time.perf_counter() - t0, 1),
-                      "median_emd_gev": float(np.median(grid.emd))}))
-    return 0

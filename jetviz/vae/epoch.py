@@ -1,0 +1,220 @@
+"""One epoch of β-VAE training and one validation pass (the loop :func:`jetviz.vae.train.train`
+repeats).
+
+Vocabulary
+----------
+An **example** is a prepared jet (P, 3) with its mask and jet pT, or a point (d,)
+(:class:`jetviz.vae.inputs.VAEInputs`). Each example of a batch gets its own **log β**: drawn
+uniformly over [log beta_min, log beta_max] for a conditioned model, the fixed β otherwise.
+The **latent noise** ε (B, D) makes z = μ + σ ε. Both come from a CPU ``torch.Generator``
+seeded by (seed, epoch, rank, stream) only, so a resumed run draws exactly what an
+uninterrupted one would. The **objective** is :func:`jetviz.vae.losses.beta_vae_loss`'s
+(the one β-VAE loss); the KL weight ramps from 0 to 1 over the warm-up steps.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DistributedSampler
+
+from jetviz.errors import JetvizInputError
+from jetviz.vae.inputs import VAEInputs
+from jetviz.vae.losses import RunningBalance, beta_vae_loss, distance2, kl_per_dim
+from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, log_beta_column
+
+
+class TrainingDivergedError(JetvizInputError):
+    """The loss became NaN/inf or blew up; earlier checkpoints are left as they were."""
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size): from an initialised process group, else torchrun's environment."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def setup_distributed(device: torch.device) -> tuple[int, int]:
+    """Join torchrun's process group if there is one (gloo on CPU, NCCL on CUDA)."""
+    rank, world = dist_info()
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    return rank, world
+
+
+def seeded_generator(seed: int, epoch: int, rank: int, stream: int = 0) -> torch.Generator:
+    """The CPU generator of one (seed, epoch, rank, stream): β draws and latent noise."""
+    return torch.Generator().manual_seed(
+        (seed * 1_000_003 + epoch * 7919 + rank * 104_729 + stream * 15_485_863) % (2**63))
+
+
+def draw_log_beta(n: int, config: VAEConfig, gen: torch.Generator) -> torch.Tensor:
+    """(n,) log β: uniform over the config's range, or the fixed β of an unconditioned model."""
+    if not config.conditioned:
+        return log_beta_column(config.beta_fixed, n)
+    lo, hi = config.log_beta_range()
+    return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+
+@torch.no_grad()
+def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tensor | float,
+             generator: torch.Generator, batch_size: int = 1000) -> dict:
+    """The β-VAE loss terms on ``inputs`` with z sampled from the posterior.
+
+    Args:
+        model: the model (eval mode is set here).
+        inputs: examples to score.
+        log_beta: (N,) log β per example, or one float for all.
+        generator: CPU generator for the latent noise.
+        batch_size: examples per forward pass.
+
+    Returns:
+        dict of means over examples: ``loss`` = d²/(2β²) + KL (nats), ``loss_gev2`` =
+        d²/2 + β² KL (GeV²), ``kl`` (nats), ``distance`` d (GeV: the reconstruction EMD for
+        EMD models), ``distance2`` d² (GeV²), and ``kl_per_dim`` (D,) list.
+    """
+    model = model.module if hasattr(model, "module") else model
+    model.eval()
+    config = model.config
+    device = next(model.parameters()).device
+    n = len(inputs)
+    if not torch.is_tensor(log_beta):
+        log_beta = torch.full((n,), float(log_beta))
+    sums: dict[str, float] = {}
+    kl_dims = torch.zeros(config.latent_dim, dtype=torch.float64)
+    for start in range(0, n, batch_size):
+        part = inputs.subset(slice(start, start + batch_size)).to(device)
+        lb = log_beta[start:start + batch_size].to(device)
+        noise = torch.randn((len(part), config.latent_dim), generator=generator).to(device)
+        x_hat, mu, logvar = model(part.x, part.mask, lb, noise=noise)
+        d2 = distance2(part.x, part.mask, x_hat.float(), part.jet_pt, config)
+        kl = kl_per_dim(mu.float(), logvar.float())
+        terms = beta_vae_loss(d2, kl, lb, config)
+        for key, value in (("loss", terms["loss"]), ("loss_gev2", terms["loss_gev2"]),
+                           ("kl", terms["kl"]), ("distance", d2.sqrt()), ("distance2", d2)):
+            sums[key] = sums.get(key, 0.0) + float(value.double().sum())
+        kl_dims += kl.double().sum(0).cpu()
+    out = {key: value / n for key, value in sums.items()}
+    out["kl_per_dim"] = (kl_dims / n).tolist()
+    return out
+
+
+@dataclass
+class Optimisation:
+    """What a run optimises and with what: the model, its (possibly DDP-wrapped) ``net``,
+    Adam, the AMP scaler on CUDA, and where the data are shuffled for this process.
+
+    Attributes:
+        model: the bare model (its parameters are clipped and saved).
+        net: ``model`` or its DistributedDataParallel wrapper (the forward pass).
+        optimizer: Adam over ``model``'s parameters.
+        scaler: GradScaler under CUDA autocast, else None.
+        sampler: DistributedSampler over the training examples (seeded by the run's seed).
+        rank: this process's rank; world: the number of processes.
+        batch_size: examples per step and process; grad_clip: gradient-norm cap (0: none).
+        warmup_steps: optimizer steps over which the KL weight ramps to 1.
+    """
+
+    model: BetaVAE | PointVAE
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler | None
+    sampler: DistributedSampler
+    rank: int
+    world: int
+    batch_size: int
+    grad_clip: float
+    warmup_steps: float
+
+    @property
+    def n_batches(self) -> int:
+        """Optimizer steps per epoch."""
+        return max(1, math.ceil(len(self.sampler) / self.batch_size))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def kl_weight(self, steps_done: int) -> float:
+        """The KL warm-up weight of the next step: linear from 0 to 1 over the warm-up."""
+        return min(1.0, (steps_done + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
+
+    def step(self, objective: torch.Tensor) -> None:
+        """Backpropagate ``objective`` and take one (clipped, AMP-scaled) Adam step."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(objective).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            objective.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+
+
+def train_epoch(opt: Optimisation, train_set: VAEInputs, epoch: int, seed: int,
+                steps_done: int, balance: RunningBalance, *, where: str = "",
+                bar=None) -> tuple[float, int]:
+    """One pass over this process's shard of ``train_set``.
+
+    Args:
+        opt: the optimisation state (its learning rate is already set for this epoch).
+        train_set: the training examples.
+        epoch: 0-based epoch (seeds the shuffling, β draws and noise).
+        seed: the run's seed.
+        steps_done: optimizer steps taken before this epoch (the KL warm-up's clock).
+        balance: the running loss scale of the "balanced" weighting (updated in place).
+        where: " in <out_dir>" for the divergence message.
+        bar: a tqdm bar to advance per batch, or None.
+
+    Returns:
+        (mean objective over the examples, number of examples seen by this process).
+
+    Raises:
+        TrainingDivergedError: the objective became NaN/inf (on any process).
+    """
+    config = opt.model.config
+    device = opt.device
+    opt.sampler.set_epoch(epoch)
+    order = torch.tensor(list(opt.sampler), dtype=torch.long)
+    gen = seeded_generator(seed, epoch, opt.rank)
+    opt.net.train()
+    total, count = 0.0, 0
+    for b in range(opt.n_batches):
+        idx = order[b * opt.batch_size:(b + 1) * opt.batch_size]
+        batch = train_set.subset(idx).to(device)
+        log_beta = draw_log_beta(len(idx), config, gen).to(device)
+        noise = torch.randn((len(idx), config.latent_dim), generator=gen).to(device)
+        with torch.autocast("cuda", enabled=opt.scaler is not None):
+            x_hat, mu, logvar = opt.net(batch.x, batch.mask, log_beta, noise=noise)
+        d2 = distance2(batch.x, batch.mask, x_hat.float(), batch.jet_pt, config)
+        kl = kl_per_dim(mu.float(), logvar.float())
+        objective = beta_vae_loss(d2, kl, log_beta, config, opt.kl_weight(steps_done),
+                                  balance)["objective"]
+        check = objective.detach().clone()
+        if opt.world > 1:
+            dist.all_reduce(check)  # every rank learns of a NaN before backward
+        if not torch.isfinite(check):
+            lr = opt.optimizer.param_groups[0]["lr"]
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is "
+                f"{float(check)}. Checkpoints of earlier epochs are intact{where}. Lower the "
+                f"learning rate (now {lr:g}) or check the data for NaN/inf")
+        opt.step(objective)
+        steps_done += 1
+        total += float(objective.detach()) * len(idx)
+        count += len(idx)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{total / count:.4g}")
+    return total / max(count, 1), count

@@ -25,6 +25,7 @@ MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's
 PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_pairs_figure
 OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
 CONE_COLOUR = "#888888"
+AXIS_ARM = 0.06  # half-length of the jet axis cross, in units of R
 MIN_EXTENT = 0.2  # the smallest half-width of a zoomed display (η, φ units)
 VISIBLE_PTREL = 0.002  # particles softer than this do not widen a zoomed view
 # Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
@@ -102,14 +103,15 @@ def cone_extent(*reals: np.ndarray, radius: float) -> float:
 
 
 def cone_and_axis(fig: Spec, radius: float, panel: int = 1, label: bool = True) -> None:
-    """The dashed cone of radius R and the jet axis (+) on one panel."""
+    """The dashed cone of radius R and the jet axis (a + of shapes, so the traces of a
+    display are its jets only) on one panel."""
     _, _, x, y = axis_names(panel)
     fig.add_shape(type="circle", xref=x, yref=y, x0=-radius, y0=-radius, x1=radius,
                   y1=radius, line={"color": CONE_COLOUR, "dash": "dash", "width": 1.2})
-    fig.add_trace(scatter(
-        x=[0.0], y=[0.0], mode="markers", name="jet axis", showlegend=False,
-        marker={"symbol": "cross-thin", "size": 14, "line": {"width": 2, "color": "#444444"}},
-        hovertemplate="jet axis<extra></extra>", **on(panel)))
+    arm = AXIS_ARM * radius
+    for x0, y0, x1, y1 in ((-arm, 0, arm, 0), (0, -arm, 0, arm)):
+        fig.add_shape(type="line", xref=x, yref=y, x0=x0, y0=y0, x1=x1, y1=y1,
+                      line={"color": "#444444", "width": 2})
     if label:
         fig.update_layout(annotations=[*fig.layout.get("annotations", []), {
             "x": radius / np.sqrt(2), "y": -radius / np.sqrt(2), "xref": x, "yref": y,

@@ -25,7 +25,7 @@ MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's
 PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_pairs_figure
 OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
 CONE_COLOUR = "#888888"
-AXIS_ARM = 0.06  # half-length of the jet axis cross, in units of R
+AXIS_ARM = 0.05  # half-length of the jet axis cross, a fraction of the half-width
 MIN_EXTENT = 0.2  # the smallest half-width of a zoomed display (η, φ units)
 VISIBLE_PTREL = 0.002  # particles softer than this do not widen a zoomed view
 # Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
@@ -102,15 +102,17 @@ def cone_extent(*reals: np.ndarray, radius: float) -> float:
     return max(1.1 * radius, 1.05 * reach)
 
 
-def cone_and_axis(fig: Spec, radius: float, panel: int = 1, label: bool = True) -> None:
-    """The dashed cone of radius R and the jet axis (a + of shapes, so the traces of a
-    display are its jets only) on one panel."""
+def cone_and_axis(fig: Spec, radius: float, extent: float, panel: int = 1,
+                  label: bool = True) -> None:
+    """The dashed cone of radius R and the jet axis (a + of shapes under the particles, so
+    the traces of a display are its jets only) on one panel of half-width ``extent``."""
     _, _, x, y = axis_names(panel)
     fig.add_shape(type="circle", xref=x, yref=y, x0=-radius, y0=-radius, x1=radius,
-                  y1=radius, line={"color": CONE_COLOUR, "dash": "dash", "width": 1.2})
-    arm = AXIS_ARM * radius
+                  y1=radius, layer="below",
+                  line={"color": CONE_COLOUR, "dash": "dash", "width": 1.2})
+    arm = AXIS_ARM * extent
     for x0, y0, x1, y1 in ((-arm, 0, arm, 0), (0, -arm, 0, arm)):
-        fig.add_shape(type="line", xref=x, yref=y, x0=x0, y0=y0, x1=x1, y1=y1,
+        fig.add_shape(type="line", xref=x, yref=y, x0=x0, y0=y0, x1=x1, y1=y1, layer="below",
                       line={"color": "#444444", "width": 2})
     if label:
         fig.update_layout(annotations=[*fig.layout.get("annotations", []), {
@@ -150,7 +152,6 @@ def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
     if frame not in AXIS_TITLES:
         raise ValueError(f"frame must be one of {sorted(AXIS_TITLES)}, got {frame!r}")
     fig = Spec()
-    cone_and_axis(fig, radius)
     shown = [_real(particles, mask)]
     if overlay is not None:
         fig.add_trace(particles_trace(overlay, overlay_mask, jet_pt=jet_pt,
@@ -160,6 +161,7 @@ def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
     fig.add_trace(particles_trace(particles, mask, jet_pt=jet_pt, colour=colour, name=name,
                                   max_marker_px=max_marker_px))
     lim = extent if extent is not None else cone_extent(*shown, radius=radius)
+    cone_and_axis(fig, radius, lim)
     x_title, y_title = AXIS_TITLES[frame]
     look = {"title_size": FONT_SIZE + 2, "margin": {"l": 60, "r": 10, "t": 60, "b": 40}} \
         if compact else {}
@@ -206,7 +208,7 @@ def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: 
         for panel, jet, mask, role, label in (
                 (top, originals[j], masks[j], "true", "original"),
                 (bottom, reconstructions[j], None, "reconstructed", "reconstruction")):
-            cone_and_axis(fig, radius, panel, label=False)
+            cone_and_axis(fig, radius, lim, panel, label=False)
             trace = particles_trace(jet, mask, jet_pt=pt, colour=ROLE_COLOURS[role],
                                     name=label, showlegend=j == 0, panel=panel,
                                     max_marker_px=PAIRS_MARKER_PX)

@@ -124,8 +124,8 @@ def walk_animation_figure(positions: np.ndarray, path: np.ndarray, radius: float
         fig.update_xaxes(title_text=axis_titles[0], range=[lo[0], hi[0]])
         fig.update_yaxes(title_text=axis_titles[1], range=[lo[1], hi[1]], scaleanchor="x")
     else:
-        cone_and_axis(fig, radius)
         lim = jet_extent(path, radius=radius)
+        cone_and_axis(fig, radius, lim)
         x_axis, y_axis = AXIS_TITLES["aligned"]
         fig.update_xaxes(title_text=x_axis, range=[-lim, lim], zeroline=False)
         fig.update_yaxes(title_text=y_axis, range=[-lim, lim], zeroline=False,

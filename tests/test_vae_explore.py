@@ -86,3 +86,26 @@ def test_one_thread_restores_the_thread_count():
     with explore.one_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def _scan(**diagnostics) -> explore.Scan:
+    betas = np.geomspace(0.01, 100.0, 41)
+    d1 = (betas < 1.0).astype(float) + (betas < 10.0)  # the true count of two scales, 1 and 10
+    return explore.Scan(betas, np.zeros((41, 2)), np.zeros(41), d1, d1, diagnostics)
+
+
+def test_dimensionality_note_names_the_floor_and_the_copies():
+    assert "predates" in explore.dimensionality_note(_scan(), 1.0, "GeV")
+    n = np.full(41, 3)
+    note = explore.dimensionality_note(_scan(floor=0.1, n_active=n, n_directions=n - 1), 0.05,
+                                       "GeV")
+    assert "δ = 0.1 GeV" in note and "1 are copies" in note and "upper bound" in note
+    assert "upper bound" not in explore.dimensionality_note(_scan(floor=0.1), 5.0, "GeV")
+
+
+def test_plateau_rows_check_d1_against_the_known_scales():
+    scan = _scan()
+    rows = explore.plateau_rows({"scan": {"betas": scan.betas, "d1": scan.d1}},
+                                {"thickness": 1.0, "length": 10.0})
+    assert [r["true count"] for r in rows[:3]] == ["2", "1", "0"]
+    assert all(r["within ±0.3 (last: ≤ 0.5)"] == "yes" for r in rows)  # D1 is the true count

@@ -51,6 +51,7 @@ def test_grid_index_and_kl_interpolation_in_log_beta():
     kl = np.stack([np.log(betas), 2 * np.log(betas)], 1)  # linear in log β
     np.testing.assert_allclose(explore.kl_at_beta(betas, kl, 100.0), [np.log(100), 2 * np.log(100)])
     np.testing.assert_allclose(explore.kl_at_beta(betas, kl, 1e6), kl[-1])  # clipped to the grid
+    assert explore.dimensions_by_kl(np.array([0.1, 2.0, 0.1, 5.0])) == [3, 1, 0, 2]
 
 
 def test_a_walk_passes_through_the_reconstructions(toy):
@@ -64,6 +65,7 @@ def test_a_walk_passes_through_the_reconstructions(toy):
     np.testing.assert_allclose(along.jets[middle], rec.recon[4], atol=1e-5)
     np.testing.assert_allclose(line.jets[0], rec.recon[4], atol=1e-5)
     np.testing.assert_allclose(line.jets[-1], rec.recon[7], atol=1e-5)
+    assert along.start_index == middle and line.start_index == 0
     assert set(along.observables) == {"x1", "x2"}
     np.testing.assert_allclose(along.observables["x1"], along.jets[:, 0])
 

@@ -7,7 +7,7 @@ from jetviz.figures.jet_display import event_display, jet_extent
 from jetviz.figures.points import toy_walk_figure
 from jetviz.figures.style import ROLE_COLOURS, latent_colour
 from jetviz.figures.walk import walk_animation_figure, walk_observables_figure
-from jetviz.vae.explore import WALK_UNITS, kl_at_beta
+from jetviz.vae.explore import WALK_UNITS, dimensions_by_kl, kl_at_beta
 from ui.vae import (
     beta_slider,
     model_and_class,
@@ -74,7 +74,7 @@ with c3:
                           "point of a second jet."))
 
 kl_now = kl_at_beta(scan.betas, scan.kl, beta)
-order = [int(i) for i in (-kl_now).argsort(kind="stable")]
+order = dimensions_by_kl(kl_now)
 if kind == "dimension":
     which = st.selectbox(
         "Latent dimension (ordered by KL at this β)", order, key="walk_dim",
@@ -106,7 +106,7 @@ def along_path() -> None:
     """The position slider and what it drives; dragging reruns only this part."""
     t = st.select_slider(
         "Position along the path", options=list(range(len(path.positions))),
-        value=int(abs(path.positions).argmin()) if kind != "line" else 0, key=f"walk_t_{kind}",
+        value=path.start_index, key=f"walk_t_{kind}",
         format_func=lambda k: f"{path.positions[k]:+.2f}",
         help=("Drag to move along the path; the path is decoded once, so dragging only looks up "
               "the decoded jet. 0 is the start jet's own reconstruction."),

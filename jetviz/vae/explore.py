@@ -77,6 +77,11 @@ def kl_at_beta(betas: np.ndarray, kl: np.ndarray, beta: float) -> np.ndarray:
     return np.array([np.interp(x, log_b, kl[:, i]) for i in range(kl.shape[1])])
 
 
+def dimensions_by_kl(kl: np.ndarray) -> list[int]:
+    """Latent dimensions ordered from the most to the least informative (⟨KL_i⟩ (D,))."""
+    return [int(i) for i in np.argsort(-np.asarray(kl), kind="stable")]
+
+
 def grid_index(betas: np.ndarray, beta: float | None) -> int:
     """The grid point nearest to ``beta`` on a log scale (the middle one for None or β ≤ 0)."""
     if beta is None or not beta > 0:
@@ -208,6 +213,12 @@ class Walk:
     jets: np.ndarray
     observables: dict[str, np.ndarray]
     x_title: str
+
+    @property
+    def start_index(self) -> int:
+        """The step at the start jet's own μ (position 0: the middle of a walk along a
+        direction, the first step of a line)."""
+        return int(np.argmin(np.abs(self.positions)))
 
 
 def walk_geometry(kind: str, which: int, jet: int, mu: np.ndarray,

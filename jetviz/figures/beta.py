@@ -25,9 +25,7 @@ from jetviz.figures.spec import Spec, bar, finish, histogram, on, play_controls,
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, latent_colour
 
 KL_FLOOR = 1e-3  # nats; smaller KLs are drawn at the floor of the log axis
-
 ACTIVE_KL = 0.1  # nats; a dimension above this somewhere on the grid gets a legend entry
-
 CURRENT_BETA = "current β"  # name of the marker trace showing the slider's β
 
 

@@ -36,9 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jetviz.emd import emd_pot  # noqa: E402
-from jetviz.figures import latent as fl  # noqa: E402
+from jetviz.figures import beta as fl  # noqa: E402
+from jetviz.figures import jet_display  # noqa: E402
+from jetviz.figures import walk as walk_figures  # noqa: E402
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS  # noqa: E402
 from jetviz.vae.checkpoint import load_checkpoint  # noqa: E402
+from jetviz.vae.explore import kl_at_beta  # noqa: E402
 from jetviz.vae.scan import (  # noqa: E402
     BetaScan,
     encode_decode,
@@ -105,13 +108,13 @@ def slider_move(model, config, scan: BetaScan, inputs, grid, sample_fp) -> dict:
         recon, distance, source = slider_distances(model, inputs, beta, grid, sample_fp)
         sources.add(source)
         t1 = time.perf_counter()
-        fl.kl_bar_figure(fl.kl_at_beta(betas, scan.kl_per_dim, beta), beta)
+        fl.kl_bar_figure(kl_at_beta(betas, scan.kl_per_dim, beta), beta)
         fl.kl_curves_figure(betas, scan.kl_per_dim, beta)
         fl.dimensionality_figure(betas, scan.d1, scan.d2, beta, max_dim=config.latent_dim)
         fl.emd_histogram_figure(distance, beta)
         x = inputs.x[:4].numpy()
-        fl.jet_pairs_figure(x, inputs.mask[:4].numpy(), recon[:4], beta,
-                            jet_pts=inputs.jet_pt[:4].numpy(), emd=distance[:4])
+        jet_display.jet_pairs_figure(x, inputs.mask[:4].numpy(), recon[:4], f"β = {beta:.3g}",
+                                     jet_pts=inputs.jet_pt[:4].numpy(), emd=distance[:4])
         t2 = time.perf_counter()
         parts["reconstruct"].append(1000 * (t1 - t0))
         parts["figures"].append(1000 * (t2 - t1))
@@ -151,10 +154,10 @@ def walk_step(model, config, inputs, beta: float) -> dict:
         t = positions[i % len(positions)]
         path = walk(model, z0, np.array([t]), beta, direction=direction)  # (1, P, 3)
         obs = jet_observables(path, np.array([pt]), config.radius)
-        fl.event_display_figure(path[0], None, "decoded", config.radius, pt)
+        jet_display.event_display(path[0], jet_pt=pt, radius=config.radius, title="decoded")
         values = {"mass": np.full(61, obs["mass"][0]), "pT": np.full(61, obs["pt"][0]),
                   "τ21": np.full(61, obs["tau21"][0])}
-        fl.walk_observables_figure(positions, values, t, "position")
+        walk_figures.walk_observables_figure(positions, values, t, "position")
 
     step(0)
     one, _ = _median_ms(step, 41)

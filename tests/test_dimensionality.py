@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from jetviz.figures.latent import dimensionality_figure
+from jetviz.figures.beta import dimensionality_figure
 from jetviz.paths import CHECKPOINTS
 from jetviz.simulation.toys import banana
 from jetviz.vae.dimensionality import (

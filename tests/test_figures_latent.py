@@ -1,12 +1,17 @@
-"""Figure builders of the β-VAE pages: traces, the current-β marker, log axes, colours."""
+"""Figure builders of the β-VAE pages (figures/beta.py, walk.py, points.py, jet_display.py):
+traces, the current-β marker, log axes, colours."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from jetviz.figures import latent as fl
+from jetviz.figures import beta as fl
+from jetviz.figures import jet_display as jd
+from jetviz.figures import points as fp
+from jetviz.figures import walk as fw
 from jetviz.figures.style import latent_colour
+from jetviz.vae import explore
 
 
 def _scan(n_beta: int = 20, dims: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,10 +84,11 @@ def test_dimensionality_plateau_and_known_scales():
 
 def test_kl_at_beta_interpolates_in_log_beta():
     betas, kl, _ = _scan()
-    np.testing.assert_allclose(fl.kl_at_beta(betas, kl, betas[7]), kl[7])
+    np.testing.assert_allclose(explore.kl_at_beta(betas, kl, betas[7]), kl[7])
     mid = np.sqrt(betas[3] * betas[4])
-    np.testing.assert_allclose(fl.kl_at_beta(betas, kl, mid), 0.5 * (kl[3] + kl[4]))
-    assert fl.nearest_beta_index(betas, betas[5] * 1.01) == 5
+    np.testing.assert_allclose(explore.kl_at_beta(betas, kl, mid), 0.5 * (kl[3] + kl[4]))
+    assert explore.grid_index(betas, betas[5] * 1.01) == 5
+    assert explore.grid_index(betas, None) == len(betas) // 2
 
 
 def test_emd_histogram_marks_beta_and_median():
@@ -100,30 +106,31 @@ def test_jet_pairs_one_display_per_jet_and_role():
     masks = np.ones((3, 10), bool)
     masks[:, 7:] = False
     recon = np.abs(rng.normal(0, 0.1, (3, 16, 3)))
-    fig = fl.jet_pairs_figure(jets, masks, recon, beta=1.0, emd=np.ones(3))
+    fig = jd.jet_pairs_figure(jets, masks, recon, "pairs", emd=np.ones(3))
     originals = [t for t in fig.data if t.name == "original"]
     rebuilt = [t for t in fig.data if t.name == "reconstruction"]
     assert len(originals) == 3 and len(rebuilt) == 3
     assert all(len(t.x) == 7 for t in originals)  # padding is not drawn
     assert all(t.marker.sizemode == "area" for t in originals + rebuilt)
     with pytest.raises(ValueError, match="as many reconstructions"):
-        fl.jet_pairs_figure(jets, masks, recon[:2], beta=1.0)
+        jd.jet_pairs_figure(jets, masks, recon[:2], "pairs")
 
 
 def test_event_display_marker_area_proportional_to_pt():
     particles = np.array([[0.6, 0.0, 0.0], [0.3, 0.1, 0.1], [0.1, -0.2, 0.3], [0, 0, 0]])
-    fig = fl.event_display_figure(particles, np.array([1, 1, 1, 0], bool), jet_pt=1000.0)
-    pts = fig.data[0]
+    fig = jd.event_display(particles, np.array([1, 1, 1, 0], bool), jet_pt=1000.0)
+    pts = fig.data[-1]
     np.testing.assert_allclose(pts.marker.size, [0.6, 0.3, 0.1])
-    np.testing.assert_allclose(pts.customdata[:, 1], [600.0, 300.0, 100.0])
+    np.testing.assert_allclose(np.asarray(pts.customdata)[:, 0], [600.0, 300.0, 100.0])
+    assert "GeV" in pts.hovertemplate
     with pytest.raises(ValueError, match="one jet"):
-        fl.event_display_figure(particles[None])
+        jd.event_display(particles[None])
 
 
 def test_walk_observables_marker_at_position():
     t = np.linspace(-3, 3, 31)
     obs = {"mass": 80 + 5 * t, "pT": 1000 + 0 * t, "τ21": 0.4 + 0.01 * t}
-    fig = fl.walk_observables_figure(t, obs, position=1.0, x_title="position [σ]",
+    fig = fw.walk_observables_figure(t, obs, position=1.0, x_title="position [σ]",
                                      units={"mass": "GeV", "pT": "GeV"})
     markers = [tr for tr in fig.data if tr.name == "current position"]
     assert len(markers) == 3
@@ -148,10 +155,10 @@ def test_beta_sweep_has_a_frame_per_grid_beta_and_play_button():
 
 
 def test_loss_curves_skip_nan_and_bad_shapes():
-    fig = fl.loss_curves_figure([1, 2, 3], {"train": [3.0, np.nan, 1.0], "val": [3, 2, 2]})
+    fig = fw.loss_curves_figure([1, 2, 3], {"train": [3.0, np.nan, 1.0], "val": [3, 2, 2]})
     assert len(fig.data) == 2 and len(fig.data[0].x) == 2
     with pytest.raises(ValueError, match="expected"):
-        fl.loss_curves_figure([1, 2], {"train": [1.0]})
+        fw.loss_curves_figure([1, 2], {"train": [1.0]})
 
 
 def test_bad_grid_is_refused():
@@ -164,27 +171,29 @@ def test_bad_grid_is_refused():
 def test_walk_animation_has_a_frame_per_step():
     t = np.linspace(-1, 1, 9)
     path = np.abs(np.random.default_rng(2).normal(0, 0.1, (9, 12, 3)))
-    fig = fl.walk_animation_figure(t, path, jet_pt=1000.0)
+    fig = fw.walk_animation_figure(t, path, jet_pt=1000.0)
     assert len(fig.frames) == 9
     assert len(fig.layout.sliders[0].steps) == 9
     np.testing.assert_allclose(fig.frames[4].data[0].marker.size, path[4, :, 0])
-    toy = fl.walk_animation_figure(t, path[:, 0, :2])
+    toy = fw.walk_animation_figure(t, path[:, 0, :2])
     assert len(toy.frames[3].data[0].x) == 4  # the toy path is drawn up to the current step
 
 
 def test_toy_walk_marks_current_point():
     path = np.stack([np.linspace(0, 1, 5), np.zeros(5)], 1)
-    fig = fl.toy_walk_figure(np.zeros((10, 2)), path, 3)
+    fig = fp.toy_walk_figure(np.zeros((10, 2)), path, 3)
     assert fig.data[-1].x[0] == pytest.approx(0.75)
 
 
 def test_event_display_zooms_to_narrow_jets():
     narrow = np.array([[0.7, 0.02, 0.0], [0.3, -0.3, 0.05], [0.0005, 0.7, 0.7]])
-    fig = fl.event_display_figure(narrow, radius=0.8)
+    fig = jd.event_display(narrow, radius=0.8, extent=jd.jet_extent(narrow, radius=0.8))
     assert fig.layout.xaxis.range[1] == pytest.approx(1.15 * 0.3)  # the 0.0005 one is ignored
+    whole = jd.event_display(narrow, radius=0.8)  # by default the whole cone is shown
+    assert whole.layout.xaxis.range[1] == pytest.approx(1.1 * 0.8)
     wide = np.array([[0.5, 0.0, 0.0], [0.5, 2.0, 0.0]])
-    assert fl.jet_extent(wide, radius=0.8) == pytest.approx(0.84)  # never beyond 1.05 R
-    assert fl.jet_extent(narrow[:1], radius=0.8) == pytest.approx(fl.MIN_EXTENT)
+    assert jd.jet_extent(wide, radius=0.8) == pytest.approx(0.84)  # never beyond 1.05 R
+    assert jd.jet_extent(narrow[:1], radius=0.8) == pytest.approx(jd.MIN_EXTENT)
 
 
 # ---------------------------------------------------------------- readability (issue 12)
@@ -213,7 +222,7 @@ def test_jet_pairs_show_tick_values_on_the_outer_panels():
     rng = np.random.default_rng(1)
     jets = rng.normal(0, 0.1, (2, 5, 3))
     jets[..., 0] = 0.2
-    fig = fl.jet_pairs_figure(jets, np.ones((2, 5), bool), jets, 10.0)
+    fig = jd.jet_pairs_figure(jets, np.ones((2, 5), bool), jets, "pairs")
     layout = fig.layout
     assert layout.xaxis3.showticklabels and layout.xaxis4.showticklabels  # bottom row
     assert layout.yaxis.showticklabels and layout.yaxis3.showticklabels  # first column

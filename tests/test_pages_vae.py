@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from jetviz.readers.store import write_jets
+from jetviz.vae.explore import LINE_STEPS, WALK_STEPS
+from jetviz.vae.saving import ROOT_ENV
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from tests.support_vae import FAST, N_PARTICLES, tiny_vae_root
 from ui.data import DEFAULT_ENV
-from ui.vae import LINE_STEPS, ROOT_ENV, WALK_STEPS
 
 TIMEOUT = 240
 
@@ -119,7 +120,10 @@ def test_walk_slider_changes_the_decoded_jet(root, monkeypatch):
     slider.set_value(0).run()  # the far end of the walk, −3 prior σ
     assert not at.exception, at.exception
     after = _figures(at)
-    assert before["walk_event"]["data"][0] != after["walk_event"]["data"][0]
+    # the decoded jet (drawn last) moves; the start jet stays under it as grey rings
+    assert before["walk_event"]["data"][-1] != after["walk_event"]["data"][-1]
+    rings = [t for t in after["walk_event"]["data"] if t["name"].startswith("start jet")]
+    assert len(rings) == 1 and rings[0] in before["walk_event"]["data"]
     pos_before = _trace(before["walk_observables"], "current position")["x"][0]
     pos_after = _trace(after["walk_observables"], "current position")["x"][0]
     assert pos_before == pytest.approx(0.0) and pos_after == pytest.approx(-3.0)

@@ -13,12 +13,14 @@ from jetviz.cli import main
 from jetviz.emd import emd_pot
 from jetviz.readers import load_jets
 from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.explore import COMPUTED_EMD, STORED_EMD
+from jetviz.vae.saving import ROOT_ENV
 from jetviz.vae.scan import BetaScan, prepare, reconstruct
 from jetviz.vae.slider_emd import ALL_CLASSES, FILE_NAME, fingerprint, load_grid, slider_sample
 from tests.support_apptest import app_test
 from tests.support_vae import tiny_vae_root
 from ui.data import DEFAULT_ENV
-from ui.vae import COMPUTED_EMD, ROOT_ENV, SAMPLE_SEED, SAMPLE_SIZE, STORED_EMD
+from ui.vae import SAMPLE_SEED, SAMPLE_SIZE
 
 
 @pytest.fixture(scope="module")

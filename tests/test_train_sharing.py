@@ -16,11 +16,11 @@ from jetviz.jets import JetSet
 from jetviz.readers.store import write_jets
 from jetviz.vae.checkpoint import read_config
 from jetviz.vae.model import VAEConfig
+from jetviz.vae.saving import ROOT_ENV, train_user_model
 from jetviz.vae.train import TrainConfig
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from ui.data import DEFAULT_ENV
-from ui.vae import ROOT_ENV, train_user_model
 
 PAGE = "views/train.py"
 TOY = VAEConfig(data="banana", loss="euclidean", latent_dim=2, hidden=8, depth=2, cond_dim=4,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from jetviz.errors import JetvizInputError
-from jetviz.figures.latent import dimensionality_figure
+from jetviz.figures.beta import dimensionality_figure
+from jetviz.vae.explore import scan_diagnostics
 
 FAMILIES = {
     "strip": "strip (2-D: a thickness and a length)",
@@ -133,7 +135,7 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
     from jetviz.vae.model import VAEConfig
     from jetviz.vae.scan import beta_scan, log_beta_grid
     from jetviz.vae.train import TrainConfig, train
-    from ui.vae import session_owner
+    from ui.train import session_owner
 
     dim = data.points.shape[1]
     config = VAEConfig(data="points", point_dim=dim, loss="euclidean", latent_dim=latent_dim,
@@ -157,7 +159,7 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
             scan = beta_scan(model, live, grid, seed=seed)
             chart.plotly_chart(
                 dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
-                                      data.scales, latent_dim, _diagnostics(scan)),
+                                      data.scales, latent_dim, scan_diagnostics(scan)),
                 theme=None, key=f"playground_live_{epoch}")
         return True
 
@@ -172,58 +174,27 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
     return model, record
 
 
-def _diagnostics(scan) -> dict:
-    keys = ("d1_lo", "d1_hi", "d2_lo", "d2_hi", "floor", "n_active", "n_directions")
-    return {k: getattr(scan, k) for k in keys if getattr(scan, k) is not None}
-
-
 def result_figure(model, record: dict, data: PlaygroundData):
     """D1 and D2 of the finished run's stored scan, with bands, floor and the known scales."""
     from jetviz.vae.scan import BetaScan
 
     scan = BetaScan.from_dict(record["scan"])
     return dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
-                                 data.scales, model.config.latent_dim, _diagnostics(scan))
-
-
-def plateau_rows(record: dict, scales: dict[str, float]) -> list[dict]:
-    """The D1-against-truth table of a finished run, as rows for st.dataframe."""
-    from jetviz.figures.latent import format_beta
-    from jetviz.vae.dimensionality import plateau_checks
-
-    scan = record["scan"]
-    rows = []
-    for r in plateau_checks(np.asarray(scan["betas"]), np.asarray(scan["d1"]), scales):
-        lo, hi = (format_beta(b, "") for b in r["window"])
-        measured = r["median_d1"] if "median_d1" in r else r["max_excess"]
-        rows.append({"β window": f"{lo} – {hi}", "true count": str(r["expected"]),
-                     "D1 median (last row: max excess)": round(measured, 2),
-                     "within ±0.3 (last: ≤ 0.5)": "yes" if r["ok"] else "no"})
-    return rows
+                                 data.scales, model.config.latent_dim, scan_diagnostics(scan))
 
 
 def save_playground_model(name: str, model, record: dict, points: np.ndarray) -> str:
-    """Save a playground model as this session's model ``name`` (atomic; never over a model
-    that exists, whoever made it)."""
-    import uuid
-
+    """Save a playground model as this session's model ``name`` and select it on the β-VAE
+    pages (never over a model that exists, whoever made it)."""
     from jetviz.readers.points import save_points
     from jetviz.vae.checkpoint import save_checkpoint
-    from ui.vae import MODEL_KEY, user_model_dir
+    from jetviz.vae.saving import save_new_model
+    from ui.vae import MODEL_KEY
 
-    target = user_model_dir(name)
-    if target.exists():
-        raise JetvizInputError(f"a model called {name!r} already exists; choose another name")
-    staging = target.parent / f".staging-{uuid.uuid4().hex}"
-    save_checkpoint(staging, model, model.config, record)
-    save_points(staging, points)
-    try:
-        staging.rename(target)  # fails if another session took the name meanwhile
-    except OSError:
-        import shutil
+    def write(directory: Path) -> None:
+        save_checkpoint(directory, model, model.config, record)
+        save_points(directory, points)
 
-        shutil.rmtree(staging, ignore_errors=True)
-        raise JetvizInputError(f"a model called {name!r} was just saved by another session; "
-                               "choose another name") from None
+    target = save_new_model(name, write)
     st.session_state[MODEL_KEY] = str(target)
     return str(target)

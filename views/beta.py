@@ -2,21 +2,20 @@
 
 import streamlit as st
 
-from jetviz.figures.latent import (
-    banana_figure,
+from jetviz.figures.beta import (
     beta_sweep_figure,
     dimensionality_figure,
     emd_histogram_figure,
     format_beta,
-    jet_pairs_figure,
-    kl_at_beta,
     kl_bar_figure,
     kl_curves_figure,
 )
+from jetviz.figures.jet_display import jet_pairs_figure
+from jetviz.figures.points import banana_figure
+from jetviz.vae.explore import dimensionality_note, kl_at_beta
+from jetviz.vae.slider_emd import ALL_CLASSES
 from ui.vae import (
-    ALL_CLASSES,
     beta_slider,
-    dimensionality_caption,
     model_and_class,
     reconstruction_at,
     sample_for,
@@ -64,7 +63,7 @@ if st.toggle("▶ β sweep animation, for a lecture", key="beta_sweep_on",
 def at_beta() -> None:
     """Everything the β slider drives; a slider move reruns only this part of the page."""
     share_beta("beta", "beta_slider", loaded, scan)  # here: a slider move reruns only this
-    beta = beta_slider(scan, unit, key="beta_slider", model=loaded.choice.path)
+    beta = beta_slider(scan, unit, key="beta_slider", model=loaded.path)
     st.caption(
         f"Everything except the reconstructions comes from the β-scan stored with the model "
         f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "
@@ -85,7 +84,7 @@ def at_beta() -> None:
         st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
                                               loaded.config.latent_dim, scan.diagnostics),
                         theme=None, key="beta_dimensionality")
-        st.caption(dimensionality_caption(scan, beta, unit))
+        st.caption(dimensionality_note(scan, beta, unit))
         if scales:
             st.caption("Expect D1 to step down by one at each dotted line (the data's known "
                         f"scales: {', '.join(scales)}), to 0 above the largest.")
@@ -112,8 +111,10 @@ def at_beta() -> None:
     else:
         k = min(N_PAIRS, len(rec.originals))
         st.plotly_chart(
-            jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k], beta, unit,
-                             loaded.config.radius, rec.jet_pt[:k], rec.distance[:k]),
+            jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k],
+                             f"Jets and their reconstructions at β = {format_beta(beta, unit)} "
+                             "(marker area ∝ pT)", loaded.config.radius, rec.jet_pt[:k],
+                             rec.distance[:k]),
             theme=None, key="beta_reconstructions")
         st.caption(
             "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "

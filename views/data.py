@@ -4,13 +4,12 @@ import streamlit as st
 
 from jetviz.dataset import NEIGHBOUR_POOL, observables_of_jet
 from jetviz.figures.data import (
-    ALIGNED_AXIS_TITLES,
-    RELATIVE_AXIS_TITLES,
     class_label,
     event_display,
     jet_image_figure,
     neighbour_panels,
 )
+from jetviz.figures.jet_display import ALIGNED_AXIS_TITLES, RELATIVE_AXIS_TITLES
 from jetviz.figures.style import class_colour
 from ui.data import (
     average_image_of,

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from jetviz.errors import JetvizInputError
-from jetviz.figures.latent import format_beta, points_figure
+from jetviz.figures.beta import format_beta
+from jetviz.figures.points import points_figure
+from jetviz.vae.explore import plateau_rows
 from ui.playground import (
-    plateau_rows,
     playground_data,
     result_figure,
     save_playground_model,

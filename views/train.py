@@ -2,17 +2,12 @@
 
 import streamlit as st
 
-from jetviz.figures.latent import format_beta, loss_curves_figure
+from jetviz.figures.beta import format_beta
+from jetviz.figures.walk import loss_curves_figure
 from jetviz.serving import max_training_runs, training_budget
-from ui.vae import (
-    MODEL_KEY,
-    NAME_PATTERN,
-    session_owner,
-    train_user_model,
-    training_device,
-    training_inputs,
-    user_root,
-)
+from jetviz.vae.saving import NAME_PATTERN, train_user_model, user_root
+from ui.train import session_owner, training_device, training_inputs
+from ui.vae import MODEL_KEY
 
 LOSSES = {
     "sinkhorn": "EMD (Sinkhorn, the talk's choice)",

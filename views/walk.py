@@ -2,29 +2,21 @@
 
 import streamlit as st
 
-from jetviz.figures.latent import (
-    dim_name,
-    event_display_figure,
-    jet_extent,
-    kl_at_beta,
-    toy_walk_figure,
-    walk_animation_figure,
-    walk_observables_figure,
-)
+from jetviz.figures.beta import dim_name
+from jetviz.figures.jet_display import event_display, jet_extent
+from jetviz.figures.points import toy_walk_figure
 from jetviz.figures.style import ROLE_COLOURS, latent_colour
+from jetviz.figures.walk import walk_animation_figure, walk_observables_figure
+from jetviz.vae.explore import WALK_UNITS, dimensions_by_kl, kl_at_beta
 from ui.vae import (
-    WALK_UNITS,
     beta_slider,
-    jet_class_of,
     model_and_class,
-    pick_random,
-    principal_variances,
     reconstruction_at,
     sample_for,
     share_beta,
     share_model_and_class,
-    walk_path,
 )
+from ui.walk import jet_class_of, pick_random, principal_variances, walk_path
 
 DIRECTIONS = {
     "dimension": "one latent dimension",
@@ -52,7 +44,7 @@ if picked is None:
     st.stop()
 loaded, scan, class_name = picked
 share_beta("walk", "walk_beta", loaded, scan)
-beta = beta_slider(scan, loaded.unit, key="walk_beta", model=loaded.choice.path)
+beta = beta_slider(scan, loaded.unit, key="walk_beta", model=loaded.path)
 sample = sample_for(loaded, class_name)
 if sample is None:
     st.stop()
@@ -82,7 +74,7 @@ with c3:
                           "point of a second jet."))
 
 kl_now = kl_at_beta(scan.betas, scan.kl, beta)
-order = [int(i) for i in (-kl_now).argsort(kind="stable")]
+order = dimensions_by_kl(kl_now)
 if kind == "dimension":
     which = st.selectbox(
         "Latent dimension (ordered by KL at this β)", order, key="walk_dim",
@@ -114,7 +106,7 @@ def along_path() -> None:
     """The position slider and what it drives; dragging reruns only this part."""
     t = st.select_slider(
         "Position along the path", options=list(range(len(path.positions))),
-        value=int(abs(path.positions).argmin()) if kind != "line" else 0, key=f"walk_t_{kind}",
+        value=path.start_index, key=f"walk_t_{kind}",
         format_func=lambda k: f"{path.positions[k]:+.2f}",
         help=("Drag to move along the path; the path is decoded once, so dragging only looks up "
               "the decoded jet. 0 is the start jet's own reconstruction."),
@@ -130,10 +122,15 @@ def along_path() -> None:
             start_class = jet_class_of(sample, int(jet))
             title = (f"Decoded jet at {position:+.2f} (start: {start_class} jet {int(jet)}, "
                      f"β = {beta:.3g} GeV)")
+            start = (rec.originals[int(jet)], rec.mask[int(jet)])
             st.plotly_chart(
-                event_display_figure(path.jets[t], None, title, loaded.config.radius,
-                                     float(rec.jet_pt[int(jet)]), colour, "decoded particles",
-                                     jet_extent(path.jets, radius=loaded.config.radius)),
+                event_display(path.jets[t], jet_pt=float(rec.jet_pt[int(jet)]),
+                              radius=loaded.config.radius, title=title, colour=colour,
+                              name="decoded", overlay=start[0], overlay_mask=start[1],
+                              overlay_name="start jet",
+                              extent=jet_extent(path.jets, start[0][start[1]],
+                                                radius=loaded.config.radius),
+                              frame="aligned"),
                 theme=None, key="walk_event")
             m1, m2, m3 = st.columns(3)
             m1.metric("mass", f"{path.observables['mass'][t]:.1f} GeV")

@@ -14,7 +14,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from jetviz.figures import jet_display
 from jetviz.figures.binning import histogram_edges
+from jetviz.figures.jet_display import RELATIVE_AXIS_TITLES
 from jetviz.figures.style import FONT_SIZE, class_colour, layout
 from jetviz.jets import CLASS_LABELS
 
@@ -28,10 +30,6 @@ OBSERVABLE_AXES: dict[str, tuple[str, str]] = {
     "tau32": ("N-subjettiness τ<sub>32</sub>", "τ<sub>32</sub> = τ<sub>3</sub>/τ<sub>2</sub>"),
 }
 _INTEGER_OBSERVABLES = frozenset({"multiplicity"})
-# Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
-RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
-                        "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
-ALIGNED_AXIS_TITLES = ("η′ (aligned: principal axis)", "φ′ (aligned)")
 _EVENT_MAX_MARKER_PX = 120.0  # marker diameter of a particle carrying all of the jet's pT
 # The data page's look: style.layout with a larger title and room for it above the panels.
 _layout = partial(layout, title_size=FONT_SIZE + 5, margin={"l": 70, "r": 30, "t": 90, "b": 60})
@@ -117,10 +115,8 @@ def event_display(
     title: str,
     colour: str = "#1f77b4",
 ) -> go.Figure:
-    """One jet's particles in the (etarel, phirel) plane, marker area proportional to pT.
-
-    The marker scale is fixed (a particle with all of the jet's pT would be 120 px across), so
-    jets can be compared by eye. The dashed circle is the jet radius R around the axis (+).
+    """One jet's particles in the (etarel, phirel) plane: ``jetviz.figures.jet_display``'s
+    event display (marker area ∝ pT on its fixed scale, the cone of radius R, the jet axis).
 
     Args:
         particles: (P, 3) (ptrel, etarel, phirel).
@@ -130,37 +126,8 @@ def event_display(
         title: the figure title.
         colour: marker colour (the jet's class colour).
     """
-    real = particles[np.asarray(mask, dtype=bool)]  # (n, 3)
-    ptrel, etarel, phirel = real[:, 0], real[:, 1], real[:, 2]
-    pt = ptrel * float(jet_pt)
-    extent = max(1.15 * radius, 1.05 * float(np.max(np.abs(real[:, 1:]), initial=0.0)))
-    fig = go.Figure()
-    fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
-                  line={"color": "#888888", "dash": "dash", "width": 1.5})
-    fig.add_trace(go.Scatter(
-        x=[0.0], y=[0.0], mode="markers", name="jet axis",
-        marker={"symbol": "cross-thin", "size": 16, "line": {"width": 2, "color": "#444444"}},
-        hovertemplate="jet axis<extra></extra>",
-    ))
-    fig.add_trace(go.Scatter(
-        x=etarel, y=phirel, mode="markers", name=f"{len(real)} particles",
-        marker={"size": ptrel, "sizemode": "area", "sizemin": 3,
-                "sizeref": 2.0 / _EVENT_MAX_MARKER_PX**2, "color": colour, "opacity": 0.65,
-                "line": {"width": 1, "color": "#222222"}},
-        customdata=np.stack([pt, ptrel], -1),
-        hovertemplate=("p<sub>T</sub> = %{customdata[0]:.1f} GeV "
-                       "(%{customdata[1]:.3f} of the jet)<br>"
-                       "η<sub>rel</sub> = %{x:.3f}<br>φ<sub>rel</sub> = %{y:.3f}<extra></extra>"),
-    ))
-    fig.add_annotation(x=radius / np.sqrt(2), y=-radius / np.sqrt(2), text=f"R = {radius:g}",
-                       showarrow=False, xanchor="left", yanchor="top",
-                       font={"color": "#666666"})
-    fig.update_xaxes(title_text=RELATIVE_AXIS_TITLES[0], range=[-extent, extent], zeroline=False)
-    fig.update_yaxes(title_text=RELATIVE_AXIS_TITLES[1], range=[-extent, extent], zeroline=False,
-                     scaleanchor="x", scaleratio=1)
-    _layout(fig, title, height=560)
-    fig.update_layout(legend={"orientation": "h", "y": -0.16, "x": 0.0, "itemsizing": "constant"})
-    return fig
+    return jet_display.event_display(particles, mask, jet_pt=jet_pt, radius=radius,
+                                     title=title, colour=colour, height=560)
 
 
 def jet_image_figure(

@@ -15,11 +15,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from jetviz.figures.jet_display import event_display
 from jetviz.figures.style import FONT_SIZE, TEMPLATE, class_colour
 from jetviz.jets import CLASS_LABELS
 
-_MAX_MARKER_PX = 90.0  # marker diameter of a particle carrying all of the jet's pT
-_ORIGINAL = "#9a9a9a"
 # Line colours of the ROC curves, one per ablation entry.
 ROC_COLOURS: dict[str, str] = {
     "none": "#8c8c8c",
@@ -74,29 +73,14 @@ def representation_map(coords: np.ndarray, labels: np.ndarray, class_names: Sequ
     return fig
 
 
-def _particles_trace(particles: np.ndarray, mask: np.ndarray, jet_pt: float, name: str,
-                     colour: str, filled: bool) -> go.Scatter:
-    real = particles[np.asarray(mask, dtype=bool)]
-    return go.Scatter(
-        x=real[:, 1], y=real[:, 2], mode="markers", name=f"{name} ({len(real)})",
-        marker={"size": real[:, 0], "sizemode": "area", "sizemin": 2,
-                "sizeref": 2.0 / _MAX_MARKER_PX**2,
-                "color": colour if filled else "rgba(0,0,0,0)", "opacity": 0.7,
-                "line": {"width": 1.2, "color": "#222222" if filled else colour}},
-        customdata=np.stack([real[:, 0] * jet_pt, real[:, 0]], -1),
-        hovertemplate=(f"{name}<br>p<sub>T</sub> = %{{customdata[0]:.2f}} GeV "
-                       "(%{customdata[1]:.4f} of the jet)<br>η<sub>rel</sub> = %{x:.3f}"
-                       "<br>φ<sub>rel</sub> = %{y:.3f}<extra></extra>"))
-
-
 def augmentation_display(original: np.ndarray, original_mask: np.ndarray,
                          augmented: np.ndarray | None, augmented_mask: np.ndarray | None,
                          jet_pt: float, radius: float, title: str,
                          colour: str = "#d62728", extent: float | None = None) -> go.Figure:
     """One jet in the (η_rel, φ_rel) plane: original (grey rings) and augmented (filled).
 
-    Marker area is proportional to pT, on the same scale in every panel. With
-    ``augmented=None`` only the original is drawn, filled.
+    ``jetviz.figures.jet_display``'s event display: marker area is proportional to pT, on the
+    same scale in every panel. With ``augmented=None`` only the original is drawn, filled.
 
     Args:
         original, original_mask: (P, 3) particles and (P,) mask of the jet.
@@ -107,29 +91,12 @@ def augmentation_display(original: np.ndarray, original_mask: np.ndarray,
         colour: the jet's class colour.
         extent: half-width of both axes (None: fit R and the particles).
     """
-    fig = go.Figure()
-    fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius,
-                  line={"color": "#888888", "dash": "dash", "width": 1.2})
     if augmented is None:
-        fig.add_trace(_particles_trace(original, original_mask, jet_pt, "particles", colour,
-                                       True))
-        shown = original[original_mask]
-    else:
-        fig.add_trace(_particles_trace(original, original_mask, jet_pt, "original", _ORIGINAL,
-                                       False))
-        fig.add_trace(_particles_trace(augmented, augmented_mask, jet_pt, "augmented", colour,
-                                       True))
-        shown = np.concatenate([original[original_mask], augmented[augmented_mask]])
-    if extent is None:
-        extent = max(1.1 * radius, 1.05 * float(np.max(np.abs(shown[:, 1:]), initial=0.0)))
-    fig.update_xaxes(title_text="η<sub>rel</sub>", range=[-extent, extent], zeroline=False)
-    fig.update_yaxes(title_text="φ<sub>rel</sub>", range=[-extent, extent], zeroline=False,
-                     scaleanchor="x", scaleratio=1)
-    _layout(fig, title, 430, title_size=FONT_SIZE + 2)
-    fig.update_layout(margin={"l": 60, "r": 10, "t": 60, "b": 40}, showlegend=True,
-                      legend={"orientation": "h", "y": -0.22, "x": 0.0,
-                              "itemsizing": "constant"})
-    return fig
+        return event_display(original, original_mask, jet_pt=jet_pt, radius=radius,
+                             title=title, colour=colour, extent=extent, height=430, compact=True)
+    return event_display(augmented, augmented_mask, jet_pt=jet_pt, radius=radius, title=title,
+                         colour=colour, name="augmented", overlay=original,
+                         overlay_mask=original_mask, extent=extent, height=430, compact=True)
 
 
 def roc_figure(curves: Mapping[str, Mapping], title: str, highlight: str = "all") -> go.Figure:

@@ -37,24 +37,32 @@ TEMPLATE = "plotly_white"
 
 
 def layout(fig, title: str | None, height: int, *, title_size: int = FONT_SIZE + 4,
-           margin: dict | None = None, **extra):
+           margin: dict | None = None, subtitle: str = "", **extra):
     """Apply jetviz's look to ``fig``: template, projected-room font sizes, title, height.
 
+    Works on a ``go.Figure`` and on a ``jetviz.figures.spec.Spec`` alike (both have
+    ``update_layout``). Call it before any margin a builder sets for itself.
+
     Args:
-        fig: a plotly figure (changed in place and returned).
+        fig: a plotly figure or Spec (changed in place and returned).
         title: the title text, or None for no title.
         height: figure height in px.
         title_size: title font size.
-        margin: plotly margins (default leaves room for a title and axis titles).
+        margin: plotly margins (default leaves room for a title, subtitle and axis titles).
+        subtitle: a smaller second line under the title.
         extra: further ``update_layout`` arguments (legend placement, ...).
     """
+    heading: dict = {"text": title, "font": {"size": title_size}}
+    if subtitle:
+        heading["subtitle"] = {"text": subtitle, "font": {"size": FONT_SIZE - 1}}
+    top = (90 if subtitle else 80) if title else 40
     fig.update_layout(
         template=TEMPLATE,
         font={"size": FONT_SIZE},
         height=height,
-        margin=margin or {"l": 70, "r": 30, "t": 80 if title else 40, "b": 60},
+        margin=margin or {"l": 70, "r": 30, "t": top, "b": 60},
         hoverlabel={"font": {"size": FONT_SIZE}},
-        **({"title": {"text": title, "font": {"size": title_size}}} if title else {}),
+        **({"title": heading} if title else {}),
         **extra,
     )
     return fig

@@ -1,0 +1,228 @@
+"""The one jet event display of jetviz, and the grid of jets beside their reconstructions.
+
+Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel) with a mask
+(P,) that is True for real particles (None: every row with ptrel > 0); R is the jet radius;
+pT in GeV. Coordinates are *relative* (η − η_jet, φ − φ_jet) or *aligned* (after
+``jetviz.physics.frame``: centred, rotated onto the principal axis, flipped), which only
+changes the axis titles.
+
+Every display draws a particle as a marker whose **area is proportional to its pT**, on one
+fixed scale (:data:`MAX_MARKER_PX` across for a particle carrying all of the jet's pT), so
+jets and panels can be compared by eye; the dashed circle is the cone of radius R around the
+jet axis (+). A second jet (the original under its augmentation or reconstruction) can be
+overlaid as open grey rings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from jetviz.figures.spec import Spec, axis_names, on, scatter, subplots
+from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
+
+MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's pT
+PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_pairs_figure
+OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
+CONE_COLOUR = "#888888"
+AXIS_ARM = 0.05  # half-length of the jet axis cross, a fraction of the half-width
+MIN_EXTENT = 0.2  # the smallest half-width of a zoomed display (η, φ units)
+VISIBLE_PTREL = 0.002  # particles softer than this do not widen a zoomed view
+# Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
+RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
+                        "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
+ALIGNED_AXIS_TITLES = ("η′ (aligned: principal axis)", "φ′ (aligned)")
+AXIS_TITLES = {"relative": RELATIVE_AXIS_TITLES, "aligned": ALIGNED_AXIS_TITLES}
+
+
+def _real(particles: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The (n, 3) real particles of one jet (mask, and ptrel > 0 when there is no mask)."""
+    particles = np.asarray(particles, dtype=float)
+    if particles.ndim != 2 or particles.shape[1] != 3:
+        raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
+    keep = particles[:, 0] > 0 if mask is None else np.asarray(mask, bool)
+    return particles[keep]
+
+
+def particles_trace(particles: np.ndarray, mask: np.ndarray | None = None, *,
+                    jet_pt: float | None = None, colour: str = ROLE_COLOURS["reconstructed"],
+                    name: str = "particles", filled: bool = True, showlegend: bool = True,
+                    panel: int = 1, max_marker_px: float = MAX_MARKER_PX) -> dict:
+    """One jet's particles as a scatter trace (a dict), marker area ∝ pT on a fixed scale.
+
+    Args:
+        particles: (P, 3) (ptrel, etarel, phirel).
+        mask: (P,) True for real particles; None keeps the rows with ptrel > 0.
+        jet_pt: the jet's pT in GeV (the hover then gives each particle's pT), if known.
+        colour: marker colour (filled) or ring colour (not filled).
+        name: legend name (the number of particles is appended).
+        filled: filled markers, or open rings (an overlaid jet).
+        showlegend: give the trace a legend entry.
+        panel: the panel of a :func:`jetviz.figures.spec.subplots` grid.
+        max_marker_px: diameter of a particle carrying all of the jet's pT.
+    """
+    real = _real(particles, mask)
+    ptrel = real[:, 0]
+    pt_text = ("p<sub>T</sub> = %{customdata[0]:.2f} GeV (%{customdata[1]:.3f} of the jet)"
+               if jet_pt is not None else "p<sub>T</sub>/p<sub>T,jet</sub> = %{customdata[1]:.3f}")
+    return scatter(
+        x=real[:, 1], y=real[:, 2], mode="markers", name=f"{name} ({len(real)})",
+        legendgroup=name, showlegend=showlegend,
+        # plotly's area sizing: sizeref = 2·max(size)/(max diameter)² (plotly docs)
+        marker={"size": ptrel, "sizemode": "area", "sizemin": 2,
+                "sizeref": 2.0 / max_marker_px**2,
+                "color": colour if filled else "rgba(0,0,0,0)", "opacity": 0.7,
+                "line": {"width": 1.2 if not filled else 0.8,
+                         "color": "#222222" if filled else colour}},
+        customdata=np.stack([ptrel * float(jet_pt or 0.0), ptrel], -1),  # (n, 2) pT, ptrel
+        hovertemplate=(f"{name}<br>{pt_text}<br>η = %{{x:.3f}}<br>φ = %{{y:.3f}}"
+                       "<extra></extra>"),
+        **on(panel),
+    )
+
+
+def jet_extent(*jets: np.ndarray, radius: float = 0.8) -> float:
+    """Half-width of a display zoomed to every visible particle of ``jets``.
+
+    Boosted jets are narrow (a 1 TeV W spans ΔR ≈ 2m/pT ≈ 0.16), so drawing the whole cone
+    of radius R leaves them as a dot; the view is zoomed to the particles, at most ±1.05 R.
+
+    Args:
+        jets: arrays (..., P, 3) of (ptrel, etarel, phirel).
+        radius: jet radius R (the largest half-width).
+    """
+    reach = [np.abs(j[..., 1:])[j[..., 0] > VISIBLE_PTREL] for j in map(np.asarray, jets)]
+    reach = np.concatenate([r.ravel() for r in reach] + [np.zeros(1)])
+    return float(np.clip(1.15 * reach.max(), MIN_EXTENT, 1.05 * radius))
+
+
+def cone_extent(*reals: np.ndarray, radius: float) -> float:
+    """Half-width of a display that shows the whole cone of radius R and every particle."""
+    reach = max((float(np.max(np.abs(r[:, 1:]), initial=0.0)) for r in reals), default=0.0)
+    return max(1.1 * radius, 1.05 * reach)
+
+
+def cone_and_axis(fig: Spec, radius: float, extent: float, panel: int = 1,
+                  label: bool = True) -> None:
+    """The dashed cone of radius R and the jet axis (a + of shapes under the particles, so
+    the traces of a display are its jets only) on one panel of half-width ``extent``."""
+    _, _, x, y = axis_names(panel)
+    fig.add_shape(type="circle", xref=x, yref=y, x0=-radius, y0=-radius, x1=radius,
+                  y1=radius, layer="below",
+                  line={"color": CONE_COLOUR, "dash": "dash", "width": 1.2})
+    arm = AXIS_ARM * extent
+    for x0, y0, x1, y1 in ((-arm, 0, arm, 0), (0, -arm, 0, arm)):
+        fig.add_shape(type="line", xref=x, yref=y, x0=x0, y0=y0, x1=x1, y1=y1, layer="below",
+                      line={"color": "#444444", "width": 2})
+    if label:
+        fig.update_layout(annotations=[*fig.layout.get("annotations", []), {
+            "x": radius / np.sqrt(2), "y": -radius / np.sqrt(2), "xref": x, "yref": y,
+            "text": f"R = {radius:g}", "showarrow": False, "xanchor": "left",
+            "yanchor": "top", "font": {"color": "#666666", "size": FONT_SIZE - 2}}])
+
+
+def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
+                  jet_pt: float | None = None, radius: float = 0.8,
+                  title: str = "Event display", colour: str = ROLE_COLOURS["reconstructed"],
+                  name: str = "particles", overlay: np.ndarray | None = None,
+                  overlay_mask: np.ndarray | None = None, overlay_name: str = "original",
+                  extent: float | None = None, frame: str = "relative", height: int = 520,
+                  max_marker_px: float = MAX_MARKER_PX, compact: bool = False) -> go.Figure:
+    """One jet in the (η, φ) plane: marker area ∝ pT, the cone of radius R, the jet axis.
+
+    Args:
+        particles: (P, 3) (ptrel, etarel, phirel) of the jet drawn filled.
+        mask: (P,) True for real particles; None keeps the rows with ptrel > 0.
+        jet_pt: the jet's pT in GeV (for the hover), if known.
+        radius: jet radius R (the dashed circle).
+        title: figure title.
+        colour: marker colour (the jet's class or role colour).
+        name: legend name of the particles.
+        overlay: (P', 3) a second jet drawn underneath as open grey rings (the original of
+            an augmented or reconstructed jet), or None.
+        overlay_mask: (P',) its mask (None: rows with ptrel > 0).
+        overlay_name: legend name of the overlay.
+        extent: half-width of both axes; None shows the whole cone and every particle (use
+            :func:`jet_extent` to zoom to a narrow jet).
+        frame: "relative" or "aligned" coordinates (axis titles).
+        height: figure height in px.
+        max_marker_px: diameter of a particle carrying all of the jet's pT.
+        compact: a smaller title and margins, for a panel in a row of three.
+    """
+    if frame not in AXIS_TITLES:
+        raise ValueError(f"frame must be one of {sorted(AXIS_TITLES)}, got {frame!r}")
+    fig = Spec()
+    shown = [_real(particles, mask)]
+    if overlay is not None:
+        fig.add_trace(particles_trace(overlay, overlay_mask, jet_pt=jet_pt,
+                                      colour=OVERLAY_COLOUR, name=overlay_name, filled=False,
+                                      max_marker_px=max_marker_px))
+        shown.append(_real(overlay, overlay_mask))
+    fig.add_trace(particles_trace(particles, mask, jet_pt=jet_pt, colour=colour, name=name,
+                                  max_marker_px=max_marker_px))
+    lim = extent if extent is not None else cone_extent(*shown, radius=radius)
+    cone_and_axis(fig, radius, lim)
+    x_title, y_title = AXIS_TITLES[frame]
+    look = {"title_size": FONT_SIZE + 2, "margin": {"l": 60, "r": 10, "t": 60, "b": 40}} \
+        if compact else {}
+    layout(fig, title, height, legend={"orientation": "h", "y": -0.22 if compact else -0.16,
+                                       "x": 0.0, "itemsizing": "constant"}, **look)
+    fig.update_xaxes(title_text=x_title, range=[-lim, lim], zeroline=False)
+    fig.update_yaxes(title_text=y_title, range=[-lim, lim], zeroline=False,
+                     scaleanchor="x", scaleratio=1)
+    return fig.figure()
+
+
+def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray,
+                     title: str, radius: float = 0.8, jet_pts: np.ndarray | None = None,
+                     emd: np.ndarray | None = None, frame: str = "aligned") -> go.Figure:
+    """Original jets (top row) above their reconstructions (bottom row), one scale for all.
+
+    Args:
+        originals: (K, P, 3) jets.
+        masks: (K, P) True for real particles.
+        reconstructions: (K, P_out, 3) decoded jets (ptrel sums to 1).
+        title: figure title.
+        radius: jet radius R.
+        jet_pts: (K,) jet pT [GeV] for the hover, if known.
+        emd: (K,) reconstruction distance per jet, shown in the panel titles.
+        frame: "relative" or "aligned" coordinates (axis titles).
+    """
+    originals = np.asarray(originals, dtype=float)
+    reconstructions = np.asarray(reconstructions, dtype=float)
+    k = originals.shape[0]
+    if reconstructions.shape[0] != k or masks.shape[:1] != (k,):
+        raise ValueError(
+            f"expected as many reconstructions and masks as jets ({k}), got "
+            f"{reconstructions.shape[0]} and {masks.shape[0]}"
+        )
+    titles = [f"jet {j + 1}" for j in range(k)] + [
+        f"rebuilt, EMD {emd[j]:.3g}" if emd is not None else "reconstruction" for j in range(k)
+    ]
+    fig = subplots(2, k, titles=titles, h_space=0.03, v_space=0.10)
+    lim = jet_extent(originals, reconstructions, radius=radius)
+    x_title, y_title = (t.split(" (")[0] for t in AXIS_TITLES[frame])
+    for j in range(k):
+        pt = None if jet_pts is None else float(jet_pts[j])
+        top, bottom = j + 1, k + j + 1
+        for panel, jet, mask, role, label in (
+                (top, originals[j], masks[j], "true", "original"),
+                (bottom, reconstructions[j], None, "reconstructed", "reconstruction")):
+            cone_and_axis(fig, radius, lim, panel, label=False)
+            trace = particles_trace(jet, mask, jet_pt=pt, colour=ROLE_COLOURS[role],
+                                    name=label, showlegend=j == 0, panel=panel,
+                                    max_marker_px=PAIRS_MARKER_PX)
+            trace["name"] = label  # one legend entry per role, not a count per panel
+            fig.add_trace(trace)
+            xa, ya, x, _ = axis_names(panel)
+            fig.update_layout({
+                xa: {"range": [-lim, lim], "zeroline": False, "nticks": 5,
+                     "showticklabels": panel == bottom,
+                     "title": {"text": x_title if panel == bottom else ""}},
+                ya: {"range": [-lim, lim], "zeroline": False, "nticks": 5,
+                     "showticklabels": j == 0, "scaleanchor": x, "scaleratio": 1,
+                     "title": {"text": y_title if j == 0 else ""}},
+            })
+    layout(fig, title, 540, legend={"orientation": "h", "y": 1.12, "x": 1,
+                                    "xanchor": "right", "itemsizing": "constant"})
+    return fig.figure()

@@ -1,0 +1,194 @@
+"""Figures assembled as plain dicts and made into a ``go.Figure`` once, without validation.
+
+Plotly validates every property it is given, and merging a template into a figure walks
+its whole property tree: 20 ms to 1 s per figure, far more than a slider's budget. The
+builders of the β-VAE pages (and the one jet event display) therefore fill a :class:`Spec`
+(the few plotly methods they use, on dicts), style it with ``jetviz.figures.style.layout``
+and call :meth:`Spec.figure`. Their tests check what they set.
+
+Vocabulary: a *trace* is a plotly trace dict (``{"type": "scatter", ...}``); *panel* k ≥ 1
+is the k-th cell of a :func:`subplots` grid, numbered row by row as plotly's make_subplots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from jetviz.figures.style import FONT_SIZE, layout
+
+_NESTED = ("title", "marker", "line")  # prefixes of plotly's "magic underscore" names we use
+
+
+def _expand(props: Mapping) -> dict:
+    """``{"title_text": t}`` → ``{"title": {"text": t}}`` (for the prefixes in _NESTED)."""
+    out: dict = {}
+    for key, value in props.items():
+        head, _, tail = key.partition("_")
+        if tail and head in _NESTED:
+            out.setdefault(head, {}).update(_expand({tail: value}))
+        else:
+            out[key] = value
+    return out
+
+
+def merge(into: dict, props: Mapping) -> dict:
+    """Deep-merge ``props`` into the dict ``into`` (nested dicts merge, values replace)."""
+    for key, value in props.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
+    return into
+
+
+def trace(kind: str, **props) -> dict:
+    """A trace of plotly type ``kind`` as a plain dict (``marker_color=`` style allowed)."""
+    return {"type": kind, **_expand(props)}
+
+
+def scatter(**props) -> dict:
+    """A scatter trace as a plain dict."""
+    return trace("scatter", **props)
+
+
+def bar(**props) -> dict:
+    """A bar trace as a plain dict."""
+    return trace("bar", **props)
+
+
+def histogram(**props) -> dict:
+    """A histogram trace as a plain dict."""
+    return trace("histogram", **props)
+
+
+@cache
+def _template(name: str) -> dict:
+    return pio.templates[name].to_plotly_json()
+
+
+class Spec:
+    """A figure being assembled as plain dicts, with the few plotly methods the builders use."""
+
+    def __init__(self, *traces: dict) -> None:
+        self.data: list[dict] = list(traces)
+        self.layout: dict = {}
+        self.frames: list[dict] | None = None
+
+    def add_trace(self, trace: dict) -> None:
+        self.data.append(trace)
+
+    def add_shape(self, **props) -> None:
+        self.layout.setdefault("shapes", []).append(_expand(props))
+
+    def update_layout(self, props: Mapping | None = None, **kwargs) -> None:
+        merge(self.layout, _expand({**(props or {}), **kwargs}))
+
+    def _axes(self, letter: str) -> list[str]:
+        names = [k for k in self.layout if k.startswith(f"{letter}axis")]
+        return names or [f"{letter}axis"]
+
+    def update_xaxes(self, **props) -> None:
+        for name in self._axes("x"):
+            merge(self.layout.setdefault(name, {}), _expand(props))
+
+    def update_yaxes(self, **props) -> None:
+        for name in self._axes("y"):
+            merge(self.layout.setdefault(name, {}), _expand(props))
+
+    def figure(self) -> go.Figure:
+        """The ``go.Figure`` (made without validation; a template name becomes its dict)."""
+        layout = dict(self.layout)
+        if isinstance(layout.get("template"), str):
+            layout["template"] = _template(layout["template"])
+        return go.Figure(data=self.data, layout=layout, frames=self.frames, _validate=False)
+
+
+def finish(fig: Spec, title: str, height: int = 420, subtitle: str = "") -> go.Figure:
+    """The ``go.Figure`` of ``fig`` in jetviz's look (``style.layout``); what the builder set
+    in its layout (margins, legend, axes) stays on top of the look."""
+    own = fig.layout
+    fig.layout = {}
+    layout(fig, title, height, subtitle=subtitle,
+           margin={"l": 70, "r": 20, "t": 90 if subtitle else 70, "b": 60})
+    fig.update_layout(own)
+    return fig.figure()
+
+
+def axis_names(k: int) -> tuple[str, str, str, str]:
+    """(layout x-axis name, layout y-axis name, trace xaxis ref, trace yaxis ref) of panel k≥1."""
+    suffix = "" if k == 1 else str(k)
+    return f"xaxis{suffix}", f"yaxis{suffix}", f"x{suffix}", f"y{suffix}"
+
+
+def on(k: int) -> dict:
+    """Trace keywords that put a trace on panel ``k`` of a grid from :func:`subplots`."""
+    _, _, x, y = axis_names(k)
+    return {"xaxis": x, "yaxis": y}
+
+
+def subplots(rows: int, cols: int, *, column_widths: Sequence[float] | None = None,
+             h_space: float = 0.08, v_space: float = 0.08,
+             titles: Sequence[str] | None = None, shared_x: bool = False) -> Spec:
+    """An empty grid of panels, numbered row by row from 1 as plotly's make_subplots does."""
+    widths = np.asarray(column_widths if column_widths is not None else [1.0] * cols, float)
+    widths = widths / widths.sum() * (1 - h_space * (cols - 1))
+    height = (1 - v_space * (rows - 1)) / rows
+    spec = Spec()
+    annotations = []
+    for r in range(1, rows + 1):
+        for c in range(1, cols + 1):
+            k = (r - 1) * cols + c
+            xa, ya, x, y = axis_names(k)
+            x0 = float(widths[: c - 1].sum() + h_space * (c - 1))
+            x1 = x0 + float(widths[c - 1])
+            y1 = 1 - (r - 1) * (height + v_space)
+            y0 = y1 - height
+            spec.layout[xa] = {"domain": [x0, x1], "anchor": y}
+            spec.layout[ya] = {"domain": [max(y0, 0.0), min(y1, 1.0)], "anchor": x}
+            if shared_x and r < rows:
+                spec.layout[xa].update(matches=axis_names((rows - 1) * cols + c)[2],
+                                       showticklabels=False)
+            if titles is not None and k <= len(titles):
+                annotations.append({
+                    "text": titles[k - 1], "x": (x0 + x1) / 2, "y": y1, "xref": "paper",
+                    "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                    "showarrow": False, "font": {"size": FONT_SIZE - 1}})
+    spec.layout["annotations"] = annotations
+    return spec
+
+
+def play_controls(steps: Sequence[tuple[str, str]], frame_ms: int, prefix: str, *,
+                  y: float, slider_x: float) -> dict:
+    """``updatemenus`` (▶ play, ❚❚ pause) and ``sliders`` of an animation played in the browser.
+
+    Args:
+        steps: (frame name, slider label) per frame, in play order.
+        frame_ms: duration of one frame in milliseconds.
+        prefix: the slider's current-value prefix ("β = ").
+        y: vertical position (paper units; below the plot when negative).
+        slider_x: where the slider starts (the buttons sit left of it).
+    """
+    play = {"args": [None, {"frame": {"duration": frame_ms, "redraw": True},
+                            "transition": {"duration": 0}, "fromcurrent": True}],
+            "label": "▶ play", "method": "animate"}
+    pause = {"args": [[None], {"frame": {"duration": 0, "redraw": False},
+                               "mode": "immediate", "transition": {"duration": 0}}],
+             "label": "❚❚ pause", "method": "animate"}
+    return {
+        "updatemenus": [{"type": "buttons", "direction": "left", "buttons": [play, pause],
+                         "x": 0, "y": y, "xanchor": "left", "yanchor": "top",
+                         "font": {"size": FONT_SIZE}, "pad": {"r": 10, "t": 10}}],
+        "sliders": [{
+            "active": 0, "x": slider_x, "len": 1 - slider_x, "y": y, "yanchor": "top",
+            "currentvalue": {"prefix": prefix, "font": {"size": FONT_SIZE - 1}},
+            "steps": [{"label": label, "method": "animate",
+                       "args": [[name], {"frame": {"duration": 0, "redraw": True},
+                                         "mode": "immediate", "transition": {"duration": 0}}]}
+                      for name, label in steps],
+        }],
+    }

@@ -6,6 +6,7 @@ from jetviz.generation.metrics import LABELS
 from ui.generation import (
     PAGE_DEFAULTS,
     available_generators,
+    batch_size_for,
     class_label,
     fixed_observables,
     generated,
@@ -84,7 +85,7 @@ if gen is None:
 truth = truth_for(gen)
 if truth is None:
     st.stop()
-batch_size = min(batch_size, len(truth.reference), len(truth.baseline), n_jets)
+batch_size = batch_size_for(batch_size, truth, n_jets)
 fake, _ = generated(spec, gen, n_jets, seed)
 
 st.plotly_chart(

@@ -12,7 +12,9 @@ from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 
 # old "format" value (or the old layout's name) → "module:function(directory) -> list[Path]"
-CONVERTERS: dict[str, str] = {}
+CONVERTERS: dict[str, str] = {
+    "jetviz-flow-prior": "jetviz.generation.convert:convert_legacy",
+}
 
 
 def legacy_format(directory: Path) -> str | None:

@@ -18,8 +18,12 @@ lists as a "generator" is complete.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
@@ -42,16 +46,24 @@ def prior_record(directory: str | os.PathLike) -> dict:
     return dict(checkpoints.read_config(directory, PRIOR_KIND).get("record") or {})
 
 
+def _rebuild(directory: str | os.PathLike, kind: str, from_dict: Callable[[dict], Any],
+             build: Callable[[Any], torch.nn.Module]) -> tuple[torch.nn.Module, Any, dict]:
+    """(model in eval mode, config, record) of a checkpoint of ``kind``: the config rebuilt by
+    ``from_dict``, the model by ``build(config)``, its weights loaded."""
+    payload = checkpoints.read_config(directory, kind)
+    try:
+        config = from_dict(payload["config"])
+    except (KeyError, TypeError) as err:
+        raise JetvizInputError(f"{directory}: {kind} config missing or malformed "
+                               f"({err})") from err
+    model = checkpoints.load_weights(directory, build(config))
+    return model.eval(), config, dict(payload.get("record") or {})
+
+
 def load_prior(directory: str | os.PathLike) -> tuple[FlowPrior, dict]:
     """Rebuild a flow prior from its checkpoint: (prior in eval mode, fit record)."""
-    payload = checkpoints.read_config(directory, PRIOR_KIND)
-    try:
-        config = FlowPriorConfig.from_dict(payload["config"])
-    except (KeyError, TypeError) as err:
-        raise JetvizInputError(f"{directory}: flow-prior config missing or malformed "
-                               f"({err})") from err
-    prior = checkpoints.load_weights(directory, FlowPrior(config))
-    return prior.eval(), dict(payload.get("record") or {})
+    prior, _, record = _rebuild(directory, PRIOR_KIND, FlowPriorConfig.from_dict, FlowPrior)
+    return prior, record
 
 
 def save_generator(directory: str | os.PathLike, model: BetaVAE, config: VAEConfig,
@@ -70,17 +82,11 @@ def load_vae(directory: str | os.PathLike) -> tuple[BetaVAE | PointVAE, VAEConfi
     :func:`jetviz.vae.checkpoint.load_checkpoint` (the VAE checkpoints ``--vae`` names).
     """
     try:
-        payload = checkpoints.read_config(directory, KIND)
+        checkpoints.read_config(directory, KIND)
     except JetvizInputError:  # not a generator: a VAE checkpoint, read (or refused) by its loader
         from jetviz.vae.checkpoint import load_checkpoint
 
         return load_checkpoint(directory)
-    try:
-        config = VAEConfig.from_dict(payload["config"])
-    except (KeyError, TypeError) as err:
-        raise JetvizInputError(f"{directory}: generator config missing or malformed "
-                               f"({err})") from err
-    model = checkpoints.load_weights(directory, build_model(config))
-    record = dict(payload.get("record") or {})
+    model, config, record = _rebuild(directory, KIND, VAEConfig.from_dict, build_model)
     record.setdefault("scan", None)
-    return model.eval(), config, record
+    return model, config, record

@@ -227,6 +227,15 @@ def truth_for(gen: Generator) -> Truth | None:
         return None
 
 
+def generator_and_truth(spec: GeneratorSpec) -> tuple[Generator, Truth]:
+    """The loaded generator and its true jets; stops the page after showing why not."""
+    gen = load_generator(spec)
+    truth = truth_for(gen) if gen is not None else None
+    if gen is None or truth is None:
+        st.stop()
+    return gen, truth
+
+
 @st.cache_data(max_entries=64, show_spinner="Computing W1 and MMD of the generated jets "
                                              "over batches …")
 def _scores(key: str, stamp: int, seed: int, n: int, data_key: str, batch_size: int,

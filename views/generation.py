@@ -10,11 +10,10 @@ from ui.generation import (
     class_label,
     fixed_observables,
     generated,
+    generator_and_truth,
     generator_picker,
     histogram_figure,
-    load_generator,
     score_table,
-    truth_for,
     truth_key,
     warm_up_note,
 )
@@ -79,12 +78,7 @@ with far:
              "give smaller W1 for real and generated jets alike; the baseline uses the same "
              "size.")
 
-gen = load_generator(spec)
-if gen is None:
-    st.stop()
-truth = truth_for(gen)
-if truth is None:
-    st.stop()
+gen, truth = generator_and_truth(spec)
 batch_size = batch_size_for(batch_size, truth, n_jets)
 fake, _ = generated(spec, gen, n_jets, seed)
 

@@ -8,10 +8,9 @@ from ui.generation import (
     available_generators,
     average_images,
     class_label,
+    generator_and_truth,
     image_betas,
-    load_generator,
     models_of_class,
-    truth_for,
 )
 from ui.share import share_link, share_view
 
@@ -63,12 +62,7 @@ with c3:
                                             "gaussian": "Gaussian N(0, 1)"}[p],
                      help="Where the latents of the generated jets come from.")
 spec = next(s for s in specs if s.directory == directory and s.prior == prior)
-gen = load_generator(spec)
-if gen is None:
-    st.stop()
-truth = truth_for(gen)
-if truth is None:
-    st.stop()
+gen, truth = generator_and_truth(spec)
 
 betas = image_betas(gen)
 if st.session_state.get("img_beta") not in betas:  # not on this model's grid

@@ -2,7 +2,7 @@
 
     python benchmarks/generation.py [--jets 5000] [--batch 2000] [--repeats 3]
 
-For every generator under checkpoints/gen_*/ (each VAE with its Gaussian and its flow prior)
+For every generator under checkpoints/ (each VAE with its Gaussian and its flow prior)
 and the class it was trained on: W1 of the jet mass [GeV] and of the relative mass m/pT
 (JetNet's W1M) between generated jets and the reference half of the real jets, with the JetNet
 protocol (5 batches, mean ± std), the truth-vs-truth baseline of the same batch size (the
@@ -21,12 +21,11 @@ import time
 import numpy as np
 import torch
 
-from jetviz.generation.generators import Generator, list_generators, prepared_truth, select_classes
-from jetviz.generation.metrics import feature_set, split_real, truth_baseline, w1_protocol
+from jetviz.generation.evaluation import truth_halves
+from jetviz.generation.generators import Generator, list_generators
+from jetviz.generation.metrics import feature_set, truth_baseline, w1_protocol
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
 from jetviz.readers import load_jets
-
-SPLIT_SEED = 7  # the same halves as the generation page (ui/generation.py)
 
 
 def main() -> None:
@@ -35,7 +34,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="jets per W1 batch")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (median)")
     parser.add_argument("--speed-jets", type=int, default=10_000, help="jets per timing run")
-    parser.add_argument("--root", default=str(CHECKPOINTS), help="where the gen_*/ directories are")
+    parser.add_argument("--root", default=str(CHECKPOINTS), help="where the generators are")
     parser.add_argument("--only", nargs="*", default=None,
                         help="only generators whose key contains one of these strings")
     args = parser.parse_args()
@@ -43,21 +42,17 @@ def main() -> None:
     specs = [s for s in list_generators(args.root)
              if not args.only or any(o in s.key for o in args.only)]
     if not specs:
-        raise SystemExit("no generators under checkpoints/gen_*/ (see README: jetviz gen prior)")
+        raise SystemExit("no generators under checkpoints/ (see README: jetviz gen prior)")
     jets = load_jets(DEFAULT_JETS, n_particles=30)
     truth_cache: dict = {}
     rows = []
     speeds: dict[str, float] = {}
     for spec in specs:
         gen = Generator(spec)
-        if spec.classes not in truth_cache:
-            chosen = select_classes(jets, spec.classes)
-            p, m, pt = prepared_truth(chosen, gen.config.n_particles_in)
-            ia, ib = split_real(len(chosen), np.random.default_rng(SPLIT_SEED))
-            ref = feature_set(p[ia], m[ia], pt[ia], gen.radius)
-            base = feature_set(p[ib], m[ib], pt[ib], gen.radius)
-            truth_cache[spec.classes] = (ref, base)
-        ref, base = truth_cache[spec.classes]
+        if spec.classes not in truth_cache:  # the same halves as the generation page
+            truth_cache[spec.classes] = truth_halves(jets, spec.classes,
+                                                     gen.config.n_particles_in, gen.radius)
+        ref, base = truth_cache[spec.classes].reference, truth_cache[spec.classes].baseline
         sample = gen.sample(args.jets, seed=0)
         fake = feature_set(sample.particles, sample.mask, sample.jet_pt, gen.radius)
         batch = min(args.batch, len(ref), len(base), len(fake))

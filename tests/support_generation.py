@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jetviz.generation.generators import fit_generator_prior
-from jetviz.generation.prior import FitConfig
+from jetviz.generation.prior_train import FitConfig, fit_generator_prior
 from jetviz.readers.store import write_jets
 from jetviz.vae.model import VAEConfig
 from jetviz.vae.train import TrainConfig, train

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
+from jetviz.generation.checkpoint import prior_record
 from jetviz.generation.generators import (
     Generator,
     finish_decoded,
@@ -18,7 +19,6 @@ from jetviz.generation.generators import (
     select_classes,
     vae_training_split,
 )
-from jetviz.generation.prior import read_prior_json
 from jetviz.vae.scan import DECODED_PTREL_MIN
 from jetviz.vae.train import _split
 from tests.support_generation import BETA, N_PARTICLES, tiny_gen_root, tiny_gluon_jets
@@ -67,7 +67,7 @@ def test_flow_and_gaussian_generators_draw_different_latents(root):
 
 
 def test_prior_record_says_what_it_was_fitted_on(root):
-    record = read_prior_json(root / "gen_tiny" / "flow")["record"]
+    record = prior_record(root / "gen_tiny" / "flow")
     assert record["beta"] == BETA and record["classes"] == ["g"]
     assert record["n_jets"] == 144  # the VAE's training split: 160 − round(0.1·160)
     assert len(record["pt_quantiles"]) == 201
@@ -107,3 +107,14 @@ def test_prepared_truth_and_class_errors():
         select_classes(jets, ["t"])
     with pytest.raises(JetvizInputError, match="needs 20"):
         prepared_truth(jets, 20)
+
+
+def test_reconstructions_are_jets_in_the_frame_and_deterministic(root):
+    gen = Generator(list_generators(root)[0])
+    particles, mask, _ = prepared_truth(tiny_gluon_jets(), N_PARTICLES)
+    recon, recon_mask = gen.reconstruct(particles[:20], mask[:20], beta=5.0)
+    assert recon.shape == (20, N_PARTICLES, 3) and recon_mask.shape == (20, N_PARTICLES)
+    assert np.all(recon[~recon_mask] == 0)
+    assert np.all(np.diff(recon[..., 0], axis=1) <= 0)  # sorted by ptrel
+    again, _ = gen.reconstruct(particles[:20], mask[:20], beta=5.0)
+    assert np.array_equal(recon, again)  # z = μ: no sampling

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.generation.generators import Generator, list_generators, tune_with_mass_mmd
-from jetviz.generation.mass_mmd import MmdConfig, mmd2_unbiased, relative_mass
+from jetviz.generation.generators import Generator, list_generators
+from jetviz.generation.mass_mmd import MmdConfig, mmd2_unbiased, relative_mass, tune_with_mass_mmd
+from jetviz.vae.model import log_beta_column
 from tests.support_generation import tiny_gen_root, tiny_gluon_jets
 
 torch.set_num_threads(1)
@@ -60,12 +61,15 @@ def test_finetuning_moves_generated_masses_and_only_the_decoder(tmp_path) -> Non
     old, new = before.model.state_dict(), after.model.state_dict()
     changed = {k for k in old if not torch.equal(old[k], new[k])}
     assert changed and all(k.startswith(("decoder.", "embed_dec.")) for k in changed)
+    # the flow prior is copied untouched into the new generator
+    for key, value in before.flow.state_dict().items():
+        assert torch.equal(value, after.flow.state_dict()[key])
     curve = record["mass_mmd"]["curves_per_50_steps"]["mmd2"]
     assert np.isfinite(curve).all()
     # the generated relative masses moved towards the real ones
     real = relative_mass(torch.from_numpy(tiny_gluon_jets().particles).double())
     z = before.latents(512, torch.Generator().manual_seed(1))
-    beta = torch.full((512,), math.log(tuned_spec.beta))
+    beta = log_beta_column(tuned_spec.beta, 512)
     with torch.inference_mode():
         m_before = relative_mass(before.model.decode(z, beta).double())
         m_after = relative_mass(after.model.decode(z, beta).double())

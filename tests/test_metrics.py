@@ -6,8 +6,24 @@ import numpy as np
 import pytest
 
 from jetviz.errors import JetvizInputError
+from jetviz.generation.evaluation import (
+    AS_GOOD,
+    CHUNK,
+    DISTINGUISHABLE,
+    NOT_JUDGED,
+    GeneratedChunk,
+    batch_size_for,
+    beta_grid,
+    chunk_sizes,
+    joined,
+    score_rows,
+    truth_halves,
+    verdict,
+    w1_ratio,
+)
 from jetviz.generation.metrics import (
     PARTICLE_FEATURES,
+    Score,
     feature_set,
     fixed_by_frame,
     mmd2,
@@ -134,3 +150,56 @@ def test_fixed_by_frame_names_the_centred_axis_and_a_constant_multiplicity():
     assert "12 hardest particles" in fixed["multiplicity"]
     # the lab frame: jets spread in η and φ, multiplicities differ: nothing is fixed
     assert fixed_by_frame(feature_set(jets.particles, jets.mask, jets.jets[:, 0])) == {}
+
+
+# ---------------------------------------------------------------- evaluation (the pages' engine)
+
+
+def test_verdict_is_within_two_standard_deviations_of_truth():
+    truth = Score.of([1.0, 1.2, 0.8, 1.1, 0.9])  # mean 1, std √0.02
+    edge = truth.mean + 2 * truth.std
+    assert verdict(Score.of([edge] * 5), truth) == AS_GOOD
+    assert verdict(Score.of([edge * 1.001] * 5), truth) == DISTINGUISHABLE
+    assert w1_ratio(Score.of([3.0]), truth) == pytest.approx(3.0)
+    assert w1_ratio(Score.of([3.0]), Score.of([0.0])) == float("inf")
+
+
+def test_score_rows_judge_every_observable_but_the_fixed_ones():
+    names = ("mass", "eta")
+    good = {"w1": Score.of([1.0, 1.0]), "mmd2": Score.of([0.0, 0.0])}
+    bad = {"w1": Score.of([9.0, 9.0]), "mmd2": Score.of([0.1, 0.1])}
+    truth = {n: good for n in names}
+    rows = score_rows({"mass": bad, "eta": good}, truth, {"eta": "fixed by the frame"}, names)
+    assert [r["verdict"] for r in rows] == [DISTINGUISHABLE, NOT_JUDGED]
+    assert rows[0]["observable"] == "jet mass [GeV]" and rows[0]["ratio"] == "9.00"
+    assert rows[1]["ratio"] == "—"
+
+
+def test_chunks_join_into_the_jets_asked_for():
+    assert chunk_sizes(1) == [1]
+    assert chunk_sizes(2 * CHUNK + 3) == [CHUNK, CHUNK, 3]
+    jets = make_jetset(n=30, p=6, seed=2)
+    fs = feature_set(jets.particles, jets.mask, jets.jets[:, 0])
+    parts = [GeneratedChunk(fs.subset(slice(0, 10)), jets.jets[:10, 0]),
+             GeneratedChunk(fs.subset(slice(10, 30)), jets.jets[10:, 0])]
+    together, pt = joined(parts)
+    assert len(together) == 30 and np.array_equal(pt, jets.jets[:, 0])
+    for name in ("mass", "ptrel"):
+        np.testing.assert_array_equal(together.values(name), fs.values(name))
+
+
+def test_truth_halves_are_disjoint_and_cover_the_class():
+    jets = make_jetset(n=40, p=6, seed=4)
+    truth = truth_halves(jets, jets.class_names[:1], 6, 0.8)
+    n_class = int(np.sum(jets.labels == 0))
+    assert len(truth.reference) + len(truth.baseline) == n_class
+    assert abs(len(truth.reference) - len(truth.baseline)) <= 1
+    smaller_half = min(len(truth.reference), len(truth.baseline))
+    assert batch_size_for(10_000, truth, 10_000) == smaller_half
+    assert batch_size_for(10_000, truth, 2) == 2
+    assert batch_size_for(3, truth, 10_000) == 3
+
+
+def test_beta_grid_stays_in_range_and_holds_the_generators_beta():
+    assert beta_grid(1.0, 100.0, 7.0) == [1, 2, 5, 7.0, 10, 20, 50, 100]
+    assert beta_grid(5.0, 20.0, 5.0) == [5, 10, 20]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from jetviz.generation.evaluation import TABLE_OBSERVABLES
 from tests.support_apptest import app_test
 from tests.support_generation import tiny_gen_root
 from ui.data import DEFAULT_ENV
-from ui.generation import ROOT_ENV, TABLE_OBSERVABLES
+from ui.generation import ROOT_ENV
 
 TIMEOUT = 240
 

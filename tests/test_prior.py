@@ -6,16 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
-from jetviz.generation.prior import (
-    FitConfig,
-    FlowPrior,
-    FlowPriorConfig,
-    fit_flow_prior,
-    gaussian_log_prob,
-    load_prior,
-    save_prior,
-)
+from jetviz.generation.checkpoint import load_prior, prior_record, save_prior
+from jetviz.generation.prior import FlowPrior, FlowPriorConfig, gaussian_log_prob
+from jetviz.generation.prior_train import FitConfig, fit_flow_prior
 
 torch.set_num_threads(1)
 
@@ -79,7 +74,10 @@ def test_save_load_round_trip_identical_log_prob(fitted, tmp_path):
     z = torch.from_numpy(mu[:50])
     with torch.no_grad():
         assert torch.equal(prior.log_prob(z), again.log_prob(z))
-    assert rec["beta"] == 10.0
+    assert rec["beta"] == 10.0 and prior_record(tmp_path / "p")["beta"] == 10.0
+    # the one checkpoint format: a "flow-prior" with its config
+    payload = checkpoints.read_config(tmp_path / "p", "flow-prior")
+    assert FlowPriorConfig.from_dict(payload["config"]) == prior.config
     gen = torch.Generator()
     assert torch.equal(prior.sample(5, gen.manual_seed(3)), again.sample(5, gen.manual_seed(3)))
 
@@ -96,11 +94,14 @@ def test_bad_inputs_and_files(tmp_path):
         prior.log_prob(torch.zeros(3, 5))
     with pytest.raises(JetvizInputError, match="kind"):
         FlowPriorConfig(features=2, kind="glow")
-    with pytest.raises(JetvizInputError, match="not a flow prior"):
+    with pytest.raises(JetvizInputError, match="not a 'flow-prior' checkpoint"):
         load_prior(tmp_path)
-    (tmp_path / "prior.json").write_text("{not json")
+    (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(JetvizInputError, match="not valid JSON"):
         load_prior(tmp_path)
+    checkpoints.save(tmp_path / "vae", "vae", config={}, record={})
+    with pytest.raises(JetvizInputError, match="'vae' checkpoint"):
+        load_prior(tmp_path / "vae")
     with pytest.raises(JetvizInputError, match="expected mu and logvar"):
         fit_flow_prior(np.zeros((10, 3)), np.zeros((10, 3)), FlowPriorConfig(features=2))
 

@@ -13,12 +13,14 @@ choice (an observable, a resolution, a colour panel) recomputes nothing:
   their observables: ``st.cache_data`` on (data-set key, classes, P);
 * W1/MMD tables and average images: ``st.cache_data`` on all of the above plus their own
   settings.
+
+What is computed (truth halves, chunks, scores, the verdict rule) is
+:mod:`jetviz.generation.evaluation`; this module only caches it.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 from dataclasses import dataclass
@@ -27,28 +29,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.generation.generators import (
-    PRIOR_LABELS,
-    Generator,
-    GeneratorSpec,
-    finish_decoded,
-    list_generators,
-    prepared_truth,
-    select_classes,
+from jetviz.generation.evaluation import (
+    CHUNK,
+    PAGE_OBSERVABLES,
+    GeneratedChunk,
+    Truth,
+    baseline_scores,
+    batch_size_for,
+    beta_grid,
+    chunk_sizes,
+    generated_chunk,
+    generated_scores,
+    histogram_values,
+    joined,
+    score_rows,
+    truth_halves,
 )
-from jetviz.generation.metrics import (
-    LABELS,
-    UNITS,
-    FeatureSet,
-    feature_set,
-    fixed_by_frame,
-    split_real,
-    truth_baseline,
-    w1_protocol,
-)
+from jetviz.generation.generators import PRIOR_LABELS, Generator, GeneratorSpec, list_generators
+from jetviz.generation.metrics import LABELS, UNITS, FeatureSet, fixed_by_frame
 from jetviz.jets import CLASS_LABELS
 from jetviz.physics.images import average_jet_image
 from ui.data import jets_in_use
@@ -56,13 +56,7 @@ from ui.data import jets_in_use
 ROOT_ENV = "JETVIZ_GEN_ROOT"  # overrides checkpoints/ (tests)
 WARM_ENV = "JETVIZ_WARM_GENERATORS"  # "1": compute every generator's default view at start
 PAGE_DEFAULTS = {"n": 10_000, "seed": 0, "batch_size": 2_000, "n_batches": 5}
-CHUNK = 5000  # generated jets per cached chunk
 PROGRESS_ABOVE = CHUNK  # requests of more than one chunk show a progress bar (> 1 s)
-SPLIT_SEED = 7  # which real jets form the reference and the baseline half
-METRIC_SEED = 11  # draws the W1 batches
-PAGE_OBSERVABLES = ("mass", "pt", "eta", "phi", "multiplicity", "tau21", "tau32",
-                    "ptrel", "etarel", "phirel")
-TABLE_OBSERVABLES = (*PAGE_OBSERVABLES[:7], "mass_rel", *PAGE_OBSERVABLES[7:])
 MIXED = "mixed"
 
 
@@ -74,11 +68,6 @@ def generator_root() -> Path:
     from jetviz.paths import CHECKPOINTS
 
     return CHECKPOINTS
-
-
-def _stamp(spec: GeneratorSpec) -> int:
-    files = [spec.vae_dir / "model.safetensors", spec.prior_dir / "prior.safetensors"]
-    return max((f.stat().st_mtime_ns for f in files if f.exists()), default=0)
 
 
 def available_generators() -> list[GeneratorSpec]:
@@ -140,20 +129,19 @@ def warm_up(state: WarmUpState | None = None) -> None:
     d = PAGE_DEFAULTS
     for spec in list_generators(generator_root()):
         try:
-            gen = _load(spec.key, _stamp(spec), spec)
+            gen = _load(spec.key, spec.stamp, spec)
             truth = _truth(data_key, spec.classes, gen.config.n_particles_in, gen.radius, jets)
             n = d["n"]
             # the same arguments, passed the same way, as generated(): the cache key is made
             # of the arguments as given (a default left out is a different key)
-            parts = [_chunk(spec.key, _stamp(spec), d["seed"], i, min(CHUNK, n - i * CHUNK),
-                            gen, None) for i in range(math.ceil(n / CHUNK))]
-            fake = _joined(parts)
-            size = min(d["batch_size"], len(truth.reference), len(truth.baseline), n)
-            _scores(spec.key, _stamp(spec), d["seed"], n, data_key, size, d["n_batches"],
+            fake, _ = joined([_chunk(spec.key, spec.stamp, d["seed"], i, size, gen, None)
+                              for i, size in enumerate(chunk_sizes(n))])
+            size = batch_size_for(d["batch_size"], truth, n)
+            _scores(spec.key, spec.stamp, d["seed"], n, data_key, size, d["n_batches"],
                     truth.reference, fake)
             _baseline(data_key, spec.classes, truth.reference.particles.shape[1], size,
                       d["n_batches"], truth.reference, truth.baseline)
-            _histogram_figure(spec.key, _stamp(spec), d["seed"], n, data_key,
+            _histogram_figure(spec.key, spec.stamp, d["seed"], n, data_key,
                               f"True vs generated {class_label(spec.classes)} jets — "
                               f"{spec.label}", f"generated ({spec.prior} prior)",
                               truth.reference, fake)
@@ -191,7 +179,7 @@ def _load(key: str, stamp: int, _spec: GeneratorSpec) -> Generator:
 def load_generator(spec: GeneratorSpec) -> Generator | None:
     """The loaded generator, or None after showing why it could not be loaded."""
     try:
-        return _load(spec.key, _stamp(spec), spec)
+        return _load(spec.key, spec.stamp, spec)
     except JetvizInputError as err:
         st.error(str(err))
         return None
@@ -199,60 +187,29 @@ def load_generator(spec: GeneratorSpec) -> Generator | None:
 
 @st.cache_data(max_entries=256, show_spinner="Generating jets …")  # shown only when computed
 def _chunk(key: str, stamp: int, seed: int, index: int, size: int, _gen: Generator,
-           beta: float | None = None) -> dict:
-    sample = _gen.sample(size, seed=seed * 100_003 + index, beta=beta)
-    fs = feature_set(sample.particles, sample.mask, sample.jet_pt, _gen.radius)
-    return {"particles": sample.particles, "mask": sample.mask, "jet_pt": sample.jet_pt,
-            "jet": fs.jet}
+           beta: float | None = None) -> GeneratedChunk:
+    return generated_chunk(_gen, seed, index, size, beta)
 
 
 def generated(spec: GeneratorSpec, gen: Generator, n: int, seed: int,
               beta: float | None = None) -> tuple[FeatureSet, np.ndarray]:
     """n generated jets as a FeatureSet and their jet pT, from cached chunks."""
-    n_chunks = math.ceil(n / CHUNK)
+    sizes = chunk_sizes(n)
     bar = st.progress(0.0, text=f"Generating {n:,} jets …") if n > PROGRESS_ABOVE else None
     parts = []
-    for i in range(n_chunks):
-        size = min(CHUNK, n - i * CHUNK)
-        parts.append(_chunk(spec.key, _stamp(spec), seed, i, size, gen, beta))
+    for i, size in enumerate(sizes):
+        parts.append(_chunk(spec.key, spec.stamp, seed, i, size, gen, beta))
         if bar is not None:
-            bar.progress((i + 1) / n_chunks, text=f"Generated {min(n, (i + 1) * CHUNK):,} jets")
+            bar.progress((i + 1) / len(sizes), text=f"Generated {min(n, (i + 1) * CHUNK):,} jets")
     if bar is not None:
         bar.empty()
-    return _joined(parts), np.concatenate([p["jet_pt"] for p in parts])
-
-
-def _joined(parts: list[dict]) -> FeatureSet:
-    """One FeatureSet from cached chunks."""
-    jet = {k: np.concatenate([p["jet"][k] for p in parts]) for k in parts[0]["jet"]}
-    return FeatureSet(jet, np.concatenate([p["particles"] for p in parts]),
-                      np.concatenate([p["mask"] for p in parts]))
-
-
-@dataclass(frozen=True)
-class Truth:
-    """Real jets of the generator's classes in the VAE frame, split in two halves.
-
-    Attributes:
-        reference: the half generated jets are compared with (histograms, W1).
-        baseline: the other half (truth-vs-truth W1 of the same batch size).
-        jet_pt: (N_ref,) jet pT of the reference jets (to reconstruct them).
-    """
-
-    reference: FeatureSet
-    baseline: FeatureSet
-    jet_pt: np.ndarray
+    return joined(parts)
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing observables of the true jets …")
 def _truth(data_key: str, classes: tuple[str, ...], n_particles: int, radius: float,
            _jets) -> Truth:
-    chosen = select_classes(_jets, classes)
-    particles, mask, jet_pt = prepared_truth(chosen, n_particles)
-    ia, ib = split_real(len(chosen), np.random.default_rng(SPLIT_SEED))
-    ref = feature_set(particles[ia], mask[ia], jet_pt[ia], radius)
-    base = feature_set(particles[ib], mask[ib], jet_pt[ib], radius)
-    return Truth(ref, base, jet_pt[ia])
+    return truth_halves(_jets, classes, n_particles, radius)
 
 
 def truth_key() -> str:
@@ -270,22 +227,27 @@ def truth_for(gen: Generator) -> Truth | None:
         return None
 
 
+def generator_and_truth(spec: GeneratorSpec) -> tuple[Generator, Truth]:
+    """The loaded generator and its true jets; stops the page after showing why not."""
+    gen = load_generator(spec)
+    truth = truth_for(gen) if gen is not None else None
+    if gen is None or truth is None:
+        st.stop()
+    return gen, truth
+
+
 @st.cache_data(max_entries=64, show_spinner="Computing W1 and MMD of the generated jets "
                                              "over batches …")
 def _scores(key: str, stamp: int, seed: int, n: int, data_key: str, batch_size: int,
             n_batches: int, _ref: FeatureSet, _gen: FeatureSet) -> dict:
-    rng = np.random.default_rng(METRIC_SEED)
-    return w1_protocol(_ref, _gen, TABLE_OBSERVABLES, n_batches=n_batches,
-                       batch_size=batch_size, rng=rng, with_mmd=True)
+    return generated_scores(_ref, _gen, batch_size, n_batches)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the truth-vs-truth baseline (once per "
                                              "class and batch size) …")
 def _baseline(data_key: str, classes: tuple[str, ...], n_particles: int, batch_size: int,
               n_batches: int, _ref: FeatureSet, _base: FeatureSet) -> dict:
-    rng = np.random.default_rng(METRIC_SEED + 1)
-    return truth_baseline(_ref, _base, TABLE_OBSERVABLES, n_batches=n_batches,
-                          batch_size=batch_size, rng=rng, with_mmd=True)
+    return baseline_scores(_ref, _base, batch_size, n_batches)
 
 
 def score_table(spec: GeneratorSpec, seed: int, n: int, batch_size: int, n_batches: int,
@@ -293,32 +255,12 @@ def score_table(spec: GeneratorSpec, seed: int, n: int, batch_size: int, n_batch
     """One row per observable: W1 (mean ± std) generated and truth-vs-truth, ratio, MMD²."""
     _, data_key = jets_in_use()
     n_particles = truth.reference.particles.shape[1]
-    s = {"generated": _scores(spec.key, _stamp(spec), seed, n, data_key, batch_size, n_batches,
+    s = {"generated": _scores(spec.key, spec.stamp, seed, n, data_key, batch_size, n_batches,
                               truth.reference, gen),
          "truth": _baseline(data_key, spec.classes, n_particles, batch_size, n_batches,
                             truth.reference, truth.baseline)}
     fixed = fixed_observables(data_key, spec.classes, truth.reference)
-    rows = []
-    for name in TABLE_OBSERVABLES:
-        g, t = s["generated"][name], s["truth"][name]
-        unit = UNITS.get(name, "")
-        ratio = g["w1"].mean / t["w1"].mean if t["w1"].mean > 0 else float("inf")
-        if name in fixed:
-            verdict = "not judged (see below)"  # the page's caption says why
-        elif g["w1"].mean <= t["w1"].mean + 2 * t["w1"].std:
-            verdict = "as good as real data"
-        else:
-            verdict = "distinguishable"
-        rows.append({
-            "observable": LABELS.get(name, name) + (f" [{unit}]" if unit else ""),
-            "W1 generated": f"{g['w1'].mean:.3g} ± {g['w1'].std:.2g}",
-            "W1 truth vs truth": f"{t['w1'].mean:.3g} ± {t['w1'].std:.2g}",
-            "ratio": "—" if name in fixed else f"{ratio:.2f}",
-            "verdict": verdict,
-            "MMD² generated": f"{g['mmd2'].mean:.2e}",
-            "MMD² truth vs truth": f"{t['mmd2'].mean:.2e}",
-        })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(score_rows(s["generated"], s["truth"], fixed))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -338,7 +280,7 @@ def _histogram_figure(key: str, stamp: int, seed: int, n: int, data_key: str, ti
     from jetviz.figures.generation import observable_histograms
 
     return observable_histograms(
-        values_for_histograms(_truth), values_for_histograms(_fake), PAGE_OBSERVABLES, LABELS,
+        histogram_values(_truth), histogram_values(_fake), PAGE_OBSERVABLES, LABELS,
         UNITS, generated_label=generated_label, title=title)
 
 
@@ -346,15 +288,9 @@ def histogram_figure(spec: GeneratorSpec, seed: int, n: int, truth: Truth, fake:
     """True vs generated histograms with ratio panels (go.Figure), built once per view
     (a 20-panel figure takes ≈ 1 s to build; cached, a generator switch only reads it)."""
     return _histogram_figure(
-        spec.key, _stamp(spec), seed, n, truth_key(),
+        spec.key, spec.stamp, seed, n, truth_key(),
         f"True vs generated {class_label(spec.classes)} jets — {spec.label}",
         f"generated ({spec.prior} prior)", truth.reference, fake)
-
-
-def values_for_histograms(fs: FeatureSet, names: tuple[str, ...] = PAGE_OBSERVABLES
-                          ) -> dict[str, np.ndarray]:
-    """name → 1-D values (jets or real particles) for the histograms."""
-    return {name: fs.values(name) for name in names}
 
 
 # ----------------------------------------------------------------------------- images
@@ -363,14 +299,7 @@ def values_for_histograms(fs: FeatureSet, names: tuple[str, ...] = PAGE_OBSERVAB
 @st.cache_data(max_entries=64, show_spinner="Reconstructing the true jets …")
 def _reconstructions(key: str, stamp: int, data_key: str, beta: float, n: int,
                      _gen: Generator, _truth: Truth) -> tuple[np.ndarray, np.ndarray]:
-    ref = _truth.reference
-    x = torch.from_numpy(ref.particles[:n])
-    m = torch.from_numpy(ref.mask[:n])
-    with torch.inference_mode():
-        log_beta = torch.full((len(x),), math.log(beta))
-        mu, _ = _gen.model.encode(x, m, log_beta)
-        decoded = _gen.model.decode(mu, log_beta).numpy()
-    return finish_decoded(decoded)
+    return _gen.reconstruct(_truth.reference.particles[:n], _truth.reference.mask[:n], beta)
 
 
 @st.cache_data(max_entries=128, show_spinner="Averaging jet images …")
@@ -384,18 +313,31 @@ def average_images(spec: GeneratorSpec, gen: Generator, truth: Truth, beta: floa
     """Average images (n_pixels²) of true, reconstructed (z = μ) and generated jets at β."""
     _, data_key = jets_in_use()
     n = min(n, len(truth.reference))
-    recon, recon_mask = _reconstructions(spec.key, _stamp(spec), data_key, beta, n, gen, truth)
+    recon, recon_mask = _reconstructions(spec.key, spec.stamp, data_key, beta, n, gen, truth)
     fs, _ = generated(spec, gen, n, seed, beta=beta)
     r = gen.radius
     ref = truth.reference
     return {
         "true": _image(f"true|{data_key}|{spec.classes}|{n}", n_pixels, r,
                        ref.particles[:n], ref.mask[:n]),
-        "reconstructed": _image(f"reco|{spec.key}|{_stamp(spec)}|{data_key}|{beta}|{n}",
+        "reconstructed": _image(f"reco|{spec.key}|{spec.stamp}|{data_key}|{beta}|{n}",
                                 n_pixels, r, recon, recon_mask),
-        "generated": _image(f"gen|{spec.key}|{_stamp(spec)}|{beta}|{n}|{seed}", n_pixels, r,
+        "generated": _image(f"gen|{spec.key}|{spec.stamp}|{beta}|{n}|{seed}", n_pixels, r,
                             fs.particles, fs.mask),
     }
+
+
+def models_of_class(specs: list[GeneratorSpec], classes: tuple[str, ...]) -> dict[Path, str]:
+    """Generator folder → "gen_g_emd — EMD VAE" for the models of ``classes``, EMD models
+    first (the image page opens on one), then by name."""
+    return {s.directory: f"{s.directory.name} — {s.label.split(' · ')[1]}"
+            for s in sorted((s for s in specs if s.classes == classes and s.prior == "flow"),
+                            key=lambda s: (s.loss not in ("sinkhorn", "exact"), str(s.directory)))}
+
+
+def image_betas(gen: Generator) -> list[float]:
+    """The β slider's values on the image page: the model's grid and its generator's β."""
+    return beta_grid(gen.config.beta_min, gen.config.beta_max, gen.spec.beta)
 
 
 def prior_label(spec: GeneratorSpec) -> str:

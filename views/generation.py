@@ -6,14 +6,14 @@ from jetviz.generation.metrics import LABELS
 from ui.generation import (
     PAGE_DEFAULTS,
     available_generators,
+    batch_size_for,
     class_label,
     fixed_observables,
     generated,
+    generator_and_truth,
     generator_picker,
     histogram_figure,
-    load_generator,
     score_table,
-    truth_for,
     truth_key,
     warm_up_note,
 )
@@ -78,13 +78,8 @@ with far:
              "give smaller W1 for real and generated jets alike; the baseline uses the same "
              "size.")
 
-gen = load_generator(spec)
-if gen is None:
-    st.stop()
-truth = truth_for(gen)
-if truth is None:
-    st.stop()
-batch_size = min(batch_size, len(truth.reference), len(truth.baseline), n_jets)
+gen, truth = generator_and_truth(spec)
+batch_size = batch_size_for(batch_size, truth, n_jets)
 fake, _ = generated(spec, gen, n_jets, seed)
 
 st.plotly_chart(

@@ -8,8 +8,9 @@ from ui.generation import (
     available_generators,
     average_images,
     class_label,
-    load_generator,
-    truth_for,
+    generator_and_truth,
+    image_betas,
+    models_of_class,
 )
 from ui.share import share_link, share_view
 
@@ -31,7 +32,7 @@ if not specs:
     st.stop()
 
 class_options = sorted({s.classes for s in specs}, key=lambda c: (len(c) > 1, c))
-vae_dirs = {s.vae_dir.name: s.vae_dir for s in specs}
+directories = {s.directory.name: s.directory for s in specs}
 share_view("images", ["img_class", "img_model", "img_prior", "img_beta", "img_pixels",
                       "img_compare"],
            allowed={"img_class": class_options, "img_prior": ["flow", "gaussian"],
@@ -39,7 +40,7 @@ share_view("images", ["img_class", "img_model", "img_prior", "img_beta", "img_pi
                     "img_pixels": [16, 25, 33, 50, 75, 100],
                     "img_compare": ["generated", "reconstructed"]},
            codecs={"img_class": (lambda c: ",".join(c), lambda t: tuple(t.split(","))),
-                   "img_model": (lambda d: d.name, vae_dirs.__getitem__)})
+                   "img_model": (lambda d: d.name, directories.__getitem__)})
 share_link()
 c1, c2, c3 = st.columns([1, 2, 1])
 with c1:
@@ -47,18 +48,12 @@ with c1:
         "Class", class_options, format_func=class_label, key="img_class",
         index=next((i for i, c in enumerate(class_options) if c == ("g",)), 0),
         help=f"The jets averaged; '{MIXED}' is a model trained on every class at once.")
-models = [s for s in specs if s.classes == classes]
-# EMD models first (the page opens on one), then by name
-vaes = sorted({s.vae_dir for s in models},
-              key=lambda d: (next(s.loss for s in models if s.vae_dir == d)
-                             not in ("sinkhorn", "exact"), str(d)))
-if st.session_state.get("img_model") not in vaes:  # a shared link's model of another class
+models = models_of_class(specs, classes)  # generator folder → its label; EMD models first
+if st.session_state.get("img_model") not in models:  # a shared link's model of another class
     st.session_state.pop("img_model", None)
 with c2:
-    vae_dir = st.selectbox(
-        "Model", vaes, key="img_model",
-        format_func=lambda d: f"{d.name} — " + next(s.label.split(' · ')[1] for s in models
-                                                   if s.vae_dir == d),
+    directory = st.selectbox(
+        "Model", list(models), key="img_model", format_func=models.__getitem__,
         help="The VAE whose decoder reconstructs and generates (its training loss in the "
              "name).")
 with c3:
@@ -66,17 +61,10 @@ with c3:
                      format_func=lambda p: {"flow": "flow prior",
                                             "gaussian": "Gaussian N(0, 1)"}[p],
                      help="Where the latents of the generated jets come from.")
-spec = next(s for s in models if s.vae_dir == vae_dir and s.prior == prior)
-gen = load_generator(spec)
-if gen is None:
-    st.stop()
-truth = truth_for(gen)
-if truth is None:
-    st.stop()
+spec = next(s for s in specs if s.directory == directory and s.prior == prior)
+gen, truth = generator_and_truth(spec)
 
-grid = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
-lo, hi = gen.config.beta_min, gen.config.beta_max
-betas = sorted({b for b in grid if lo <= b <= hi} | {spec.beta})
+betas = image_betas(gen)
 if st.session_state.get("img_beta") not in betas:  # not on this model's grid
     st.session_state.pop("img_beta", None)
 d1, d2, d3 = st.columns([2, 2, 1])
@@ -99,7 +87,7 @@ images = average_images(spec, gen, truth, float(beta), n_jets, 0, int(n_pixels))
 st.plotly_chart(
     image_panels(images, gen.radius, compare=compare,
                  title=f"Average {class_label(classes)} jet image, {n_pixels}×{n_pixels} "
-                       f"pixels, β = {beta:g} GeV, {vae_dir.name}"),
+                       f"pixels, β = {beta:g} GeV, {directory.name}"),
     theme=None, key="img_panels")
 st.caption(
     f"{n_jets:,} true jets in the VAE's frame (30 hardest particles, centred on the pT "

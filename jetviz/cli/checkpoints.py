@@ -16,6 +16,7 @@ CONVERTERS: dict[str, str] = {
     "jetviz-anomaly": "jetviz.anomaly.checkpoint:convert_legacy",
     "jetviz-cinn": "jetviz.unfolding.checkpoint:convert_legacy",
     "jetviz-vae": "jetviz.vae.checkpoint:convert_legacy",
+    "jetviz-flow-prior": "jetviz.generation.convert:convert_legacy",
 }
 
 

@@ -1,5 +1,112 @@
-"""``jetviz gen``: its arguments and run (defined in jetviz.generation.generators)."""
+"""``jetviz gen prior|mmd``: make generators — fit a flow prior to a VAE's aggregate posterior
+(:mod:`jetviz.generation.prior_train`), or fine-tune a generator's decoder with the mass MMD
+(:mod:`jetviz.generation.mass_mmd`)."""
 
-from jetviz.generation.generators import configure, run
+from __future__ import annotations
 
-__all__ = ["configure", "run"]
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from jetviz.errors import JetvizInputError
+from jetviz.generation.checkpoint import load_vae
+from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
+from jetviz.generation.prior import FlowPriorConfig
+from jetviz.generation.prior_train import FitConfig, fit_generator_prior
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``jetviz gen``."""
+    sub = parser.add_subparsers(dest="gen_command", required=True)
+    p = sub.add_parser("prior", help="fit a normalizing-flow prior to a VAE's aggregate "
+                                     "posterior at one β (makes a Gaussian and a flow generator)")
+    p.add_argument("--vae", required=True, help="VAE checkpoint directory (from jetviz train)")
+    p.add_argument("--beta", type=float, required=True,
+                   help="β [GeV] to generate at (a conditioned VAE: any β in its range)")
+    p.add_argument("--out", required=True,
+                   help="generator directory; the prior goes to <out>/flow (checkpoints/gen_*/ "
+                        "are listed by the app)")
+    p.add_argument("--data", default=None,
+                   help="jet file (default: the embedded checkpoints/jets_default.h5)")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated classes (default: those the VAE was trained on)")
+    p.add_argument("--kind", choices=["nsf", "maf"], default="nsf")
+    p.add_argument("--transforms", type=int, default=FlowPriorConfig.transforms)
+    p.add_argument("--passes", type=int, default=None,
+                   help="sequential passes per transform when sampling (default: one per latent "
+                        "dimension, autoregressive; 2: coupling, much faster sampling)")
+    p.add_argument("--hidden", type=int, default=FlowPriorConfig.hidden)
+    p.add_argument("--epochs", type=int, default=FitConfig.epochs)
+    p.add_argument("--lr", type=float, default=FitConfig.lr)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads (0: torch's default); 1 lets runs share the cores")
+    q = sub.add_parser("mmd", help="fine-tune a generator's decoder with an MMD term on the "
+                                   "jet mass (talk 004); writes a new generator directory")
+    q.add_argument("--gen", required=True, help="generator directory with a flow prior "
+                                                "(e.g. checkpoints/gen_w_emd)")
+    q.add_argument("--out", required=True, help="new generator directory (checkpoints/gen_*)")
+    q.add_argument("--data", default=None, help="jet file (default: the embedded one)")
+    q.add_argument("--weight", type=float, default=MmdConfig.weight, help="λ of the MMD² term")
+    q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
+    q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+
+
+def _mmd(args: argparse.Namespace, path: str, command: str) -> int:
+    from jetviz.readers import load_jets
+
+    jets = load_jets(path)  # prepared_truth keeps the VAE's hardest P particles
+
+    def report(step: int, means: dict) -> None:
+        print(f"[mmd] step {step:5d}  " + "  ".join(f"{k} {v:.4g}" for k, v in means.items()),
+              flush=True)
+
+    record = tune_with_mass_mmd(
+        args.gen, args.out, jets=jets, provenance={"command": command},
+        config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed),
+        progress=report)
+    print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
+    return 0
+
+
+def _prior(args: argparse.Namespace, path: str, command: str) -> int:
+    from jetviz.readers import load_jets
+
+    model_config = load_vae(args.vae)[1]
+    jets = load_jets(path, n_particles=model_config.n_particles_in)
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    record = fit_generator_prior(
+        args.vae, args.beta, args.out, jets=jets, classes=classes,
+        flow_config={"kind": args.kind, "transforms": args.transforms,
+                     "hidden": args.hidden, "passes": args.passes},
+        fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
+        provenance={"command": command})
+    print(json.dumps({"out": args.out, "epochs": len(record["history"]),
+                      "best_val_nll": record["best_val_nll"],
+                      "val_nll_gaussian": record["val_nll_gaussian"],
+                      "n_jets": record["n_jets"]}, indent=1))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """``jetviz gen prior`` (fit, save, print a summary) or ``jetviz gen mmd``."""
+    from jetviz.paths import DEFAULT_JETS
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    try:
+        path = args.data or str(DEFAULT_JETS)
+        if not Path(path).is_file():
+            raise JetvizInputError(f"{path}: no such jet file; pass --data")
+        command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        action = _mmd if args.gen_command == "mmd" else _prior
+        return action(args, path, command)
+    except JetvizInputError as err:
+        print(f"jetviz gen: {err}", file=sys.stderr)
+        return 2

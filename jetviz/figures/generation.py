@@ -1,7 +1,8 @@
 """Figures of the generation and jet-image pages, built from arrays (no streamlit here).
 
-* :func:`histogram_edges` / :func:`observable_histograms` — true vs generated distributions
-  of jet and particle observables, each with a ratio panel (generated / true) beneath.
+* :func:`observable_histograms` — true vs generated distributions of jet and particle
+  observables, each with a ratio panel (generated / true) beneath; bins from
+  :func:`jetviz.figures.binning.histogram_edges` over the 0.5–99.5 % range of both samples.
 * :func:`image_panels` — average jet images of true, reconstructed and generated jets side
   by side on one shared log colour scale, plus the ratio generated / true (or
   reconstructed / true) on a diverging log scale.
@@ -17,37 +18,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, TEMPLATE
+from jetviz.figures.binning import histogram_edges
+from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
 
 LOG_X = frozenset({"ptrel"})  # observables drawn with logarithmic bins and axis
 # observables whose densities span decades (sharp peaks, particle spectra): log y axis
 LOG_Y = frozenset({"eta", "phi", "multiplicity", "ptrel", "etarel", "phirel"})
 INTEGER = frozenset({"multiplicity"})  # one bin per integer
-
-
-def histogram_edges(name: str, reference: np.ndarray, others: Sequence[np.ndarray] = (),
-                    n_bins: int = 40) -> np.ndarray:
-    """Bin edges for one observable: the 0.5–99.5 % range of the pooled values.
-
-    Log-spaced for ``LOG_X`` observables (positive values only), integer-centred for
-    ``INTEGER`` ones.
-    """
-    pooled = np.concatenate([np.asarray(reference, np.float64).ravel()]
-                            + [np.asarray(o, np.float64).ravel() for o in others])
-    pooled = pooled[np.isfinite(pooled)]
-    if name in LOG_X:
-        pooled = pooled[pooled > 0]
-    if pooled.size == 0:
-        return np.linspace(0.0, 1.0, n_bins + 1)
-    if name in INTEGER:
-        lo, hi = np.floor(pooled.min()), np.ceil(pooled.max())
-        return np.arange(lo - 0.5, hi + 1.5)
-    lo, hi = np.quantile(pooled, [0.005, 0.995])
-    if not hi > lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    if name in LOG_X:
-        return np.geomspace(lo, hi, n_bins + 1)
-    return np.linspace(lo, hi, n_bins + 1)
+RANGE_QUANTILES = (0.005, 0.995)  # the histograms' x range: these quantiles of both samples
 
 
 def _density(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -99,7 +77,8 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
     for i, name in enumerate(names):
         r, c = 2 * (i // n_cols) + 1, i % n_cols + 1
         t, g = np.asarray(true[name]), np.asarray(generated[name])
-        edges = histogram_edges(name, t, [g], n_bins)
+        edges = histogram_edges([t, g], n_bins, log=name in LOG_X, integer=name in INTEGER,
+                                quantiles=RANGE_QUANTILES)
         ht, hg = _density(t, edges), _density(g, edges)
         for role, heights, legend in (("true", ht, "true"), ("generated", hg, generated_label)):
             x, y = _step(edges, heights)
@@ -134,13 +113,11 @@ def observable_histograms(true: Mapping[str, np.ndarray], generated: Mapping[str
                          col=c, tickangle=0, nticks=4, dtick=1 if log_x else None,
                          exponentformat="power" if log_x else "B", automargin=False)
     height = 430 * n_rows + 130
-    fig.update_layout(title={"text": title, "y": 1 - 12 / height, "yanchor": "top",
-                             "yref": "container"},
-                      template=TEMPLATE, font={"size": FONT_SIZE},
-                      height=height, margin={"t": 130, "l": 80, "r": 20, "b": 40},
-                      # below the title, above the panel titles: inside the figure's top margin
-                      legend={"orientation": "h", "y": 1 - 56 / height, "x": 1.0,
-                              "xanchor": "right", "yanchor": "top", "yref": "container"})
+    layout(fig, title, height, margin={"t": 130, "l": 80, "r": 20, "b": 40},
+           # below the title, above the panel titles: inside the figure's top margin
+           legend={"orientation": "h", "y": 1 - 56 / height, "x": 1.0, "xanchor": "right",
+                   "yanchor": "top", "yref": "container"})
+    fig.update_layout(title={"y": 1 - 12 / height, "yanchor": "top", "yref": "container"})
     fig.update_annotations(font_size=FONT_SIZE)
     return fig
 
@@ -211,8 +188,8 @@ def image_panels(images: Mapping[str, np.ndarray], radius: float, *, title: str,
                          range=[-radius, radius], scaleanchor=f"x{'' if i == 0 else i + 1}",
                          constrain="domain", **where)
     ticks = np.arange(np.ceil(zmin), np.floor(zmax) + 1)
-    fig.update_layout(
-        title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=430 * n_rows + 60,
+    layout(
+        fig, title, 430 * n_rows + 60,
         margin={"t": 90, "l": 70, "r": 150 if with_ratio else 80, "b": 60},
         coloraxis={"colorscale": "Viridis", "cmin": zmin, "cmax": zmax,
                    "colorbar": {"title": {"text": "pT fraction (true jets' scale)",

@@ -14,10 +14,12 @@ Priors: ``"gaussian"`` — z ~ N(0, 1), the VAE's own prior (talk 001's baseline
 ``"flow"`` — z ~ a normalizing flow fitted to the aggregate posterior of the training jets at
 that β (:mod:`jetviz.generation.prior`, the talk's proposed next step).
 
-Shipped layout: every directory ``checkpoints/gen_*/`` holding a flow prior
-(``flow/prior.json``) defines two generators, the Gaussian and the flow one, at the β the flow
-was fitted at; ``prior.json``'s record names the VAE directory (relative to ``checkpoints/``),
-β, the classes and the jet-pT quantiles. :func:`list_generators` finds them.
+On disk: every "generator" checkpoint (:mod:`jetviz.generation.checkpoint`: the VAE, and its
+flow prior in ``flow/``) defines two generators, the Gaussian and the flow one, at the β the
+flow was fitted at; the flow's record holds β, the classes and the jet-pT quantiles.
+:func:`list_generators` finds them through the registry (:func:`jetviz.checkpoints.find`).
+Fitting a flow is :mod:`jetviz.generation.prior_train`; fine-tuning a decoder with the mass
+MMD is :mod:`jetviz.generation.mass_mmd`.
 
 True jets are compared in the same frame: :func:`prepared_truth` prepares real jets exactly as
 the VAE's inputs are prepared (:func:`jetviz.vae.inputs.prepare_particles`).
@@ -25,8 +27,6 @@ the VAE's inputs are prepared (:func:`jetviz.vae.inputs.prepare_particles`).
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,30 +34,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
-from jetviz.generation.mass_mmd import MmdConfig, finetune
-from jetviz.generation.prior import (
-    FitConfig,
-    FlowPrior,
-    FlowPriorConfig,
-    fit_flow_prior,
-    load_prior,
-    read_prior_json,
-    save_prior,
-)
+from jetviz.generation.checkpoint import FLOW_DIR, KIND, load_prior, load_vae, prior_record
+from jetviz.generation.prior import FlowPrior
 from jetviz.jets import JetSet
 from jetviz.paths import CHECKPOINTS
-from jetviz.vae.checkpoint import load_checkpoint
 from jetviz.vae.inputs import prepare_particles
+from jetviz.vae.model import log_beta_column
 from jetviz.vae.scan import DECODED_PTREL_MIN
 
 PRIORS = ("gaussian", "flow")
 PRIOR_LABELS = {"gaussian": "Gaussian prior N(0, 1)", "flow": "flow prior"}
 LOSS_LABELS = {"sinkhorn": "EMD", "exact": "EMD (exact)", "chamfer": "Chamfer", "mse": "MSE",
                "sinkhorn+mmd": "EMD + mass-MMD", "exact+mmd": "EMD (exact) + mass-MMD"}
-FLOW_DIR = "flow"  # the prior's subdirectory inside a gen_* directory
 PT_QUANTILES = 201  # stored quantiles of the training jets' pT
 DECODE_BATCH = 4096  # latents decoded per forward pass
+ENCODE_BATCH = 2000  # jets encoded per forward pass
 
 
 @dataclass(frozen=True)
@@ -65,22 +58,27 @@ class GeneratorSpec:
     """One generator, as found on disk.
 
     Attributes:
-        key: unique id, "<gen directory name>/<prior>".
-        vae_dir: the VAE checkpoint directory.
-        prior_dir: the flow prior directory (also holds β, classes and pT quantiles).
+        key: unique id, "<generator directory name>/<prior>".
+        directory: the generator checkpoint (its VAE; the flow prior in ``flow/``).
         prior: "gaussian" or "flow".
         beta: β [GeV] the decoder is conditioned on.
         classes: jet classes the VAE and prior were fitted to.
         loss: the VAE's reconstruction loss (sinkhorn, chamfer, mse, ...).
+        stamp: newest modification time of its weights [ns] (part of every cache key).
     """
 
     key: str
-    vae_dir: Path
-    prior_dir: Path
+    directory: Path
     prior: str
     beta: float
     classes: tuple[str, ...]
     loss: str
+    stamp: int = 0
+
+    @property
+    def prior_dir(self) -> Path:
+        """The flow prior's checkpoint (also holds β, classes and pT quantiles)."""
+        return self.directory / FLOW_DIR
 
     @property
     def label(self) -> str:
@@ -108,34 +106,44 @@ class GeneratedJets:
         return int(self.particles.shape[0])
 
 
-def _resolve(path: str, root: Path) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else root / p
+def _weights_stamp(directory: Path) -> int:
+    files = [directory / "model.safetensors", directory / FLOW_DIR / "model.safetensors"]
+    return max((f.stat().st_mtime_ns for f in files if f.exists()), default=0)
+
+
+def generator_specs(directory: str | os.PathLike, name: str | None = None
+                    ) -> list[GeneratorSpec]:
+    """The Gaussian and the flow generator of one generator checkpoint (keys "<name>/<prior>",
+    ``name`` defaulting to the directory's name).
+
+    Raises:
+        JetvizInputError: its flow prior is missing, unreadable or lacks β or classes.
+    """
+    directory = Path(directory)
+    record = prior_record(directory / FLOW_DIR)
+    try:
+        beta, classes = float(record["beta"]), tuple(record["classes"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise JetvizInputError(f"{directory / FLOW_DIR}: the flow prior's record lacks β or its "
+                               f"classes ({err}); refit it with `jetviz gen prior`") from err
+    loss, stamp = str(record.get("loss", "sinkhorn")), _weights_stamp(directory)
+    name = directory.name if name is None else name
+    return [GeneratorSpec(f"{name}/{prior}", directory, prior, beta, classes, loss, stamp)
+            for prior in PRIORS]
 
 
 def list_generators(root: str | os.PathLike = CHECKPOINTS) -> list[GeneratorSpec]:
-    """All generators under ``root``: for each ``gen_*/flow/prior.json`` a Gaussian and a flow one.
+    """All generators under ``root``: for each "generator" checkpoint a Gaussian and a flow one.
 
-    Directories whose files are unreadable or whose VAE is missing are skipped (they would
-    fail on load); the list is sorted by key.
+    Checkpoints whose flow prior is missing or unreadable are skipped (they would fail on
+    load); shipped ones come first, each group sorted by name.
     """
-    root = Path(root)
     specs: list[GeneratorSpec] = []
-    for prior_json in sorted(root.glob(f"gen_*/{FLOW_DIR}/prior.json")):
-        prior_dir = prior_json.parent
+    for entry in checkpoints.find(KIND, [root]):
         try:
-            record = read_prior_json(prior_dir)["record"]
-            vae_dir = _resolve(record["vae"], root)
-            beta, classes = float(record["beta"]), tuple(record["classes"])
-            loss = str(record.get("loss", "sinkhorn"))
-        except (JetvizInputError, KeyError, TypeError, ValueError):
+            specs += generator_specs(entry.path, entry.name)
+        except JetvizInputError:
             continue
-        if not (vae_dir / "config.json").is_file():
-            continue
-        name = prior_dir.parent.name
-        for prior in PRIORS:
-            specs.append(GeneratorSpec(f"{name}/{prior}", vae_dir, prior_dir, prior, beta,
-                                       classes, loss))
     return specs
 
 
@@ -161,22 +169,37 @@ def finish_decoded(decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (particles * mask[..., None]).astype(np.float32), mask
 
 
+@torch.inference_mode()
+def encode_jets(model, particles: np.ndarray, mask: np.ndarray, beta: float,
+                batch_size: int = ENCODE_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances (N, D) of prepared jets (N, P, 3), mask (N, P), at β."""
+    mus, logvars = [], []
+    for start in range(0, len(particles), batch_size):
+        x = torch.from_numpy(particles[start:start + batch_size])
+        m = torch.from_numpy(mask[start:start + batch_size])
+        mu, logvar = model.encode(x, m, log_beta_column(beta, len(x)))
+        mus.append(mu.numpy())
+        logvars.append(logvar.numpy())
+    return np.concatenate(mus), np.concatenate(logvars)
+
+
 class Generator:
     """A loaded generator: ``sample(n, seed)`` → :class:`GeneratedJets`."""
 
     def __init__(self, spec: GeneratorSpec):
         self.spec = spec
-        self.model, self.config, self.vae_record = load_checkpoint(spec.vae_dir)
+        self.model, self.config, self.vae_record = load_vae(spec.directory)
         if self.config.data != "jets":
-            raise JetvizInputError(f"{spec.vae_dir}: a generator needs a jet VAE, this is a "
+            raise JetvizInputError(f"{spec.directory}: a generator needs a jet VAE, this is a "
                                    f"{self.config.data!r} model")
         self.prior: FlowPrior | None = None
         flow, self.prior_record = load_prior(spec.prior_dir)
         if flow.config.features != self.config.latent_dim:
             raise JetvizInputError(
                 f"{spec.prior_dir}: the flow is over {flow.config.features} dimensions but the "
-                f"VAE {spec.vae_dir} has {self.config.latent_dim}; refit it with "
+                f"VAE {spec.directory} has {self.config.latent_dim}; refit it with "
                 "`jetviz gen prior`")
+        self.flow = flow
         if spec.prior == "flow":
             self.prior = flow
         self.quantiles = np.asarray(self.prior_record["pt_quantiles"], dtype=np.float64)
@@ -200,8 +223,7 @@ class Generator:
         out = []
         for start in range(0, len(z), DECODE_BATCH):
             part = z[start:start + DECODE_BATCH]
-            log_beta = torch.full((len(part),), math.log(beta))
-            out.append(self.model.decode(part, log_beta).numpy())
+            out.append(self.model.decode(part, log_beta_column(beta, len(part))).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.config.n_particles_out, 3),
                                                         np.float32)
 
@@ -220,6 +242,14 @@ class Generator:
         particles, mask = finish_decoded(self.decode(z, beta))
         jet_pt = sample_pt(self.quantiles, n, np.random.default_rng([seed, 1]))
         return GeneratedJets(particles, mask, jet_pt)
+
+    def reconstruct(self, particles: np.ndarray, mask: np.ndarray,
+                    beta: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Reconstructions with z = μ(x) at β of prepared jets (N, P, 3), mask (N, P):
+        (particles sorted by ptrel with absent rows zeroed, mask), as :meth:`sample` gives."""
+        beta = self.spec.beta if beta is None else beta
+        mu, _ = encode_jets(self.model, particles, mask, beta)
+        return finish_decoded(self.decode(torch.from_numpy(mu), beta))
 
 
 def select_classes(jets: JetSet, classes: tuple[str, ...] | list[str]) -> JetSet:
@@ -261,178 +291,3 @@ def vae_training_split(n: int, vae_record: dict) -> tuple[np.ndarray, np.ndarray
     perm = np.random.default_rng(seed).permutation(n)
     n_val = max(1, round(n * fraction))
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``jetviz gen``."""
-    sub = parser.add_subparsers(dest="gen_command", required=True)
-    p = sub.add_parser("prior", help="fit a normalizing-flow prior to a VAE's aggregate "
-                                     "posterior at one β (makes a Gaussian and a flow generator)")
-    p.add_argument("--vae", required=True, help="VAE checkpoint directory (from jetviz train)")
-    p.add_argument("--beta", type=float, required=True,
-                   help="β [GeV] to generate at (a conditioned VAE: any β in its range)")
-    p.add_argument("--out", required=True,
-                   help="generator directory; the prior goes to <out>/flow (checkpoints/gen_*/ "
-                        "are listed by the app)")
-    p.add_argument("--data", default=None,
-                   help="jet file (default: the embedded checkpoints/jets_default.h5)")
-    p.add_argument("--classes", default=None,
-                   help="comma-separated classes (default: those the VAE was trained on)")
-    p.add_argument("--kind", choices=["nsf", "maf"], default="nsf")
-    p.add_argument("--transforms", type=int, default=FlowPriorConfig.transforms)
-    p.add_argument("--passes", type=int, default=None,
-                   help="sequential passes per transform when sampling (default: one per latent "
-                        "dimension, autoregressive; 2: coupling, much faster sampling)")
-    p.add_argument("--hidden", type=int, default=FlowPriorConfig.hidden)
-    p.add_argument("--epochs", type=int, default=FitConfig.epochs)
-    p.add_argument("--lr", type=float, default=FitConfig.lr)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads (0: torch's default); 1 lets runs share the cores")
-    q = sub.add_parser("mmd", help="fine-tune a generator's decoder with an MMD term on the "
-                                   "jet mass (talk 004); writes a new generator directory")
-    q.add_argument("--gen", required=True, help="generator directory with a flow prior "
-                                                "(e.g. checkpoints/gen_w_emd)")
-    q.add_argument("--out", required=True, help="new generator directory (checkpoints/gen_*)")
-    q.add_argument("--data", default=None, help="jet file (default: the embedded one)")
-    q.add_argument("--weight", type=float, default=MmdConfig.weight, help="λ of the MMD² term")
-    q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
-    q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
-    q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-
-
-def _relative_to_checkpoints(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(CHECKPOINTS.resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
-@torch.inference_mode()
-def encode_jets(model, particles: np.ndarray, mask: np.ndarray, beta: float,
-                batch_size: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior means and log-variances (N, D) of prepared jets at β."""
-    mus, logvars = [], []
-    for start in range(0, len(particles), batch_size):
-        x = torch.from_numpy(particles[start:start + batch_size])
-        m = torch.from_numpy(mask[start:start + batch_size])
-        mu, logvar = model.encode(x, m, torch.full((len(x),), math.log(beta)))
-        mus.append(mu.numpy())
-        logvars.append(logvar.numpy())
-    return np.concatenate(mus), np.concatenate(logvars)
-
-
-def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.PathLike, *,
-                        jets: JetSet, classes: list[str] | None = None,
-                        flow_config: dict | None = None, fit: FitConfig | None = None,
-                        provenance: dict | None = None) -> dict:
-    """Fit and save the flow prior of a generator; returns the saved record.
-
-    The flow is fitted to the aggregate posterior at β of the VAE's *training* jets (the same
-    split ``jetviz train`` made, see :func:`vae_training_split`); their pT quantiles are stored
-    for sampling jet pT.
-    """
-    vae_dir = Path(vae_dir)
-    model, config, vae_record = load_checkpoint(vae_dir)
-    if config.data != "jets":
-        raise JetvizInputError(f"{vae_dir}: a generator needs a jet VAE, not {config.data!r}")
-    if not config.beta_min <= beta <= config.beta_max and config.conditioned:
-        raise JetvizInputError(f"β = {beta} GeV is outside the VAE's range "
-                               f"[{config.beta_min}, {config.beta_max}] GeV")
-    classes = classes or list(vae_record.get("classes") or jets.class_names)
-    chosen = select_classes(jets, classes)
-    train_idx, _ = vae_training_split(len(chosen), vae_record)
-    particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), config.n_particles_in)
-    mu, logvar = encode_jets(model, particles, mask, beta)
-    flow = FlowPriorConfig(features=config.latent_dim, **(flow_config or {}))
-    prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig())
-    record.update({
-        "vae": _relative_to_checkpoints(vae_dir), "beta": float(beta), "classes": classes,
-        "loss": config.loss, "pt_quantiles": pt_quantiles(jet_pt), "n_jets": len(jet_pt),
-        "fit_jets": "the VAE's training split (seed and val_fraction from its record)",
-        "data_source": jets.source, **(provenance or {})})
-    save_prior(Path(out) / FLOW_DIR, prior, record)
-    return record
-
-
-def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, jets: JetSet,
-                       config: MmdConfig, provenance: dict | None = None,
-                       progress=None) -> dict:
-    """Fine-tune a generator's decoder with the mass MMD (:mod:`.mass_mmd`); save it.
-
-    Writes ``out`` (VAE checkpoint with the tuned decoder) and ``out/flow`` (the untouched
-    flow prior, its record pointing at ``out``); returns the tuned checkpoint's record.
-    """
-    from jetviz.vae.checkpoint import save_checkpoint
-
-    prior_dir = Path(gen_dir) / FLOW_DIR
-    prior_record = read_prior_json(prior_dir)["record"]
-    spec = GeneratorSpec("", _resolve(prior_record["vae"], Path(gen_dir).parent), prior_dir, "flow",
-                         float(prior_record["beta"]), tuple(prior_record["classes"]),
-                         str(prior_record.get("loss", "sinkhorn")))
-    gen = Generator(spec)
-    chosen = select_classes(jets, spec.classes)
-    train_idx, _ = vae_training_split(len(chosen), gen.vae_record)
-    particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
-    model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
-                                 config, progress)
-    record = {k: v for k, v in gen.vae_record.items() if k != "scan"}  # the scan is the old one
-    record.update({"mass_mmd": run_record, "tuned_from": _relative_to_checkpoints(spec.vae_dir),
-                   **(provenance or {})})
-    save_checkpoint(out, model, gen.config, record)
-    save_prior(Path(out) / FLOW_DIR, gen.prior,
-               {**prior_record, "vae": _relative_to_checkpoints(Path(out)),
-                "loss": f"{gen.config.loss}+mmd", **(provenance or {})})
-    return record
-
-
-def run(args: argparse.Namespace) -> int:
-    """``jetviz gen prior`` (fit, save, print a summary) or ``jetviz gen mmd``."""
-    import json
-    import shlex
-    import sys
-
-    from jetviz.paths import DEFAULT_JETS
-    from jetviz.readers import load_jets
-
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    try:
-        path = args.data or str(DEFAULT_JETS)
-        if not Path(path).is_file():
-            raise JetvizInputError(f"{path}: no such jet file; pass --data")
-        command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-        if args.gen_command == "mmd":
-            jets = load_jets(path)  # prepared_truth keeps the VAE's hardest P particles
-
-            def report(step: int, means: dict) -> None:
-                print(f"[mmd] step {step:5d}  " + "  ".join(f"{k} {v:.4g}" for k, v in
-                                                            means.items()), flush=True)
-
-            record = tune_with_mass_mmd(
-                args.gen, args.out, jets=jets, provenance={"command": command},
-                config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr,
-                                 seed=args.seed), progress=report)
-            print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
-            return 0
-        model_config = load_checkpoint(args.vae)[1]
-        jets = load_jets(path, n_particles=model_config.n_particles_in)
-        classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-        record = fit_generator_prior(
-            args.vae, args.beta, args.out, jets=jets, classes=classes,
-            flow_config={"kind": args.kind, "transforms": args.transforms,
-                         "hidden": args.hidden, "passes": args.passes},
-            fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
-            provenance={"command": command})
-    except JetvizInputError as err:
-        print(f"jetviz gen: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps({"out": args.out, "epochs": len(record["history"]),
-                      "best_val_nll": record["best_val_nll"],
-                      "val_nll_gaussian": record["val_nll_gaussian"],
-                      "n_jets": record["n_jets"]}, indent=1))
-    return 0

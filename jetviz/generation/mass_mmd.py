@@ -16,25 +16,36 @@ sum, and k is a sum of Gaussian kernels of widths ``KERNEL_WIDTHS`` (relative-ma
 so that both the peak position and its width are seen. MMD² is the unbiased estimator
 (Gretton et al., JMLR 13 (2012) 723).
 
-``finetune`` returns the tuned model; ``jetviz gen mmd`` writes it as a new generator
-directory (VAE checkpoint + a copy of the flow prior pointing at it), listed by the app next
-to the untuned one.
+``finetune`` returns the tuned model; :func:`tune_with_mass_mmd` (``jetviz gen mmd``) writes it
+as a new generator (the tuned VAE + a copy of the flow prior), listed by the app next to the
+untuned one.
 """
 
 from __future__ import annotations
 
-import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
+from jetviz.generation.checkpoint import save_generator
+from jetviz.generation.generators import (
+    Generator,
+    generator_specs,
+    prepared_truth,
+    select_classes,
+    vae_training_split,
+)
 from jetviz.generation.prior import FlowPrior
+from jetviz.generation.prior_train import relative_to_checkpoints
+from jetviz.jets import JetSet
 from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
-from jetviz.vae.model import BetaVAE
+from jetviz.vae.model import BetaVAE, log_beta_column
 
 KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
 
@@ -118,7 +129,7 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     for p in decoder_params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(decoder_params, lr=config.lr)
-    log_beta = torch.full((config.batch_size,), math.log(beta))
+    log_beta = log_beta_column(beta, config.batch_size)
     history: dict[str, list[float]] = {"recon": [], "mmd2": [], "loss": []}
     start = time.perf_counter()
     model.train()
@@ -154,3 +165,28 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
                    "beta": float(beta), "seconds": round(time.perf_counter() - start, 1),
                    "curves_per_50_steps": curve}
+
+
+def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, jets: JetSet,
+                       config: MmdConfig, provenance: dict | None = None,
+                       progress: Callable[[int, dict], None] | None = None) -> dict:
+    """Fine-tune a generator's decoder with the mass MMD and write the generator ``out``.
+
+    ``out`` holds the tuned VAE and a copy of the untouched flow prior (its record's loss
+    marked "+mmd"); returns the tuned VAE's record.
+    """
+    gen_dir = Path(gen_dir)
+    spec = next(s for s in generator_specs(gen_dir) if s.prior == "flow")
+    gen = Generator(spec)
+    chosen = select_classes(jets, spec.classes)
+    train_idx, _ = vae_training_split(len(chosen), gen.vae_record)
+    particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
+    model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
+                                 config, progress)
+    record = {k: v for k, v in gen.vae_record.items() if k != "scan"}  # the scan is the old one
+    record.update({"mass_mmd": run_record, "tuned_from": relative_to_checkpoints(gen_dir),
+                   **(provenance or {})})
+    fit_record = {**gen.prior_record, "vae": relative_to_checkpoints(out),
+                  "loss": f"{gen.config.loss}+mmd", **(provenance or {})}
+    save_generator(out, model, gen.config, record, gen.flow, fit_record)
+    return record

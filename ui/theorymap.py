@@ -20,17 +20,18 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
-from jetviz.theorymap.encoders import Scaler
-from jetviz.theorymap.maps import (
-    MapProjector,
-    Projection,
-    TheoryMap,
+from jetviz.theorymap.checkpoint import (
     load_map,
     load_model,
+    load_scaler,
     load_summary,
-    project_events,
+    summary_stamp,
 )
-from jetviz.theorymap.model import METHOD_LABELS, SetEncoder
+from jetviz.theorymap.features import Scaler
+from jetviz.theorymap.maps import MapProjector, Projection, TheoryMap, project_events
+from jetviz.theorymap.maps import centroids as map_centroids
+from jetviz.theorymap.model import SetEncoder
+from jetviz.theorymap.train import accuracy_rows
 
 DIR_ENV = "JETVIZ_THEORYMAP_DIR"  # overrides checkpoints/theorymap (tests, other trainings)
 MAX_USER_EVENTS = 200_000
@@ -50,11 +51,6 @@ def checkpoint_dir() -> Path:
     return CHECKPOINTS / "theorymap"
 
 
-def _stamp(directory: Path) -> int:
-    summary = directory / "summary.json"
-    return summary.stat().st_mtime_ns if summary.exists() else 0
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def _summary(directory: str, stamp: int) -> dict:
     return load_summary(directory)
@@ -64,7 +60,7 @@ def summary() -> dict | None:
     """The summary of the theory-map directory, or None after showing an error."""
     directory = checkpoint_dir()
     try:
-        return _summary(str(directory), _stamp(directory))
+        return _summary(str(directory), summary_stamp(directory))
     except JetvizInputError as err:
         st.error(str(err))
         return None
@@ -78,13 +74,13 @@ def _map(directory: str, method: str, set_size: int, stamp: int) -> TheoryMap:
 def stored_map(method: str, set_size: int) -> TheoryMap:
     """The stored map of one method and set size (cached)."""
     directory = checkpoint_dir()
-    return _map(str(directory), method, set_size, _stamp(directory))
+    return _map(str(directory), method, set_size, summary_stamp(directory))
 
 
 @st.cache_resource(show_spinner="Loading the encoder…", max_entries=16)
 def _model(directory: str, method: str, set_size: int, stamp: int) -> tuple[SetEncoder, Scaler]:
     model, meta = load_model(directory, method, set_size)
-    return model, Scaler.from_dict(meta["scaler"])
+    return model, load_scaler(meta)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -95,33 +91,18 @@ def _projector(directory: str, method: str, set_size: int, stamp: int) -> MapPro
 @st.cache_data(show_spinner=False, max_entries=32)
 def _centroids(directory: str, method: str, set_size: int, projection: str,
                stamp: int) -> np.ndarray:
-    tmap = _map(directory, method, set_size, stamp)
-    xy = tmap.umap if projection == "umap" else tmap.pca
-    n_theories = int(tmap.theory.max()) + 1
-    return np.array([xy[tmap.theory == t].mean(0) if (tmap.theory == t).any()
-                     else [np.nan, np.nan] for t in range(n_theories)])
+    return map_centroids(_map(directory, method, set_size, stamp), projection)
 
 
 def centroids(method: str, set_size: int, projection: str) -> np.ndarray:
     """(T, 2) mean position of every theory on the "umap" or "pca" map (cached)."""
     directory = checkpoint_dir()
-    return _centroids(str(directory), method, set_size, projection, _stamp(directory))
+    return _centroids(str(directory), method, set_size, projection, summary_stamp(directory))
 
 
 def accuracy_table(summary: dict, set_size: int) -> pd.DataFrame:
-    """Each method's KDE accuracy at one set size, with the talk's anchors for context."""
-    rows = []
-    for method, by_size in summary["table"].items():
-        rec = by_size.get(str(set_size))
-        if rec is None:
-            continue
-        rows.append({
-            "method": METHOD_LABELS.get(method, method),
-            "accuracy": f"{100 * rec['accuracy']:.1f} %",
-            "unphysical → itself": f"{100 * rec['unphysical_self']:.1f} %",
-            "mass-plane ρ": f"{rec['mass_plane_spearman']:.2f}",
-        })
-    return pd.DataFrame(rows)
+    """Each method's KDE accuracy at one set size, as a table."""
+    return pd.DataFrame(accuracy_rows(summary, set_size))
 
 
 def selected_rows(event: object) -> np.ndarray:
@@ -254,4 +235,4 @@ def user_projection(method: str, set_size: int) -> Projection | None:
     path, label = held
     directory = checkpoint_dir()
     return _projection(path, _mtime_of(path), label, str(directory), method,
-                       set_size, _stamp(directory))
+                       set_size, summary_stamp(directory))

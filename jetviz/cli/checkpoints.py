@@ -12,14 +12,22 @@ from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 
 # old "format" value (or the old layout's name) → "module:function(directory) -> list[Path]"
-CONVERTERS: dict[str, str] = {}
+CONVERTERS: dict[str, str] = {
+    "theorymap-flat": "jetviz.theorymap.legacy:convert_legacy",
+}
+# old layouts without a "format" value in their JSON: name → a file pattern only they have
+LEGACY_LAYOUTS: dict[str, str] = {
+    "theorymap-flat": "*_n*_map.npz",
+    "jetclr-flat": "encoder.json",
+}
 
 
 def legacy_format(directory: Path) -> str | None:
     """The old format name of a checkpoint folder written before the one format, or None."""
     path = directory / checkpoints.CONFIG
     if not path.is_file():
-        return None
+        return next((name for name, pattern in LEGACY_LAYOUTS.items()
+                     if name in CONVERTERS and any(directory.glob(pattern))), None)
     try:
         found = json.loads(path.read_text()).get("format")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):

@@ -14,6 +14,7 @@ from jetviz.errors import JetvizInputError
 # old "format" value (or the old layout's name) → "module:function(directory) -> list[Path]"
 CONVERTERS: dict[str, str] = {
     "theorymap-flat": "jetviz.theorymap.legacy:convert_legacy",
+    "jetclr-flat": "jetviz.jetclr.legacy:convert_legacy",
 }
 # old layouts without a "format" value in their JSON: name → a file pattern only they have
 LEGACY_LAYOUTS: dict[str, str] = {

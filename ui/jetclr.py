@@ -23,6 +23,7 @@ from jetviz.jetclr.checkpoint import (
     load_results,
     results_stamp,
 )
+from jetviz.paths import CHECKPOINTS
 
 JETCLR_ENV = "JETVIZ_JETCLR_DIR"
 
@@ -32,8 +33,6 @@ def jetclr_dir() -> Path:
     override = os.environ.get(JETCLR_ENV)
     if override:
         return Path(override)
-    from jetviz.paths import CHECKPOINTS
-
     return CHECKPOINTS / "jetclr"
 
 

@@ -11,6 +11,7 @@ reader's message with ``st.error`` and leaves the map as it was.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -20,6 +21,9 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
+from jetviz.paths import CHECKPOINTS
+from jetviz.readers import load_events
+from jetviz.serving import resolve_data_path
 from jetviz.theorymap.checkpoint import (
     load_map,
     load_model,
@@ -46,8 +50,6 @@ def checkpoint_dir() -> Path:
     override = os.environ.get(DIR_ENV)
     if override:
         return Path(override)
-    from jetviz.paths import CHECKPOINTS
-
     return CHECKPOINTS / "theorymap"
 
 
@@ -144,10 +146,6 @@ def _mtime_of(path: str) -> int:
 def _read_events(path: str, mtime_ns: int, label: str, _data: bytes | None = None) -> EventSet:
     """The events of a file in a data root, or of uploaded bytes parsed from memory (an
     upload is keyed by its hash and never written to disk)."""
-    import io
-
-    from jetviz.readers import load_events
-
     if path.startswith(_UPLOAD_PREFIX):
         if _data is None:
             raise JetvizInputError(f"{label}: this upload is no longer held; upload it again")
@@ -169,8 +167,6 @@ def try_load_user_events(path: str | os.PathLike, label: str) -> None:
     """Read the user's events from a typed path (only inside the data roots, see
     ``jetviz.serving``); on success they replace the ones in use, on failure an error is
     remembered for the page to show and the events in use stay."""
-    from jetviz.serving import resolve_data_path
-
     try:
         real = resolve_data_path(str(path))
         if not real.is_file():

@@ -15,12 +15,12 @@ unchanged, the probe becomes float64 tensors.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from safetensors.torch import load_file
 
+from jetviz import checkpoints
 from jetviz.jetclr.checkpoint import SHIPPED, save_encoder
 from jetviz.jetclr.model import JetEncoder
 from jetviz.jetclr.probe import LinearProbe
@@ -32,11 +32,7 @@ _KEYS = {"config", "record", "probe", "split", "held_out"}
 
 def _old_meta(path: Path) -> dict | None:
     """The JSON of an old flat JetCLR encoder, or None if ``path`` is not one."""
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return meta if isinstance(meta, dict) and set(meta) >= _KEYS else None
+    return checkpoints.legacy_json(path, _KEYS)
 
 
 def _convert_one(json_path: Path, target: Path, map_path: Path | None) -> Path:

@@ -8,7 +8,6 @@ weights and arrays are copied unchanged, ``summary.json`` stays as it is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,7 @@ _KEYS = {"encoder", "train", "scaler", "theories", "record"}
 
 def _old_meta(path: Path) -> dict | None:
     """The JSON of an old flat theory-map encoder, or None if ``path`` is not one."""
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return meta if isinstance(meta, dict) and set(meta) >= _KEYS else None
+    return checkpoints.legacy_json(path, _KEYS)
 
 
 def legacy_stems(directory: Path) -> list[Path]:

@@ -21,6 +21,7 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
+from jetviz.figures.contrastive import selected_map_rows
 from jetviz.paths import CHECKPOINTS
 from jetviz.readers import load_events
 from jetviz.serving import resolve_data_path
@@ -112,26 +113,8 @@ def selected_rows(event: object) -> np.ndarray:
     try:
         points = event.selection.points  # type: ignore[attr-defined]
     except AttributeError:
-        return np.zeros(0, dtype=int)
-    rows = [row for p in points if (row := _map_row(p)) is not None and row >= 0]
-    return np.unique(np.asarray(rows, dtype=int))
-
-
-def _map_row(point: dict) -> int | None:
-    """``customdata[0]`` of one selected point (its map row), or None if it has none.
-
-    Plotly sends a numpy ``customdata`` row as a typed array, which reaches Python as a dict
-    keyed by position as text ({"0": row, "1": theory}); a list comes back as a list.
-    """
-    custom = point.get("customdata")
-    if isinstance(custom, dict):
-        custom = custom.get("0", custom.get(0))
-    elif isinstance(custom, list | tuple):
-        custom = custom[0] if custom else None
-    try:
-        return None if custom is None else int(custom)
-    except (TypeError, ValueError):
-        return None
+        points = []
+    return selected_map_rows(points)
 
 
 # ------------------------------------------------------------------------- the user's events

@@ -211,3 +211,28 @@ def mass_plane_figure(centroids: np.ndarray, theories: Sequence[Theory], *,
     fig.update_yaxes(title_text=f"{axis} 2 (a.u.)", row=1, col=2)
     layout(fig, "Does the map echo the mass plane?", 400)
     return fig
+
+
+def selected_map_rows(points: Sequence[dict]) -> np.ndarray:
+    """Sorted unique map rows of the points of a selection on ``theory_map_figure``.
+
+    Each point's ``customdata[0]`` is its row in the map (−1 for the user's own points, which
+    are left out). Plotly sends a numpy ``customdata`` row as a typed array, which reaches
+    Python as a dict keyed by position as text ({"0": row, "1": theory}); a list comes back
+    as a list; points without customdata are left out.
+    """
+    rows = [row for p in points if (row := _map_row(p)) is not None and row >= 0]
+    return np.unique(np.asarray(rows, dtype=int))
+
+
+def _map_row(point: dict) -> int | None:
+    """``customdata[0]`` of one selected point, or None if it has none."""
+    custom = point.get("customdata")
+    if isinstance(custom, dict):
+        custom = custom.get("0", custom.get(0))
+    elif isinstance(custom, list | tuple):
+        custom = custom[0] if custom else None
+    try:
+        return None if custom is None else int(custom)
+    except (TypeError, ValueError):
+        return None

@@ -23,15 +23,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jetviz.jetclr.train import (  # noqa: E402
-    LinearProbe,
-    format_table,
-    load_encoder,
-    load_results,
-    represent,
-    roc_summary,
-    top_qcd_split,
-)
+from jetviz.jetclr.checkpoint import ABLATION, SHIPPED, load_encoder, load_results  # noqa: E402
+from jetviz.jetclr.model import represent  # noqa: E402
+from jetviz.jetclr.report import format_table  # noqa: E402
+from jetviz.jetclr.roc import roc_summary  # noqa: E402
+from jetviz.jetclr.split import top_qcd_split  # noqa: E402
 from jetviz.physics import nsubjettiness  # noqa: E402
 from jetviz.readers import load_jets  # noqa: E402
 
@@ -52,13 +48,12 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    table = load_results(Path(args.dir) / "ablation.json")
+    table = load_results(Path(args.dir) / ABLATION)
     print("== JetCLR augmentation ablation (stored, ablation.json) ==")
     print(format_table(table))
     print(f"(made by: {table.get('command')}; wall time {table.get('wall_seconds')} s)\n")
 
-    model, _, info = load_encoder(args.dir)
-    probe = LinearProbe.from_dict(info["probe"])
+    model, _, probe, info = load_encoder(Path(args.dir) / SHIPPED)
     jets = load_jets(args.jets)
     split = top_qcd_split(jets, info["split"]["seed"], info["split"]["test_fraction"],
                           info["split"]["max_per_class"])

@@ -25,20 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jetviz.paths import CHECKPOINTS, ROOT
 from jetviz.readers.store import read_events
-from jetviz.theorymap.encoders import (
-    Scaler,
-    evaluate,
-    format_table,
-    prepare_data,
-)
-from jetviz.theorymap.maps import (
-    MapProjector,
-    fit_umap,
-    load_map,
-    load_model,
-    load_summary,
-    project_events,
-)
+from jetviz.theorymap.checkpoint import load_map, load_model, load_scaler, load_summary
+from jetviz.theorymap.kde import evaluate
+from jetviz.theorymap.maps import MapProjector, fit_umap, project_events
+from jetviz.theorymap.sets import prepare_data
+from jetviz.theorymap.train import format_table
 
 GOAL_SECONDS = 1.0
 N_PROJECTED = 1000
@@ -100,7 +91,7 @@ def main() -> int:
           f"(median of {args.repeats}, after warm-up):")
     for n in sizes:
         model, meta = load_model(args.dir, method, n)
-        scaler = Scaler.from_dict(meta["scaler"])
+        scaler = load_scaler(meta)
         tmap = load_map(args.dir, method, n)
         projector = MapProjector(tmap)
         t = _median_seconds(partial(project_events, model, projector, scaler, new,

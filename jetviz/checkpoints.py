@@ -104,6 +104,16 @@ def read_tensors(directory: str | os.PathLike, part: str, *, numpy: bool = False
                                "the file") from err
 
 
+def legacy_json(path: str | os.PathLike, keys: Iterable[str]) -> dict | None:
+    """The JSON object at ``path`` if it holds every one of ``keys``, else None: how a
+    converter recognises a file of an old layout (see ``jetviz checkpoints convert``)."""
+    try:
+        payload = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) and set(payload) >= set(keys) else None
+
+
 def has_part(directory: str | os.PathLike, part: str) -> bool:
     return (Path(directory) / f"{part}.safetensors").is_file()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from jetviz.events import EventSet, Theory
-from jetviz.theorymap.encoders import TrainConfig, run_training
 from jetviz.theorymap.model import EncoderConfig
+from jetviz.theorymap.train import TrainConfig, run_training
 
 THEORIES = (
     Theory("gluino1000_neutralino100", "susy", 1000.0, 100.0),

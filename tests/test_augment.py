@@ -9,10 +9,12 @@ import pytest
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr.augment import (
     ABLATION_SETS,
+    AUGMENTATION_PANELS,
     AugmentConfig,
     add_soft,
     augment,
     augmentation_set,
+    augmented_views,
     collinear_split,
     pad_particles,
     permute,
@@ -144,3 +146,25 @@ def test_extra_slots_and_bad_input():
         augmentation_set("mirror")
     with pytest.raises(JetvizInputError, match=r"\(N, P, 3\)"):
         rotate(np.zeros((4, 3)), np.zeros(4, bool), np.random.default_rng(0))
+
+
+def test_augmented_views_of_one_jet_are_seeded_per_panel_and_keep_the_jet_where_they_should():
+    from jetviz.figures.jetclr import augmentation_extent
+
+    jets = make_jetset(n=2, p=12, seed=4)
+    x, m, pt = jets.particles[0], jets.mask[0], float(jets.jets[0, 0])
+    views = augmented_views(x, m, pt, seed=3, radius=0.8)
+    assert list(views) == list(AUGMENTATION_PANELS)
+    again = augmented_views(x, m, pt, seed=3, radius=0.8)
+    for title, (y, my) in views.items():
+        np.testing.assert_array_equal(y, again[title][0])  # same seed, same views
+        assert y.shape == (12 + ABLATION_SETS["all"].extra_slots, 3) and my.shape == y.shape[:1]
+    y, my = views["collinear splitting"]  # splitting keeps the ptrel sum
+    assert np.isclose(y[my, 0].sum(), x[m, 0].sum()) and my.sum() > m.sum()
+    y, my = views["translation in (η, φ)"]  # translation keeps every particle's ptrel
+    np.testing.assert_allclose(np.sort(y[my, 0]), np.sort(x[m, 0]))
+    other = augmented_views(x, m, pt, seed=4, radius=0.8)
+    assert not np.array_equal(other["all (+ permutation)"][0], views["all (+ permutation)"][0])
+    extent = augmentation_extent(views, 0.8)
+    reach = max(np.abs(v[mv][:, 1:]).max() for v, mv in views.values())
+    assert extent >= 1.1 * 0.8 and extent >= reach

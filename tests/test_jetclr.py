@@ -10,29 +10,19 @@ import torch
 
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr.augment import ABLATION_SETS, augment, pad_particles
+from jetviz.jetclr.checkpoint import load_encoder, load_map, save_encoder
 from jetviz.jetclr.model import (
     EncoderConfig,
     JetClassifier,
     JetEncoder,
     nt_xent,
     pair_features,
-)
-from jetviz.jetclr.train import (
-    PROBE_C_GRID,
-    TrainConfig,
-    auc,
-    fit_probe,
-    inverse_background_at,
-    load_encoder,
-    load_map,
     represent,
-    roc_curve,
-    roc_summary,
-    save_encoder,
-    save_map,
-    top_qcd_split,
-    train_contrastive,
 )
+from jetviz.jetclr.probe import PROBE_C_GRID, fit_probe
+from jetviz.jetclr.roc import auc, inverse_background_at, roc_curve, roc_summary
+from jetviz.jetclr.split import top_qcd_split
+from jetviz.jetclr.train import TrainConfig, train
 from tests.conftest import make_jetset
 
 TINY = EncoderConfig(width=16, layers=1, heads=2, rep_dim=12, proj_dim=8)
@@ -141,30 +131,41 @@ def test_linear_probe_separates_linearly_separable_representations():
 def test_short_training_lowers_the_loss_and_checkpoint_round_trips(tmp_path):
     jets = make_jetset(n=64, p=10, seed=6)
     config = TrainConfig(augmentations="all", steps=30, batch_size=32, lr=3e-3, encoder=TINY)
-    model, record = train_contrastive(jets.particles, jets.mask, jets.jets[:, 0], config)
+    model, record = train(jets.particles, jets.mask, config, jet_pt=jets.jets[:, 0])
     assert record["loss_end"] < record["loss_start"]
     h = represent(model, jets.particles, jets.mask)
-    save_encoder(tmp_path, model, config, {"note": "test"})
-    again, config2, info = load_encoder(tmp_path)
-    assert config2 == config and info["note"] == "test"
+    y = (jets.labels == jets.class_names.index("t")).astype(int)
+    probe = fit_probe(h, y, c=1.0)
+    arrays = {"pca": np.arange(6, dtype=np.float32).reshape(3, 2), "labels": np.array([0, 1, 2]),
+              "class_names": np.asarray(["g", "q", "t"])}
+    save_encoder(tmp_path / "enc", model, config, probe, {"seed": 0}, {**record, "note": "test"},
+                 arrays)
+    again, config2, probe2, info = load_encoder(tmp_path / "enc")
+    assert config2 == config and info["record"]["note"] == "test"
     np.testing.assert_array_equal(represent(again, jets.particles, jets.mask), h)
+    np.testing.assert_array_equal(probe2.scores(h), probe.scores(h))
+    back = load_map(tmp_path / "enc")  # text class names come back from config.json
+    np.testing.assert_array_equal(back["pca"], arrays["pca"])
+    assert back["class_names"].tolist() == ["g", "q", "t"]
     with pytest.raises(JetvizInputError, match="jetviz jetclr"):
         load_encoder(tmp_path / "nowhere")
 
 
-def test_map_file_round_trips_without_pickle(tmp_path):
-    arrays = {"pca": np.arange(6, dtype=np.float32).reshape(3, 2),
-              "class_names": np.asarray(["g", "q", "t"]), "labels": np.array([0, 1, 2])}
-    save_map(tmp_path / "map.npz", arrays)
-    back = load_map(tmp_path / "map.npz")
-    np.testing.assert_array_equal(back["pca"], arrays["pca"])
-    assert back["class_names"].tolist() == ["g", "q", "t"]
-    with pytest.raises(JetvizInputError, match="no JetCLR map"):
-        load_map(tmp_path / "missing.npz")
+def test_supervised_ceiling_trains_in_the_same_loop():
+    jets = make_jetset(n=64, p=10, seed=7)
+    y = (jets.labels == jets.class_names.index("t")).astype(int)
+    config = TrainConfig(augmentations="supervised", steps=30, batch_size=32, lr=3e-3,
+                         encoder=TINY)
+    model, record = train(jets.particles, jets.mask, config, labels=y)
+    assert isinstance(model, JetClassifier) and record["loss_end"] < record["loss_start"]
+    with pytest.raises(ValueError, match="labels"):
+        train(jets.particles, jets.mask, config)
+    with pytest.raises(ValueError, match="jet_pt"):
+        train(jets.particles, jets.mask, dataclasses.replace(config, augmentations="none"))
 
 
 def test_ablation_table_grows_across_invocations_at_one_budget(tmp_path):
-    from jetviz.jetclr.train import reprobe, run_ablation
+    from jetviz.jetclr.ablation import reprobe, run_ablation
     from jetviz.readers.store import write_jets
 
     jets = make_jetset(n=90, p=10, seed=8)
@@ -184,3 +185,47 @@ def test_ablation_table_grows_across_invocations_at_one_budget(tmp_path):
     longer = dataclasses.replace(base, steps=4)
     table = run_ablation(*args, longer, 3, max_per_class=30, names=["none"], command="third")
     assert set(table["runs"]) == {"none"} and table["supervised"] is None
+
+
+def test_legacy_flat_layout_converts_to_the_same_encoder_probe_and_map(tmp_path):
+    """An old ablation folder (encoder.json/.safetensors, map.npz, runs/*) becomes one
+    checkpoint folder per augmentation set; the shipped encoder becomes all/ with its map."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from jetviz.cli.checkpoints import convert, legacy_format
+
+    jets = make_jetset(n=40, p=10, seed=9)
+    config = TrainConfig(augmentations="all", steps=2, batch_size=16, encoder=TINY)
+    model, record = train(jets.particles, jets.mask, config, jet_pt=jets.jets[:, 0])
+    h = represent(model, jets.particles, jets.mask)
+    probe = fit_probe(h, (jets.labels == jets.class_names.index("t")).astype(int), c=1.0)
+    meta = {"config": config.to_dict(), "record": record,
+            "probe": {"mean": probe.mean.tolist(), "scale": probe.scale.tolist(),
+                      "coef": probe.coef.tolist(), "intercept": probe.intercept, "c": probe.c},
+            "split": {"seed": 0, "max_per_class": None, "test_fraction": 0.2, "jets": "j.h5"},
+            "held_out": {"auc": 0.9, "inv_eb": 12.0}}
+    old = tmp_path / "jetclr"
+    (old / "runs").mkdir(parents=True)
+    for stem in ("encoder", "runs/all", "runs/soft_collinear"):
+        save_file(model.state_dict(), str(old / f"{stem}.safetensors"))
+        (old / f"{stem}.json").write_text(json.dumps(meta))
+    map_arrays = {"pca": np.ones((3, 2), np.float32), "labels": np.arange(3),
+                  "class_names": np.asarray(["g", "q", "t"])}
+    np.savez_compressed(old / "map.npz", **map_arrays)
+    (old / "ablation.json").write_text("{}")
+    assert legacy_format(old) == "jetclr-flat"
+    assert sorted(p.name for p in convert(old)) == ["all", "soft_collinear"]
+    assert sorted(p.name for p in old.iterdir()) == ["ablation.json", "all", "soft_collinear"]
+    assert convert(old) == []
+    again, config2, probe2, info = load_encoder(old / "all")
+    assert config2 == config and info["held_out"] == meta["held_out"]
+    np.testing.assert_array_equal(represent(again, jets.particles, jets.mask), h)
+    np.testing.assert_array_equal(probe2.scores(h), probe.scores(h))
+    assert (probe2.c, probe2.intercept) == (probe.c, probe.intercept)
+    back = load_map(old / "all")
+    np.testing.assert_array_equal(back["pca"], map_arrays["pca"])
+    assert back["class_names"].tolist() == ["g", "q", "t"]
+    with pytest.raises(JetvizInputError, match="no JetCLR map"):
+        load_map(old / "soft_collinear")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from jetviz.jetclr.ablation import run_ablation
+from jetviz.jetclr.checkpoint import load_map, load_results
 from jetviz.jetclr.model import EncoderConfig
-from jetviz.jetclr.train import TrainConfig, load_results, run_ablation
+from jetviz.jetclr.train import TrainConfig
 from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
@@ -61,8 +63,11 @@ def test_ablation_writes_every_entry_and_the_shipped_files(tiny_run):
         assert 0.0 <= entry["auc"] <= 1.0 and len(entry["eff_s"]) == len(entry["eff_b"])
     assert table["probe_over_ceiling"] == pytest.approx(
         table["runs"]["all"]["auc"] / table["supervised"]["auc"])
-    assert {p.name for p in out.iterdir()} >= {"encoder.json", "encoder.safetensors",
-                                                "map.npz", "ablation.json"}
+    assert {p.name for p in out.iterdir()} == {"none", "translations", "rotations",
+                                               "soft_collinear", "all", "ablation.json"}
+    arrays = load_map(out / "all")
+    assert arrays["class_names"].tolist() == ["g", "q", "t", "w", "z"]
+    assert len(arrays["pca"]) == len(arrays["labels"]) == 5 * 8
 
 
 def test_page_shows_map_augmentations_roc_and_table(tiny_run, monkeypatch):
@@ -106,7 +111,7 @@ def test_without_a_trained_model_the_page_says_how_to_make_one(tiny_run, monkeyp
 
 
 def test_ordering_note_reads_the_table():
-    from ui.jetclr import ordering_note
+    from jetviz.jetclr.report import ordering_note
 
     ref = {n: {"auc": 0.9, "inv_eb": 10.0} for n in ("none", "translations", "all")}
     rising = {"reference": ref, "runs": {"none": {"auc": 0.80}, "translations": {"auc": 0.85},

@@ -2,45 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import Theory
-from jetviz.theorymap.encoders import (
+from jetviz.theorymap.checkpoint import load_map, load_model, load_scaler, save_encoder
+from jetviz.theorymap.features import (
     DPHI_COLUMNS,
     ETA_COLUMNS,
     Scaler,
-    TrainConfig,
-    disjoint_sets,
-    encode,
-    kde_accuracy,
-    label_distances,
     mirror_events,
     physics_features,
-    prepare_data,
-    random_sets,
-    train_encoder,
-    unphysical_sample,
 )
+from jetviz.theorymap.kde import kde_accuracy
 from jetviz.theorymap.maps import (
     MapProjector,
     build_map,
-    load_map,
-    load_model,
+    centroids,
     project_events,
     project_sets,
-    save_map,
-    save_model,
 )
 from jetviz.theorymap.model import (
     EncoderConfig,
     SetEncoder,
     contrastive_loss,
     contrastive_pair_loss,
+    encode,
     neural_embedding_loss,
 )
+from jetviz.theorymap.sets import (
+    disjoint_sets,
+    label_distances,
+    prepare_data,
+    random_sets,
+    unphysical_sample,
+)
+from jetviz.theorymap.train import TrainConfig, train_encoder
 from tests.support_theorymap import THEORIES, make_events
 
 torch.set_num_threads(1)
@@ -211,8 +212,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     # a cheap non-linear stand-in for UMAP: the projection must reproduce whatever was stored
     tmap = build_map(model, "contrastive", data, per_theory=20,
                      reduce=lambda z: np.tanh(z[:, :2]) + 0.1 * z[:, 2:4] ** 2)
-    save_map(out, tmap)
-    save_model(out, model, cfg, data, record)
+    save_encoder(out, model, dataclasses.asdict(cfg), data.scaler, data.theories, record, tmap)
     return events, data, model, tmap, out
 
 
@@ -231,7 +231,7 @@ def test_checkpoint_round_trip_gives_the_same_latent_vectors(trained) -> None:
     sets = data.standardised("test")[0][disjoint_sets(len(data.test_raw[0]), 4,
                                                       np.random.default_rng(0))]
     np.testing.assert_array_equal(encode(loaded, sets), encode(model, sets))
-    assert Scaler.from_dict(meta["scaler"]) == data.scaler
+    assert load_scaler(meta) == data.scaler
 
 
 def test_stored_map_round_trip_and_projection_of_its_own_events(trained) -> None:
@@ -257,3 +257,48 @@ def test_project_events_groups_by_theory_and_rejects_too_few_events(trained) -> 
     with pytest.raises(JetvizInputError, match="set size is 4"):
         project_events(model, projector, data.scaler, events.subset(slice(0, 3)),
                        np.random.default_rng(0))
+
+
+def test_centroids_are_the_mean_position_of_each_theory(trained) -> None:
+    _, _, _, tmap, _ = trained
+    for projection in ("umap", "pca"):
+        c = centroids(tmap, projection)
+        xy = getattr(tmap, projection)
+        assert c.shape == (int(tmap.theory.max()) + 1, 2)
+        for t in np.unique(tmap.theory):
+            np.testing.assert_allclose(c[t], xy[tmap.theory == t].mean(0), rtol=1e-6)
+    sparse = dataclasses.replace(tmap, theory=np.where(tmap.theory == 1, 2, tmap.theory))
+    assert np.isnan(centroids(sparse)[1]).all()  # a theory without points: no centroid
+
+
+def test_legacy_flat_layout_converts_to_the_same_model_and_map(trained, tmp_path) -> None:
+    """An old flat encoder (JSON + safetensors + _map.npz) becomes one checkpoint folder that
+    loads to the same latent vectors and the same map."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from jetviz.cli.checkpoints import convert, legacy_format
+    from jetviz.theorymap.checkpoint import map_arrays
+    from jetviz.theorymap.sets import theory_to_dict
+
+    _, data, model, tmap, out = trained
+    _, meta = load_model(out, "contrastive", 4)
+    old = tmp_path / "theorymap"
+    old.mkdir()
+    save_file(model.state_dict(), str(old / "contrastive_n4.safetensors"))
+    (old / "contrastive_n4.json").write_text(json.dumps(
+        {**{k: meta[k] for k in ("encoder", "train", "scaler")},
+         "theories": [theory_to_dict(t) for t in data.theories], "record": meta["record"]}))
+    np.savez_compressed(old / "contrastive_n4_map.npz", **map_arrays(tmap))
+    assert legacy_format(old) == "theorymap-flat"
+    assert convert(old) == [old / "contrastive_n4"]
+    assert sorted(p.name for p in old.iterdir()) == ["contrastive_n4"]
+    assert legacy_format(old) is None and convert(old) == []  # nothing left to convert
+    loaded, again = load_model(old, "contrastive", 4)
+    assert again["record"] == meta["record"] and again["scaler"] == meta["scaler"]
+    sets = data.standardised("test")[0][:8, None].repeat(4, axis=1)
+    np.testing.assert_array_equal(encode(loaded, sets), encode(model, sets))
+    stored = load_map(old, "contrastive", 4)
+    for name, values in map_arrays(tmap).items():
+        np.testing.assert_array_equal(getattr(stored, name), values)

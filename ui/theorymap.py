@@ -11,6 +11,7 @@ reader's message with ``st.error`` and leaves the map as it was.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -20,17 +21,22 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
-from jetviz.theorymap.encoders import Scaler
-from jetviz.theorymap.maps import (
-    MapProjector,
-    Projection,
-    TheoryMap,
+from jetviz.figures.contrastive import selected_map_rows
+from jetviz.paths import CHECKPOINTS
+from jetviz.readers import load_events
+from jetviz.serving import resolve_data_path
+from jetviz.theorymap.checkpoint import (
     load_map,
     load_model,
+    load_scaler,
     load_summary,
-    project_events,
+    summary_stamp,
 )
-from jetviz.theorymap.model import METHOD_LABELS, SetEncoder
+from jetviz.theorymap.features import Scaler
+from jetviz.theorymap.maps import MapProjector, Projection, TheoryMap, project_events
+from jetviz.theorymap.maps import centroids as map_centroids
+from jetviz.theorymap.model import SetEncoder
+from jetviz.theorymap.train import accuracy_rows
 
 DIR_ENV = "JETVIZ_THEORYMAP_DIR"  # overrides checkpoints/theorymap (tests, other trainings)
 MAX_USER_EVENTS = 200_000
@@ -45,14 +51,7 @@ def checkpoint_dir() -> Path:
     override = os.environ.get(DIR_ENV)
     if override:
         return Path(override)
-    from jetviz.paths import CHECKPOINTS
-
     return CHECKPOINTS / "theorymap"
-
-
-def _stamp(directory: Path) -> int:
-    summary = directory / "summary.json"
-    return summary.stat().st_mtime_ns if summary.exists() else 0
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -64,7 +63,7 @@ def summary() -> dict | None:
     """The summary of the theory-map directory, or None after showing an error."""
     directory = checkpoint_dir()
     try:
-        return _summary(str(directory), _stamp(directory))
+        return _summary(str(directory), summary_stamp(directory))
     except JetvizInputError as err:
         st.error(str(err))
         return None
@@ -78,13 +77,13 @@ def _map(directory: str, method: str, set_size: int, stamp: int) -> TheoryMap:
 def stored_map(method: str, set_size: int) -> TheoryMap:
     """The stored map of one method and set size (cached)."""
     directory = checkpoint_dir()
-    return _map(str(directory), method, set_size, _stamp(directory))
+    return _map(str(directory), method, set_size, summary_stamp(directory))
 
 
 @st.cache_resource(show_spinner="Loading the encoder…", max_entries=16)
 def _model(directory: str, method: str, set_size: int, stamp: int) -> tuple[SetEncoder, Scaler]:
     model, meta = load_model(directory, method, set_size)
-    return model, Scaler.from_dict(meta["scaler"])
+    return model, load_scaler(meta)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -95,33 +94,18 @@ def _projector(directory: str, method: str, set_size: int, stamp: int) -> MapPro
 @st.cache_data(show_spinner=False, max_entries=32)
 def _centroids(directory: str, method: str, set_size: int, projection: str,
                stamp: int) -> np.ndarray:
-    tmap = _map(directory, method, set_size, stamp)
-    xy = tmap.umap if projection == "umap" else tmap.pca
-    n_theories = int(tmap.theory.max()) + 1
-    return np.array([xy[tmap.theory == t].mean(0) if (tmap.theory == t).any()
-                     else [np.nan, np.nan] for t in range(n_theories)])
+    return map_centroids(_map(directory, method, set_size, stamp), projection)
 
 
 def centroids(method: str, set_size: int, projection: str) -> np.ndarray:
     """(T, 2) mean position of every theory on the "umap" or "pca" map (cached)."""
     directory = checkpoint_dir()
-    return _centroids(str(directory), method, set_size, projection, _stamp(directory))
+    return _centroids(str(directory), method, set_size, projection, summary_stamp(directory))
 
 
 def accuracy_table(summary: dict, set_size: int) -> pd.DataFrame:
-    """Each method's KDE accuracy at one set size, with the talk's anchors for context."""
-    rows = []
-    for method, by_size in summary["table"].items():
-        rec = by_size.get(str(set_size))
-        if rec is None:
-            continue
-        rows.append({
-            "method": METHOD_LABELS.get(method, method),
-            "accuracy": f"{100 * rec['accuracy']:.1f} %",
-            "unphysical → itself": f"{100 * rec['unphysical_self']:.1f} %",
-            "mass-plane ρ": f"{rec['mass_plane_spearman']:.2f}",
-        })
-    return pd.DataFrame(rows)
+    """Each method's KDE accuracy at one set size, as a table."""
+    return pd.DataFrame(accuracy_rows(summary, set_size))
 
 
 def selected_rows(event: object) -> np.ndarray:
@@ -129,26 +113,8 @@ def selected_rows(event: object) -> np.ndarray:
     try:
         points = event.selection.points  # type: ignore[attr-defined]
     except AttributeError:
-        return np.zeros(0, dtype=int)
-    rows = [row for p in points if (row := _map_row(p)) is not None and row >= 0]
-    return np.unique(np.asarray(rows, dtype=int))
-
-
-def _map_row(point: dict) -> int | None:
-    """``customdata[0]`` of one selected point (its map row), or None if it has none.
-
-    Plotly sends a numpy ``customdata`` row as a typed array, which reaches Python as a dict
-    keyed by position as text ({"0": row, "1": theory}); a list comes back as a list.
-    """
-    custom = point.get("customdata")
-    if isinstance(custom, dict):
-        custom = custom.get("0", custom.get(0))
-    elif isinstance(custom, list | tuple):
-        custom = custom[0] if custom else None
-    try:
-        return None if custom is None else int(custom)
-    except (TypeError, ValueError):
-        return None
+        points = []
+    return selected_map_rows(points)
 
 
 # ------------------------------------------------------------------------- the user's events
@@ -163,10 +129,6 @@ def _mtime_of(path: str) -> int:
 def _read_events(path: str, mtime_ns: int, label: str, _data: bytes | None = None) -> EventSet:
     """The events of a file in a data root, or of uploaded bytes parsed from memory (an
     upload is keyed by its hash and never written to disk)."""
-    import io
-
-    from jetviz.readers import load_events
-
     if path.startswith(_UPLOAD_PREFIX):
         if _data is None:
             raise JetvizInputError(f"{label}: this upload is no longer held; upload it again")
@@ -188,8 +150,6 @@ def try_load_user_events(path: str | os.PathLike, label: str) -> None:
     """Read the user's events from a typed path (only inside the data roots, see
     ``jetviz.serving``); on success they replace the ones in use, on failure an error is
     remembered for the page to show and the events in use stay."""
-    from jetviz.serving import resolve_data_path
-
     try:
         real = resolve_data_path(str(path))
         if not real.is_file():
@@ -254,4 +214,4 @@ def user_projection(method: str, set_size: int) -> Projection | None:
     path, label = held
     directory = checkpoint_dir()
     return _projection(path, _mtime_of(path), label, str(directory), method,
-                       set_size, _stamp(directory))
+                       set_size, summary_stamp(directory))

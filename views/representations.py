@@ -5,21 +5,16 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.figures.data import class_label
-from jetviz.figures.jetclr import augmentation_display, representation_map, roc_figure
-from jetviz.figures.style import class_colour
-from ui.data import jets_in_use, pick_random_jet
-from ui.jetclr import (
-    ablation_results,
-    ablation_rows,
-    augmented_views,
-    earlier_budget_note,
-    encoder_info,
-    jetclr_dir,
-    map_arrays,
-    ordered_curves,
-    ordering_note,
-    view_extent,
+from jetviz.figures.jetclr import (
+    augmentation_display,
+    augmentation_extent,
+    representation_map,
+    roc_figure,
 )
+from jetviz.figures.style import class_colour
+from jetviz.jetclr.report import ablation_rows, earlier_budget_note, ordered_curves, ordering_note
+from ui.data import jets_in_use, pick_random_jet
+from ui.jetclr import ablation_results, augmented_views, encoder_info, jetclr_dir, map_arrays
 from ui.share import share_link, share_view
 
 st.title("Jet representations (JetCLR)")
@@ -107,7 +102,7 @@ sub = jets.of_class(name)
 jet_pt = float(sub.jets[index, 0])
 colour = class_colour(name, jets.class_names.index(name))
 views = augmented_views(sub.particles[index], sub.mask[index], jet_pt, int(seed), jets.radius)
-extent = view_extent(views, jets.radius)
+extent = augmentation_extent(views, jets.radius)
 panels = [("original", None), *views.items()]
 for row in range(0, len(panels), 3):
     for col, (title, view) in zip(st.columns(3, gap="small"), panels[row:row + 3],

@@ -17,6 +17,13 @@ CONVERTERS: dict[str, str] = {
     "jetviz-cinn": "jetviz.unfolding.checkpoint:convert_legacy",
     "jetviz-vae": "jetviz.vae.checkpoint:convert_legacy",
     "jetviz-flow-prior": "jetviz.generation.convert:convert_legacy",
+    "theorymap-flat": "jetviz.theorymap.legacy:convert_legacy",
+    "jetclr-flat": "jetviz.jetclr.legacy:convert_legacy",
+}
+# old layouts without a "format" value in their JSON: name → a file pattern only they have
+LEGACY_LAYOUTS: dict[str, str] = {
+    "theorymap-flat": "*_n*_map.npz",
+    "jetclr-flat": "encoder.json",
 }
 
 
@@ -24,7 +31,8 @@ def legacy_format(directory: Path) -> str | None:
     """The old format name of a checkpoint folder written before the one format, or None."""
     path = directory / checkpoints.CONFIG
     if not path.is_file():
-        return None
+        return next((name for name, pattern in LEGACY_LAYOUTS.items()
+                     if name in CONVERTERS and any(directory.glob(pattern))), None)
     try:
         found = json.loads(path.read_text()).get("format")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):

@@ -1,5 +1,57 @@
-"""``jetviz theorymap``: its arguments and run (defined in jetviz.theorymap.encoders)."""
+"""``jetviz theorymap train|report``: train the theory-map encoders and compute their maps, or
+print the accuracy table of a trained directory."""
 
-from jetviz.theorymap.encoders import configure, run
+from __future__ import annotations
 
-__all__ = ["configure", "run"]
+import argparse
+import shlex
+
+import torch
+
+from jetviz.paths import CHECKPOINTS, DEFAULT_EVENTS
+from jetviz.readers.store import read_events
+from jetviz.theorymap.checkpoint import load_summary
+from jetviz.theorymap.model import METHODS, EncoderConfig
+from jetviz.theorymap.train import TrainConfig, format_table, run_training
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``jetviz theorymap``."""
+    sub = parser.add_subparsers(dest="action", required=True)
+    tr = sub.add_parser("train", help="train the encoders, evaluate them, store models and maps")
+    tr.add_argument("--events", default=str(DEFAULT_EVENTS), help="jetviz events file")
+    tr.add_argument("--set-sizes", type=int, nargs="+", default=[1, 16, 64],
+                    help="events per set N, one model per method and N")
+    tr.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    tr.add_argument("--out", default=str(CHECKPOINTS / "theorymap"), help="output directory")
+    tr.add_argument("--steps", type=int, default=TrainConfig.steps, help="optimiser steps")
+    tr.add_argument("--latent", type=int, default=EncoderConfig.latent, help="latent dimension")
+    tr.add_argument("--margin", type=float, default=TrainConfig.margin,
+                    help="contrastive margin m")
+    tr.add_argument("--seed", type=int, default=0, help="split, unphysical sample and training")
+    tr.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1 leaves the other core to the rest of the machine)")
+    rep = sub.add_parser("report", help="print the accuracy table of a trained directory")
+    rep.add_argument("--dir", default=str(CHECKPOINTS / "theorymap"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``jetviz theorymap train`` or ``jetviz theorymap report``."""
+    if args.action == "report":
+        summary = load_summary(args.dir)
+        print(format_table(summary["table"], summary["set_sizes"]))
+        return 0
+    torch.set_num_threads(args.threads)
+    events = read_events(args.events)
+    command = shlex.join(["jetviz", "theorymap", "train", "--events", args.events,
+                          "--set-sizes", *map(str, args.set_sizes), "--methods", *args.methods,
+                          "--out", args.out, "--steps", str(args.steps), "--latent",
+                          str(args.latent), "--margin", f"{args.margin:g}", "--seed",
+                          str(args.seed)])
+    summary = run_training(events, args.out, args.set_sizes, args.methods,
+                           EncoderConfig(latent=args.latent),
+                           TrainConfig(steps=args.steps, margin=args.margin, seed=args.seed),
+                           command=command)
+    print(format_table(summary["table"], summary["set_sizes"]))
+    print(f"total {summary['total_seconds']} s; wrote {args.out}")
+    return 0

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from jetviz.events import Theory
-from jetviz.figures.style import FONT_SIZE, TEMPLATE
+from jetviz.figures.style import layout
 
 BACKGROUND_COLOURS: dict[str, str] = {"qcd": "#7f7f7f", "ttbar": "#8c564b"}
 UNPHYSICAL_COLOUR = "#e7298a"
@@ -119,12 +119,9 @@ def theory_map_figure(xy: np.ndarray, theory: np.ndarray, theories: Sequence[The
             hovertemplate=(f"<b>your events</b>: %{{text}}<br>one {what}<br>"
                            f"{axis} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"),
         ))
-    fig.update_layout(
-        title=title, template=TEMPLATE, font={"size": FONT_SIZE}, height=620,
-        xaxis_title=f"{axis} 1 (a.u.)", yaxis_title=f"{axis} 2 (a.u.)",
-        legend={"title": {"text": "theory"}, "itemsizing": "constant"},
-        dragmode="lasso", margin={"t": 60, "r": 10},
-    )
+    layout(fig, title, 620, margin={"l": 70, "r": 10, "t": 60, "b": 60},
+           xaxis_title=f"{axis} 1 (a.u.)", yaxis_title=f"{axis} 2 (a.u.)",
+           legend={"title": {"text": "theory"}, "itemsizing": "constant"}, dragmode="lasso")
     return fig
 
 
@@ -158,9 +155,8 @@ def selection_histograms(met_sel: np.ndarray, met_all: np.ndarray, j1_sel: np.nd
                               "</extra>"), row=1, col=col)
         fig.update_xaxes(title_text=f"{name} [GeV]", row=1, col=col)
         fig.update_yaxes(title_text="fraction of events", row=1, col=col)
-    fig.update_layout(title="Selected events against the whole sample", barmode="overlay",
-                      template=TEMPLATE, font={"size": FONT_SIZE}, height=380,
-                      legend={"orientation": "h", "y": -0.25})
+    layout(fig, "Selected events against the whole sample", 380, barmode="overlay",
+           legend={"orientation": "h", "y": -0.25})
     return fig
 
 
@@ -213,6 +209,30 @@ def mass_plane_figure(centroids: np.ndarray, theories: Sequence[Theory], *,
     fig.update_yaxes(title_text="m_χ̃ [GeV]", row=1, col=1)
     fig.update_xaxes(title_text=f"{axis} 1 (a.u.)", row=1, col=2)
     fig.update_yaxes(title_text=f"{axis} 2 (a.u.)", row=1, col=2)
-    fig.update_layout(title="Does the map echo the mass plane?", template=TEMPLATE,
-                      font={"size": FONT_SIZE}, height=400, margin={"t": 80})
+    layout(fig, "Does the map echo the mass plane?", 400)
     return fig
+
+
+def selected_map_rows(points: Sequence[dict]) -> np.ndarray:
+    """Sorted unique map rows of the points of a selection on ``theory_map_figure``.
+
+    Each point's ``customdata[0]`` is its row in the map (−1 for the user's own points, which
+    are left out). Plotly sends a numpy ``customdata`` row as a typed array, which reaches
+    Python as a dict keyed by position as text ({"0": row, "1": theory}); a list comes back
+    as a list; points without customdata are left out.
+    """
+    rows = [row for p in points if (row := _map_row(p)) is not None and row >= 0]
+    return np.unique(np.asarray(rows, dtype=int))
+
+
+def _map_row(point: dict) -> int | None:
+    """``customdata[0]`` of one selected point, or None if it has none."""
+    custom = point.get("customdata")
+    if isinstance(custom, dict):
+        custom = custom.get("0", custom.get(0))
+    elif isinstance(custom, list | tuple):
+        custom = custom[0] if custom else None
+    try:
+        return None if custom is None else int(custom)
+    except (TypeError, ValueError):
+        return None

@@ -10,15 +10,17 @@ Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel) 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from jetviz.figures.jet_display import event_display
-from jetviz.figures.style import FONT_SIZE, TEMPLATE, class_colour
+from jetviz.figures.style import class_colour, layout
 from jetviz.jets import CLASS_LABELS
 
+_MARGIN = {"l": 70, "r": 25, "t": 80, "b": 60}
 # Line colours of the ROC curves, one per ablation entry.
 ROC_COLOURS: dict[str, str] = {
     "none": "#8c8c8c",
@@ -32,15 +34,6 @@ ROC_COLOURS: dict[str, str] = {
 
 def _label(name: str) -> str:
     return f"{name} ({CLASS_LABELS[name]})" if name in CLASS_LABELS else name
-
-
-def _layout(fig: go.Figure, title: str, height: int, title_size: int = FONT_SIZE + 4
-            ) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE, title={"text": title, "font": {"size": title_size}},
-        font={"size": FONT_SIZE}, height=height,
-        margin={"l": 70, "r": 25, "t": 80, "b": 60}, hoverlabel={"font": {"size": FONT_SIZE}})
-    return fig
 
 
 def representation_map(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
@@ -68,8 +61,8 @@ def representation_map(coords: np.ndarray, labels: np.ndarray, class_names: Sequ
                            "p<sub>T</sub> = %{customdata[1]:.0f} GeV<extra></extra>")))
     fig.update_xaxes(title_text=f"{method} 1 (dimensionless)")
     fig.update_yaxes(title_text=f"{method} 2 (dimensionless)")
-    _layout(fig, title, 600)
-    fig.update_layout(legend={"itemsizing": "constant", "title": {"text": "class"}})
+    layout(fig, title, 600, margin=_MARGIN,
+           legend={"itemsizing": "constant", "title": {"text": "class"}})
     return fig
 
 
@@ -110,19 +103,20 @@ def roc_figure(curves: Mapping[str, Mapping], title: str, highlight: str = "all"
     """
     fig = go.Figure()
     for name, c in curves.items():
+        inv_eb = math.inf if c["inv_eb"] is None else c["inv_eb"]  # JSON stores inf as null
         eff_s, eff_b = np.asarray(c["eff_s"]), np.asarray(c["eff_b"])
         ok = eff_b > 0
         fig.add_trace(go.Scatter(
             x=eff_s[ok], y=1.0 / eff_b[ok], mode="lines",
-            name=f"{name}: AUC {c['auc']:.3f}, 1/ε<sub>B</sub>(0.5) = {c['inv_eb']:.0f}",
+            name=f"{name}: AUC {c['auc']:.3f}, 1/ε<sub>B</sub>(0.5) = {inv_eb:.0f}",
             line={"color": ROC_COLOURS.get(name, "#1f77b4"),
                   "width": 4 if name == highlight else 2,
                   "dash": "dash" if name == "supervised" else "solid"},
             hovertemplate=(f"{name}<br>ε<sub>S</sub> = %{{x:.3f}}<br>"
                            "1/ε<sub>B</sub> = %{y:.1f}<extra></extra>")))
-        if np.isfinite(c["inv_eb"]):
+        if np.isfinite(inv_eb):
             fig.add_trace(go.Scatter(
-                x=[0.5], y=[c["inv_eb"]], mode="markers", showlegend=False,
+                x=[0.5], y=[inv_eb], mode="markers", showlegend=False,
                 marker={"size": 10, "color": ROC_COLOURS.get(name, "#1f77b4"),
                         "line": {"width": 1, "color": "#222222"}},
                 hovertemplate=(f"{name} at ε<sub>S</sub> = 0.5: "
@@ -132,7 +126,14 @@ def roc_figure(curves: Mapping[str, Mapping], title: str, highlight: str = "all"
     fig.update_xaxes(title_text="signal efficiency ε<sub>S</sub> (top jets kept)",
                      range=[0.1, 1.0])
     fig.update_yaxes(title_text="background rejection 1/ε<sub>B</sub> (QCD)", type="log")
-    _layout(fig, title, 720)
-    fig.update_layout(legend={"x": 0.0, "y": -0.18, "xanchor": "left", "yanchor": "top"},
-                      margin={"l": 70, "r": 25, "t": 80, "b": 40})
+    layout(fig, title, 720, margin={**_MARGIN, "b": 40},
+           legend={"x": 0.0, "y": -0.18, "xanchor": "left", "yanchor": "top"})
     return fig
+
+
+def augmentation_extent(views: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                        radius: float) -> float:
+    """Half-width of the axes that shows the jet radius R and every particle of every view
+    (title -> (particles (P, 3), mask (P,))), so all panels share one scale."""
+    reach = max(float(np.abs(x[m][:, 1:]).max(initial=0.0)) for x, m in views.values())
+    return max(1.1 * radius, 1.05 * reach)

@@ -352,3 +352,33 @@ def only(name: str, base: AugmentConfig | None = None) -> AugmentConfig:
         raise JetvizInputError(f"unknown augmentation {name!r}; choose one of {fields}")
     base = base or AugmentConfig()
     return replace(base, **{f: f == name for f in fields})
+
+
+# Panels of the augmentation display: title -> the AugmentConfig switches turned on.
+AUGMENTATION_PANELS: dict[str, tuple[str, ...]] = {
+    "rotation about the jet axis": ("rotate",),
+    "translation in (η, φ)": ("translate",),
+    "soft smearing + soft noise": ("smear", "soft"),
+    "collinear splitting": ("collinear",),
+    "all (+ permutation)": ("rotate", "smear", "collinear", "soft", "translate", "permute"),
+}
+
+
+def augmented_views(particles: np.ndarray, mask: np.ndarray, jet_pt: float, seed: int,
+                    radius: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One jet (P, 3) with mask (P,) under each panel's augmentations of
+    ``AUGMENTATION_PANELS``: title -> (particles (P', 3), mask (P',)).
+
+    The jet gets the extra padded slots the all-augmentations set needs; every panel draws
+    from its own generator seeded by (seed, panel number), so a panel does not change when
+    another one is added.
+    """
+    base = replace(ABLATION_SETS["all"], radius=radius)
+    x, m = pad_particles(particles[None], mask[None], particles.shape[0] + base.extra_slots)
+    flags = ("rotate", "smear", "collinear", "soft", "translate", "permute")
+    views = {}
+    for i, (title, on) in enumerate(AUGMENTATION_PANELS.items()):
+        config = replace(base, **{f: f in on for f in flags})
+        y, my = augment(x, m, np.random.default_rng([seed, i]), config, jet_pt)
+        views[title] = (y[0], my[0])
+    return views

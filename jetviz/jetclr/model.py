@@ -8,7 +8,8 @@ arXiv:2002.05709, found the layer before the head keeps more for downstream task
 
 Two encoders share one interface: a transformer without positional encoding (as JetCLR)
 and a deep set / particle-flow network (Komiske, Metodiev, Thaler, arXiv:1810.05165), both
-pooling with a masked sum. No I/O here; jetviz.jetclr.train trains, saves and loads.
+pooling with a masked sum. No I/O here: jetviz.jetclr.train trains, jetviz.jetclr.checkpoint
+saves and loads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -182,3 +184,25 @@ class JetClassifier(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits (B,) for 'signal' (top)."""
         return self.out(F.gelu(self.encoder.represent(x, mask))).squeeze(-1)
+
+
+@torch.no_grad()
+def represent(model: JetEncoder, particles: np.ndarray, mask: np.ndarray,
+              batch_size: int = 1024) -> np.ndarray:
+    """The representation h (N, D) of jets (N, P, 3), computed in batches."""
+    model.eval()
+    out = [model.represent(torch.from_numpy(particles[i:i + batch_size].astype(np.float32)),
+                           torch.from_numpy(mask[i:i + batch_size])).numpy()
+           for i in range(0, len(particles), batch_size)]
+    return np.concatenate(out).astype(np.float64)
+
+
+@torch.no_grad()
+def classifier_scores(model: JetClassifier, particles: np.ndarray, mask: np.ndarray,
+                      batch_size: int = 1024) -> np.ndarray:
+    """Logits (N,) of the supervised classifier."""
+    model.eval()
+    out = [model(torch.from_numpy(particles[i:i + batch_size].astype(np.float32)),
+                 torch.from_numpy(mask[i:i + batch_size])).numpy()
+           for i in range(0, len(particles), batch_size)]
+    return np.concatenate(out).astype(np.float64)

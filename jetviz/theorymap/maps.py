@@ -1,42 +1,28 @@
-"""Stored theory maps, projection of new events onto them, and theory-map checkpoints.
+"""Stored theory maps, and the projection of new events onto them.
 
 A **map** (``TheoryMap``) is the 2-D UMAP and PCA image of the latent vectors of P training
-sets of one encoder at one set size N, computed once by ``build_map`` and stored as a plain
-``.npz``. New events are projected by ``MapProjector`` without refitting: UMAP coordinates by
-distance-weighted k-nearest-neighbour regression from latent vectors to the stored 2-D
-coordinates, PCA coordinates by the stored linear map.
-
-Checkpoint directory (``checkpoints/theorymap``)
-------------------------------------------------
-  summary.json                 theories, methods, set sizes, accuracy table, command
-  {method}_n{N}.safetensors    encoder weights
-  {method}_n{N}.json           encoder + training config, scaler, theory table, record
-  {method}_n{N}_map.npz        latent (P, D), umap (P, 2), pca (P, 2), pca_mean (D,),
-                               pca_components (2, D), theory (P,), met (P, N), j1_pt (P, N)
+sets of one encoder at one set size N, computed once by ``build_map`` and stored with the
+encoder (``jetviz.theorymap.checkpoint``). New events are projected by ``MapProjector``
+without refitting: UMAP coordinates by distance-weighted k-nearest-neighbour regression from
+latent vectors to the stored 2-D coordinates, PCA coordinates by the stored linear map.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from safetensors.torch import load_file, save_file
 from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsRegressor
 
 from jetviz.errors import JetvizInputError
-from jetviz.events import EVENT_FEATURES, EventSet, Theory
-from jetviz.files import atomic_path
-from jetviz.theorymap.encoders import Scaler, TheoryData, TrainConfig, disjoint_sets, encode
-from jetviz.theorymap.model import EncoderConfig, SetEncoder
+from jetviz.events import EventSet
+from jetviz.theorymap.features import J1_PT_COLUMN, MET_COLUMN, Scaler
+from jetviz.theorymap.model import SetEncoder, encode
+from jetviz.theorymap.sets import TheoryData, disjoint_sets
 
-_MET, _J1PT = EVENT_FEATURES.index("met"), EVENT_FEATURES.index("j1_pt")
 
 @dataclass(frozen=True)
 class TheoryMap:
@@ -99,8 +85,8 @@ def build_map(model: SetEncoder, method: str, data: TheoryData, seed: int = 0,
         latent.append(encode(model, x[sets]))
         index.append(data.train_index[t][sets])
         theory.append(np.full(len(sets), t))
-        met.append(raw[sets, _MET])
-        j1.append(raw[sets, _J1PT])
+        met.append(raw[sets, MET_COLUMN])
+        j1.append(raw[sets, J1_PT_COLUMN])
     z = np.concatenate(latent)
     xy = (fit_umap(z, seed) if reduce is None else reduce(z)).astype(np.float32)
     pca = PCA(n_components=2).fit(z)
@@ -174,7 +160,7 @@ def project_sets(model: SetEncoder, projector: MapProjector, scaler: Scaler,
     """Encode raw sets (P, N, 18) and project them onto the map (no refit)."""
     z = encode(model, scaler.transform(sets))
     return Projection(projector.transform(z, "umap"), projector.transform(z, "pca"), names,
-                      sets[..., _MET], sets[..., _J1PT])
+                      sets[..., MET_COLUMN], sets[..., J1_PT_COLUMN])
 
 
 def project_events(model: SetEncoder, projector: MapProjector, scaler: Scaler,
@@ -186,86 +172,13 @@ def project_events(model: SetEncoder, projector: MapProjector, scaler: Scaler,
     return project_sets(model, projector, scaler, events.features[sets], names)
 
 
-# --------------------------------------------------------------------------- checkpoints
-
-
-def _stem(directory: str | Path, method: str, set_size: int) -> Path:
-    return Path(directory) / f"{method}_n{set_size}"
-
-
-def theory_to_dict(t: Theory) -> dict:
-    """JSON form of a theory (NaN masses as null)."""
-    return {"name": t.name, "kind": t.kind,
-            "m_gluino": None if math.isnan(t.m_gluino) else t.m_gluino,
-            "m_neutralino": None if math.isnan(t.m_neutralino) else t.m_neutralino}
-
-
-def theory_from_dict(d: dict) -> Theory:
-    """Inverse of ``theory_to_dict``."""
-    nan = float("nan")
-    return Theory(d["name"], d["kind"],
-                  nan if d.get("m_gluino") is None else float(d["m_gluino"]),
-                  nan if d.get("m_neutralino") is None else float(d["m_neutralino"]))
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, allow_nan=True))
-
-
-def save_model(directory: str | Path, model: SetEncoder, train_config: TrainConfig,
-               data: TheoryData, record: dict) -> None:
-    """Weights (safetensors) and a JSON with everything needed to rebuild and explain them."""
-    stem = _stem(directory, train_config.method, model.config.set_size)
-    with atomic_path(stem.with_suffix(".safetensors")) as tmp:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    _write_json(stem.with_suffix(".json"), {
-        "encoder": dataclasses.asdict(model.config),
-        "train": dataclasses.asdict(train_config),
-        "scaler": dataclasses.asdict(data.scaler),
-        "theories": [theory_to_dict(t) for t in data.theories],
-        "record": record,
-    })
-
-
-def load_model(directory: str | Path, method: str, set_size: int) -> tuple[SetEncoder, dict]:
-    """Rebuild a shipped encoder from its safetensors weights and JSON; return it and its JSON."""
-    stem = _stem(directory, method, set_size)
-    if not stem.with_suffix(".json").exists():
-        raise JetvizInputError(
-            f"{stem}.json: no theory-map model for method {method!r} at set size {set_size}; "
-            f"train it with `jetviz theorymap train`")
-    meta = json.loads(stem.with_suffix(".json").read_text())
-    model = SetEncoder(EncoderConfig(**meta["encoder"]))
-    model.load_state_dict(load_file(str(stem.with_suffix(".safetensors"))))
-    model.eval()
-    return model, meta
-
-
-def save_map(directory: str | Path, tmap: TheoryMap) -> None:
-    """The map's arrays as a compressed .npz (plain arrays: read back without pickle)."""
-    path = Path(f"{_stem(directory, tmap.method, tmap.set_size)}_map.npz")
-    arrays = {f.name: getattr(tmap, f.name) for f in dataclasses.fields(tmap)
-              if f.name not in ("method", "set_size")}
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-
-
-def load_map(directory: str | Path, method: str, set_size: int) -> TheoryMap:
-    """Read a stored map (``allow_pickle`` stays False)."""
-    path = Path(f"{_stem(directory, method, set_size)}_map.npz")
-    if not path.exists():
-        raise JetvizInputError(f"{path}: no stored map; train with `jetviz theorymap train`")
-    with np.load(path, allow_pickle=False) as f:
-        return TheoryMap(method, set_size, **{k: f[k] for k in f.files})
-
-
-def load_summary(directory: str | Path) -> dict:
-    """The summary of a trained directory: theories, set sizes, methods, accuracy table."""
-    path = Path(directory) / "summary.json"
-    if not path.exists():
-        raise JetvizInputError(
-            f"{path}: no theory-map summary; run `jetviz theorymap train --out {directory}`")
-    summary = json.loads(path.read_text())
-    summary["theories"] = [theory_from_dict(d) for d in summary["theories"]]
-    return summary
+def centroids(tmap: TheoryMap, projection: str = "umap") -> np.ndarray:
+    """(T, 2) mean position of every theory on the "umap" or "pca" map; NaN for a theory
+    without points (T = highest theory index + 1)."""
+    xy = tmap.umap if projection == "umap" else tmap.pca
+    n_theories = int(tmap.theory.max()) + 1
+    out = np.full((n_theories, 2), np.nan)
+    for t in range(n_theories):
+        if (tmap.theory == t).any():
+            out[t] = xy[tmap.theory == t].mean(0)
+    return out

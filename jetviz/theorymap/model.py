@@ -3,7 +3,7 @@
 Vocabulary
 ----------
 A **set** is N standardised events of one theory, a tensor (B, N, F) for a batch of B sets
-(N = 1 is a single event; F = 18 features, see ``jetviz.theorymap.encoders.standardise``).
+(N = 1 is a single event; F = 18 features, see ``jetviz.theorymap.features``).
 The **encoder** is a deep set (Zaheer et al., arXiv:1703.06114): a per-event MLP, a mean over
 the N events of the set, then an MLP to a latent vector z (B, D) — invariant under any
 permutation of the events in a set. The **decoder** maps z back to the set's summary
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -156,3 +157,10 @@ def neural_embedding_loss(z: torch.Tensor, labels: torch.Tensor,
 def reconstruction_loss(model: SetEncoder, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """MSE between the decoded latent and the set summary of ``x`` (the autoencoder loss)."""
     return (model.decode(z) - set_summary(x)).pow(2).mean()
+
+
+@torch.no_grad()
+def encode(model: SetEncoder, sets: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """(S, N, 18) standardised sets → (S, D) float32 latent vectors."""
+    x = torch.as_tensor(sets, dtype=torch.float32)
+    return torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)]).numpy()

@@ -1,0 +1,232 @@
+"""The JetCLR augmentation ablation: one encoder per augmentation set plus the supervised
+ceiling, each judged on held-out jets; the table's bookkeeping; refitting the probes.
+
+Each entry trains on the training jets of a seeded top-vs-QCD split (``jetviz.jetclr.split``)
+and is scored on the held-out jets by AUC and 1/ε_B at ε_S = 0.5 (``jetviz.jetclr.roc``): a
+contrastive encoder through its linear probe (``jetviz.jetclr.probe``), the ceiling by its
+own logits. The table (``ablation.json``) sits beside the checkpoints it describes
+(``jetviz.jetclr.checkpoint``); reruns at the same budget add rows to it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+
+from jetviz import checkpoints
+from jetviz.jetclr.augment import ABLATION_SETS
+from jetviz.jetclr.checkpoint import (
+    ABLATION,
+    MAP,
+    SHIPPED,
+    load_encoder,
+    load_map,
+    load_results,
+    save_encoder,
+    stem,
+    write_results,
+)
+from jetviz.jetclr.maps import map_of
+from jetviz.jetclr.model import classifier_scores, represent
+from jetviz.jetclr.probe import fit_probe
+from jetviz.jetclr.roc import roc_summary
+from jetviz.jetclr.split import top_qcd_split
+from jetviz.jetclr.train import SUPERVISED, TrainConfig, train
+from jetviz.readers import load_jets
+
+# The talk's linear-classifier table (talk 002; arXiv:2108.04253), name -> (1/ε_B, AUC).
+REFERENCE: dict[str, tuple[float, float]] = {
+    "none": (15.0, 0.905),
+    "translations": (19.0, 0.916),
+    "rotations": (21.0, 0.930),
+    "soft + collinear": (89.0, 0.970),
+    "all": (181.0, 0.980),
+}
+TEST_FRACTION = 0.2  # held-out fraction of each class
+
+
+def _log(name: str) -> Callable[[int, float], None]:
+    def report(step: int, loss: float) -> None:
+        print(f"[{name}] step {step:5d}  loss {loss:.4f}", flush=True)
+    return report
+
+
+def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
+            max_per_class: int | None, out_dir: str | None = None) -> dict:
+    """Train one ablation entry (an augmentation set, or "supervised") and evaluate it.
+
+    Runs in its own process during the ablation (one torch thread each). Returns the
+    entry's results; with ``out_dir`` a contrastive encoder is saved as ``out_dir/<stem>``.
+    """
+    torch.set_num_threads(1)
+    jets = load_jets(jets_path)
+    split = top_qcd_split(jets, split_seed, TEST_FRACTION, max_per_class=max_per_class)
+    x_tr, m_tr = jets.particles[split.train], jets.mask[split.train]
+    x_te, m_te = jets.particles[split.test], jets.mask[split.test]
+    if name == SUPERVISED:
+        model, record = train(x_tr, m_tr, config, labels=split.y_train, progress=_log(name))
+        summary = roc_summary(classifier_scores(model, x_te, m_te), split.y_test)
+    else:
+        model, record = train(x_tr, m_tr, config, jet_pt=jets.jets[split.train, 0],
+                              progress=_log(name))
+        probe = fit_probe(represent(model, x_tr, m_tr), split.y_train)
+        summary = roc_summary(probe.scores(represent(model, x_te, m_te)), split.y_test)
+        record = {**record, "probe_c": probe.c}
+    print(f"[{name}] AUC {summary.auc:.4f}  1/eps_B(0.5) {summary.inv_eb:.1f}  "
+          f"({record['seconds']:.0f} s)", flush=True)
+    if out_dir is not None and name != SUPERVISED:
+        save_encoder(Path(out_dir) / stem(name), model, config, probe,
+                     {"seed": split_seed, "max_per_class": max_per_class,
+                      "test_fraction": TEST_FRACTION, "jets": jets_path},
+                     {**record, "held_out": {"auc": summary.auc, "inv_eb": summary.inv_eb}})
+    return {"config": config.to_dict(), "record": record, **summary.to_dict()}
+
+
+def _with_ratio(table: dict) -> dict:
+    """The table with probe (all) / supervised AUC, when both rows exist."""
+    if table.get("supervised") and "all" in table["runs"]:
+        table["probe_over_ceiling"] = table["runs"]["all"]["auc"] / table["supervised"]["auc"]
+    return table
+
+
+def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_steps: int,
+                 split_seed: int = 0, max_per_class: int | None = None, parallel: int = 1,
+                 names: list[str] | None = None, map_per_class: int = 600,
+                 command: str = "", with_umap: bool = True) -> dict:
+    """The JetCLR ablation: one encoder per augmentation set plus the supervised ceiling.
+
+    Writes ``ablation.json`` and one checkpoint per augmentation set into ``out_dir``, and the
+    map of held-out jets into the all-augmentations one (``out_dir/all``).
+    """
+    names = names or [*ABLATION_SETS, SUPERVISED]
+    jobs = {n: replace(base, augmentations=n,
+                       steps=supervised_steps if n == SUPERVISED else base.steps)
+            for n in names}
+    start = time.perf_counter()
+    results: dict[str, dict] = {}
+    previous = _compatible_table(Path(out_dir) / ABLATION, base)
+
+    def write_table() -> dict:
+        table = {"jets": jets_path, "split_seed": split_seed, "max_per_class": max_per_class,
+                 "command": command, "wall_seconds": round(time.perf_counter() - start, 1),
+                 "parallel": parallel,
+                 "reference": {k: {"inv_eb": v[0], "auc": v[1]} for k, v in REFERENCE.items()},
+                 "runs": {n: r for n, r in results.items() if n != SUPERVISED},
+                 "supervised": results.get(SUPERVISED)}
+        table = _with_ratio(merge_tables(previous, table) if previous else table)
+        table["complete"] = set(ABLATION_SETS) <= set(table["runs"]) and bool(table["supervised"])
+        write_results(Path(out_dir) / ABLATION, table)
+        return table
+
+    if parallel <= 1:  # in this process, one after the other; the table grows run by run
+        for n, c in jobs.items():
+            results[n] = run_one(jets_path, n, c, split_seed, max_per_class, out_dir)
+            table = write_table()
+            if n == SHIPPED:
+                add_map(jets_path, out_dir, split_seed, map_per_class, with_umap)
+    else:
+        with ProcessPoolExecutor(parallel, mp_context=get_context("spawn")) as pool:
+            futures = {n: pool.submit(run_one, jets_path, n, c, split_seed, max_per_class,
+                                      out_dir) for n, c in jobs.items()}
+            results.update({n: f.result() for n, f in futures.items()})
+        table = write_table()
+        if SHIPPED in results:
+            add_map(jets_path, out_dir, split_seed, map_per_class, with_umap)
+    return table
+
+
+def _same_budget(a: dict, b: dict, drop: tuple[str, ...] = ("augmentations",)) -> bool:
+    """Whether two run configs differ at most in ``drop`` (rows of one table)."""
+    return ({k: v for k, v in a.items() if k not in drop}
+            == {k: v for k, v in b.items() if k not in drop})
+
+
+def _compatible_table(path: Path, base: TrainConfig) -> dict | None:
+    """The ablation.json at ``path`` if its runs used ``base``'s budget and encoder, else None.
+
+    A rerun with other settings starts a new table (the old file is replaced).
+    """
+    if not path.is_file():
+        return None
+    try:
+        table = load_results(path)
+        rows = [(r["config"], ("augmentations",)) for r in table["runs"].values()]
+        if table.get("supervised"):  # the ceiling may train for another number of steps
+            rows.append((table["supervised"]["config"], ("augmentations", "steps")))
+    except (ValueError, KeyError, TypeError):
+        return None
+    wanted = base.to_dict()
+    return table if rows and all(_same_budget(c, wanted, d) for c, d in rows) else None
+
+
+def merge_tables(old: dict, new: dict) -> dict:
+    """An ablation table holding the runs of both (``new``'s win); commands listed in order.
+
+    Lets one table be filled by several ``jetviz jetclr ablation --only …`` invocations at the
+    same budget (e.g. on different days or machines).
+    """
+    commands = [*old.get("commands", [old.get("command", "")]), new.get("command", "")]
+    return {**old, **new, "runs": {**old["runs"], **new["runs"]},
+            "supervised": new.get("supervised") or old.get("supervised"),
+            "command": " ; ".join(c for c in commands if c),
+            "commands": [c for c in commands if c],
+            "wall_seconds": round(old.get("wall_seconds", 0.0) + new.get("wall_seconds", 0.0), 1)}
+
+
+def reprobe(jets_path: str, out_dir: str, command: str = "") -> dict:
+    """Refit the linear probe of every stored encoder of an ablation; update its rows.
+
+    For tables made before the probe chose its regularisation (``fit_probe``): the encoders
+    are not retrained, only their probes refitted on the training jets and re-evaluated on
+    the held-out ones. Rewrites ``ablation.json`` and the encoders' checkpoints.
+    """
+    path = Path(out_dir) / ABLATION
+    table = load_results(path)
+    jets = load_jets(jets_path)
+    for name, row in table["runs"].items():
+        directory = Path(out_dir) / stem(name)
+        model, config, _, info = load_encoder(directory)
+        s = info["split"]
+        split = top_qcd_split(jets, s["seed"], s["test_fraction"], s["max_per_class"])
+        probe = fit_probe(represent(model, jets.particles[split.train], jets.mask[split.train]),
+                          split.y_train)
+        summary = roc_summary(probe.scores(represent(model, jets.particles[split.test],
+                                                     jets.mask[split.test])), split.y_test)
+        print(f"[{name}] probe C = {probe.c:g}: AUC {row['auc']:.4f} -> {summary.auc:.4f}",
+              flush=True)
+        row.update(summary.to_dict())
+        row["record"] = {**row["record"], "probe_c": probe.c}
+        record = {**info["record"], "probe_c": probe.c,
+                  "held_out": {"auc": summary.auc, "inv_eb": summary.inv_eb}}
+        save_encoder(directory, model, config, probe, s, record,
+                     _stored_map(directory, record))
+    table = _with_ratio(table)
+    if command:
+        table = merge_tables(table, {"command": command, "runs": {}})
+    write_results(path, table)
+    return table
+
+
+def _stored_map(directory: Path, record: dict) -> dict | None:
+    """The map arrays already in a checkpoint (kept when it is rewritten), or None."""
+    has_map = "map_class_names" in record and checkpoints.has_part(directory, MAP)
+    return load_map(directory) if has_map else None
+
+
+def add_map(jets_path: str, out_dir: str, split_seed: int, map_per_class: int = 600,
+            with_umap: bool = True) -> None:
+    """Compute the map of held-out jets of the all-augmentations encoder and store it in its
+    checkpoint (``out_dir/all``)."""
+    directory = Path(out_dir) / SHIPPED
+    model, config, probe, info = load_encoder(directory)
+    jets = load_jets(jets_path)
+    split = top_qcd_split(jets, split_seed, TEST_FRACTION,
+                          max_per_class=info["split"]["max_per_class"])
+    arrays = map_of(model, jets, map_per_class, split.train, seed=0, with_umap=with_umap)
+    save_encoder(directory, model, config, probe, info["split"], info["record"], arrays)

@@ -1,0 +1,203 @@
+"""Training of the theory-map encoders, and the run that trains, evaluates and stores them all.
+
+``train_encoder`` trains one encoder (``jetviz.theorymap.model``) on random sets of the
+training events (``jetviz.theorymap.sets``), mirrored at random in η and φ
+(``jetviz.theorymap.features.mirror_events``); ``run_training`` does so for every method and
+set size, measures each encoder's KDE accuracy (``jetviz.theorymap.kde``), builds its map
+(``jetviz.theorymap.maps``) and stores both (``jetviz.theorymap.checkpoint``) with a
+``summary.json`` of the whole directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from jetviz.events import EventSet
+from jetviz.theorymap.checkpoint import (
+    collect_table,
+    previous_commands,
+    save_encoder,
+    write_summary,
+)
+from jetviz.theorymap.features import mirror_events
+from jetviz.theorymap.kde import evaluate
+from jetviz.theorymap.maps import build_map
+from jetviz.theorymap.model import (
+    METHOD_LABELS,
+    METHODS,
+    EncoderConfig,
+    SetEncoder,
+    contrastive_loss,
+    neural_embedding_loss,
+    reconstruction_loss,
+)
+from jetviz.theorymap.sets import (
+    TheoryData,
+    label_distances,
+    prepare_data,
+    random_sets,
+    theory_to_dict,
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one theory-map encoder is trained; saved with its checkpoint."""
+
+    method: str = "contrastive"  # one of METHODS
+    steps: int = 1500  # optimiser steps (fresh random sets every step)
+    sets_per_theory: int | None = None  # sets of each theory per batch; None: clip(256/N, 4, 32)
+    lr: float = 2e-3  # AdamW learning rate, cosine-decayed to 0
+    margin: float = 1.0  # contrastive margin m (latent units)
+    recon_weight: float = 0.0  # MSE term added to the NE / contrastive loss (talk: optional)
+    mirror: bool = True  # reflect events in η and φ at random (see mirror_events)
+    weight_decay: float = 0.0  # AdamW weight decay
+    seed: int = 0  # torch and numpy seed of this training
+
+
+def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
+                  progress: bool = False) -> tuple[SetEncoder, dict]:
+    """Train one encoder on the training split of ``data``.
+
+    Returns:
+        The trained model (eval mode) and a record: the mean loss every ``loss_every_steps``
+        steps, and the seconds taken.
+    """
+    if config.method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {config.method!r}")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train = [torch.from_numpy(x) for x in data.standardised("train")]
+    n_theories, n = len(train), encoder.set_size
+    label_d = torch.as_tensor(label_distances(data.theories), dtype=torch.float32)
+    per_theory = config.sets_per_theory or int(np.clip(256 // n, 4, 32))
+    labels = torch.arange(n_theories).repeat_interleave(per_theory)
+    model = SetEncoder(encoder)
+    gen = torch.Generator().manual_seed(config.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
+    every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
+    history, running, start = [], 0.0, time.perf_counter()
+    for step in range(1, config.steps + 1):
+        x = torch.cat([t[torch.from_numpy(random_sets(len(t), per_theory, n, rng))]
+                       for t in train])  # (B, N, F), B = per_theory × T
+        if config.mirror:
+            x = mirror_events(x, data.scaler, gen)
+        z = model(x)  # (B, D)
+        if config.method == "autoencoder":
+            loss = reconstruction_loss(model, x, z)
+        else:
+            pair = (contrastive_loss(z, labels, config.margin) if config.method == "contrastive"
+                    else neural_embedding_loss(z, labels, label_d))
+            loss = pair + (config.recon_weight * reconstruction_loss(model, x, z)
+                           if config.recon_weight > 0 else 0.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        running += float(loss.detach())
+        if step % every == 0:
+            history.append(round(running / every, 6))
+            running = 0.0
+            if progress:
+                print(f"  {config.method} N={n} step {step}/{config.steps} loss {history[-1]:.4f}",
+                      flush=True)
+    model.eval()
+    return model, {"loss_history": history, "loss_every_steps": every,
+                   "seconds": round(time.perf_counter() - start, 1)}
+
+
+def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (1, 16, 64),
+                 methods: Sequence[str] = METHODS, encoder: EncoderConfig | None = None,
+                 train: TrainConfig | None = None, command: str = "",
+                 progress: bool = True,
+                 reduce: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
+    """Train every (method, set size), evaluate its KDE accuracy, store model and map.
+
+    ``reduce`` replaces UMAP for the stored 2-D coordinates (see ``build_map``).
+
+    Returns:
+        The summary written to ``out/summary.json``.
+    """
+    encoder, train = encoder or EncoderConfig(), train or TrainConfig()
+    data = prepare_data(events, seed=train.seed)
+    start = time.perf_counter()
+    for n in set_sizes:
+        for method in methods:
+            enc = dataclasses.replace(encoder, set_size=n)
+            cfg = dataclasses.replace(train, method=method)
+            model, record = train_encoder(data, enc, cfg, progress=progress)
+            t0 = time.perf_counter()
+            record.update(evaluate(model, data, n, seed=train.seed))
+            record["evaluate_seconds"] = round(time.perf_counter() - t0, 1)
+            t0 = time.perf_counter()
+            tmap = build_map(model, method, data, seed=train.seed, reduce=reduce)
+            record["map_seconds"] = round(time.perf_counter() - t0, 1)
+            save_encoder(out, model, dataclasses.asdict(cfg), data.scaler, data.theories, record,
+                         tmap)
+            if progress:
+                print(f"{method:>16} N={n:<3} accuracy {record['accuracy']:.3f}  unphysical→self "
+                      f"{record['unphysical_self']:.3f}  mass-plane ρ "
+                      f"{record['mass_plane_spearman']:.2f}  ({record['seconds']} s)", flush=True)
+    # the table covers every model in ``out`` trained on the same theories with the same seed,
+    # so set sizes can be trained in separate runs (each run's command is kept)
+    table, sizes = collect_table(out, [t.name for t in data.theories], train.seed)
+    commands = previous_commands(out)
+    summary = {
+        "command": command,
+        "commands": [*commands, command],
+        "events": events.source,
+        "events_command": events.attrs.get("command", ""),
+        "seed": train.seed,
+        "test_fraction": data.test_fraction,
+        "theories": [theory_to_dict(t) for t in data.theories],
+        "train_events": [len(a) for a in data.train_raw],
+        "test_events": [len(a) for a in data.test_raw],
+        "methods": [m for m in METHODS if m in table],
+        "set_sizes": sizes,
+        "encoder": dataclasses.asdict(encoder),
+        "train": dataclasses.asdict(train),
+        "table": table,
+        "total_seconds": round(time.perf_counter() - start, 1),
+    }
+    write_summary(out, summary)
+    return summary
+
+
+def format_table(table: dict[str, dict[str, dict]], set_sizes: Sequence[int]) -> str:
+    """The accuracy table as text: method × set size, then the unphysical self-assignment."""
+    sizes = [str(n) for n in set_sizes]
+    lines = ["KDE accuracy (held-out sets)",
+             f"{'method':>18} " + " ".join(f"{'N=' + n:>8}" for n in sizes)]
+    for key, title in (("accuracy", "all theories"), ("unphysical_self", "unphysical → self")):
+        lines.append(f"  {title}")
+        for method, row in table.items():
+            lines.append(f"{method:>18} " + " ".join(
+                f"{row[n][key]:8.3f}" if n in row else f"{'—':>8}" for n in sizes))
+    return "\n".join(lines)
+
+
+
+
+def accuracy_rows(summary: dict, set_size: int) -> list[dict[str, str]]:
+    """Each method's KDE accuracy at one set size as text rows (method, accuracy,
+    unphysical → itself, mass-plane ρ), for a table on the page."""
+    rows = []
+    for method, by_size in summary["table"].items():
+        rec = by_size.get(str(set_size))
+        if rec is None:
+            continue
+        rows.append({
+            "method": METHOD_LABELS.get(method, method),
+            "accuracy": f"{100 * rec['accuracy']:.1f} %",
+            "unphysical → itself": f"{100 * rec['unphysical_self']:.1f} %",
+            "mass-plane ρ": f"{rec['mass_plane_spearman']:.2f}",
+        })
+    return rows

@@ -45,22 +45,7 @@ def user_root() -> Path:
 
 def list_models() -> list[Entry]:
     """Every β-VAE under the root: shipped models first, then the user's, each by name."""
-    root = checkpoint_root()
-    found = {e.path: e for e in find("vae", [root])}
-    # TODO(merge): drop the old-layout fallback (shipped checkpoints still say "jetviz-vae"
-    # until they are converted on another branch)
-    for pattern, shipped in (("vae_*", True), (f"{USER}/*", False)):
-        for d in sorted(root.glob(pattern)):
-            if d.is_dir() and not d.name.startswith(".") and (d / "config.json").exists() \
-                    and d not in found:
-                name = d.relative_to(root).as_posix()
-                found[d] = Entry(d, "vae", name, shipped, _newest(d))
-    return sorted(found.values(), key=lambda e: (not e.shipped, e.name))
-
-
-def _newest(directory: Path) -> int:  # TODO(merge): drop with the old-layout fallback
-    times = [f.stat().st_mtime_ns for f in directory.iterdir() if f.is_file()]
-    return max(times, default=directory.stat().st_mtime_ns)
+    return sorted(find("vae", [checkpoint_root()]), key=lambda e: (not e.shipped, e.name))
 
 
 def user_model_dir(name: str) -> Path:
@@ -79,13 +64,7 @@ def model_owner(directory: Path) -> str | None:
     try:
         payload = read_config(directory)
     except JetvizInputError:
-        # TODO(merge): drop the old-layout fallback (a "jetviz-vae" config.json)
-        from jetviz.vae.checkpoint import read_config as read_old_config
-
-        try:
-            payload = read_old_config(directory)
-        except JetvizInputError:
-            return None
+        return None
     return (payload.get("record") or {}).get("owner")
 
 

@@ -29,7 +29,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +160,16 @@ def save(directory: str | os.PathLike, kind: str, *, config: dict, record: dict,
     write_json(directory / CONFIG, {"format": FORMAT, "version": VERSION, "kind": kind,
                                     "config": config, "record": record, **extra})
     return directory
+
+
+def config_from_dict(cls: type, values: dict):
+    """The config dataclass ``cls`` from a checkpoint's "config" section; unknown keys are an
+    error (a checkpoint written by a newer or different model)."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise JetvizInputError(f"unknown {cls.__name__} fields {unknown}; known: {sorted(known)}")
+    return cls(**values)
 
 
 def read_config(directory: str | os.PathLike, kind: str | None = None) -> dict:

@@ -28,7 +28,8 @@ import torch
 from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 from jetviz.generation.prior import FlowPrior, FlowPriorConfig
-from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
+from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig
 
 KIND = "generator"
 PRIOR_KIND = "flow-prior"
@@ -76,17 +77,6 @@ def save_generator(directory: str | os.PathLike, model: BetaVAE, config: VAEConf
 
 
 def load_vae(directory: str | os.PathLike) -> tuple[BetaVAE | PointVAE, VAEConfig, dict]:
-    """(model in eval mode, config, record) of a generator's VAE, or of a VAE checkpoint.
-
-    A "generator" is read here; any other folder goes to
-    :func:`jetviz.vae.checkpoint.load_checkpoint` (the VAE checkpoints ``--vae`` names).
-    """
-    try:
-        checkpoints.read_config(directory, KIND)
-    except JetvizInputError:  # not a generator: a VAE checkpoint, read (or refused) by its loader
-        from jetviz.vae.checkpoint import load_checkpoint
-
-        return load_checkpoint(directory)
-    model, config, record = _rebuild(directory, KIND, VAEConfig.from_dict, build_model)
-    record.setdefault("scan", None)
-    return model, config, record
+    """(model in eval mode, config, record) of a generator's VAE, or of a VAE checkpoint
+    (the folders ``--vae`` names): :func:`jetviz.vae.checkpoint.load_checkpoint` reads both."""
+    return load_checkpoint(directory)

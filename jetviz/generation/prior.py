@@ -26,12 +26,13 @@ This module holds the model only: :mod:`jetviz.generation.prior_train` fits it, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import zuko
 from torch import nn
 
+from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
 
 KINDS = ("nsf", "maf")
@@ -62,12 +63,7 @@ class FlowPriorConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> FlowPriorConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise JetvizInputError(
-                f"unknown FlowPriorConfig fields {unknown}; known {sorted(known)}")
-        return cls(**values)
+        return config_from_dict(cls, values)
 
 
 class FlowPrior(nn.Module):

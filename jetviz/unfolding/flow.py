@@ -22,13 +22,14 @@ No I/O here: :mod:`jetviz.unfolding.checkpoint` stores a model with its config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import zuko
 from torch import nn
 
+from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
 
 
@@ -53,11 +54,7 @@ class CINNConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> CINNConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise JetvizInputError(f"unknown CINNConfig fields {unknown}; known {sorted(known)}")
-        return cls(**values)
+        return config_from_dict(cls, values)
 
 
 class ConditionalINN(nn.Module):

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
 
 LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
@@ -111,11 +112,7 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, values: dict) -> VAEConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise JetvizInputError(f"unknown VAEConfig fields {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return config_from_dict(cls, values)
 
     def log_beta_range(self) -> tuple[float, float]:
         """(log beta_min, log beta_max)."""

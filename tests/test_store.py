@@ -50,6 +50,20 @@ def test_failed_write_keeps_existing_file(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
 
 
+def test_finished_file_gets_the_usual_mode_even_if_its_writer_made_it_private(tmp_path):
+    import os
+    import stat
+
+    from safetensors.numpy import save_file
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with atomic_path(tmp_path / "w.safetensors") as tmp:
+        save_file({"x": np.zeros(3, np.float32)}, str(tmp))  # writes the file 0600
+    mode = stat.S_IMODE((tmp_path / "w.safetensors").stat().st_mode)
+    assert mode == 0o666 & ~umask
+
+
 def test_wrong_kind_is_named(tmp_path):
     ev_path = tmp_path / "e.h5"
     write_events(ev_path, EventSet(np.zeros((2, 18), np.float32), np.zeros(2, int),

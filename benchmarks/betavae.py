@@ -245,11 +245,11 @@ def main() -> None:
     scan = BetaScan.from_dict(record["scan"])
     if jets_file == DEFAULT_JETS:
         # the β page's own sample (so a stored grid applies, as on the page)
-        from jetviz.readers import load_jets
-        from jetviz.vae.slider_emd import ALL_CLASSES, MAX_JETS, slider_sample
+        from jetviz.readers import MAX_JETS_DEFAULT, load_jets
+        from jetviz.vae.slider_emd import ALL_CLASSES, slider_sample
 
         classes = record.get("classes") or []
-        jets = slider_sample(load_jets(str(DEFAULT_JETS), max_jets=MAX_JETS),
+        jets = slider_sample(load_jets(str(DEFAULT_JETS), max_jets=MAX_JETS_DEFAULT),
                              classes[0] if len(classes) == 1 else ALL_CLASSES, N_JETS)
     else:
         from jetviz.readers.store import read_jets

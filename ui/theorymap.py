@@ -23,7 +23,7 @@ from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
 from jetviz.figures.contrastive import selected_map_rows
 from jetviz.paths import CHECKPOINTS
-from jetviz.readers import load_events
+from jetviz.readers import MAX_EVENTS_DEFAULT, load_events
 from jetviz.serving import resolve_data_path
 from jetviz.theorymap.checkpoint import (
     load_map,
@@ -39,7 +39,6 @@ from jetviz.theorymap.model import SetEncoder
 from jetviz.theorymap.train import accuracy_rows
 
 DIR_ENV = "JETVIZ_THEORYMAP_DIR"  # overrides checkpoints/theorymap (tests, other trainings)
-MAX_USER_EVENTS = 200_000
 UPLOAD_TYPES = ["csv", "txt", "h5", "hdf5"]
 _USER = "theorymap_user"  # (path, label) of the user's events in use
 _USER_ERROR = "theorymap_user_error"  # message of the last failed load
@@ -132,8 +131,8 @@ def _read_events(path: str, mtime_ns: int, label: str, _data: bytes | None = Non
     if path.startswith(_UPLOAD_PREFIX):
         if _data is None:
             raise JetvizInputError(f"{label}: this upload is no longer held; upload it again")
-        return load_events(io.BytesIO(_data), name=label, max_events=MAX_USER_EVENTS)
-    return load_events(path, name=label, max_events=MAX_USER_EVENTS)
+        return load_events(io.BytesIO(_data), name=label, max_events=MAX_EVENTS_DEFAULT)
+    return load_events(path, name=label, max_events=MAX_EVENTS_DEFAULT)
 
 
 def _try_load(path: str, label: str, data: bytes | None = None) -> None:

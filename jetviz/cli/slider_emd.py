@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from jetviz.errors import JetvizInputError
+from jetviz.readers import MAX_JETS_DEFAULT
 from jetviz.vae.slider_emd import (
     ALL_CLASSES,
-    MAX_JETS,
     SAMPLE_SEED,
     Grid,
     compute_grid,
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise JetvizInputError(f"{args.model}: a toy model's distance is Euclidean, computed "
                                "exactly on every slider move; nothing to store")
     path = args.jets or str(DEFAULT_JETS)
-    jets = load_jets(path, max_jets=MAX_JETS)
+    jets = load_jets(path, max_jets=MAX_JETS_DEFAULT)  # the app reads as many
     classes = record.get("classes") or record.get("data", {}).get("classes") or []
     class_name = args.class_name or (classes[0] if len(classes) == 1 else ALL_CLASSES)
     sample = slider_sample(jets, class_name)

@@ -42,9 +42,8 @@ from jetviz.vae.model import nearest_beta_index
 from jetviz.vae.scan import encode_decode, prepare
 
 FILE_NAME = "slider_emd.safetensors"
-SAMPLE_SIZE = 1000  # = ui.vae.SAMPLE_SIZE
-SAMPLE_SEED = 20251122  # = ui.vae.SAMPLE_SEED
-MAX_JETS = 100_000  # = ui.data.MAX_JETS_DEFAULT (jets read from a file)
+SAMPLE_SIZE = 1000  # jets the β page reconstructs (ui.vae imports it)
+SAMPLE_SEED = 20251122
 ALL_CLASSES = "all classes"
 
 

@@ -20,9 +20,10 @@ from jetviz.jetclr.model import (
     represent,
 )
 from jetviz.jetclr.probe import PROBE_C_GRID, fit_probe
-from jetviz.jetclr.roc import auc, inverse_background_at, roc_curve, roc_summary
+from jetviz.jetclr.roc import roc_summary, split_by_label
 from jetviz.jetclr.split import top_qcd_split
 from jetviz.jetclr.train import TrainConfig, train
+from jetviz.roc import auc
 from tests.conftest import make_jetset
 
 TINY = EncoderConfig(width=16, layers=1, heads=2, rep_dim=12, proj_dim=8)
@@ -81,23 +82,22 @@ def test_pair_features_are_symmetric_translation_invariant_and_zero_on_padding()
     assert (u[pad] == 0).all() and torch.isfinite(u).all()
 
 
-def test_roc_helpers_on_a_toy_with_known_answer():
+def test_stored_roc_summary_on_a_toy_with_known_answer():
     # background uniform on [0, 1], signal uniform on [0.5, 1]: the cut keeping half the
     # signal is 0.75, which keeps a quarter of the background → 1/ε_B = 4; AUC = 0.75.
     background = np.linspace(0.0, 1.0, 20001)
     signal = np.linspace(0.5, 1.0, 10001)
     scores = np.concatenate([signal, background])
     labels = np.concatenate([np.ones_like(signal), np.zeros_like(background)])
-    eff_s, eff_b = roc_curve(scores, labels)
-    assert inverse_background_at(eff_s, eff_b, 0.5) == pytest.approx(4.0, rel=1e-3)
-    assert auc(scores, labels) == pytest.approx(0.75, abs=1e-3)
     summary = roc_summary(scores, labels)
     assert summary.inv_eb == pytest.approx(4.0, rel=1e-3)
+    assert summary.auc == pytest.approx(0.75, abs=1e-3)
     assert np.all(np.diff(summary.eff_b) >= 0) and summary.eff_s[-1] == 1.0
+    assert summary.eff_b[-1] == 1.0 and len(summary.eff_s) == 200
     # perfect separation: no background at ε_S = 0.5
-    assert inverse_background_at(*roc_curve(labels * 2.0, labels)) == np.inf
+    assert roc_summary(labels * 2.0, labels).inv_eb == np.inf
     with pytest.raises(JetvizInputError, match="both classes"):
-        roc_curve(scores, np.ones_like(scores))
+        split_by_label(scores, np.ones_like(scores))
 
 
 def test_top_qcd_split_is_disjoint_per_class_and_seeded():
@@ -123,7 +123,7 @@ def test_linear_probe_separates_linearly_separable_representations():
     h[:, 2] += 6.0 * y  # one informative direction
     h[:, 4] = 7.0  # a dead dimension is harmless
     probe = fit_probe(h, y)  # C chosen on a validation part of these jets
-    assert auc(probe.scores(h), y) > 0.99
+    assert auc(*split_by_label(probe.scores(h), y)) > 0.99
     assert probe.c in PROBE_C_GRID and fit_probe(h, y, c=0.5).c == 0.5
     assert np.all(np.isfinite(probe.scores(h)))
 

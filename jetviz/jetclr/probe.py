@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from jetviz.jetclr.roc import auc
+from jetviz.jetclr.roc import split_by_label
+from jetviz.roc import auc
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ def fit_probe(h: np.ndarray, y: np.ndarray, c: float | None = None, seed: int = 
         if len(np.unique(y[val])) < 2 or len(np.unique(y[fit])) < 2:
             c = 1.0  # too few jets to choose: the scikit-learn default
         else:
-            scores = {cand: auc(LogisticRegression(C=cand, max_iter=5000).fit(u[fit], y[fit])
-                                .decision_function(u[val]), y[val]) for cand in PROBE_C_GRID}
+            scores = {cand: auc(*split_by_label(
+                LogisticRegression(C=cand, max_iter=5000).fit(u[fit], y[fit])
+                .decision_function(u[val]), y[val])) for cand in PROBE_C_GRID}
             c = max(scores, key=scores.get)
     clf = LogisticRegression(C=c, max_iter=5000).fit(u, y)
     return LinearProbe(mean, scale, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]),

@@ -215,4 +215,4 @@ def test_interrupt_leaves_no_file(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(gen, "generate_jets", interrupted)
     out = tmp_path / "jets.h5"
     assert cli.main(["generate", "jets", "--per-class", "2", "--out", str(out)]) == 130
-    assert list(tmp_path.iterdir()) == [] and "not written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [] and "interrupted" in capsys.readouterr().err

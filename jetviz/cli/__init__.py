@@ -8,6 +8,8 @@ import argparse
 import importlib
 import sys
 
+from jetviz.errors import JetvizInputError
+
 SUBCOMMANDS: dict[str, str] = {  # name → help; the module is jetviz.cli.<name with _ for ->
     "generate": "make jets or BSM events with Pythia 8 + FastJet",
     "train": "train a (β-conditioned) VAE on jets",
@@ -33,7 +35,15 @@ def main(argv: list[str] | None = None) -> int:
             modules[name] = importlib.import_module(f"jetviz.cli.{name.replace('-', '_')}")
             modules[name].configure(p)
     args = parser.parse_args(argv)
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except JetvizInputError as err:  # bad input: say what and how to fix it, no traceback
+        print(f"jetviz {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\njetviz {args.command}: interrupted (every file is written whole or not at "
+              "all)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

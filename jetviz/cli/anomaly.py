@@ -79,17 +79,12 @@ def run(args: argparse.Namespace) -> int:
     args.ae_epochs_given = "--ae-epochs" in argv
     args.nae_steps_given = "--nae-steps" in argv
 
-    from jetviz.errors import JetvizInputError
 
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    try:
-        if args.anomaly_command == "train":
-            return _train(args)
-        return _score(args)
-    except JetvizInputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.anomaly_command == "train":
+        return _train(args)
+    return _score(args)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -100,13 +100,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    try:
-        path = args.data or str(DEFAULT_JETS)
-        if not Path(path).is_file():
-            raise JetvizInputError(f"{path}: no such jet file; pass --data")
-        command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-        action = _mmd if args.gen_command == "mmd" else _prior
-        return action(args, path, command)
-    except JetvizInputError as err:
-        print(f"jetviz gen: {err}", file=sys.stderr)
-        return 2
+    path = args.data or str(DEFAULT_JETS)
+    if not Path(path).is_file():
+        raise JetvizInputError(f"{path}: no such jet file; pass --data")
+    command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    action = _mmd if args.gen_command == "mmd" else _prior
+    return action(args, path, command)

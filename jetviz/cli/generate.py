@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shlex
-import sys
 import time
 from dataclasses import asdict
 
@@ -95,51 +94,40 @@ def run(args: argparse.Namespace) -> int:
     from jetviz.errors import JetvizInputError
     from jetviz.readers.store import write_events, write_jets
 
-    try:
-        _check(args)
-    except JetvizInputError as err:
-        print(f"jetviz generate: {err}", file=sys.stderr)
-        return 2
+    _check(args)
     command = command_line(args)
     vers = versions()
     generator = f"Pythia {vers['pythia']} + FastJet {vers['fastjet']}"
     start = time.perf_counter()
-    try:
-        if args.what == "jets":
-            config = JetConfig(n_particles=args.particles, pt_min=args.pt_min,
-                               pt_max=args.pt_max, chunk=args.chunk,
-                               pthat_min=min(JetConfig.pthat_min, args.pt_min - 50),
-                               pthat_max=max(JetConfig.pthat_max, args.pt_max + 400))
-            jetset, p4, stats = generate_jets(args.classes, args.per_class, args.seed, config,
-                                              args.workers)
-            settings = {**asdict(config),
-                        "pythia": {c: list(JET_PROCESSES[c]) for c in args.classes}}
-            attrs = {"generator": generator, "versions": vers, "settings": settings,
-                     "seed": args.seed, "command": command, "stats": stats,
-                     "p4_stored": not args.no_p4}
-            jetset = JetSet(jetset.particles, jetset.mask, jetset.jets, jetset.labels,
-                            jetset.class_names, args.out, attrs, jetset.radius)
-            write_jets(args.out, jetset, p4=None if args.no_p4 else p4)
-        else:
-            theories = [*susy_grid(args.gluino, args.neutralino),
-                        *(Theory(b, "background") for b in args.backgrounds)]
-            if not theories:
-                raise JetvizInputError("no theory to generate: give at least one open "
-                                       "(m_gluino > m_neutralino) point or a background")
-            config = EventConfig(chunk=args.chunk)
-            events, stats = generate_events(theories, args.per_theory, args.seed, config,
-                                            args.workers)
-            settings = {**asdict(config),
-                        "pythia": {"susy": list(SUSY_PROCESS), **BACKGROUNDS}}
-            attrs = {"generator": generator, "versions": vers, "settings": settings,
-                     "seed": args.seed, "command": command, "stats": stats}
-            write_events(args.out, EventSet(events.features, events.theory, events.theories,
-                                            args.out, attrs))
-    except KeyboardInterrupt:
-        print(f"\njetviz generate: interrupted; {args.out} was not written", file=sys.stderr)
-        return 130
-    except JetvizInputError as err:
-        print(f"jetviz generate: {err}", file=sys.stderr)
-        return 2
+    if args.what == "jets":
+        config = JetConfig(n_particles=args.particles, pt_min=args.pt_min,
+                           pt_max=args.pt_max, chunk=args.chunk,
+                           pthat_min=min(JetConfig.pthat_min, args.pt_min - 50),
+                           pthat_max=max(JetConfig.pthat_max, args.pt_max + 400))
+        jetset, p4, stats = generate_jets(args.classes, args.per_class, args.seed, config,
+                                          args.workers)
+        settings = {**asdict(config),
+                    "pythia": {c: list(JET_PROCESSES[c]) for c in args.classes}}
+        attrs = {"generator": generator, "versions": vers, "settings": settings,
+                 "seed": args.seed, "command": command, "stats": stats,
+                 "p4_stored": not args.no_p4}
+        jetset = JetSet(jetset.particles, jetset.mask, jetset.jets, jetset.labels,
+                        jetset.class_names, args.out, attrs, jetset.radius)
+        write_jets(args.out, jetset, p4=None if args.no_p4 else p4)
+    else:
+        theories = [*susy_grid(args.gluino, args.neutralino),
+                    *(Theory(b, "background") for b in args.backgrounds)]
+        if not theories:
+            raise JetvizInputError("no theory to generate: give at least one open "
+                                   "(m_gluino > m_neutralino) point or a background")
+        config = EventConfig(chunk=args.chunk)
+        events, stats = generate_events(theories, args.per_theory, args.seed, config,
+                                        args.workers)
+        settings = {**asdict(config),
+                    "pythia": {"susy": list(SUSY_PROCESS), **BACKGROUNDS}}
+        attrs = {"generator": generator, "versions": vers, "settings": settings,
+                 "seed": args.seed, "command": command, "stats": stats}
+        write_events(args.out, EventSet(events.features, events.theory, events.theories,
+                                        args.out, attrs))
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s: {json.dumps(stats)}")
     return 0

@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -178,30 +177,26 @@ def run(args: argparse.Namespace) -> int:
     """``jetviz train``: train, checkpoint, scan; print a summary."""
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    try:
-        data, provenance = _load_data(args)
-        config = _config_from_args(args, data)
-        tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         patience=args.patience, kl_warmup_epochs=args.kl_warmup,
-                         val_fraction=args.val_fraction, seed=args.seed,
-                         scan_points=args.scan_points, scan_examples=args.scan_examples,
-                         max_minutes=args.max_minutes)
-        command = _command_line(args)
-        provenance["command"] = command
-        if args.rescan:
-            scan = rescan(args.out, data, command, device=args.device)
-            print(json.dumps({"out": args.out, "floor": scan.floor,
-                              "d1_max": float(scan.d1.max())}, indent=1))
-            return 0
-        if config.data == "points" and args.toy is None:  # a user's file: keep what to show
-            from jetviz.readers.points import save_points
-            save_points(args.out, data)
-        _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
-                          device=args.device, progress=not args.no_progress,
-                          provenance=provenance, resume_weighting=args.weighting)
-    except JetvizInputError as err:
-        print(f"jetviz train: {err}", file=sys.stderr)
-        return 2
+    data, provenance = _load_data(args)
+    config = _config_from_args(args, data)
+    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                     patience=args.patience, kl_warmup_epochs=args.kl_warmup,
+                     val_fraction=args.val_fraction, seed=args.seed,
+                     scan_points=args.scan_points, scan_examples=args.scan_examples,
+                     max_minutes=args.max_minutes)
+    command = _command_line(args)
+    provenance["command"] = command
+    if args.rescan:
+        scan = rescan(args.out, data, command, device=args.device)
+        print(json.dumps({"out": args.out, "floor": scan.floor,
+                          "d1_max": float(scan.d1.max())}, indent=1))
+        return 0
+    if config.data == "points" and args.toy is None:  # a user's file: keep what to show
+        from jetviz.readers.points import save_points
+        save_points(args.out, data)
+    _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
+                      device=args.device, progress=not args.no_progress,
+                      provenance=provenance, resume_weighting=args.weighting)
     rank, _ = dist_info()
     if rank == 0:
         best = record["history"][record["best_epoch"]] if record["best_epoch"] >= 0 else None

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shlex
-import sys
 import time
 
 
@@ -92,24 +91,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jetviz.errors import JetvizInputError
 
     command = canonical_command(args)
     start = time.perf_counter()
-    try:
-        if args.action == "generate":
-            _generate(args, command)
-        elif args.action == "train":
-            _train(args, command)
-        else:
-            _posterior(args, command)
-    except KeyboardInterrupt:
-        print(f"\njetviz unfold {args.action}: interrupted; nothing was written",
-              file=sys.stderr)
-        return 130
-    except JetvizInputError as err:
-        print(f"jetviz unfold {args.action}: {err}", file=sys.stderr)
-        return 2
+    if args.action == "generate":
+        _generate(args, command)
+    elif args.action == "train":
+        _train(args, command)
+    else:
+        _posterior(args, command)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 

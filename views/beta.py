@@ -118,7 +118,8 @@ def at_beta() -> None:
             theme=None, key="beta_reconstructions")
         st.caption(
             "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
-            "their principal axis lies along η and flipped so the heavier side is positive. "
+            "their principal axis lies along η and flipped so the softer, farther prong sits on "
+            "+η. "
             f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
         )
 

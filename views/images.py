@@ -91,7 +91,7 @@ st.plotly_chart(
     theme=None, key="img_panels")
 st.caption(
     f"{n_jets:,} true jets in the VAE's frame (30 hardest particles, centred on the pT "
-    "centroid, principal axis along η, flipped so the heavier side is positive), their "
+    "centroid, principal axis along η, flipped so the softer, farther prong sits on +η), their "
     "reconstructions with z = μ(x) at β, and as many generated jets. Colour: pT fraction "
     "per pixel on one log scale for all three; blank pixels hold less than 10⁻⁵ of the "
     "brightest. Ratio: red where the model puts more pT than the true jets, blue less.")

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from jetviz.errors import JetvizInputError
+from jetviz.physics.kinematics import etas_from_p4s, pts_from_p4s
 
 OBJECTS = ("electron", "muon", "jet")
 
@@ -128,8 +129,7 @@ def smear_p4s(card: DetectorCard, kind: str, p4s: np.ndarray, rng: np.random.Gen
     p4s = np.asarray(p4s, dtype=float)
     if p4s.shape[-1] != 4:
         raise JetvizInputError(f"expected four-vectors (..., 4), got shape {p4s.shape}")
-    pt = np.hypot(p4s[..., 1], p4s[..., 2])
-    eta = np.arcsinh(np.divide(p4s[..., 3], pt, out=np.zeros_like(pt), where=pt > 0))
+    pt, eta = pts_from_p4s(p4s), etas_from_p4s(p4s)
     sigma = relative_resolution(card, kind, p4s[..., 0], pt, eta)
     inside = np.isfinite(sigma)
     scale = 1.0 + np.where(inside, sigma, 0.0) * rng.standard_normal(pt.shape)

@@ -190,8 +190,8 @@ def training_throughput(config, data, epochs: int = 2) -> dict:
 
 def browser_latency(root: Path, jets_file: Path | None, moves: int = 6) -> dict:
     """Seconds from a slider key press to the updated KL-curves marker in Chromium."""
+    from tests.browser.test_browser_vae import MARKER_X, SLIDER, marker_x
     from tests.support_browser import CHROMIUM, browser_page, open_page, running_app, wait_for_app
-    from tests.test_browser_vae import MARKER_X, SLIDER, marker_x
 
     if not CHROMIUM.exists():
         return {}

@@ -14,7 +14,7 @@ lighter side (see :mod:`jetviz.emd`).
 Solver: jetviz's transportation simplex (:mod:`jetviz.emd.transport`, numba, no GIL), one
 pair after another in each of ``n_jobs`` Python threads. It is exact: it agrees with POT's
 network simplex (``emd_pot``, kept as the cross-check) to ≤ 1e-9 GeV on random and real
-jets (tests/test_emd.py), and its speed against EnergyFlow's ``wasserstein`` is printed by
+jets (tests/emd/test_emd.py), and its speed against EnergyFlow's ``wasserstein`` is printed by
 ``benchmarks/emd.py``. A pair the simplex cannot finish within its pivot limit is solved
 again with POT.
 """

@@ -25,7 +25,7 @@ The rotation is defined up to a half turn (θ and θ + π give the same axis); t
 that choice, so the frame is unique for every jet whose third moments are non-zero. It is the
 frame the shipped VAEs and generators were trained in (then written with the eigenvectors of
 C): prepared inputs are identical in float32 on the 50,000 shipped jets, and
-tests/test_preprocess.py keeps that old formulation as a reference.
+tests/physics/test_preprocess.py keeps that old formulation as a reference.
 
 The inverse (``invert_preprocessing``) applies the flips again (s² = 1: exact), the rotation
 by −α (exact up to float rounding, ~1e-16 relative in float64) and adds c back: with the

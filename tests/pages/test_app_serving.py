@@ -12,8 +12,8 @@ import pytest
 from jetviz.readers.store import write_jets
 from jetviz.serving import ALLOW_PATHS_ENV, OUTSIDE_ROOTS, ROOTS_ENV
 from tests.conftest import make_jetset
+from tests.pages.test_serving import SECRET, _huge_jetviz
 from tests.support_apptest import app_test
-from tests.test_serving import SECRET, _huge_jetviz
 from ui.data import DEFAULT_ENV
 
 THEORY_MAP = "views/theory_map.py"

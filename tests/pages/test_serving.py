@@ -306,7 +306,7 @@ def test_a_waiter_that_is_stopped_leaves_the_queue():
 # ---------------------------------------------------------------- how the server is started
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_app_listens_on_localhost_with_a_200_mb_upload_limit():

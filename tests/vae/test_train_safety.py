@@ -19,7 +19,7 @@ from jetviz.readers.store import write_jets
 from jetviz.vae.checkpoint import load_checkpoint
 from jetviz.vae.train import TrainingDivergedError, divergence, train
 from tests.conftest import make_jetset
-from tests.test_train import CONFIG, TRAIN, _data
+from tests.vae.test_train import CONFIG, TRAIN, _data
 
 torch.set_num_threads(1)
 VOLATILE = ("seconds", "jets_per_s")  # wall-clock fields of a history entry
@@ -101,7 +101,7 @@ def test_a_process_killed_between_the_renames_resumes_exactly(uninterrupted, tmp
         torch.set_num_threads(1)
         from jetviz import checkpoints
         from jetviz.vae.train import train
-        from tests.test_train import CONFIG, TRAIN, _data
+        from tests.vae.test_train import CONFIG, TRAIN, _data
         seen = []
         def hook(at):
             seen.append(at)
@@ -110,7 +110,7 @@ def test_a_process_killed_between_the_renames_resumes_exactly(uninterrupted, tmp
         checkpoints.swap_hook = hook
         train(CONFIG, _data(), TRAIN, out_dir={str(tmp_path)!r}, device="cpu")
     """)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 9

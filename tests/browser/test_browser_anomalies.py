@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.pages.test_page_anomalies import tiny_models  # noqa: F401  (the module fixture)
 from tests.support_browser import (
     CHROMIUM,
     EXCEPTION,
@@ -15,7 +16,6 @@ from tests.support_browser import (
     open_page,
     running_app,
 )
-from tests.test_page_anomalies import tiny_models  # noqa: F401  (the module fixture)
 from ui.anomaly import ANOMALY_ENV
 from ui.data import DEFAULT_ENV
 

@@ -30,9 +30,10 @@ st.title("Anomalies: autoencoder vs normalized autoencoder")
 st.markdown(
     "An autoencoder trained only on background jets scores every jet by how badly it "
     "reconstructs it, so jets unlike the background should score high. Trained on QCD this "
-    "tags top jets, but trained on tops it calls QCD jets *normal* — they are simpler, and an "
+    "tags top jets. Trained on tops, it can call QCD jets *normal* — they are simpler, and an "
     "autoencoder reconstructs simple, sparse images well whatever it was trained on (the "
-    "complexity bias). The normalized autoencoder reads the reconstruction error as the "
+    "complexity bias; the AUC table below shows whether the models in use have it). The "
+    "normalized autoencoder reads the reconstruction error as the "
     "energy of a probability density and, during training, also raises the error of what its "
     "own Markov chains propose, so only the training jets keep a low score.")
 st.latex(r"E_\theta(x) = \tfrac{1}{n^2}\,\lVert x - D_\theta(f_\theta(x))\rVert^2,"

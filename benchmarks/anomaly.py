@@ -97,7 +97,8 @@ def speed(models: Path, jets, repeats: int) -> None:
         t_img, t_all, t_ref = [], [], []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            images = images_from_particles(particles, mask, model.config.n_pixels, jets.radius)
+            images = images_from_particles(particles, mask, model.config.n_pixels, jets.radius,
+                                           model.config.flip)
             t1 = time.perf_counter()
             score_images(model, images)
             t2 = time.perf_counter()

@@ -122,9 +122,10 @@ st.plotly_chart(image_grid(
     [[result.mean_input[g] for g in groups], [result.mean_recon[g] for g in groups]],
     ["input", "reconstruction"], groups, "Average preprocessed jet image and what the model "
     "gives back", jets.radius), theme=None, key="anom_avg")
-st.caption("Images are centred, rotated (principal axis along η), flipped and divided by their "
-           "sum; colour is log10 of the pT fraction per pixel. Where the reconstruction is "
-           "blurrier than the input, the model cannot follow that class's substructure.")
+st.caption("Images are centred, rotated (principal axis along η), flipped so the harder half "
+           "is positive, and divided by their sum; colour is log10 of the pT fraction per "
+           "pixel. Where the reconstruction is blurrier than the input, the model cannot "
+           "follow that class's substructure.")
 
 # ── negative samples ────────────────────────────────────────────────────────────────────
 st.header("What the NAE's Markov chains propose")

@@ -3,9 +3,9 @@
 Vocabulary
 ----------
 * **image**: a jet as (1, n, n) float32 pixels (n = 40 by default) in the one preprocessing
-  frame, jetviz.physics.frame (centre on the pT centroid, principal axis along η, flip so
-  the third moments are ≥ 0; Dillon et al., arXiv:2206.14225, rotate upright and flip by
-  half-plane pT instead), histogram the ptrel over [−R, R]², divide by the image sum
+  frame, jetviz.physics.frame (centre on the pT centroid, principal axis along η) with the
+  jet-image flip rule "half-plane" (harder half-plane positive; the model's
+  ``AEConfig.flip``), histogram the ptrel over [−R, R]², divide by the image sum
   (pT-normalised: each image sums to 1). A batch is (N, 1, n, n).
 * **background**: the jets a model was trained on — ``qcd`` (gluon + light quark) or
   ``top``. Every other class is a **signal** for that model.

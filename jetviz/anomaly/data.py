@@ -23,10 +23,11 @@ CHUNK = 4096  # jets per image chunk: bounds the float64 scratch of jet_images t
 
 
 def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixels: int = 40,
-                          radius: float = 0.8) -> np.ndarray:
+                          radius: float = 0.8, flip: str = "half-plane") -> np.ndarray:
     """Preprocessed, pT-normalised jet images (N, 1, n, n) float32.
 
-    Centre, rotate and flip each jet (:func:`jetviz.physics.frame.preprocess`), histogram its
+    Centre, rotate and flip each jet (:func:`jetviz.physics.frame.preprocess` with the flip
+    rule ``flip``, the model's ``AEConfig.flip``), histogram its
     ptrel over [−R, R]² (:func:`jetviz.physics.images.jet_images`), divide by the image sum.
 
     Args:
@@ -34,6 +35,7 @@ def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixe
         mask: (N, P) True for real particles, or None (ptrel > 0 is real).
         n_pixels: pixels per side (the paper uses 40).
         radius: half-width R of the image in η and φ.
+        flip: the frame's flip rule (``jetviz.physics.frame.FLIPS``).
     """
     particles = np.asarray(particles)
     if particles.ndim != 3 or particles.shape[-1] != 3:
@@ -42,7 +44,7 @@ def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixe
     for start in range(0, len(particles), CHUNK):
         part = slice(start, start + CHUNK)
         m = None if mask is None else mask[part]
-        moved, _ = preprocess(particles[part], m)
+        moved, _ = preprocess(particles[part], m, flip=flip)
         img = jet_images(moved, m, n_pixels=n_pixels, R=radius)
         total = img.sum(axis=(1, 2), keepdims=True)
         out[part, 0] = img / np.where(total > 0, total, 1.0)  # empty image stays zero

@@ -65,7 +65,7 @@ def score_jets(model: ConvAE, particles: np.ndarray, mask: np.ndarray | None,
                radius: float = 0.8) -> np.ndarray:
     """Anomaly scores of jets (N, P, 3): image them as the model's training jets, then score."""
     return score_images(model, images_from_particles(particles, mask, model.config.n_pixels,
-                                                     radius))
+                                                     radius, model.config.flip))
 
 
 def signal_groups(background: str, class_names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -85,7 +85,7 @@ def score_file(model: ConvAE, train_config: dict, record: dict, jets: JetSet,
     held = trained_on(file_path, len(jets), record)
     index = held_out_indices(jets, test_start(train_config)) if held else np.arange(len(jets))
     images = images_from_particles(jets.particles[index], jets.mask[index],
-                                   model.config.n_pixels, jets.radius)
+                                   model.config.n_pixels, jets.radius, model.config.flip)
     scores = score_images(model, images)
     labels = jets.labels[index]
     groups, mean_in, mean_out = {}, {}, {}
@@ -108,7 +108,7 @@ def jet_and_reconstruction(model: ConvAE, jets: JetSet, jet: int
     if not 0 <= jet < len(jets):
         raise JetvizInputError(f"jet {jet} is not in the set of {len(jets)} jets")
     image = images_from_particles(jets.particles[jet:jet + 1], jets.mask[jet:jet + 1],
-                                  model.config.n_pixels, jets.radius)
+                                  model.config.n_pixels, jets.radius, model.config.flip)
     x = torch.from_numpy(image)
     return image[0, 0], model(x).numpy()[0, 0], float(model.energy(x)[0])
 

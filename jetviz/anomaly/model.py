@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from jetviz.errors import JetvizInputError
+from jetviz.physics.frame import FLIPS
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class AEConfig:
         spherical: project the latent vector onto the unit sphere (as the paper).
         spectral_norm: spectral normalisation of every weight (bounds the Lipschitz constant,
             which keeps the NAE's energy landscape smooth for the Langevin chains).
+        flip: the flip rule of the jets' frame (``jetviz.physics.frame.FLIPS``): the jet-image
+            "half-plane" rule, with which the complexity bias shows (see that module).
     """
 
     n_pixels: int = 40
@@ -41,6 +44,7 @@ class AEConfig:
     hidden: int = 64
     spherical: bool = True
     spectral_norm: bool = True
+    flip: str = "half-plane"
 
     def __post_init__(self) -> None:
         if self.n_pixels < 8 or self.n_pixels % 4:
@@ -48,6 +52,8 @@ class AEConfig:
                                    f"{self.n_pixels}")
         if self.latent_dim < 1 or self.hidden < 1 or min(self.channels) < 1:
             raise JetvizInputError("latent_dim, hidden and channels must be positive")
+        if self.flip not in FLIPS:
+            raise JetvizInputError(f"flip rule {self.flip!r}: expected one of {FLIPS}")
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -121,7 +121,7 @@ def _log(msg: str, progress: bool) -> None:
         print(msg, flush=True)
 
 
-def _training_images(jets: JetSet, cfg: TrainConfig, n_pixels: int,
+def _training_images(jets: JetSet, cfg: TrainConfig, model_config: AEConfig,
                      gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
     split = split_jets(jets, cfg.background, cfg.n_train)
     order = split.train[torch.randperm(len(split.train), generator=gen).numpy()]
@@ -129,7 +129,8 @@ def _training_images(jets: JetSet, cfg: TrainConfig, n_pixels: int,
         raise JetvizInputError(f"n_val = {cfg.n_val} leaves too few training jets "
                                f"({len(order)} in all)")
     images = torch.from_numpy(images_from_particles(
-        jets.particles[order], jets.mask[order], n_pixels, jets.radius))
+        jets.particles[order], jets.mask[order], model_config.n_pixels, jets.radius,
+        model_config.flip))
     data = {"source": str(jets.source), "file_name": Path(str(jets.source)).name,
             "n_jets": len(jets), "n_train_per_class": cfg.n_train,
             "n_fit": len(order) - cfg.n_val, "n_val": cfg.n_val,
@@ -315,7 +316,7 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     run = _Run(out, model, cfg, record, device)
     if resume:
         run.restore()
-    fit, val, data = _training_images(jets, cfg, model.config.n_pixels,
+    fit, val, data = _training_images(jets, cfg, model.config,
                                       torch.Generator().manual_seed(cfg.seed))
     record["data"] = data
     _log(f"training {cfg.method} on {cfg.background}: {len(fit):,} jets (+{len(val)} "

@@ -48,6 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "are then pT-normalised like the data)")
     t.add_argument("--gamma", type=float, default=1.0, help="weight of ⟨E²⟩ of negatives")
     t.add_argument("--latent-dim", type=int, default=3, help="bottleneck dimensions")
+    t.add_argument("--flip", choices=("half-plane", "moment"), default="half-plane",
+                   help="flip rule of the jet images' frame (jetviz.physics.frame): half-plane "
+                        "(harder side positive, the jet-image convention) or moment")
     t.add_argument("--no-spectral-norm", action="store_true",
                    help="train without spectral normalisation")
     t.add_argument("--monitor-every", type=int, default=0, help="every this many NAE steps, "
@@ -111,7 +114,7 @@ def _train(args: argparse.Namespace) -> int:
         cfg = replace(stored, max_minutes=args.max_minutes,
                       **{k: getattr(cfg, k) for k, v in given.items() if v})
     model_config = AEConfig(latent_dim=args.latent_dim,
-                            spectral_norm=not args.no_spectral_norm)
+                            spectral_norm=not args.no_spectral_norm, flip=args.flip)
     command = "jetviz anomaly " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if len(sys.argv) > 2 and sys.argv[1] == "anomaly" else "jetviz anomaly train (API)"
     torch_seed(args.seed)

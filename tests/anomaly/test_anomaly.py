@@ -138,6 +138,20 @@ def test_images_are_normalised_centred_and_of_the_right_shape():
     assert np.abs(eta).max() < 2.0
 
 
+def test_images_follow_the_models_flip_rule():
+    jets = make_jetset(n=20, p=12, seed=4)
+    half = images_from_particles(jets.particles, jets.mask, n_pixels=16)  # the default
+    # half-plane rule: the harder half of every image is on the + side of both axes
+    rows, cols = half[:, 0].sum(2), half[:, 0].sum(1)  # pT per η row, per φ column
+    assert (rows[:, 8:].sum(1) >= rows[:, :8].sum(1) - 1e-6).all()
+    assert (cols[:, 8:].sum(1) >= cols[:, :8].sum(1) - 1e-6).all()
+    moment = images_from_particles(jets.particles, jets.mask, 16, flip="moment")
+    assert not np.allclose(half, moment)
+    assert AEConfig().flip == "half-plane"
+    with pytest.raises(JetvizInputError, match="flip rule"):
+        AEConfig(flip="upright")
+
+
 def test_split_holds_out_every_class_past_n_train():
     jets = make_jetset(n=200, p=8, seed=5)
     split = split_jets(jets, "qcd", 10)

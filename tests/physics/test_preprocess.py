@@ -73,6 +73,21 @@ def test_two_prong_jet_lies_along_eta_with_the_softer_prong_on_the_plus_side() -
     np.testing.assert_allclose(preprocess(vertical)[0], out, atol=1e-15)
 
 
+def test_half_plane_rule_puts_the_harder_side_positive_and_round_trips() -> None:
+    particles = np.array([[0.3, 0.5, 0.2], [0.7, 0.1, 0.2]])  # the two-prong jet above
+    out, params = preprocess(particles, flip="half-plane")
+    # the hard prong (0.7) is on the η > 0 side, the soft one on η < 0: the moment rule's mirror
+    np.testing.assert_allclose(out[:, 1], [-0.28, 0.12], atol=1e-15)
+    rng = np.random.default_rng(3)
+    jets, mask = random_jets(rng)
+    moved, params = preprocess(jets, mask, flip="half-plane")
+    w, x = moved[..., 0], moved[..., 1:]
+    assert ((w[..., None] * (x > 0)).sum(1) >= (w[..., None] * (x < 0)).sum(1)).all()
+    np.testing.assert_allclose(invert_preprocessing(moved, params, mask), jets, atol=1e-12)
+    with pytest.raises(JetvizInputError, match="flip rule 'upright'"):
+        preprocess(jets, mask, flip="upright")
+
+
 def test_padding_stays_zero() -> None:
     rng = np.random.default_rng(2)
     particles, mask = random_jets(rng)
@@ -113,7 +128,7 @@ def test_centring_and_flips_keep_mass_and_pt_exactly_rotation_to_order_width_squ
 def test_skipped_steps_record_the_identity() -> None:
     rng = np.random.default_rng(4)
     particles, mask = random_jets(rng)
-    out, params = preprocess(particles, mask, centre=False, rotate=False, flip=False)
+    out, params = preprocess(particles, mask, centre=False, rotate=False, flip="none")
     np.testing.assert_array_equal(out, particles)
     assert (params.centre == 0).all() and (params.angle == 0).all() and (params.flip == 1).all()
 

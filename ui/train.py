@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
+from jetviz.errors import JetvizInputError
 from jetviz.vae.slider_emd import ALL_CLASSES, SAMPLE_SEED, slider_sample
 
 MIN_TRAIN_JETS = 20  # fewer jets cannot make a training and a validation split
@@ -122,3 +124,24 @@ def training_inputs(where: str) -> TrainingData | None:
         "data_source": choice.label if choice else jets.source,
         "classes": present if name == ALL_CLASSES else [name], "n_jets": n,
     }, int(particles))
+
+
+def store_slider_emds(path: Path) -> None:
+    """After a jet model is saved: store its exact reconstruction EMDs of the β page's default
+    sample of the data in use at every scanned β, so its slider moves are lookups (as for the
+    shipped models). A failure only costs speed: the page then computes the EMDs itself."""
+    from jetviz.vae.checkpoint import load_checkpoint
+    from jetviz.vae.slider_emd import store_for_data
+    from ui.data import current_choice, jets_in_use
+
+    try:
+        model, config, record = load_checkpoint(path)
+        if config.data != "jets":
+            return
+        jets, _ = jets_in_use()
+        choice = current_choice()
+        with st.spinner("Storing exact reconstruction EMDs for the β slider …"):
+            store_for_data(path, model, record, jets, choice.label if choice else "the jets",
+                           "the train page, after training", n_jobs=1)
+    except (JetvizInputError, OSError) as err:
+        st.warning(f"The β slider will compute this model's EMDs on each move ({err}).")

@@ -6,7 +6,7 @@ from jetviz.figures.beta import format_beta
 from jetviz.figures.walk import loss_curves_figure
 from jetviz.serving import max_training_runs, training_budget
 from jetviz.vae.saving import NAME_PATTERN, train_user_model, user_root
-from ui.train import session_owner, training_device, training_inputs
+from ui.train import session_owner, store_slider_emds, training_device, training_inputs
 from ui.vae import MODEL_KEY
 
 LOSSES = {
@@ -122,6 +122,7 @@ if start and data is not None:
     else:
         progress.progress(1.0, text=f"Done: {len(record['history'])} epochs "
                                     f"({record['stopped'].replace('_', ' ')}).")
+        store_slider_emds(path)
         st.session_state[MODEL_KEY] = str(path)
         st.success(f"Saved to {path}. Open the **β slider** or **Latent walk** page: the model "
                    f"is selected there as {path.name} (yours).")

@@ -13,15 +13,7 @@ import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.readers import MAX_JETS_DEFAULT
-from jetviz.vae.slider_emd import (
-    ALL_CLASSES,
-    SAMPLE_SEED,
-    Grid,
-    compute_grid,
-    fingerprint,
-    save_grid,
-    slider_sample,
-)
+from jetviz.vae.slider_emd import FILE_NAME, store_for_data
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
     from jetviz.paths import DEFAULT_JETS
     from jetviz.readers import load_jets
     from jetviz.vae.checkpoint import load_checkpoint
-    from jetviz.vae.scan import BetaScan
 
     torch.set_num_threads(1)
     model, config, record = load_checkpoint(args.model)
@@ -60,15 +51,10 @@ def run(args: argparse.Namespace) -> int:
                                "exactly on every slider move; nothing to store")
     path = args.jets or str(DEFAULT_JETS)
     jets = load_jets(path, max_jets=MAX_JETS_DEFAULT)  # the app reads as many
-    classes = record.get("classes") or record.get("data", {}).get("classes") or []
-    class_name = args.class_name or (classes[0] if len(classes) == 1 else ALL_CLASSES)
-    sample = slider_sample(jets, class_name)
-    betas = BetaScan.from_dict(record.get("scan") or {}).betas
     t0 = time.perf_counter()
-    grid = Grid(betas, compute_grid(model, sample, betas, args.threads), fingerprint(sample),
-                f"{len(sample)} jets ({class_name}) of {Path(path).name}, seed {SAMPLE_SEED}")
-    out = save_grid(args.model, grid, _command_line(args))
-    print(json.dumps({"file": str(out), "betas": len(betas), "jets": len(sample),
-                      "seconds": round(time.perf_counter() - t0, 1),
+    grid = store_for_data(args.model, model, record, jets, Path(path).name, _command_line(args),
+                          args.threads, args.class_name)
+    print(json.dumps({"file": str(Path(args.model) / FILE_NAME), "betas": len(grid.betas),
+                      "jets": grid.emd.shape[1], "seconds": round(time.perf_counter() - t0, 1),
                       "median_emd_gev": float(np.median(grid.emd))}))
     return 0

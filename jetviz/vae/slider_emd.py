@@ -98,6 +98,27 @@ class Grid:
         return self.emd[k].astype(np.float64)
 
 
+def default_class(record: dict) -> str:
+    """The class the β page shows a model first: its one trained class, else all classes."""
+    classes = record.get("classes") or record.get("data", {}).get("classes") or []
+    return classes[0] if len(classes) == 1 else ALL_CLASSES
+
+
+def store_for_data(model_dir: str | Path, model, record: dict, jets: JetSet, source: str,
+                   command: str, n_jobs: int = 2, class_name: str | None = None) -> Grid:
+    """Compute and store the exact-EMD grid of the β page's default sample of ``jets`` (the
+    model's class, or all classes) at every β of the model's scan; returns the grid."""
+    from jetviz.vae.scan import BetaScan
+
+    class_name = class_name or default_class(record)
+    sample = slider_sample(jets, class_name)
+    betas = BetaScan.from_dict(record.get("scan") or {}).betas
+    grid = Grid(betas, compute_grid(model, sample, betas, n_jobs), fingerprint(sample),
+                f"{len(sample)} jets ({class_name}) of {source}, seed {SAMPLE_SEED}")
+    save_grid(model_dir, grid, command)
+    return grid
+
+
 GRID = FILE_NAME.removesuffix(".safetensors")  # the tensor part's name in the checkpoint
 RECORD_KEY = "slider_emd"  # record entry describing the stored grid (command, fingerprint, ...)
 

@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jetviz.readers.store import write_jets
@@ -18,6 +19,7 @@ from jetviz.vae.saving import ROOT_ENV
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test
 from tests.support_vae import FAST, N_PARTICLES, tiny_vae_root
+from tests.vae.test_slider_emd import STORED_EMD
 from ui.data import DEFAULT_ENV
 
 TIMEOUT = 240
@@ -188,6 +190,23 @@ def test_train_page_trains_a_toy_model_that_the_other_pages_list(root, monkeypat
     at.switch_page("views/beta.py").run()
     assert at.selectbox(key="vae_model_beta").value == str(saved)
     assert not at.exception, at.exception
+
+
+def test_a_jet_model_trained_on_the_page_gets_exact_slider_emds(root, monkeypatch):
+    from jetviz.vae.slider_emd import load_grid
+
+    at = _open(monkeypatch, "views/train.py")
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_max_jets").set_value(100)
+    at.text_input(key="train_name").set_value("jet_run")
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    grid = load_grid(root / "user" / "jet_run")
+    assert grid is not None and (grid.emd >= 0).all() and np.isfinite(grid.emd).all()
+    at.switch_page("views/beta.py").run()
+    assert at.selectbox(key="vae_model_beta").value == str(root / "user" / "jet_run")
+    assert STORED_EMD in " ".join(c.value for c in at.caption)
 
 
 def test_diverging_run_keeps_the_earlier_model(root, monkeypatch):

@@ -130,16 +130,28 @@ def read_dataset(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarra
     return h5[name][()]
 
 
-def _open(path: str | os.PathLike, kind: str) -> h5py.File:
+def read_whole(path: str | os.PathLike,
+               kinds: Sequence[str]) -> tuple[str, dict[str, np.ndarray], dict]:
+    """The kind, every dataset (read whole, stored dtype) and the attributes of a jetviz file
+    of one of ``kinds`` (for ``jetviz merge``, which copies files it does not interpret)."""
+    with _open(path, kinds) as h5:
+        names = [name for name in h5 if isinstance(h5[name], h5py.Dataset)]
+        attrs = _read_attrs(h5)
+        return attrs["kind"], {name: h5[name][()] for name in names}, attrs
+
+
+def _open(path: str | os.PathLike, kind: str | Sequence[str]) -> h5py.File:
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     try:
         h5 = h5py.File(path, "r")
     except (OSError, ValueError) as err:
         raise JetvizInputError(f"{path}: not a readable HDF5 file ({err})") from err
     found = h5.attrs.get("kind", "")
     found = found.decode() if isinstance(found, bytes) else found
-    if found != kind:
+    if found not in kinds:
         h5.close()
-        raise JetvizInputError(f"{path}: expected a {kind} file, found kind {found!r}")
+        raise JetvizInputError(f"{path}: expected a {' or '.join(kinds)} file, found kind "
+                               f"{found!r}")
     return h5
 
 

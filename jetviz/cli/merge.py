@@ -2,7 +2,8 @@
 
 A run made with ``--shard i/N`` (``jetviz generate jets|events``, ``jetviz unfold generate``)
 is split into N files; merging all N gives the file the unsharded command writes, its arrays
-bit for bit (jetviz.simulation.shards). The shards are checked to belong together first.
+bit for bit (jetviz.simulation.shards). The shards are checked to belong together first; the
+merged file is written atomically, one chunk in memory at a time.
 """
 
 from __future__ import annotations
@@ -47,17 +48,15 @@ def _check_out(out: str, shards: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the shards, merge them and write ``args.out`` atomically."""
-    from jetviz.readers.store import write_file
-    from jetviz.simulation.shards import merge_shards, read_shard
+    from jetviz.readers.store import write_concatenated
+    from jetviz.simulation.shards import merge_plan, read_shard
 
     start = time.perf_counter()
     _check_out(args.out, args.shards)
     stats = _stats_functions()
     files = [read_shard(path, tuple(stats)) for path in args.shards]
-    datasets, attrs = merge_shards(files, args.out, stats[files[0].kind])
-    kind = attrs.pop("kind")
-    write_file(args.out, kind, datasets, attrs)
-    rows = len(next(iter(datasets.values())))
+    pieces, attrs = merge_plan(files, args.out, stats[files[0].kind])
+    rows = write_concatenated(args.out, files[0].kind, pieces, attrs)
     print(f"wrote {args.out}: {rows} rows from {len(files)} shards in "
           f"{time.perf_counter() - start:.1f} s")
     return 0

@@ -103,19 +103,19 @@ def shard_attr(shard: Shard, chunks: int, records: Sequence[dict]) -> dict:
 
 @dataclass(frozen=True)
 class ShardFile:
-    """One shard file read whole: its kind, datasets (N rows each) and attributes."""
+    """One shard file's kind, datasets' (shape, dtype) and attributes (no data read)."""
 
     path: str
     kind: str
-    datasets: dict[str, np.ndarray]
+    layout: dict[str, tuple[tuple[int, ...], np.dtype]]
     attrs: dict
 
 
 def read_shard(path: str | os.PathLike, kinds: Sequence[str]) -> ShardFile:
-    """A jetviz file of one of ``kinds`` read whole, its ``shard`` attribute parsed (if any)."""
-    from jetviz.readers.store import read_whole
+    """A jetviz file of one of ``kinds``, its ``shard`` attribute parsed (if it has one)."""
+    from jetviz.readers.store import read_layout
 
-    kind, datasets, attrs = read_whole(path, kinds)
+    kind, layout, attrs = read_layout(path, kinds)
     if SHARD_ATTR in attrs:
         try:
             info = json.loads(attrs[SHARD_ATTR])
@@ -124,7 +124,7 @@ def read_shard(path: str | os.PathLike, kinds: Sequence[str]) -> ShardFile:
             raise JetvizInputError(f"{path}: its '{SHARD_ATTR}' attribute is damaged "
                                    f"({err}); make the shard again") from err
         attrs[SHARD_ATTR] = info
-    return ShardFile(str(path), kind, datasets, attrs)
+    return ShardFile(str(path), kind, layout, attrs)
 
 
 def is_shard_file(path: str | os.PathLike) -> bool:
@@ -205,28 +205,28 @@ def _check_together(files: Sequence[ShardFile]) -> tuple[int, int]:
     return count, chunks
 
 
-def _chunks_of(f: ShardFile, chunks: int) -> list[tuple[int, dict[str, np.ndarray]]]:
-    """(chunk number, its rows of every dataset) for one shard, checked against its records."""
+def _chunks_of(f: ShardFile, chunks: int) -> list[tuple[int, str, int, int]]:
+    """(chunk number, file, first row, end row) of each chunk of one shard, checked against
+    its records."""
     info = f.attrs[SHARD_ATTR]
-    shard = Shard(info["index"], info["count"])
     records = info["records"]
     numbers = [r["chunk"] for r in records]
-    if numbers != owned(shard, chunks):
+    if numbers != owned(Shard(info["index"], info["count"]), chunks):
         raise JetvizInputError(f"{f.path}: its chunks {numbers[:8]} are not those of shard "
-                               f"{shard} of a {chunks}-chunk run; the file was altered")
-    edges = np.cumsum([0, *(r["rows"] for r in records)])
-    for name, data in f.datasets.items():
-        if len(data) != edges[-1]:
-            raise JetvizInputError(f"{f.path}: dataset {name!r} has {len(data)} rows, its "
+                               f"{info['index']}/{info['count']} of a {chunks}-chunk run; the "
+                               "file was altered")
+    edges = np.cumsum([0, *(r["rows"] for r in records)]).tolist()
+    for name, (shape, _) in f.layout.items():
+        if shape[0] != edges[-1]:
+            raise JetvizInputError(f"{f.path}: dataset {name!r} has {shape[0]} rows, its "
                                    f"chunks say {edges[-1]}; the file was altered")
-    return [(k, {name: data[a:b] for name, data in f.datasets.items()})
-            for k, a, b in zip(numbers, edges[:-1], edges[1:], strict=True)]
+    return [(k, f.path, a, b) for k, a, b in zip(numbers, edges[:-1], edges[1:], strict=True)]
 
 
-def merge_shards(files: Sequence[ShardFile], out: str | os.PathLike,
-                 stats_from_records: Callable[[list[dict]], dict]
-                 ) -> tuple[dict[str, np.ndarray], dict]:
-    """The datasets and attributes of the unsharded file that ``files`` split.
+def merge_plan(files: Sequence[ShardFile], out: str | os.PathLike,
+               stats_from_records: Callable[[list[dict]], dict]
+               ) -> tuple[list[tuple[str, int, int]], dict]:
+    """How to write the unsharded file that ``files`` split, after checking they make one run.
 
     Args:
         files: all N shards of one run, in any order.
@@ -234,27 +234,28 @@ def merge_shards(files: Sequence[ShardFile], out: str | os.PathLike,
         stats_from_records: the run's ``stats`` attribute from its chunk records.
 
     Returns:
-        datasets (rows in chunk order) and attributes: the shards' own, with ``command`` the
-        unsharded command writing ``out``, ``stats`` recomputed, ``merged_from`` the shards'
-        commands, and no ``shard``.
+        the (file, first row, end row) of every chunk in the unsharded file's order, and its
+        attributes: the shards' own, with ``command`` the unsharded command writing ``out``,
+        ``stats`` recomputed from all chunk records, ``merged_from`` the shards' commands, and
+        no ``shard``.
     """
     if not files:
         raise JetvizInputError("no shard given")
     _check_together(files)
     ordered = sorted(files, key=lambda f: f.attrs[SHARD_ATTR]["index"])
-    chunks = ordered[0].attrs[SHARD_ATTR]["chunks"]
-    pieces = sorted(((k, rows) for f in ordered for k, rows in _chunks_of(f, chunks)),
-                    key=lambda item: item[0])
-    names = list(ordered[0].datasets)
+    first = ordered[0]
     for f in ordered:
-        if list(f.datasets) != names:
-            raise JetvizInputError(f"{f.path} holds datasets {list(f.datasets)}, "
-                                   f"{ordered[0].path} holds {names}")
-    datasets = {name: np.concatenate([rows[name] for _, rows in pieces]) for name in names}
+        rows = {name: (shape[1:], dtype) for name, (shape, dtype) in f.layout.items()}
+        if rows != {name: (shape[1:], dtype) for name, (shape, dtype) in first.layout.items()}:
+            raise JetvizInputError(f"{f.path} holds datasets {sorted(f.layout)} shaped unlike "
+                                   f"those of {first.path}; the file was altered")
+    chunks = first.attrs[SHARD_ATTR]["chunks"]
+    pieces = sorted((piece for f in ordered for piece in _chunks_of(f, chunks)),
+                    key=lambda piece: piece[0])
     records = sorted((r for f in ordered for r in f.attrs[SHARD_ATTR]["records"]),
                      key=lambda r: r["chunk"])
-    attrs = {k: v for k, v in ordered[0].attrs.items() if k != SHARD_ATTR}
+    attrs = {k: v for k, v in first.attrs.items() if k not in (SHARD_ATTR, "kind")}
     attrs["command"] = _merged_command(str(attrs.get("command", "")), out)
     attrs["stats"] = stats_from_records(records)
     attrs[MERGED_ATTR] = [str(f.attrs.get("command", "")) for f in ordered]
-    return datasets, attrs
+    return [piece[1:] for piece in pieces], attrs

@@ -5,6 +5,7 @@ shards that do not make one run, or a bad --shard, are refused with a clear mess
 from __future__ import annotations
 
 import json
+import shutil
 
 import h5py
 import numpy as np
@@ -122,6 +123,13 @@ def test_shards_that_do_not_make_one_run_are_refused(jets, tmp_path, capsys):
     _refused(["merge", s0, s1, s2], capsys, "is a shard file; the first argument")
     _refused(["merge", str(out), s0, s1, str(tmp_path / "nothing.h5")], capsys,
              "no such file")
+    altered = tmp_path / "altered.h5"
+    shutil.copy(s1, altered)
+    with h5py.File(altered, "r+") as h5:
+        info = json.loads(h5.attrs["shard"])
+        info["records"][0]["rows"] += 1
+        h5.attrs["shard"] = json.dumps(info)
+    _refused(["merge", str(out), s0, str(altered), s2], capsys, "the file was altered")
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
     # --workers does not change a run's content, so shards made with others still merge
     other_workers = tmp_path / "w2.h5"

@@ -17,7 +17,7 @@ from jetviz.errors import JetvizInputError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``jetviz merge``."""
-    parser.add_argument("out", help="the merged HDF5 file to write")
+    parser.add_argument("out", metavar="OUT", help="the merged HDF5 file to write")
     parser.add_argument("shards", nargs="+", metavar="SHARD",
                         help="all N files of one run made with --shard i/N, in any order")
 

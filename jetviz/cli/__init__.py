@@ -12,6 +12,7 @@ from jetviz.errors import JetvizInputError
 
 SUBCOMMANDS: dict[str, str] = {  # name → help; the module is jetviz.cli.<name with _ for ->
     "generate": "make jets or BSM events with Pythia 8 + FastJet",
+    "merge": "join the shard files of a --shard i/N run into one file",
     "train": "train a (β-conditioned) VAE on jets",
     "slider-emd": "store exact reconstruction EMDs for the β slider",
     "gen": "fit a flow prior to a VAE's aggregate posterior (generators)",

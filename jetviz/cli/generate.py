@@ -17,7 +17,14 @@ from dataclasses import asdict
 
 from jetviz.events import EventSet, Theory
 from jetviz.jets import CLASS_NAMES, JetSet
-from jetviz.simulation.generate import generate_events, generate_jets, susy_grid
+from jetviz.simulation.generate import (
+    chunk_count,
+    event_stats,
+    generate_events,
+    generate_jets,
+    jet_stats,
+    susy_grid,
+)
 from jetviz.simulation.pythia import (
     BACKGROUNDS,
     DEFAULT_GLUINO,
@@ -29,6 +36,7 @@ from jetviz.simulation.pythia import (
     JetConfig,
     versions,
 )
+from jetviz.simulation.shards import SHARD_ATTR, Shard, shard_attr, shard_from_text
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +66,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="worker processes, one Pythia each (default: all cores)")
         p.add_argument("--chunk", type=int, default=500,
                        help="jets/events per independently seeded Pythia run")
+        p.add_argument("--shard", default=None, metavar="i/N",
+                       help="make only shard i of N (chunks k with k %% N == i, same seeds); "
+                            "`jetviz merge` joins the N files into the unsharded one")
         p.add_argument("--out", required=True, help="output HDF5 file")
 
 
@@ -66,7 +77,7 @@ def command_line(args: argparse.Namespace) -> str:
     skip = {"command", "what", "no_p4"}
     parts = ["jetviz", "generate", args.what]
     for key, value in vars(args).items():
-        if key in skip:
+        if key in skip or value is None:
             continue
         flag = "--" + key.replace("_", "-")
         values = value if isinstance(value, list) else [value]
@@ -76,7 +87,8 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-def _check(args: argparse.Namespace) -> None:
+def _check(args: argparse.Namespace) -> Shard | None:
+    """Refuse bad arguments; returns the shard to make."""
     from jetviz.errors import JetvizInputError
 
     count = args.per_class if args.what == "jets" else args.per_theory
@@ -87,6 +99,12 @@ def _check(args: argparse.Namespace) -> None:
             f"--particles {args.particles}: expected 1–{MAX_PARTICLES} constituents per jet")
     if args.what == "jets" and not 0 < args.pt_min < args.pt_max:
         raise JetvizInputError(f"--pt-min/--pt-max: need 0 < {args.pt_min} < {args.pt_max}")
+    return shard_from_text(args.shard)
+
+
+def _shard_attrs(shard: Shard | None, chunks: int, records: list[dict]) -> dict:
+    """{"shard": …} for a shard file of a ``chunks``-chunk run, {} for an unsharded one."""
+    return {} if shard is None else {SHARD_ATTR: shard_attr(shard, chunks, records)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from jetviz.errors import JetvizInputError
     from jetviz.readers.store import write_events, write_jets
 
-    _check(args)
+    shard = _check(args)
     command = command_line(args)
     vers = versions()
     generator = f"Pythia {vers['pythia']} + FastJet {vers['fastjet']}"
@@ -104,13 +122,16 @@ def run(args: argparse.Namespace) -> int:
                            pt_max=args.pt_max, chunk=args.chunk,
                            pthat_min=min(JetConfig.pthat_min, args.pt_min - 50),
                            pthat_max=max(JetConfig.pthat_max, args.pt_max + 400))
-        jetset, p4, stats = generate_jets(args.classes, args.per_class, args.seed, config,
-                                          args.workers)
+        jetset, p4, records = generate_jets(args.classes, args.per_class, args.seed, config,
+                                            args.workers, shard)
+        stats = jet_stats(records)
         settings = {**asdict(config),
                     "pythia": {c: list(JET_PROCESSES[c]) for c in args.classes}}
         attrs = {"generator": generator, "versions": vers, "settings": settings,
                  "seed": args.seed, "command": command, "stats": stats,
-                 "p4_stored": not args.no_p4}
+                 "p4_stored": not args.no_p4,
+                 **_shard_attrs(shard, chunk_count(len(args.classes), args.per_class,
+                                                   args.chunk), records)}
         jetset = JetSet(jetset.particles, jetset.mask, jetset.jets, jetset.labels,
                         jetset.class_names, args.out, attrs, jetset.radius)
         write_jets(args.out, jetset, p4=None if args.no_p4 else p4)
@@ -121,12 +142,15 @@ def run(args: argparse.Namespace) -> int:
             raise JetvizInputError("no theory to generate: give at least one open "
                                    "(m_gluino > m_neutralino) point or a background")
         config = EventConfig(chunk=args.chunk)
-        events, stats = generate_events(theories, args.per_theory, args.seed, config,
-                                        args.workers)
+        events, records = generate_events(theories, args.per_theory, args.seed, config,
+                                          args.workers, shard)
+        stats = event_stats(records)
         settings = {**asdict(config),
                     "pythia": {"susy": list(SUSY_PROCESS), **BACKGROUNDS}}
         attrs = {"generator": generator, "versions": vers, "settings": settings,
-                 "seed": args.seed, "command": command, "stats": stats}
+                 "seed": args.seed, "command": command, "stats": stats,
+                 **_shard_attrs(shard, chunk_count(len(theories), args.per_theory,
+                                                   args.chunk), records)}
         write_events(args.out, EventSet(events.features, events.theory, events.theories,
                                         args.out, attrs))
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s: {json.dumps(stats)}")

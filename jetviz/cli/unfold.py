@@ -54,6 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gen.add_argument("--extend", default=None,
                      help="an earlier file of this command with the same --seed/--chunk: "
                           "keep its events and generate only the rest")
+    gen.add_argument("--shard", default=None, metavar="i/N",
+                     help="make only shard i of N (chunks k with k %% N == i, same seeds); "
+                          "`jetviz merge` joins the N files into the unsharded one")
     gen.add_argument("--out", required=True, help="output HDF5 file")
 
     tr = sub.add_parser("train", help="train the conditional INN on a paired file")
@@ -105,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace, command: str) -> None:
+    from jetviz.simulation.shards import shard_from_text
     from jetviz.unfolding.generation import generate_file
     from jetviz.unfolding.simulation import UnfoldingConfig
 
@@ -112,7 +116,7 @@ def _generate(args: argparse.Namespace, command: str) -> None:
     pairs = generate_file(args.out, args.events, args.seed,
                           UnfoldingConfig(chunk=args.chunk, mpi=args.mpi),
                           workers=args.workers, command=command, extend=args.extend,
-                          fresh_command=fresh)
+                          fresh_command=fresh, shard=shard_from_text(args.shard))
     print(f"wrote {args.out}: {json.dumps(pairs.attrs['stats'])}")
 
 

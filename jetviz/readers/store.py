@@ -29,6 +29,7 @@ of them ``kind`` (strings and numbers stored as they are, anything else as JSON)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -130,16 +131,57 @@ def read_dataset(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarra
     return h5[name][()]
 
 
-def _open(path: str | os.PathLike, kind: str) -> h5py.File:
+def read_layout(path: str | os.PathLike, kinds: Sequence[str]
+                ) -> tuple[str, dict[str, tuple[tuple[int, ...], np.dtype]], dict]:
+    """The kind, every dataset's (shape, dtype) and the attributes of a jetviz file of one of
+    ``kinds``, without reading the data (for ``jetviz merge``)."""
+    with _open(path, kinds) as h5:
+        attrs = _read_attrs(h5)
+        layout = {name: (ds.shape, ds.dtype) for name, ds in h5.items()
+                  if isinstance(ds, h5py.Dataset)}
+    return attrs["kind"], layout, attrs
+
+
+def write_concatenated(path: str | os.PathLike, kind: str,
+                       pieces: Sequence[tuple[str | os.PathLike, int, int]],
+                       attrs: Mapping[str, object]) -> int:
+    """Write atomically a jetviz file whose every dataset is the rows [start, stop) of the
+    same dataset of each ``(file, start, stop)`` piece, in order, one piece in memory at a time.
+
+    Dataset names, dtypes and row shapes are the first piece's file's (the caller checks
+    that all files agree). Returns the number of rows written.
+    """
+    n = sum(stop - start for _, start, stop in pieces)
+    with h5py.File(pieces[0][0], "r") as first:
+        layout = {name: (ds.shape[1:], ds.dtype) for name, ds in first.items()
+                  if isinstance(ds, h5py.Dataset)}
+    with contextlib.ExitStack() as stack:
+        sources = {str(p): stack.enter_context(h5py.File(p, "r")) for p, _, _ in pieces}
+        tmp = stack.enter_context(atomic_path(path))
+        h5 = stack.enter_context(h5py.File(tmp, "w"))
+        out = {name: h5.create_dataset(name, shape=(n, *tail), dtype=dtype, **_COMPRESS)
+               for name, (tail, dtype) in layout.items()}
+        row = 0
+        for source, start, stop in pieces:
+            for name, ds in out.items():
+                ds[row:row + stop - start] = sources[str(source)][name][start:stop]
+            row += stop - start
+        _write_attrs(h5, {**attrs, "kind": kind})
+    return n
+
+
+def _open(path: str | os.PathLike, kind: str | Sequence[str]) -> h5py.File:
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     try:
         h5 = h5py.File(path, "r")
     except (OSError, ValueError) as err:
         raise JetvizInputError(f"{path}: not a readable HDF5 file ({err})") from err
     found = h5.attrs.get("kind", "")
     found = found.decode() if isinstance(found, bytes) else found
-    if found != kind:
+    if found not in kinds:
         h5.close()
-        raise JetvizInputError(f"{path}: expected a {kind} file, found kind {found!r}")
+        raise JetvizInputError(f"{path}: expected a {' or '.join(kinds)} file, found kind "
+                               f"{found!r}")
     return h5
 
 

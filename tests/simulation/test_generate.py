@@ -20,7 +20,13 @@ from jetviz.physics import (
     wrap_phi,
 )
 from jetviz.readers.store import read_events, read_jets
-from jetviz.simulation.generate import chunk_seed, generate_events, generate_jets, susy_grid
+from jetviz.simulation.generate import (
+    chunk_seed,
+    generate_events,
+    generate_jets,
+    jet_stats,
+    susy_grid,
+)
 from jetviz.simulation.pythia import (
     EventConfig,
     JetConfig,
@@ -44,7 +50,8 @@ def t_jets():
 
 
 def test_jet_arrays_are_consistent(w_jets):
-    jetset, p4, stats = w_jets
+    jetset, p4, records = w_jets
+    stats = jet_stats(records)
     n, p = 6, TINY.n_particles
     assert jetset.particles.shape == (n, p, 3) and p4.shape == (n, p, 4)
     assert jetset.jets.shape == (n, 5) and jetset.counts() == {"w": n}
@@ -60,6 +67,7 @@ def test_jet_arrays_are_consistent(w_jets):
     assert ((pt >= TINY.pt_min) & (pt < TINY.pt_max) & (np.abs(eta) < TINY.eta_max)).all()
     assert (np.hypot(jetset.particles[..., 1], jetset.particles[..., 2])[jetset.mask] < 1.2).all()
     assert stats["w"]["events"] >= 6 and stats["w"]["jets_per_second"] > 0
+    assert [r["chunk"] for r in records] == [0, 1] and sum(r["rows"] for r in records) == n
 
 
 def test_ptrel_is_the_pt_fraction_of_the_kept_constituents(w_jets, t_jets):

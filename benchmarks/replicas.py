@@ -13,7 +13,8 @@ test suite, and CI needs neither for it). It:
    recording each request's replica and the benchmark's session label;
 2. times opening the β-slider page until its KL chart marks the current β, directly on
    replica r0 and through nginx, interleaved (``--opens`` each), after one warm-up open per
-   replica; prints both medians and their ratio;
+   replica; prints both medians and their ratio, and the same for a GET of Streamlit's
+   health endpoint (``--round-trips`` each: nginx's own cost, without the page's work);
 3. holds ``--sessions`` sessions open through nginx, moves each one's β slider
    (``--presses`` reruns, each must redraw the chart), closes them, and reads nginx's log:
    every request of a session (page, static files, websocket) must have gone to one replica;
@@ -54,10 +55,10 @@ from benchmarks.load import KL_MARKER, SERVE_ENV, SLIDER, loopback_port, server 
 from deploy.nginx_config import render, standalone  # noqa: E402
 from jetviz.paths import CHECKPOINTS  # noqa: E402
 from jetviz.vae.saving import ROOT_ENV  # noqa: E402
-from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, IDLE_APP  # noqa: E402
+from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, wait_for_app  # noqa: E402
 
-NGINX_INSTALL = ("apt-get install -y nginx (Debian bookworm: nginx 1.22; nginx-light is the "
-                 "same nginx plus the echo module)")
+NGINX_INSTALL = ("`sudo apt-get install -y nginx` (Debian bookworm: nginx 1.22; nginx-light "
+                 "is the same nginx plus the echo module)")
 SESSION_COOKIE = "bench_session"  # the benchmark's label of a browser session, in nginx's log
 LOG_FORMAT = ("'$status \"$request_uri\" replica=$jetviz_replica "
               f"session=$cookie_{SESSION_COOKIE}'")
@@ -67,8 +68,20 @@ LOG_LINE = re.compile(r'(?P<status>\d{3}) "(?P<uri>[^"]*)" replica=(?P<replica>\
 
 def nginx_binary() -> str | None:
     """nginx on PATH or in /usr/sbin (Debian's place, often not on a user's PATH)."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-    return found
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+
+
+def nginx_origin(nginx: str) -> str:
+    """nginx's version and, where dpkg knows it, the Debian package that installed it."""
+    version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
+    package = subprocess.run(["dpkg", "-S", os.path.realpath(nginx)], capture_output=True,
+                             text=True) if shutil.which("dpkg") else None
+    if package is None or package.returncode:
+        return f"{version} at {nginx} (not from a Debian package)"
+    name = package.stdout.split(":")[0]
+    deb = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", name], capture_output=True,
+                         text=True).stdout
+    return f"{version} at {nginx}, Debian package {name} {deb} (apt-get install -y nginx)"
 
 
 def wait_http(url: str, timeout: float) -> None:
@@ -104,6 +117,14 @@ def balancer(nginx: str, port: int, replicas: list[str], work: Path):
         process.wait(timeout=15)
 
 
+def round_trip_ms(url: str) -> float:
+    """Milliseconds of one GET of Streamlit's health endpoint (a new connection each)."""
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
+        response.read()
+    return (time.perf_counter() - t0) * 1000
+
+
 def shared_model_root(work: Path) -> tuple[Path, Path]:
     """A model root of symlinks to every entry of checkpoints/ plus ``user/`` → a shared
     writable folder; returns (root, shared user folder)."""
@@ -123,15 +144,6 @@ def checkpoints_state() -> dict[str, tuple[int, int]]:
             for p in CHECKPOINTS.rglob("*") if p.is_file()}
 
 
-def idle(page, timeout_ms: float) -> None:
-    """The script run has finished (twice, 300 ms apart), as tests.support_browser waits."""
-    quiet = 0
-    while quiet < 2:
-        page.wait_for_selector(IDLE_APP, timeout=timeout_ms)
-        page.wait_for_timeout(300)
-        quiet = quiet + 1 if page.locator(IDLE_APP).count() else 0
-
-
 def open_beta(browser, url: str, label: str, timeout_ms: float):
     """A new browser session on ``url``/beta; returns (context, page, replica, seconds).
 
@@ -145,7 +157,7 @@ def open_beta(browser, url: str, label: str, timeout_ms: float):
     response = page.goto(f"{url}/beta", timeout=timeout_ms)
     page.wait_for_function(f"() => ({KL_MARKER})() !== null", timeout=timeout_ms)
     seconds = time.perf_counter() - t0
-    idle(page, timeout_ms)
+    wait_for_app(page, timeout_ms)
     if page.locator(EXCEPTION).count():
         raise RuntimeError(f"session {label}: the page shows an exception")
     return context, page, response.headers.get("x-jetviz-replica"), seconds
@@ -153,7 +165,7 @@ def open_beta(browser, url: str, label: str, timeout_ms: float):
 
 def move_beta(page, key: str, timeout_ms: float) -> None:
     """Press ``key`` on the β slider and wait until the chart marks the new β (a rerun)."""
-    idle(page, timeout_ms)
+    wait_for_app(page, timeout_ms)
     old = page.evaluate(KL_MARKER)
     thumb = page.locator(SLIDER).first
     thumb.focus()
@@ -177,16 +189,16 @@ def train_on_one_see_on_other(browser, url: str, timeout_ms: float) -> str:
     name = f"bench_{uuid.uuid4().hex[:6]}"
     try:
         page.goto(f"{url}/train", timeout=timeout_ms)
-        idle(page, timeout_ms)
+        wait_for_app(page, timeout_ms)
         for label, value in (("Jets (at most)", "100"), ("Epochs", "1")):
             box = page.locator('[data-testid="stNumberInput"]').filter(has_text=label).first
             box.locator("input").fill(value)
             box.locator("input").press("Enter")
-            idle(page, timeout_ms)
+            wait_for_app(page, timeout_ms)
         field = page.locator('[data-testid="stTextInput"]').filter(has_text="Model name")
         field.locator("input").fill(name)
         field.locator("input").press("Enter")
-        idle(page, timeout_ms)
+        wait_for_app(page, timeout_ms)
         t0 = time.perf_counter()
         page.locator('[data-testid="stButton"] button').filter(has_text="Train").first.click()
         page.get_by_text("Saved to").wait_for(timeout=timeout_ms * 3)
@@ -213,7 +225,7 @@ def switch_page(page, title: str, timeout_ms: float) -> None:
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0",
                            timeout=timeout_ms)
-    idle(page, timeout_ms)
+    wait_for_app(page, timeout_ms)
     if page.locator(EXCEPTION).count():
         raise RuntimeError(f"the {title} page shows an exception")
 
@@ -274,6 +286,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--opens", type=int, default=5,
                         help="timed page opens, each directly and through nginx")
+    parser.add_argument("--round-trips", type=int, default=200,
+                        help="health-endpoint GETs, each directly and through nginx")
     parser.add_argument("--sessions", type=int, default=6, help="sessions held open at once")
     parser.add_argument("--presses", type=int, default=3, help="β-slider reruns per session")
     parser.add_argument("--no-train", action="store_true", help="skip the shared-model step")
@@ -281,14 +295,13 @@ def main() -> None:
     args = parser.parse_args()
     nginx = nginx_binary()
     if nginx is None:
-        print(f"SKIPPED: nginx is not installed. Install it with `{NGINX_INSTALL}`.")
+        print(f"SKIPPED: nginx is not installed; install it with {NGINX_INSTALL}.")
         return
     if not CHROMIUM.exists():
         print(f"SKIPPED: needs Chromium at {CHROMIUM} (make test installs it).")
         return
     from playwright.sync_api import sync_playwright
 
-    version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
     before = checkpoints_state()
     ms = args.timeout * 1000
     with tempfile.TemporaryDirectory(prefix="jetviz-replicas-") as tmp, \
@@ -302,7 +315,7 @@ def main() -> None:
         processes = {f"r{i}": p for i, (_, p) in enumerate(servers)}
         lb = stack.enter_context(balancer(nginx, loopback_port(8630, 8639),
                                           [u.removeprefix("http://") for u in urls], work))
-        print(f"{version} at {nginx}; nginx {lb} → r0 {urls[0]}, r1 {urls[1]}; "
+        print(f"{nginx_origin(nginx)}\nnginx {lb} → r0 {urls[0]}, r1 {urls[1]}; "
               f"{os.cpu_count()} CPUs shared by 2 replicas, nginx and Chromium (load average "
               f"{os.getloadavg()[0]:.1f} at start)")
         pw = stack.enter_context(sync_playwright())
@@ -317,8 +330,15 @@ def main() -> None:
                 context, _, _, seconds = open_beta(browser, u, f"time{i}", ms)
                 context.close()
                 times.append(seconds)
+        trips: dict[str, list[float]] = {"direct": [], "nginx": []}
+        for _ in range(args.round_trips):
+            trips["direct"].append(round_trip_ms(urls[0]))
+            trips["nginx"].append(round_trip_ms(lb))
+        hd, hn = statistics.median(trips["direct"]), statistics.median(trips["nginx"])
+        print(f"\nhealth-endpoint round trip, {args.round_trips} each: directly on r0 median "
+              f"{hd:.2f} ms, through nginx median {hn:.2f} ms; ratio nginx/direct {hn / hd:.2f}")
         d, t = statistics.median(direct), statistics.median(through)
-        print(f"\nβ page render (navigation → KL chart), {args.opens} opens each: directly on "
+        print(f"β page render (navigation → KL chart), {args.opens} opens each: directly on "
               f"r0 median {d:.2f} s, through nginx median {t:.2f} s; ratio nginx/direct "
               f"{t / d:.2f}")
 

@@ -86,19 +86,25 @@ def install(staging: Path, target: Path, owner: str, overwrite: bool) -> Path:
     """Move a finished run from ``staging`` to ``target`` as one rename; returns where it went.
 
     If ``target`` may not be replaced any more (another session saved that name while this
-    run trained), the run is kept as ``<name>-<6 hex>`` instead. An own model replaced with
+    run trained, here or in another replica sharing ``user/``, whose save makes our rename
+    fail), the run is kept as ``<name>-<6 hex>`` instead. An own model replaced with
     ``overwrite`` is renamed aside first and removed after the swap, so ``target`` is never
     half written.
     """
     with _SAVE_LOCK:
+        existed = target.exists()  # looked at first: set aside only a model checked as ours
         try:
             check_may_replace(target, owner, overwrite)
         except JetvizInputError:  # someone saved this name while we trained: keep both
-            target = target.with_name(f"{target.name}-{uuid.uuid4().hex[:6]}")
+            target, existed = target.with_name(f"{target.name}-{uuid.uuid4().hex[:6]}"), False
         old = target.parent / f".old-{uuid.uuid4().hex}"
-        if target.exists():
+        if existed:
             target.rename(old)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:  # another replica sharing user/ (not our lock) saved it just now
+            target = target.with_name(f"{target.name}-{uuid.uuid4().hex[:6]}")
+            staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
     return target
 

@@ -62,6 +62,17 @@ def test_install_replaces_only_your_own_model_and_leaves_nothing_behind(root):
     assert sorted(p.name for p in (root / "user").iterdir()) == sorted(["mine", kept.name])
 
 
+def test_install_keeps_both_when_another_replica_saves_the_name_after_the_check(root, monkeypatch):
+    # replicas share user/ but not the lock: the other one's rename lands between our check
+    # and our rename, which then fails; ours is kept beside it
+    theirs = root / "user" / "mine"
+    monkeypatch.setattr(saving, "check_may_replace", lambda *args: _model(theirs, owner="you"))
+    staging = _model(root / "user" / ".staging-c", owner="me")
+    kept = saving.install(staging, theirs, "me", overwrite=True)
+    assert kept.name.startswith("mine-") and not staging.exists()
+    assert saving.model_owner(theirs) == "you" and saving.model_owner(kept) == "me"
+
+
 def test_an_old_layout_or_unreadable_model_has_no_owner(root):
     # nobody may replace it until `jetviz checkpoints convert` has rewritten it
     assert saving.model_owner(_model(root / "user" / "old", "me", fmt="jetviz-vae")) is None

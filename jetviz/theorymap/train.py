@@ -15,6 +15,7 @@ under torchrun, every process draws the same seeded sets and trains on its share
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ from jetviz.device import (
 )
 from jetviz.events import EventSet
 from jetviz.theorymap.checkpoint import (
+    SUMMARY,
     collect_table,
-    load_summary,
     previous_commands,
     save_encoder,
     write_summary,
@@ -157,7 +158,7 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
 
     ``reduce`` replaces UMAP for the stored 2-D coordinates (see ``build_map``). Training
     runs on ``device`` (default: CUDA when present); under torchrun every process trains,
-    rank 0 alone evaluates and writes, and the others return the summary it wrote.
+    rank 0 alone evaluates and writes, and the others return the summary it wrote (as JSON).
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -186,7 +187,7 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
                       f"{record['mass_plane_spearman']:.2f}  ({record['seconds']} s)", flush=True)
     if not is_writer():
         barrier()  # rank 0 writes the summary, then joins this barrier
-        return load_summary(out)
+        return json.loads((Path(out) / SUMMARY).read_text())
     # the table covers every model in ``out`` trained on the same theories with the same seed,
     # so set sizes can be trained in separate runs (each run's command is kept)
     table, sizes = collect_table(out, [t.name for t in data.theories], train.seed)

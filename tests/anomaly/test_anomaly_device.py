@@ -29,3 +29,28 @@ def test_ae_trains_on_the_cpu_and_refuses_an_absent_gpu(tmp_path):
     with pytest.raises(JetvizInputError, match="CUDA GPU"):
         train(jets, tmp_path / "gpu", CONFIG, TINY, progress=False, device=ABSENT)
     assert not (tmp_path / "gpu").exists()
+
+
+def _worker(rank: int, root: str) -> None:
+    torch.manual_seed(0)  # the initial weights (rank 0's are broadcast anyway)
+    train(make_jetset(n=400, p=10, seed=6), f"{root}/ddp", CONFIG, TINY, command="ddp",
+          progress=False, device="cpu")
+
+
+def test_two_gloo_processes_train_the_one_process_ae(tmp_path):
+    from jetviz.anomaly import checkpoint as ckpt
+    from tests.support_device import run_two_processes
+
+    run_two_processes(_worker, str(tmp_path))
+    torch.manual_seed(0)
+    train(make_jetset(n=400, p=10, seed=6), tmp_path / "single", CONFIG, TINY, command="one",
+          progress=False, device="cpu")
+    ddp, _, record = ckpt.load(tmp_path / "ddp", "cpu")
+    single, _, one = ckpt.load(tmp_path / "single", "cpu")
+    assert record["world_size"] == 2 and one["world_size"] == 1
+    # the energy is a mean over images and every batch of 16 splits 8/8: the same AE
+    for name, value in single.state_dict().items():
+        torch.testing.assert_close(ddp.state_dict()[name], value, rtol=1e-4, atol=1e-5)
+    assert record["ae_history"][0]["val_energy"] == pytest.approx(
+        one["ae_history"][0]["val_energy"], rel=1e-4)
+    assert record["evaluation"]["signals"].keys() == one["evaluation"]["signals"].keys()

@@ -40,9 +40,16 @@ def test_flow_prior_fits_on_the_cpu_and_refuses_an_absent_gpu():
         fit_flow_prior(*_posteriors(), FLOW, FIT, device=ABSENT)
 
 
-def test_mass_mmd_tunes_on_the_cpu_and_refuses_an_absent_gpu(tmp_path):
-    root = tiny_gen_root(tmp_path)
-    config = MmdConfig(steps=2, batch_size=32, latent_pool=64)
+MMD = MmdConfig(steps=2, batch_size=32, latent_pool=64)
+
+
+@pytest.fixture(scope="module")
+def gen_root(tmp_path_factory):
+    return tiny_gen_root(tmp_path_factory.mktemp("gen"))
+
+
+def test_mass_mmd_tunes_on_the_cpu_and_refuses_an_absent_gpu(gen_root):
+    root, config = gen_root, MMD
     record = tune_with_mass_mmd(root / "gen_tiny", root / "gen_cpu", jets=tiny_gluon_jets(),
                                 config=config, device="cpu")
     assert record["mass_mmd"]["device"] == "cpu" and (root / "gen_cpu" / "flow").is_dir()
@@ -50,6 +57,27 @@ def test_mass_mmd_tunes_on_the_cpu_and_refuses_an_absent_gpu(tmp_path):
         tune_with_mass_mmd(root / "gen_tiny", root / "gen_gpu", jets=tiny_gluon_jets(),
                            config=config, device=ABSENT)
     assert not (root / "gen_gpu").exists()
+
+
+def _mmd_worker(rank: int, root: str) -> None:
+    # rank 1 is given its own output directory: only rank 0 writes, so it must stay absent
+    record = tune_with_mass_mmd(Path(root) / "gen_tiny", Path(root) / f"gen_ddp{rank}",
+                                jets=tiny_gluon_jets(), config=MMD, device="cpu")
+    (Path(root) / f"mmd{rank}.json").write_text(json.dumps(record["mass_mmd"]))
+
+
+def test_two_gloo_processes_tune_one_decoder_and_rank0_writes(gen_root):
+    from jetviz.generation.generators import Generator, list_generators
+
+    run_two_processes(_mmd_worker, str(gen_root))
+    assert not (gen_root / "gen_ddp1").exists()
+    r0, r1 = (json.loads((gen_root / f"mmd{r}.json").read_text()) for r in (0, 1))
+    assert r0["world_size"] == r1["world_size"] == 2
+    tuned = Generator(next(s for s in list_generators(gen_root) if s.key == "gen_ddp0/flow"))
+    before = Generator(next(s for s in list_generators(gen_root) if s.key == "gen_tiny/flow"))
+    old, new = before.model.state_dict(), tuned.model.state_dict()
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed and all(k.startswith(("decoder.", "embed_dec.")) for k in changed)
 
 
 def _fit_worker(rank: int, out: str) -> None:

@@ -61,3 +61,27 @@ def test_two_gloo_processes_train_the_one_process_cinn_and_rank0_writes(tmp_path
     assert [h["val_nll"] for h in r0["history"]] == [h["val_nll"] for h in r1["history"]]
     assert [h["val_nll"] for h in r0["history"]] == pytest.approx(
         [h["val_nll"] for h in record["history"]], rel=1e-4)
+
+
+def test_torchrun_runs_the_cli_in_two_processes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from jetviz.unfolding.data import write_pairs
+
+    write_pairs(tmp_path / "pairs.h5", _events())
+    out = tmp_path / "cinn"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc_per_node=2", "-m", "jetviz", "unfold", "train", "--data",
+               str(tmp_path / "pairs.h5"), "--out", str(out), "--n-test", "50", "--epochs", "1",
+               "--batch-size", "64", "--transforms", "2", "--hidden", "8", "--context", "4",
+               "--no-progress", "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("best epoch 1") == 1  # only rank 0 reports
+    record = checkpoints.read_config(out, "cinn")["record"]
+    assert record["world_size"] == 2 and record["device"] == "cpu"
+    assert "--device cpu" in record["commands"][0]

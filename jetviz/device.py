@@ -102,6 +102,12 @@ def setup_distributed(device: torch.device) -> tuple[int, int]:
     return rank, world
 
 
+def shutdown_distributed() -> None:
+    """Leave the process group, if this process joined one (at the end of a command)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def is_writer() -> bool:
     """Whether this process writes files: rank 0 (the only process of a plain run)."""
     return dist_info()[0] == 0

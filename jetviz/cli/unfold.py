@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         _train(args, command)
     else:
         _posterior(args, command)
-    print(f"done in {time.perf_counter() - start:.0f} s")
+    if os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
+        print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
 

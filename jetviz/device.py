@@ -139,6 +139,17 @@ def finite_everywhere(value: torch.Tensor, world: int) -> bool:
     return bool(torch.isfinite(check).all())
 
 
+def mean_over_processes(values: float | list[float], world: int) -> float | list[float]:
+    """The mean over the processes of a per-process number or list (what the record keeps
+    of losses each process measured on its share); ``values`` itself for one process."""
+    if world <= 1:
+        return values
+    total = torch.as_tensor(values, dtype=torch.float64).clone()
+    dist.all_reduce(total)
+    total /= world
+    return total.item() if total.ndim == 0 else total.tolist()
+
+
 def broadcast_parameters(module: torch.nn.Module) -> None:
     """Copy rank 0's parameters and buffers to every process (no-op for one process)."""
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:

@@ -45,6 +45,7 @@ from jetviz.device import (
     device_record,
     grad_scaler,
     is_writer,
+    mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
@@ -243,14 +244,15 @@ def _ae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -
         rec["epoch"] = rec.get("epoch", 0) + 1
         v = mean_energy(model, val)
         speed = len(losses) * cfg.batch_size / (time.perf_counter() - t0)  # all processes
-        hist.append({"epoch": rec["epoch"], "train_energy": float(np.mean(losses)),
+        train_energy = mean_over_processes(float(np.mean(losses)), run.world)
+        hist.append({"epoch": rec["epoch"], "train_energy": train_energy,
                      "val_energy": v, "jets_per_s": speed})
         if v < best:
             best = rec["best_val"] = v
             rec["best_epoch"] = rec["epoch"]
             run.save()
         run.save_last()
-        _log(f"[ae] epoch {rec['epoch']}/{cfg.ae_epochs}  train E {np.mean(losses):.3e}  "
+        _log(f"[ae] epoch {rec['epoch']}/{cfg.ae_epochs}  train E {train_energy:.3e}  "
              f"val E {v:.3e}  {speed:,.0f} jets/s  {(time.perf_counter() - run.start) / 60:.1f}"
              " min", progress)
     if rec.get("best_epoch"):  # continue from the best epoch, as saved

@@ -41,6 +41,7 @@ from jetviz.device import (
     device_record,
     finite_everywhere,
     is_writer,
+    mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
@@ -183,8 +184,8 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    curve = {k: [float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)]
-             for k, v in history.items()}
+    curve = {k: mean_over_processes([float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)],
+                                    world) for k, v in history.items()}
     return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
                    "beta": float(beta), "seconds": round(time.perf_counter() - start, 1),
                    "curves_per_50_steps": curve, **device_record(device, world)}

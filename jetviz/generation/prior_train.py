@@ -30,6 +30,7 @@ from jetviz.device import (
     device_record,
     finite_everywhere,
     is_writer,
+    mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
@@ -139,7 +140,8 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
         prior.eval()
         with torch.no_grad():
             val_nll = float(-prior.log_prob(val_z).mean())
-        entry = {"epoch": epoch + 1, "lr": lr, "train_nll": total / count, "val_nll": val_nll}
+        entry = {"epoch": epoch + 1, "lr": lr,
+                 "train_nll": mean_over_processes(total / count, world), "val_nll": val_nll}
         record["history"].append(entry)
         if record["best_val_nll"] is None or val_nll < record["best_val_nll"]:
             record.update(best_epoch=epoch, best_val_nll=val_nll)

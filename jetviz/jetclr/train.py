@@ -33,6 +33,7 @@ from jetviz.device import (
     broadcast_parameters,
     device_record,
     grad_scaler,
+    mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
@@ -180,5 +181,6 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
             progress(step, float(np.mean(losses[-LOG_EVERY:])))
     model.eval()
     return model.cpu(), {"seconds": round(time.perf_counter() - start, 1),
-                         "n_train_jets": len(particles), **_loss_record(losses),
+                         "n_train_jets": len(particles),
+                         **_loss_record(mean_over_processes(losses, world)),
                          **device_record(device, world)}

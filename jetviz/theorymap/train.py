@@ -32,6 +32,7 @@ from jetviz.device import (
     device_record,
     grad_scaler,
     is_writer,
+    mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
@@ -137,7 +138,7 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
         sched.step()
         running += float(loss.detach())
         if step % every == 0:
-            history.append(round(running / every, 6))
+            history.append(round(mean_over_processes(running / every, world), 6))
             running = 0.0
             if progress and rank == 0:
                 print(f"  {config.method} N={n} step {step}/{config.steps} loss {history[-1]:.4f}",

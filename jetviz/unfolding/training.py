@@ -29,6 +29,7 @@ from jetviz.device import (
     broadcast_parameters,
     device_record,
     is_writer,
+    mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
@@ -137,7 +138,8 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         if not math.isfinite(val):
             raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
         epoch += 1
-        record["history"].append({"epoch": epoch, "train_nll": float(np.mean(losses)),
+        train_nll = mean_over_processes(float(np.mean(losses)), world)
+        record["history"].append({"epoch": epoch, "train_nll": train_nll,
                                   "val_nll": val, "seconds": time.perf_counter() - start})
         if record["best_val_nll"] is None or val < record["best_val_nll"]:
             record.update(best_epoch=epoch, best_val_nll=val)
@@ -145,7 +147,7 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
                 save_cinn(out, model, record)
         if is_writer():
             save_last(out, model, record, optimizer)
-        bar.set_postfix(train=f"{np.mean(losses):.3f}", val=f"{val:.3f}")
+        bar.set_postfix(train=f"{train_nll:.3f}", val=f"{val:.3f}")
         bar.update(1)
     bar.close()
     barrier()  # rank 0 has written the best epoch

@@ -68,3 +68,31 @@ def test_two_gloo_processes_keep_identical_replicas(tmp_path):
         assert any((init[k] - a[k]).abs().max() > 0 for k in a)  # the replicas did train
         record = json.loads((tmp_path / f"{augmentations}1.json").read_text())
         assert record["world_size"] == 2
+
+
+def test_one_process_run_is_the_plain_loop_it_replaced():
+    """Pins the CPU behaviour: one process on the shared path gives, bit for bit, the
+    weights of the loop JetCLR's supervised ceiling ran before jetviz.device existed."""
+    import numpy as np
+
+    from jetviz.jetclr.model import JetClassifier
+    from jetviz.jetclr.train import _batches, _optimizer
+
+    jets, y = _jets()
+    config = TrainConfig(augmentations="supervised", steps=5, batch_size=16, encoder=TINY)
+    model, _ = train(jets.particles, jets.mask, config, labels=y, device="cpu")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    plain = JetClassifier(config.encoder)
+    opt, sched = _optimizer(plain, config)
+    for idx in _batches(len(jets.particles), config.batch_size, config.steps, rng):
+        logits = plain(torch.from_numpy(jets.particles[idx].astype(np.float32)),
+                       torch.from_numpy(jets.mask[idx]))
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, torch.from_numpy(y[idx].astype(np.float32)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    for name, value in plain.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], value, rtol=0, atol=0)

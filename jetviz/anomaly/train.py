@@ -135,7 +135,7 @@ def stored_config(out: str | Path) -> TrainConfig:
 
 
 def _log(msg: str, progress: bool) -> None:
-    if progress:
+    if progress and is_writer():  # torchrun: rank 0 reports
         print(msg, flush=True)
 
 

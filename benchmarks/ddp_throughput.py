@@ -5,9 +5,12 @@ thread each, on real jets of the embedded default file; prints the ratio (goal �
     python benchmarks/ddp_throughput.py [--jets 2048] [--steps 40]
 
 Each run is a fresh spawned process group (one process, then two) training the same seeded
-model on the same jets; the VAE's rate is the median over its epochs of the jets all
-processes saw per second (its record's ``throughput``), JetCLR's is steps × batch / seconds.
-On a machine whose cores are busy with other work the ratio is lower than the hardware's.
+model on the same jets. The batch sizes are those of the commands: ``jetviz train``'s batch
+(256, its default) is per process, so two processes see twice the jets per step; JetCLR's
+batch (128) is the run's, shared by the processes. The VAE's rate is the median over its epochs (the
+first one pays numba's compilation) of the jets all processes saw per second (its record's
+``throughput``); JetCLR's is steps × batch / seconds. On a machine whose cores are busy with
+other work the ratio is lower than the hardware's.
 """
 
 from __future__ import annotations
@@ -40,11 +43,11 @@ def _vae(n_jets: int, steps: int) -> float:
 
     jets = load_jets(str(DEFAULT_JETS), n_particles=30)
     jets = jets.subset(slice(0, n_jets))
-    batch = 64
-    epochs = max(2, round(steps * batch / (0.9 * n_jets)))
+    batch = 256  # per process: `jetviz train`'s default --batch-size
+    epochs = max(3, round(steps * batch / (0.9 * n_jets)))
     _, record = train(VAEConfig(loss="exact"), jets,
-                      TrainConfig(epochs=epochs, batch_size=batch // dist_world(),
-                                  scan_points=0, patience=10**6), device="cpu")
+                      TrainConfig(epochs=epochs, batch_size=batch, scan_points=0,
+                                  patience=10**6), device="cpu")
     return float(record["throughput"])
 
 
@@ -57,10 +60,6 @@ def _jetclr(n_jets: int, steps: int) -> float:
     config = TrainConfig(augmentations="all", steps=steps, batch_size=128)
     _, record = train(jets.particles, jets.mask, config, jet_pt=jets.jets[:, 0], device="cpu")
     return steps * config.batch_size / record["seconds"]
-
-
-def dist_world() -> int:
-    return dist.get_world_size() if dist.is_initialized() else 1
 
 
 def _worker(rank: int, world: int, port: int, name: str, n_jets: int, steps: int,

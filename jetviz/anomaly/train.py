@@ -7,6 +7,12 @@ of :mod:`jetviz.anomaly.nae` at a much smaller learning rate (the paper: 10â»â
 fresh negative samples every step. Both phases save ``last/`` regularly, so ``resume``
 continues where an interrupted run stopped; the AE phase keeps the epoch with the lowest
 validation energy, the NAE phase its last step (no labels are used to pick a model).
+
+Both phases run on :func:`jetviz.device.resolve_device`'s device (the AE phase under float16
+autocast on CUDA; the NAE phase in float32, as its Langevin chains follow small energy
+differences). Under torchrun every process draws the same seeded batch and trains on its
+share (:mod:`jetviz.device`); the NAE's negative samples are drawn alike on every process;
+rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -31,7 +37,19 @@ from jetviz.anomaly.nae import (
     sample_negatives,
     weight_norm,
 )
-from jetviz.device import default_device
+from jetviz.device import (
+    Stepper,
+    autocast,
+    barrier,
+    broadcast_parameters,
+    device_record,
+    grad_scaler,
+    is_writer,
+    mean_over_processes,
+    resolve_device,
+    setup_distributed,
+    shard,
+)
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 
@@ -117,7 +135,7 @@ def stored_config(out: str | Path) -> TrainConfig:
 
 
 def _log(msg: str, progress: bool) -> None:
-    if progress:
+    if progress and is_writer():  # torchrun: rank 0 reports
         print(msg, flush=True)
 
 
@@ -158,8 +176,9 @@ class _Run:
     """State of one training run: model, optimiser, buffer, generator, record."""
 
     def __init__(self, out: Path, model: ConvAE, cfg: TrainConfig, record: dict,
-                 device: torch.device) -> None:
+                 device: torch.device, rank: int = 0, world: int = 1) -> None:
         self.out, self.model, self.cfg, self.record, self.device = out, model, cfg, record, device
+        self.rank, self.world = rank, world
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.buffer = ReplayBuffer(cfg.sampler.buffer_size, model.config.latent_dim)
         self.opt = self._optimizer(record.get("phase", "ae"))
@@ -177,11 +196,21 @@ class _Run:
         limit = self.cfg.max_minutes
         return limit is not None and (time.perf_counter() - self.start) / 60 > limit
 
+    def stepper(self, phase: str) -> Stepper:
+        """The optimizer step of a phase: the AE's clipped and AMP-scaled, the NAE's plain."""
+        ae = phase == "ae"
+        return Stepper(self.opt, list(self.model.parameters()),
+                       grad_scaler(self.device, enabled=ae), self.cfg.clip_grad if ae else 0.0,
+                       self.world)
+
     def save(self, samples: dict[str, torch.Tensor] | None = None) -> None:
-        """The model kept so far (best AE epoch, selected NAE step) into ``out``."""
-        _save(self.out, self.model, self.config(), self.record, samples)
+        """The model kept so far (best AE epoch, selected NAE step) into ``out`` (rank 0)."""
+        if is_writer():
+            _save(self.out, self.model, self.config(), self.record, samples)
 
     def save_last(self) -> None:
+        if not is_writer():
+            return
         state = {"generator": self.gen.get_state(), "buffer": self.buffer.points}
         self.record["minutes"] = self.record.get("minutes_before", 0.0) + (
             time.perf_counter() - self.start) / 60
@@ -201,33 +230,33 @@ def _ae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -
     cfg, model, rec = run.cfg, run.model, run.record
     hist = rec.setdefault("ae_history", [])
     best = rec.get("best_val", math.inf)
+    stepper = run.stepper("ae")
     while rec.get("epoch", 0) < cfg.ae_epochs and not run.out_of_time():
         t0, model = time.perf_counter(), model.train()
         perm = torch.randperm(len(fit), generator=run.gen)
         losses = []
         for i in range(0, len(fit) - cfg.batch_size + 1, cfg.batch_size):
-            x = fit[perm[i:i + cfg.batch_size]].to(run.device)
-            loss = model.energy(x).mean()
-            total = loss + cfg.l2 * weight_norm(model)
-            run.opt.zero_grad()
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-            run.opt.step()
+            x = fit[shard(perm[i:i + cfg.batch_size], run.rank, run.world)].to(run.device)
+            with autocast(run.device):
+                loss = model.energy(x).mean()
+            stepper.step(loss + cfg.l2 * weight_norm(model))
             losses.append(loss.item())
         rec["epoch"] = rec.get("epoch", 0) + 1
         v = mean_energy(model, val)
-        speed = len(losses) * cfg.batch_size / (time.perf_counter() - t0)
-        hist.append({"epoch": rec["epoch"], "train_energy": float(np.mean(losses)),
+        speed = len(losses) * cfg.batch_size / (time.perf_counter() - t0)  # all processes
+        train_energy = mean_over_processes(float(np.mean(losses)), run.world)
+        hist.append({"epoch": rec["epoch"], "train_energy": train_energy,
                      "val_energy": v, "jets_per_s": speed})
         if v < best:
             best = rec["best_val"] = v
             rec["best_epoch"] = rec["epoch"]
             run.save()
         run.save_last()
-        _log(f"[ae] epoch {rec['epoch']}/{cfg.ae_epochs}  train E {np.mean(losses):.3e}  "
+        _log(f"[ae] epoch {rec['epoch']}/{cfg.ae_epochs}  train E {train_energy:.3e}  "
              f"val E {v:.3e}  {speed:,.0f} jets/s  {(time.perf_counter() - run.start) / 60:.1f}"
              " min", progress)
     if rec.get("best_epoch"):  # continue from the best epoch, as saved
+        barrier()  # rank 0 has written it
         best_model, _, _ = ckpt.load(run.out, run.device)
         model.load_state_dict(best_model.state_dict())
 
@@ -252,17 +281,16 @@ def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
         rec["selection_step0_auc"] = _select(run, monitor, progress)  # the AE itself
     hist = rec.setdefault("nae_history", [])
     every = max(1, cfg.nae_steps // 40)
+    stepper = run.stepper("nae")
     model.train()
     t0 = time.perf_counter()
     while rec.get("step", 0) < cfg.nae_steps and not run.out_of_time():
         idx = torch.randint(len(fit), (cfg.batch_size,), generator=run.gen)
-        x = fit[idx].to(run.device)
+        x = fit[shard(idx, run.rank, run.world)].to(run.device)
         neg = sample_negatives(model, cfg.negatives, cfg.sampler, run.buffer, run.gen)
         e_pos, e_neg = model.energy(x), model.energy(neg["x"])
         loss = nae_loss(e_pos, e_neg, cfg.temperature, cfg.gamma) + cfg.l2 * weight_norm(model)
-        run.opt.zero_grad()
-        loss.backward()
-        run.opt.step()
+        stepper.step(loss)
         rec["step"] = rec.get("step", 0) + 1
         run.samples = {k: v.detach().cpu()[: cfg.n_samples_kept] for k, v in neg.items()}
         monitored = bool(monitor is not None and cfg.monitor_every
@@ -287,13 +315,17 @@ def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
 
 def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfig | None = None,
           resume: bool = False, command: str = "", progress: bool = True,
-          device: torch.device | None = None) -> Path:
+          device: torch.device | str | None = None) -> Path:
     """Train an AE or NAE on the background jets of ``jets`` and save it in ``out``.
+
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present). Under torchrun
+    every process trains its share of each batch and rank 0 alone writes ``out``.
 
     Returns:
         The checkpoint directory (its config.json's record holds the held-out evaluation).
     """
-    out, device = Path(out), device or default_device()
+    out, device = Path(out), resolve_device(device)
+    rank, world = setup_distributed(device)
     if resume:
         checkpoints.recover_last(out)
         model, config, record = ckpt.load(out / checkpoints.LAST, device)
@@ -313,7 +345,9 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
             record = {"commands": [command]}
         record["phase"] = "ae" if cfg.ae_epochs > 0 else "nae"
     model.train()
-    run = _Run(out, model, cfg, record, device)
+    broadcast_parameters(model)
+    record.update(device_record(device, world))
+    run = _Run(out, model, cfg, record, device, rank, world)
     if resume:
         run.restore()
     fit, val, data = _training_images(jets, cfg, model.config,
@@ -333,20 +367,25 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
 
         _nae_phase(run, fit, val, progress, monitor)
         record["complete"] = record.get("step", 0) >= cfg.nae_steps
+        barrier()  # rank 0 has written the selected step
         if cfg.monitor_every:  # the selected step's weights and samples, this record
             model, _, _ = ckpt.load(out, device)
             samples = ckpt.load_samples(out) or run.samples
         else:
             samples = run.samples
-        _save(out, model, run.config(), record, samples)
+        run.model = model
+        run.save(samples)
     else:
         record["complete"] = record.get("epoch", 0) >= cfg.ae_epochs
     record["minutes"] = record.get("minutes_before", 0.0) + (time.perf_counter() - run.start) / 60
+    barrier()
     final, _, _ = ckpt.load(out, device)
     record["evaluation"] = evaluate_checkpoint(final, jets, cfg.background,
                                                cfg.n_train + cfg.n_select)
     samples = ckpt.load_samples(out) if cfg.method == "nae" else None
-    _save(out, final, run.config(), record, samples)
+    run.model = final
+    run.save(samples)
+    barrier()
     _log(f"saved {out}: " + ", ".join(f"{k} AUC {v['auc']:.3f}"
                                        for k, v in record["evaluation"]["signals"].items()),
          progress)

@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\njetviz {args.command}: interrupted (every file is written whole or not at "
               "all)", file=sys.stderr)
         return 130
+    finally:
+        if "torch.distributed" in sys.modules:  # a torchrun process leaves its group
+            from jetviz.device import shutdown_distributed
+
+            shutdown_distributed()
 
 
 if __name__ == "__main__":

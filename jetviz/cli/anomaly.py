@@ -60,6 +60,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    "training jets used to choose the NAE step; the test jets come after")
     t.add_argument("--seed", type=int, default=1, help="seed of every random draw")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                        "each process takes cuda:LOCAL_RANK)")
     t.add_argument("--max-minutes", type=float, default=None,
                    help="stop and save after this many minutes")
     t.add_argument("--no-progress", action="store_true", help="print nothing while training")
@@ -96,7 +99,9 @@ def _train(args: argparse.Namespace) -> int:
     from jetviz.anomaly.model import AEConfig
     from jetviz.anomaly.nae import SamplerConfig
     from jetviz.anomaly.train import TrainConfig, stored_config, train
+    from jetviz.device import resolve_device
 
+    device = resolve_device(args.device)
     sampler = SamplerConfig(z_steps=args.z_steps, x_steps=args.x_steps,
                             z_step_size=args.z_step_size, x_step_size=args.x_step_size,
                             z_noise=args.z_noise, x_noise=args.x_noise,
@@ -119,7 +124,7 @@ def _train(args: argparse.Namespace) -> int:
         if len(sys.argv) > 2 and sys.argv[1] == "anomaly" else "jetviz anomaly train (API)"
     torch_seed(args.seed)
     train(_jets(args.jets), args.out, cfg, model_config, resume=args.resume, command=command,
-          progress=not args.no_progress)
+          progress=not args.no_progress, device=device)
     return 0
 
 

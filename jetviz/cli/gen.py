@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from jetviz.device import is_writer, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import load_vae
 from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
@@ -45,6 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (0: torch's default); 1 lets runs share the cores")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                        "each process takes cuda:LOCAL_RANK)")
     q = sub.add_parser("mmd", help="fine-tune a generator's decoder with an MMD term on the "
                                    "jet mass (talk 004); writes a new generator directory")
     q.add_argument("--gen", required=True, help="generator directory with a flow prior "
@@ -56,9 +60,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                        "each process takes cuda:LOCAL_RANK)")
 
 
-def _mmd(args: argparse.Namespace, path: str, command: str) -> int:
+def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device) -> int:
     from jetviz.readers import load_jets
 
     jets = load_jets(path)  # prepared_truth keeps the VAE's hardest P particles
@@ -70,12 +77,13 @@ def _mmd(args: argparse.Namespace, path: str, command: str) -> int:
     record = tune_with_mass_mmd(
         args.gen, args.out, jets=jets, provenance={"command": command},
         config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed),
-        progress=report)
-    print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
+        progress=report, device=device)
+    if is_writer():
+        print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
     return 0
 
 
-def _prior(args: argparse.Namespace, path: str, command: str) -> int:
+def _prior(args: argparse.Namespace, path: str, command: str, device: torch.device) -> int:
     from jetviz.readers import load_jets
 
     model_config = load_vae(args.vae)[1]
@@ -86,7 +94,9 @@ def _prior(args: argparse.Namespace, path: str, command: str) -> int:
         flow_config={"kind": args.kind, "transforms": args.transforms,
                      "hidden": args.hidden, "passes": args.passes},
         fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
-        provenance={"command": command})
+        provenance={"command": command}, device=device)
+    if not is_writer():
+        return 0
     print(json.dumps({"out": args.out, "epochs": len(record["history"]),
                       "best_val_nll": record["best_val_nll"],
                       "val_nll_gaussian": record["val_nll_gaussian"],
@@ -100,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     path = args.data or str(DEFAULT_JETS)
     if not Path(path).is_file():
         raise JetvizInputError(f"{path}: no such jet file; pass --data")
     command = "jetviz gen " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     action = _mmd if args.gen_command == "mmd" else _prior
-    return action(args, path, command)
+    return action(args, path, command, device)

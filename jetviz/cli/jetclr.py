@@ -8,6 +8,7 @@ import argparse
 import shlex
 import sys
 
+from jetviz.device import is_writer, resolve_device
 from jetviz.jetclr.ablation import reprobe, run_ablation
 from jetviz.jetclr.augment import ABLATION_SETS
 from jetviz.jetclr.model import EncoderConfig
@@ -41,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ab.add_argument("--parallel", type=int, default=1, help="trainings at once (1 thread each)")
     ab.add_argument("--only", nargs="+", default=None,
                     choices=[*ABLATION_SETS, SUPERVISED], help="run only these entries")
+    ab.add_argument("--device", default=None,
+                    help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                         "each process takes cuda:LOCAL_RANK)")
     ab.add_argument("--map-per-class", type=int, default=600, help="jets per class on the map")
     rp = sub.add_parser("probe", help="refit the linear probes of an ablation's stored encoders "
                         "(no retraining) and update its table")
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "probe":
         print(format_table(reprobe(jets_path, out, command)))
         return 0
+    device = str(resolve_device(args.device))
     base = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         temperature=args.temperature, seed=args.seed,
@@ -63,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
                               rep_dim=args.rep_dim, pair_bias=args.pair_bias))
     table = run_ablation(jets_path, out, base, args.supervised_steps, args.split_seed,
                          args.max_per_class, args.parallel, args.only, args.map_per_class,
-                         command)
-    print(format_table(table))
+                         command, device=device)
+    if is_writer():
+        print(format_table(table))
     return 0

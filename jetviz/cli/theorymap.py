@@ -8,6 +8,7 @@ import shlex
 
 import torch
 
+from jetviz.device import is_writer, resolve_device
 from jetviz.paths import CHECKPOINTS, DEFAULT_EVENTS
 from jetviz.readers.store import read_events
 from jetviz.theorymap.checkpoint import load_summary
@@ -31,6 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--seed", type=int, default=0, help="split, unphysical sample and training")
     tr.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 leaves the other core to the rest of the machine)")
+    tr.add_argument("--device", default=None,
+                    help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                         "each process takes cuda:LOCAL_RANK)")
     rep = sub.add_parser("report", help="print the accuracy table of a trained directory")
     rep.add_argument("--dir", default=str(CHECKPOINTS / "theorymap"))
 
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(summary["table"], summary["set_sizes"]))
         return 0
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     events = read_events(args.events)
     command = shlex.join(["jetviz", "theorymap", "train", "--events", args.events,
                           "--set-sizes", *map(str, args.set_sizes), "--methods", *args.methods,
@@ -51,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     summary = run_training(events, args.out, args.set_sizes, args.methods,
                            EncoderConfig(latent=args.latent),
                            TrainConfig(steps=args.steps, margin=args.margin, seed=args.seed),
-                           command=command)
+                           command=command, device=device)
+    if not is_writer():
+        return 0
     print(format_table(summary["table"], summary["set_sizes"]))
     print(f"total {summary['total_seconds']} s; wrote {args.out}")
     return 0

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from jetviz.device import dist_info, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.simulation.toys import TOYS
-from jetviz.vae.epoch import dist_info
 from jetviz.vae.model import WEIGHTINGS, VAEConfig
 from jetviz.vae.train import TrainConfig, rescan, train
 
@@ -77,7 +77,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="stop after the epoch that passes this wall time (0: no limit)")
     o.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
-    o.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
+    o.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                        "each process takes cuda:LOCAL_RANK)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     o.add_argument("--rescan", action="store_true",
                    help=("recompute the stored β-scan of the model in --out (bands, floor, "
@@ -177,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
     """``jetviz train``: train, checkpoint, scan; print a summary."""
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     data, provenance = _load_data(args)
     config = _config_from_args(args, data)
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -187,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     command = _command_line(args)
     provenance["command"] = command
     if args.rescan:
-        scan = rescan(args.out, data, command, device=args.device)
+        scan = rescan(args.out, data, command, device=device)
         print(json.dumps({"out": args.out, "floor": scan.floor,
                           "d1_max": float(scan.d1.max())}, indent=1))
         return 0
@@ -195,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         from jetviz.readers.points import save_points
         save_points(args.out, data)
     _, record = train(config, data, tc, out_dir=args.out, resume=args.resume,
-                      device=args.device, progress=not args.no_progress,
+                      device=device, progress=not args.no_progress,
                       provenance=provenance, resume_weighting=args.weighting)
     rank, _ = dist_info()
     if rank == 0:

@@ -79,6 +79,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          "not tell them apart)")
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
+    tr.add_argument("--device", default=None,
+                    help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
+                         "each process takes cuda:LOCAL_RANK)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     po = sub.add_parser("posterior", help="posterior summaries of the test sample")
@@ -103,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         _train(args, command)
     else:
         _posterior(args, command)
-    print(f"done in {time.perf_counter() - start:.0f} s")
+    if os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
+        print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
 
@@ -123,19 +127,22 @@ def _generate(args: argparse.Namespace, command: str) -> None:
 def _train(args: argparse.Namespace, command: str) -> None:
     import torch
 
+    from jetviz.device import is_writer, resolve_device
     from jetviz.unfolding.data import read_pairs
     from jetviz.unfolding.flow import CINNConfig
     from jetviz.unfolding.training import TrainConfig, train_cinn
 
     torch.set_num_threads(max(1, args.threads))
+    device = resolve_device(args.device)
     config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
                          swap_quarks=args.swap_quarks)
     model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
                               context=args.context)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
-                        resume=args.resume, progress=not args.no_progress)
-    print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
+                        resume=args.resume, progress=not args.no_progress, device=device)
+    if is_writer():
+        print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
 
 
 def _posterior(args: argparse.Namespace, command: str) -> None:

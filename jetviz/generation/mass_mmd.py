@@ -16,7 +16,10 @@ sum, and k is a sum of Gaussian kernels of widths ``KERNEL_WIDTHS`` (relative-ma
 so that both the peak position and its width are seen. MMD² is the unbiased estimator
 (Gretton et al., JMLR 13 (2012) 723).
 
-``finetune`` returns the tuned model; :func:`tune_with_mass_mmd` (``jetviz gen mmd``) writes it
+The fine-tuning runs on :func:`jetviz.device.resolve_device`'s device in float32 (the
+Sinkhorn EMD and the narrow kernels need it: no AMP) and, under torchrun, shares every batch
+between the processes (:mod:`jetviz.device`). ``finetune`` returns the tuned model;
+:func:`tune_with_mass_mmd` (``jetviz gen mmd``) writes it
 as a new generator (the tuned VAE + a copy of the flow prior), listed by the app next to the
 untuned one.
 """
@@ -32,6 +35,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz.device import (
+    Stepper,
+    broadcast_parameters,
+    device_record,
+    finite_everywhere,
+    is_writer,
+    mean_over_processes,
+    resolve_device,
+    setup_distributed,
+    shard,
+)
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import save_generator
 from jetviz.generation.generators import (
@@ -96,7 +110,8 @@ def relative_mass(particles: torch.Tensor) -> torch.Tensor:
 
 def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarray,
              mask: np.ndarray, jet_pt: np.ndarray, config: MmdConfig,
-             progress: Callable[[int, dict], None] | None = None) -> tuple[BetaVAE, dict]:
+             progress: Callable[[int, dict], None] | None = None,
+             device: torch.device | str | None = None) -> tuple[BetaVAE, dict]:
     """Fine-tune ``model``'s decoder in place at β with the mass MMD term (module docstring).
 
     Args:
@@ -105,23 +120,31 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         beta: β [GeV] of the generator.
         particles: (N, P, 3) prepared training jets; mask (N, P); jet_pt (N,) in GeV.
         config: the run.
-        progress: called as progress(step, means over the last 50 steps) every 50 steps.
+        progress: called as progress(step, means over the last 50 steps) every 50 steps
+            (rank 0).
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
 
     Returns:
-        The model (eval mode) and the run's record (loss history, seconds).
+        The model (eval mode, on ``device``) and the run's record (loss history, seconds,
+        device).
     """
+    device = resolve_device(device)
     if not isinstance(model, BetaVAE):
         raise JetvizInputError("MMD fine-tuning needs a jet β-VAE")
     if len(particles) < config.batch_size:
         raise JetvizInputError(f"MMD fine-tuning needs ≥ {config.batch_size} training jets, got "
                                f"{len(particles)}")
+    rank, world = setup_distributed(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     with torch.inference_mode():
         pool = prior.sample(config.latent_pool, torch.Generator().manual_seed(config.seed))
-    x_all = torch.from_numpy(np.asarray(particles, np.float32))
-    m_all = torch.from_numpy(np.asarray(mask, bool))
-    pt_all = torch.from_numpy(np.asarray(jet_pt, np.float32))
+    pool = pool.to(device)
+    model.to(device)
+    broadcast_parameters(model)
+    x_all = torch.from_numpy(np.asarray(particles, np.float32)).to(device)
+    m_all = torch.from_numpy(np.asarray(mask, bool)).to(device)
+    pt_all = torch.from_numpy(np.asarray(jet_pt, np.float32)).to(device)
     true_mass = relative_mass(torch.where(m_all[..., None], x_all, 0.0))  # (N,)
     decoder_params = [*model.decoder.parameters(), *model.embed_dec.parameters()]
     for p in model.parameters():
@@ -129,51 +152,54 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     for p in decoder_params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(decoder_params, lr=config.lr)
-    log_beta = log_beta_column(beta, config.batch_size)
+    stepper = Stepper(opt, decoder_params, world=world)
     history: dict[str, list[float]] = {"recon": [], "mmd2": [], "loss": []}
     start = time.perf_counter()
     model.train()
     for step in range(config.steps):
-        idx = torch.from_numpy(rng.choice(len(x_all), config.batch_size, replace=False))
+        idx = shard(torch.from_numpy(rng.choice(len(x_all), config.batch_size, replace=False)),
+                    rank, world)
         x, m, pt = x_all[idx], m_all[idx], pt_all[idx]
+        log_beta = log_beta_column(beta, len(idx), device)
         with torch.no_grad():
             mu, logvar = model.encode(x, m, log_beta)
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         recon = emd_sinkhorn(x, m, model.decode(z, log_beta), pt, model.config).square()
         recon = (recon / (2 * beta**2)).mean()
-        z_prior = pool[torch.from_numpy(rng.choice(len(pool), config.batch_size, replace=False))]
+        z_prior = pool[shard(torch.from_numpy(rng.choice(len(pool), config.batch_size,
+                                                         replace=False)), rank, world)]
         m_gen = relative_mass(model.decode(z_prior, log_beta))
-        m_true = true_mass[torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
-                                                       replace=False))]
+        m_true = true_mass[shard(torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
+                                                             replace=False)), rank, world)]
         mmd2 = mmd2_unbiased(m_gen, m_true)
         loss = recon + config.weight * mmd2
-        if not torch.isfinite(loss):
+        if not finite_everywhere(loss, world):
             raise JetvizInputError(f"MMD fine-tuning diverged at step {step} (loss {loss}); "
                                    "lower --lr or --weight")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        stepper.step(loss)
         for key, value in (("recon", recon), ("mmd2", mmd2), ("loss", loss)):
             history[key].append(float(value.detach()))
-        if progress is not None and (step % 50 == 0 or step == config.steps - 1):
+        if progress is not None and rank == 0 and (step % 50 == 0 or step == config.steps - 1):
             progress(step, {k: float(np.mean(v[-50:])) for k, v in history.items()})
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    curve = {k: [float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)]
-             for k, v in history.items()}
+    curve = {k: mean_over_processes([float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)],
+                                    world) for k, v in history.items()}
     return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
                    "beta": float(beta), "seconds": round(time.perf_counter() - start, 1),
-                   "curves_per_50_steps": curve}
+                   "curves_per_50_steps": curve, **device_record(device, world)}
 
 
 def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, jets: JetSet,
                        config: MmdConfig, provenance: dict | None = None,
-                       progress: Callable[[int, dict], None] | None = None) -> dict:
+                       progress: Callable[[int, dict], None] | None = None,
+                       device: torch.device | str | None = None) -> dict:
     """Fine-tune a generator's decoder with the mass MMD and write the generator ``out``.
 
     ``out`` holds the tuned VAE and a copy of the untouched flow prior (its record's loss
-    marked "+mmd"); returns the tuned VAE's record.
+    marked "+mmd"); returns the tuned VAE's record. Trains on ``device`` (default: CUDA
+    when present); under torchrun only rank 0 writes ``out``.
     """
     gen_dir = Path(gen_dir)
     spec = next(s for s in generator_specs(gen_dir) if s.prior == "flow")
@@ -182,11 +208,12 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
     train_idx, _ = vae_training_split(len(chosen), gen.vae_record)
     particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
     model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
-                                 config, progress)
+                                 config, progress, device)
     record = {k: v for k, v in gen.vae_record.items() if k != "scan"}  # the scan is the old one
     record.update({"mass_mmd": run_record, "tuned_from": relative_to_checkpoints(gen_dir),
                    **(provenance or {})})
     fit_record = {**gen.prior_record, "vae": relative_to_checkpoints(out),
                   "loss": f"{gen.config.loss}+mmd", **(provenance or {})}
-    save_generator(out, model, gen.config, record, gen.flow, fit_record)
+    if is_writer():
+        save_generator(out, model, gen.config, record, gen.flow, fit_record)
     return record

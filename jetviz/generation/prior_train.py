@@ -4,7 +4,10 @@
 likelihood to the aggregate posterior q(z) = ⟨q(z | x)⟩_x of jets, given their posterior means
 μ (N, D) and log-variances (N, D): every epoch draws fresh z = μ + σ ε, so the flow fits the
 mixture itself, not a fixed set of points. Adam with a cosine learning-rate decay to 5 %,
-early stopping on the negative log-likelihood (nats per jet) of held-out jets.
+early stopping on the negative log-likelihood (nats per jet) of held-out jets. The fit runs
+on :func:`jetviz.device.resolve_device`'s device and, under torchrun, shares every batch
+between the processes (:mod:`jetviz.device`); it stays in float32 (no AMP), as a flow's
+log-determinants need the precision.
 
 :func:`fit_generator_prior` is ``jetviz gen prior``: it encodes the VAE's training jets at β,
 fits the flow and writes a generator (:mod:`jetviz.generation.checkpoint`).
@@ -21,6 +24,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz.device import (
+    Stepper,
+    broadcast_parameters,
+    device_record,
+    finite_everywhere,
+    is_writer,
+    mean_over_processes,
+    resolve_device,
+    setup_distributed,
+    shard,
+)
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import load_vae, save_generator
 from jetviz.generation.generators import (
@@ -49,8 +63,8 @@ class FitConfig:
 
 def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
                    fit: FitConfig = FitConfig(), *,
-                   callback: Callable[[int, dict], None] | None = None
-                   ) -> tuple[FlowPrior, dict]:
+                   callback: Callable[[int, dict], None] | None = None,
+                   device: torch.device | str | None = None) -> tuple[FlowPrior, dict]:
     """Fit a flow by maximum likelihood to the aggregate posterior of jets.
 
     Each epoch draws fresh z = μ + σ ε for every training jet, so the flow fits the mixture
@@ -61,13 +75,16 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
         logvar: (N, D) their posterior log-variances.
         config: the flow; ``config.features`` must be D.
         fit: optimisation settings.
-        callback: called as ``callback(epoch, history_entry)`` after every epoch.
+        callback: called as ``callback(epoch, history_entry)`` after every epoch (rank 0).
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
 
     Returns:
-        (the prior in eval mode, the record: ``history`` per epoch with ``train_nll``,
-        ``val_nll`` (nats per jet), ``best_epoch``, ``val_nll_gaussian`` of the same
-        validation latents under N(0, 1), ``n_train``, ``n_val``, ``fit_config``).
+        (the prior in eval mode, on ``device``; the record: ``history`` per epoch with
+        ``train_nll``, ``val_nll`` (nats per jet), ``best_epoch``, ``val_nll_gaussian`` of the
+        same validation latents under N(0, 1), ``n_train``, ``n_val``, ``fit_config``,
+        ``device``, ``world_size``).
     """
+    device = resolve_device(device)
     mu = np.asarray(mu, dtype=np.float32)
     logvar = np.asarray(logvar, dtype=np.float32)
     if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[1] != config.features:
@@ -79,21 +96,27 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
     n_val = max(1, round(n * fit.val_fraction))
     if n - n_val < 2:
         raise JetvizInputError(f"only {n} jets: too few to fit a flow prior (need ≥ 3)")
+    rank, world = setup_distributed(device)
     gen = torch.Generator().manual_seed(fit.seed)
     perm = torch.randperm(n, generator=gen)
     mu_t, sd_t = torch.from_numpy(mu), torch.from_numpy(np.exp(0.5 * logvar))
     tr, va = perm[n_val:], perm[:n_val]
-    val_z = mu_t[va] + sd_t[va] * torch.randn((n_val, config.features), generator=gen)
+    val_z = (mu_t[va] + sd_t[va] * torch.randn((n_val, config.features), generator=gen)
+             ).to(device)
     torch.manual_seed(fit.seed)  # the flow's initial weights
     prior = FlowPrior(config)
     z_all = mu_t[tr] + sd_t[tr] * torch.randn((len(tr), config.features), generator=gen)
     prior.loc.copy_(z_all.mean(0))
     prior.scale.copy_(z_all.std(0).clamp_min(1e-3))
+    prior.to(device)
+    broadcast_parameters(prior)
     best_state = {k: v.clone() for k, v in prior.state_dict().items()}
     optimizer = torch.optim.Adam(prior.flow.parameters(), lr=fit.lr)
+    stepper = Stepper(optimizer, list(prior.flow.parameters()), grad_clip=10.0, world=world)
     steps = max(1, math.ceil(len(tr) / fit.batch_size))
     record: dict = {"history": [], "best_epoch": -1, "best_val_nll": None,
-                    "fit_config": asdict(fit), "n_train": len(tr), "n_val": n_val}
+                    "fit_config": asdict(fit), "n_train": len(tr), "n_val": n_val,
+                    **device_record(device, world)}
     bad = 0
     for epoch in range(fit.epochs):
         lr = fit.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / max(fit.epochs - 1, 1))))
@@ -101,24 +124,24 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
             group["lr"] = lr
         prior.train()
         order = tr[torch.randperm(len(tr), generator=gen)]
-        z = mu_t[order] + sd_t[order] * torch.randn((len(order), config.features), generator=gen)
-        total = 0.0
+        z = (mu_t[order] + sd_t[order] * torch.randn((len(order), config.features),
+                                                     generator=gen)).to(device)
+        total, count = 0.0, 0
         for s in range(steps):
-            batch = z[s * fit.batch_size:(s + 1) * fit.batch_size]
+            batch = shard(z[s * fit.batch_size:(s + 1) * fit.batch_size], rank, world)
             loss = -prior.log_prob(batch).mean()
-            if not torch.isfinite(loss):
+            if not finite_everywhere(loss, world):
                 raise JetvizInputError(
                     f"flow prior fit diverged at epoch {epoch + 1} (NLL {float(loss)}); lower "
                     f"the learning rate (now {lr:g})")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(prior.flow.parameters(), 10.0)
-            optimizer.step()
+            stepper.step(loss)
             total += float(loss.detach()) * len(batch)
+            count += len(batch)
         prior.eval()
         with torch.no_grad():
             val_nll = float(-prior.log_prob(val_z).mean())
-        entry = {"epoch": epoch + 1, "lr": lr, "train_nll": total / len(tr), "val_nll": val_nll}
+        entry = {"epoch": epoch + 1, "lr": lr,
+                 "train_nll": mean_over_processes(total / count, world), "val_nll": val_nll}
         record["history"].append(entry)
         if record["best_val_nll"] is None or val_nll < record["best_val_nll"]:
             record.update(best_epoch=epoch, best_val_nll=val_nll)
@@ -126,7 +149,7 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
             bad = 0
         else:
             bad += 1
-        if callback is not None:
+        if callback is not None and rank == 0:
             callback(epoch, entry)
         if bad >= fit.patience:
             break
@@ -147,13 +170,15 @@ def relative_to_checkpoints(path: str | os.PathLike) -> str:
 def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.PathLike, *,
                         jets: JetSet, classes: list[str] | None = None,
                         flow_config: dict | None = None, fit: FitConfig | None = None,
-                        provenance: dict | None = None) -> dict:
+                        provenance: dict | None = None,
+                        device: torch.device | str | None = None) -> dict:
     """Fit the flow prior of a VAE at β and write the generator ``out``; returns the fit record.
 
     The flow is fitted to the aggregate posterior at β of the VAE's *training* jets (the same
     split ``jetviz train`` made, see :func:`vae_training_split`); their pT quantiles are stored
     for sampling jet pT. ``out`` receives the VAE (kind "generator") and the flow in ``flow/``;
-    ``out`` may be ``vae_dir`` itself, which then becomes a generator.
+    ``out`` may be ``vae_dir`` itself, which then becomes a generator. The flow trains on
+    ``device`` (default: CUDA when present); under torchrun only rank 0 writes ``out``.
     """
     vae_dir = Path(vae_dir)
     model, config, vae_record = load_vae(vae_dir)
@@ -168,11 +193,12 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
     particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), config.n_particles_in)
     mu, logvar = encode_jets(model, particles, mask, beta)
     flow = FlowPriorConfig(features=config.latent_dim, **(flow_config or {}))
-    prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig())
+    prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig(), device=device)
     record.update({
         "vae": relative_to_checkpoints(vae_dir), "beta": float(beta), "classes": classes,
         "loss": config.loss, "pt_quantiles": pt_quantiles(jet_pt), "n_jets": len(jet_pt),
         "fit_jets": "the VAE's training split (seed and val_fraction from its record)",
         "data_source": jets.source, **(provenance or {})})
-    save_generator(out, model, config, vae_record, prior, record)
+    if is_writer():
+        save_generator(out, model, config, vae_record, prior.cpu(), record)
     return record

@@ -10,6 +10,11 @@ trained with labels (binary cross-entropy, top vs QCD). ``train`` runs either: t
 Vocabulary (as in ``jetviz.jets``): ``particles`` (N, P, 3) = (ptrel, etarel, phirel) with a
 boolean ``mask`` (N, P), True for real particles; ``jet_pt`` (N,) in GeV; ``labels`` (N,) 1 for
 top, 0 for QCD.
+
+Training runs on :func:`jetviz.device.resolve_device`'s device (float16 autocast on CUDA) and,
+under torchrun, every process draws (and augments) the same seeded batch and trains on its
+share of the jets (:mod:`jetviz.device`); NT-Xent then contrasts each jet with the other jets
+of its process's share.
 """
 
 from __future__ import annotations
@@ -22,6 +27,17 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from jetviz.device import (
+    Stepper,
+    autocast,
+    broadcast_parameters,
+    device_record,
+    grad_scaler,
+    mean_over_processes,
+    resolve_device,
+    setup_distributed,
+    shard,
+)
 from jetviz.jetclr.augment import augment, augmentation_set, pad_particles
 from jetviz.jetclr.model import EncoderConfig, JetClassifier, JetEncoder, nt_xent
 
@@ -77,41 +93,48 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig):
 
 
 def _contrastive(particles: np.ndarray, mask: np.ndarray, jet_pt: np.ndarray,
-                 config: TrainConfig, rng: np.random.Generator):
-    """The encoder and the NT-Xent loss of a batch of two augmented views of each jet."""
+                 config: TrainConfig, rng: np.random.Generator, device: torch.device,
+                 rank: int, world: int):
+    """The encoder and the NT-Xent loss of this process's share of a batch of two augmented
+    views of each jet (the whole batch is augmented, so every process draws alike)."""
     aug = augmentation_set(config.augmentations)
-    model = JetEncoder(config.encoder)
+    model = JetEncoder(config.encoder).to(device)
     x_all, m_all = pad_particles(particles, mask, particles.shape[1] + aug.extra_slots)
 
     def loss_of(idx: np.ndarray) -> torch.Tensor:
         x1, m1 = augment(x_all[idx], m_all[idx], rng, aug, jet_pt[idx])
         x2, m2 = augment(x_all[idx], m_all[idx], rng, aug, jet_pt[idx])
+        x1, m1, x2, m2 = (shard(a, rank, world) for a in (x1, m1, x2, m2))
         xs = torch.from_numpy(np.concatenate([x1, x2]).astype(np.float32))  # (2B, P', 3)
-        _, z = model(xs, torch.from_numpy(np.concatenate([m1, m2])))
-        return nt_xent(z[: len(idx)], z[len(idx):], config.temperature)
+        with autocast(device):
+            _, z = model(xs.to(device), torch.from_numpy(np.concatenate([m1, m2])).to(device))
+        return nt_xent(z[: len(x1)].float(), z[len(x1):].float(), config.temperature)
 
     return model, loss_of
 
 
 def _supervised(particles: np.ndarray, mask: np.ndarray, labels: np.ndarray,
-                config: TrainConfig):
-    """The classifier and the binary cross-entropy of a batch of labelled jets."""
-    model = JetClassifier(config.encoder)
+                config: TrainConfig, device: torch.device, rank: int, world: int):
+    """The classifier and the binary cross-entropy of this process's share of a batch of
+    labelled jets."""
+    model = JetClassifier(config.encoder).to(device)
     y_all = labels.astype(np.float32)
 
     def loss_of(idx: np.ndarray) -> torch.Tensor:
-        logits = model(torch.from_numpy(particles[idx].astype(np.float32)),
-                       torch.from_numpy(mask[idx]))  # (B,)
+        idx = shard(idx, rank, world)
+        with autocast(device):
+            logits = model(torch.from_numpy(particles[idx].astype(np.float32)).to(device),
+                           torch.from_numpy(mask[idx]).to(device))  # (B,)
         return torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, torch.from_numpy(y_all[idx]))
+            logits.float(), torch.from_numpy(y_all[idx]).to(device))
 
     return model, loss_of
 
 
 def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
           jet_pt: np.ndarray | None = None, labels: np.ndarray | None = None,
-          progress: Callable[[int, float], None] | None = None
-          ) -> tuple[JetEncoder | JetClassifier, dict]:
+          progress: Callable[[int, float], None] | None = None,
+          device: torch.device | str | None = None) -> tuple[JetEncoder | JetClassifier, dict]:
     """Train a JetCLR encoder (NT-Xent on two augmented views of each jet, no labels) or, with
     ``config.augmentations == "supervised"``, the same architecture as a top-vs-QCD
     classifier: the ceiling a linear probe on a frozen representation is compared with.
@@ -122,33 +145,42 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
         config: the run.
         jet_pt: (N,) jet pT [GeV]: the GeV scales of the soft augmentations (contrastive).
         labels: (N,) 1 for top, 0 for QCD (supervised).
-        progress: called as progress(step, mean loss of the last 50 steps) every 50 steps.
+        progress: called as progress(step, mean loss of the last 50 steps) every 50 steps
+            (rank 0).
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
 
     Returns:
-        The trained model (eval mode) and its training record (losses, seconds).
+        The trained model (eval mode, on the CPU for the probe and saving) and its training
+        record (losses, seconds, device, number of processes).
     """
+    device = resolve_device(device)
+    rank, world = setup_distributed(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     if config.augmentations == SUPERVISED:
         if labels is None:
             raise ValueError("the supervised ceiling needs the jets' labels")
-        model, loss_of = _supervised(particles, mask, labels, config)
+        model, loss_of = _supervised(particles, mask, labels, config, device, rank, world)
     else:
         if jet_pt is None:
             raise ValueError("contrastive training needs the jets' pT (jet_pt)")
-        model, loss_of = _contrastive(particles, mask, jet_pt, config, rng)
+        model, loss_of = _contrastive(particles, mask, jet_pt, config, rng, device, rank,
+                                      world)
+    broadcast_parameters(model)
     opt, sched = _optimizer(model, config)
+    stepper = Stepper(opt, list(model.parameters()), grad_scaler(device), world=world)
     losses, start = [], time.perf_counter()
     model.train()
     for step, idx in enumerate(_batches(len(particles), config.batch_size, config.steps, rng)):
         loss = loss_of(idx)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        stepper.step(loss)
         sched.step()
         losses.append(float(loss.detach()))
-        if progress is not None and (step % LOG_EVERY == 0 or step == config.steps - 1):
+        if progress is not None and rank == 0 and (step % LOG_EVERY == 0
+                                                   or step == config.steps - 1):
             progress(step, float(np.mean(losses[-LOG_EVERY:])))
     model.eval()
-    return model, {"seconds": round(time.perf_counter() - start, 1),
-                   "n_train_jets": len(particles), **_loss_record(losses)}
+    return model.cpu(), {"seconds": round(time.perf_counter() - start, 1),
+                         "n_train_jets": len(particles),
+                         **_loss_record(mean_over_processes(losses, world)),
+                         **device_record(device, world)}

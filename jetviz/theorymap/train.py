@@ -6,11 +6,16 @@ training events (``jetviz.theorymap.sets``), mirrored at random in η and φ
 set size, measures each encoder's KDE accuracy (``jetviz.theorymap.kde``), builds its map
 (``jetviz.theorymap.maps``) and stores both (``jetviz.theorymap.checkpoint``) with a
 ``summary.json`` of the whole directory.
+
+Training runs on :func:`jetviz.device.resolve_device`'s device (float16 autocast on CUDA) and,
+under torchrun, every process draws the same seeded sets and trains on its share of them
+(:mod:`jetviz.device`); rank 0 alone evaluates, maps and writes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +24,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz.device import (
+    Stepper,
+    autocast,
+    barrier,
+    broadcast_parameters,
+    device_record,
+    grad_scaler,
+    is_writer,
+    mean_over_processes,
+    resolve_device,
+    setup_distributed,
+    shard,
+)
 from jetviz.events import EventSet
 from jetviz.theorymap.checkpoint import (
+    SUMMARY,
     collect_table,
     previous_commands,
     save_encoder,
@@ -63,25 +82,39 @@ class TrainConfig:
 
 
 def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
-                  progress: bool = False) -> tuple[SetEncoder, dict]:
+                  progress: bool = False, device: torch.device | str | None = None
+                  ) -> tuple[SetEncoder, dict]:
     """Train one encoder on the training split of ``data``.
 
+    Args:
+        data: the prepared theories.
+        encoder: the architecture.
+        config: the run.
+        progress: print the loss every ``loss_every_steps`` steps (rank 0).
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+
     Returns:
-        The trained model (eval mode) and a record: the mean loss every ``loss_every_steps``
-        steps, and the seconds taken.
+        The trained model (eval mode, on the CPU for evaluation and saving) and a record: the
+        mean loss every ``loss_every_steps`` steps, the seconds taken, the device and the
+        number of processes.
     """
     if config.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {config.method!r}")
+    device = resolve_device(device)
+    rank, world = setup_distributed(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     train = [torch.from_numpy(x) for x in data.standardised("train")]
     n_theories, n = len(train), encoder.set_size
-    label_d = torch.as_tensor(label_distances(data.theories), dtype=torch.float32)
+    label_d = torch.as_tensor(label_distances(data.theories), dtype=torch.float32).to(device)
     per_theory = config.sets_per_theory or int(np.clip(256 // n, 4, 32))
-    labels = torch.arange(n_theories).repeat_interleave(per_theory)
-    model = SetEncoder(encoder)
+    labels = shard(torch.arange(n_theories).repeat_interleave(per_theory), rank,
+                   world).to(device)
+    model = SetEncoder(encoder).to(device)
+    broadcast_parameters(model)
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    stepper = Stepper(opt, list(model.parameters()), grad_scaler(device), world=world)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
     every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
     history, running, start = [], 0.0, time.perf_counter()
@@ -90,38 +123,43 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
                        for t in train])  # (B, N, F), B = per_theory × T
         if config.mirror:
             x = mirror_events(x, data.scaler, gen)
-        z = model(x)  # (B, D)
-        if config.method == "autoencoder":
-            loss = reconstruction_loss(model, x, z)
-        else:
-            pair = (contrastive_loss(z, labels, config.margin) if config.method == "contrastive"
-                    else neural_embedding_loss(z, labels, label_d))
-            loss = pair + (config.recon_weight * reconstruction_loss(model, x, z)
-                           if config.recon_weight > 0 else 0.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        x = shard(x, rank, world).to(device)  # this process's sets (labels sharded alike)
+        with autocast(device):
+            z = model(x)  # (B, D)
+            if config.method == "autoencoder":
+                loss = reconstruction_loss(model, x, z)
+            else:
+                pair = (contrastive_loss(z, labels, config.margin)
+                        if config.method == "contrastive"
+                        else neural_embedding_loss(z, labels, label_d))
+                loss = pair + (config.recon_weight * reconstruction_loss(model, x, z)
+                               if config.recon_weight > 0 else 0.0)
+        stepper.step(loss)
         sched.step()
         running += float(loss.detach())
         if step % every == 0:
-            history.append(round(running / every, 6))
+            history.append(round(mean_over_processes(running / every, world), 6))
             running = 0.0
-            if progress:
+            if progress and rank == 0:
                 print(f"  {config.method} N={n} step {step}/{config.steps} loss {history[-1]:.4f}",
                       flush=True)
     model.eval()
-    return model, {"loss_history": history, "loss_every_steps": every,
-                   "seconds": round(time.perf_counter() - start, 1)}
+    return model.cpu(), {"loss_history": history, "loss_every_steps": every,
+                         "seconds": round(time.perf_counter() - start, 1),
+                         **device_record(device, world)}
 
 
 def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (1, 16, 64),
                  methods: Sequence[str] = METHODS, encoder: EncoderConfig | None = None,
                  train: TrainConfig | None = None, command: str = "",
                  progress: bool = True,
-                 reduce: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
+                 reduce: Callable[[np.ndarray], np.ndarray] | None = None,
+                 device: torch.device | str | None = None) -> dict:
     """Train every (method, set size), evaluate its KDE accuracy, store model and map.
 
-    ``reduce`` replaces UMAP for the stored 2-D coordinates (see ``build_map``).
+    ``reduce`` replaces UMAP for the stored 2-D coordinates (see ``build_map``). Training
+    runs on ``device`` (default: CUDA when present); under torchrun every process trains,
+    rank 0 alone evaluates and writes, and the others return the summary it wrote (as JSON).
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -133,7 +171,9 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
         for method in methods:
             enc = dataclasses.replace(encoder, set_size=n)
             cfg = dataclasses.replace(train, method=method)
-            model, record = train_encoder(data, enc, cfg, progress=progress)
+            model, record = train_encoder(data, enc, cfg, progress=progress, device=device)
+            if not is_writer():
+                continue
             t0 = time.perf_counter()
             record.update(evaluate(model, data, n, seed=train.seed))
             record["evaluate_seconds"] = round(time.perf_counter() - t0, 1)
@@ -146,6 +186,9 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
                 print(f"{method:>16} N={n:<3} accuracy {record['accuracy']:.3f}  unphysical→self "
                       f"{record['unphysical_self']:.3f}  mass-plane ρ "
                       f"{record['mass_plane_spearman']:.2f}  ({record['seconds']} s)", flush=True)
+    if not is_writer():
+        barrier()  # rank 0 writes the summary, then joins this barrier
+        return json.loads((Path(out) / SUMMARY).read_text())
     # the table covers every model in ``out`` trained on the same theories with the same seed,
     # so set sizes can be trained in separate runs (each run's command is kept)
     table, sizes = collect_table(out, [t.name for t in data.theories], train.seed)
@@ -168,6 +211,7 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
         "total_seconds": round(time.perf_counter() - start, 1),
     }
     write_summary(out, summary)
+    barrier()
     return summary
 
 

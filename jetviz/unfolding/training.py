@@ -5,6 +5,11 @@ The training part of a file (all but its last ``n_test`` events) is split again:
 −⟨log p(x | y)⟩ with Adam and a cosine learning-rate schedule over ``epochs``, and keeps the
 weights of the best validation epoch in ``out/``; ``out/last/`` holds the latest state and the
 optimizer for ``--resume``. Training stops after ``epochs`` or ``max_minutes``.
+
+Training runs on :func:`jetviz.device.resolve_device`'s device in float32 (a flow's
+log-determinants need the precision: no AMP). Under torchrun every process draws the same
+seeded batch and trains on its share (:mod:`jetviz.device`); rank 0 alone writes, and the
+processes agree on when ``max_minutes`` is reached (rank 0's clock).
 """
 
 from __future__ import annotations
@@ -18,7 +23,17 @@ import numpy as np
 import torch
 
 from jetviz import checkpoints
-from jetviz.device import default_device
+from jetviz.device import (
+    Stepper,
+    barrier,
+    broadcast_parameters,
+    device_record,
+    is_writer,
+    mean_over_processes,
+    resolve_device,
+    setup_distributed,
+    shard,
+)
 from jetviz.errors import JetvizInputError
 from jetviz.unfolding.checkpoint import load_cinn, save_cinn, save_last
 from jetviz.unfolding.data import PairedEvents
@@ -52,10 +67,14 @@ def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: in
 
 def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
                model_config: CINNConfig, command: str = "", resume: bool = False,
-               progress: bool = True) -> dict:
-    """Train (or continue training) a cINN on ``events``; returns the training record."""
+               progress: bool = True, device: torch.device | str | None = None) -> dict:
+    """Train (or continue training) a cINN on ``events``; returns the training record.
+
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+    """
     from tqdm import tqdm
 
+    device = resolve_device(device)
     out = Path(out)
     last = out / checkpoints.LAST
     if resume:
@@ -65,7 +84,7 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     train, _ = events.split(config.n_test)
     x, y, _ = model_inputs(train)
     n_val = max(1, round(config.val_fraction * len(x)))
-    device = default_device()
+    rank, world = setup_distributed(device)
     xt, yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
     x_swap = (torch.as_tensor(model_inputs(train, swap_quarks=True)[0][:-n_val])
               if config.swap_quarks else xt)
@@ -85,7 +104,10 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
                   "best_val_nll": None, "data": events.attrs.get("command", ""),
                   "n_train": len(xt), "n_val": n_val, "n_test": config.n_test}
     record["commands"] = [*record.get("commands", []), command]
+    record.update(device_record(device, world))
+    broadcast_parameters(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    stepper = Stepper(optimizer, list(model.parameters()), grad_clip=5.0, world=world)
     if resume:
         checkpoints.load_optimizer(last, optimizer)
         gen.manual_seed(config.seed + len(record["history"]))
@@ -93,8 +115,8 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     total_steps = config.epochs * steps_per_epoch
     start, epoch = time.perf_counter(), len(record["history"])
     bar = tqdm(total=config.epochs, initial=epoch, desc="cINN", unit="epoch",
-               disable=not progress, dynamic_ncols=True)
-    while epoch < config.epochs and time.perf_counter() - start < 60 * config.max_minutes:
+               disable=not progress or rank != 0, dynamic_ncols=True)
+    while epoch < config.epochs and _in_time(start, config.max_minutes, world):
         model.train()
         order = torch.randperm(len(xt), generator=gen)
         losses = []
@@ -103,29 +125,41 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
             idx = order[k * config.batch_size:(k + 1) * config.batch_size]
-            xb = xt[idx]
+            xb, yb = xt[idx], yt[idx]
             if config.swap_quarks:
                 swap = torch.rand(len(idx), generator=gen) < 0.5
                 xb = torch.where(swap[:, None], x_swap[idx], xb)
-            loss = -model.log_prob(xb.to(device), yt[idx].to(device)).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
+            xb, yb = shard(xb, rank, world), shard(yb, rank, world)
+            loss = -model.log_prob(xb.to(device), yb.to(device)).mean()
+            stepper.step(loss)
             losses.append(loss.item())
         model.eval()
         val = _mean_nll(model, xv, yv)
         if not math.isfinite(val):
             raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
         epoch += 1
-        record["history"].append({"epoch": epoch, "train_nll": float(np.mean(losses)),
+        train_nll = mean_over_processes(float(np.mean(losses)), world)
+        record["history"].append({"epoch": epoch, "train_nll": train_nll,
                                   "val_nll": val, "seconds": time.perf_counter() - start})
         if record["best_val_nll"] is None or val < record["best_val_nll"]:
             record.update(best_epoch=epoch, best_val_nll=val)
-            save_cinn(out, model, record)
-        save_last(out, model, record, optimizer)
-        bar.set_postfix(train=f"{np.mean(losses):.3f}", val=f"{val:.3f}")
+            if is_writer():
+                save_cinn(out, model, record)
+        if is_writer():
+            save_last(out, model, record, optimizer)
+        bar.set_postfix(train=f"{train_nll:.3f}", val=f"{val:.3f}")
         bar.update(1)
     bar.close()
-    save_cinn(out, load_cinn(out, device)[0], record)  # the best weights with the full record
+    barrier()  # rank 0 has written the best epoch
+    if is_writer():  # the best weights with the full record
+        save_cinn(out, load_cinn(out, device)[0], record)
+    barrier()
     return record
+
+
+def _in_time(start: float, max_minutes: float, world: int) -> bool:
+    """Whether the time budget leaves room for another epoch (rank 0's clock, shared)."""
+    flag = torch.tensor([float(time.perf_counter() - start < 60 * max_minutes)])
+    if world > 1:
+        torch.distributed.broadcast(flag, 0)
+    return bool(flag.item())

@@ -15,37 +15,24 @@ uninterrupted one would. The **objective** is :func:`jetviz.vae.losses.beta_vae_
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
+from jetviz.device import Stepper, autocast, dist_info, setup_distributed
 from jetviz.errors import JetvizInputError
 from jetviz.vae.inputs import VAEInputs
 from jetviz.vae.losses import RunningBalance, beta_vae_loss, distance2, kl_per_dim
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, log_beta_column
 
+__all__ = ["Optimisation", "TrainingDivergedError", "dist_info", "draw_log_beta", "evaluate",
+           "seeded_generator", "setup_distributed", "train_epoch"]
+
 
 class TrainingDivergedError(JetvizInputError):
     """The loss became NaN/inf or blew up; earlier checkpoints are left as they were."""
-
-
-def dist_info() -> tuple[int, int]:
-    """(rank, world size): from an initialised process group, else torchrun's environment."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def setup_distributed(device: torch.device) -> tuple[int, int]:
-    """Join torchrun's process group if there is one (gloo on CPU, NCCL on CUDA)."""
-    rank, world = dist_info()
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        rank, world = dist.get_rank(), dist.get_world_size()
-    return rank, world
 
 
 def seeded_generator(seed: int, epoch: int, rank: int, stream: int = 0) -> torch.Generator:
@@ -147,19 +134,8 @@ class Optimisation:
 
     def step(self, objective: torch.Tensor) -> None:
         """Backpropagate ``objective`` and take one (clipped, AMP-scaled) Adam step."""
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(objective).backward()
-            self.scaler.unscale_(self.optimizer)
-        else:
-            objective.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-        if self.scaler is not None:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
+        Stepper(self.optimizer, list(self.model.parameters()), self.scaler, self.grad_clip,
+                self.world, ddp=self.net is not self.model).step(objective)
 
 
 def train_epoch(opt: Optimisation, train_set: VAEInputs, epoch: int, seed: int,
@@ -195,7 +171,7 @@ def train_epoch(opt: Optimisation, train_set: VAEInputs, epoch: int, seed: int,
         batch = train_set.subset(idx).to(device)
         log_beta = draw_log_beta(len(idx), config, gen).to(device)
         noise = torch.randn((len(idx), config.latent_dim), generator=gen).to(device)
-        with torch.autocast("cuda", enabled=opt.scaler is not None):
+        with autocast(device, enabled=opt.scaler is not None):
             x_hat, mu, logvar = opt.net(batch.x, batch.mask, log_beta, noise=noise)
         d2 = distance2(batch.x, batch.mask, x_hat.float(), batch.jet_pt, config)
         kl = kl_per_dim(mu.float(), logvar.float())

@@ -34,7 +34,7 @@ import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
 from jetviz.checkpoints import load_weights, recover_last
-from jetviz.device import default_device
+from jetviz.device import grad_scaler, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.vae.checkpoint import (
@@ -174,7 +174,7 @@ def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs,
     sampler = DistributedSampler(range(len(train_set)), num_replicas=world, rank=rank,
                                  shuffle=True, seed=tc.seed, drop_last=True)
     n_batches = max(1, math.ceil(len(sampler) / tc.batch_size))
-    scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" else None
+    scaler = grad_scaler(device)
     return Optimisation(model, net, optimizer, scaler, sampler, rank, world, tc.batch_size,
                         tc.grad_clip, tc.kl_warmup_epochs * n_batches)
 
@@ -270,7 +270,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         callback: called on rank 0 after each epoch as ``callback(epoch, record)``; returning
             False stops training after that epoch (the checkpoints stay resumable).
         resume: continue from ``<out_dir>/last`` (its configs replace the given ones).
-        device: default :func:`jetviz.device.default_device`.
+        device: ``cpu``, ``cuda`` or ``cuda:N``; default CUDA when present
+            (:func:`jetviz.device.resolve_device`).
         progress: show a tqdm progress bar (rank 0).
         provenance: JSON-ready facts stored in the record (command, data source, ...).
         resume_weighting: on resume, switch the per-example weighting to this one (e.g. to
@@ -288,7 +289,7 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         TrainingDivergedError: the loss became NaN/inf, or blew up (see :func:`divergence`);
             the checkpoints of earlier epochs stay.
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     rank, world = setup_distributed(device)
     out_dir = Path(out_dir) if out_dir is not None else None
     if resume:
@@ -348,7 +349,7 @@ def rescan(out_dir: str | os.PathLike, data: JetSet | np.ndarray | VAEInputs, co
     Raises:
         JetvizInputError: ``data`` is not the data the model was trained on (size mismatch).
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     model, config, record = load_checkpoint(out_dir)
     model = model.to(device)
     tc = TrainConfig(**record["train_config"])

@@ -48,8 +48,8 @@ SCALES = {"fpd": 1e3, "kpd": 1e6, "w1m": 1e3, "w1p": 1e3, "w1efp": 1e5}  # as re
 NAMES = {"fpd": "FPD", "kpd": "KPD", "w1m": "W1M", "w1p": "W1P", "w1efp": "W1EFP"}
 SEED = 42  # jetnet's default seed
 KERNEL_BLOCK = 1000  # rows of a kernel matrix held at once in KPD
-BLAS_THREADS = 1  # the matrices here are small: one BLAS thread is 4–10× faster on a busy
-# 2-core machine than OpenBLAS's spinning threads (benchmarks/jetnet_metrics.py)
+BLAS_THREADS = 1  # the matrices here are small: one BLAS thread is faster than OpenBLAS's
+# threads on a busy machine (benchmarks/jetnet_metrics.py prints both)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,13 @@ class Estimate:
 
     def scaled(self, factor: float) -> str:
         """"value ± error" after multiplying both by ``factor`` (the reported units)."""
-        return f"{self.value * factor:.3g} ± {self.error * factor:.2g}"
+        return f"{_number(self.value * factor, 3)} ± {_number(self.error * factor, 2)}"
+
+
+def _number(x: float, digits: int) -> str:
+    """``digits`` significant digits, but whole numbers from 10^digits on (1,134, not
+    1.13e+03)."""
+    return f"{x:,.0f}" if abs(x) >= 10**digits - 0.5 else f"{x:.{digits}g}"
 
 
 def jet_efps(features: FeatureSet) -> np.ndarray:

@@ -27,21 +27,21 @@ from jetviz.generation.metrics import FeatureSet
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing the energy-flow polynomials of the true "
-                                             "jets (once per class, ≈ 2 s) …")
+                                             "jets (once per class) …")
 def _truth_efps(data_key: str, classes: tuple[str, ...], n_particles: int,
                 _truth: Truth) -> tuple[np.ndarray, np.ndarray]:
     return jet_efps(_truth.reference), jet_efps(_truth.baseline)
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing FPD, KPD and the W1s truth vs truth "
-                                             "(once per class, ≈ 6 s) …")
+                                             "(once per class) …")
 def _baseline(data_key: str, classes: tuple[str, ...], n_particles: int, _truth: Truth,
               _efps: tuple[np.ndarray, np.ndarray]) -> JetNetScores:
     return jetnet_scores(_truth.reference, _efps[0], _truth.baseline, _efps[1])
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing FPD, KPD and the W1s of the generated "
-                                             "jets (≈ 10 s for a new view) …")
+                                             "jets (seconds, once per view) …")
 def _generated(key: str, stamp: int, seed: int, n: int, data_key: str, _reference: FeatureSet,
                _reference_efps: np.ndarray, _fake: FeatureSet) -> JetNetScores:
     return jetnet_scores(_reference, _reference_efps, _fake, jet_efps(_fake))

@@ -370,6 +370,12 @@ def jetnet_scores(real: FeatureSet, real_efps: np.ndarray, other: FeatureSet,
         w1efp=w1efp(real_efps, other_efps, seed=seed), n_real=len(real), n_other=len(other))
 
 
+def column(key: str) -> str:
+    """A table column's name with its reported unit: "FPD ×10³"."""
+    exponent = str(round(np.log10(SCALES[key])))
+    return f"{NAMES[key]} ×10{exponent.translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}"
+
+
 def jetnet_rows(generated: JetNetScores, truth: JetNetScores) -> list[dict[str, str]]:
     """The page's table: a row for generated vs real and one for truth vs truth, each metric
     as "value ± error" in the reported units (column names carry the factor)."""
@@ -377,7 +383,6 @@ def jetnet_rows(generated: JetNetScores, truth: JetNetScores) -> list[dict[str, 
     for label, s in (("generated vs real", generated), ("truth vs truth", truth)):
         row = {"sample": label, "jets (real / other)": f"{s.n_real:,} / {s.n_other:,}"}
         for key, factor in SCALES.items():
-            exponent = round(np.log10(factor))
-            row[f"{NAMES[key]} ×10^{exponent}"] = getattr(s, key).scaled(factor)
+            row[column(key)] = getattr(s, key).scaled(factor)
         rows.append(row)
     return rows

@@ -186,5 +186,5 @@ def test_scores_and_rows_carry_the_reported_units_and_the_sample_size_warning():
     assert isinstance(s, JetNetScores) and s.below_recommended()
     rows = jetnet_rows(s, s)
     assert [r["sample"] for r in rows] == ["generated vs real", "truth vs truth"]
-    assert rows[0]["FPD ×10^3"] == Estimate(s.fpd.value, s.fpd.error).scaled(SCALES["fpd"])
-    assert "KPD ×10^6" in rows[0] and "W1EFP ×10^5" in rows[0] and "W1M ×10^3" in rows[0]
+    assert rows[0]["FPD ×10³"] == Estimate(s.fpd.value, s.fpd.error).scaled(SCALES["fpd"])
+    assert "KPD ×10⁶" in rows[0] and "W1EFP ×10⁵" in rows[0] and "W1M ×10³" in rows[0]

@@ -68,10 +68,10 @@ def test_generation_page_shows_histograms_and_w1_table(root, monkeypatch):
 
 def test_generation_page_shows_the_jetnet_protocol_beside_truth_vs_truth(root, monkeypatch):
     at = _open(monkeypatch, "views/generation.py")
-    table = next(d.value for d in at.dataframe if "FPD ×10^3" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "FPD ×10³" in d.value.columns)
     assert list(table["sample"]) == ["generated vs real", "truth vs truth"]
-    assert {"KPD ×10^6", "W1M ×10^3", "W1P ×10^3", "W1EFP ×10^5"} <= set(table.columns)
-    assert all(" ± " in v for v in table["FPD ×10^3"])
+    assert {"KPD ×10⁶", "W1M ×10³", "W1P ×10³", "W1EFP ×10⁵"} <= set(table.columns)
+    assert all(" ± " in v for v in table["FPD ×10³"])
     note = next(c.value for c in at.caption if "Below the protocol's sample size" in c.value)
     assert "50,000 jets" in note and "truth-vs-truth row" in note
     headers = [h.value for h in at.header]

@@ -16,13 +16,16 @@ Vocabulary
   5,000 jets from each sample (with replacement, batch i seeded ``seed + 1000 i``); the
   median over batches ± half the 16–84 % interquantile range. Reported × 10⁶.
 * **W1M, W1P, W1EFP** (:func:`w1m`, :func:`w1p`, :func:`w1efp`): the 1-D Wasserstein
-  distance (:func:`jetviz.generation.metrics.w1`) of the relative jet mass m/pT, of the particle
-  (η_rel, φ_rel, pT_rel) — averaged over the three — and of the 5 prime EFPs with 4 vertices and
-  4 edges — averaged over the five; 5 batches of 50,000 jets drawn with replacement, mean ± std
-  over batches. Reported × 10³, × 10³ and × 10⁵.
+  distance (as ``scipy.stats.wasserstein_distance``) of the relative jet mass m/pT, of the
+  particle (η_rel, φ_rel, pT_rel) — averaged over the three — and of the 5 prime EFPs with 4
+  vertices and 4 edges — averaged over the five; 5 batches of 50,000 jets drawn with
+  replacement, mean ± std over batches. Reported × 10³, × 10³ and × 10⁵.
 
-Every default above is jetnet 0.2.5's; ``benchmarks/jetnet_metrics.py`` runs jetnet's own
-``fpd``/``kpd`` on the same features and prints both. The protocol recommends ≥ 50,000 jets
+Every default above is jetnet 0.2.5's, and so are the random draws for a seed. A batch drawn
+with replacement enters every statistic as the distinct jets weighted by how often each was
+drawn — the same sums as over the repeated rows, 10× fewer of them for 50,000 draws from 5,000
+jets. ``benchmarks/jetnet_metrics.py`` runs jetnet's own ``fpd``, ``kpd``, ``w1p`` and the
+``w1efp`` loop on the same inputs and prints both. The protocol recommends ≥ 50,000 jets
 per sample (``RECOMMENDED_JETS``): smaller samples are resampled up to the batch sizes, so
 FPD then measures the distance between the two finite samples and does not reach 0 even for
 two draws of real data — the truth-vs-truth row shows how far.

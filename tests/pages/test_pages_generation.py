@@ -97,12 +97,22 @@ def test_images_page_panels_and_resolution(root, monkeypatch):
 
 
 def test_warm_up_computes_every_generators_default_view(root, monkeypatch):
+    import ui.generation_jetnet as jetnet_ui
     from ui.generation import WarmUpState, available_generators, warm_up
 
+    calls = []
+    scores = jetnet_ui.jetnet_scores
+    monkeypatch.setattr(jetnet_ui, "jetnet_scores",
+                        lambda *a, **k: calls.append(1) or scores(*a, **k))
+    jetnet_ui._generated.clear()
+    jetnet_ui._baseline.clear()
     state = WarmUpState(total=len(available_generators()))
     warm_up(state)
     assert state.total >= 2 and state.done == state.total
-    # the page opens on the same data afterwards
+    # the JetNet scores too: one truth-vs-truth per class, one per generator
+    assert len(calls) == state.total + len({s.classes for s in available_generators()})
+    # the page opens on the same data afterwards, and computes no JetNet score again
     monkeypatch.setenv("JETVIZ_WARM_GENERATORS", "0")
     at = _open(monkeypatch, "views/generation.py")
     assert len(at.dataframe[0].value) == len(TABLE_OBSERVABLES)
+    assert len(calls) == state.total + len({s.classes for s in available_generators()})

@@ -26,8 +26,10 @@ behaviour only for ``jet_features``, which is stubbed here because nothing here 
   coords="ptyphim").batch_compute`` (what ``jetnet.evaluation.get_fpd_kpd_jet_features``
   calls) vs ``jetviz.generation.efps`` on 1,000 real jets: the largest relative difference over
   the 36 EFPs (columns matched by graph) and the time per jet of each, one process each;
-* for the truth baselines and the first ``--check`` generators: jetnet's ``fpd``, ``kpd``,
-  ``w1p`` and ``w1efp`` (its module rng seeded like jetviz's) beside jetviz's, and their ratio.
+* for the truth baselines and the first ``--check`` generators: jetnet's ``fpd``, ``kpd`` and
+  ``w1p``, and the loops of its ``w1m`` (on the mass of the summed massless particles, as its
+  ``jet_features``) and ``w1efp`` (on the EFPs checked above), its module rng seeded like
+  jetviz's, beside jetviz's, and their ratio.
 """
 
 from __future__ import annotations
@@ -136,12 +138,27 @@ def jetnet_scores(gm, real, real_efps, other, other_efps) -> dict[str, float]:
         fpd = gm.fpd(real_efps, other_efps)[0]
         kpd = gm.kpd(real_efps, other_efps)[0]
     gm.rng = np.random.default_rng(jm.SEED)
+    m1, m2 = jetnet_mass(jetnet_format(real)), jetnet_mass(jetnet_format(other))
+    w1m = float(np.mean([gm.wasserstein_distance(m1[gm.rng.choice(len(m1), size=50_000)],
+                                                 m2[gm.rng.choice(len(m2), size=50_000)])
+                         for _ in range(5)]))
+    gm.rng = np.random.default_rng(jm.SEED)
     w1p = float(np.mean(gm.w1p(jetnet_format(real), jetnet_format(other),
                                real.mask, other.mask)[0]))
     gm.rng = np.random.default_rng(jm.SEED)
     w1efp = float(np.mean(_w1efp_loop(gm, jm.w1efp_features(real_efps),
                                       jm.w1efp_features(other_efps))))
-    return {"fpd": fpd, "kpd": kpd, "w1p": w1p, "w1efp": w1efp}
+    return {"fpd": fpd, "kpd": kpd, "w1m": w1m, "w1p": w1p, "w1efp": w1efp}
+
+
+def jetnet_mass(jets: np.ndarray) -> np.ndarray:
+    """The mass of the summed massless particles of jetnet-format jets ([eta, phi, pt], pt
+    relative), as ``jetnet.utils.jet_features`` sums them (its coffea vectors are stubbed)."""
+    eta, phi, pt = jets[..., 0], jets[..., 1], jets[..., 2]
+    e = (pt * np.cosh(eta)).sum(-1)
+    p2 = ((pt * np.cos(phi)).sum(-1) ** 2 + (pt * np.sin(phi)).sum(-1) ** 2
+          + (pt * np.sinh(eta)).sum(-1) ** 2)
+    return np.sqrt(np.clip(e**2 - p2, 0.0, None))
 
 
 def _w1efp_loop(gm, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ choice (an observable, a resolution, a colour panel) recomputes nothing:
   their observables: ``st.cache_data`` on (data-set key, classes, P);
 * W1/MMD tables and average images: ``st.cache_data`` on all of the above plus their own
   settings.
+* the JetNet-protocol table (FPD, KPD, W1s): :mod:`ui.generation_jetnet`.
 
 What is computed (truth halves, chunks, scores, the verdict rule) is
 :mod:`jetviz.generation.evaluation`; this module only caches it.

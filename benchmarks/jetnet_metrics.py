@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 
 from jetviz.generation import jetnet_metrics as jm
 from jetviz.generation.efps import canonical, efp_graphs, efps
-from jetviz.generation.evaluation import truth_halves
+from jetviz.generation.evaluation import jetnet_column, truth_halves
 from jetviz.generation.generators import Generator, list_generators
 from jetviz.generation.metrics import feature_set
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
@@ -188,7 +188,7 @@ def page_times() -> None:
             times.append(time.perf_counter() - start)
             if at.exception:
                 raise SystemExit(f"the page failed: {at.exception}")
-    frames = [d.value for d in at.dataframe if jm.column("fpd") in d.value.columns]
+    frames = [d.value for d in at.dataframe if jetnet_column("fpd") in d.value.columns]
     print(f"Generated jets page, default view: first run {times[0]:.1f} s (all computed, "
           f"JetNet table {'shown' if frames else 'MISSING'}), rerun {times[1]:.2f} s "
           f"(cached), {times[0] / times[1]:.0f}× faster")
@@ -248,7 +248,7 @@ def main() -> None:
     print(f"\nJetNet protocol, jetnet 0.2.5 defaults; real = 5,000-jet reference half, "
           f"generated = {args.jets:,} jets (seed 0); value ± error in the reported units; "
           "time = EFPs of the non-reference sample + all five metrics")
-    head = (f"{'sample':<58}" + "".join(f"{jm.column(k):>18}" for k in METRICS)
+    head = (f"{'sample':<58}" + "".join(f"{jetnet_column(k):>18}" for k in METRICS)
             + f"{'EFPs s':>8}{'metrics s':>10}")
     print(head)
     print("-" * len(head))

@@ -14,13 +14,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from jetviz.generation.evaluation import Truth
+from jetviz.generation.evaluation import Truth, jetnet_rows
 from jetviz.generation.generators import GeneratorSpec
 from jetviz.generation.jetnet_metrics import (
     RECOMMENDED_JETS,
     JetNetScores,
     jet_efps,
-    jetnet_rows,
     jetnet_scores,
 )
 from jetviz.generation.metrics import FeatureSet

@@ -50,7 +50,7 @@ W1EFP_GRAPHS = prime_graphs(4, 4)  # jetnet's W1-EFP set: n = 4, d = 4, prime (5
 SCALES = {"fpd": 1e3, "kpd": 1e6, "w1m": 1e3, "w1p": 1e3, "w1efp": 1e5}  # as reported
 NAMES = {"fpd": "FPD", "kpd": "KPD", "w1m": "W1M", "w1p": "W1P", "w1efp": "W1EFP"}
 SEED = 42  # jetnet's default seed
-KERNEL_BLOCK = 1000  # rows of a kernel matrix held at once in KPD
+KERNEL_BLOCK = 500  # rows of a kernel matrix held at once in KPD (40 MB at 10,000 columns)
 BLAS_THREADS = 1  # the matrices here are small: one BLAS thread is faster than OpenBLAS's
 # threads on a busy machine (benchmarks/jetnet_metrics.py prints both)
 
@@ -202,44 +202,50 @@ def _fpd_at(x: np.ndarray, y: np.ndarray, size: int, num_batches: int,
     return float(np.mean(values))
 
 
-def _kernel_sum(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray,
-                degree: int) -> float:
-    """Σ_ij wa_i wb_j (a_i·b_j/d + 1)^degree, a block of rows at a time (a 5,000² matrix
-    is 200 MB); the power by repeated products (``**`` on floats is 3× slower)."""
+def _kernel_sums(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray,
+                 degree: int) -> np.ndarray:
+    """(B,) Σ_ij wa_ik wb_jk (a_i·b_j/d + 1)^degree for each weight column k, a block of
+    rows at a time (a 5,000² matrix is 200 MB); the power by repeated products (``**`` on
+    floats is 3× slower)."""
     gamma = 1.0 / a.shape[1]
-    total = 0.0
+    total = np.zeros(wa.shape[1])
     for start in range(0, len(a), KERNEL_BLOCK):
         base = (a[start:start + KERNEL_BLOCK] @ b.T) * gamma + 1.0
         block = base
         for _ in range(degree - 1):
             block = block * base
-        total += float(wa[start:start + KERNEL_BLOCK] @ block @ wb)
+        total += ((block @ wb) * wa[start:start + KERNEL_BLOCK]).sum(0)
     return total
 
 
-def _mmd2_weighted(x: np.ndarray, cx: np.ndarray, y: np.ndarray, cy: np.ndarray,
-                   degree: int) -> float:
-    """Unbiased polynomial-kernel MMD² of the samples "row i of x repeated cx_i times" and
-    the same for y: the pairs i ≠ j of a sample are all pairs less the c_i self-pairs."""
+def _mmd2_columns(x: np.ndarray, cx: np.ndarray, y: np.ndarray, cy: np.ndarray,
+                  degree: int) -> np.ndarray:
+    """(B,) unbiased polynomial-kernel MMD² for each column k of the counts (n, B), (m, B):
+    the samples "row i of x repeated cx_ik times" and the same for y. The pairs i ≠ j of a
+    sample are all pairs less the c_i self-pairs."""
     d = x.shape[1]
-    n, m = cx.sum(), cy.sum()
-    self_x = float(cx @ (((x * x).sum(1) / d + 1.0) ** degree))
-    self_y = float(cy @ (((y * y).sum(1) / d + 1.0) ** degree))
-    kxx = (_kernel_sum(x, cx, x, cx, degree) - self_x) / (n * (n - 1))
-    kyy = (_kernel_sum(y, cy, y, cy, degree) - self_y) / (m * (m - 1))
-    return kxx + kyy - 2.0 * _kernel_sum(x, cx, y, cy, degree) / (n * m)
+    n, m = cx.sum(0), cy.sum(0)
+    self_x = cx.T @ (((x * x).sum(1) / d + 1.0) ** degree)
+    self_y = cy.T @ (((y * y).sum(1) / d + 1.0) ** degree)
+    kxx = (_kernel_sums(x, cx, x, cx, degree) - self_x) / (n * (n - 1))
+    kyy = (_kernel_sums(y, cy, y, cy, degree) - self_y) / (m * (m - 1))
+    return kxx + kyy - 2.0 * _kernel_sums(x, cx, y, cy, degree) / (n * m)
 
 
 def mmd2_polynomial(x: np.ndarray, y: np.ndarray, degree: int = 4) -> float:
     """Unbiased MMD² with the kernel k(x, y) = (x·y/d + 1)^degree (d features):
     Σ_{i≠j} k(x_i, x_j)/(n(n−1)) + Σ_{i≠j} k(y_i, y_j)/(m(m−1)) − 2 Σ_ij k(x_i, y_j)/(nm)."""
     x, y = _two_samples(x, y)
-    return _mmd2_weighted(x, np.ones(len(x)), y, np.ones(len(y)), degree)
+    return float(_mmd2_columns(x, np.ones((len(x), 1)), y, np.ones((len(y), 1)), degree)[0])
 
 
 def kpd(real: np.ndarray, gen: np.ndarray, *, num_batches: int = 10, batch_size: int = 5_000,
         normalise_features: bool = True, seed: int = SEED, degree: int = 4) -> Estimate:
     """Kernel physics distance (jetnet 0.2.5 ``kpd``: same defaults, same draws per seed).
+
+    The kernel sums run either once over the drawn jets with every batch's counts as a
+    column, or batch by batch over that batch's jets, whichever touches fewer kernel entries
+    (the first for two 5,000-jet samples, the second for a 50,000-jet one).
 
     Args:
         real: (N, d) features of real jets (:func:`fpd_kpd_features`).
@@ -260,13 +266,21 @@ def kpd(real: np.ndarray, gen: np.ndarray, *, num_batches: int = 10, batch_size:
     if num_batches < 1 or batch_size < 2 or degree < 1:
         raise JetvizInputError(f"need num_batches ≥ 1, batch_size ≥ 2 and degree ≥ 1, got "
                                f"{num_batches}, {batch_size} and {degree}")
-    values = []
+    cx, cy = np.empty((len(x), num_batches)), np.empty((len(y), num_batches))
+    for i in range(num_batches):
+        rng = np.random.default_rng(seed + i * 1000)
+        cx[:, i] = _drawn(len(x), batch_size, rng)
+        cy[:, i] = _drawn(len(y), batch_size, rng)
+    rx, ry = cx.any(1), cy.any(1)
+    ux, uy = (cx > 0).sum(0), (cy > 0).sum(0)
+    pooled = rx.sum() ** 2 + ry.sum() ** 2 + rx.sum() * ry.sum()
     with threadpool_limits(BLAS_THREADS, user_api="blas"):
-        for i in range(num_batches):
-            rng = np.random.default_rng(seed + i * 1000)
-            ia, ca = _distinct(_drawn(len(x), batch_size, rng))
-            ib, cb = _distinct(_drawn(len(y), batch_size, rng))
-            values.append(_mmd2_weighted(x[ia], ca, y[ib], cb, degree))
+        if pooled <= (ux**2 + uy**2 + ux * uy).sum():
+            values = _mmd2_columns(x[rx], cx[rx], y[ry], cy[ry], degree)
+        else:
+            values = [_mmd2_columns(x[cx[:, k] > 0], cx[cx[:, k] > 0, k:k + 1],
+                                    y[cy[:, k] > 0], cy[cy[:, k] > 0, k:k + 1], degree)[0]
+                      for k in range(num_batches)]
     return Estimate(float(np.median(values)), float(iqr(values, rng=(16.275, 83.725)) / 2))
 
 
@@ -371,21 +385,3 @@ def jetnet_scores(real: FeatureSet, real_efps: np.ndarray, other: FeatureSet,
         fpd=fpd(f_real, f_other, seed=seed), kpd=kpd(f_real, f_other, seed=seed),
         w1m=w1m(real, other, seed=seed), w1p=w1p(real, other, seed=seed),
         w1efp=w1efp(real_efps, other_efps, seed=seed), n_real=len(real), n_other=len(other))
-
-
-def column(key: str) -> str:
-    """A table column's name with its reported unit: "FPD ×10³"."""
-    exponent = str(round(np.log10(SCALES[key])))
-    return f"{NAMES[key]} ×10{exponent.translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}"
-
-
-def jetnet_rows(generated: JetNetScores, truth: JetNetScores) -> list[dict[str, str]]:
-    """The page's table: a row for generated vs real and one for truth vs truth, each metric
-    as "value ± error" in the reported units (column names carry the factor)."""
-    rows = []
-    for label, s in (("generated vs real", generated), ("truth vs truth", truth)):
-        row = {"sample": label, "jets (real / other)": f"{s.n_real:,} / {s.n_other:,}"}
-        for key, factor in SCALES.items():
-            row[column(key)] = getattr(s, key).scaled(factor)
-        rows.append(row)
-    return rows

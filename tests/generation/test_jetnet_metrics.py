@@ -8,6 +8,7 @@ from scipy import linalg
 from scipy.stats import iqr, wasserstein_distance
 
 from jetviz.errors import JetvizInputError
+from jetviz.generation.evaluation import jetnet_rows
 from jetviz.generation.jetnet_metrics import (
     SCALES,
     Estimate,
@@ -15,7 +16,6 @@ from jetviz.generation.jetnet_metrics import (
     fpd,
     frechet_distance,
     jet_efps,
-    jetnet_rows,
     jetnet_scores,
     kpd,
     mmd2_polynomial,
@@ -112,14 +112,16 @@ def test_polynomial_mmd_equals_the_brute_force_double_sum(degree):
     assert mmd2_polynomial(x, y, degree) == pytest.approx(kxx + kyy - 2 * kxy, rel=1e-12)
 
 
-def test_kpd_equals_the_median_of_direct_mmds_with_jetnets_draws():
+# pools larger than a batch: summed batch by batch; smaller: once over the pool, per column
+@pytest.mark.parametrize(("n_x", "n_y"), [(120, 150), (40, 50)])
+def test_kpd_equals_the_median_of_direct_mmds_with_jetnets_draws(n_x, n_y):
     rng = np.random.default_rng(6)
-    x, y = rng.normal(size=(120, 3)), rng.normal(0.2, 1.1, size=(150, 3))
+    x, y = rng.normal(size=(n_x, 3)), rng.normal(0.2, 1.1, size=(n_y, 3))
     maxes = np.abs(x).max(0)
     values = []
     for i in range(5):
         r = np.random.default_rng(42 + 1000 * i)
-        a, b = x[r.choice(120, size=60)] / maxes, y[r.choice(150, size=60)] / maxes
+        a, b = x[r.choice(n_x, size=60)] / maxes, y[r.choice(n_y, size=60)] / maxes
         values.append(mmd2_polynomial(a, b))
     got = kpd(x, y, num_batches=5, batch_size=60)
     assert got.value == pytest.approx(np.median(values), rel=1e-10)

@@ -13,6 +13,7 @@ choice (an observable, a resolution, a colour panel) recomputes nothing:
   their observables: ``st.cache_data`` on (data-set key, classes, P);
 * W1/MMD tables and average images: ``st.cache_data`` on all of the above plus their own
   settings.
+* the JetNet-protocol table (FPD, KPD, W1s): :mod:`ui.generation_jetnet`.
 
 What is computed (truth halves, chunks, scores, the verdict rule) is
 :mod:`jetviz.generation.evaluation`; this module only caches it.
@@ -115,10 +116,11 @@ def warm_up_note() -> str | None:
 
 def warm_up(state: WarmUpState | None = None) -> None:
     """Compute every generator's default page view into the shared caches: the generated
-    jets, the true jets, the W1/MMD table and its baseline (the page's default settings, the
-    embedded default data set). Runs in a background thread; a generator that fails is
-    skipped (the page shows its error when it is chosen)."""
+    jets, the true jets, the W1/MMD table and its baseline, the JetNet-protocol scores (the
+    page's default settings, the embedded default data set). Runs in a background thread; a
+    generator that fails is skipped (the page shows its error when it is chosen)."""
     from ui.data import _choice, default_jets_path, load_choice
+    from ui.generation_jetnet import jetnet_scores_of
 
     log = logging.getLogger("jetviz.warm")
     # cached functions called outside a script run warn once per call; not from this thread
@@ -141,6 +143,7 @@ def warm_up(state: WarmUpState | None = None) -> None:
                     truth.reference, fake)
             _baseline(data_key, spec.classes, truth.reference.particles.shape[1], size,
                       d["n_batches"], truth.reference, truth.baseline)
+            jetnet_scores_of(spec, d["seed"], n, data_key, truth, fake)
             _histogram_figure(spec.key, spec.stamp, d["seed"], n, data_key,
                               f"True vs generated {class_label(spec.classes)} jets — "
                               f"{spec.label}", f"generated ({spec.prior} prior)",

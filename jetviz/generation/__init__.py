@@ -10,5 +10,7 @@ Modules, from the model to the page:
 * ``generators``  — a generator found on disk (:func:`list_generators`), sampled and decoded;
 * ``mass_mmd``    — fine-tuning a decoder with an MMD term on the jet mass; ``jetviz gen mmd``;
 * ``metrics``     — W1 and MMD between true and generated jets (JetNet protocol);
+* ``efps``        — energy-flow polynomials of jets, in batches;
+* ``jetnet_metrics`` — FPD, KPD, W1M/W1P/W1EFP of the current JetNet protocol (arXiv:2211.10295);
 * ``evaluation``  — what the generation and jet-image pages compute from all of the above.
 """

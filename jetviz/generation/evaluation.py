@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jetviz.generation.generators import Generator, prepared_truth, select_classes
+from jetviz.generation.jetnet_metrics import NAMES, SCALES, JetNetScores
 from jetviz.generation.metrics import (
     LABELS,
     UNITS,
@@ -167,3 +168,21 @@ def histogram_values(features: FeatureSet, names: Sequence[str] = PAGE_OBSERVABL
 def beta_grid(beta_min: float, beta_max: float, beta: float) -> list[float]:
     """The values of ``IMAGE_BETAS`` in [beta_min, beta_max], with ``beta`` added, sorted."""
     return sorted({b for b in IMAGE_BETAS if beta_min <= b <= beta_max} | {beta})
+
+
+def jetnet_column(key: str) -> str:
+    """A table column's name with its reported unit: "FPD ×10³"."""
+    exponent = str(round(np.log10(SCALES[key])))
+    return f"{NAMES[key]} ×10{exponent.translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}"
+
+
+def jetnet_rows(generated: JetNetScores, truth: JetNetScores) -> list[dict[str, str]]:
+    """The page's table: a row for generated vs real and one for truth vs truth, each metric
+    as "value ± error" in the reported units (column names carry the factor)."""
+    rows = []
+    for label, s in (("generated vs real", generated), ("truth vs truth", truth)):
+        row = {"sample": label, "jets (real / other)": f"{s.n_real:,} / {s.n_other:,}"}
+        for key, factor in SCALES.items():
+            row[jetnet_column(key)] = getattr(s, key).scaled(factor)
+        rows.append(row)
+    return rows

@@ -76,7 +76,11 @@ def test_generation_and_image_pages_render_in_chromium(gen_env):
         charts = page.evaluate(CHARTS)
         hist = next(c for c in charts if c["title"].startswith("True vs generated"))
         assert hist["traces"] >= 30  # 10 observables × (true, generated, ratio)
-        assert page.locator('[data-testid="stDataFrame"]').count() == 1
+        # the W1 table and the JetNet-protocol table, with the note on the sample size
+        page.get_by_text("JetNet protocol: FPD, KPD and W1").wait_for(timeout=120_000)
+        page.get_by_text("Below the protocol's sample size").wait_for(timeout=120_000)
+        assert page.locator('[data-testid="stDataFrame"]').count() == 2
+        assert page.locator(EXCEPTION).count() == 0
         open_page(page, url, "Jet images", timeout_ms=180_000)
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
         assert page.locator(EXCEPTION).count() == 0

@@ -66,6 +66,19 @@ def test_generation_page_shows_histograms_and_w1_table(root, monkeypatch):
     assert not at.dataframe[0].value["W1 generated"].equals(table["W1 generated"])
 
 
+def test_generation_page_shows_the_jetnet_protocol_beside_truth_vs_truth(root, monkeypatch):
+    at = _open(monkeypatch, "views/generation.py")
+    table = next(d.value for d in at.dataframe if "FPD ×10³" in d.value.columns)
+    assert list(table["sample"]) == ["generated vs real", "truth vs truth"]
+    assert {"KPD ×10⁶", "W1M ×10³", "W1P ×10³", "W1EFP ×10⁵"} <= set(table.columns)
+    assert all(" ± " in v for v in table["FPD ×10³"])
+    note = next(c.value for c in at.caption if "Below the protocol's sample size" in c.value)
+    assert "50,000 jets" in note and "truth-vs-truth row" in note
+    headers = [h.value for h in at.header]
+    assert headers.index("JetNet protocol: FPD, KPD and W1") > headers.index(
+        "Wasserstein-1 distance per observable")
+
+
 def test_images_page_panels_and_resolution(root, monkeypatch):
     at = _open(monkeypatch, "views/images.py")
     fig = _figure(at, "img_panels")
@@ -84,12 +97,22 @@ def test_images_page_panels_and_resolution(root, monkeypatch):
 
 
 def test_warm_up_computes_every_generators_default_view(root, monkeypatch):
+    import ui.generation_jetnet as jetnet_ui
     from ui.generation import WarmUpState, available_generators, warm_up
 
+    calls = []
+    scores = jetnet_ui.jetnet_scores
+    monkeypatch.setattr(jetnet_ui, "jetnet_scores",
+                        lambda *a, **k: calls.append(1) or scores(*a, **k))
+    jetnet_ui._generated.clear()
+    jetnet_ui._baseline.clear()
     state = WarmUpState(total=len(available_generators()))
     warm_up(state)
     assert state.total >= 2 and state.done == state.total
-    # the page opens on the same data afterwards
+    # the JetNet scores too: one truth-vs-truth per class, one per generator
+    assert len(calls) == state.total + len({s.classes for s in available_generators()})
+    # the page opens on the same data afterwards, and computes no JetNet score again
     monkeypatch.setenv("JETVIZ_WARM_GENERATORS", "0")
     at = _open(monkeypatch, "views/generation.py")
     assert len(at.dataframe[0].value) == len(TABLE_OBSERVABLES)
+    assert len(calls) == state.total + len({s.classes for s in available_generators()})

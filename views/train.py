@@ -86,26 +86,36 @@ if start and data is not None:
         loss=loss, latent_dim=latent_dim, beta_min=beta_range[0], beta_max=beta_range[1],
         epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
     progress = st.progress(0.0, text="Starting …")
-    curves = st.empty()
-    history: dict[str, list[float]] = {"epoch": [], "training objective (relative units)": [],
-                                       "validation loss [nats]": []}
+    left, right = st.columns(2)
+    curves = (left.empty(), right.empty())  # one unit per axis: nats, and GeV
+    history: dict[str, list[float]] = {"epoch": [], "validation loss": [],
+                                       "validation distance d": []}
 
     def on_epoch(epoch: int, record: dict) -> bool:
         h = record["history"][-1]
         history["epoch"].append(h["epoch"])
-        history["training objective (relative units)"].append(h["train_objective"])
-        history["validation loss [nats]"].append(h["val_loss"])
+        history["validation loss"].append(h["val_loss"])
+        history["validation distance d"].append(h["val_distance"])
         done = (epoch + 1) / train_config.epochs
         progress.progress(min(done, 1.0), text=(
             f"epoch {h['epoch']}/{train_config.epochs}: validation loss {h['val_loss']:.4g} "
             f"nats, EMD {h['val_distance']:.3g} GeV, {h['jets_per_s']:.0f} jets/s"
             + (" — then a β-scan …" if epoch + 1 >= train_config.epochs else "")))
-        curves.plotly_chart(
-            loss_curves_figure(history["epoch"], {k: v for k, v in history.items()
-                                                  if k != "epoch"},
-                               "Loss per epoch (live)", "loss per jet"),
-            theme=None, key=f"train_curves_{epoch}")
+        curves[0].plotly_chart(
+            loss_curves_figure(history["epoch"], {"validation loss": history["validation loss"]},
+                               "Validation loss per epoch (live)", "loss per jet [nats]"),
+            theme=None, key=f"train_loss_{epoch}")
+        curves[1].plotly_chart(
+            loss_curves_figure(history["epoch"],
+                               {"validation distance d": history["validation distance d"]},
+                               "Reconstruction distance per epoch (live)",
+                               "mean distance [GeV]" if not toy else "mean distance (data units)"),
+            theme=None, key=f"train_emd_{epoch}")
         return True
+
+    def on_scan(done: int, total: int) -> None:
+        progress.progress(done / total, text=f"β-scan of the trained model: {done}/{total} β "
+                                             "values (KL per dimension, D1, D2) …")
 
     def on_wait(position: int) -> None:
         progress.progress(0.0, text=(
@@ -115,7 +125,8 @@ if start and data is not None:
     try:
         with st.spinner("Training …"):
             path, record = train_user_model(name, config, jets, train_config, on_epoch,
-                                            overwrite, provenance, session_owner(), on_wait)
+                                            overwrite, provenance, session_owner(), on_wait,
+                                            on_scan)
     except Exception as err:  # diverged, bad data, bad name: say so, keep earlier models
         progress.empty()
         st.error(f"Training failed: {err}. Earlier checkpoints are untouched.")

@@ -111,13 +111,15 @@ def install(staging: Path, target: Path, owner: str, overwrite: bool) -> Path:
 
 def train_user_model(name: str, config, data, train_config, callback, overwrite: bool,
                      provenance: dict, owner: str,
-                     on_wait: Callable[[int], None] | None = None) -> tuple[Path, dict]:
+                     on_wait: Callable[[int], None] | None = None,
+                     on_scan: Callable[[int, int], None] | None = None) -> tuple[Path, dict]:
     """Train a model into ``user/<name>`` without ever leaving a broken checkpoint there.
 
     The run takes one of the server's training slots (``jetviz.serving.training_slots``;
     ``on_wait(position)`` is called while it queues), within the per-run budget. Training
     writes into a staging directory unique to the run; only a run that finishes moves into
-    ``user/<name>`` (:func:`install`). ``owner`` is stored in the record. A run that
+    ``user/<name>`` (:func:`install`). ``owner`` is stored in the record; ``on_scan(done,
+    total)`` reports the β-scan after the last epoch. A run that
     diverges, fails, or is interrupted (the page reruns) removes its staging directory.
 
     Returns:
@@ -138,7 +140,7 @@ def train_user_model(name: str, config, data, train_config, callback, overwrite:
     try:
         with training_slots().hold(owner, on_wait):
             _, record = train(config, data, train_config, out_dir=staging, callback=callback,
-                              provenance={**provenance, "owner": owner})
+                              provenance={**provenance, "owner": owner}, on_scan=on_scan)
         if not (staging / "model.safetensors").exists():
             raise JetvizInputError("training ended before any epoch finished; nothing saved")
         target = install(staging, target, owner, overwrite)

@@ -32,6 +32,7 @@ that the scan stores beside them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -157,7 +158,8 @@ def _cores() -> int:
 
 @torch.inference_mode()
 def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np.ndarray,
-              seed: int = 0, batch_size: int = 1000) -> BetaScan:
+              seed: int = 0, batch_size: int = 1000,
+              on_beta: Callable[[int, int], None] | None = None) -> BetaScan:
     """Scan a model over β: per-dimension KL, reconstruction distances, D1 and D2.
 
     The same latent noise (seeded) is used at every β, so the curves are smooth in β.
@@ -168,6 +170,7 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
         log_betas: (n,) uniformly spaced log β (see :func:`log_beta_grid`).
         seed: seeds the latent noise.
         batch_size: examples per forward pass.
+        on_beta: called as ``on_beta(done, total)`` after each β (progress for the app).
 
     Returns:
         The BetaScan.
@@ -180,7 +183,7 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
     noise = noise.to(_device(model))
     log_betas = np.asarray(log_betas, dtype=np.float64)
     kl_rows, kl_ex, d_ex, dm_ex, n_active, n_directions = [], [], [], [], [], []
-    for lb in log_betas:
+    for k, lb in enumerate(log_betas):
         kl_parts, d_parts, dm_parts, mu_parts = [], [], [], []
         for start in range(0, n, batch_size):
             part = inputs.subset(slice(start, start + batch_size))
@@ -199,6 +202,8 @@ def beta_scan(model: Model, jets: JetSet | np.ndarray | VAEInputs, log_betas: np
         groups = independent_directions(torch.cat(mu_parts).numpy(), kl_rows[-1])
         n_active.append(sum(len(g) for g in groups))
         n_directions.append(len(groups))
+        if on_beta is not None:
+            on_beta(k + 1, len(log_betas))
     kl = np.stack(kl_rows)
     d = np.stack(d_ex)  # (n_beta, n)
     dist_mean = np.stack(dm_ex).mean(1)

@@ -245,10 +245,11 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_se
 
 
 def _scan_into_record(model: BetaVAE | PointVAE, scan_set: VAEInputs, tc: TrainConfig,
-                      record: dict) -> BetaScan:
+                      record: dict, on_beta: Callable[[int, int], None] | None = None
+                      ) -> BetaScan:
     """Run the stored per-β scan on ``scan_set`` and put it in ``record["scan"]``."""
     scan = beta_scan(model, scan_set, log_beta_grid(model.config, tc.scan_points),
-                     seed=tc.seed)
+                     seed=tc.seed, on_beta=on_beta)
     record["scan"] = scan.to_dict()
     return scan
 
@@ -259,7 +260,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
           device: torch.device | str | None = None, progress: bool = False,
           provenance: dict | None = None,
           resume_weighting: str | None = None,
-          with_model: bool = False) -> tuple[BetaVAE | PointVAE, dict]:
+          with_model: bool = False,
+          on_scan: Callable[[int, int], None] | None = None) -> tuple[BetaVAE | PointVAE, dict]:
     """Train a β-VAE, checkpointing each epoch, and store its per-β scan with the best model.
 
     Args:
@@ -278,6 +280,7 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
             fine-tune the large-β end with "balanced"); None keeps the stored one.
         with_model: call ``callback(epoch, record, model)`` instead, so it can look at the
             model as it trains (e.g. a quick β-scan; put the model back in train mode after).
+        on_scan: called as ``on_scan(done, total)`` during the final β-scan (progress).
 
     Returns:
         (model with the best weights, in eval mode; the record). The record holds
@@ -333,7 +336,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         load_weights(out_dir, model)  # the best epoch
     model.eval()
     if stopped != "callback" and tc.scan_points > 1:
-        _scan_into_record(model, val_set.subset(slice(0, tc.scan_examples)), tc, record)
+        _scan_into_record(model, val_set.subset(slice(0, tc.scan_examples)), tc, record,
+                          on_scan if rank == 0 else None)
         if rank == 0 and out_dir is not None:
             save_checkpoint(out_dir, model, config, record)
     return model, record

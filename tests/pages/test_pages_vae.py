@@ -184,6 +184,11 @@ def test_train_page_trains_a_toy_model_that_the_other_pages_list(root, monkeypat
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert any("toy_run" in s.value for s in at.success)
+    # live curves: one quantity and one unit per axis
+    y_titles = {json.loads(c.proto.spec)["layout"]["yaxis"]["title"]["text"]
+                for c in at.get("plotly_chart")}
+    assert any("[nats]" in t for t in y_titles), y_titles
+    assert any("data units" in t for t in y_titles), y_titles
     saved = root / "user" / "toy_run"
     assert (saved / "model.safetensors").is_file()
     assert not [p for p in (root / "user").iterdir() if p.name.startswith(".")]

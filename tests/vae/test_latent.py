@@ -59,7 +59,9 @@ def test_beta_scan_shapes_round_trip_and_kl_consistency():
     model = _model()
     jets = make_jetset(20, 12, seed=3)
     grid = log_beta_grid(CONFIG, 9)
-    scan = beta_scan(model, jets, grid)
+    steps = []
+    scan = beta_scan(model, jets, grid, on_beta=lambda done, total: steps.append((done, total)))
+    assert steps == [(k, 9) for k in range(1, 10)]  # progress after every β
     assert scan.kl_per_dim.shape == (9, 4) and scan.d1.shape == (9,) and scan.units == "GeV"
     np.testing.assert_allclose(scan.betas, np.exp(grid))
     assert np.all(scan.kl_per_dim >= 0) and np.all(scan.distance > 0)

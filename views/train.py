@@ -10,7 +10,8 @@ from ui.train import session_owner, store_slider_emds, training_device, training
 from ui.vae import MODEL_KEY
 
 LOSSES = {
-    "sinkhorn": "EMD (Sinkhorn, the talk's choice)",
+    "exact": "EMD (exact, network simplex)",
+    "sinkhorn": "EMD (Sinkhorn, the talk's choice; biased low at small EMD)",
     "chamfer": "Chamfer + jet pT and mass terms",
     "mse": "MSE on pT-ordered particles",
 }
@@ -44,9 +45,10 @@ with c2:
     toy = data is not None and data.n_particles == 0
     loss = st.selectbox("Reconstruction loss", list(LOSSES), format_func=LOSSES.get,
                         key="train_loss", disabled=toy,
-                        help="How a jet and its reconstruction are compared: the EMD (Sinkhorn "
-                             "approximation, GeV), Chamfer distance, or MSE on pT-ordered "
-                             "particles. The toy always uses the Euclidean distance.")
+                        help="How a jet and its reconstruction are compared: the exact EMD (GeV; "
+                             "its gradient from the optimal transport plan), the talk's "
+                             "entropic Sinkhorn approximation, the Chamfer distance, or MSE on "
+                             "pT-ordered particles. The toy always uses the Euclidean distance.")
     latent_dim = st.slider("Latent dimensions", 2, 32, 8, key="train_latent",
                            help="D, the number of latent directions the model can use.")
     beta_range = st.select_slider(

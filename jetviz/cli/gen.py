@@ -40,6 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="sequential passes per transform when sampling (default: one per latent "
                         "dimension, autoregressive; 2: coupling, much faster sampling)")
     p.add_argument("--hidden", type=int, default=FlowPriorConfig.hidden)
+    p.add_argument("--joint-pt", action="store_true",
+                   help="fit the flow to (z, log jet pT) jointly, so the flow generator draws "
+                        "each jet's pT with its shape (keeps a resonance's mass sharp in GeV); "
+                        "default: pT drawn from the training pT distribution, independent of z")
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--lr", type=float, default=FitConfig.lr)
     p.add_argument("--seed", type=int, default=0)
@@ -84,7 +88,7 @@ def _prior(args: argparse.Namespace, path: str, command: str) -> int:
     record = fit_generator_prior(
         args.vae, args.beta, args.out, jets=jets, classes=classes,
         flow_config={"kind": args.kind, "transforms": args.transforms,
-                     "hidden": args.hidden, "passes": args.passes},
+                     "hidden": args.hidden, "passes": args.passes, "joint_pt": args.joint_pt},
         fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
         provenance={"command": command})
     print(json.dumps({"out": args.out, "epochs": len(record["history"]),

@@ -16,6 +16,11 @@ sum, and k is a sum of Gaussian kernels of widths ``KERNEL_WIDTHS`` (relative-ma
 so that both the peak position and its width are seen. MMD² is the unbiased estimator
 (Gretton et al., JMLR 13 (2012) 723).
 
+With a joint (z, log pT) flow prior (:mod:`jetviz.generation.prior`) the generator draws each
+jet's pT with its latents, so the term compares the masses in GeV instead: m̂ = (m/pT)(ẑ) · p̂T
+with (ẑ, log p̂T) from the prior and m = (m/pT) · pT of real jets, both divided by the training
+jets' median pT so that the kernel widths keep their meaning (``MASS_FEATURES``).
+
 ``finetune`` returns the tuned model; :func:`tune_with_mass_mmd` (``jetviz gen mmd``) writes it
 as a new generator (the tuned VAE + a copy of the flow prior), listed by the app next to the
 untuned one.
@@ -48,6 +53,7 @@ from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
 from jetviz.vae.model import BetaVAE, log_beta_column
 
 KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
+MASS_FEATURES = {False: "m/pT", True: "m / median training pT (the mass in GeV, scaled)"}
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,19 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
                                f"{len(particles)}")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
+    joint = prior.config.joint_pt
     with torch.inference_mode():
-        pool = prior.sample(config.latent_pool, torch.Generator().manual_seed(config.seed))
+        pool, pool_log_pt = prior.sample_joint(config.latent_pool,
+                                               torch.Generator().manual_seed(config.seed))
     x_all = torch.from_numpy(np.asarray(particles, np.float32))
     m_all = torch.from_numpy(np.asarray(mask, bool))
     pt_all = torch.from_numpy(np.asarray(jet_pt, np.float32))
     true_mass = relative_mass(torch.where(m_all[..., None], x_all, 0.0))  # (N,)
+    # The mass feature the MMD sees: m/pT, or with a joint prior m [GeV] / median pT.
+    pt_ref = float(pt_all.median())
+    true_mass = true_mass * pt_all / pt_ref if joint else true_mass
+    pool_scale = (pool_log_pt.exp() / pt_ref if joint
+                  else torch.ones(len(pool)))  # (pool,) multiplies the generated m/pT
     decoder_params = [*model.decoder.parameters(), *model.embed_dec.parameters()]
     for p in model.parameters():
         p.requires_grad_(False)
@@ -141,8 +154,8 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         recon = emd_sinkhorn(x, m, model.decode(z, log_beta), pt, model.config).square()
         recon = (recon / (2 * beta**2)).mean()
-        z_prior = pool[torch.from_numpy(rng.choice(len(pool), config.batch_size, replace=False))]
-        m_gen = relative_mass(model.decode(z_prior, log_beta))
+        pick = torch.from_numpy(rng.choice(len(pool), config.batch_size, replace=False))
+        m_gen = relative_mass(model.decode(pool[pick], log_beta)) * pool_scale[pick]
         m_true = true_mass[torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
                                                        replace=False))]
         mmd2 = mmd2_unbiased(m_gen, m_true)
@@ -163,7 +176,9 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     curve = {k: [float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)]
              for k, v in history.items()}
     return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
-                   "beta": float(beta), "seconds": round(time.perf_counter() - start, 1),
+                   "mass_feature": MASS_FEATURES[joint],
+                   "pt_reference": pt_ref if joint else None, "beta": float(beta),
+                   "seconds": round(time.perf_counter() - start, 1),
                    "curves_per_50_steps": curve}
 
 
@@ -188,5 +203,7 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
                    **(provenance or {})})
     fit_record = {**gen.prior_record, "vae": relative_to_checkpoints(out),
                   "loss": f"{gen.config.loss}+mmd", **(provenance or {})}
+    if "command" in gen.prior_record:  # how the copied flow itself was fitted
+        fit_record["prior_command"] = gen.prior_record["command"]
     save_generator(out, model, gen.config, record, gen.flow, fit_record)
     return record

@@ -59,6 +59,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
     q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--kernel-widths", type=float, nargs="+", default=list(MmdConfig.kernel_widths),
+                   help="σ of the Gaussian kernels of the MMD, in units of the jet pT (wider ones "
+                        "see the high-mass tail)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
 
 
@@ -73,7 +76,8 @@ def _mmd(args: argparse.Namespace, path: str, command: str) -> int:
 
     record = tune_with_mass_mmd(
         args.gen, args.out, jets=jets, provenance={"command": command},
-        config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed),
+        config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed,
+                         kernel_widths=tuple(args.kernel_widths)),
         progress=report)
     print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
     return 0

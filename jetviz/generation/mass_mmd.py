@@ -13,7 +13,8 @@ where x̂ = decoder(z ~ q(z | x), β) reconstructs training jets (keeping every 
 the jets), m̂ are the masses of jets decoded from latents of the flow prior (what the
 generator produces) and m those of real training jets, both relative to the jet's scalar pT
 sum, and k is a sum of Gaussian kernels of widths ``KERNEL_WIDTHS`` (relative-mass units),
-so that both the peak position and its width are seen. MMD² is the unbiased estimator
+so that both the peak position and its width are seen (``MmdConfig.kernel_widths`` may add
+wider ones, which see the high-mass tail). MMD² is the unbiased estimator
 (Gretton et al., JMLR 13 (2012) 723).
 
 With a joint (z, log pT) flow prior (:mod:`jetviz.generation.prior`) the generator draws each
@@ -66,11 +67,14 @@ class MmdConfig:
     lr: float = 3e-4  # Adam learning rate of the decoder
     latent_pool: int = 20_000  # flow-prior latents drawn once and resampled from
     seed: int = 0  # batches, posterior noise and the latent pool
+    kernel_widths: tuple[float, ...] = KERNEL_WIDTHS  # σ of the kernels, units of the jet pT
 
     def __post_init__(self) -> None:
         if self.weight < 0 or self.steps < 1 or self.batch_size < 2 or self.latent_pool < 2:
             raise JetvizInputError(f"MMD fine-tuning needs weight ≥ 0, steps ≥ 1, batch ≥ 2 "
                                    f"and a pool ≥ 2 latents, got {self}")
+        if not self.kernel_widths or min(self.kernel_widths) <= 0:
+            raise JetvizInputError(f"MMD kernel widths must be > 0, got {self.kernel_widths}")
 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor,
@@ -158,7 +162,7 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         m_gen = relative_mass(model.decode(pool[pick], log_beta)) * pool_scale[pick]
         m_true = true_mass[torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
                                                        replace=False))]
-        mmd2 = mmd2_unbiased(m_gen, m_true)
+        mmd2 = mmd2_unbiased(m_gen, m_true, tuple(config.kernel_widths))
         loss = recon + config.weight * mmd2
         if not torch.isfinite(loss):
             raise JetvizInputError(f"MMD fine-tuning diverged at step {step} (loss {loss}); "
@@ -175,7 +179,7 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         p.requires_grad_(False)
     curve = {k: [float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)]
              for k, v in history.items()}
-    return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
+    return model, {"mmd_config": asdict(config), "kernel_widths": list(config.kernel_widths),
                    "mass_feature": MASS_FEATURES[joint],
                    "pt_reference": pt_ref if joint else None, "beta": float(beta),
                    "seconds": round(time.perf_counter() - start, 1),

@@ -12,6 +12,7 @@ from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import load_prior, save_prior
 from jetviz.generation.generators import Generator, generator_specs
+from jetviz.generation.mass_mmd import MASS_FEATURES, MmdConfig, tune_with_mass_mmd
 from jetviz.generation.metrics import feature_set
 from jetviz.generation.prior import FlowPrior, FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_flow_prior
@@ -80,8 +81,13 @@ def test_joint_prior_bad_inputs():
     assert FlowPrior(FlowPriorConfig(features=2)).sample_joint(3)[1] is None
 
 
-def test_joint_generator_keeps_the_resonance_mass_as_pt_varies(tmp_path):
-    gen_dir, jets = tiny_resonance_generator(tmp_path)
+@pytest.fixture(scope="module")
+def resonance(tmp_path_factory: pytest.TempPathFactory):
+    return tiny_resonance_generator(tmp_path_factory.mktemp("resonance"))
+
+
+def test_joint_generator_keeps_the_resonance_mass_as_pt_varies(resonance):
+    gen_dir, jets = resonance
     truth = feature_set(jets.particles, jets.mask, jets.jets[:, 0], jets.radius)
     truth_rho = spearmanr(jets.jets[:, 0], truth.jet["mass_rel"])[0]
     assert truth_rho < -0.95  # m fixed: m/pT ∝ 1/pT
@@ -102,3 +108,18 @@ def test_joint_generator_keeps_the_resonance_mass_as_pt_varies(tmp_path):
     # the Gaussian generator draws pT from the quantiles, independent of the shape
     assert abs(rho["gaussian"]) < 0.15
     assert rho["flow"] < -0.8
+
+
+def test_mass_mmd_with_a_joint_prior_compares_masses_in_gev(resonance, tmp_path):
+    gen_dir, jets = resonance
+    config = MmdConfig(steps=4, batch_size=32, latent_pool=64, kernel_widths=(0.01, 0.1))
+    record = tune_with_mass_mmd(gen_dir, tmp_path / "gen_res_mmd", jets=jets, config=config)
+    run = record["mass_mmd"]
+    assert run["mass_feature"] == MASS_FEATURES[True] and run["kernel_widths"] == [0.01, 0.1]
+    # the GeV masses are scaled by the training jets' median pT (the VAE's training split)
+    assert 500.0 < run["pt_reference"] < 1500.0
+    tuned = Generator(next(s for s in generator_specs(tmp_path / "gen_res_mmd")
+                           if s.prior == "flow"))
+    assert tuned.joint_pt and tuned.spec.loss.endswith("+mmd")
+    with pytest.raises(JetvizInputError, match="kernel widths"):
+        MmdConfig(kernel_widths=(0.01, 0.0))

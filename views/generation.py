@@ -89,11 +89,13 @@ fake, _ = generated(spec, gen, n_jets, seed)
 st.plotly_chart(
     histogram_figure(spec, seed, n_jets, truth, fake),
     theme=None, key="gen_histograms")
+pt_source = ("with their shape from the flow prior over (latents, log pT)" if gen.joint_pt
+             else "from the training jets' pT distribution, independently of their shape")
 st.caption(
     f"True: {len(truth.reference):,} real jets (half of the data set's "
     f"{class_label(spec.classes)} jets), prepared as the VAE sees them (30 hardest particles, "
     "ptrel renormalised, centred, rotated, flipped); generated: "
-    f"{n_jets:,} decoded jets whose pT is drawn from the training jets' pT distribution. "
+    f"{n_jets:,} decoded jets whose pT is drawn {pt_source}. "
     "All observables come from the particles (massless), for both. Decoded particles with "
     "ptrel < 10⁻⁴ count as absent. Densities are normalised to unit area; the ratio panel "
     "is generated / true.")

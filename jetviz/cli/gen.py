@@ -41,6 +41,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="sequential passes per transform when sampling (default: one per latent "
                         "dimension, autoregressive; 2: coupling, much faster sampling)")
     p.add_argument("--hidden", type=int, default=FlowPriorConfig.hidden)
+    p.add_argument("--joint-pt", action="store_true",
+                   help="fit the flow to (z, log jet pT) jointly, so the flow generator draws "
+                        "each jet's pT with its shape (keeps a resonance's mass sharp in GeV); "
+                        "default: pT drawn from the training pT distribution, independent of z")
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--lr", type=float, default=FitConfig.lr)
     p.add_argument("--seed", type=int, default=0)
@@ -59,6 +63,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
     q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--kernel-widths", type=float, nargs="+", default=list(MmdConfig.kernel_widths),
+                   help="σ of the Gaussian kernels of the MMD, in units of the jet pT (wider ones "
+                        "see the high-mass tail)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     q.add_argument("--device", default=None,
                    help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
@@ -76,7 +83,8 @@ def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device
 
     record = tune_with_mass_mmd(
         args.gen, args.out, jets=jets, provenance={"command": command},
-        config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed),
+        config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed,
+                         kernel_widths=tuple(args.kernel_widths)),
         progress=report, device=device)
     if is_writer():
         print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
@@ -92,7 +100,7 @@ def _prior(args: argparse.Namespace, path: str, command: str, device: torch.devi
     record = fit_generator_prior(
         args.vae, args.beta, args.out, jets=jets, classes=classes,
         flow_config={"kind": args.kind, "transforms": args.transforms,
-                     "hidden": args.hidden, "passes": args.passes},
+                     "hidden": args.hidden, "passes": args.passes, "joint_pt": args.joint_pt},
         fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
         provenance={"command": command}, device=device)
     if not is_writer():

@@ -4,15 +4,18 @@ Vocabulary
 ----------
 A **generator** is (VAE checkpoint, β, prior). It draws z ~ prior, decodes x̂ = decoder(z, β)
 into particles (n, P, 3) = (ptrel, etarel, phirel) in the VAE's prepared frame (centred,
-rotated, flipped; ptrel from a softmax, summing to 1), and gives every jet a pT drawn from the
-training jets' pT distribution (inverse CDF of 201 stored quantiles: the decoder works in
-relative coordinates and knows nothing of the jet pT). A decoded particle carrying less than
+rotated, flipped; ptrel from a softmax, summing to 1), and gives every jet a pT: drawn with z
+from a joint (z, log pT) flow prior, or else from the training jets' pT distribution (inverse
+CDF of 201 stored quantiles) independently of z — the decoder works in relative coordinates and
+knows nothing of the jet pT. A decoded particle carrying less than
 ``DECODED_PTREL_MIN`` of the jet pT counts as absent (the softmax is never exactly 0): it is
 zeroed and masked out, so a generated jet has a multiplicity like a real one.
 
 Priors: ``"gaussian"`` — z ~ N(0, 1), the VAE's own prior (talk 001's baseline);
 ``"flow"`` — z ~ a normalizing flow fitted to the aggregate posterior of the training jets at
-that β (:mod:`jetviz.generation.prior`, the talk's proposed next step).
+that β (:mod:`jetviz.generation.prior`, the talk's proposed next step); a joint flow
+(``FlowPriorConfig.joint_pt``) draws (z, log pT) together, so that a resonance's m/pT falls
+with pT as in the data and its mass in GeV stays sharp.
 
 On disk: every "generator" checkpoint (:mod:`jetviz.generation.checkpoint`: the VAE, and its
 flow prior in ``flow/``) defines two generators, the Gaussian and the flow one, at the β the
@@ -95,7 +98,8 @@ class GeneratedJets:
     Attributes:
         particles: (n, P, 3) float32 (ptrel, etarel, phirel), sorted by ptrel, absent rows 0.
         mask: (n, P) bool, True for a particle with ptrel > DECODED_PTREL_MIN.
-        jet_pt: (n,) float32 jet pT [GeV], drawn from the training jets' pT distribution.
+        jet_pt: (n,) float32 jet pT [GeV], from the joint flow prior or the training jets'
+            pT distribution.
     """
 
     particles: np.ndarray
@@ -209,12 +213,24 @@ class Generator:
         """The jet radius R of the VAE."""
         return float(self.config.radius)
 
+    @property
+    def joint_pt(self) -> bool:
+        """True when the jet pT comes from the (joint) flow prior, not the pT quantiles."""
+        return self.prior is not None and self.prior.config.joint_pt
+
     @torch.inference_mode()
     def latents(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """n latents (n, D) from the prior."""
+        return self.latents_and_log_pt(n, generator)[0]
+
+    @torch.inference_mode()
+    def latents_and_log_pt(self, n: int, generator: torch.Generator
+                           ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n latents (n, D), and log(pT / GeV) (n,) drawn with them by a joint prior (else
+        None)."""
         if self.prior is None:
-            return torch.randn((n, self.config.latent_dim), generator=generator)
-        return self.prior.sample(n, generator)
+            return torch.randn((n, self.config.latent_dim), generator=generator), None
+        return self.prior.sample_joint(n, generator)
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, beta: float | None = None) -> np.ndarray:
@@ -232,15 +248,19 @@ class Generator:
 
         Args:
             n: number of jets (≥ 1).
-            seed: seeds a torch.Generator (latents) and a numpy Generator (jet pT).
+            seed: seeds a torch.Generator (latents, and pT of a joint prior) and a numpy
+                Generator (jet pT from the quantiles otherwise).
             beta: decode at this β instead of the generator's (the flow was fitted at
                 ``spec.beta``; elsewhere it is only approximately the aggregate posterior).
         """
         if n < 1:
             raise JetvizInputError(f"number of jets to generate must be ≥ 1, got {n}")
-        z = self.latents(n, torch.Generator().manual_seed(seed))
+        z, log_pt = self.latents_and_log_pt(n, torch.Generator().manual_seed(seed))
         particles, mask = finish_decoded(self.decode(z, beta))
-        jet_pt = sample_pt(self.quantiles, n, np.random.default_rng([seed, 1]))
+        if log_pt is None:
+            jet_pt = sample_pt(self.quantiles, n, np.random.default_rng([seed, 1]))
+        else:
+            jet_pt = log_pt.exp().numpy().astype(np.float32)
         return GeneratedJets(particles, mask, jet_pt)
 
     def reconstruct(self, particles: np.ndarray, mask: np.ndarray,

@@ -13,8 +13,14 @@ where x̂ = decoder(z ~ q(z | x), β) reconstructs training jets (keeping every 
 the jets), m̂ are the masses of jets decoded from latents of the flow prior (what the
 generator produces) and m those of real training jets, both relative to the jet's scalar pT
 sum, and k is a sum of Gaussian kernels of widths ``KERNEL_WIDTHS`` (relative-mass units),
-so that both the peak position and its width are seen. MMD² is the unbiased estimator
+so that both the peak position and its width are seen (``MmdConfig.kernel_widths`` may add
+wider ones, which see the high-mass tail). MMD² is the unbiased estimator
 (Gretton et al., JMLR 13 (2012) 723).
+
+With a joint (z, log pT) flow prior (:mod:`jetviz.generation.prior`) the generator draws each
+jet's pT with its latents, so the term compares the masses in GeV instead: m̂ = (m/pT)(ẑ) · p̂T
+with (ẑ, log p̂T) from the prior and m = (m/pT) · pT of real jets, both divided by the training
+jets' median pT so that the kernel widths keep their meaning (``MASS_FEATURES``).
 
 The fine-tuning runs on :func:`jetviz.device.resolve_device`'s device in float32 (the
 Sinkhorn EMD and the narrow kernels need it: no AMP) and, under torchrun, shares every batch
@@ -62,6 +68,7 @@ from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
 from jetviz.vae.model import BetaVAE, log_beta_column
 
 KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
+MASS_FEATURES = {False: "m/pT", True: "m / median training pT (the mass in GeV, scaled)"}
 
 
 @dataclass(frozen=True)
@@ -74,11 +81,14 @@ class MmdConfig:
     lr: float = 3e-4  # Adam learning rate of the decoder
     latent_pool: int = 20_000  # flow-prior latents drawn once and resampled from
     seed: int = 0  # batches, posterior noise and the latent pool
+    kernel_widths: tuple[float, ...] = KERNEL_WIDTHS  # σ of the kernels, units of the jet pT
 
     def __post_init__(self) -> None:
         if self.weight < 0 or self.steps < 1 or self.batch_size < 2 or self.latent_pool < 2:
             raise JetvizInputError(f"MMD fine-tuning needs weight ≥ 0, steps ≥ 1, batch ≥ 2 "
                                    f"and a pool ≥ 2 latents, got {self}")
+        if not self.kernel_widths or min(self.kernel_widths) <= 0:
+            raise JetvizInputError(f"MMD kernel widths must be > 0, got {self.kernel_widths}")
 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor,
@@ -137,15 +147,23 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     rank, world = setup_distributed(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
+    joint = prior.config.joint_pt
     with torch.inference_mode():
-        pool = prior.sample(config.latent_pool, torch.Generator().manual_seed(config.seed))
+        pool, pool_log_pt = prior.sample_joint(config.latent_pool,
+                                               torch.Generator().manual_seed(config.seed))
     pool = pool.to(device)
+    pool_log_pt = None if pool_log_pt is None else pool_log_pt.to(device)
     model.to(device)
     broadcast_parameters(model)
     x_all = torch.from_numpy(np.asarray(particles, np.float32)).to(device)
     m_all = torch.from_numpy(np.asarray(mask, bool)).to(device)
     pt_all = torch.from_numpy(np.asarray(jet_pt, np.float32)).to(device)
     true_mass = relative_mass(torch.where(m_all[..., None], x_all, 0.0))  # (N,)
+    # The mass feature the MMD sees: m/pT, or with a joint prior m [GeV] / median pT.
+    pt_ref = float(pt_all.median())
+    true_mass = true_mass * pt_all / pt_ref if joint else true_mass
+    pool_scale = (pool_log_pt.exp() / pt_ref if joint
+                  else torch.ones(len(pool), device=device))  # (pool,) scales generated m/pT
     decoder_params = [*model.decoder.parameters(), *model.embed_dec.parameters()]
     for p in model.parameters():
         p.requires_grad_(False)
@@ -166,12 +184,12 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         recon = emd_sinkhorn(x, m, model.decode(z, log_beta), pt, model.config).square()
         recon = (recon / (2 * beta**2)).mean()
-        z_prior = pool[shard(torch.from_numpy(rng.choice(len(pool), config.batch_size,
-                                                         replace=False)), rank, world)]
-        m_gen = relative_mass(model.decode(z_prior, log_beta))
+        pick = shard(torch.from_numpy(rng.choice(len(pool), config.batch_size, replace=False)),
+                     rank, world)
+        m_gen = relative_mass(model.decode(pool[pick], log_beta)) * pool_scale[pick]
         m_true = true_mass[shard(torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
                                                              replace=False)), rank, world)]
-        mmd2 = mmd2_unbiased(m_gen, m_true)
+        mmd2 = mmd2_unbiased(m_gen, m_true, tuple(config.kernel_widths))
         loss = recon + config.weight * mmd2
         if not finite_everywhere(loss, world):
             raise JetvizInputError(f"MMD fine-tuning diverged at step {step} (loss {loss}); "
@@ -186,8 +204,10 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         p.requires_grad_(False)
     curve = {k: mean_over_processes([float(np.mean(v[i:i + 50])) for i in range(0, len(v), 50)],
                                     world) for k, v in history.items()}
-    return model, {"mmd_config": asdict(config), "kernel_widths": list(KERNEL_WIDTHS),
-                   "beta": float(beta), "seconds": round(time.perf_counter() - start, 1),
+    return model, {"mmd_config": asdict(config), "kernel_widths": list(config.kernel_widths),
+                   "mass_feature": MASS_FEATURES[joint],
+                   "pt_reference": pt_ref if joint else None, "beta": float(beta),
+                   "seconds": round(time.perf_counter() - start, 1),
                    "curves_per_50_steps": curve, **device_record(device, world)}
 
 
@@ -214,6 +234,8 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
                    **(provenance or {})})
     fit_record = {**gen.prior_record, "vae": relative_to_checkpoints(out),
                   "loss": f"{gen.config.loss}+mmd", **(provenance or {})}
+    if "command" in gen.prior_record:  # how the copied flow itself was fitted
+        fit_record["prior_command"] = gen.prior_record["command"]
     if is_writer():
         save_generator(out, model, gen.config, record, gen.flow, fit_record)
     return record

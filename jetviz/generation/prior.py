@@ -17,6 +17,14 @@ u = (z − loc)/scale so that the splines' domain [−5, 5] covers the data:
 Sampling draws ε ~ N(0, 1) from a passed ``torch.Generator`` and inverts the flow, so a seed
 fixes the sample.
 
+**Joint prior** (``joint_pt``): the flow is over (z, log pT) with pT the jet pT in GeV, fitted
+to the training jets' (z ~ q(z | x), log pT(x)) pairs. A VAE decoder works in relative
+coordinates and knows nothing of the jet pT, so a generator that draws pT independently of z
+makes every jet's mass m = (m/pT)(z) · pT as if m/pT and pT were independent; for a resonance
+m ≈ const, so m/pT falls as 1/pT and the independent draw smears the mass peak in GeV. The
+joint flow keeps that correlation. Its samples are restricted to the training jets' log-pT
+range (rows outside are drawn again: the data have hard pT cuts that a flow only smears).
+
 This module holds the model only: :mod:`jetviz.generation.prior_train` fits it, and
 :mod:`jetviz.generation.checkpoint` stores it as a ``"flow-prior"`` checkpoint
 (:mod:`jetviz.checkpoints`: ``config.json`` with the FlowPriorConfig and the fit record,
@@ -52,6 +60,14 @@ class FlowPriorConfig:
     # feature (fully autoregressive, slowest to sample); 2 = a coupling transform, which
     # samples D/2 times faster for a little less flexibility per transform.
     passes: int | None = None
+    # True: one more flow feature after the D latents, log(jet pT / GeV), fitted jointly
+    # with them; the generator then draws the jet pT from the flow, not the pT quantiles.
+    joint_pt: bool = False
+
+    @property
+    def dims(self) -> int:
+        """Features of the flow: D, plus 1 for log pT when ``joint_pt``."""
+        return self.features + int(self.joint_pt)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -67,44 +83,70 @@ class FlowPriorConfig:
 
 
 class FlowPrior(nn.Module):
-    """p(z) by a zuko flow on standardised latents. ``log_prob(z)`` (B,), ``sample(n, gen)``."""
+    """p(z) — or p(z, log pT) when ``config.joint_pt`` — by a zuko flow on standardised
+    features. ``log_prob(x)`` (B,); ``sample(n, gen)`` latents; ``sample_joint(n, gen)``
+    latents and log pT."""
 
     def __init__(self, config: FlowPriorConfig):
         super().__init__()
         self.config = config
         hidden = (config.hidden,) * config.depth
         if config.kind == "nsf":
-            self.flow = zuko.flows.NSF(features=config.features, context=0,
+            self.flow = zuko.flows.NSF(features=config.dims, context=0,
                                        transforms=config.transforms, hidden_features=hidden,
                                        bins=config.bins, passes=config.passes)
         else:
-            self.flow = zuko.flows.MAF(features=config.features, context=0,
+            self.flow = zuko.flows.MAF(features=config.dims, context=0,
                                        transforms=config.transforms, hidden_features=hidden,
                                        passes=config.passes)
-        self.register_buffer("loc", torch.zeros(config.features))
-        self.register_buffer("scale", torch.ones(config.features))
+        self.register_buffer("loc", torch.zeros(config.dims))
+        self.register_buffer("scale", torch.ones(config.dims))
+        if config.joint_pt:  # [min, max] of the training jets' log(pT / GeV)
+            self.register_buffer("log_pt_range", torch.tensor([-math.inf, math.inf]))
 
-    def _check(self, z: torch.Tensor) -> None:
-        if z.ndim != 2 or z.shape[1] != self.config.features:
-            raise JetvizInputError(
-                f"the flow prior is over {self.config.features} latent dimensions; got latents "
-                f"of shape {tuple(z.shape)}")
+    def _check(self, x: torch.Tensor) -> None:
+        if x.ndim != 2 or x.shape[1] != self.config.dims:
+            what = (f"{self.config.features} latent dimensions and log pT" if self.config.joint_pt
+                    else f"{self.config.features} latent dimensions")
+            raise JetvizInputError(f"the flow prior is over {what}; got an input of shape "
+                                   f"{tuple(x.shape)}")
 
-    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log p(z) in nats, (B,), for latents z (B, D)."""
-        self._check(z)
-        u = (z - self.loc) / self.scale
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p in nats, (B,), of latents z (B, D), or of (z, log pT) rows (B, D + 1) for a
+        joint prior."""
+        self._check(x)
+        u = (x - self.loc) / self.scale
         return self.flow().log_prob(u) - torch.log(self.scale).sum()
+
+    def _draw(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        eps = torch.randn((n, self.config.dims), generator=generator, dtype=self.loc.dtype)
+        # The base of zuko's flows is a standard normal; sampling = inverse transform of ε.
+        u = self.flow().transform.inv(eps.to(self.loc.device))
+        return u * self.scale + self.loc
+
+    @torch.no_grad()
+    def sample_joint(self, n: int, generator: torch.Generator | None = None,
+                     max_rounds: int = 20) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n draws: latents (n, D) and, for a joint prior, log(pT / GeV) (n,) (else None).
+
+        Rows of a joint prior whose log pT falls outside the training range are drawn again
+        (up to ``max_rounds`` times, then clamped into it): the flow restricted to that range.
+        """
+        x = self._draw(n, generator)
+        if not self.config.joint_pt:
+            return x, None
+        low, high = (float(v) for v in self.log_pt_range)
+        for _ in range(max_rounds):
+            outside = (x[:, -1] < low) | (x[:, -1] > high)
+            if not outside.any():
+                break
+            x[outside] = self._draw(int(outside.sum()), generator)
+        return x[:, :-1], x[:, -1].clamp(low, high)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n latents (n, D) drawn from the prior (ε from ``generator``, then the inverse flow)."""
-        eps = torch.randn((n, self.config.features), generator=generator,
-                          dtype=self.loc.dtype)
-        dist = self.flow()
-        # The base of zuko's flows is a standard normal; sampling = inverse transform of ε.
-        u = dist.transform.inv(eps.to(self.loc.device))
-        return u * self.scale + self.loc
+        return self.sample_joint(n, generator)[0]
 
 
 def gaussian_log_prob(z: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@
 likelihood to the aggregate posterior q(z) = ⟨q(z | x)⟩_x of jets, given their posterior means
 μ (N, D) and log-variances (N, D): every epoch draws fresh z = μ + σ ε, so the flow fits the
 mixture itself, not a fixed set of points. Adam with a cosine learning-rate decay to 5 %,
-early stopping on the negative log-likelihood (nats per jet) of held-out jets. The fit runs
+early stopping on the negative log-likelihood (nats per jet) of held-out jets. A joint prior
+(``FlowPriorConfig.joint_pt``) is fitted to the rows (z, log pT) of the same jets. The fit runs
 on :func:`jetviz.device.resolve_device`'s device and, under torchrun, shares every batch
 between the processes (:mod:`jetviz.device`); it stays in float32 (no AMP), as a flow's
 log-determinants need the precision.
@@ -61,30 +62,10 @@ class FitConfig:
     seed: int = 0  # seeds the split, the initial weights and the ε draws
 
 
-def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
-                   fit: FitConfig = FitConfig(), *,
-                   callback: Callable[[int, dict], None] | None = None,
-                   device: torch.device | str | None = None) -> tuple[FlowPrior, dict]:
-    """Fit a flow by maximum likelihood to the aggregate posterior of jets.
-
-    Each epoch draws fresh z = μ + σ ε for every training jet, so the flow fits the mixture
-    ⟨q(z | x)⟩ itself, not a fixed set of points.
-
-    Args:
-        mu: (N, D) posterior means of the training jets (at the chosen β).
-        logvar: (N, D) their posterior log-variances.
-        config: the flow; ``config.features`` must be D.
-        fit: optimisation settings.
-        callback: called as ``callback(epoch, history_entry)`` after every epoch (rank 0).
-        device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
-
-    Returns:
-        (the prior in eval mode, on ``device``; the record: ``history`` per epoch with
-        ``train_nll``, ``val_nll`` (nats per jet), ``best_epoch``, ``val_nll_gaussian`` of the
-        same validation latents under N(0, 1), ``n_train``, ``n_val``, ``fit_config``,
-        ``device``, ``world_size``).
-    """
-    device = resolve_device(device)
+def _joint_columns(mu: np.ndarray, logvar: np.ndarray, log_pt: np.ndarray | None,
+                   config: FlowPriorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, σ) rows (N, dims) of what the flow is fitted to: the latents, and for a joint prior
+    log pT as one more column with σ = 0 (a jet's pT is known exactly)."""
     mu = np.asarray(mu, dtype=np.float32)
     logvar = np.asarray(logvar, dtype=np.float32)
     if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[1] != config.features:
@@ -92,6 +73,47 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
                                f"and {logvar.shape}")
     if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
         raise JetvizInputError("posterior means/log-variances contain NaN or inf")
+    sd = np.exp(0.5 * logvar)
+    if not config.joint_pt:
+        return mu, sd
+    if log_pt is None:
+        raise JetvizInputError("a joint (z, log pT) flow prior needs the jets' log pT")
+    log_pt = np.asarray(log_pt, dtype=np.float32)
+    if log_pt.shape != (len(mu),) or not np.isfinite(log_pt).all():
+        raise JetvizInputError(f"expected a finite log pT per jet, shape ({len(mu)},), got "
+                               f"{log_pt.shape}")
+    return (np.concatenate([mu, log_pt[:, None]], 1),
+            np.concatenate([sd, np.zeros((len(mu), 1), np.float32)], 1))
+
+
+def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
+                   fit: FitConfig = FitConfig(), *, log_pt: np.ndarray | None = None,
+                   callback: Callable[[int, dict], None] | None = None,
+                   device: torch.device | str | None = None) -> tuple[FlowPrior, dict]:
+    """Fit a flow by maximum likelihood to the aggregate posterior of jets.
+
+    Each epoch draws fresh z = μ + σ ε for every training jet, so the flow fits the mixture
+    ⟨q(z | x)⟩ itself, not a fixed set of points; a joint prior fits the rows (z, log pT).
+
+    Args:
+        mu: (N, D) posterior means of the training jets (at the chosen β).
+        logvar: (N, D) their posterior log-variances.
+        config: the flow; ``config.features`` must be D.
+        fit: optimisation settings.
+        log_pt: (N,) log(jet pT / GeV) of the same jets; needed for a joint prior (whose
+            sampling is then restricted to their range), ignored otherwise.
+        callback: called as ``callback(epoch, history_entry)`` after every epoch (rank 0).
+        device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+
+    Returns:
+        (the prior in eval mode, on ``device``; the record: ``history`` per epoch with
+        ``train_nll``, ``val_nll`` (nats per jet, of (z, log pT) for a joint prior),
+        ``best_epoch``, ``val_nll_gaussian`` of the same validation latents (z alone) under
+        N(0, 1), ``n_train``, ``n_val``, ``fit_config``, ``device``, ``world_size``).
+    """
+    device = resolve_device(device)
+    mu, sd = _joint_columns(mu, logvar, log_pt, config)
+    dims = config.dims
     n = len(mu)
     n_val = max(1, round(n * fit.val_fraction))
     if n - n_val < 2:
@@ -99,15 +121,16 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
     rank, world = setup_distributed(device)
     gen = torch.Generator().manual_seed(fit.seed)
     perm = torch.randperm(n, generator=gen)
-    mu_t, sd_t = torch.from_numpy(mu), torch.from_numpy(np.exp(0.5 * logvar))
+    mu_t, sd_t = torch.from_numpy(mu), torch.from_numpy(sd)
     tr, va = perm[n_val:], perm[:n_val]
-    val_z = (mu_t[va] + sd_t[va] * torch.randn((n_val, config.features), generator=gen)
-             ).to(device)
+    val_z = (mu_t[va] + sd_t[va] * torch.randn((n_val, dims), generator=gen)).to(device)
     torch.manual_seed(fit.seed)  # the flow's initial weights
     prior = FlowPrior(config)
-    z_all = mu_t[tr] + sd_t[tr] * torch.randn((len(tr), config.features), generator=gen)
+    z_all = mu_t[tr] + sd_t[tr] * torch.randn((len(tr), dims), generator=gen)
     prior.loc.copy_(z_all.mean(0))
     prior.scale.copy_(z_all.std(0).clamp_min(1e-3))
+    if config.joint_pt:
+        prior.log_pt_range.copy_(torch.stack([mu_t[:, -1].min(), mu_t[:, -1].max()]))
     prior.to(device)
     broadcast_parameters(prior)
     best_state = {k: v.clone() for k, v in prior.state_dict().items()}
@@ -124,8 +147,8 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
             group["lr"] = lr
         prior.train()
         order = tr[torch.randperm(len(tr), generator=gen)]
-        z = (mu_t[order] + sd_t[order] * torch.randn((len(order), config.features),
-                                                     generator=gen)).to(device)
+        z = (mu_t[order] + sd_t[order] * torch.randn((len(order), dims), generator=gen)
+             ).to(device)
         total, count = 0.0, 0
         for s in range(steps):
             batch = shard(z[s * fit.batch_size:(s + 1) * fit.batch_size], rank, world)
@@ -155,7 +178,7 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
             break
     prior.load_state_dict(best_state)
     prior.eval()
-    record["val_nll_gaussian"] = float(-gaussian_log_prob(val_z).mean())
+    record["val_nll_gaussian"] = float(-gaussian_log_prob(val_z[:, :config.features]).mean())
     return prior, record
 
 
@@ -176,9 +199,11 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
 
     The flow is fitted to the aggregate posterior at β of the VAE's *training* jets (the same
     split ``jetviz train`` made, see :func:`vae_training_split`); their pT quantiles are stored
-    for sampling jet pT. ``out`` receives the VAE (kind "generator") and the flow in ``flow/``;
-    ``out`` may be ``vae_dir`` itself, which then becomes a generator. The flow trains on
-    ``device`` (default: CUDA when present); under torchrun only rank 0 writes ``out``.
+    for sampling jet pT (the Gaussian generator, and the flow one unless the flow is joint in
+    (z, log pT): ``flow_config={"joint_pt": True}``). ``out`` receives the VAE (kind
+    "generator") and the flow in ``flow/``; ``out`` may be ``vae_dir`` itself, which then
+    becomes a generator. The flow trains on ``device`` (default: CUDA when present); under
+    torchrun only rank 0 writes ``out``.
     """
     vae_dir = Path(vae_dir)
     model, config, vae_record = load_vae(vae_dir)
@@ -193,10 +218,13 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
     particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), config.n_particles_in)
     mu, logvar = encode_jets(model, particles, mask, beta)
     flow = FlowPriorConfig(features=config.latent_dim, **(flow_config or {}))
-    prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig(), device=device)
+    prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig(), log_pt=np.log(jet_pt),
+                                   device=device)
+    # A decoder fine-tuned with the mass MMD keeps its label ("+mmd", as jetviz gen mmd wrote).
+    loss = f"{config.loss}+mmd" if "mass_mmd" in vae_record else config.loss
     record.update({
         "vae": relative_to_checkpoints(vae_dir), "beta": float(beta), "classes": classes,
-        "loss": config.loss, "pt_quantiles": pt_quantiles(jet_pt), "n_jets": len(jet_pt),
+        "loss": loss, "pt_quantiles": pt_quantiles(jet_pt), "n_jets": len(jet_pt),
         "fit_jets": "the VAE's training split (seed and val_fraction from its record)",
         "data_source": jets.source, **(provenance or {})})
     if is_writer():

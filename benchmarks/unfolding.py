@@ -101,14 +101,15 @@ def main() -> int:
               f"{row['W1 detector']:8.4f} {row['cINN / baseline']:9.2f} "
               f"{row['IBU / baseline']:8.2f}  ≤{goal:g} {'met' if ok else 'NOT met'}")
     print(f"   cINN W1 goals met in {sum(verdicts)} of {len(verdicts)} rows")
-    k = OBSERVABLES.index("pt_j1")
+    k = OBSERVABLES.index("pt_j1")  # pt_l1 is k + 1
     train, test = read_pairs(directory / DATA).split(int(record["n_test"]))
     n_jets = test.n_jets[:len(pit)]
     for label, keep in (("all events", n_jets >= 0), ("2 jets", n_jets == 2),
                         ("3 jets", n_jets == 3), ("≥ 4 jets", n_jets >= 4)):
         shift = samples[:, keep, k].mean() - bundle.test.truth["pt_j1"][keep].mean()
+        lepton = samples[:, keep, k + 1].mean() - bundle.test.truth["pt_l1"][keep].mean()
         print(f"   pT,j1 mean of the pooled cINN samples − truth, {label:10s} "
-              f"({keep.mean():5.1%} of events): {shift:+.2f} GeV")
+              f"({keep.mean():5.1%} of events): {shift:+.2f} GeV (pT,ℓ1: {lepton:+.2f} GeV)")
     train = train.subset(slice(0, 10_000))
     _, y_train, phi_train = model_inputs(train)
     seen = posterior_observables(model, y_train, phi_train, 8, torch.Generator().manual_seed(1))

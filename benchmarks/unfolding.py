@@ -8,7 +8,8 @@ Prints, for the shipped cINN (issue 14's goals in brackets):
   2. W1 of the unfolded marginals to parton truth per observable and detector-level cut,
      for the cINN (pooled posterior samples) and IBU with the inclusive response, beside the
      truth-vs-truth W1 at the same sample size (mean of --draws draws) and the ratios
-     [cINN ≤ 2× inclusive, ≤ 3× with cuts];
+     [cINN ≤ 2× inclusive, ≤ 3× with cuts], and the mean shift of the unfolded pT,j1 by
+     detector jet count, and on training events (a shift there too is no overfitting);
   3. the median time for 1,000 posterior samples of one event on one CPU thread [≤ 0.3 s],
      and the page's warm rerun time under AppTest [≤ 3 s].
 """
@@ -28,10 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jetviz.unfolding.analysis import unfold_all, w1_table  # noqa: E402
-from jetviz.unfolding.bundle import MODEL, read_bundle  # noqa: E402
+from jetviz.unfolding.bundle import DATA, MODEL, read_bundle  # noqa: E402
 from jetviz.unfolding.checkpoint import load_cinn  # noqa: E402
-from jetviz.unfolding.data import CUTS, OBSERVABLES  # noqa: E402
+from jetviz.unfolding.data import CUTS, OBSERVABLES, parton_observables, read_pairs  # noqa: E402
 from jetviz.unfolding.metrics import QUANTILES, coverage  # noqa: E402
+from jetviz.unfolding.representation import model_inputs  # noqa: E402
 from jetviz.unfolding.summary import posterior_observables  # noqa: E402
 
 
@@ -98,7 +100,22 @@ def main() -> int:
               f"{row['W1 truth-vs-truth']:11.4f} {row['W1 cINN']:8.4f} {row['W1 IBU']:8.4f} "
               f"{row['W1 detector']:8.4f} {row['cINN / baseline']:9.2f} "
               f"{row['IBU / baseline']:8.2f}  ≤{goal:g} {'met' if ok else 'NOT met'}")
-    print(f"   cINN W1 goals met in {sum(verdicts)} of {len(verdicts)} rows\n")
+    print(f"   cINN W1 goals met in {sum(verdicts)} of {len(verdicts)} rows")
+    k = OBSERVABLES.index("pt_j1")  # pt_l1 is k + 1
+    train, test = read_pairs(directory / DATA).split(int(record["n_test"]))
+    n_jets = test.n_jets[:len(pit)]
+    for label, keep in (("all events", n_jets >= 0), ("2 jets", n_jets == 2),
+                        ("3 jets", n_jets == 3), ("≥ 4 jets", n_jets >= 4)):
+        shift = samples[:, keep, k].mean() - bundle.test.truth["pt_j1"][keep].mean()
+        lepton = samples[:, keep, k + 1].mean() - bundle.test.truth["pt_l1"][keep].mean()
+        print(f"   pT,j1 mean of the pooled cINN samples − truth, {label:10s} "
+              f"({keep.mean():5.1%} of events): {shift:+.2f} GeV (pT,ℓ1: {lepton:+.2f} GeV)")
+    train = train.subset(slice(0, 10_000))
+    _, y_train, phi_train = model_inputs(train)
+    seen = posterior_observables(model, y_train, phi_train, 8, torch.Generator().manual_seed(1))
+    shift = seen["pt_j1"].mean() - parton_observables(train.parton)["pt_j1"].mean()
+    print(f"   the same on 10,000 training events (8 samples each): {shift:+.2f} GeV")
+    print()
 
     y, phi_ref = bundle.y[:20], bundle.phi_ref[:20]
     gen = torch.Generator().manual_seed(0)

@@ -16,6 +16,7 @@ flag to False, as the running server does once ``st.navigation`` has run, so a s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,13 @@ def app_test(monkeypatch: pytest.MonkeyPatch, timeout: float = 60, run: bool = T
     if run:
         at.run()
     return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """The page's plotly figures (as JSON) by their element id."""
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def chart(at: AppTest, suffix: str) -> dict:
+    """The page's plotly figure whose element id contains ``suffix`` (its widget key)."""
+    return next(v for k, v in charts(at).items() if suffix in k)

@@ -4,7 +4,6 @@ pipeline (``jetviz.anomaly.train.train``) on a synthetic jet file."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from jetviz.anomaly.nae import SamplerConfig
 from jetviz.anomaly.train import TrainConfig, train
 from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
-from tests.support_apptest import app_test
+from tests.support_apptest import app_test, chart, charts
 from ui.anomaly import ANOMALY_ENV
 from ui.data import DEFAULT_ENV
 
@@ -56,27 +55,19 @@ def _page(monkeypatch, jets_path: Path, models: Path):
     return at
 
 
-def _charts(at) -> dict[str, dict]:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-
-
-def _chart(at, suffix: str) -> dict:
-    return next(v for k, v in _charts(at).items() if suffix in k)
-
-
 def test_page_teaches_and_shows_scores_roc_images_and_table(tiny_models, monkeypatch):
     at = _page(monkeypatch, *tiny_models)
     assert "normalized autoencoder" in at.title[0].value
     assert len(at.get("latex")) == 2
-    hist = _chart(at, "anom_hist")
+    hist = chart(at, "anom_hist")
     assert "reconstruction error per jet" in hist["layout"]["title"]["text"]
     names = {t["name"].split(" ")[0].rstrip(":") for t in hist["data"]}
     assert names == {"QCD", "top", "W", "Z"}
     assert any(t.get("customdata") for t in hist["data"])  # clickable jets
-    roc = _chart(at, "anom_roc")
+    roc = chart(at, "anom_roc")
     assert roc["layout"]["yaxis"]["type"] == "log"
-    assert "Jet #" in _chart(at, "anom_jet")["layout"]["title"]["text"]
-    assert "anom_avg" in " ".join(_charts(at)) and "anom_neg" in " ".join(_charts(at))
+    assert "Jet #" in chart(at, "anom_jet")["layout"]["title"]["text"]
+    assert "anom_avg" in " ".join(charts(at)) and "anom_neg" in " ".join(charts(at))
     table = at.dataframe[0].value
     assert len(table) == 12  # 4 models × 3 signals
     assert set(table["trained on"]) == {"QCD", "top"} and set(table["method"]) == {"AE", "NAE"}
@@ -91,7 +82,7 @@ def test_top_trained_nae_scores_qcd_as_the_signal(tiny_models, monkeypatch):
     assert not at.exception, at.exception
     labels = [m.label for m in at.metric]
     assert labels[0].startswith("QCD vs top")
-    assert "NAE" in _chart(at, "anom_roc")["layout"]["title"]["text"]
+    assert "NAE" in chart(at, "anom_roc")["layout"]["title"]["text"]
 
 
 def test_a_bad_checkpoint_gives_a_clear_message(tiny_models, monkeypatch, tmp_path):
@@ -103,4 +94,4 @@ def test_a_bad_checkpoint_gives_a_clear_message(tiny_models, monkeypatch, tmp_pa
     at = _page(monkeypatch, jets_path, bad)
     assert any("cannot be used" in e.value and "corrupt" in e.value for e in at.error)
     assert any("jetviz anomaly train --background qcd --method ae" in i.value for i in at.info)
-    assert not _charts(at)
+    assert not charts(at)

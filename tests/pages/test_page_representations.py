@@ -4,7 +4,6 @@ real pipeline (``run_ablation`` with a few steps on synthetic jets)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from jetviz.jetclr.model import EncoderConfig
 from jetviz.jetclr.train import TrainConfig
 from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
-from tests.support_apptest import app_test
+from tests.support_apptest import app_test, chart, charts
 from ui.data import DEFAULT_ENV
 from ui.jetclr import JETCLR_ENV
 
@@ -46,14 +45,6 @@ def _page(monkeypatch, jets_path: Path, jetclr: Path):
     return at
 
 
-def _charts(at) -> dict[str, dict]:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-
-
-def _chart(at, suffix: str) -> dict:
-    return next(v for k, v in _charts(at).items() if suffix in k)
-
-
 def test_ablation_writes_every_entry_and_the_shipped_files(tiny_run):
     _, out = tiny_run
     table = load_results(out / "ablation.json")
@@ -74,12 +65,12 @@ def test_page_shows_map_augmentations_roc_and_table(tiny_run, monkeypatch):
     at = _page(monkeypatch, *tiny_run)
     assert "JetCLR" in at.title[0].value
     assert any("NT-Xent" in c.value for c in at.caption)
-    charts = _charts(at)
-    assert any("clr_map" in k for k in charts) and any("clr_roc" in k for k in charts)
-    assert sum("clr_aug_" in k for k in charts) == 6  # original + 5 augmentations
-    the_map = _chart(at, "clr_map")
+    figs = charts(at)
+    assert any("clr_map" in k for k in figs) and any("clr_roc" in k for k in figs)
+    assert sum("clr_aug_" in k for k in figs) == 6  # original + 5 augmentations
+    the_map = chart(at, "clr_map")
     assert {t["name"].split(" ")[0] for t in the_map["data"]} == {"g", "q", "t", "w", "z"}
-    roc = _chart(at, "clr_roc")
+    roc = chart(at, "clr_roc")
     assert roc["layout"]["yaxis"]["type"] == "log"
     table = at.dataframe[0].value
     assert len(table) == 6 and table["AUC talk"].iloc[4] == "0.98"
@@ -90,14 +81,14 @@ def test_page_shows_map_augmentations_roc_and_table(tiny_run, monkeypatch):
 
 def test_choosing_another_jet_changes_the_augmentation_figure(tiny_run, monkeypatch):
     at = _page(monkeypatch, *tiny_run)
-    before = _chart(at, "clr_aug_all")
+    before = chart(at, "clr_aug_all")
     at.number_input(key="clr_index").set_value(3).run()
     assert not at.exception, at.exception
-    after = _chart(at, "clr_aug_all")
+    after = chart(at, "clr_aug_all")
     assert after["data"][0] != before["data"][0]  # another original jet
     assert "#3" in after["layout"]["title"]["text"]
     at.number_input(key="clr_seed").set_value(7).run()
-    reseeded = _chart(at, "clr_aug_all")
+    reseeded = chart(at, "clr_aug_all")
     assert reseeded["data"][0] == after["data"][0] and reseeded["data"][1] != after["data"][1]
 
 
@@ -105,8 +96,8 @@ def test_without_a_trained_model_the_page_says_how_to_make_one(tiny_run, monkeyp
                                                                 tmp_path):
     at = _page(monkeypatch, tiny_run[0], tmp_path / "empty")
     assert any("jetviz jetclr ablation" in i.value for i in at.info)
-    assert sum("clr_aug_" in k for k in _charts(at)) == 6  # the augmentations still show
-    assert not any("clr_roc" in k for k in _charts(at))
+    assert sum("clr_aug_" in k for k in charts(at)) == 6  # the augmentations still show
+    assert not any("clr_roc" in k for k in charts(at))
     assert len(at.metric) == 0
 
 

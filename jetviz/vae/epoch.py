@@ -51,7 +51,8 @@ def draw_log_beta(n: int, config: VAEConfig, gen: torch.Generator) -> torch.Tens
 
 @torch.no_grad()
 def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tensor | float,
-             generator: torch.Generator, batch_size: int = 1000) -> dict:
+             generator: torch.Generator, batch_size: int = 1000, *, rank: int = 0,
+             world: int = 1) -> dict:
     """The β-VAE loss terms on ``inputs`` with z sampled from the posterior.
 
     Args:
@@ -60,6 +61,9 @@ def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tenso
         log_beta: (N,) log β per example, or one float for all.
         generator: CPU generator for the latent noise.
         batch_size: examples per forward pass.
+        rank, world: under DDP every process (all must call) draws the same noise, scores
+            its share of each batch (:func:`jetviz.device.shard`) and the sums are added
+            over the processes: the same per-example terms as one process, 1/world the work.
 
     Returns:
         dict of means over examples: ``loss`` = d²/(2β²) + KL (nats), ``loss_gev2`` =
@@ -76,9 +80,15 @@ def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tenso
     sums: dict[str, float] = {}
     kl_dims = torch.zeros(config.latent_dim, dtype=torch.float64)
     for start in range(0, n, batch_size):
-        part = inputs.subset(slice(start, start + batch_size)).to(device)
-        lb = log_beta[start:start + batch_size].to(device)
-        noise = torch.randn((len(part), config.latent_dim), generator=generator).to(device)
+        part = inputs.subset(slice(start, start + batch_size))
+        lb = log_beta[start:start + batch_size]
+        noise = torch.randn((len(part), config.latent_dim), generator=generator)
+        if world > 1:  # this process's rows: rank, rank + world, …
+            rows = torch.arange(rank, len(part), world)
+            if len(rows) == 0:
+                continue
+            part, lb, noise = part.subset(rows), lb[rows], noise[rows]
+        part, lb, noise = part.to(device), lb.to(device), noise.to(device)
         x_hat, mu, logvar = model(part.x, part.mask, lb, noise=noise)
         d2 = distance2(part.x, part.mask, x_hat.float(), part.jet_pt, config)
         kl = kl_per_dim(mu.float(), logvar.float())
@@ -87,6 +97,12 @@ def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tenso
                            ("kl", terms["kl"]), ("distance", d2.sqrt()), ("distance2", d2)):
             sums[key] = sums.get(key, 0.0) + float(value.double().sum())
         kl_dims += kl.double().sum(0).cpu()
+    if world > 1:
+        keys = ("loss", "loss_gev2", "kl", "distance", "distance2")
+        total = torch.cat([torch.tensor([sums.get(k, 0.0) for k in keys], dtype=torch.float64),
+                           kl_dims])
+        dist.all_reduce(total)
+        sums, kl_dims = dict(zip(keys, total[:len(keys)].tolist(), strict=True)), total[len(keys):]
     out = {key: value / n for key, value in sums.items()}
     out["kl_per_dim"] = (kl_dims / n).tolist()
     return out

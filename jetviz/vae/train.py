@@ -212,7 +212,7 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_se
         seconds = time.perf_counter() - t0
         val_gen = seeded_generator(tc.seed, 0, 0, stream=1)  # the same stream every epoch
         val = evaluate(opt.model, val_set, draw_log_beta(len(val_set), config, val_gen),
-                       val_gen)
+                       val_gen, rank=opt.rank, world=opt.world)
         why = divergence(val, record["history"], emd_bound)
         if why is not None:
             kept = (f" The checkpoints of epoch {len(record['history'])} and earlier are "

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import socket
+import json
 from pathlib import Path
 
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from jetviz.cli import main as cli_main
 from jetviz.readers.store import write_jets
 from jetviz.vae.checkpoint import load_checkpoint
+from jetviz.vae.epoch import draw_log_beta, evaluate, seeded_generator
 from jetviz.vae.inputs import inputs_from_jets
 from jetviz.vae.model import VAEConfig
-from jetviz.vae.train import TrainConfig, TrainingDivergedError, train
+from jetviz.vae.train import TrainConfig, TrainingDivergedError, _split, train
 from tests.conftest import make_jetset
+from tests.support_device import run_two_processes
 
 torch.set_num_threads(1)
 
@@ -70,38 +70,35 @@ def test_nan_run_stops_with_clear_error_and_keeps_earlier_checkpoint(tmp_path):
     assert len(record["history"]) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, port: int, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=2)
-    try:
-        model, record = train(CONFIG, _data(), TrainConfig(**{**TRAIN.to_dict(), "epochs": 1}),
-                              out_dir=Path(out) / "ck", device="cpu")
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-                  str(Path(out) / f"rank{rank}.safetensors"))
-        (Path(out) / f"rank{rank}.txt").write_text(str(record["world_size"]))
-    finally:
-        dist.destroy_process_group()
+def _ddp_worker(rank: int, out: str) -> None:
+    model, record = train(CONFIG, _data(), TrainConfig(**{**TRAIN.to_dict(), "epochs": 1}),
+                          out_dir=Path(out) / "ck", device="cpu")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(Path(out) / f"rank{rank}.safetensors"))
+    (Path(out) / f"rank{rank}.json").write_text(json.dumps(record["history"][0]))
 
 
 def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
-    mp.spawn(_ddp_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_two_processes(_ddp_worker, str(tmp_path))
     a = load_file(str(tmp_path / "rank0.safetensors"))
     b = load_file(str(tmp_path / "rank1.safetensors"))
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
-    assert (tmp_path / "rank0.txt").read_text() == "2"
     model, _, record = load_checkpoint(tmp_path / "ck")  # written by rank 0 only
     assert record["world_size"] == 2
     torch.manual_seed(TRAIN.seed)
     init = type(model)(CONFIG).state_dict()
     assert any((init[k] - a[k]).abs().max() > 0 for k in a)  # the replicas did train
+    # The validation pass was split between the processes: it scores what one process
+    # does (up to float32 rounding of smaller batches).
+    _, val_idx = _split(len(_data()), TRAIN.val_fraction, TRAIN.seed)
+    val_set = _data().subset(torch.from_numpy(val_idx))
+    gen = seeded_generator(TRAIN.seed, 0, 0, stream=1)
+    whole = evaluate(model, val_set, draw_log_beta(len(val_set), CONFIG, gen), gen)
+    for rank in (0, 1):
+        shared = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert shared["val_loss"] == pytest.approx(whole["loss"], rel=1e-5)  # float32
+        assert shared["val_kl_per_dim"] == pytest.approx(whole["kl_per_dim"], rel=1e-5)
 
 
 def test_cli_trains_on_a_jet_file_and_records_the_command(tmp_path, capsys):

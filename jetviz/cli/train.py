@@ -17,6 +17,7 @@ import torch.distributed as dist
 from jetviz.device import dist_info, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
+from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
 from jetviz.simulation.toys import TOYS
 from jetviz.vae.model import WEIGHTINGS, VAEConfig
 from jetviz.vae.train import TrainConfig, rescan, train
@@ -33,6 +34,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classes", default=None,
                    help="comma-separated classes to train on, e.g. 'w' or 't' (default: all)")
     g.add_argument("--max-jets", type=int, default=None, help="use at most this many jets")
+    g.add_argument("--stream", action="store_true",
+                   help="read the jet file chunk by chunk every epoch instead of loading it "
+                        "(for a file larger than memory; a jetviz jet file; whole held-out "
+                        "chunks are the validation set)")
+    g.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
+                   help="--stream: jets per read")
+    g.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
+                   help="--stream: chunks shuffled together (at most this × --chunk-rows "
+                        "jets of the file in memory)")
     g.add_argument("--particles", type=int, default=d.n_particles_in,
                    help="particles per jet (the hardest P)")
     g.add_argument("--toy", choices=list(TOYS), default=None,
@@ -109,7 +119,27 @@ def _command_line(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray, dict]:
+def _stream(args: argparse.Namespace) -> tuple[JetStream, dict]:
+    """The jet file of ``--data`` as a stream (``--stream``)."""
+    from jetviz.paths import DEFAULT_JETS
+    clash = [flag for flag, value in (("--toy", args.toy), ("--classes", args.classes),
+                                      ("--max-jets", args.max_jets), ("--rescan", args.rescan))
+             if value]
+    if clash:
+        raise JetvizInputError(f"--stream reads every jet of the file; it does not combine "
+                               f"with {', '.join(clash)}")
+    path = str(args.data or DEFAULT_JETS)
+    if not Path(path).exists():
+        raise JetvizInputError(f"{path}: no such jet file")
+    stream = JetStream(path, args.batch_size, args.seed, args.chunk_rows, args.buffer_chunks,
+                       args.particles)
+    return stream, {"data_source": path, "n_jets": len(stream), "streamed": {
+        "chunk_rows": args.chunk_rows, "buffer_chunks": args.buffer_chunks}}
+
+
+def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray | JetStream, dict]:
+    if args.stream:
+        return _stream(args)
     if args.toy is not None:
         family = TOYS[args.toy]
         points = family.draw(args.toy_points, np.random.default_rng(args.seed))
@@ -148,8 +178,9 @@ def _class_index(jets: JetSet, name: str) -> int:
     return jets.class_names.index(name)
 
 
-def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray) -> VAEConfig:
-    points = not isinstance(data, JetSet)
+def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetStream
+                      ) -> VAEConfig:
+    points = not isinstance(data, JetSet | JetStream)
     if args.toy is not None:
         lo, hi = TOYS[args.toy].beta_range
     elif points:  # a user's points: from 10⁻⁴ of their extent to 10× it

@@ -186,24 +186,29 @@ def _open(path: str | os.PathLike, kind: str | Sequence[str]) -> h5py.File:
 
 
 def read_jets(path: str | os.PathLike, with_p4: bool = False,
-              max_rows: int | None = None) -> JetSet | tuple[JetSet, np.ndarray]:
+              max_rows: int | None = None, start: int = 0) -> JetSet | tuple[JetSet, np.ndarray]:
     """Read a jetviz jet file; with ``with_p4`` also return the (N, P, 4) four-vectors.
 
     Args:
         path: the file (or a binary file-like object).
         with_p4: also return the constituent four-vectors.
-        max_rows: read only the first ``max_rows`` jets (None: all).
+        max_rows: read only ``max_rows`` jets (None: all).
+        start: the first row to read (the chunked reader of
+            :mod:`jetviz.readers.stream` reads the rows [start, start + max_rows)).
     """
     with _open(path, "jetviz-jets") as h5:
         attrs = _read_attrs(h5)
         ds = _require(h5, "particles", path, (None, 3))
         n_file, p = ds.shape[0], ds.shape[1]
-        n = rows_to_read(n_file, max_rows, path, "jets")
-        particles = ds[:n].astype(np.float32, copy=False)
-        mask = _require(h5, "mask", path, (p,), n_file)[:n].astype(bool, copy=False)
-        jets = _require(h5, "jets", path, (5,), n_file)[:n].astype(np.float32, copy=False)
-        labels = _require(h5, "labels", path, (), n_file)[:n].astype(np.int64)
-        p4 = (_require(h5, "p4", path, (p, 4), n_file)[:n]
+        if not 0 <= start < max(n_file, 1):
+            raise JetvizInputError(f"{path}: row {start} is outside the file's {n_file} rows")
+        rows = slice(start, start + rows_to_read(n_file - start, max_rows, path, "jets"))
+        n = rows.stop
+        particles = ds[rows].astype(np.float32, copy=False)
+        mask = _require(h5, "mask", path, (p,), n_file)[rows].astype(bool, copy=False)
+        jets = _require(h5, "jets", path, (5,), n_file)[rows].astype(np.float32, copy=False)
+        labels = _require(h5, "labels", path, (), n_file)[rows].astype(np.int64)
+        p4 = (_require(h5, "p4", path, (p, 4), n_file)[rows]
               if with_p4 and "p4" in h5 else None)
     attrs.update(cap_attrs(n_file, n))
     class_names = tuple(json.loads(attrs.pop("class_names")))

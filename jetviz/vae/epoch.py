@@ -14,21 +14,24 @@ uninterrupted one would. The **objective** is :func:`jetviz.vae.losses.beta_vae_
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
-from jetviz.device import Stepper, autocast, dist_info, setup_distributed
+from jetviz.device import Stepper, autocast, dist_info, setup_distributed, shard
 from jetviz.errors import JetvizInputError
-from jetviz.vae.inputs import VAEInputs
+from jetviz.readers.stream import JetStream
+from jetviz.vae.inputs import VAEInputs, inputs_from_jets
 from jetviz.vae.losses import RunningBalance, beta_vae_loss, distance2, kl_per_dim
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, log_beta_column
 
 __all__ = ["Optimisation", "TrainingDivergedError", "dist_info", "draw_log_beta", "evaluate",
-           "seeded_generator", "setup_distributed", "train_epoch"]
+           "memory_batches", "seeded_generator", "setup_distributed", "stream_batches",
+           "train_epoch"]
 
 
 class TrainingDivergedError(JetvizInputError):
@@ -118,27 +121,26 @@ class Optimisation:
         net: ``model`` or its DistributedDataParallel wrapper (the forward pass).
         optimizer: Adam over ``model``'s parameters.
         scaler: GradScaler under CUDA autocast, else None.
-        sampler: DistributedSampler over the training examples (seeded by the run's seed).
+        sampler: DistributedSampler over the training examples held in memory (seeded by
+            the run's seed); None when they are streamed from a file.
         rank: this process's rank; world: the number of processes.
         batch_size: examples per step and process; grad_clip: gradient-norm cap (0: none).
         warmup_steps: optimizer steps over which the KL weight ramps to 1.
+        n_batches: optimizer steps per epoch (a streamed epoch: those of its first epoch,
+            the clock of the KL warm-up).
     """
 
     model: BetaVAE | PointVAE
     net: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler | None
-    sampler: DistributedSampler
+    sampler: DistributedSampler | None
     rank: int
     world: int
     batch_size: int
     grad_clip: float
     warmup_steps: float
-
-    @property
-    def n_batches(self) -> int:
-        """Optimizer steps per epoch."""
-        return max(1, math.ceil(len(self.sampler) / self.batch_size))
+    n_batches: int
 
     @property
     def device(self) -> torch.device:
@@ -154,14 +156,33 @@ class Optimisation:
                 self.world, ddp=self.net is not self.model).step(objective)
 
 
-def train_epoch(opt: Optimisation, train_set: VAEInputs, epoch: int, seed: int,
+def memory_batches(opt: Optimisation, train_set: VAEInputs, epoch: int) -> Iterator[VAEInputs]:
+    """This process's batches of ``epoch`` from examples held in memory (its sampler's share,
+    shuffled by the run's seed and the epoch)."""
+    opt.sampler.set_epoch(epoch)
+    order = torch.tensor(list(opt.sampler), dtype=torch.long)
+    for b in range(opt.n_batches):
+        yield train_set.subset(order[b * opt.batch_size:(b + 1) * opt.batch_size])
+
+
+def stream_batches(stream: JetStream, epoch: int, rank: int, world: int
+                   ) -> Iterator[VAEInputs]:
+    """This process's batches of ``epoch`` read from a file chunk by chunk: its share
+    (:func:`jetviz.device.shard`) of each batch every process reads alike, prepared."""
+    for jets in stream.batches(epoch):
+        mine = jets.subset(shard(np.arange(len(jets)), rank, world))
+        yield inputs_from_jets(mine, mine.n_particles)
+
+
+def train_epoch(opt: Optimisation, batches: Iterable[VAEInputs], epoch: int, seed: int,
                 steps_done: int, balance: RunningBalance, *, where: str = "",
                 bar=None) -> tuple[float, int]:
-    """One pass over this process's shard of ``train_set``.
+    """One pass over this process's batches.
 
     Args:
         opt: the optimisation state (its learning rate is already set for this epoch).
-        train_set: the training examples.
+        batches: this process's training batches of the epoch (:func:`memory_batches`,
+            :func:`stream_batches`).
         epoch: 0-based epoch (seeds the shuffling, β draws and noise).
         seed: the run's seed.
         steps_done: optimizer steps taken before this epoch (the KL warm-up's clock).
@@ -177,16 +198,14 @@ def train_epoch(opt: Optimisation, train_set: VAEInputs, epoch: int, seed: int,
     """
     config = opt.model.config
     device = opt.device
-    opt.sampler.set_epoch(epoch)
-    order = torch.tensor(list(opt.sampler), dtype=torch.long)
     gen = seeded_generator(seed, epoch, opt.rank)
     opt.net.train()
     total, count = 0.0, 0
-    for b in range(opt.n_batches):
-        idx = order[b * opt.batch_size:(b + 1) * opt.batch_size]
-        batch = train_set.subset(idx).to(device)
-        log_beta = draw_log_beta(len(idx), config, gen).to(device)
-        noise = torch.randn((len(idx), config.latent_dim), generator=gen).to(device)
+    for b, batch in enumerate(batches):
+        batch = batch.to(device)
+        n = len(batch)
+        log_beta = draw_log_beta(n, config, gen).to(device)
+        noise = torch.randn((n, config.latent_dim), generator=gen).to(device)
         with autocast(device, enabled=opt.scaler is not None):
             x_hat, mu, logvar = opt.net(batch.x, batch.mask, log_beta, noise=noise)
         d2 = distance2(batch.x, batch.mask, x_hat.float(), batch.jet_pt, config)
@@ -204,8 +223,8 @@ def train_epoch(opt: Optimisation, train_set: VAEInputs, epoch: int, seed: int,
                 f"learning rate (now {lr:g}) or check the data for NaN/inf")
         opt.step(objective)
         steps_done += 1
-        total += float(objective.detach()) * len(idx)
-        count += len(idx)
+        total += float(objective.detach()) * n
+        count += n
         if bar is not None:
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{total / count:.4g}")

@@ -15,7 +15,7 @@ EMD weights are ptrel × jet pT, so distances (and β) are in GeV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ import torch
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.physics.frame import preprocess
+from jetviz.readers.stream import JetStream
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,16 @@ def as_inputs(data: JetSet | np.ndarray | VAEInputs, config) -> VAEInputs:
     if not isinstance(data, JetSet):
         raise JetvizInputError(f"this is a jet model; it takes a JetSet, got {type(data).__name__}")
     return inputs_from_jets(data, config.n_particles_in)
+
+
+def streamed_inputs(stream: JetStream, config, batch_size: int, seed: int,
+                    val_fraction: float) -> tuple[JetStream, VAEInputs]:
+    """(the training stream, the validation inputs) of a jet file read chunk by chunk: the
+    run's seed, its batch (all processes together) and the model's particle count; seeded
+    whole chunks held out for validation (prepared here, in memory)."""
+    if config.data != "jets":
+        raise JetvizInputError("streaming reads jet files; points are loaded whole")
+    stream = replace(stream, batch_size=batch_size, seed=seed,
+                     n_particles=config.n_particles_in)
+    train_stream, val_jets = stream.holdout(val_fraction)
+    return train_stream, inputs_from_jets(val_jets, config.n_particles_in)

@@ -7,9 +7,11 @@ one epoch is :func:`jetviz.vae.epoch.train_epoch`). The
 validation split is scored the same way with a fixed random stream, so its loss is
 comparable between epochs; early stopping watches it (after the KL warm-up).
 
-Determinism: the shuffling (a DistributedSampler seeded with the run's seed and the epoch),
-the β draws and the latent noise (a generator seeded with (seed, epoch, rank)) depend only on
-the seed and the epoch, so a resumed run continues exactly as an uninterrupted one on CPU.
+Determinism: the shuffling (a DistributedSampler seeded with the run's seed and the epoch, or
+for a file streamed chunk by chunk :class:`jetviz.readers.stream.JetStream`'s seeded chunk
+order and buffers), the β draws and the latent noise (a generator seeded with (seed, epoch,
+rank)) depend only on the seed and the epoch, so a resumed run continues exactly as an
+uninterrupted one on CPU.
 
 Checkpoints: ``<out>/model.safetensors`` + ``config.json`` hold the best epoch (by validation
 loss) and the per-β scan; ``<out>/last/`` holds the last epoch with the optimizer state for
@@ -37,6 +39,7 @@ from jetviz.checkpoints import load_weights, recover_last
 from jetviz.device import grad_scaler, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
+from jetviz.readers.stream import JetStream
 from jetviz.vae.checkpoint import (
     LAST,
     WEIGHTS_FILE,
@@ -51,11 +54,13 @@ from jetviz.vae.epoch import (
     TrainingDivergedError,
     draw_log_beta,
     evaluate,
+    memory_batches,
     seeded_generator,
     setup_distributed,
+    stream_batches,
     train_epoch,
 )
-from jetviz.vae.inputs import VAEInputs, as_inputs
+from jetviz.vae.inputs import VAEInputs, as_inputs, streamed_inputs
 from jetviz.vae.losses import BALANCE_BINS, RunningBalance
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
 from jetviz.vae.scan import BetaScan, beta_scan, log_beta_grid
@@ -156,10 +161,11 @@ def _resumed(out_dir: Path | None, train_config: TrainConfig, provenance: dict |
     return config, tc, record
 
 
-def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs,
+def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs | JetStream,
                   device: torch.device, rank: int, world: int,
                   resume_from: Path | None) -> Optimisation:
-    """The model (seeded initial weights, or those of ``resume_from``), Adam, DDP, AMP."""
+    """The model (seeded initial weights, or those of ``resume_from``), Adam, DDP, AMP, and
+    the shuffling of examples in memory (a streamed ``train_set`` shuffles itself)."""
     torch.manual_seed(tc.seed)  # the initial weights (identical on every rank)
     model = build_model(config).to(device)
     if isinstance(model, PointVAE) and config.whiten and resume_from is None:
@@ -171,12 +177,15 @@ def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs,
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    sampler = DistributedSampler(range(len(train_set)), num_replicas=world, rank=rank,
-                                 shuffle=True, seed=tc.seed, drop_last=True)
-    n_batches = max(1, math.ceil(len(sampler) / tc.batch_size))
+    if isinstance(train_set, JetStream):
+        sampler, n_batches = None, train_set.n_batches(0)
+    else:
+        sampler = DistributedSampler(range(len(train_set)), num_replicas=world, rank=rank,
+                                     shuffle=True, seed=tc.seed, drop_last=True)
+        n_batches = max(1, math.ceil(len(sampler) / tc.batch_size))
     scaler = grad_scaler(device)
     return Optimisation(model, net, optimizer, scaler, sampler, rank, world, tc.batch_size,
-                        tc.grad_clip, tc.kl_warmup_epochs * n_batches)
+                        tc.grad_clip, tc.kl_warmup_epochs * n_batches, n_batches)
 
 
 def _keep_going(opt: Optimisation, callback: Callback | None, with_model: bool, epoch: int,
@@ -194,7 +203,8 @@ def _keep_going(opt: Optimisation, callback: Callback | None, with_model: bool, 
     return keep_going
 
 
-def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_set: VAEInputs,
+def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs | JetStream,
+                val_set: VAEInputs,
                 record: dict, out_dir: Path | None, emd_bound: float | None,
                 callback: Callback | None, with_model: bool, bar) -> str:
     """Train until done; checkpoint every epoch; return why training stopped."""
@@ -207,7 +217,10 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_se
         lr = _lr_at(epoch, tc, time.perf_counter() - t_start)
         for group in opt.optimizer.param_groups:
             group["lr"] = lr
-        objective, count = train_epoch(opt, train_set, epoch, tc.seed, epoch * opt.n_batches,
+        batches = (stream_batches(train_set, epoch, opt.rank, opt.world)
+                   if isinstance(train_set, JetStream)
+                   else memory_batches(opt, train_set, epoch))
+        objective, count = train_epoch(opt, batches, epoch, tc.seed, epoch * opt.n_batches,
                                        balance, where=where, bar=bar)
         seconds = time.perf_counter() - t0
         val_gen = seeded_generator(tc.seed, 0, 0, stream=1)  # the same stream every epoch
@@ -254,7 +267,7 @@ def _scan_into_record(model: BetaVAE | PointVAE, scan_set: VAEInputs, tc: TrainC
     return scan
 
 
-def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
+def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs | JetStream,
           train_config: TrainConfig = TrainConfig(), *, out_dir: str | os.PathLike | None = None,
           callback: Callback | None = None, resume: bool = False,
           device: torch.device | str | None = None, progress: bool = False,
@@ -266,7 +279,9 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
 
     Args:
         config: the model config (``n_particles_in`` must match the jets' P).
-        data: a JetSet (prepared here), toy points (N, 2), or prepared VAEInputs.
+        data: a JetSet (prepared here), toy points (N, 2), prepared VAEInputs, or a
+            :class:`~jetviz.readers.stream.JetStream` of a jet file too large to load:
+            read chunk by chunk every epoch, whole held-out chunks for validation.
         train_config: optimisation settings.
         out_dir: checkpoint directory (None: no checkpoints, e.g. for a quick page run).
         callback: called on rank 0 after each epoch as ``callback(epoch, record)``; returning
@@ -301,13 +316,19 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         tc, record = train_config, {"history": [], "best_epoch": -1, "best_val_loss": None,
                                     "bad_epochs": 0}
     record.setdefault("balance", [0.0] * BALANCE_BINS)
-    inputs = as_inputs(data, config)
-    if config.data == "jets" and inputs.x.shape[1] != config.n_particles_in:
-        raise JetvizInputError(f"the model takes {config.n_particles_in} particles per jet, "
-                               f"the data have {inputs.x.shape[1]}")
-    train_idx, val_idx = _split(len(inputs), tc.val_fraction, tc.seed)
-    train_set = inputs.subset(torch.from_numpy(train_idx))
-    val_set = inputs.subset(torch.from_numpy(val_idx))
+    if isinstance(data, JetStream):
+        train_set, val_set = streamed_inputs(data, config, tc.batch_size * world, tc.seed,
+                                             tc.val_fraction)
+        max_pt = val_set.jet_pt.max()
+    else:
+        inputs = as_inputs(data, config)
+        if config.data == "jets" and inputs.x.shape[1] != config.n_particles_in:
+            raise JetvizInputError(f"the model takes {config.n_particles_in} particles per "
+                                   f"jet, the data have {inputs.x.shape[1]}")
+        train_idx, val_idx = _split(len(inputs), tc.val_fraction, tc.seed)
+        train_set = inputs.subset(torch.from_numpy(train_idx))
+        val_set = inputs.subset(torch.from_numpy(val_idx))
+        max_pt = None if inputs.jet_pt is None else inputs.jet_pt.max()
     opt = _optimisation(config, tc, train_set, device, rank, world,
                         out_dir / LAST if resume else None)
     record.update({
@@ -320,8 +341,8 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs,
         from tqdm.auto import tqdm
         bar = tqdm(total=(tc.epochs - len(record["history"])) * opt.n_batches, unit="batch",
                    dynamic_ncols=True)
-    emd_bound = (EMD_BOUND_FACTOR * float(inputs.jet_pt.max())
-                 if config.loss in ("sinkhorn", "exact") and inputs.jet_pt is not None else None)
+    emd_bound = (EMD_BOUND_FACTOR * float(max_pt)
+                 if config.loss in ("sinkhorn", "exact") and max_pt is not None else None)
     try:
         stopped = _run_epochs(opt, tc, train_set, val_set, record, out_dir, emd_bound,
                               callback, with_model, bar)

@@ -1,0 +1,106 @@
+"""The chunked reader: a file with more rows than the buffer is read a chunk at a time, every
+row comes once per epoch, the batches are a function of the seed and the epoch, held-out
+chunks and process shares are disjoint and cover the rows, other formats are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jetviz.device import shard
+from jetviz.errors import JetvizInputError
+from jetviz.readers import store
+from jetviz.readers.stream import JetStream
+from tests.conftest import make_jetset
+
+N_ROWS = 103  # 13 chunks of 8, the last one of 7
+
+
+def jet_file(path, n: int = N_ROWS):
+    """A jet file whose jet pT is the row number + 1000: each row is recognisable."""
+    jets = make_jetset(n, 12, seed=4)
+    jets.jets[:, 0] = 1000 + np.arange(n)
+    store.write_jets(path, jets)
+    return path
+
+
+class ReadLog:
+    """Counts the rows read from the file (wraps store.read_jets)."""
+
+    def __init__(self, monkeypatch):
+        self.rows = 0
+        self.calls: list[int] = []
+        read = store.read_jets
+
+        def counted(*args, **kwargs):
+            jets = read(*args, **kwargs)
+            self.rows += len(jets)
+            self.calls.append(len(jets))
+            return jets
+
+        monkeypatch.setattr(store, "read_jets", counted)
+
+
+def rows_of(batch) -> list[int]:
+    return (batch.jets[:, 0] - 1000).astype(int).tolist()
+
+
+def test_an_epoch_reads_a_buffer_at_a_time_and_sees_every_row_once(tmp_path, monkeypatch):
+    stream = JetStream(str(jet_file(tmp_path / "jets.h5")), batch_size=5, seed=1,
+                       chunk_rows=8, buffer_chunks=2)
+    assert stream.buffer_rows == 16 < N_ROWS
+    log = ReadLog(monkeypatch)
+    seen: list[int] = []
+    n_batches = 0
+    for batch in stream.batches(epoch=0):
+        seen += rows_of(batch)
+        n_batches += 1
+        assert log.rows - len(seen) <= stream.buffer_rows  # rows read, not yet handed out
+        assert len(batch) <= 5
+    assert sorted(seen) == list(range(N_ROWS))  # every row exactly once
+    assert seen != sorted(seen)  # shuffled
+    assert max(log.calls) <= 8 and log.rows == N_ROWS  # chunk reads only, each chunk once
+    assert n_batches == stream.n_batches(0)
+
+
+def test_the_batches_are_a_function_of_the_seed_and_the_epoch(tmp_path):
+    path = str(jet_file(tmp_path / "jets.h5"))
+
+    def batches(seed: int, epoch: int) -> list[list[int]]:
+        stream = JetStream(path, batch_size=6, seed=seed, chunk_rows=8, buffer_chunks=3)
+        return [rows_of(b) for b in stream.batches(epoch)]
+
+    assert batches(7, 2) == batches(7, 2)
+    assert batches(7, 2) != batches(7, 3)
+    assert batches(7, 2) != batches(8, 2)
+
+
+def test_held_out_chunks_and_process_shares_are_disjoint_and_cover(tmp_path):
+    stream = JetStream(str(jet_file(tmp_path / "jets.h5")), batch_size=6, seed=2,
+                       chunk_rows=8, buffer_chunks=2)
+    train, val = stream.holdout(0.2)
+    val_rows = rows_of(val)
+    assert len(train.chunk_ids) == 13 - 3 and len(val_rows) in (23, 24)
+    trained = [r for b in train.batches(0) for r in rows_of(b)]
+    assert len(train) == len(trained)
+    assert sorted(trained + val_rows) == list(range(N_ROWS))
+    shares: list[list[int]] = [[], []]
+    for batch in train.batches(0):  # what each of 2 DDP processes keeps
+        for rank in (0, 1):
+            shares[rank] += rows_of(batch.subset(shard(np.arange(len(batch)), rank, 2)))
+    assert not set(shares[0]) & set(shares[1])
+    assert sorted(shares[0] + shares[1]) == sorted(trained)
+    capped = stream.holdout(0.2, max_rows=10)[1]
+    assert len(capped) == 10
+
+
+def test_bad_streams_are_clear_errors(tmp_path):
+    path = str(jet_file(tmp_path / "jets.h5", n=20))
+    with pytest.raises(JetvizInputError, match="one chunk"):
+        JetStream(path, batch_size=4, chunk_rows=32).holdout(0.1)
+    with pytest.raises(JetvizInputError, match="batch_size must be"):
+        JetStream(path, batch_size=0)
+    points = tmp_path / "points.npy"
+    np.save(points, np.zeros((10, 2)))
+    with pytest.raises(JetvizInputError, match="not an HDF5 file"):
+        len(JetStream(str(points), batch_size=4))

@@ -46,6 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
     ab.add_argument("--map-per-class", type=int, default=600, help="jets per class on the map")
+    ab.add_argument("--resume", action="store_true",
+                    help="continue each entry interrupted mid-training from <out>/<entry>/last "
+                         "(saved every 50 steps; the same settings, more --steps allowed)")
     rp = sub.add_parser("probe", help="refit the linear probes of an ablation's stored encoders "
                         "(no retraining) and update its table")
     rp.add_argument("--jets", default=None, help="jet file (default: the embedded default)")
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                               rep_dim=args.rep_dim, pair_bias=args.pair_bias))
     table = run_ablation(jets_path, out, base, args.supervised_steps, args.split_seed,
                          args.max_per_class, args.parallel, args.only, args.map_per_class,
-                         command, device=device)
+                         command, device=device, resume=args.resume)
     if is_writer():
         print(format_table(table))
     return 0

@@ -61,13 +61,15 @@ def _log(name: str) -> Callable[[int, float], None]:
 
 def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
             max_per_class: int | None, out_dir: str | None = None,
-            device: str | None = None) -> dict:
+            device: str | None = None, resume: bool = False) -> dict:
     """Train one ablation entry (an augmentation set, or "supervised") and evaluate it.
 
     Runs in its own process during the ablation (one torch thread each), training on
     ``device`` (default: CUDA when present). Returns the entry's results; with ``out_dir`` a
-    contrastive encoder is saved as ``out_dir/<stem>``. Under torchrun every process trains
-    and rank 0 alone evaluates and saves (the others return an empty dict).
+    contrastive encoder is saved as ``out_dir/<stem>`` and the training's resumable state
+    in ``out_dir/<stem>/last`` (``resume``: continue from it, when there is one). Under
+    torchrun every process trains and rank 0 alone evaluates and saves (the others return
+    an empty dict).
     """
     if dist_info()[1] == 1:  # torchrun's processes keep the threads they were given
         torch.set_num_threads(1)
@@ -75,15 +77,19 @@ def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
     split = top_qcd_split(jets, split_seed, TEST_FRACTION, max_per_class=max_per_class)
     x_tr, m_tr = jets.particles[split.train], jets.mask[split.train]
     x_te, m_te = jets.particles[split.test], jets.mask[split.test]
+    state = None if out_dir is None else Path(out_dir) / stem(name)
+    if state is not None:
+        checkpoints.recover_last(state)
+    again = resume and state is not None and (state / checkpoints.LAST).is_dir()
     if name == SUPERVISED:
         model, record = train(x_tr, m_tr, config, labels=split.y_train, progress=_log(name),
-                              device=device)
+                              device=device, out=state, resume=again)
         if not is_writer():
             return {}
         summary = roc_summary(classifier_scores(model, x_te, m_te), split.y_test)
     else:
         model, record = train(x_tr, m_tr, config, jet_pt=jets.jets[split.train, 0],
-                              progress=_log(name), device=device)
+                              progress=_log(name), device=device, out=state, resume=again)
         if not is_writer():
             return {}
         probe = fit_probe(represent(model, x_tr, m_tr), split.y_train)
@@ -110,13 +116,14 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
                  split_seed: int = 0, max_per_class: int | None = None, parallel: int = 1,
                  names: list[str] | None = None, map_per_class: int = 600,
                  command: str = "", with_umap: bool = True,
-                 device: str | None = None) -> dict:
+                 device: str | None = None, resume: bool = False) -> dict:
     """The JetCLR ablation: one encoder per augmentation set plus the supervised ceiling.
 
     Writes ``ablation.json`` and one checkpoint per augmentation set into ``out_dir``, and the
     map of held-out jets into the all-augmentations one (``out_dir/all``). Each encoder
     trains on ``device`` (default: CUDA when present). Under torchrun the entries run one
     after the other, each shared by every process (``parallel`` must be 1); rank 0 writes.
+    With ``resume`` an entry interrupted mid-training continues from its ``last/`` state.
     """
     world = dist_info()[1]
     if world > 1 and parallel > 1:
@@ -146,14 +153,15 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
 
     if parallel <= 1:  # in this process, one after the other; the table grows run by run
         for n, c in jobs.items():
-            results[n] = run_one(jets_path, n, c, split_seed, max_per_class, out_dir, device)
+            results[n] = run_one(jets_path, n, c, split_seed, max_per_class, out_dir, device,
+                                 resume)
             table = write_table()
             if n == SHIPPED and is_writer():
                 add_map(jets_path, out_dir, split_seed, map_per_class, with_umap)
     else:
         with ProcessPoolExecutor(parallel, mp_context=get_context("spawn")) as pool:
             futures = {n: pool.submit(run_one, jets_path, n, c, split_seed, max_per_class,
-                                      out_dir, device) for n, c in jobs.items()}
+                                      out_dir, device, resume) for n, c in jobs.items()}
             results.update({n: f.result() for n, f in futures.items()})
         table = write_table()
         if SHIPPED in results:

@@ -27,9 +27,8 @@ from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr.model import JetEncoder
 from jetviz.jetclr.probe import LinearProbe
-from jetviz.jetclr.train import TrainConfig
+from jetviz.jetclr.train import KIND, TrainConfig
 
-KIND = "jetclr-encoder"
 ABLATION = "ablation.json"
 SHIPPED = "all"  # the encoder the page shows: every augmentation
 PROBE, MAP = "probe", "map"  # checkpoint parts

@@ -22,27 +22,35 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from jetviz.checkpoints import load_optimizer, load_weights, read_tensors, save_last
 from jetviz.device import (
     Stepper,
     autocast,
     broadcast_parameters,
     device_record,
     grad_scaler,
+    is_writer,
     mean_over_processes,
     resolve_device,
     setup_distributed,
     shard,
 )
+from jetviz.errors import JetvizInputError
 from jetviz.jetclr.augment import augment, augmentation_set, pad_particles
 from jetviz.jetclr.model import EncoderConfig, JetClassifier, JetEncoder, nt_xent
+from jetviz.resume import STREAMS, load_last, save_streams
 
 SUPERVISED = "supervised"  # the augmentations name of the supervised ceiling
 LOG_EVERY = 50  # steps between progress reports (and the window of their mean loss)
+SAVE_EVERY = 50  # steps between resumable states (out/last)
+KIND = "jetclr-encoder"  # the checkpoint kind (jetviz.jetclr.checkpoint)
+ORDER = "order"  # part of out/last: the batch order and the position in it
 
 
 @dataclass(frozen=True)
@@ -66,15 +74,29 @@ class TrainConfig:
         return TrainConfig(**{**d, "encoder": EncoderConfig(**d["encoder"])})
 
 
+@dataclass
+class _BatchOrder:
+    """Indices of batches, epoch after epoch of fresh permutations drawn from ``rng`` (the
+    first when the first batch is asked for); ``order`` and ``pos`` are its resumable state."""
+
+    n: int
+    batch_size: int
+    rng: np.random.Generator
+    order: np.ndarray | None = None
+    pos: int = 0
+
+    def next(self) -> np.ndarray:
+        if self.order is None or self.pos + self.batch_size > self.n:
+            self.order, self.pos = self.rng.permutation(self.n), 0
+        self.pos += self.batch_size
+        return self.order[self.pos - self.batch_size:self.pos]
+
+
 def _batches(n: int, batch_size: int, steps: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
     """Indices of ``steps`` batches, epoch after epoch of fresh permutations."""
-    order = rng.permutation(n)
-    pos = 0
+    order = _BatchOrder(n, batch_size, rng)
     for _ in range(steps):
-        if pos + batch_size > n:
-            order, pos = rng.permutation(n), 0
-        yield order[pos:pos + batch_size]
-        pos += batch_size
+        yield order.next()
 
 
 def _loss_record(losses: list[float]) -> dict:
@@ -131,10 +153,46 @@ def _supervised(particles: np.ndarray, mask: np.ndarray, labels: np.ndarray,
     return model, loss_of
 
 
+def _resume(out: str | Path | None, model, config: TrainConfig, opt, sched,
+            order: _BatchOrder) -> tuple[list[float], float]:
+    """Load ``out/last`` into the run (weights, optimizer, schedule, random streams, batch
+    order); returns (the losses so far, the seconds trained so far)."""
+    if out is None:
+        raise JetvizInputError("resume needs the directory of the interrupted run (out)")
+    payload = load_last(out, KIND, rng=order.rng)
+    stored = TrainConfig.from_dict(payload["config"])
+    if replace(stored, steps=config.steps) != config or config.steps < stored.steps:
+        raise JetvizInputError(f"{out}/last was trained with other settings ({stored}); resume "
+                               "with the same ones (more --steps may extend the run)")
+    last = Path(out) / "last"
+    load_weights(last, model)
+    load_optimizer(last, opt)
+    sched.load_state_dict(payload["record"]["scheduler"])
+    state = read_tensors(last, ORDER, numpy=True)
+    order.order, order.pos = state["order"], int(state["pos"])
+    record = payload["record"]
+    return list(record["losses"]), float(record["seconds"])
+
+
+def _save_last(out: Path, model, config: TrainConfig, opt, sched, order: _BatchOrder,
+               losses: list[float], seconds: float) -> None:
+    """The state after ``len(losses)`` steps into ``out/last`` (rank 0)."""
+    if not is_writer():
+        return
+    streams, tensors = save_streams(order.rng)
+    record = {"losses": losses, "seconds": seconds, "scheduler": sched.state_dict(),
+              "streams": streams}
+    save_last(out, KIND, config=config.to_dict(), record=record, model=model, optimizer=opt,
+              parts={STREAMS: tensors, ORDER: {"order": torch.from_numpy(order.order),
+                                               "pos": torch.tensor(order.pos)}})
+
+
 def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
           jet_pt: np.ndarray | None = None, labels: np.ndarray | None = None,
           progress: Callable[[int, float], None] | None = None,
-          device: torch.device | str | None = None) -> tuple[JetEncoder | JetClassifier, dict]:
+          device: torch.device | str | None = None, out: str | Path | None = None,
+          resume: bool = False, save_every: int = SAVE_EVERY
+          ) -> tuple[JetEncoder | JetClassifier, dict]:
     """Train a JetCLR encoder (NT-Xent on two augmented views of each jet, no labels) or, with
     ``config.augmentations == "supervised"``, the same architecture as a top-vs-QCD
     classifier: the ceiling a linear probe on a frozen representation is compared with.
@@ -148,6 +206,10 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
         progress: called as progress(step, mean loss of the last 50 steps) every 50 steps
             (rank 0).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+        out: a directory for ``out/last``, the state every ``save_every`` steps (and at the
+            end) from which ``resume`` continues exactly (None: not resumable).
+        resume: continue from ``out/last`` (its config must equal ``config``, except for
+            more steps).
 
     Returns:
         The trained model (eval mode, on the CPU for the probe and saving) and its training
@@ -168,19 +230,26 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
                                       world)
     broadcast_parameters(model)
     opt, sched = _optimizer(model, config)
+    order = _BatchOrder(len(particles), config.batch_size, rng)
+    losses, before = [], 0.0
+    if resume:
+        losses, before = _resume(out, model, config, opt, sched, order)
     stepper = Stepper(opt, list(model.parameters()), grad_scaler(device), world=world)
-    losses, start = [], time.perf_counter()
+    start = time.perf_counter()
     model.train()
-    for step, idx in enumerate(_batches(len(particles), config.batch_size, config.steps, rng)):
-        loss = loss_of(idx)
+    for step in range(len(losses), config.steps):
+        loss = loss_of(order.next())
         stepper.step(loss)
         sched.step()
         losses.append(float(loss.detach()))
+        if out is not None and ((step + 1) % save_every == 0 or step == config.steps - 1):
+            _save_last(Path(out), model, config, opt, sched, order, losses,
+                       before + time.perf_counter() - start)
         if progress is not None and rank == 0 and (step % LOG_EVERY == 0
                                                    or step == config.steps - 1):
             progress(step, float(np.mean(losses[-LOG_EVERY:])))
     model.eval()
-    return model.cpu(), {"seconds": round(time.perf_counter() - start, 1),
+    return model.cpu(), {"seconds": round(before + time.perf_counter() - start, 1),
                          "n_train_jets": len(particles),
                          **_loss_record(mean_over_processes(losses, world)),
                          **device_record(device, world)}

@@ -48,6 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--lr", type=float, default=FitConfig.lr)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted fit from <out>/flow/last (kept after every "
+                        "epoch; the same settings, more --epochs allowed)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (0: torch's default); 1 lets runs share the cores")
     p.add_argument("--device", default=None,
@@ -63,6 +66,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
     q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from <out>/last (kept every 50 steps; "
+                        "the same settings, more --steps allowed)")
     q.add_argument("--kernel-widths", type=float, nargs="+", default=list(MmdConfig.kernel_widths),
                    help="σ of the Gaussian kernels of the MMD, in units of the jet pT (wider ones "
                         "see the high-mass tail)")
@@ -85,7 +91,7 @@ def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device
         args.gen, args.out, jets=jets, provenance={"command": command},
         config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed,
                          kernel_widths=tuple(args.kernel_widths)),
-        progress=report, device=device)
+        progress=report, device=device, resume=args.resume)
     if is_writer():
         print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))
     return 0
@@ -102,7 +108,7 @@ def _prior(args: argparse.Namespace, path: str, command: str, device: torch.devi
         flow_config={"kind": args.kind, "transforms": args.transforms,
                      "hidden": args.hidden, "passes": args.passes, "joint_pt": args.joint_pt},
         fit=FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed),
-        provenance={"command": command}, device=device)
+        provenance={"command": command}, device=device, resume=args.resume)
     if not is_writer():
         return 0
     print(json.dumps({"out": args.out, "epochs": len(record["history"]),

@@ -35,12 +35,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from jetviz.checkpoints import LAST, load_optimizer, load_weights, save_last
 from jetviz.device import (
     Stepper,
     broadcast_parameters,
@@ -53,7 +54,7 @@ from jetviz.device import (
     shard,
 )
 from jetviz.errors import JetvizInputError
-from jetviz.generation.checkpoint import save_generator
+from jetviz.generation.checkpoint import KIND, save_generator
 from jetviz.generation.generators import (
     Generator,
     generator_specs,
@@ -64,10 +65,12 @@ from jetviz.generation.generators import (
 from jetviz.generation.prior import FlowPrior
 from jetviz.generation.prior_train import relative_to_checkpoints
 from jetviz.jets import JetSet
+from jetviz.resume import STREAMS, load_last, save_streams
 from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
 from jetviz.vae.model import BetaVAE, log_beta_column
 
 KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
+SAVE_EVERY = 50  # steps between resumable states (out/last)
 MASS_FEATURES = {False: "m/pT", True: "m / median training pT (the mass in GeV, scaled)"}
 
 
@@ -121,7 +124,8 @@ def relative_mass(particles: torch.Tensor) -> torch.Tensor:
 def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarray,
              mask: np.ndarray, jet_pt: np.ndarray, config: MmdConfig,
              progress: Callable[[int, dict], None] | None = None,
-             device: torch.device | str | None = None) -> tuple[BetaVAE, dict]:
+             device: torch.device | str | None = None, out: str | Path | None = None,
+             resume: bool = False, save_every: int | None = None) -> tuple[BetaVAE, dict]:
     """Fine-tune ``model``'s decoder in place at β with the mass MMD term (module docstring).
 
     Args:
@@ -133,6 +137,10 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         progress: called as progress(step, means over the last 50 steps) every 50 steps
             (rank 0).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+        out: where ``out/last`` keeps the state every ``save_every`` steps (default
+            ``SAVE_EVERY``) and at the end (rank 0), from which ``resume`` continues exactly
+            (None: not resumable).
+        resume: continue from ``out/last`` (same settings; more steps may extend the run).
 
     Returns:
         The model (eval mode, on ``device``) and the run's record (loss history, seconds,
@@ -172,9 +180,12 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     opt = torch.optim.Adam(decoder_params, lr=config.lr)
     stepper = Stepper(opt, decoder_params, world=world)
     history: dict[str, list[float]] = {"recon": [], "mmd2": [], "loss": []}
+    before, save_every = 0.0, save_every or SAVE_EVERY
+    if resume:
+        history, before = _resume(out, model, opt, rng, config)
     start = time.perf_counter()
     model.train()
-    for step in range(config.steps):
+    for step in range(len(history["loss"]), config.steps):
         idx = shard(torch.from_numpy(rng.choice(len(x_all), config.batch_size, replace=False)),
                     rank, world)
         x, m, pt = x_all[idx], m_all[idx], pt_all[idx]
@@ -197,6 +208,13 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         stepper.step(loss)
         for key, value in (("recon", recon), ("mmd2", mmd2), ("loss", loss)):
             history[key].append(float(value.detach()))
+        if out is not None and is_writer() and ((step + 1) % save_every == 0
+                                                or step == config.steps - 1):
+            streams, tensors = save_streams(rng)
+            save_last(out, KIND, config=asdict(config), model=model, optimizer=opt,
+                      record={"history": history, "streams": streams,
+                              "seconds": before + time.perf_counter() - start},
+                      parts={STREAMS: tensors})
         if progress is not None and rank == 0 and (step % 50 == 0 or step == config.steps - 1):
             progress(step, {k: float(np.mean(v[-50:])) for k, v in history.items()})
     model.eval()
@@ -207,19 +225,37 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     return model, {"mmd_config": asdict(config), "kernel_widths": list(config.kernel_widths),
                    "mass_feature": MASS_FEATURES[joint],
                    "pt_reference": pt_ref if joint else None, "beta": float(beta),
-                   "seconds": round(time.perf_counter() - start, 1),
+                   "seconds": round(before + time.perf_counter() - start, 1),
                    "curves_per_50_steps": curve, **device_record(device, world)}
+
+
+def _resume(out: str | Path | None, model: BetaVAE, opt: torch.optim.Optimizer,
+            rng: np.random.Generator, config: MmdConfig) -> tuple[dict[str, list[float]], float]:
+    """Load ``out/last`` into the run (tuned weights, optimizer, random streams); returns
+    (the loss history so far, the seconds trained so far)."""
+    if out is None:
+        raise JetvizInputError("resume needs the directory of the interrupted run (out)")
+    payload = load_last(out, KIND, rng=rng)
+    stored = payload["config"]
+    stored = MmdConfig(**{**stored, "kernel_widths": tuple(stored["kernel_widths"])})
+    if replace(stored, steps=config.steps) != config or config.steps < stored.steps:
+        raise JetvizInputError(f"{out}/last was tuned with other settings ({stored}); resume "
+                               "with the same ones (more --steps may extend the run)")
+    load_weights(Path(out) / LAST, model)
+    load_optimizer(Path(out) / LAST, opt)
+    return payload["record"]["history"], float(payload["record"]["seconds"])
 
 
 def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, jets: JetSet,
                        config: MmdConfig, provenance: dict | None = None,
                        progress: Callable[[int, dict], None] | None = None,
-                       device: torch.device | str | None = None) -> dict:
+                       device: torch.device | str | None = None, resume: bool = False) -> dict:
     """Fine-tune a generator's decoder with the mass MMD and write the generator ``out``.
 
     ``out`` holds the tuned VAE and a copy of the untouched flow prior (its record's loss
     marked "+mmd"); returns the tuned VAE's record. Trains on ``device`` (default: CUDA
-    when present); under torchrun only rank 0 writes ``out``.
+    when present); under torchrun only rank 0 writes ``out``. The run's state is kept in
+    ``out/last`` every 50 steps, from which ``resume`` continues an interrupted run exactly.
     """
     gen_dir = Path(gen_dir)
     spec = next(s for s in generator_specs(gen_dir) if s.prior == "flow")
@@ -228,7 +264,7 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
     train_idx, _ = vae_training_split(len(chosen), gen.vae_record)
     particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
     model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
-                                 config, progress, device)
+                                 config, progress, device, out=out, resume=resume)
     record = {k: v for k, v in gen.vae_record.items() if k != "scan"}  # the scan is the old one
     record.update({"mass_mmd": run_record, "tuned_from": relative_to_checkpoints(gen_dir),
                    **(provenance or {})})

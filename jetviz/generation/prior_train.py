@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz.checkpoints import LAST, load_optimizer, load_weights, read_tensors, save_last
 from jetviz.device import (
     Stepper,
     broadcast_parameters,
@@ -37,7 +38,7 @@ from jetviz.device import (
     shard,
 )
 from jetviz.errors import JetvizInputError
-from jetviz.generation.checkpoint import load_vae, save_generator
+from jetviz.generation.checkpoint import FLOW_DIR, PRIOR_KIND, load_vae, save_generator
 from jetviz.generation.generators import (
     encode_jets,
     prepared_truth,
@@ -48,6 +49,9 @@ from jetviz.generation.generators import (
 from jetviz.generation.prior import FlowPrior, FlowPriorConfig, gaussian_log_prob
 from jetviz.jets import JetSet
 from jetviz.paths import CHECKPOINTS
+from jetviz.resume import STREAMS, load_last, save_streams
+
+BEST = "best"  # part of out/last: the weights of the best epoch so far
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ def _joint_columns(mu: np.ndarray, logvar: np.ndarray, log_pt: np.ndarray | None
 def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
                    fit: FitConfig = FitConfig(), *, log_pt: np.ndarray | None = None,
                    callback: Callable[[int, dict], None] | None = None,
-                   device: torch.device | str | None = None) -> tuple[FlowPrior, dict]:
+                   device: torch.device | str | None = None, out: str | Path | None = None,
+                   resume: bool = False) -> tuple[FlowPrior, dict]:
     """Fit a flow by maximum likelihood to the aggregate posterior of jets.
 
     Each epoch draws fresh z = μ + σ ε for every training jet, so the flow fits the mixture
@@ -104,6 +109,9 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
             sampling is then restricted to their range), ignored otherwise.
         callback: called as ``callback(epoch, history_entry)`` after every epoch (rank 0).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+        out: where ``out/last`` keeps the state after each epoch (rank 0), from which
+            ``resume`` continues exactly (None: not resumable).
+        resume: continue from ``out/last`` (same settings; more epochs may extend the fit).
 
     Returns:
         (the prior in eval mode, on ``device``; the record: ``history`` per epoch with
@@ -141,7 +149,11 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
                     "fit_config": asdict(fit), "n_train": len(tr), "n_val": n_val,
                     **device_record(device, world)}
     bad = 0
-    for epoch in range(fit.epochs):
+    if resume:
+        record, best_state, bad = _resume(out, prior, optimizer, gen, config, fit)
+    for epoch in range(len(record["history"]), fit.epochs):
+        if bad >= fit.patience:
+            break
         lr = fit.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / max(fit.epochs - 1, 1))))
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -172,14 +184,39 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
             bad = 0
         else:
             bad += 1
+        record["bad_epochs"] = bad
+        if out is not None and is_writer():
+            streams, tensors = save_streams(generator=gen)
+            save_last(out, PRIOR_KIND, config={"flow": asdict(config), "fit": asdict(fit)},
+                      record={**record, "streams": streams}, model=prior, optimizer=optimizer,
+                      parts={STREAMS: tensors, BEST: best_state})
         if callback is not None and rank == 0:
             callback(epoch, entry)
-        if bad >= fit.patience:
-            break
     prior.load_state_dict(best_state)
     prior.eval()
     record["val_nll_gaussian"] = float(-gaussian_log_prob(val_z[:, :config.features]).mean())
     return prior, record
+
+
+def _resume(out: str | Path | None, prior: FlowPrior, optimizer: torch.optim.Optimizer,
+            gen: torch.Generator, config: FlowPriorConfig, fit: FitConfig
+            ) -> tuple[dict, dict[str, torch.Tensor], int]:
+    """Load ``out/last`` into the fit (weights, optimizer, ε stream); returns (its record,
+    the best epoch's weights, the epochs since the best)."""
+    if out is None:
+        raise JetvizInputError("resume needs the directory of the interrupted fit (out)")
+    payload = load_last(out, PRIOR_KIND, generator=gen)
+    stored = payload["config"]
+    if stored["flow"] != asdict(config) or {**stored["fit"], "epochs": fit.epochs} != asdict(fit):
+        raise JetvizInputError(f"{out}/last was fitted with other settings ({stored}); resume "
+                               "with the same ones (more --epochs may extend the fit)")
+    last = Path(out) / LAST
+    load_weights(last, prior)
+    load_optimizer(last, optimizer)
+    best = {k: v.to(prior.loc.device) for k, v in read_tensors(last, BEST).items()}
+    record = {k: v for k, v in payload["record"].items() if k != "streams"}
+    record["fit_config"] = asdict(fit)
+    return record, best, record["bad_epochs"]
 
 
 def relative_to_checkpoints(path: str | os.PathLike) -> str:
@@ -194,7 +231,7 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
                         jets: JetSet, classes: list[str] | None = None,
                         flow_config: dict | None = None, fit: FitConfig | None = None,
                         provenance: dict | None = None,
-                        device: torch.device | str | None = None) -> dict:
+                        device: torch.device | str | None = None, resume: bool = False) -> dict:
     """Fit the flow prior of a VAE at β and write the generator ``out``; returns the fit record.
 
     The flow is fitted to the aggregate posterior at β of the VAE's *training* jets (the same
@@ -203,7 +240,8 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
     (z, log pT): ``flow_config={"joint_pt": True}``). ``out`` receives the VAE (kind
     "generator") and the flow in ``flow/``; ``out`` may be ``vae_dir`` itself, which then
     becomes a generator. The flow trains on ``device`` (default: CUDA when present); under
-    torchrun only rank 0 writes ``out``.
+    torchrun only rank 0 writes ``out``. The fit's state after each epoch is kept in
+    ``out/flow/last``, from which ``resume`` continues an interrupted fit exactly.
     """
     vae_dir = Path(vae_dir)
     model, config, vae_record = load_vae(vae_dir)
@@ -219,7 +257,7 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
     mu, logvar = encode_jets(model, particles, mask, beta)
     flow = FlowPriorConfig(features=config.latent_dim, **(flow_config or {}))
     prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig(), log_pt=np.log(jet_pt),
-                                   device=device)
+                                   device=device, out=Path(out) / FLOW_DIR, resume=resume)
     # A decoder fine-tuned with the mass MMD keeps its label ("+mmd", as jetviz gen mmd wrote).
     loss = f"{config.loss}+mmd" if "mass_mmd" in vae_record else config.loss
     record.update({

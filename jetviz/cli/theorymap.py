@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--margin", type=float, default=TrainConfig.margin,
                     help="contrastive margin m")
     tr.add_argument("--seed", type=int, default=0, help="split, unphysical sample and training")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue each encoder interrupted mid-training from <out>/<method>_n<N>"
+                         "/last (kept every 100 steps; the same settings, more --steps allowed)")
     tr.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 leaves the other core to the rest of the machine)")
     tr.add_argument("--device", default=None,
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     summary = run_training(events, args.out, args.set_sizes, args.methods,
                            EncoderConfig(latent=args.latent),
                            TrainConfig(steps=args.steps, margin=args.margin, seed=args.seed),
-                           command=command, device=device)
+                           command=command, device=device, resume=args.resume)
     if not is_writer():
         return 0
     print(format_table(summary["table"], summary["set_sizes"]))

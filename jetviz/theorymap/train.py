@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jetviz import checkpoints
+from jetviz.checkpoints import LAST, load_optimizer, load_weights, save_last
 from jetviz.device import (
     Stepper,
     autocast,
@@ -37,10 +39,14 @@ from jetviz.device import (
     setup_distributed,
     shard,
 )
+from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
+from jetviz.resume import STREAMS, load_last, save_streams
 from jetviz.theorymap.checkpoint import (
+    KIND,
     SUMMARY,
     collect_table,
+    encoder_dir,
     previous_commands,
     save_encoder,
     write_summary,
@@ -65,6 +71,8 @@ from jetviz.theorymap.sets import (
     theory_to_dict,
 )
 
+SAVE_EVERY = 100  # steps between resumable states (<encoder dir>/last)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -81,9 +89,30 @@ class TrainConfig:
     seed: int = 0  # torch and numpy seed of this training
 
 
+def _resume(out: str | Path | None, model: SetEncoder, encoder: EncoderConfig,
+            config: TrainConfig, opt, sched, rng: np.random.Generator,
+            gen: torch.Generator) -> dict:
+    """Load ``out/last`` into the run (weights, optimizer, schedule, random streams); returns
+    its record (history, running loss, seconds, steps done)."""
+    if out is None:
+        raise JetvizInputError("resume needs the directory of the interrupted run (out)")
+    payload = load_last(out, KIND, rng=rng, generator=gen)
+    stored = payload["config"]
+    if (stored["encoder"] != dataclasses.asdict(encoder)
+            or {**stored["train"], "steps": config.steps} != dataclasses.asdict(config)
+            or config.steps < stored["train"]["steps"]):
+        raise JetvizInputError(f"{out}/last was trained with other settings ({stored}); "
+                               "resume with the same ones (more --steps may extend the run)")
+    load_weights(Path(out) / LAST, model)
+    load_optimizer(Path(out) / LAST, opt)
+    sched.load_state_dict(payload["record"]["scheduler"])
+    return payload["record"]
+
+
 def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
-                  progress: bool = False, device: torch.device | str | None = None
-                  ) -> tuple[SetEncoder, dict]:
+                  progress: bool = False, device: torch.device | str | None = None,
+                  out: str | Path | None = None, resume: bool = False,
+                  save_every: int | None = None) -> tuple[SetEncoder, dict]:
     """Train one encoder on the training split of ``data``.
 
     Args:
@@ -92,6 +121,10 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
         config: the run.
         progress: print the loss every ``loss_every_steps`` steps (rank 0).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+        out: where ``out/last`` keeps the state every ``save_every`` steps (default
+            ``SAVE_EVERY``) and at the end (rank 0), from which ``resume`` continues exactly
+            (None: not resumable).
+        resume: continue from ``out/last`` (same settings; more steps may extend the run).
 
     Returns:
         The trained model (eval mode, on the CPU for evaluation and saving) and a record: the
@@ -117,8 +150,13 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     stepper = Stepper(opt, list(model.parameters()), grad_scaler(device), world=world)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
     every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
-    history, running, start = [], 0.0, time.perf_counter()
-    for step in range(1, config.steps + 1):
+    history, running, before, done = [], 0.0, 0.0, 0
+    if resume:
+        state = _resume(out, model, encoder, config, opt, sched, rng, gen)
+        history, running, before, done = (state["history"], state["running"],
+                                          state["seconds"], state["steps_done"])
+    save_every, start = save_every or SAVE_EVERY, time.perf_counter()
+    for step in range(done + 1, config.steps + 1):
         x = torch.cat([t[torch.from_numpy(random_sets(len(t), per_theory, n, rng))]
                        for t in train])  # (B, N, F), B = per_theory × T
         if config.mirror:
@@ -143,9 +181,17 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
             if progress and rank == 0:
                 print(f"  {config.method} N={n} step {step}/{config.steps} loss {history[-1]:.4f}",
                       flush=True)
+        if out is not None and is_writer() and (step % save_every == 0 or step == config.steps):
+            streams, tensors = save_streams(rng, gen)
+            save_last(out, KIND, model=model, optimizer=opt, parts={STREAMS: tensors},
+                      config={"encoder": dataclasses.asdict(encoder),
+                              "train": dataclasses.asdict(config)},
+                      record={"history": history, "running": running, "steps_done": step,
+                              "seconds": before + time.perf_counter() - start,
+                              "scheduler": sched.state_dict(), "streams": streams})
     model.eval()
     return model.cpu(), {"loss_history": history, "loss_every_steps": every,
-                         "seconds": round(time.perf_counter() - start, 1),
+                         "seconds": round(before + time.perf_counter() - start, 1),
                          **device_record(device, world)}
 
 
@@ -154,12 +200,14 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
                  train: TrainConfig | None = None, command: str = "",
                  progress: bool = True,
                  reduce: Callable[[np.ndarray], np.ndarray] | None = None,
-                 device: torch.device | str | None = None) -> dict:
+                 device: torch.device | str | None = None, resume: bool = False) -> dict:
     """Train every (method, set size), evaluate its KDE accuracy, store model and map.
 
     ``reduce`` replaces UMAP for the stored 2-D coordinates (see ``build_map``). Training
     runs on ``device`` (default: CUDA when present); under torchrun every process trains,
     rank 0 alone evaluates and writes, and the others return the summary it wrote (as JSON).
+    Each encoder's training state is kept in its directory's ``last/``; with ``resume`` an
+    encoder interrupted mid-training continues from it (the others train from the start).
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -171,7 +219,11 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
         for method in methods:
             enc = dataclasses.replace(encoder, set_size=n)
             cfg = dataclasses.replace(train, method=method)
-            model, record = train_encoder(data, enc, cfg, progress=progress, device=device)
+            state = encoder_dir(out, method, n)
+            checkpoints.recover_last(state)
+            again = resume and (state / checkpoints.LAST).is_dir()
+            model, record = train_encoder(data, enc, cfg, progress=progress, device=device,
+                                          out=state, resume=again)
             if not is_writer():
                 continue
             t0 = time.perf_counter()

@@ -16,31 +16,12 @@ from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
 from jetviz.generation.prior import FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_flow_prior
 from tests.support_generation import tiny_gen_root, tiny_gluon_jets
+from tests.support_resume import Killed, kill_after_saves
 
 torch.set_num_threads(1)
 
 FLOW = FlowPriorConfig(features=3, transforms=1, hidden=8)
 FIT = FitConfig(epochs=4, batch_size=64, seed=2)
-
-
-class Killed(Exception):
-    """Stands for a kill right after a state was saved."""
-
-
-def kill_after_saves(monkeypatch, module, n: int) -> list[int]:
-    """Make ``module.save_last`` raise Killed after its ``n``-th save; returns a list that
-    counts the saves."""
-    saves: list[int] = []
-    save = module.save_last
-
-    def counted(*args, **kwargs):
-        save(*args, **kwargs)
-        saves.append(1)
-        if len(saves) == n:
-            raise Killed
-
-    monkeypatch.setattr(module, "save_last", counted)
-    return saves
 
 
 def _posteriors(n: int = 300):

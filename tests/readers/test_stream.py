@@ -9,40 +9,8 @@ import pytest
 
 from jetviz.device import shard
 from jetviz.errors import JetvizInputError
-from jetviz.readers import store
 from jetviz.readers.stream import JetStream
-from tests.conftest import make_jetset
-
-N_ROWS = 103  # 13 chunks of 8, the last one of 7
-
-
-def jet_file(path, n: int = N_ROWS):
-    """A jet file whose jet pT is the row number + 1000: each row is recognisable."""
-    jets = make_jetset(n, 12, seed=4)
-    jets.jets[:, 0] = 1000 + np.arange(n)
-    store.write_jets(path, jets)
-    return path
-
-
-class ReadLog:
-    """Counts the rows read from the file (wraps store.read_jets)."""
-
-    def __init__(self, monkeypatch):
-        self.rows = 0
-        self.calls: list[int] = []
-        read = store.read_jets
-
-        def counted(*args, **kwargs):
-            jets = read(*args, **kwargs)
-            self.rows += len(jets)
-            self.calls.append(len(jets))
-            return jets
-
-        monkeypatch.setattr(store, "read_jets", counted)
-
-
-def rows_of(batch) -> list[int]:
-    return (batch.jets[:, 0] - 1000).astype(int).tolist()
+from tests.support_stream import N_ROWS, ReadLog, jet_file, rows_of
 
 
 def test_an_epoch_reads_a_buffer_at_a_time_and_sees_every_row_once(tmp_path, monkeypatch):

@@ -1,22 +1,25 @@
 """β-VAE training on a file read chunk by chunk (``jetviz train --stream``): an epoch never
 holds more of the file than the buffer, trains on every training row exactly once, the same
-seed gives the same weights, a resumed streamed run ends as an uninterrupted one, and the CLI
-refuses flags that would need the whole file."""
+seed gives the same weights, a resumed streamed run ends as an uninterrupted one, 2 gloo
+processes keep identical replicas, and the CLI refuses flags that would need the whole
+file."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 import jetviz.vae.train as vae_train
 from jetviz.cli import main as cli_main
 from jetviz.readers.stream import JetStream
 from jetviz.vae.model import VAEConfig
 from jetviz.vae.train import TrainConfig, train
-from tests.readers.test_stream import N_ROWS, ReadLog, jet_file, rows_of
+from tests.support_device import run_two_processes
+from tests.support_stream import N_ROWS, ReadLog, jet_file, rows_of
 
 torch.set_num_threads(1)
 
@@ -102,3 +105,22 @@ def test_validation_is_whole_held_out_chunks(tmp_path):
     train_stream, val = stream.holdout(0.5)
     assert len(val) % stream.chunk_rows in (0, 7)  # whole chunks (the last one has 7 rows)
     assert len(train_stream) + len(val) == N_ROWS
+
+
+def _ddp_worker(rank: int, out: str) -> None:
+    stream = JetStream(str(Path(out) / "jets.h5"), batch_size=1, chunk_rows=8, buffer_chunks=2)
+    model, _ = train(CONFIG, stream, TrainConfig(**{**TRAIN.to_dict(), "epochs": 1}),
+                     out_dir=Path(out) / "ck", device="cpu")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(Path(out) / f"rank{rank}.safetensors"))
+
+
+def test_two_processes_stream_their_shares_and_keep_identical_replicas(tmp_path):
+    jet_file(tmp_path / "jets.h5")
+    run_two_processes(_ddp_worker, str(tmp_path))
+    a = load_file(str(tmp_path / "rank0.safetensors"))
+    b = load_file(str(tmp_path / "rank1.safetensors"))
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    record = json.loads((tmp_path / "ck" / "config.json").read_text())["record"]
+    assert record["world_size"] == 2 and record["n_train"] + record["n_val"] == N_ROWS

@@ -191,7 +191,7 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
           jet_pt: np.ndarray | None = None, labels: np.ndarray | None = None,
           progress: Callable[[int, float], None] | None = None,
           device: torch.device | str | None = None, out: str | Path | None = None,
-          resume: bool = False, save_every: int = SAVE_EVERY
+          resume: bool = False, save_every: int | None = None
           ) -> tuple[JetEncoder | JetClassifier, dict]:
     """Train a JetCLR encoder (NT-Xent on two augmented views of each jet, no labels) or, with
     ``config.augmentations == "supervised"``, the same architecture as a top-vs-QCD
@@ -206,8 +206,9 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
         progress: called as progress(step, mean loss of the last 50 steps) every 50 steps
             (rank 0).
         device: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
-        out: a directory for ``out/last``, the state every ``save_every`` steps (and at the
-            end) from which ``resume`` continues exactly (None: not resumable).
+        out: a directory for ``out/last``, the state every ``save_every`` steps (default
+            ``SAVE_EVERY``) and at the end, from which ``resume`` continues exactly (None: not
+            resumable).
         resume: continue from ``out/last`` (its config must equal ``config``, except for
             more steps).
 
@@ -235,7 +236,7 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
     if resume:
         losses, before = _resume(out, model, config, opt, sched, order)
     stepper = Stepper(opt, list(model.parameters()), grad_scaler(device), world=world)
-    start = time.perf_counter()
+    save_every, start = save_every or SAVE_EVERY, time.perf_counter()
     model.train()
     for step in range(len(losses), config.steps):
         loss = loss_of(order.next())

@@ -9,6 +9,7 @@ import pytest
 
 from jetviz.device import shard
 from jetviz.errors import JetvizInputError
+from jetviz.readers import store
 from jetviz.readers.stream import JetStream
 from tests.support_stream import N_ROWS, ReadLog, jet_file, rows_of
 
@@ -68,6 +69,9 @@ def test_bad_streams_are_clear_errors(tmp_path):
         JetStream(path, batch_size=4, chunk_rows=32).holdout(0.1)
     with pytest.raises(JetvizInputError, match="batch_size must be"):
         JetStream(path, batch_size=0)
+    with pytest.raises(JetvizInputError, match="outside the file's 20 rows"):
+        store.read_jets(path, max_rows=8, start=20)
+    assert rows_of(store.read_jets(path, max_rows=8, start=16)) == [16, 17, 18, 19]
     points = tmp_path / "points.npy"
     np.save(points, np.zeros((10, 2)))
     with pytest.raises(JetvizInputError, match="not an HDF5 file"):

@@ -9,7 +9,8 @@ Prints, for the shipped cINN (issue 14's goals in brackets):
      for the cINN (pooled posterior samples) and IBU with the inclusive response, beside the
      truth-vs-truth W1 at the same sample size (mean of --draws draws) and the ratios
      [cINN ≤ 2× inclusive, ≤ 3× with cuts], and the mean shift of the unfolded pT,j1 by
-     detector jet count, and on training events (a shift there too is no overfitting);
+     detector jet count, and on training events (a shift there too is no overfitting),
+     with only the W decay angles or only log pT sampled, and the forward quark's φ* error;
   3. the median time for 1,000 posterior samples of one event on one CPU thread [≤ 0.3 s],
      and the page's warm rerun time under AppTest [≤ 3 s].
 """
@@ -51,6 +52,27 @@ def _page_warm_seconds(directory: Path) -> float:
     start = time.perf_counter()
     at.run()
     return time.perf_counter() - start
+
+
+def _shift_sources(model, test) -> None:
+    """pT,j1's mean shift with only some parton coordinates sampled (8 per event), the rest
+    true, and the forward quark's φ* posterior error: which coordinates carry the shift."""
+    from jetviz.physics import wrap_phi
+    from jetviz.unfolding.representation import PARTON_COORDS, partons_from_coords
+
+    x, y, phi_ref = model_inputs(test)
+    sampled = model.sample(torch.as_tensor(y), 8, torch.Generator().manual_seed(2)).numpy()
+    truth = parton_observables(test.parton)["pt_j1"].mean()
+    for label, names in (("the W decay angles", ("t_q", "phi_q")), ("log pT", ("log_pt",))):
+        coords = np.broadcast_to(x, sampled.shape).astype(np.float64).copy()
+        cols = [PARTON_COORDS.index(n) for n in names]
+        coords[..., cols] = sampled[..., cols]
+        shift = parton_observables(partons_from_coords(coords, phi_ref))["pt_j1"].mean() - truth
+        print(f"   pT,j1 shift with only {label} sampled (rest true): {shift:+.2f} GeV")
+    k = PARTON_COORDS.index("phi_q")
+    error = np.median(np.abs(wrap_phi(sampled[..., k] - x[:, k])))
+    print(f"   forward quark's φ*: median |sample − truth| {error:.2f} rad "
+          f"(uniform: {np.pi / 2:.2f})")
 
 
 def main() -> int:
@@ -115,6 +137,7 @@ def main() -> int:
     seen = posterior_observables(model, y_train, phi_train, 8, torch.Generator().manual_seed(1))
     shift = seen["pt_j1"].mean() - parton_observables(train.parton)["pt_j1"].mean()
     print(f"   the same on 10,000 training events (8 samples each): {shift:+.2f} GeV")
+    _shift_sources(model, test.subset(slice(0, len(pit))))
     print()
 
     y, phi_ref = bundle.y[:20], bundle.phi_ref[:20]

@@ -36,6 +36,10 @@ st.caption(
     "pp → ZW → (ℓℓ)(qq̄′) at 13 TeV from Pythia 8; detector level: anti-kT R = 0.4 jets and "
     "leptons smeared with the Delphes ATLAS card's resolutions and efficiencies. The cINN is "
     "trained by maximum likelihood on paired events (Bellagente et al., arXiv:2006.06685). "
+    "Parton level is the hard process, as in the talk: before initial-state radiation, so its "
+    "ZW system has no transverse momentum, while the detector sees it recoil against "
+    "radiation jets; the cINN is given, besides the measured objects, the event in the rest "
+    "frame of ℓℓ + the jet pair nearest the W mass, which undoes that recoil. "
     "R is the response matrix P(detector bin r | truth bin t), d the measured histogram.")
 
 try:

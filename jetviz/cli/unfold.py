@@ -74,9 +74,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--context", type=int, default=CINNConfig.context,
                     help="size of the summary network's output")
     tr.add_argument("--seed", type=int, default=TrainConfig.seed)
-    tr.add_argument("--swap-quarks", action="store_true",
-                    help="swap quark and antiquark in a random half of each batch (jets do "
-                         "not tell them apart)")
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
     tr.add_argument("--device", default=None,
@@ -135,8 +132,7 @@ def _train(args: argparse.Namespace, command: str) -> None:
     torch.set_num_threads(max(1, args.threads))
     device = resolve_device(args.device)
     config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
-                         swap_quarks=args.swap_quarks)
+                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed)
     model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
                               context=args.context)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,

@@ -38,7 +38,7 @@ class CINNConfig:
     """Everything needed to rebuild the cINN (saved in ``config.json``)."""
 
     features: int = 10  # D, parton coordinates (representation.PARTON_COORDS)
-    condition: int = 38  # F, detector features (representation.condition_from_detector)
+    condition: int = 97  # F, detector features (representation.condition_from_detector)
     context: int = 32  # size of the summary network's output
     summary_hidden: int = 128  # width of the summary MLP's two hidden layers
     transforms: int = 8  # spline transforms (feature orders alternate)

@@ -12,24 +12,47 @@ decay products are fixed by 10 numbers (``PARTON_COORDS``):
   3     δφ_Z       φ_Z − φ_ref wrapped into (−π, π]; φ_ref is the detector dilepton's φ,
                    so the rotation symmetry about the beam is taken out by the condition
   4, 5  y_Z, y_W   rapidities
-  6, 8  t_ℓ, t_q   atanh(cos θ*) of ℓ⁻ (of q) in its boson's rest frame, polar axis the
-                   boson's flight direction (helicity frame)
-  7, 9  φ*_ℓ, φ*_q azimuth there, about that axis, from the plane of the beam and the boson
+  6     t_ℓ        atanh(cos θ*) of ℓ⁻ in the Z rest frame, polar axis the Z's flight
+                   direction (helicity frame)
+  8     t_q        atanh(2 cos θ* − 1) of the *forward* quark, the one of q, q̄′ with
+                   cos θ* ≥ 0 in the W's helicity frame (the more energetic in the lab)
+  7, 9  φ*_ℓ, φ*_q azimuth of ℓ⁻ (of the forward quark) there, about that axis, from the
+                   plane of the beam and the boson
+
+Jets do not tell the quark from the antiquark, so in (q, q̄′) order every posterior would have
+two modes, (cos θ*, φ*) and (−cos θ*, φ* + π), that a flow smears into each other (too broad
+a posterior and a leading-quark pT biased high). The forward/backward order has one; every
+observable (``jetviz.unfolding.data.OBSERVABLES``) is symmetric in the two quarks.
 
 ``coords_from_partons`` and ``partons_from_coords`` are inverse to each other up to the
-daughters' masses (quark masses ≤ 4.8 GeV are set to zero), so m_ℓℓ and m_jj of a sampled
-event are the sampled boson masses exactly.
+daughters' masses (quark masses ≤ 4.8 GeV are set to zero) and the quarks' order
+(``partons_from_coords`` gives the forward quark first), so m_ℓℓ and m_jj of a sampled event
+are the sampled boson masses exactly.
 
 Detector level
 --------------
-``condition_from_detector`` turns leptons (N, 2, 4) and jets (N, J, 4) into (N, 9 + 6J + 5)
-features, rotated by −φ_ref: per lepton log pT, η, sin φ, cos φ; the lepton flavour; per jet
-log pT, η, sin φ, cos φ, log(1 + m), present flag (zeros when absent); then m_ℓℓ/100,
-log pT_ℓℓ, m_jj/100, log pT_jj and log of the jet count. ``model_inputs`` gives both, and
-φ_ref, for a set of paired events: what the cINN trains on and is conditioned on.
+``condition_from_detector`` turns leptons (N, 2, 4) and jets (N, J, 4) into
+(N, 59 + 8J + J(J − 1)/2) features, rotated by −φ_ref: per lepton log pT, η, sin φ, cos φ;
+the lepton flavour; per jet log pT, η, sin φ, cos φ, log(1 + m), present flag (zeros when
+absent); m_ℓℓ/100, log pT_ℓℓ, m_jj/100, log pT_jj and log of the jet count. Then what tells
+radiation jets from the W's: per jet (px, py)/100 GeV, every jet pair's mass, the W candidate
+(the pair nearest M_W) and ℓℓ + candidate's (px, py), the imbalance ℓℓ + all jets; and, for
+ℓℓ + candidate and for ℓℓ + the two leading jets, the transverse momenta of ℓ⁻, ℓ⁺, ℓℓ and the
+two jets in that system's rest frame about the beam axis (the Collins–Soper axis) with the
+system's log pT and mass; last, the parton coordinates themselves computed from ℓ⁻, ℓ⁺ and the
+candidate's jets (angles as sin and cos), as measured and after the transverse boost that
+stops ℓℓ + candidate. Initial-state radiation moves the ZW system as a whole; in its rest
+frame the parton-level momenta before radiation reappear (the parton level here is the hard
+process, as in the talk: its ZW system has pT = 0). Without these the summary network has to
+learn boosts from (log pT, η, φ): the cINN then gave the leading quark's pT a posterior
+biased high by +1.4 GeV, +6 GeV in events with ≥ 4 jets (README, issue 14).
+``model_inputs`` gives both, and φ_ref, for a set of paired events: what the cINN trains on
+and is conditioned on.
 """
 
 from __future__ import annotations
+
+from itertools import combinations
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -121,6 +144,10 @@ def coords_from_partons(parton: np.ndarray, phi_ref: np.ndarray) -> np.ndarray:
     z_boson, w_boson = parton[:, 0] + parton[:, 1], parton[:, 2] + parton[:, 3]
     t_l, phi_l = _decay_angles(z_boson, parton[:, 0])
     t_q, phi_q = _decay_angles(w_boson, parton[:, 2])
+    cos_q = np.tanh(t_q)  # the forward quark: q if cos θ* ≥ 0, else q̄′ at (−cos θ*, φ* + π)
+    phi_q = np.where(cos_q >= 0, phi_q, wrap_phi(phi_q + np.pi))
+    t_q = np.clip(np.arctanh(np.clip(2 * np.abs(cos_q) - 1, -1 + 1e-15, 1 - 1e-15)),
+                  -_T_MAX, _T_MAX)
     return np.stack([
         z_from_mass(ms_from_p4s(z_boson), M_Z, GAMMA_Z),
         z_from_mass(ms_from_p4s(w_boson), M_W, GAMMA_W),
@@ -131,14 +158,16 @@ def coords_from_partons(parton: np.ndarray, phi_ref: np.ndarray) -> np.ndarray:
 
 
 def partons_from_coords(coords: np.ndarray, phi_ref: np.ndarray | float) -> np.ndarray:
-    """(..., 4, 4) massless parton events from (..., 10) coordinates (inverse of the above)."""
+    """(..., 4, 4) massless parton events (ℓ⁻, ℓ⁺, forward quark, backward quark) from
+    (..., 10) coordinates (inverse of the above)."""
     c = np.asarray(coords, dtype=np.float64)
     pt = np.exp(c[..., 2])
     phi_z = c[..., 3] + phi_ref
     z_boson = _boson(mass_from_z(c[..., 0], M_Z, GAMMA_Z), pt, c[..., 4], phi_z)
     w_boson = _boson(mass_from_z(c[..., 1], M_W, GAMMA_W), pt, c[..., 5], phi_z + np.pi)
     lm, lp = _daughters(z_boson, c[..., 6], c[..., 7])
-    q, qbar = _daughters(w_boson, c[..., 8], c[..., 9])
+    q, qbar = _daughters(w_boson, np.arctanh(np.clip((np.tanh(c[..., 8]) + 1) / 2, 0.0,
+                                                      1 - 1e-15)), c[..., 9])
     return np.stack([lm, lp, q, qbar], axis=-2)
 
 
@@ -158,7 +187,7 @@ def _object_features(p4s: np.ndarray, phi_ref: np.ndarray) -> list[np.ndarray]:
 
 def condition_from_detector(leptons: np.ndarray, jets: np.ndarray, n_jets: np.ndarray,
                             flavour: np.ndarray) -> np.ndarray:
-    """(N, 14 + 6J) detector features (see the module docstring), float32.
+    """(N, 59 + 8J + J(J − 1)/2) detector features (see the module docstring), float32.
 
     Args:
         leptons: (N, 2, 4); jets: (N, J, 4) zero-padded; n_jets: (N,) reconstructed jet count;
@@ -174,19 +203,91 @@ def condition_from_detector(leptons: np.ndarray, jets: np.ndarray, n_jets: np.nd
     columns += [ms_from_p4s(ll) / 100.0, np.log(np.maximum(pts_from_p4s(ll), 1e-3)),
                 ms_from_p4s(jj) / 100.0, np.log(np.maximum(pts_from_p4s(jj), 1e-3)),
                 np.log(np.maximum(n_jets, 1))]
+    columns += _recoil_features(leptons, jets, present, phi_ref)
     return np.stack(columns, axis=-1).astype(np.float32)
 
 
-def model_inputs(events: PairedEvents, swap_quarks: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events.
+def _recoil_features(leptons: np.ndarray, jets: np.ndarray, present: np.ndarray,
+                     phi_ref: np.ndarray) -> list[np.ndarray]:
+    """Linear momentum features that tell radiation jets from the W's (see module docstring).
 
-    With ``swap_quarks`` the parton coordinates are those of (ℓ⁻, ℓ⁺, q̄′, q).
+    In the frame rotated by −φ_ref, per jet (px, py)/100 GeV; the mass/100 of every jet pair
+    (0 when a jet is absent); the W candidate — the pair whose mass is closest to M_W — its
+    mass/100 and the (px, py)/100 of ℓℓ + candidate (the ZW system after radiation); and
+    (px, py)/100 of ℓℓ + all jets (the event's imbalance).
     """
+    cos, sin = np.cos(phi_ref)[:, None], np.sin(phi_ref)[:, None]
+    px = np.where(present, jets[..., 1] * cos + jets[..., 2] * sin, 0.0)
+    py = np.where(present, jets[..., 2] * cos - jets[..., 1] * sin, 0.0)
+    pairs = list(combinations(range(jets.shape[1]), 2))
+    masses = np.stack([np.where(present[:, i] & present[:, k],
+                                ms_from_p4s(jets[:, i] + jets[:, k]), 0.0) for i, k in pairs], -1)
+    best = np.argmin(np.where(masses > 0, np.abs(masses - M_W), np.inf), axis=-1)
+    first, second = np.array(pairs).T
+    rows = np.arange(len(jets))
+    ll_pt = pts_from_p4s(leptons[:, 0] + leptons[:, 1])  # ℓℓ lies along +x in the rotated frame
+    zw_x = ll_pt + px[rows, first[best]] + px[rows, second[best]]
+    zw_y = py[rows, first[best]] + py[rows, second[best]]
+    candidate = (jets[rows, first[best]], jets[rows, second[best]])
+    return [*(px[:, i] / 100.0 for i in range(jets.shape[1])),
+            *(py[:, i] / 100.0 for i in range(jets.shape[1])),
+            *(masses[:, j] / 100.0 for j in range(len(pairs))),
+            masses[rows, best] / 100.0, zw_x / 100.0, zw_y / 100.0,
+            (ll_pt + px.sum(-1)) / 100.0, py.sum(-1) / 100.0,
+            *_rest_frame_pts(leptons, candidate),
+            *_rest_frame_pts(leptons, (jets[:, 0], jets[:, 1])),
+            *_detector_coords(leptons, candidate, phi_ref, recoil=False),
+            *_detector_coords(leptons, candidate, phi_ref, recoil=True)]
+
+
+def _detector_coords(leptons: np.ndarray, candidate: tuple[np.ndarray, np.ndarray],
+                     phi_ref: np.ndarray, recoil: bool) -> list[np.ndarray]:
+    """The parton coordinates of (ℓ⁻, ℓ⁺, W-candidate jets) — angles as sin and cos — as
+    measured, or (``recoil``) after the transverse boost that stops the ℓℓ + candidate system.
+    """
+    objects = np.stack([leptons[:, 0], leptons[:, 1], *candidate], axis=1)
+    if recoil:
+        system = objects.sum(axis=1)
+        beta = np.zeros((len(system), 1, 3))
+        beta[:, 0, :2] = system[:, 1:3] / np.maximum(system[:, :1], _EPS)
+        objects = _boost(objects, -beta)
+    c = coords_from_partons(objects, phi_ref)
+    out = []
+    for k in range(c.shape[1]):
+        out += [np.sin(c[:, k]), np.cos(c[:, k])] if k in (3, 7, 9) else [c[:, k]]
+    return out
+
+
+def _rest_frame_pts(leptons: np.ndarray, quarks: tuple[np.ndarray, np.ndarray]
+                    ) -> list[np.ndarray]:
+    """log pT of ℓ⁻, ℓ⁺, ℓℓ and the two jets relative to the Collins–Soper axis in the rest
+    frame of ℓℓ + the two jets, and that system's log pT and mass/100.
+
+    Initial-state radiation moves the hard ZW system as a whole (Pythia transforms the hard
+    process's final state); its rest frame undoes that, and the transverse momenta there, with
+    the beam axis as seen from that frame (the bisector of the two beams), estimate the
+    parton-level ones before radiation.
+    """
+    system = leptons[:, 0] + leptons[:, 1] + quarks[0] + quarks[1]
+    beta = system[:, 1:] / np.maximum(system[:, :1], _EPS)
+    beams = np.array([[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, -1.0]])
+    b1, b2 = (_boost(np.broadcast_to(b, system.shape), -beta)[:, 1:] for b in beams)
+    axis = b1 / np.linalg.norm(b1, axis=-1, keepdims=True) - b2 / np.linalg.norm(
+        b2, axis=-1, keepdims=True)
+    axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), _EPS)
+    out = []
+    for p4 in (leptons[:, 0], leptons[:, 1], leptons[:, 0] + leptons[:, 1], *quarks):
+        p = _boost(p4, -beta)[:, 1:]
+        pt = np.linalg.norm(p - np.sum(p * axis, axis=-1, keepdims=True) * axis, axis=-1)
+        out.append(np.log(np.maximum(pt, 1e-3)))
+    return [*out, np.log(np.maximum(pts_from_p4s(system), 1e-3)), ms_from_p4s(system) / 100.0]
+
+
+def model_inputs(events: PairedEvents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parton coordinates (N, 10), detector features (N, F), φ_ref (N,)) of paired events."""
     leptons = events.leptons.astype(np.float64)
     phi_ref = reference_phi(leptons)
-    parton = events.parton[:, [0, 1, 3, 2]] if swap_quarks else events.parton
-    x = coords_from_partons(parton, phi_ref).astype(np.float32)
+    x = coords_from_partons(events.parton, phi_ref).astype(np.float32)
     flavour = (np.abs(events.parton_id[:, 0]) == 13).astype(np.float32)
     y = condition_from_detector(leptons, events.jets.astype(np.float64), events.n_jets, flavour)
     return x, y, phi_ref

@@ -52,9 +52,6 @@ class TrainConfig:
     max_minutes: float = 20.0  # wall-clock limit of this run
     seed: int = 1  # fixes initialisation and shuffling
     val_fraction: float = 0.1  # of the training part, for choosing the best epoch
-    # Swap quark and antiquark in a random half of each batch: jets do not tell them apart
-    # and the observables are symmetric, so the posterior's two modes get equal weight.
-    swap_quarks: bool = False
 
 
 def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: int = 4096
@@ -86,8 +83,6 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     n_val = max(1, round(config.val_fraction * len(x)))
     rank, world = setup_distributed(device)
     xt, yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
-    x_swap = (torch.as_tensor(model_inputs(train, swap_quarks=True)[0][:-n_val])
-              if config.swap_quarks else xt)
     xv, yv = torch.as_tensor(x[-n_val:]).to(device), torch.as_tensor(y[-n_val:]).to(device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
@@ -126,9 +121,6 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
                 group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
             idx = order[k * config.batch_size:(k + 1) * config.batch_size]
             xb, yb = xt[idx], yt[idx]
-            if config.swap_quarks:
-                swap = torch.rand(len(idx), generator=gen) < 0.5
-                xb = torch.where(swap[:, None], x_swap[idx], xb)
             xb, yb = shard(xb, rank, world), shard(yb, rank, world)
             loss = -model.log_prob(xb.to(device), yb.to(device)).mean()
             stepper.step(loss)

@@ -21,7 +21,7 @@ from tests.support_unfolding import synthetic_pairs
 
 torch.set_num_threads(1)
 
-CONFIG = TrainConfig(n_test=50, epochs=2, batch_size=64, swap_quarks=True)
+CONFIG = TrainConfig(n_test=50, epochs=2, batch_size=64)
 MODEL = CINNConfig(transforms=2, hidden=8, context=4)
 
 

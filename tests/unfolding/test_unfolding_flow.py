@@ -5,6 +5,8 @@ a checkpoint rebuilds the same model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -93,17 +95,50 @@ def test_sampling_is_seeded_and_checkpoints_rebuild_the_model(tmp_path):
         load_cinn(tmp_path / "missing")
 
 
-def test_swapping_quarks_flips_the_w_decay_angles_only():
-    from jetviz.physics import wrap_phi
+def test_quark_order_does_not_change_the_coordinates_and_the_forward_quark_comes_first():
+    from jetviz.physics import pts_from_p4s
     from jetviz.unfolding.representation import model_inputs
 
     events = synthetic_pairs(200, np.random.default_rng(3))
     x, y, _ = model_inputs(events)
-    xs, ys, _ = model_inputs(events, swap_quarks=True)
+    swapped = replace(events, parton=events.parton[:, [0, 1, 3, 2]])
+    xs, ys, _ = model_inputs(swapped)
     assert np.array_equal(y, ys)
-    assert np.allclose(xs[:, :8], x[:, :8], atol=1e-4)
-    assert np.allclose(xs[:, 8], -x[:, 8], atol=1e-3)  # cos θ* → −cos θ*
-    assert np.allclose(np.abs(wrap_phi(xs[:, 9] - x[:, 9])), np.pi, atol=1e-3)  # φ* → φ* + π
+    assert np.allclose(xs, x, atol=1e-6)  # jets cannot tell q from q̄′: neither can x
+    partons = partons_from_coords(x.astype(np.float64), 0.0)
+    w_boson = partons[:, 2] + partons[:, 3]
+    # the forward quark (cos θ* ≥ 0 along the W's flight) has the larger energy in the lab
+    assert np.all(partons[:, 2, 0] >= partons[:, 3, 0] - 1e-6)
+    assert np.allclose(pts_from_p4s(w_boson), np.exp(x[:, 2]), rtol=1e-5)
+
+
+def test_detector_features_recover_a_perfect_detector_s_partons():
+    from jetviz.unfolding.representation import _boost, condition_from_detector
+
+    events = synthetic_pairs(50, np.random.default_rng(4))
+    parton = events.parton.astype(np.float64)
+    jets = np.zeros((50, 4, 4))
+    jets[:, :2] = parton[:, 2:]  # a perfect detector: the jets are the quarks
+    flavour, n_jets = np.ones(50), np.full(50, 2)
+    y = condition_from_detector(parton[:, :2], jets, n_jets, flavour)
+    assert y.shape == (50, 59 + 8 * 4 + 6)
+    # the ℓℓ pT in the ZW rest frame about the beam axis; the W candidate is the only pair
+    pt_z = np.hypot(*(parton[:, 0, 1:3] + parton[:, 1, 1:3]).T)
+    assert np.allclose(np.exp(y[:, 59]), pt_z, rtol=1e-4)
+    assert np.allclose(np.exp(y[:, 66]), pt_z, rtol=1e-4)
+    beta = np.array([0.0, 0.0, 0.6])  # the whole event moves along the beam
+    boosted = condition_from_detector(_boost(parton[:, :2], beta), _boost(jets, beta) * (
+        jets[..., :1] != 0), n_jets, flavour)
+    assert np.allclose(boosted[:, 57:71], y[:, 57:71], atol=2e-4)
+    # the detector-level parton coordinates, measured and with the recoil undone, are the
+    # partons' own (ℓℓ along φ_ref: δφ_Z = 0)
+    x = coords_from_partons(parton, np.arctan2(*(parton[:, 0, 2:0:-1] + parton[:, 1, 2:0:-1]).T))
+    for start in (71, 84):
+        measured = y[:, start:start + 13]
+        assert np.allclose(measured[:, [0, 1, 2, 5, 6, 7, 10]], x[:, [0, 1, 2, 4, 5, 6, 8]],
+                           atol=2e-3)
+        assert np.allclose(measured[:, 4], 1.0, atol=1e-5)  # cos δφ_Z
+        assert np.allclose(np.arctan2(measured[:, 11], measured[:, 12]), x[:, 9], atol=2e-3)
 
 
 def test_a_legacy_cinn_converts_in_place_and_loads_the_same_model(tmp_path):

@@ -7,8 +7,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 from pathlib import Path
+
+# torch's OpenMP threads sleep, rather than spin, while they wait for each other: on a CPU
+# shared with other jobs a spinning thread burns the time its preempted partner needs
+# (compare `OMP_WAIT_POLICY=ACTIVE python benchmarks/betavae.py --training-only` with the
+# default). Read when torch loads, so set before the import; OMP_WAIT_POLICY=ACTIVE in the
+# environment keeps the spinning.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch

@@ -118,7 +118,9 @@ def distance2(x: torch.Tensor, mask: torch.Tensor | None, x_hat: torch.Tensor,
     if config.loss == "sinkhorn":
         return emd_sinkhorn(x, mask, x_hat, jet_pt, config).square()
     if config.loss == "exact":
-        return emd_exact(x, mask, x_hat, jet_pt, config).square()
+        # the pairs' plans on as many threads as torch computes with (``--threads``)
+        return emd_exact(x, mask, x_hat, jet_pt, config,
+                         n_jobs=torch.get_num_threads()).square()
     if config.loss == "chamfer":
         return chamfer2(x, mask, x_hat, jet_pt, config)
     return mse2(x, mask, x_hat, jet_pt, config)

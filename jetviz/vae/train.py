@@ -203,13 +203,13 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_se
     where = f" in {out_dir}" if out_dir else ""
     t_start = time.perf_counter()
     for epoch in range(len(record["history"]), tc.epochs):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         lr = _lr_at(epoch, tc, time.perf_counter() - t_start)
         for group in opt.optimizer.param_groups:
             group["lr"] = lr
         objective, count = train_epoch(opt, train_set, epoch, tc.seed, epoch * opt.n_batches,
                                        balance, where=where, bar=bar)
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
         val_gen = seeded_generator(tc.seed, 0, 0, stream=1)  # the same stream every epoch
         val = evaluate(opt.model, val_set, draw_log_beta(len(val_set), config, val_gen),
                        val_gen)
@@ -232,6 +232,7 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs, val_se
             "val_loss": val["loss"], "val_loss_gev2": val["loss_gev2"], "val_kl": val["kl"],
             "val_distance": val["distance"], "val_kl_per_dim": val["kl_per_dim"],
             "seconds": seconds, "jets_per_s": count * opt.world / seconds,
+            "cpu_seconds": cpu_seconds,  # this process's CPU time (all its threads)
         })
         if opt.rank == 0 and out_dir is not None:
             save_epoch(out_dir, opt.model, config, record, opt.optimizer, improved)

@@ -312,3 +312,16 @@ def test_running_balance_is_a_running_mean_per_log_beta_bin_and_feeds_the_one_lo
     terms = beta_vae_loss(d2, kl, log_beta, cfg, balance=fresh)
     explicit = beta_vae_loss(d2, kl, log_beta, cfg, balance=scale)
     torch.testing.assert_close(terms["objective"], explicit["objective"])
+
+
+def test_pooled_mlp_equals_the_sum_of_its_outputs() -> None:
+    """MLP.pooled applies the (linear) output layer after the sum: the same function."""
+    from jetviz.vae.model import MLP
+
+    torch.manual_seed(0)
+    net = MLP(4, 16, 8, depth=3)
+    x = torch.randn(5, 7, 4)
+    weights = torch.rand(5, 2, 7)
+    weights[:, :, 5:] = 0.0  # padding
+    expected = torch.einsum("bkp,bpo->bko", weights, net(x))
+    assert torch.allclose(net.pooled(x, weights), expected, atol=1e-5)

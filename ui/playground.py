@@ -140,7 +140,7 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
     dim = data.points.shape[1]
     config = VAEConfig(data="points", point_dim=dim, loss="euclidean", latent_dim=latent_dim,
                        beta_min=data.beta_range[0], beta_max=data.beta_range[1],
-                       weighting="balanced", whiten=True)
+                       weighting="balanced", whiten=True, gate_skip=False)
     tc = TrainConfig(epochs=100_000, patience=100_000, seed=seed, max_minutes=minutes,
                      schedule_by_time=True, scan_points=40, scan_examples=1000)
     live = inputs_from_points(data.points[:LIVE_SCAN_EXAMPLES], dim)

@@ -66,7 +66,7 @@ class TrainingData:
         config = VAEConfig(
             data="banana" if toy else "jets", loss="euclidean" if toy else loss,
             n_particles_in=self.n_particles or 30, n_particles_out=self.n_particles or 30,
-            latent_dim=latent_dim, beta_min=beta_min, beta_max=beta_max)
+            latent_dim=latent_dim, beta_min=beta_min, beta_max=beta_max, gate_skip=not toy)
         train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                    scan_points=40, scan_examples=1000)
         return config, train_config, self.data, dict(self.provenance)

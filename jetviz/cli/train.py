@@ -7,8 +7,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 from pathlib import Path
+
+# torch's OpenMP threads sleep, rather than spin, while they wait for each other: on a CPU
+# shared with other jobs a spinning thread burns the time its preempted partner needs
+# (compare `OMP_WAIT_POLICY=ACTIVE python benchmarks/betavae.py --training-only` with the
+# default). Read when torch loads, so set before the import; OMP_WAIT_POLICY=ACTIVE in the
+# environment keeps the spinning.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch
@@ -203,7 +211,8 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         loss="euclidean" if points else (args.loss or "exact"),
         whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
         weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
-        sinkhorn_iter=args.sinkhorn_iter)
+        sinkhorn_iter=args.sinkhorn_iter,
+        gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,26 +13,31 @@ import numpy as np
 import torch
 
 from jetviz.emd import transport, transport_batches
-from jetviz.emd.balance import augment, ground_cost, prepare, with_lagrangian_gradient
+from jetviz.emd.balance import augment, prepare, with_lagrangian_gradient
 from jetviz.emd.threads import row_chunks, run
 
 __all__ = ["exact_emd_torch"]
 
 
 def _exact_plans(
-    cost: np.ndarray, alpha: np.ndarray, beta: np.ndarray, n_jobs: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Optimal (f (B, n), g (B, m), plan (B, n, m)) of batched balanced problems, on threads."""
-    cost, alpha, beta = (np.ascontiguousarray(v, dtype=np.float64) for v in (cost, alpha, beta))
-    size = len(alpha)
-    f, g = np.zeros_like(alpha), np.zeros_like(beta)
-    plan = np.zeros_like(cost)
+    w_a: np.ndarray, x_a: np.ndarray, w_b: np.ndarray, x_b: np.ndarray, R: float, n_jobs: int
+) -> tuple[np.ndarray, ...]:
+    """(EMD (B,), f (B, Pa+1), g (B, Pb+1), plan (B, Pa+1, Pb+1)) of a batch, on threads.
+
+    Weights are float64 with 0 on padding; each pair's balanced problem is built and solved in
+    numba (:func:`jetviz.emd.transport_batches.plans_of_batch`), the rows split over threads.
+    """
+    w_a, x_a, w_b, x_b = (np.ascontiguousarray(v, dtype=np.float64) for v in (w_a, x_a, w_b, x_b))
+    size, pa, pb = len(w_a), w_a.shape[1], w_b.shape[1]
+    value = np.zeros(size)
+    f, g = np.zeros((size, pa + 1)), np.zeros((size, pb + 1))
+    plan = np.zeros((size, pa + 1, pb + 1))
     status = np.zeros(size, np.int64)
-    max_pivots = transport_batches.PIVOTS_PER_NODE * (alpha.shape[1] + beta.shape[1])
+    max_pivots = transport_batches.PIVOTS_PER_NODE * (pa + pb + 2)
 
     def part(lo: int, hi: int) -> None:
-        transport_batches.plans_of_batch(cost, alpha, beta, lo, hi, max_pivots, f, g, plan,
-                                         status)
+        transport_batches.plans_of_batch(w_a, x_a, w_b, x_b, float(R), lo, hi, max_pivots,
+                                         value, f, g, plan, status)
 
     chunks = row_chunks([1] * size, n_jobs)
     run([lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in chunks], n_jobs)
@@ -40,7 +45,7 @@ def _exact_plans(
         bad = int(np.flatnonzero(status != transport.OPTIMAL)[0])
         raise RuntimeError(f"exact_emd_torch: the transport simplex did not finish pair {bad} "
                            f"within {max_pivots} pivots; check the inputs for extreme values")
-    return f, g, plan
+    return value, f, g, plan
 
 
 def exact_emd_torch(
@@ -82,22 +87,18 @@ def exact_emd_torch(
     inputs, mask_a, mask_b, wants_grad = prepare(w_a, x_a, w_b, x_b, mask_a, mask_b)
     with torch.autocast(w_a.device.type, enabled=False):
         w_a, x_a, w_b, x_b = inputs
-        alpha, beta, _, _, cost, mass, imbalance = augment(w_a, x_a, w_b, x_b, mask_a, mask_b, R)
         with torch.no_grad():
-            # the solver's problem in float64 from the inputs, and its costs without
-            # ground_cost's 1e-20 floor (a gradient guard that would put 1e-10/R between
-            # coincident particles)
-            a64, b64, _, _, _, mass64, imbalance64 = (v.cpu() for v in augment(
-                w_a.double(), x_a.double(), w_b.double(), x_b.double(), mask_a, mask_b, R))
-            exact_cost = torch.nn.functional.pad(
-                ground_cost(x_a.double(), x_b.double(), R, floor=0.0), (0, 1, 0, 1))
-            f, g, plan = _exact_plans(exact_cost.cpu().numpy(), a64.numpy(), b64.numpy(),
-                                      n_jobs)
-            lower = (f * a64.numpy()).sum(1) + (g * b64.numpy()).sum(1)
-            value = (mass64 * torch.from_numpy(lower).clamp_min(0.0) + imbalance64
-                     ).to(cost.device, cost.dtype)
+            # the solver's problem in float64 from the inputs, with exact costs (no
+            # ground_cost 1e-20 floor, a gradient guard that would put 1e-10/R between
+            # coincident particles), built and solved in numba
+            solved = _exact_plans(
+                *(v.detach().cpu().double().numpy() for v in (
+                    torch.where(mask_a, w_a, 0.0), x_a, torch.where(mask_b, w_b, 0.0), x_b)),
+                R, n_jobs)
+            value = torch.from_numpy(solved[0]).to(w_a.device, w_a.dtype)
             if not wants_grad:
                 return value  # no gradient wanted: the Lagrangian is not needed
-            f, g, plan = (torch.from_numpy(v).to(cost.device, cost.dtype) for v in (f, g, plan))
+            f, g, plan = (torch.from_numpy(v).to(w_a.device, w_a.dtype) for v in solved[1:])
+        alpha, beta, _, _, cost, mass, imbalance = augment(w_a, x_a, w_b, x_b, mask_a, mask_b, R)
         return with_lagrangian_gradient(value, f, g, plan, alpha, beta, cost, mass,
                                         imbalance)[0]

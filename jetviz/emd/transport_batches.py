@@ -89,52 +89,90 @@ def emds_of_pairs(w_a, x_a, n_a, w_b, x_b, n_b, index_a, index_b, inv_r, max_ite
 
 
 @numba.njit(cache=True, nogil=True)
-def plans_of_batch(cost, alpha, beta, lo, hi, max_iter, f_out, g_out, plan_out, status):
-    """Optimal plans and potentials of batched balanced problems (rows lo:hi of the batch).
+def plans_of_batch(w_a, x_a, w_b, x_b, radius, lo, hi, max_iter, value, f_out, g_out,
+                   plan_out, status):
+    """The EMDs, optimal plans and potentials of a batch of pairs (rows lo:hi), each built
+    as :func:`jetviz.emd.balance.augment`'s balanced problem and solved.
 
     Args:
-        cost: (B, n, m) costs; alpha (B, n), beta (B, m) marginals with equal sums, 0 where a
-            particle is absent (those rows/columns are left out of the problem).
+        w_a: (B, Pa) float64 weights, 0 on padding (and on any particle to leave out);
+            x_a: (B, Pa, 2) positions. w_b, x_b: the second sets.
+        radius: R, the ground distance is θ/R.
         lo, hi: batch rows to solve. max_iter: pivot limit.
-        f_out (B, n), g_out (B, m): optimal potentials (0 on absent particles);
-        plan_out (B, n, m): the optimal plan; status (B,): solver status.
+        value (B,): the EMDs, mass · max(⟨f, α⟩ + ⟨g, β⟩, 0) + |ΣE − ΣE'|;
+        f_out (B, Pa+1), g_out (B, Pb+1): optimal potentials of the marginals α, β (the last
+        slot the dummy; 0 on absent particles); plan_out (B, Pa+1, Pb+1): the optimal plan of
+        α, β (summing to 1); status (B,): solver status.
     """
-    n_all, m_all = alpha.shape[1], beta.shape[1]
+    pa, pb = w_a.shape[1], w_b.shape[1]
+    n_all, m_all = pa + 1, pb + 1
     ints, floats = workspace(n_all, m_all)
     rows = np.empty(n_all, np.int64)
     cols = np.empty(m_all, np.int64)
+    alpha = np.empty(n_all)
+    beta = np.empty(m_all)
     a = np.empty(n_all)
     b = np.empty(m_all)
     c = np.empty(n_all * m_all)
     for t in range(lo, hi):
+        e_a = 0.0
+        for i in range(pa):
+            e_a += w_a[t, i]
+        e_b = 0.0
+        for j in range(pb):
+            e_b += w_b[t, j]
+        dummy_a, dummy_b = max(e_b - e_a, 0.0), max(e_a - e_b, 0.0)
+        mass = max(e_a, e_b)
+        norm = mass
+        if e_a <= 0 and e_b <= 0:  # two empty sets: unit dummies keep the problem posed
+            dummy_a, dummy_b, norm = 1.0, 1.0, 1.0
+        for i in range(pa):
+            alpha[i] = w_a[t, i] / norm
+        alpha[pa] = dummy_a / norm
+        for j in range(pb):
+            beta[j] = w_b[t, j] / norm
+        beta[pb] = dummy_b / norm
         n = 0
         for i in range(n_all):
-            if alpha[t, i] > 0:
+            if alpha[i] > 0:
                 rows[n] = i
-                a[n] = alpha[t, i]
+                a[n] = alpha[i]
                 n += 1
         m = 0
         for j in range(m_all):
-            if beta[t, j] > 0:
+            if beta[j] > 0:
                 cols[m] = j
-                b[m] = beta[t, j]
+                b[m] = beta[j]
                 m += 1
         plan_out[t] = 0.0
         f_out[t] = 0.0
         g_out[t] = 0.0
+        imbalance = abs(e_a - e_b)
         if n == 0 or m == 0:
+            value[t] = imbalance
             status[t] = OPTIMAL
             continue
         for i in range(n):
+            ri = rows[i]
             for j in range(m):
-                c[i * m + j] = cost[t, rows[i], cols[j]]
+                cj = cols[j]
+                if ri == pa or cj == pb:
+                    c[i * m + j] = 0.0  # the dummy: zero cost to everything
+                else:
+                    dx = x_a[t, ri, 0] - x_b[t, cj, 0]
+                    dy = x_a[t, ri, 1] - x_b[t, cj, 1]
+                    c[i * m + j] = np.sqrt(dx * dx + dy * dy) / radius
         b[:m] *= a[:n].sum() / b[:m].sum()
         _, code, _ = solve(a, b, c, c, n, m, ints, floats, max_iter)
         status[t] = code
         kk = n + m - 1
         for k in range(kk):
             plan_out[t, rows[ints[k]], cols[ints[kk + k]]] += floats[k]
+        lower = 0.0
         for i in range(n):
             f_out[t, rows[i]] = floats[kk + i]
+            lower += floats[kk + i] * alpha[rows[i]]
         for j in range(m):
             g_out[t, cols[j]] = floats[kk + n + j]
+            lower += floats[kk + n + j] * beta[cols[j]]
+        value[t] = mass * max(lower, 0.0) + imbalance

@@ -206,8 +206,11 @@ def train_epoch(opt: Optimisation, batches: Iterable[VAEInputs], epoch: int, see
         n = len(batch)
         log_beta = draw_log_beta(n, config, gen).to(device)
         noise = torch.randn((n, config.latent_dim), generator=gen).to(device)
+        decoder_weight = (balance.decoder_weight(log_beta).to(device)
+                          if config.weighting == "balanced" else None)
         with autocast(device, enabled=opt.scaler is not None):
-            x_hat, mu, logvar = opt.net(batch.x, batch.mask, log_beta, noise=noise)
+            x_hat, mu, logvar = opt.net(batch.x, batch.mask, log_beta, noise=noise,
+                                        decoder_weight=decoder_weight)
         d2 = distance2(batch.x, batch.mask, x_hat.float(), batch.jet_pt, config)
         kl = kl_per_dim(mu.float(), logvar.float())
         objective = beta_vae_loss(d2, kl, log_beta, config, opt.kl_weight(steps_done),

@@ -118,7 +118,9 @@ def distance2(x: torch.Tensor, mask: torch.Tensor | None, x_hat: torch.Tensor,
     if config.loss == "sinkhorn":
         return emd_sinkhorn(x, mask, x_hat, jet_pt, config).square()
     if config.loss == "exact":
-        return emd_exact(x, mask, x_hat, jet_pt, config).square()
+        # the pairs' plans on as many threads as torch computes with (``--threads``)
+        return emd_exact(x, mask, x_hat, jet_pt, config,
+                         n_jobs=torch.get_num_threads()).square()
     if config.loss == "chamfer":
         return chamfer2(x, mask, x_hat, jet_pt, config)
     return mse2(x, mask, x_hat, jet_pt, config)
@@ -126,6 +128,7 @@ def distance2(x: torch.Tensor, mask: torch.Tensor | None, x_hat: torch.Tensor,
 
 BALANCE_BINS = 20  # log-β bins of the running loss scale ("balanced" weighting)
 BALANCE_MOMENTUM = 0.9  # running mean: new = momentum·old + (1 − momentum)·batch
+DECODER_MIN_LOSS = 0.01  # nats: the decoder's weight ("balanced") is at most 1/this
 
 
 class RunningBalance:
@@ -147,6 +150,21 @@ class RunningBalance:
         lo, hi = self.log_beta_range
         t = (log_beta.detach().cpu() - lo) / (hi - lo)
         return (t * BALANCE_BINS).long().clamp(0, BALANCE_BINS - 1)
+
+    def decoder_weight(self, log_beta: torch.Tensor) -> torch.Tensor:
+        """(B,) the factor on each example's gradient to the decoder: 1 / its bin's running
+        loss where that is below 1 nat (the floor of the objective's scale), ≤ 1 /
+        DECODER_MIN_LOSS; 1 elsewhere and in bins not seen yet.
+
+        At large β the optimum encodes nothing and the loss is ≈ d²/(2β²) of a decoder that
+        must draw the mean jet whatever z: hundredths of a nat, so with the 1-nat floor the
+        decoder learned that from a gradient 20–100× weaker than at small β, and kept
+        passing the latent noise on (benchmarks/vae_conditioning.py). The KL does not depend
+        on the decoder, so this weight leaves the encoder's objective, floor and all, as it is.
+        """
+        means = torch.tensor(self.values, dtype=torch.float32)[self.bins(log_beta)]
+        return torch.where(means > 0, 1 / means.clamp(DECODER_MIN_LOSS, 1.0),
+                           torch.ones_like(means))
 
     def update(self, log_beta: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         """Fold a batch's per-example loss (B,) into the running means; return the mean of

@@ -36,6 +36,7 @@ from torch import nn
 
 from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
+from jetviz.vae.gradients import scale_gradient
 
 LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
 DATA_KINDS = ("jets", "banana", "points")
@@ -76,6 +77,9 @@ class VAEConfig:
     # scaled to unit variance (decoded back before the distance), so a thin direction is
     # resolved to the same relative precision as a long one
     whiten: bool = False
+    # The β-conditioned layers' linear skips are modulated by β as well (FiLMMLP); a model
+    # saved before this field existed has plain skips (from_dict reads it as False)
+    gate_skip: bool = True
 
     @property
     def is_points(self) -> bool:
@@ -112,7 +116,7 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, values: dict) -> VAEConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
-        return config_from_dict(cls, values)
+        return config_from_dict(cls, {"gate_skip": False, **values})
 
     def log_beta_range(self) -> tuple[float, float]:
         """(log beta_min, log beta_max)."""
@@ -124,10 +128,15 @@ class FiLMMLP(nn.Module):
 
     A linear skip from input to output is added (out = S x + MLP(x)): the linear part gives
     the VAE a precise PCA-like map at once, the MLP learns the curvature on top.
+    With ``gate_skip`` the skip is modulated too, out = (1 + g(c))·S x + MLP(x), g linear in
+    the condition and 0 at the start: at large β, where the optimal encoder encodes nothing
+    (μ = 0) and the optimal decoder ignores z (it draws the mean jet), a plain skip would leak
+    the input into the output at every β, and the MLP would have to cancel it exactly.
     Works on (..., in) inputs with a condition broadcastable to (..., cond_dim).
     """
 
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int, cond_dim: int):
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int, cond_dim: int,
+                 gate_skip: bool = False):
         super().__init__()
         if depth < 2:
             raise ValueError(f"FiLMMLP needs depth ≥ 2, got {depth}")
@@ -140,13 +149,21 @@ class FiLMMLP(nn.Module):
         self.out = nn.Linear(n_hidden, n_out)
         self.skip = nn.Linear(n_in, n_out, bias=False)
         self.act = nn.SiLU()
+        # zeros, made without drawing random numbers (the other layers start as without it)
+        self.skip_gate = nn.ParameterDict({"weight": nn.Parameter(torch.zeros(n_out, cond_dim)),
+                                           "bias": nn.Parameter(torch.zeros(n_out))}
+                                          ) if gate_skip else None
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         gamma_delta = self.film(cond).chunk(2 * len(self.layers), dim=-1)
         h = x
         for i, layer in enumerate(self.layers):
             h = self.act(layer(h)) * (1 + gamma_delta[2 * i]) + gamma_delta[2 * i + 1]
-        return self.out(h) + self.skip(x)
+        skip = self.skip(x)
+        if self.skip_gate is not None:
+            gate = nn.functional.linear(cond, self.skip_gate["weight"], self.skip_gate["bias"])
+            skip = skip * (1 + gate)
+        return self.out(h) + skip
 
 
 class MLP(nn.Module):
@@ -163,10 +180,24 @@ class MLP(nn.Module):
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden(x)) + self.skip(x)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations (..., n_hidden)."""
         h = x
         for layer in self.layers:
             h = self.act(layer(h))
-        return self.out(h) + self.skip(x)
+        return h
+
+    def pooled(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Σ_p weights[b, k, p] · MLP(x[b, p]), (B, K, n_out), for x (B, P, n_in).
+
+        The output layer and the skip are linear, so they are applied after the sum (the
+        same function, to float rounding, for a fraction of the work).
+        """
+        total = weights.sum(-1, keepdim=True)  # (B, K, 1): each pool's share of the bias
+        return (torch.bmm(weights, self.hidden(x)) @ self.out.weight.T + total * self.out.bias
+                + torch.bmm(weights, x) @ self.skip.weight.T)
 
 
 class BetaEmbedding(nn.Module):
@@ -203,19 +234,18 @@ class _VAEBase(nn.Module):
         return mu + torch.exp(0.5 * logvar) * eps
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, log_beta: torch.Tensor,
-                noise: torch.Tensor | None = None, generator: torch.Generator | None = None
+                noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                decoder_weight: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Encode, sample z = μ + σ·noise (noise ~ N(0, 1), drawn if not given), decode.
-
-        Returns:
-            (x_hat, mu, logvar).
-        """
+        """Encode, z = μ + σ·noise (noise ~ N(0, 1), drawn if None), decode: (x_hat, mu, logvar).
+        ``decoder_weight`` (B,) multiplies each example's gradient to the decoder's weights."""
         mu, logvar = self.encode(x, mask, log_beta)
-        if noise is None:
-            z = self.sample(mu, logvar, generator)
-        else:
-            z = mu + torch.exp(0.5 * logvar) * noise
-        return self.decode(z, log_beta), mu, logvar
+        sigma = torch.exp(0.5 * logvar)
+        z = self.sample(mu, logvar, generator) if noise is None else mu + sigma * noise
+        if decoder_weight is None:
+            return self.decode(z, log_beta), mu, logvar
+        x_hat = self.decode(scale_gradient(z, 1 / decoder_weight), log_beta)  # z's: unchanged
+        return scale_gradient(x_hat, decoder_weight), mu, logvar
 
 
 class BetaVAE(_VAEBase):
@@ -240,8 +270,9 @@ class BetaVAE(_VAEBase):
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
         self.phi = MLP(4, h, h, config.depth)
-        self.head = FiLMMLP(2 * h, h, 2 * d, config.depth, c)
-        self.decoder = FiLMMLP(d, h, 3 * config.n_particles_out, config.depth, c)
+        self.head = FiLMMLP(2 * h, h, 2 * d, config.depth, c, config.gate_skip)
+        self.decoder = FiLMMLP(d, h, 3 * config.n_particles_out, config.depth, c,
+                               config.gate_skip)
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
                log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -273,10 +304,10 @@ class BetaVAE(_VAEBase):
         r = self.config.coord_scale
         feats = torch.stack(
             [ptrel, torch.log(ptrel.clamp_min(1e-4)), x[..., 1] / r, x[..., 2] / r], dim=-1)
-        per_particle = self.phi(feats) * m.unsqueeze(-1)  # (B, P, H)
-        weighted = (per_particle * ptrel.unsqueeze(-1)).sum(1)  # (B, H)
-        mean = per_particle.sum(1) / m.sum(1, keepdim=True).clamp_min(1.0)  # (B, H)
-        return torch.cat([weighted, mean], dim=-1)  # (B, 2H)
+        # Σ_i ptrel_i Φ_i and Σ_i Φ_i over the real particles, as one pooling (B, 2, H)
+        pools = self.phi.pooled(feats, torch.stack([ptrel, m], dim=1))
+        mean = pools[:, 1] / m.sum(1, keepdim=True).clamp_min(1.0)  # (B, H)
+        return torch.cat([pools[:, 0], mean], dim=-1)  # (B, 2H)
 
     def encode_features(self, pooled: torch.Tensor,
                         log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -306,8 +337,8 @@ class PointVAE(_VAEBase):
         h, d, c = config.hidden, config.latent_dim, config.cond_dim
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
-        self.encoder = FiLMMLP(config.point_dim, h, 2 * d, config.depth, c)
-        self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c)
+        self.encoder = FiLMMLP(config.point_dim, h, 2 * d, config.depth, c, config.gate_skip)
+        self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c, config.gate_skip)
         if config.whiten:  # identity until fit_whitening; saved with the weights
             n = config.point_dim
             self.register_buffer("centre", torch.zeros(n))

@@ -213,7 +213,7 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs | JetSt
     where = f" in {out_dir}" if out_dir else ""
     t_start = time.perf_counter()
     for epoch in range(len(record["history"]), tc.epochs):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         lr = _lr_at(epoch, tc, time.perf_counter() - t_start)
         for group in opt.optimizer.param_groups:
             group["lr"] = lr
@@ -222,7 +222,7 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs | JetSt
                    else memory_batches(opt, train_set, epoch))
         objective, count = train_epoch(opt, batches, epoch, tc.seed, epoch * opt.n_batches,
                                        balance, where=where, bar=bar)
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
         val_gen = seeded_generator(tc.seed, 0, 0, stream=1)  # the same stream every epoch
         val = evaluate(opt.model, val_set, draw_log_beta(len(val_set), config, val_gen),
                        val_gen, rank=opt.rank, world=opt.world)
@@ -245,6 +245,7 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs | JetSt
             "val_loss": val["loss"], "val_loss_gev2": val["loss_gev2"], "val_kl": val["kl"],
             "val_distance": val["distance"], "val_kl_per_dim": val["kl_per_dim"],
             "seconds": seconds, "jets_per_s": count * opt.world / seconds,
+            "cpu_seconds": cpu_seconds,  # this process's CPU time (all its threads)
         })
         if opt.rank == 0 and out_dir is not None:
             save_epoch(out_dir, opt.model, config, record, opt.optimizer, improved)

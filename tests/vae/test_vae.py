@@ -312,3 +312,55 @@ def test_running_balance_is_a_running_mean_per_log_beta_bin_and_feeds_the_one_lo
     terms = beta_vae_loss(d2, kl, log_beta, cfg, balance=fresh)
     explicit = beta_vae_loss(d2, kl, log_beta, cfg, balance=scale)
     torch.testing.assert_close(terms["objective"], explicit["objective"])
+
+
+def test_pooled_mlp_equals_the_sum_of_its_outputs() -> None:
+    """MLP.pooled applies the (linear) output layer after the sum: the same function."""
+    from jetviz.vae.model import MLP
+
+    torch.manual_seed(0)
+    net = MLP(4, 16, 8, depth=3)
+    x = torch.randn(5, 7, 4)
+    weights = torch.rand(5, 2, 7)
+    weights[:, :, 5:] = 0.0  # padding
+    expected = torch.einsum("bkp,bpo->bko", weights, net(x))
+    assert torch.allclose(net.pooled(x, weights), expected, atol=1e-5)
+
+
+def test_skip_gate_starts_as_the_plain_skip_and_old_configs_have_none() -> None:
+    """A new model's β-gated skips start as plain skips (same weights, same outputs); a config
+    saved before the field existed rebuilds the plain-skip model it was trained as."""
+    config = VAEConfig(n_particles_in=5, n_particles_out=4, latent_dim=3, hidden=16)
+    torch.manual_seed(0)
+    gated = build_model(config)
+    torch.manual_seed(0)
+    plain = build_model(VAEConfig.from_dict(
+        {k: v for k, v in config.to_dict().items() if k != "gate_skip"}))
+    assert config.gate_skip and plain.config.gate_skip is False
+    assert all(gated.state_dict()[k].equal(v) for k, v in plain.state_dict().items())
+    z, log_beta = torch.randn(6, 3), torch.linspace(0.0, 6.0, 6)
+    assert torch.allclose(gated.decode(z, log_beta), plain.decode(z, log_beta))
+
+
+def test_decoder_weight_scales_only_the_decoders_gradient() -> None:
+    """forward(decoder_weight=w): same values; the decoder's gradients × w, the encoder's as
+    without (its share of the loss, through z and the KL, keeps its weight)."""
+    config = VAEConfig(n_particles_in=5, n_particles_out=4, latent_dim=3, hidden=16,
+                       loss="mse")
+    torch.manual_seed(0)
+    model = build_model(config)
+    x, mask = torch.rand(4, 5, 3), torch.ones(4, 5, dtype=torch.bool)
+    log_beta, noise = torch.zeros(4), torch.randn(4, 3)
+    grads, values = [], []
+    for weight in (None, torch.full((4,), 3.0)):
+        model.zero_grad()
+        x_hat, mu, logvar = model(x, mask, log_beta, noise=noise, decoder_weight=weight)
+        (x_hat.square().sum() + mu.square().sum() + logvar.exp().sum()).backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()
+                      if p.grad is not None})
+        values.append(x_hat.detach())
+    assert torch.equal(values[0], values[1])
+    for name, g in grads[0].items():
+        factor = 3.0 if name.startswith(("decoder.", "embed_dec.")) else 1.0
+        assert torch.allclose(grads[1][name], factor * g, rtol=1e-4,
+                              atol=1e-6 * float(g.abs().max())), name

@@ -4,8 +4,10 @@ Starts the app (`streamlit run app.py`) on a free loopback port with the shipped
 then for each session count N runs N browser sessions at once (one Chromium, one context per
 session, Playwright's async API). Every session, in a bounded number of steps:
 
-  open_beta         open /beta until its KL-curves chart marks the current β
-  beta_step         one β-slider key press until the chart marks the new β (``--presses``)
+  open_beta         open /beta until its KL-curves chart marks the current β and the
+                    reconstructions are drawn
+  beta_step         one β-slider key press until both the KL-curves marker and the
+                    reconstructions (the fragment's last chart) show the new β (``--presses``)
   open_theory_map   open /theory_map until the map is drawn
   theory_map_switch switch the 2-D map UMAP ↔ PCA until the map changes (``--switches``)
   open_generation   open /generation until its charts are drawn
@@ -57,6 +59,24 @@ KL_MARKER = """() => {
   }
   return null;
 }"""
+# A β step is done when both ends of the fragment are drawn at the new β: the KL-curves
+# marker (the second chart) and the reconstructions (the last chart, after the model ran).
+BETA_DRAWN = """() => {
+  let marker = null, rebuilt = null;
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (text.startsWith('KL of each')) {
+      const trace = (div.data || []).find(t => t.name === 'current β');
+      if (trace) marker = trace.x[0];
+    }
+    if (text.includes('reconstructions at β')) rebuilt = text;
+  }
+  return marker === null || rebuilt === null ? null : [marker, rebuilt];
+}"""
+NEW_BETA = f"""(old) => {{
+  const now = ({BETA_DRAWN})();
+  return now !== null && now[0] !== old[0] && now[1] !== old[1];
+}}"""
 CHARTS = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.data);
   if (!plots.length) return null;
@@ -140,7 +160,7 @@ async def session(browser, url: str, index: int, args, times: dict, errors: dict
     try:
         async def open_beta():
             await page.goto(f"{url}/beta")
-            await page.wait_for_function(f"() => ({KL_MARKER})() !== null", timeout=ms)
+            await page.wait_for_function(f"() => ({BETA_DRAWN})() !== null", timeout=ms)
 
         if await timed(times, errors, "open_beta", open_beta()):
             thumb = page.locator(SLIDER).first
@@ -149,12 +169,11 @@ async def session(browser, url: str, index: int, args, times: dict, errors: dict
 
                 async def step(key=key):
                     await idle(page, ms)
-                    old = await page.evaluate(KL_MARKER)
+                    old = await page.evaluate(BETA_DRAWN)
                     await thumb.focus()
                     t0 = time.perf_counter()
                     await thumb.press(key)
-                    await page.wait_for_function(f"(old) => ({KL_MARKER})() !== old", arg=old,
-                                                 timeout=ms)
+                    await page.wait_for_function(NEW_BETA, arg=old, timeout=ms)
                     return time.perf_counter() - t0
 
                 try:

@@ -10,7 +10,7 @@ from jetviz.figures.beta import (
     kl_bar_figure,
     kl_curves_figure,
 )
-from jetviz.figures.jet_display import jet_pairs_figure
+from jetviz.figures.jet_display import jet_extent, jet_row_figure
 from jetviz.figures.points import banana_figure
 from jetviz.vae.explore import dimensionality_note, kl_at_beta
 from jetviz.vae.slider_emd import ALL_CLASSES
@@ -110,11 +110,19 @@ def at_beta() -> None:
                         theme=None, key="beta_reconstructions")
     else:
         k = min(N_PAIRS, len(rec.originals))
+        jets, radius = rec.originals[:k], loaded.config.radius
+        extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
         st.plotly_chart(
-            jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k],
-                             f"Jets and their reconstructions at β = {format_beta(beta, unit)} "
-                             "(marker area ∝ pT)", loaded.config.radius, rec.jet_pt[:k],
-                             rec.distance[:k]),
+            jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
+                           "(marker area ∝ pT)", extent=extent, radius=radius,
+                           jet_pts=rec.jet_pt[:k]),
+            theme=None, key="beta_jets")
+        st.plotly_chart(
+            jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
+                           f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
+                           radius=radius, jet_pts=rec.jet_pt[:k],
+                           panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
+                                         for j, d in enumerate(rec.distance[:k])]),
             theme=None, key="beta_reconstructions")
         st.caption(
             "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "

@@ -21,12 +21,26 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from jetviz.figures.spec import Spec, bar, finish, histogram, on, play_controls, scatter, subplots
+from jetviz.figures.spec import (
+    Spec,
+    bar,
+    finish,
+    fixed_margins,
+    on,
+    play_controls,
+    scatter,
+    subplots,
+)
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, latent_colour
 
 KL_FLOOR = 1e-3  # nats; smaller KLs are drawn at the floor of the log axis
 ACTIVE_KL = 0.1  # nats; a dimension above this somewhere on the grid gets a legend entry
 CURRENT_BETA = "current β"  # name of the marker trace showing the slider's β
+# Figures redrawn on every slider step have fixed margins (jetviz.figures.spec.fixed_margins);
+# these are their sizes in px.
+TOP = 90  # title and subtitle
+AXIS_GAP = 62  # below the plot: tick labels and the x-axis title, above any legend
+LEGEND_ROW = 33  # one row of a legend below the plot (font size 15)
 
 
 def format_beta(beta: float, unit: str = "GeV") -> str:
@@ -92,9 +106,10 @@ def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
             showlegend=False,
         )
     )
-    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
+    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)", dtick=1,  # decades only
                      range=[np.log10(KL_FLOOR), np.log10(max(kl.max(), 1.0) * 2)])
     fig.update_xaxes(title_text="latent dimension (sorted by KL)")
+    fixed_margins(fig, 420, TOP, AXIS_GAP + 10)
     return finish(
         fig,
         f"KL per dimension at β = {format_beta(beta, unit)}",
@@ -151,15 +166,21 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     y_top = max(float(kl.max()), 1.0) * 2
     fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
                                    label=f" = {format_beta(beta, unit)}"))
-    fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
-    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
+    # tick labels at decades only: readable, and fewer labels for the browser to measure
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit), dtick=1)
+    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)", dtick=1,
                      range=[np.log10(KL_FLOOR), np.log10(y_top)])
-    # below the plot, in rows: every dimension's entry stays visible (a side legend of
-    # 12+ entries scrolls and hides a third of them)
-    fig.update_layout(legend={"title": {"text": "latent dim"}, "orientation": "h",
-                              "y": -0.25, "x": 0, "yanchor": "top", "entrywidth": 58})
+    # below the plot, four entries a row: every dimension's entry stays visible (a side
+    # legend of 12+ entries scrolls and hides a third of them)
+    entries = sum(t.get("showlegend", True) for t in fig.data)
+    rows = 1 + -(-entries // 4)  # the title, then the entries
+    bottom = AXIS_GAP + rows * LEGEND_ROW + 10
+    height = TOP + 300 + bottom
+    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP, legend={
+        "title": {"text": "latent dim", "side": "top left"}, "entrywidthmode": "fraction",
+        "entrywidth": 0.2})
     return finish(fig, "KL of each latent dimension versus β",
-                  subtitle="dimensions switch on as β falls", height=520)
+                  subtitle="dimensions switch on as β falls", height=height)
 
 
 def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
@@ -240,13 +261,16 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             line={"color": "#7f7f7f", "width": 2, "dash": "dot"},
             hovertemplate=f"{name} of the data = {format_beta(value, unit)}<extra></extra>",
         ))
-    fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit), dtick=1)  # decades
     fig.update_yaxes(title_text="dimension D",
                      range=[y_lo, y_hi], dtick=1 if y_hi < 12 else None, zeroline=True)
-    fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0})
+    entries = sum(t.get("showlegend", True) for t in fig.data)  # one a row: long names
+    bottom = AXIS_GAP + entries * LEGEND_ROW + 10
+    height = TOP + 300 + bottom
+    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP)
     return finish(fig, "Dimensionality at scale β",
                   subtitle="the height of a plateau = the number of active directions",
-                  height=460)
+                  height=height)
 
 
 def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
@@ -269,12 +293,13 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
     median = float(np.median(emd))
     unit_text = f" [{unit}]" if unit else ""
     counts, edges = np.histogram(emd, bins=40)
-    fig = Spec(histogram(
-        x=emd, name=f"{emd.size} {what}",
-        xbins={"start": float(edges[0]), "end": float(edges[-1]),
-               "size": float(edges[1] - edges[0])},
+    # binned here: 40 bars instead of every distance for the browser to bin
+    fig = Spec(bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=float(edges[1] - edges[0]),
+        name=f"{emd.size} {what}", customdata=np.stack([edges[:-1], edges[1:]], -1),
         marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
-        hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} {what}<extra></extra>",
+        hovertemplate=(f"{distance_name} %{{customdata[0]:.3g}}–%{{customdata[1]:.3g}}"
+                       f"{unit_text}<br>%{{y}} {what}<extra></extra>"),
     ))
     top = counts.max()
     # the axis spans the data: a β far beyond every distance is named, not drawn, so it
@@ -297,9 +322,12 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
             "text": f"β = {format_beta(beta, unit)} →", "x": 1, "xref": "paper", "y": 1,
             "yref": "paper", "xanchor": "right", "yanchor": "top", "showarrow": False,
             "font": {"size": FONT_SIZE}}])
-    fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0}, bargap=0.02)
+    fig.update_layout(bargap=0.02)
+    bottom = AXIS_GAP + 2 * LEGEND_ROW + 10  # three entries: one or two rows
+    height = TOP + 300 + bottom
+    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP)
     return finish(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}",
-                  height=440, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
+                  height=height, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
 
 
 def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: str = "GeV",

@@ -4,10 +4,9 @@ Starts the app (`streamlit run app.py`) on a free loopback port with the shipped
 then for each session count N runs N browser sessions at once (one Chromium, one context per
 session, Playwright's async API). Every session, in a bounded number of steps:
 
-  open_beta         open /beta until its KL-curves chart marks the current β and the
-                    reconstructions are drawn
-  beta_step         one β-slider key press until both the KL-curves marker and the
-                    reconstructions (the fragment's last chart) show the new β (``--presses``)
+  open_beta         open /beta until its KL bars and the reconstructions are drawn
+  beta_step         one β-slider key press until both the KL bars (the fragment's first
+                    chart) and the reconstructions (its last) show the new β (``--presses``)
   open_theory_map   open /theory_map until the map is drawn
   theory_map_switch switch the 2-D map UMAP ↔ PCA until the map changes (``--switches``)
   open_generation   open /generation until its charts are drawn
@@ -50,28 +49,27 @@ from tests.support_browser import (  # noqa: E402
 )
 
 SLIDER = '[data-testid="stSlider"] input[type="range"]'
-KL_MARKER = """() => {
+# The β the page marks: the "current β" marker of the reconstruction-distance histogram
+# (the KL-curves and dimensionality charts draw no marker: they stay the same at every step).
+BETA_MARKER = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (!text.startsWith('KL of each')) continue;
+    if (!text.startsWith('Reconstruction')) continue;
     const marker = (div.data || []).find(t => t.name === 'current β');
     if (marker) return marker.x[0];
   }
   return null;
 }"""
-# A β step is done when both ends of the fragment are drawn at the new β: the KL-curves
-# marker (the second chart) and the reconstructions (the last chart, after the model ran).
+# A β step is done when the first and the last chart of the fragment show the new β: the
+# KL bars (their title names β) and the reconstructions (drawn after the model ran).
 BETA_DRAWN = """() => {
-  let marker = null, rebuilt = null;
+  let bars = null, rebuilt = null;
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.startsWith('KL of each')) {
-      const trace = (div.data || []).find(t => t.name === 'current β');
-      if (trace) marker = trace.x[0];
-    }
+    if (text.startsWith('KL per dimension at β')) bars = text;
     if (text.includes('reconstructions at β')) rebuilt = text;
   }
-  return marker === null || rebuilt === null ? null : [marker, rebuilt];
+  return bars === null || rebuilt === null ? null : [bars, rebuilt];
 }"""
 NEW_BETA = f"""(old) => {{
   const now = ({BETA_DRAWN})();

@@ -12,7 +12,7 @@ from jetviz.figures.beta import (
 )
 from jetviz.figures.jet_display import jet_extent, jet_row_figure
 from jetviz.figures.points import banana_figure
-from jetviz.vae.explore import dimensionality_note, kl_at_beta
+from jetviz.vae.explore import dimensionality_note, kl_at_beta, scan_reading
 from jetviz.vae.slider_emd import ALL_CLASSES
 from ui.vae import (
     beta_slider,
@@ -74,14 +74,15 @@ def at_beta() -> None:
     with left:
         st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
                         theme=None, key="beta_kl_bars")
-    with right:
-        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, beta, unit), theme=None,
+    with right:  # no β marker: the same figure at every step, which the browser keeps
+        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), theme=None,
                         key="beta_kl_curves")
+        st.caption(scan_reading(scan, beta, unit))
 
     scales = toy_scales(loaded) if loaded.is_toy else None
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
+        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
                                               loaded.config.latent_dim, scan.diagnostics),
                         theme=None, key="beta_dimensionality")
         st.caption(dimensionality_note(scan, beta, unit))

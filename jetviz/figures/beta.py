@@ -128,7 +128,7 @@ def _vertical_marker(x: float, y0: float, y1: float, colour: str = "#111111",
     )
 
 
-def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
+def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float | None,
                      unit: str = "GeV") -> go.Figure:
     """⟨KL_i⟩(β) of every latent dimension on log–log axes with a marker at ``beta``.
 
@@ -138,7 +138,8 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     Args:
         betas: (n_beta,) increasing β grid.
         kl: (n_beta, D) ⟨KL_i⟩ in nats.
-        beta: the current β (the marker).
+        beta: the current β (the marker), or None for no marker (the β page: the figure is
+            then the same at every slider step, and the browser keeps it without redrawing).
         unit: unit of β.
     """
     betas = np.asarray(betas, dtype=float)
@@ -164,8 +165,9 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
                            "<br>⟨KL⟩ = %{customdata:.3g} nats<extra></extra>"),
         ))
     y_top = max(float(kl.max()), 1.0) * 2
-    fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
-                                   label=f" = {format_beta(beta, unit)}"))
+    if beta is not None:
+        fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
+                                       label=f" = {format_beta(beta, unit)}"))
     # tick labels at decades only: readable, and fewer labels for the browser to measure
     fig.update_xaxes(type="log", title_text=beta_axis_title(unit), dtick=1)
     fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)", dtick=1,
@@ -183,7 +185,7 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
                   subtitle="dimensions switch on as β falls", height=height)
 
 
-def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
+def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float | None,
                           unit: str = "GeV",
                           scales: Mapping[str, float] | None = None,
                           max_dim: int | None = None,
@@ -195,7 +197,8 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
         betas: (n_beta,) increasing β grid.
         d1: (n_beta,) D1 = −Σ_i d⟨KL_i⟩/d log β.
         d2: (n_beta,) D2 = d⟨EMD²⟩/d(β²).
-        beta: the current β (the marker).
+        beta: the current β (the marker), or None for no marker (as in
+            :func:`kl_curves_figure`).
         unit: unit of β.
         scales: known length scales of the data (e.g. the banana's thickness and size),
             drawn as labelled dotted vertical lines.
@@ -252,7 +255,9 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             x=[None], y=[None], mode="markers", hoverinfo="skip",
             marker={"symbol": "square", "size": 14, "color": "rgba(127,127,127,0.35)"},
             name=f"β < reconstruction floor δ = {format_beta(float(floor), unit)}"))
-    fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
+    if beta is not None:
+        fig.add_trace(_vertical_marker(beta, y_lo, y_hi,
+                                       label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(scatter(
             x=[value, value], y=[y_lo, y_hi], mode="lines+text",

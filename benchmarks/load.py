@@ -18,6 +18,7 @@ each N, and 10 s after the last browser closed. Every wait has a timeout (``--ti
 
     python benchmarks/load.py                  # 1, 4 and 8 sessions
     python benchmarks/load.py --sessions 1 4   # fewer
+    python benchmarks/load.py --app ../main    # another checkout's app, same measurement
 
 The β-slider goal of issue 11: with 8 sessions, median ≤ 0.8 s and p95 ≤ 1.5 s; server
 memory after the run ≤ 1.2 GB. The browsers run on the same machine as the server, so their
@@ -109,14 +110,15 @@ def rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def server(port: int, extra_env: dict[str, str]):
-    """``streamlit run app.py`` on 127.0.0.1:port; yields (url, process)."""
+def server(port: int, extra_env: dict[str, str], root: Path = ROOT):
+    """``streamlit run app.py`` of the checkout ``root`` on 127.0.0.1:port; yields
+    (url, process)."""
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env,
+    env = {**os.environ, "PYTHONPATH": str(root), **extra_env}
+    process = subprocess.Popen(cmd, cwd=root, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_serving(url, process, 120)
@@ -252,14 +254,18 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180, help="seconds per wait")
     parser.add_argument("--ports", type=int, nargs=2, default=[8620, 8629],
                         help="try these loopback ports first (then any free one)")
+    parser.add_argument("--app", type=Path, default=ROOT,
+                        help="serve the app of this checkout (default: this one), e.g. an "
+                             "older commit's worktree, to compare in the same conditions")
     parser.add_argument("--default-malloc", action="store_true",
                         help="start the server without MALLOC_ARENA_MAX=2 (glibc's default)")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"needs Chromium at {CHROMIUM} (make test installs it)")
     env = {} if args.default_malloc else SERVE_ENV
-    with server(loopback_port(*args.ports), env) as (url, process):
-        print(f"server {url}, pid {process.pid}, env {env or 'glibc malloc defaults'}; "
+    with server(loopback_port(*args.ports), env, args.app.resolve()) as (url, process):
+        print(f"app {args.app.resolve()}; server {url}, pid {process.pid}, "
+              f"env {env or 'glibc malloc defaults'}; "
               f"{os.cpu_count()} CPUs (shared with the browsers and any other job on this "
               f"machine; load average {os.getloadavg()[0]:.1f} at start)")
         memory = [("before any session", rss_mb(process.pid))]

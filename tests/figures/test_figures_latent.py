@@ -233,3 +233,14 @@ def test_jet_rows_show_tick_values_on_the_outer_panels():
     layout = fig.layout
     assert layout.xaxis.showticklabels is not False and layout.xaxis2.showticklabels is not False
     assert layout.yaxis.showticklabels and not layout.yaxis2.showticklabels  # first column
+
+
+def test_scan_reading_names_the_curves_at_the_sliders_beta():
+    betas, kl, d1 = _scan()
+    scan = explore.Scan(betas, kl, np.zeros_like(d1), d1, 2 * d1)
+    text = explore.scan_reading(scan, float(betas[7]), "GeV")
+    assert f"β = {fl.format_beta(betas[7])}" in text
+    assert f"D1 = {d1[7]:.2f}, D2 = {2 * d1[7]:.2f}" in text
+    on = [fl.dim_name(i) for i in np.argsort(-kl[7], kind="stable") if kl[7, i] > fl.ACTIVE_KL]
+    assert text.endswith(f"in {', '.join(on)}.")
+    assert "no dimension" in explore.scan_reading(scan, float(betas[-1]), "GeV")  # all off

@@ -36,8 +36,8 @@ from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, latent_colour
 KL_FLOOR = 1e-3  # nats; smaller KLs are drawn at the floor of the log axis
 ACTIVE_KL = 0.1  # nats; a dimension above this somewhere on the grid gets a legend entry
 CURRENT_BETA = "current β"  # name of the marker trace showing the slider's β
-# Figures redrawn on every slider step have fixed margins (jetviz.figures.spec.fixed_margins);
-# these are their sizes in px.
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+# px sizes of the fixed margins (spec.fixed_margins) of the figures redrawn at every step
 TOP = 90  # title and subtitle
 AXIS_GAP = 62  # below the plot: tick labels and the x-axis title, above any legend
 LEGEND_ROW = 33  # one row of a legend below the plot (font size 15)
@@ -54,10 +54,6 @@ def format_beta(beta: float, unit: str = "GeV") -> str:
     return f"{text} {unit}".strip()
 
 
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def beta_axis_title(unit: str = "GeV") -> str:
     """The axis title of a β axis, with units when there are any."""
     return f"β [{unit}]" if unit else "β (data units)"
@@ -66,7 +62,6 @@ def beta_axis_title(unit: str = "GeV") -> str:
 def dim_name(dim: int) -> str:
     """Display name of latent dimension ``dim``."""
     return f"z{dim}"
-
 
 
 def _check_grid(betas: np.ndarray, *curves: np.ndarray) -> None:
@@ -175,8 +170,7 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float | None,
     # below the plot, four entries a row: every dimension's entry stays visible (a side
     # legend of 12+ entries scrolls and hides a third of them)
     entries = sum(t.get("showlegend", True) for t in fig.data)
-    rows = 1 + -(-entries // 4)  # the title, then the entries
-    bottom = AXIS_GAP + rows * LEGEND_ROW + 10
+    bottom = AXIS_GAP + (1 + -(-entries // 4)) * LEGEND_ROW + 10  # title row, then entries
     height = TOP + 300 + bottom
     fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP, legend={
         "title": {"text": "latent dim", "side": "top left"}, "entrywidthmode": "fraction",
@@ -328,7 +322,7 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
             "yref": "paper", "xanchor": "right", "yanchor": "top", "showarrow": False,
             "font": {"size": FONT_SIZE}}])
     fig.update_layout(bargap=0.02)
-    bottom = AXIS_GAP + 2 * LEGEND_ROW + 10  # three entries: one or two rows
+    bottom = AXIS_GAP + 2 * LEGEND_ROW + 10  # three legend entries: one or two rows
     height = TOP + 300 + bottom
     fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP)
     return finish(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}",

@@ -120,8 +120,9 @@ def slider_move(model, config, scan: BetaScan, inputs, grid, sample_fp) -> dict:
         fl.dimensionality_figure(betas, scan.d1, scan.d2, beta, max_dim=config.latent_dim)
         fl.emd_histogram_figure(distance, beta)
         x = inputs.x[:4].numpy()
-        jet_display.jet_pairs_figure(x, inputs.mask[:4].numpy(), recon[:4], f"β = {beta:.3g}",
-                                     jet_pts=inputs.jet_pt[:4].numpy(), emd=distance[:4])
+        jet_display.jet_row_figure(recon[:4], None, f"β = {beta:.3g}", role="reconstructed",
+                                   extent=jet_display.jet_extent(x),
+                                   jet_pts=inputs.jet_pt[:4].numpy())
         t2 = time.perf_counter()
         parts["reconstruct"].append(1000 * (t1 - t0))
         parts["figures"].append(1000 * (t2 - t1))

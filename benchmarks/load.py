@@ -4,8 +4,9 @@ Starts the app (`streamlit run app.py`) on a free loopback port with the shipped
 then for each session count N runs N browser sessions at once (one Chromium, one context per
 session, Playwright's async API). Every session, in a bounded number of steps:
 
-  open_beta         open /beta until its KL-curves chart marks the current β
-  beta_step         one β-slider key press until the chart marks the new β (``--presses``)
+  open_beta         open /beta until its KL bars and the reconstructions are drawn
+  beta_step         one β-slider key press until both the KL bars (the fragment's first
+                    chart) and the reconstructions (its last) show the new β (``--presses``)
   open_theory_map   open /theory_map until the map is drawn
   theory_map_switch switch the 2-D map UMAP ↔ PCA until the map changes (``--switches``)
   open_generation   open /generation until its charts are drawn
@@ -17,6 +18,7 @@ each N, and 10 s after the last browser closed. Every wait has a timeout (``--ti
 
     python benchmarks/load.py                  # 1, 4 and 8 sessions
     python benchmarks/load.py --sessions 1 4   # fewer
+    python benchmarks/load.py --app ../main    # another checkout's app, same measurement
 
 The β-slider goal of issue 11: with 8 sessions, median ≤ 0.8 s and p95 ≤ 1.5 s; server
 memory after the run ≤ 1.2 GB. The browsers run on the same machine as the server, so their
@@ -48,15 +50,32 @@ from tests.support_browser import (  # noqa: E402
 )
 
 SLIDER = '[data-testid="stSlider"] input[type="range"]'
-KL_MARKER = """() => {
+# The β the page marks: the "current β" marker of the reconstruction-distance histogram
+# (the KL-curves and dimensionality charts draw no marker: they stay the same at every step).
+BETA_MARKER = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (!text.startsWith('KL of each')) continue;
+    if (!text.startsWith('Reconstruction')) continue;
     const marker = (div.data || []).find(t => t.name === 'current β');
     if (marker) return marker.x[0];
   }
   return null;
 }"""
+# A β step is done when the first and the last chart of the fragment show the new β: the
+# KL bars (their title names β) and the reconstructions (drawn after the model ran).
+BETA_DRAWN = """() => {
+  let bars = null, rebuilt = null;
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (text.startsWith('KL per dimension at β')) bars = text;
+    if (text.includes('reconstructions at β')) rebuilt = text;
+  }
+  return bars === null || rebuilt === null ? null : [bars, rebuilt];
+}"""
+NEW_BETA = f"""(old) => {{
+  const now = ({BETA_DRAWN})();
+  return now !== null && now[0] !== old[0] && now[1] !== old[1];
+}}"""
 CHARTS = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.data);
   if (!plots.length) return null;
@@ -91,14 +110,15 @@ def rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def server(port: int, extra_env: dict[str, str]):
-    """``streamlit run app.py`` on 127.0.0.1:port; yields (url, process)."""
+def server(port: int, extra_env: dict[str, str], root: Path = ROOT):
+    """``streamlit run app.py`` of the checkout ``root`` on 127.0.0.1:port; yields
+    (url, process)."""
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env,
+    env = {**os.environ, "PYTHONPATH": str(root), **extra_env}
+    process = subprocess.Popen(cmd, cwd=root, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_serving(url, process, 120)
@@ -140,7 +160,7 @@ async def session(browser, url: str, index: int, args, times: dict, errors: dict
     try:
         async def open_beta():
             await page.goto(f"{url}/beta")
-            await page.wait_for_function(f"() => ({KL_MARKER})() !== null", timeout=ms)
+            await page.wait_for_function(f"() => ({BETA_DRAWN})() !== null", timeout=ms)
 
         if await timed(times, errors, "open_beta", open_beta()):
             thumb = page.locator(SLIDER).first
@@ -149,12 +169,11 @@ async def session(browser, url: str, index: int, args, times: dict, errors: dict
 
                 async def step(key=key):
                     await idle(page, ms)
-                    old = await page.evaluate(KL_MARKER)
+                    old = await page.evaluate(BETA_DRAWN)
                     await thumb.focus()
                     t0 = time.perf_counter()
                     await thumb.press(key)
-                    await page.wait_for_function(f"(old) => ({KL_MARKER})() !== old", arg=old,
-                                                 timeout=ms)
+                    await page.wait_for_function(NEW_BETA, arg=old, timeout=ms)
                     return time.perf_counter() - t0
 
                 try:
@@ -235,14 +254,18 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180, help="seconds per wait")
     parser.add_argument("--ports", type=int, nargs=2, default=[8620, 8629],
                         help="try these loopback ports first (then any free one)")
+    parser.add_argument("--app", type=Path, default=ROOT,
+                        help="serve the app of this checkout (default: this one), e.g. an "
+                             "older commit's worktree, to compare in the same conditions")
     parser.add_argument("--default-malloc", action="store_true",
                         help="start the server without MALLOC_ARENA_MAX=2 (glibc's default)")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"needs Chromium at {CHROMIUM} (make test installs it)")
     env = {} if args.default_malloc else SERVE_ENV
-    with server(loopback_port(*args.ports), env) as (url, process):
-        print(f"server {url}, pid {process.pid}, env {env or 'glibc malloc defaults'}; "
+    with server(loopback_port(*args.ports), env, args.app.resolve()) as (url, process):
+        print(f"app {args.app.resolve()}; server {url}, pid {process.pid}, "
+              f"env {env or 'glibc malloc defaults'}; "
               f"{os.cpu_count()} CPUs (shared with the browsers and any other job on this "
               f"machine; load average {os.getloadavg()[0]:.1f} at start)")
         memory = [("before any session", rss_mb(process.pid))]

@@ -11,7 +11,7 @@ test suite, and CI needs neither for it). It:
    class from several processes": the same layout), and nginx with the configuration of
    ``deploy/nginx_config.py`` (cookie-sticky, websocket proxying, failover), its access log
    recording each request's replica and the benchmark's session label;
-2. times opening the β-slider page until its KL chart marks the current β, directly on
+2. times opening the β-slider page until its EMD chart marks the current β, directly on
    replica r0 and through nginx, interleaved (``--opens`` each), after one warm-up open per
    replica; prints both medians and their ratio, and the same for a GET of Streamlit's
    health endpoint (``--round-trips`` each: nginx's own cost, without the page's work);
@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.load import KL_MARKER, SERVE_ENV, SLIDER, loopback_port, server  # noqa: E402
+from benchmarks.load import BETA_MARKER, SERVE_ENV, SLIDER, loopback_port, server  # noqa: E402
 from deploy.nginx_config import render, standalone  # noqa: E402
 from jetviz.paths import CHECKPOINTS  # noqa: E402
 from jetviz.vae.saving import ROOT_ENV  # noqa: E402
@@ -147,7 +147,7 @@ def checkpoints_state() -> dict[str, tuple[int, int]]:
 def open_beta(browser, url: str, label: str, timeout_ms: float):
     """A new browser session on ``url``/beta; returns (context, page, replica, seconds).
 
-    The seconds run from the navigation until the KL chart marks the current β. Raises
+    The seconds run from the navigation until the EMD chart marks the current β. Raises
     RuntimeError if the page shows an exception.
     """
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -155,7 +155,7 @@ def open_beta(browser, url: str, label: str, timeout_ms: float):
     page = context.new_page()
     t0 = time.perf_counter()
     response = page.goto(f"{url}/beta", timeout=timeout_ms)
-    page.wait_for_function(f"() => ({KL_MARKER})() !== null", timeout=timeout_ms)
+    page.wait_for_function(f"() => ({BETA_MARKER})() !== null", timeout=timeout_ms)
     seconds = time.perf_counter() - t0
     wait_for_app(page, timeout_ms)
     if page.locator(EXCEPTION).count():
@@ -166,11 +166,11 @@ def open_beta(browser, url: str, label: str, timeout_ms: float):
 def move_beta(page, key: str, timeout_ms: float) -> None:
     """Press ``key`` on the β slider and wait until the chart marks the new β (a rerun)."""
     wait_for_app(page, timeout_ms)
-    old = page.evaluate(KL_MARKER)
+    old = page.evaluate(BETA_MARKER)
     thumb = page.locator(SLIDER).first
     thumb.focus()
     thumb.press(key)
-    page.wait_for_function(f"(old) => ({KL_MARKER})() !== old", arg=old, timeout=timeout_ms)
+    page.wait_for_function(f"(old) => ({BETA_MARKER})() !== old", arg=old, timeout=timeout_ms)
 
 
 def replicas_by_session(log: Path) -> dict[str, set[str]]:
@@ -240,7 +240,7 @@ def failover(browser, url: str, processes: dict, timeout_ms: float) -> list[str]
     orphan = first[1]
     for _ in range(2):
         move_beta(orphan, "ArrowLeft", timeout_ms)
-    chosen = orphan.evaluate(KL_MARKER)
+    chosen = orphan.evaluate(BETA_MARKER)
     time.sleep(1.0)  # the URL (where the page keeps β) is updated after the rerun
     os.kill(processes[victim].pid, signal.SIGKILL)
     processes[victim].wait()
@@ -254,7 +254,7 @@ def failover(browser, url: str, processes: dict, timeout_ms: float) -> list[str]
         lines.append(f"session on {survivor}: β slider still reruns: NO ({type(err).__name__})")
     try:  # the orphan's first action: the β slider, as a student would
         move_beta(orphan, "ArrowRight", 30_000)
-        first_move, chosen = "redrew the chart", orphan.evaluate(KL_MARKER)
+        first_move, chosen = "redrew the chart", orphan.evaluate(BETA_MARKER)
         time.sleep(1.0)
     except Exception as err:
         first_move = f"did not redraw within 30 s ({type(err).__name__})"
@@ -262,7 +262,7 @@ def failover(browser, url: str, processes: dict, timeout_ms: float) -> list[str]
         switch_page(orphan, "Latent walk", timeout_ms)
         seconds = time.perf_counter() - t0
         switch_page(orphan, "β slider", timeout_ms)
-        back = orphan.evaluate(KL_MARKER)
+        back = orphan.evaluate(BETA_MARKER)
         move_beta(orphan, "ArrowLeft", timeout_ms)
         cookie = {c["name"]: c["value"] for c in orphan.context.cookies()}["jetviz_replica"]
         lines.append(
@@ -338,7 +338,7 @@ def main() -> None:
         print(f"\nhealth-endpoint round trip, {args.round_trips} each: directly on r0 median "
               f"{hd:.2f} ms, through nginx median {hn:.2f} ms; ratio nginx/direct {hn / hd:.2f}")
         d, t = statistics.median(direct), statistics.median(through)
-        print(f"β page render (navigation → KL chart), {args.opens} opens each: directly on "
+        print(f"β page render (navigation → EMD chart), {args.opens} opens each: directly on "
               f"r0 median {d:.2f} s, through nginx median {t:.2f} s; ratio nginx/direct "
               f"{t / d:.2f}")
 

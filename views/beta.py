@@ -10,9 +10,9 @@ from jetviz.figures.beta import (
     kl_bar_figure,
     kl_curves_figure,
 )
-from jetviz.figures.jet_display import jet_pairs_figure
+from jetviz.figures.jet_display import jet_extent, jet_row_figure
 from jetviz.figures.points import banana_figure
-from jetviz.vae.explore import dimensionality_note, kl_at_beta
+from jetviz.vae.explore import dimensionality_note, kl_at_beta, scan_reading
 from jetviz.vae.slider_emd import ALL_CLASSES
 from ui.vae import (
     beta_slider,
@@ -74,14 +74,15 @@ def at_beta() -> None:
     with left:
         st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
                         theme=None, key="beta_kl_bars")
-    with right:
-        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, beta, unit), theme=None,
+    with right:  # no β marker: the same figure at every step, which the browser keeps
+        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), theme=None,
                         key="beta_kl_curves")
+        st.caption(scan_reading(scan, beta, unit))
 
     scales = toy_scales(loaded) if loaded.is_toy else None
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, beta, unit, scales,
+        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
                                               loaded.config.latent_dim, scan.diagnostics),
                         theme=None, key="beta_dimensionality")
         st.caption(dimensionality_note(scan, beta, unit))
@@ -110,11 +111,19 @@ def at_beta() -> None:
                         theme=None, key="beta_reconstructions")
     else:
         k = min(N_PAIRS, len(rec.originals))
+        jets, radius = rec.originals[:k], loaded.config.radius
+        extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
         st.plotly_chart(
-            jet_pairs_figure(rec.originals[:k], rec.mask[:k], rec.recon[:k],
-                             f"Jets and their reconstructions at β = {format_beta(beta, unit)} "
-                             "(marker area ∝ pT)", loaded.config.radius, rec.jet_pt[:k],
-                             rec.distance[:k]),
+            jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
+                           "(marker area ∝ pT)", extent=extent, radius=radius,
+                           jet_pts=rec.jet_pt[:k]),
+            theme=None, key="beta_jets")
+        st.plotly_chart(
+            jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
+                           f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
+                           radius=radius, jet_pts=rec.jet_pt[:k],
+                           panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
+                                         for j, d in enumerate(rec.distance[:k])]),
             theme=None, key="beta_reconstructions")
         st.caption(
             "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "

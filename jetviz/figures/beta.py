@@ -21,12 +21,26 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from jetviz.figures.spec import Spec, bar, finish, histogram, on, play_controls, scatter, subplots
+from jetviz.figures.spec import (
+    Spec,
+    bar,
+    finish,
+    fixed_margins,
+    on,
+    play_controls,
+    scatter,
+    subplots,
+)
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, latent_colour
 
 KL_FLOOR = 1e-3  # nats; smaller KLs are drawn at the floor of the log axis
 ACTIVE_KL = 0.1  # nats; a dimension above this somewhere on the grid gets a legend entry
 CURRENT_BETA = "current β"  # name of the marker trace showing the slider's β
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+# px sizes of the fixed margins (spec.fixed_margins) of the figures redrawn at every step
+TOP = 90  # title and subtitle
+AXIS_GAP = 62  # below the plot: tick labels and the x-axis title, above any legend
+LEGEND_ROW = 33  # one row of a legend below the plot (font size 15)
 
 
 def format_beta(beta: float, unit: str = "GeV") -> str:
@@ -40,10 +54,6 @@ def format_beta(beta: float, unit: str = "GeV") -> str:
     return f"{text} {unit}".strip()
 
 
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def beta_axis_title(unit: str = "GeV") -> str:
     """The axis title of a β axis, with units when there are any."""
     return f"β [{unit}]" if unit else "β (data units)"
@@ -52,7 +62,6 @@ def beta_axis_title(unit: str = "GeV") -> str:
 def dim_name(dim: int) -> str:
     """Display name of latent dimension ``dim``."""
     return f"z{dim}"
-
 
 
 def _check_grid(betas: np.ndarray, *curves: np.ndarray) -> None:
@@ -92,9 +101,10 @@ def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
             showlegend=False,
         )
     )
-    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
+    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)", dtick=1,  # decades only
                      range=[np.log10(KL_FLOOR), np.log10(max(kl.max(), 1.0) * 2)])
     fig.update_xaxes(title_text="latent dimension (sorted by KL)")
+    fixed_margins(fig, 420, TOP, AXIS_GAP + 10)
     return finish(
         fig,
         f"KL per dimension at β = {format_beta(beta, unit)}",
@@ -113,7 +123,7 @@ def _vertical_marker(x: float, y0: float, y1: float, colour: str = "#111111",
     )
 
 
-def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
+def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float | None,
                      unit: str = "GeV") -> go.Figure:
     """⟨KL_i⟩(β) of every latent dimension on log–log axes with a marker at ``beta``.
 
@@ -123,7 +133,8 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
     Args:
         betas: (n_beta,) increasing β grid.
         kl: (n_beta, D) ⟨KL_i⟩ in nats.
-        beta: the current β (the marker).
+        beta: the current β (the marker), or None for no marker (the β page: the figure is
+            then the same at every slider step, and the browser keeps it without redrawing).
         unit: unit of β.
     """
     betas = np.asarray(betas, dtype=float)
@@ -149,20 +160,26 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float,
                            "<br>⟨KL⟩ = %{customdata:.3g} nats<extra></extra>"),
         ))
     y_top = max(float(kl.max()), 1.0) * 2
-    fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
-                                   label=f" = {format_beta(beta, unit)}"))
-    fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
-    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)",
+    if beta is not None:
+        fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
+                                       label=f" = {format_beta(beta, unit)}"))
+    # tick labels at decades only: readable, and fewer labels for the browser to measure
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit), dtick=1)
+    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)", dtick=1,
                      range=[np.log10(KL_FLOOR), np.log10(y_top)])
-    # below the plot, in rows: every dimension's entry stays visible (a side legend of
-    # 12+ entries scrolls and hides a third of them)
-    fig.update_layout(legend={"title": {"text": "latent dim"}, "orientation": "h",
-                              "y": -0.25, "x": 0, "yanchor": "top", "entrywidth": 58})
+    # below the plot, four entries a row: every dimension's entry stays visible (a side
+    # legend of 12+ entries scrolls and hides a third of them)
+    entries = sum(t.get("showlegend", True) for t in fig.data)
+    bottom = AXIS_GAP + (1 + -(-entries // 4)) * LEGEND_ROW + 10  # title row, then entries
+    height = TOP + 300 + bottom
+    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP, legend={
+        "title": {"text": "latent dim", "side": "top left"}, "entrywidthmode": "fraction",
+        "entrywidth": 0.2})
     return finish(fig, "KL of each latent dimension versus β",
-                  subtitle="dimensions switch on as β falls", height=520)
+                  subtitle="dimensions switch on as β falls", height=height)
 
 
-def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float,
+def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, beta: float | None,
                           unit: str = "GeV",
                           scales: Mapping[str, float] | None = None,
                           max_dim: int | None = None,
@@ -174,7 +191,8 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
         betas: (n_beta,) increasing β grid.
         d1: (n_beta,) D1 = −Σ_i d⟨KL_i⟩/d log β.
         d2: (n_beta,) D2 = d⟨EMD²⟩/d(β²).
-        beta: the current β (the marker).
+        beta: the current β (the marker), or None for no marker (as in
+            :func:`kl_curves_figure`).
         unit: unit of β.
         scales: known length scales of the data (e.g. the banana's thickness and size),
             drawn as labelled dotted vertical lines.
@@ -231,7 +249,9 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             x=[None], y=[None], mode="markers", hoverinfo="skip",
             marker={"symbol": "square", "size": 14, "color": "rgba(127,127,127,0.35)"},
             name=f"β < reconstruction floor δ = {format_beta(float(floor), unit)}"))
-    fig.add_trace(_vertical_marker(beta, y_lo, y_hi, label=f" = {format_beta(beta, unit)}"))
+    if beta is not None:
+        fig.add_trace(_vertical_marker(beta, y_lo, y_hi,
+                                       label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(scatter(
             x=[value, value], y=[y_lo, y_hi], mode="lines+text",
@@ -240,13 +260,16 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             line={"color": "#7f7f7f", "width": 2, "dash": "dot"},
             hovertemplate=f"{name} of the data = {format_beta(value, unit)}<extra></extra>",
         ))
-    fig.update_xaxes(type="log", title_text=beta_axis_title(unit))
+    fig.update_xaxes(type="log", title_text=beta_axis_title(unit), dtick=1)  # decades
     fig.update_yaxes(title_text="dimension D",
                      range=[y_lo, y_hi], dtick=1 if y_hi < 12 else None, zeroline=True)
-    fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0})
+    entries = sum(t.get("showlegend", True) for t in fig.data)  # one a row: long names
+    bottom = AXIS_GAP + entries * LEGEND_ROW + 10
+    height = TOP + 300 + bottom
+    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP)
     return finish(fig, "Dimensionality at scale β",
                   subtitle="the height of a plateau = the number of active directions",
-                  height=460)
+                  height=height)
 
 
 def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
@@ -269,12 +292,13 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
     median = float(np.median(emd))
     unit_text = f" [{unit}]" if unit else ""
     counts, edges = np.histogram(emd, bins=40)
-    fig = Spec(histogram(
-        x=emd, name=f"{emd.size} {what}",
-        xbins={"start": float(edges[0]), "end": float(edges[-1]),
-               "size": float(edges[1] - edges[0])},
+    # binned here: 40 bars instead of every distance for the browser to bin
+    fig = Spec(bar(
+        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=float(edges[1] - edges[0]),
+        name=f"{emd.size} {what}", customdata=np.stack([edges[:-1], edges[1:]], -1),
         marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
-        hovertemplate=f"{distance_name} %{{x}}{unit_text}<br>%{{y}} {what}<extra></extra>",
+        hovertemplate=(f"{distance_name} %{{customdata[0]:.3g}}–%{{customdata[1]:.3g}}"
+                       f"{unit_text}<br>%{{y}} {what}<extra></extra>"),
     ))
     top = counts.max()
     # the axis spans the data: a β far beyond every distance is named, not drawn, so it
@@ -297,9 +321,12 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
             "text": f"β = {format_beta(beta, unit)} →", "x": 1, "xref": "paper", "y": 1,
             "yref": "paper", "xanchor": "right", "yanchor": "top", "showarrow": False,
             "font": {"size": FONT_SIZE}}])
-    fig.update_layout(legend={"orientation": "h", "y": -0.22, "x": 0}, bargap=0.02)
+    fig.update_layout(bargap=0.02)
+    bottom = AXIS_GAP + 2 * LEGEND_ROW + 10  # three legend entries: one or two rows
+    height = TOP + 300 + bottom
+    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP)
     return finish(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}",
-                  height=440, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
+                  height=height, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
 
 
 def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: str = "GeV",

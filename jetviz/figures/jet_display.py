@@ -1,4 +1,4 @@
-"""The one jet event display of jetviz, and the grid of jets beside their reconstructions.
+"""The one jet event display of jetviz, and the rows of jets and of their reconstructions.
 
 Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel) with a mask
 (P,) that is True for real particles (None: every row with ptrel > 0); R is the jet radius;
@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from jetviz.figures.spec import Spec, axis_names, on, scatter, subplots
+from jetviz.figures.spec import Spec, axis_names, fixed_margins, on, scatter, subplots
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
 
 MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's pT
-PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_pairs_figure
+PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_row_figure
 OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
 CONE_COLOUR = "#888888"
 AXIS_ARM = 0.05  # half-length of the jet axis cross, a fraction of the half-width
@@ -173,56 +173,59 @@ def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
     return fig.figure()
 
 
-def jet_pairs_figure(originals: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray,
-                     title: str, radius: float = 0.8, jet_pts: np.ndarray | None = None,
-                     emd: np.ndarray | None = None, frame: str = "aligned") -> go.Figure:
-    """Original jets (top row) above their reconstructions (bottom row), one scale for all.
+def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
+                   extent: float, role: str = "true", radius: float = 0.8,
+                   jet_pts: np.ndarray | None = None,
+                   panel_titles: list[str] | None = None, frame: str = "aligned",
+                   height: int = 300) -> go.Figure:
+    """A row of K small event displays on one scale: the β page's jets, or their
+    reconstructions drawn on the same axes (``extent``) right below them.
+
+    The β page draws the jets and their reconstructions as two such rows: the jets do not
+    depend on β, so their figure is the same at every slider step and the browser keeps it;
+    only the reconstructions are redrawn.
 
     Args:
-        originals: (K, P, 3) jets.
-        masks: (K, P) True for real particles.
-        reconstructions: (K, P_out, 3) decoded jets (ptrel sums to 1).
+        jets: (K, P, 3) jets (ptrel, etarel, phirel).
+        masks: (K, P) True for real particles, or None (rows with ptrel > 0).
         title: figure title.
+        extent: half-width of every panel (:func:`jet_extent` of the originals).
+        role: "true" (original jets) or "reconstructed": colour and hover name.
         radius: jet radius R.
         jet_pts: (K,) jet pT [GeV] for the hover, if known.
-        emd: (K,) reconstruction distance per jet, shown in the panel titles.
+        panel_titles: (K,) a title above each panel; default "jet 1" … "jet K".
         frame: "relative" or "aligned" coordinates (axis titles).
+        height: figure height in px.
     """
-    originals = np.asarray(originals, dtype=float)
-    reconstructions = np.asarray(reconstructions, dtype=float)
-    k = originals.shape[0]
-    if reconstructions.shape[0] != k or masks.shape[:1] != (k,):
-        raise ValueError(
-            f"expected as many reconstructions and masks as jets ({k}), got "
-            f"{reconstructions.shape[0]} and {masks.shape[0]}"
-        )
-    titles = [f"jet {j + 1}" for j in range(k)] + [
-        f"rebuilt, EMD {emd[j]:.3g}" if emd is not None else "reconstruction" for j in range(k)
-    ]
-    fig = subplots(2, k, titles=titles, h_space=0.03, v_space=0.10)
-    lim = jet_extent(originals, reconstructions, radius=radius)
+    jets = np.asarray(jets, dtype=float)
+    k = jets.shape[0]
+    if masks is not None and masks.shape[:1] != (k,):
+        raise ValueError(f"expected as many masks as jets ({k}), got {masks.shape[0]}")
+    if role not in ("true", "reconstructed"):
+        raise ValueError(f"role must be 'true' or 'reconstructed', got {role!r}")
+    titles = panel_titles if panel_titles is not None else [f"jet {j + 1}" for j in range(k)]
+    if len(titles) != k:
+        raise ValueError(f"expected {k} panel titles, got {len(titles)}")
+    fig = subplots(1, k, titles=titles, h_space=0.03)
     x_title, y_title = (t.split(" (")[0] for t in AXIS_TITLES[frame])
+    name = "original" if role == "true" else "reconstruction"
     for j in range(k):
-        pt = None if jet_pts is None else float(jet_pts[j])
-        top, bottom = j + 1, k + j + 1
-        for panel, jet, mask, role, label in (
-                (top, originals[j], masks[j], "true", "original"),
-                (bottom, reconstructions[j], None, "reconstructed", "reconstruction")):
-            cone_and_axis(fig, radius, lim, panel, label=False)
-            trace = particles_trace(jet, mask, jet_pt=pt, colour=ROLE_COLOURS[role],
-                                    name=label, showlegend=j == 0, panel=panel,
-                                    max_marker_px=PAIRS_MARKER_PX)
-            trace["name"] = label  # one legend entry per role, not a count per panel
-            fig.add_trace(trace)
-            xa, ya, x, _ = axis_names(panel)
-            fig.update_layout({
-                xa: {"range": [-lim, lim], "zeroline": False, "nticks": 5,
-                     "showticklabels": panel == bottom,
-                     "title": {"text": x_title if panel == bottom else ""}},
-                ya: {"range": [-lim, lim], "zeroline": False, "nticks": 5,
-                     "showticklabels": j == 0, "scaleanchor": x, "scaleratio": 1,
-                     "title": {"text": y_title if j == 0 else ""}},
-            })
-    layout(fig, title, 540, legend={"orientation": "h", "y": 1.12, "x": 1,
-                                    "xanchor": "right", "itemsizing": "constant"})
+        panel = j + 1
+        cone_and_axis(fig, radius, extent, panel, label=False)
+        trace = particles_trace(jets[j], None if masks is None else masks[j],
+                                jet_pt=None if jet_pts is None else float(jet_pts[j]),
+                                colour=ROLE_COLOURS[role], name=name, showlegend=False,
+                                panel=panel, max_marker_px=PAIRS_MARKER_PX)
+        trace["name"] = name  # the same name in every panel, not a count per panel
+        fig.add_trace(trace)
+        xa, ya, x, _ = axis_names(panel)
+        fig.update_layout({
+            xa: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
+                 "title": {"text": x_title}},
+            ya: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
+                 "showticklabels": j == 0, "scaleanchor": x, "scaleratio": 1,
+                 "title": {"text": y_title if j == 0 else ""}},
+        })
+    layout(fig, title, height, title_size=FONT_SIZE + 2)
+    fixed_margins(fig, height, top=64, bottom=58, right=30)  # one drawing pass
     return fig.figure()

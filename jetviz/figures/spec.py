@@ -6,6 +6,11 @@ builders of the β-VAE pages (and the one jet event display) therefore fill a :c
 (the few plotly methods they use, on dicts), style it with ``jetviz.figures.style.layout``
 and call :meth:`Spec.figure`. Their tests check what they set.
 
+Plotly also redraws a whole figure once more whenever a legend or a long tick label outside
+the plot pushes the margins (``margin.autoexpand``): 2–5× the drawing time in the browser.
+Figures redrawn on every slider step fix their margins in px instead (:func:`fixed_margins`)
+and carry only the part of the template their trace types use (:meth:`Spec.figure`).
+
 Vocabulary: a *trace* is a plotly trace dict (``{"type": "scatter", ...}``); *panel* k ≥ 1
 is the k-th cell of a :func:`subplots` grid, numbered row by row as plotly's make_subplots.
 """
@@ -71,6 +76,16 @@ def _template(name: str) -> dict:
     return pio.templates[name].to_plotly_json()
 
 
+_UNUSED_LAYOUT = ("geo", "polar", "scene", "ternary")  # subplot kinds no Spec figure draws
+
+
+def _lean_template(name: str, kinds: set[str]) -> dict:
+    """The template ``name`` with the trace defaults of ``kinds`` only (7 kB → 2 kB a figure)."""
+    full = _template(name)
+    return {"data": {k: v for k, v in full["data"].items() if k in kinds},
+            "layout": {k: v for k, v in full["layout"].items() if k not in _UNUSED_LAYOUT}}
+
+
 class Spec:
     """A figure being assembled as plain dicts, with the few plotly methods the builders use."""
 
@@ -104,7 +119,9 @@ class Spec:
         """The ``go.Figure`` (made without validation; a template name becomes its dict)."""
         layout = dict(self.layout)
         if isinstance(layout.get("template"), str):
-            layout["template"] = _template(layout["template"])
+            frames = [t for f in self.frames or [] for t in f.get("data", [])]
+            kinds = {t.get("type", "scatter") for t in [*self.data, *frames]}
+            layout["template"] = _lean_template(layout["template"], kinds)
         return go.Figure(data=self.data, layout=layout, frames=self.frames, _validate=False)
 
 
@@ -117,6 +134,31 @@ def finish(fig: Spec, title: str, height: int = 420, subtitle: str = "") -> go.F
            margin={"l": 70, "r": 20, "t": 90 if subtitle else 70, "b": 60})
     fig.update_layout(own)
     return fig.figure()
+
+
+def fixed_margins(fig: Spec, height: int, top: int, bottom: int, left: int = 70,
+                  right: int = 20, legend_gap: int | None = None, legend: Mapping | None = None
+                  ) -> None:
+    """Fix the margins of ``fig`` in px (no automatic expansion, hence one drawing pass).
+
+    Args:
+        fig: the figure (its layout is updated).
+        height: the figure's height in px (to place a legend below the plot in px).
+        top, bottom, left, right: margins in px, large enough for the title, tick labels,
+            axis titles and a legend below the plot.
+        legend_gap: px between the bottom of the plot and the top of a legend below it
+            (room for tick labels and the axis title), or None to leave the legend alone.
+        legend: further legend properties.
+    """
+    fig.update_layout(margin={"t": top, "b": bottom, "l": left, "r": right,
+                              "autoexpand": False})
+    if legend_gap is not None:
+        plot = max(height - top - bottom, 1)
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left",
+                                  "y": -legend_gap / plot, "yanchor": "top",
+                                  **(legend or {})})
+    elif legend:
+        fig.update_layout(legend=dict(legend))
 
 
 def axis_names(k: int) -> tuple[str, str, str, str]:

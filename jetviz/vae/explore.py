@@ -116,6 +116,21 @@ def dimensionality_note(scan: Scan, beta: float, unit: str) -> str:
     return text
 
 
+def scan_reading(scan: Scan, beta: float, unit: str) -> str:
+    """The curves of the stored scan read at ``beta``, for a caption beside the β page's
+    KL-curves and dimensionality charts (which draw no β marker, so that they stay the same
+    at every slider step and the browser keeps them)."""
+    from jetviz.figures.beta import ACTIVE_KL, dim_name, format_beta
+
+    k = nearest_beta_index(scan.betas, beta)
+    kl = scan.kl[k]
+    active = [dim_name(int(i)) for i in np.argsort(-kl, kind="stable") if kl[i] > ACTIVE_KL]
+    return (f"At the slider's β = {format_beta(beta, unit)} (find it on the β axis): "
+            f"D1 = {scan.d1[k]:.2f}, D2 = {scan.d2[k]:.2f}; "
+            + (f"⟨KL_i⟩ above {ACTIVE_KL} nats in {', '.join(active)}." if active
+               else f"no dimension carries more than {ACTIVE_KL} nats."))
+
+
 @contextlib.contextmanager
 def one_thread():
     """Run small latency-bound torch work (a slider move) on one intra-op thread.

@@ -27,11 +27,11 @@ MARKER_X = """(title) => {
   }
   return null;
 }"""
-KL_CURVES = "KL of each latent dimension"
+EMD_CHART = "Reconstruction"  # the reconstruction-distance histogram marks β
 SLIDER = '[data-testid="stSlider"] input[type="range"]'  # the thumb (react-aria)
 
 
-def marker_x(page, title: str = KL_CURVES) -> float | None:
+def marker_x(page, title: str = EMD_CHART) -> float | None:
     """The β the chart titled ``title`` currently marks (None while it is not drawn)."""
     return page.evaluate(MARKER_X, title)
 
@@ -45,8 +45,8 @@ def move_beta_slider(page, key: str = "ArrowLeft", presses: int = 1) -> None:
 
 
 def wait_for_marker_change(page, old: float, timeout_ms: float = 60_000) -> float:
-    """Wait until the KL-curves marker leaves ``old``; return the new β."""
-    page.wait_for_function(f"(old) => ({MARKER_X})({KL_CURVES!r}) !== old", arg=old,
+    """Wait until the EMD histogram's marker leaves ``old``; return the new β."""
+    page.wait_for_function(f"(old) => ({MARKER_X})({EMD_CHART!r}) !== old", arg=old,
                            timeout=timeout_ms)
     return marker_x(page)
 
@@ -60,17 +60,16 @@ def vae_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_beta_slider_moves_the_charts_in_chromium(vae_env):
     with running_app(env=vae_env) as url, browser_page() as page:
         open_page(page, url, "β slider", timeout_ms=120_000)
-        page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
+        page.wait_for_function(f"() => ({MARKER_X})({EMD_CHART!r}) !== null", timeout=60_000)
         assert page.locator(EXCEPTION).count() == 0
         before = marker_x(page)
-        dims_before = marker_x(page, "Dimensionality")
-        assert dims_before == pytest.approx(before)
+        assert bars_beta(page) == pytest.approx(before, rel=6e-3)
         move_beta_slider(page, "ArrowLeft", 2)
         wait_for_marker_change(page, before)
         wait_for_app(page)  # each key press is a rerun: wait for the last one to finish
         after = marker_x(page)
         assert after < before  # two grid steps towards smaller β
-        assert marker_x(page, "Dimensionality") == pytest.approx(after)
+        assert bars_beta(page) == pytest.approx(after, rel=6e-3)
         assert page.locator(EXCEPTION).count() == 0
         for page_title in ("Latent walk", "Train a model"):
             open_page(page, url, page_title, timeout_ms=120_000)
@@ -86,9 +85,29 @@ SLIDER_TEXT = """() => {
 }"""
 
 
+# JavaScript: the title of the KL-bars chart ("KL per dimension at β = 33.5 GeV").
+BARS_TITLE = """() => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (text.startsWith('KL per dimension at β = ')) return text;
+  }
+  return null;
+}"""
+
+
 def slider_beta(page) -> float:
-    """The β the slider's thumb shows, as a number ("33.5 GeV" → 33.5, "2.5·10⁻⁵" → 2.5e-5)."""
-    text = page.evaluate(SLIDER_TEXT).split()[0]
+    """The β the slider's thumb shows, as a number."""
+    return parse_beta(page.evaluate(SLIDER_TEXT))
+
+
+def bars_beta(page) -> float:
+    """The β the KL-bars chart's title names, as a number."""
+    return parse_beta(page.evaluate(BARS_TITLE).split("β = ")[1])
+
+
+def parse_beta(shown: str) -> float:
+    """β as the page writes it, as a number ("33.5 GeV" → 33.5, "2.5·10⁻⁵" → 2.5e-5)."""
+    text = shown.split()[0]
     if "·10" in text:
         mantissa, exponent = text.split("·10")
         exponent = exponent.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
@@ -106,7 +125,7 @@ def choose_model(page, label: str, slider_label: str) -> None:
                        return l !== null && l.innerText.trim() === text; }""",
         arg=slider_label, timeout=120_000)
     wait_for_app(page, 120_000)
-    page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
+    page.wait_for_function(f"() => ({MARKER_X})({EMD_CHART!r}) !== null", timeout=60_000)
 
 
 def assert_slider_and_charts_agree(page) -> float:
@@ -114,14 +133,14 @@ def assert_slider_and_charts_agree(page) -> float:
     assert page.locator(EXCEPTION).count() == 0
     shown, marked = slider_beta(page), marker_x(page)
     assert shown == pytest.approx(marked, rel=6e-3), (shown, marked)  # 3 significant digits
-    assert marker_x(page, "Dimensionality") == pytest.approx(marked)
+    assert bars_beta(page) == pytest.approx(marked, rel=6e-3)
     return marked
 
 
 def test_beta_slider_and_charts_agree_across_model_switches_in_chromium(vae_env):
     with running_app(env=vae_env) as url, browser_page(1440, 900) as page:
         open_page(page, url, "β slider", timeout_ms=120_000)
-        page.wait_for_function(f"() => ({MARKER_X})({KL_CURVES!r}) !== null", timeout=60_000)
+        page.wait_for_function(f"() => ({MARKER_X})({EMD_CHART!r}) !== null", timeout=60_000)
         first = assert_slider_and_charts_agree(page)
         move_beta_slider(page, "ArrowLeft", 3)
         wait_for_marker_change(page, first)

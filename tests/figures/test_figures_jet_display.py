@@ -65,11 +65,12 @@ def test_the_data_and_jetclr_pages_draw_the_same_display():
     assert [t.name for t in both.data] == ["original (3)", "augmented (2)"]
 
 
-def test_jet_pairs_share_one_extent_and_scale():
+def test_jet_rows_share_one_extent_and_scale():
     jets = np.stack([JET, JET * [1, 0.5, 0.5]])
-    fig = jd.jet_pairs_figure(jets, np.stack([MASK, MASK]), jets[:, :3], "pairs")
-    sizerefs = {t.marker.sizeref for t in fig.data if t.name in ("original", "reconstruction")}
+    fig = jd.jet_row_figure(jets, np.stack([MASK, MASK]), "jets", extent=0.7)
+    sizerefs = {t.marker.sizeref for t in fig.data}
     assert len(sizerefs) == 1 and sizerefs.pop() == pytest.approx(2.0 / jd.PAIRS_MARKER_PX**2)
-    ranges = {tuple(fig.layout[f"xaxis{k if k > 1 else ''}"].range) for k in range(1, 5)}
-    assert len(ranges) == 1
-    assert [s.type for s in fig.layout.shapes].count("circle") == 4  # a cone per panel
+    ranges = {tuple(fig.layout[f"xaxis{k if k > 1 else ''}"].range) for k in range(1, 3)}
+    assert ranges == {(-0.7, 0.7)}
+    assert [s.type for s in fig.layout.shapes].count("circle") == 2  # a cone per panel
+    assert fig.layout.margin.autoexpand is False  # one drawing pass in the browser

@@ -94,26 +94,33 @@ def test_kl_at_beta_interpolates_in_log_beta():
 def test_emd_histogram_marks_beta_and_median():
     emd = np.random.default_rng(0).gamma(2.0, 5.0, 500)
     fig = fl.emd_histogram_figure(emd, beta=3.0)
-    assert fig.data[0].type == "histogram" and len(fig.data[0].x) == 500
+    bars = fig.data[0]  # binned on the server: 40 bars holding every distance
+    assert bars.type == "bar" and len(bars.x) == 40 and sum(bars.y) == 500
+    np.testing.assert_allclose(np.diff(bars.x), bars.width)  # adjacent bins
+    assert bars.x[0] - bars.width / 2 == pytest.approx(emd.min())
     assert list(_marker(fig)[0].x) == [3.0, 3.0]
     assert fig.data[2].x[0] == pytest.approx(np.median(emd))
     assert "GeV" in fig.layout.xaxis.title.text
 
 
-def test_jet_pairs_one_display_per_jet_and_role():
+def test_jet_rows_one_display_per_jet_padding_not_drawn():
     rng = np.random.default_rng(1)
     jets = np.abs(rng.normal(0, 0.1, (3, 10, 3)))
     masks = np.ones((3, 10), bool)
     masks[:, 7:] = False
     recon = np.abs(rng.normal(0, 0.1, (3, 16, 3)))
-    fig = jd.jet_pairs_figure(jets, masks, recon, "pairs", emd=np.ones(3))
-    originals = [t for t in fig.data if t.name == "original"]
-    rebuilt = [t for t in fig.data if t.name == "reconstruction"]
-    assert len(originals) == 3 and len(rebuilt) == 3
-    assert all(len(t.x) == 7 for t in originals)  # padding is not drawn
-    assert all(t.marker.sizemode == "area" for t in originals + rebuilt)
-    with pytest.raises(ValueError, match="as many reconstructions"):
-        jd.jet_pairs_figure(jets, masks, recon[:2], "pairs")
+    originals = jd.jet_row_figure(jets, masks, "jets", extent=0.5)
+    rebuilt = jd.jet_row_figure(recon, None, "rebuilt", extent=0.5, role="reconstructed",
+                                panel_titles=["a", "b", "c"])
+    assert [t.name for t in originals.data] == ["original"] * 3
+    assert [t.name for t in rebuilt.data] == ["reconstruction"] * 3
+    assert all(len(t.x) == 7 for t in originals.data)  # padding is not drawn
+    assert all(t.marker.sizemode == "area" for t in originals.data + rebuilt.data)
+    assert [a.text for a in rebuilt.layout.annotations] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="as many masks"):
+        jd.jet_row_figure(jets, masks[:2], "jets", extent=0.5)
+    with pytest.raises(ValueError, match="role"):
+        jd.jet_row_figure(jets, masks, "jets", extent=0.5, role="generated")
 
 
 def test_event_display_marker_area_proportional_to_pt():
@@ -218,26 +225,22 @@ def test_emd_histogram_axis_spans_the_data_when_beta_is_far_beyond_it():
     assert near.layout.xaxis.range[1] >= 30.0
 
 
-def test_jet_pairs_show_tick_values_on_the_outer_panels():
+def test_jet_rows_show_tick_values_on_the_outer_panels():
     rng = np.random.default_rng(1)
     jets = rng.normal(0, 0.1, (2, 5, 3))
     jets[..., 0] = 0.2
-    fig = jd.jet_pairs_figure(jets, np.ones((2, 5), bool), jets, "pairs")
+    fig = jd.jet_row_figure(jets, np.ones((2, 5), bool), "jets", extent=0.4)
     layout = fig.layout
-    assert layout.xaxis3.showticklabels and layout.xaxis4.showticklabels  # bottom row
-    assert layout.yaxis.showticklabels and layout.yaxis3.showticklabels  # first column
-    assert not layout.xaxis.showticklabels and not layout.yaxis2.showticklabels
+    assert layout.xaxis.showticklabels is not False and layout.xaxis2.showticklabels is not False
+    assert layout.yaxis.showticklabels and not layout.yaxis2.showticklabels  # first column
 
 
-def test_image_panels_scale_comes_from_the_true_image_and_panels_are_half_width():
-    from jetviz.figures.generation import image_panels
-
-    true = np.random.default_rng(2).random((10, 10)) / 100
-    images = {"true": true, "reconstructed": true * 3, "generated": true}
-    bright = image_panels({**images, "generated": true * 50}, 0.8, title="t")
-    dim = image_panels(images, 0.8, title="t")
-    assert bright.layout.coloraxis.cmax == dim.layout.coloraxis.cmax  # true jets keep colour
-    assert bright.layout.coloraxis.cmin == dim.layout.coloraxis.cmin
-    width = dim.layout.xaxis.domain[1] - dim.layout.xaxis.domain[0]
-    assert width > 0.4  # two panels per row
-    assert len([t for t in dim.data if t.type == "heatmap"]) == 4
+def test_scan_reading_names_the_curves_at_the_sliders_beta():
+    betas, kl, d1 = _scan()
+    scan = explore.Scan(betas, kl, np.zeros_like(d1), d1, 2 * d1)
+    text = explore.scan_reading(scan, float(betas[7]), "GeV")
+    assert f"β = {fl.format_beta(betas[7])}" in text
+    assert f"D1 = {d1[7]:.2f}, D2 = {2 * d1[7]:.2f}" in text
+    on = [fl.dim_name(i) for i in np.argsort(-kl[7], kind="stable") if kl[7, i] > fl.ACTIVE_KL]
+    assert text.endswith(f"in {', '.join(on)}.")
+    assert "no dimension" in explore.scan_reading(scan, float(betas[-1]), "GeV")  # all off

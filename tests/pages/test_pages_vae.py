@@ -67,7 +67,7 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
     assert not at.error, [e.value for e in at.error]
     figs = _figures(at)
     assert set(figs) >= {"beta_kl_bars", "beta_kl_curves", "beta_dimensionality",
-                         "beta_emd_hist", "beta_reconstructions"}
+                         "beta_emd_hist", "beta_jets", "beta_reconstructions"}
     at.toggle(key="beta_sweep_on").set_value(True).run()
     sweep = _figures(at)["beta_sweep"]
     assert len(sweep["frames"]) == FAST.scan_points  # one frame per β of the stored scan
@@ -75,9 +75,9 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
     assert curves["layout"]["xaxis"]["type"] == "log"
     assert "GeV" in curves["layout"]["xaxis"]["title"]["text"]
     assert len(at.latex) >= 2  # the loss and D1, D2
-    # 4 jets beside 4 reconstructions
-    names = [t.get("name") for t in figs["beta_reconstructions"]["data"]]
-    assert names.count("original") == 4 and names.count("reconstruction") == 4
+    # 4 jets above their 4 reconstructions
+    assert [t.get("name") for t in figs["beta_jets"]["data"]] == ["original"] * 4
+    assert [t.get("name") for t in figs["beta_reconstructions"]["data"]] == ["reconstruction"] * 4
     # D1 with its bootstrap band and the distinct directions; the floor stated in GeV
     dims = [t.get("name", "") for t in figs["beta_dimensionality"]["data"]]
     assert any("16–84 %" in n for n in dims) and any("distinct" in n for n in dims)
@@ -93,13 +93,21 @@ def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
     slider.set_value(0).run()
     assert not at.exception, at.exception
     after = _figures(at)
-    marker_before = _trace(before["beta_kl_curves"], "current β")["x"][0]
-    marker_after = _trace(after["beta_kl_curves"], "current β")["x"][0]
+    marker_before = _trace(before["beta_emd_hist"], "current β")["x"][0]
+    marker_after = _trace(after["beta_emd_hist"], "current β")["x"][0]
     assert marker_after < marker_before  # moved to the smallest β of the grid
-    assert _trace(after["beta_dimensionality"], "current β")["x"][0] == marker_after
+    # the scan's curves carry no marker: the same figures, which the browser keeps; a caption
+    # reads them at the slider's β
+    for key in ("beta_kl_curves", "beta_dimensionality"):
+        assert before[key] == after[key]
+        assert all(t.get("name") != "current β" for t in after[key]["data"])
+    reading = next(c.value for c in at.caption if c.value.startswith("At the slider's β"))
+    assert f"{marker_after:.3g} GeV" in reading and "D1 = " in reading
     assert before["beta_kl_bars"] != after["beta_kl_bars"]
     assert before["beta_emd_hist"]["data"][0]["x"] != after["beta_emd_hist"]["data"][0]["x"]
     assert before["beta_reconstructions"] != after["beta_reconstructions"]
+    # the jets do not depend on β: the same figure, which the browser keeps without redrawing
+    assert before["beta_jets"] == after["beta_jets"]
     # the sweep animation comes from the stored scan alone: unchanged by the slider
     assert before["beta_sweep"] == after["beta_sweep"]
 

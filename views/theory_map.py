@@ -148,8 +148,9 @@ rows = selected_rows(event)
 if rows.size:
     st.markdown(f"**{rows.size} selected points** ({rows.size * set_size:,} events).")
 else:
-    st.caption("Draw a box or lasso on the map to compare the selected events with the whole "
-               "sample; click one point to see its events and its nearest neighbours below.")
+    st.caption("Pick the box or lasso tool (top right of the map) and draw on the map to "
+               "compare the selected events with the whole sample; click one point to see its "
+               "events and its nearest neighbours below.")
 st.plotly_chart(selection_histograms(tmap.met[rows], tmap.met, tmap.j1_pt[rows], tmap.j1_pt))
 
 point = clicked_row("theorymap_point", len(xy))

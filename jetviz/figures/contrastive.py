@@ -122,7 +122,10 @@ def theory_map_figure(xy: np.ndarray, theory: np.ndarray, theories: Sequence[The
         ))
     layout(fig, title, 620, margin={"l": 70, "r": 10, "t": 60, "b": 60},
            xaxis_title=f"{axis} 1 (a.u.)", yaxis_title=f"{axis} 2 (a.u.)",
-           legend={"title": {"text": "theory"}, "itemsizing": "constant"}, dragmode="lasso")
+           legend={"title": {"text": "theory"}, "itemsizing": "constant"},
+           # zoom, not lasso: Streamlit turns a click into a one-point selection (the page
+           # shows that point) only outside the box and lasso tools, which the mode bar offers
+           dragmode="zoom")
     return fig
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_browser_theory_map import FIRST_POINT
+from tests.browser.test_browser_theory_map import VISIBLE_POINT
 from tests.pages.test_page_representations import tiny_run  # noqa: F401  (the module fixture)
 from tests.support_browser import (
     CHROMIUM,
@@ -48,11 +48,11 @@ def test_clicking_a_map_jet_shows_its_five_nearest_by_emd_in_chromium(tiny_run):
     with running_app(env=env) as url, browser_page(1440, 900) as page:
         open_page(page, url, "Jet representations", PAGE_TIMEOUT_MS)
         page.locator(".js-plotly-plot .nsewdrag").first.wait_for(timeout=60_000)
-        x, y = page.evaluate(FIRST_POINT)
+        x, y = page.evaluate(VISIBLE_POINT)
+        page.mouse.move(x, y)  # hover first: plotly picks the point under the cursor
         page.mouse.click(x, y)
-        page.get_by_text("Its 5 nearest jets of the map by exact EMD").first.wait_for(
-            timeout=60_000)
+        table = page.locator('[data-testid="stTable"]').filter(has_text="EMD [GeV]")
+        table.locator("tbody tr").nth(4).wait_for(timeout=120_000)
         wait_for_app(page)
         assert page.locator(EXCEPTION).count() == 0
-        table = page.locator('[data-testid="stTable"]').filter(has_text="EMD [GeV]")
         assert table.locator("tbody tr").count() == 5

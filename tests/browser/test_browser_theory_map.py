@@ -95,13 +95,21 @@ def test_box_and_lasso_selections_fill_the_histograms_in_chromium() -> None:
         assert int(box.split()[0]) > 0
 
 
-# JavaScript: the page coordinates of the map's first point (a click target).
-FIRST_POINT = """() => {
+# JavaScript: centre the first chart (the map) in the window and return the window
+# coordinates of a point of it that lies in view (a click target).
+VISIBLE_POINT = """() => {
   const div = document.querySelector('.js-plotly-plot');
-  const trace = div._fullData.find(t => t.x && t.x.length);
+  div.scrollIntoView({block: 'center'});
   const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
   const box = div.querySelector('.nsewdrag').getBoundingClientRect();
-  return [box.left + xa.d2p(trace.x[0]), box.top + ya.d2p(trace.y[0])];
+  for (const trace of div._fullData) {
+    for (let i = 0; i < (trace.x || []).length; i++) {
+      const x = box.left + xa.d2p(trace.x[i]), y = box.top + ya.d2p(trace.y[i]);
+      if (x > box.left + 5 && x < box.right - 5 && y > Math.max(box.top, 80) + 5
+          && y < Math.min(box.bottom, window.innerHeight) - 5) return [x, y];
+    }
+  }
+  return null;
 }"""
 
 
@@ -109,13 +117,15 @@ def test_clicking_a_point_shows_its_events_and_neighbours_in_chromium() -> None:
     with running_app() as url, browser_page(1440, 900) as page:
         open_page(page, url, "Theory map")
         page.locator(MAP_AREA).first.wait_for(timeout=60_000)
-        x, y = page.evaluate(FIRST_POINT)
+        x, y = page.evaluate(VISIBLE_POINT)
+        page.mouse.move(x, y)  # hover first: plotly picks the point under the cursor
         page.mouse.click(x, y)
         heading = page.get_by_text("nearest in the latent space").first
         heading.wait_for(timeout=60_000)
         wait_for_app(page)
         assert page.locator(EXCEPTION).count() == 0
         table = page.locator('[data-testid="stTable"]').filter(has_text="latent distance")
+        table.locator("tbody tr").nth(4).wait_for(timeout=60_000)
         assert table.locator("tbody tr").count() == 5
         heading.scroll_into_view_if_needed()
         page.screenshot(path="/tmp/theorymap_click.png", full_page=False)

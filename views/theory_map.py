@@ -162,34 +162,43 @@ if point is not None:
         return f"#{row} {theory_label(theories[int(tmap.theory[row])])}"
 
     st.subheader(f"The clicked {what} and its {len(near)} nearest in the latent space")
-    st.markdown(
-        f"**Point {_name(point)}**. Its neighbours are the points whose "
-        f"{tmap.latent.shape[1]}-D latent vectors lie closest (Euclidean distance, in the "
-        "encoder's units): the model's own notion of similar events, which the 2-D map keeps "
-        "only roughly. Same theory, or a theory of similar masses?")
-    st.table([{"point": _name(int(j)), "latent distance": f"{d:.3f}",
-               "mean MET [GeV]": f"{float(tmap.met[j].mean()):.0f}",
-               "mean pT,j1 [GeV]": f"{float(tmap.j1_pt[j].mean()):.0f}"}
-              for j, d in zip(near, dist, strict=True)])
     shown = first_events(info, tmap, [point, *near])
+    first = "" if set_size == 1 else " (the first of its set)"
+
+    def _panel(k: int, row: int, d: float | None) -> str:
+        label = theory_label(theories[int(tmap.theory[row])])
+        head = f"#{row}" + ("" if d is None else f": d = {d:.3f}")
+        return f"{head}<br>{label}" + ("" if shown is None or shown[1][k] else " (shuffled)")
+
+    left, right = st.columns([2, 3], gap="medium")
+    with right:
+        st.markdown(
+            f"**Point {_name(point)}**. Its neighbours are the points whose "
+            f"{tmap.latent.shape[1]}-D latent vectors lie closest (Euclidean distance, in the "
+            "encoder's units): the model's own notion of similar events, which the 2-D map "
+            "keeps only roughly. Same theory, or a theory of similar masses?")
+        st.table([{"point": _name(int(j)), "latent distance": f"{d:.3f}",
+                   "mean MET [GeV]": f"{float(tmap.met[j].mean()):.0f}",
+                   "mean pT,j1 [GeV]": f"{float(tmap.j1_pt[j].mean()):.0f}"}
+                  for j, d in zip(near, dist, strict=True)])
     if shown is None:
         st.info(f"The event file the maps were trained on ({info.get('events')}) is not here, "
                 "so the events cannot be drawn; the neighbours and distances above stand.")
     else:
         features, stored = shown
-        first = "" if set_size == 1 else " (the first of its set)"
-        titles = [_name(int(j)) + (f": d = {d:.3f}" if k else "")
-                  + ("" if stored[k] else ", shuffled: not stored")
-                  for k, (j, d) in enumerate(zip([point, *near], [0.0, *dist], strict=True))]
-        st.plotly_chart(event_panels(features[:1], titles[:1],
-                                     f"Clicked: {_name(point)}{first}", height=380),
-                        key="theorymap_point_display")
-        st.plotly_chart(event_panels(features[1:], titles[1:],
-                                     f"Its {len(near)} nearest points in the latent space{first}"),
-                        key="theorymap_point_neighbours")
+        with left:
+            st.plotly_chart(event_panels(features[:1], [_panel(0, point, None)],
+                                         f"Clicked{first}", height=420),
+                            key="theorymap_point_display")
+        st.plotly_chart(event_panels(features[1:], [
+            _panel(k + 1, int(j), float(d)) for k, (j, d) in enumerate(zip(near, dist,
+                                                                           strict=True))],
+            f"Its {len(near)} nearest points in the latent space{first}"),
+            key="theorymap_point_neighbours")
         st.caption("Transverse plane: each of the four leading jets is an arrow of length pT "
                    "along its φ (blue), the missing transverse momentum a dashed red arrow; "
-                   "hover for η and mass.")
+                   "hover for η and mass. Shuffled: the unphysical sample, whose events are "
+                   "not stored.")
     for column, j in zip(st.columns(max(len(near), 1)), near, strict=False):
         column.button(f"Open #{int(j)}", key=f"theorymap_open_{int(j)}",
                       on_click=st.session_state.update, kwargs={"theorymap_point": int(j)},

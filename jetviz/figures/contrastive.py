@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from jetviz.events import EVENT_FEATURES, Theory
-from jetviz.figures.style import layout
+from jetviz.figures.style import FONT_SIZE, layout
 
 BACKGROUND_COLOURS: dict[str, str] = {"qcd": "#7f7f7f", "ttbar": "#8c564b"}
 UNPHYSICAL_COLOUR = "#e7298a"
@@ -258,7 +258,8 @@ def event_panels(events: np.ndarray, titles: Sequence[str], title: str,
         fig.update_yaxes(range=[-reach, reach], scaleanchor=f"x{'' if e == 0 else e + 1}",
                          title_text="p<sub>y</sub> [GeV]" if e == 0 else None,
                          showticklabels=e == 0, row=1, col=e + 1)
-    layout(fig, title, height, margin={"l": 70, "r": 20, "t": 90, "b": 50})
+    layout(fig, title, height, margin={"l": 70, "r": 20, "t": 110, "b": 50})
+    fig.update_annotations(font_size=FONT_SIZE - 2)  # panel titles: two short lines each
     return fig
 
 

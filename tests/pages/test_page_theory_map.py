@@ -178,8 +178,7 @@ def test_clicking_a_point_shows_its_events_and_five_latent_neighbours(
     assert [int(p.split()[0][1:]) for p in table["point"]] == near.tolist()
     panels = chart(at, "theorymap_point_neighbours")
     titles = [a["text"] for a in panels["layout"]["annotations"]]
-    assert len(titles) == 5 and titles[0].startswith(f"#{near[0]} ")
-    assert titles[0].endswith(f"d = {dist[0]:.3f}")
+    assert len(titles) == 5 and titles[0].startswith(f"#{near[0]}: d = {dist[0]:.3f}<br>")
     # the clicked event's leading jet is an arrow of length pT along its φ
     event = load_events(events_path).features[tmap.event_index[2, 0]]
     arrow = chart(at, "theorymap_point_display")["data"][0]

@@ -119,7 +119,7 @@ else:
             st.plotly_chart(
                 neighbour_panels(near_jets.particles[near], near_jets.mask[near],
                                  near_jets.jets[near, 0], near_jets.radius,
-                                 [f"{_name(int(j))}: EMD {d:.1f} GeV"
+                                 [f"#{j} {names[int(arrays['labels'][j])]}: EMD {d:.1f} GeV"
                                   for j, d in zip(near, dist, strict=True)],
                                  f"Its {len(near)} nearest map jets (exact EMD, all "
                                  f"{len(near_jets):,} searched)", _colour(point)),

@@ -1,5 +1,6 @@
 """Streamlit side of the jet-representations page: cached loaders of the shipped JetCLR
-results and the augmentations of one jet.
+results, the augmentations of one jet, and the map's jets with their nearest neighbours by
+exact EMD (a clicked point).
 
 The shipped files live in checkpoints/jetclr/ (``$JETVIZ_JETCLR_DIR`` overrides it, for
 tests and other runs); they are made by ``jetviz jetclr ablation`` (see README). Everything
@@ -14,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from jetviz.emd.neighbours import nearest_by_emd
+from jetviz.errors import JetvizInputError
 from jetviz.jetclr import augment
 from jetviz.jetclr.checkpoint import (
     ABLATION,
@@ -23,7 +26,9 @@ from jetviz.jetclr.checkpoint import (
     load_results,
     results_stamp,
 )
+from jetviz.jets import JetSet
 from jetviz.paths import CHECKPOINTS
+from jetviz.serving import default_jets_path
 
 JETCLR_ENV = "JETVIZ_JETCLR_DIR"
 
@@ -74,3 +79,38 @@ def augmented_views(particles: np.ndarray, mask: np.ndarray, jet_pt: float, seed
                     radius: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """One jet under each panel's augmentations (cached): title -> (particles, mask)."""
     return augment.augmented_views(particles, mask, jet_pt, seed, radius)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the map's jets …")
+def _map_jets(directory: str, stamp: int, jets_path: str, jets_mtime: int) -> JetSet:
+    from jetviz.readers import load_jets
+
+    index = _map(directory, stamp)["index"]
+    jets = load_jets(jets_path)
+    if len(index) and int(index.max()) >= len(jets):
+        raise JetvizInputError(
+            f"{jets_path} holds {len(jets):,} jets but the JetCLR map refers to jet "
+            f"{int(index.max())}: the map was made from another file")
+    return jets.subset(index)
+
+
+def map_jets() -> JetSet:
+    """The jets of the shipped map, in map order (from the default jet file the encoder was
+    trained on; raises JetvizInputError if that file does not match the map)."""
+    directory, path = jetclr_dir(), default_jets_path()
+    return _map_jets(str(directory), results_stamp(directory), str(path),
+                     Path(path).stat().st_mtime_ns)
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding the 5 nearest jets by exact EMD …")
+def _map_neighbours(directory: str, stamp: int, jets_path: str,
+                    row: int) -> tuple[np.ndarray, np.ndarray]:
+    jets = map_jets()  # the jets of jets_path (part of the key)
+    return nearest_by_emd(jets, row, np.arange(len(jets)), k=5)
+
+
+def map_neighbours(row: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 5 map jets nearest to map jet ``row`` by exact EMD: (rows, EMDs in GeV)."""
+    directory = jetclr_dir()
+    return _map_neighbours(str(directory), results_stamp(directory), str(default_jets_path()),
+                           row)

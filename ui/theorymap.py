@@ -1,5 +1,6 @@
 """Streamlit side of the theory-map page: cached loaders of the shipped models and maps, the
-user's own events (upload or path) and their projection, and map selections.
+user's own events (upload or path) and their projection, map selections, and a clicked
+point's nearest neighbours in the latent space with the events they hold.
 
 Everything heavy is cached: summaries and maps with ``st.cache_data`` (keyed by directory and
 modification time), encoders and projectors with ``st.cache_resource``. The user's file is
@@ -22,7 +23,7 @@ import streamlit as st
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
 from jetviz.figures.contrastive import selected_map_rows
-from jetviz.paths import CHECKPOINTS
+from jetviz.paths import CHECKPOINTS, ROOT
 from jetviz.readers import MAX_EVENTS_DEFAULT, load_events
 from jetviz.serving import resolve_data_path
 from jetviz.theorymap.checkpoint import (
@@ -33,7 +34,13 @@ from jetviz.theorymap.checkpoint import (
     summary_stamp,
 )
 from jetviz.theorymap.features import Scaler
-from jetviz.theorymap.maps import MapProjector, Projection, TheoryMap, project_events
+from jetviz.theorymap.maps import (
+    MapProjector,
+    Projection,
+    TheoryMap,
+    nearest_in_latent,
+    project_events,
+)
 from jetviz.theorymap.maps import centroids as map_centroids
 from jetviz.theorymap.model import SetEncoder
 from jetviz.theorymap.train import accuracy_rows
@@ -114,6 +121,37 @@ def selected_rows(event: object) -> np.ndarray:
     except AttributeError:
         points = []
     return selected_map_rows(points)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _neighbours(directory: str, method: str, set_size: int, row: int,
+                stamp: int) -> tuple[np.ndarray, np.ndarray]:
+    return nearest_in_latent(_map(directory, method, set_size, stamp).latent, row, k=5)
+
+
+def map_neighbours(method: str, set_size: int, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 5 points of a stored map nearest to point ``row`` in the latent space: (rows,
+    Euclidean distances in latent units), nearest first (cached)."""
+    directory = checkpoint_dir()
+    return _neighbours(str(directory), method, set_size, row, summary_stamp(directory))
+
+
+@st.cache_resource(show_spinner="Reading the map's events…", max_entries=2)
+def _training_events(path: str, mtime_ns: int) -> EventSet:
+    return load_events(path)
+
+
+def training_events(summary: dict) -> EventSet | None:
+    """The event file the maps were trained on (the summary's ``events``, relative to the
+    repository), or None when it is not here (the maps store no event features)."""
+    path = Path(str(summary.get("events", "")))
+    path = path if path.is_absolute() else ROOT / path
+    if not path.is_file():
+        return None
+    try:
+        return _training_events(str(path), path.stat().st_mtime_ns)
+    except JetvizInputError:
+        return None
 
 
 # ------------------------------------------------------------------------- the user's events
@@ -214,3 +252,17 @@ def user_projection(method: str, set_size: int) -> Projection | None:
     directory = checkpoint_dir()
     return _projection(path, _mtime_of(path), label, str(directory), method,
                        set_size, summary_stamp(directory))
+
+
+def first_events(summary: dict, tmap: TheoryMap, rows: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The first event of each point's set, (K, 18) raw, and (K,) whether it is stored (the
+    unphysical sample's shuffled events are not); None when the event file is not here."""
+    events = training_events(summary)
+    if events is None:
+        return None
+    index = tmap.event_index[np.asarray(rows, dtype=int), 0]
+    stored = (index >= 0) & (index < len(events))
+    features = np.zeros((len(index), events.features.shape[1]), dtype=np.float32)
+    features[stored] = events.features[index[stored]]
+    return features, stored

@@ -4,7 +4,7 @@ top-vs-QCD linear probe beside the supervised ceiling and the talk's ablation.""
 import streamlit as st
 
 from jetviz.errors import JetvizInputError
-from jetviz.figures.data import class_label
+from jetviz.figures.data import class_label, event_display, neighbour_panels
 from jetviz.figures.jetclr import (
     augmentation_display,
     augmentation_extent,
@@ -13,8 +13,17 @@ from jetviz.figures.jetclr import (
 )
 from jetviz.figures.style import class_colour
 from jetviz.jetclr.report import ablation_rows, earlier_budget_note, ordered_curves, ordering_note
+from ui.clicks import clicked_row, remember_click
 from ui.data import jets_in_use, pick_random_jet
-from ui.jetclr import ablation_results, augmented_views, encoder_info, jetclr_dir, map_arrays
+from ui.jetclr import (
+    ablation_results,
+    augmented_views,
+    encoder_info,
+    jetclr_dir,
+    map_arrays,
+    map_jets,
+    map_neighbours,
+)
 from ui.share import share_link, share_view
 
 st.title("Jet representations (JetCLR)")
@@ -43,8 +52,10 @@ except JetvizInputError as err:
     missing = str(err)
 
 # ── the map ─────────────────────────────────────────────────────────────────────────────
-share_view("representations", ["clr_map_method", "clr_class", "clr_index", "clr_seed"],
+share_view("representations", ["clr_map_method", "clr_point", "clr_class", "clr_index",
+                                 "clr_seed"],
            allowed={"clr_map_method": ["UMAP", "PCA"],
+                    "clr_point": lambda v: isinstance(v, int) and v >= 0,
                     "clr_class": lambda v: isinstance(v, str),
                     "clr_index": lambda v: isinstance(v, int) and v >= 0,
                     "clr_seed": lambda v: isinstance(v, int) and 0 <= v <= 10_000})
@@ -66,11 +77,58 @@ else:
                            arrays["pt"], method,
                            f"JetCLR representation ({info['config']['encoder']['rep_dim']}-D) "
                            f"of {len(arrays['labels']):,} held-out jets, {method}"),
-        theme=None, key="clr_map")
+        theme=None, key="clr_map", on_select=remember_click("clr_map", "clr_point"),
+        selection_mode="points")
     st.caption(
         "The encoder was trained on top, gluon and light-quark jets without labels "
         "(all augmentations); W and Z jets were never seen in training. Every point is a jet "
-        "the encoder did not train on; colours are added afterwards. Hover for mass and pT.")
+        "the encoder did not train on; colours are added afterwards. Hover for mass and pT; "
+        "click a jet to see it and its 5 nearest jets of the map by exact EMD.")
+    point = clicked_row("clr_point", len(arrays["labels"]))
+    if point is not None:
+        try:
+            near_jets = map_jets()
+            near, dist = map_neighbours(point)
+        except (JetvizInputError, OSError) as err:
+            st.error(f"Cannot draw the clicked jet: {err}")
+        else:
+            def _colour(row: int) -> str:
+                label = int(arrays["labels"][row])
+                return class_colour(names[label], label)
+
+            def _name(row: int) -> str:
+                return f"#{row} {class_label(names[int(arrays['labels'][row])])}"
+
+            left, right = st.columns([2, 3], gap="medium")
+            with left:
+                st.plotly_chart(
+                    event_display(near_jets.particles[point], near_jets.mask[point],
+                                  float(near_jets.jets[point, 0]), near_jets.radius,
+                                  f"Clicked: map jet {_name(point)}", _colour(point)),
+                    theme=None, key="clr_point_display")
+            with right:
+                st.markdown(
+                    f"**Map jet {_name(point)}**: m = {float(arrays['mass'][point]):.1f} GeV, "
+                    f"pT = {float(arrays['pt'][point]):.0f} GeV. Its 5 nearest jets of the "
+                    "map by exact EMD — the pT (GeV) that must move, times the distance it "
+                    "moves in units of R, plus the difference in total pT — do they sit near "
+                    "it on the map, and are they of its class?")
+                st.table([{"jet": _name(int(j)), "EMD [GeV]": f"{d:.1f}",
+                           "mass [GeV]": f"{float(arrays['mass'][j]):.1f}"}
+                          for j, d in zip(near, dist, strict=True)])
+            st.plotly_chart(
+                neighbour_panels(near_jets.particles[near], near_jets.mask[near],
+                                 near_jets.jets[near, 0], near_jets.radius,
+                                 [f"#{j} {names[int(arrays['labels'][j])]}: EMD {d:.1f} GeV"
+                                  for j, d in zip(near, dist, strict=True)],
+                                 f"Its {len(near)} nearest map jets (exact EMD, all "
+                                 f"{len(near_jets):,} searched)", _colour(point)),
+                theme=None, key="clr_point_neighbours")
+            for column, j in zip(st.columns(max(len(near), 1)), near, strict=False):
+                column.button(f"Open {_name(int(j))}", key=f"clr_open_{int(j)}",
+                              on_click=st.session_state.update,
+                              kwargs={"clr_point": int(j)},
+                              help="Show this jet and its own nearest jets.")
 
 # ── the augmentations ───────────────────────────────────────────────────────────────────
 st.header("The augmentations, on one jet")

@@ -72,6 +72,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--kernel-widths", type=float, nargs="+", default=list(MmdConfig.kernel_widths),
                    help="σ of the Gaussian kernels of the MMD, in units of the jet pT (wider ones "
                         "see the high-mass tail)")
+    q.add_argument("--mmd-batch", type=int, default=MmdConfig.mmd_batch,
+                   help="generated and real masses per MMD² estimate (0: the batch of 256)")
+    q.add_argument("--lr-final", type=float, default=MmdConfig.lr_final_fraction,
+                   help="cosine decay of the learning rate to this fraction of --lr at the last "
+                        "step (1: constant)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     q.add_argument("--device", default=None,
                    help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
@@ -90,7 +95,8 @@ def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device
     record = tune_with_mass_mmd(
         args.gen, args.out, jets=jets, provenance={"command": command},
         config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed,
-                         kernel_widths=tuple(args.kernel_widths)),
+                         kernel_widths=tuple(args.kernel_widths), mmd_batch=args.mmd_batch,
+                         lr_final_fraction=args.lr_final),
         progress=report, device=device, resume=args.resume)
     if is_writer():
         print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))

@@ -1,8 +1,9 @@
 """Figures of the contrastive pages.
 
 Theory map (talk 003): ``theory_colours``, ``theory_map_figure``, ``selection_histograms``,
-``mass_plane_figure``. They take arrays already computed (``jetviz.theorymap.maps``) and a
-theory table, and return plotly figures.
+``mass_plane_figure``, ``event_panels`` (events in the transverse plane: a clicked point and
+its neighbours). They take arrays already computed (``jetviz.theorymap.maps``) and a theory
+table, and return plotly figures.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from jetviz.events import Theory
-from jetviz.figures.style import layout
+from jetviz.events import EVENT_FEATURES, Theory
+from jetviz.figures.style import FONT_SIZE, layout
 
 BACKGROUND_COLOURS: dict[str, str] = {"qcd": "#7f7f7f", "ttbar": "#8c564b"}
 UNPHYSICAL_COLOUR = "#e7298a"
@@ -121,7 +122,10 @@ def theory_map_figure(xy: np.ndarray, theory: np.ndarray, theories: Sequence[The
         ))
     layout(fig, title, 620, margin={"l": 70, "r": 10, "t": 60, "b": 60},
            xaxis_title=f"{axis} 1 (a.u.)", yaxis_title=f"{axis} 2 (a.u.)",
-           legend={"title": {"text": "theory"}, "itemsizing": "constant"}, dragmode="lasso")
+           legend={"title": {"text": "theory"}, "itemsizing": "constant"},
+           # zoom, not lasso: Streamlit turns a click into a one-point selection (the page
+           # shows that point) only outside the box and lasso tools, which the mode bar offers
+           dragmode="zoom")
     return fig
 
 
@@ -213,6 +217,52 @@ def mass_plane_figure(centroids: np.ndarray, theories: Sequence[Theory], *,
     return fig
 
 
+JET_COLOUR, MET_COLOUR = "#1f77b4", "#d62728"
+
+
+def event_panels(events: np.ndarray, titles: Sequence[str], title: str,
+                 height: int = 320) -> go.Figure:
+    """Events side by side in the transverse plane: each of the four leading jets an arrow of
+    length pT along its φ, the missing transverse momentum a dashed red arrow along φ_MET.
+
+    Args:
+        events: (K, 18) events in the order of ``jetviz.events.EVENT_FEATURES`` (raw GeV);
+            jets with pT = 0 (fewer than four in the event) are not drawn.
+        titles: one panel title per event.
+        title: the figure title.
+        height: figure height in px.
+
+    Returns:
+        K panels on one shared scale (the largest pT or MET of all of them).
+    """
+    events = np.asarray(events, dtype=np.float64).reshape(-1, len(EVENT_FEATURES))
+    k = max(len(events), 1)
+    fig = make_subplots(rows=1, cols=k, subplot_titles=list(titles), horizontal_spacing=0.03)
+    jets = events[:, :16].reshape(-1, 4, 4)  # (K, jet, (pT, η, φ, m))
+    reach = 1.15 * max(float(np.max(jets[..., 0], initial=0.0)),
+                       float(np.max(events[:, 16], initial=0.0)), 1.0)
+    for e, (event, four) in enumerate(zip(events, jets, strict=True)):
+        arrows = [(f"jet {j + 1}", pt, phi, f"η = {eta:.2f}<br>m = {m:.0f} GeV", JET_COLOUR,
+                   "solid") for j, (pt, eta, phi, m) in enumerate(four) if pt > 0]
+        arrows.append(("MET", event[16], event[17], "missing p<sub>T</sub>", MET_COLOUR, "dash"))
+        for name, pt, phi, extra, colour, dash in arrows:
+            x, y = pt * np.cos(phi), pt * np.sin(phi)
+            fig.add_trace(go.Scatter(
+                x=[0.0, x], y=[0.0, y], mode="lines+markers", showlegend=False,
+                line={"color": colour, "dash": dash, "width": 2},
+                marker={"size": [0, 9], "color": colour, "symbol": "circle"},
+                hovertemplate=(f"<b>{name}</b><br>p<sub>T</sub> = {pt:.0f} GeV<br>"
+                               f"φ = {phi:.2f}<br>{extra}<extra></extra>")), row=1, col=e + 1)
+        fig.update_xaxes(range=[-reach, reach], title_text="p<sub>x</sub> [GeV]", nticks=4,
+                         row=1, col=e + 1)
+        fig.update_yaxes(range=[-reach, reach], scaleanchor=f"x{'' if e == 0 else e + 1}",
+                         title_text="p<sub>y</sub> [GeV]" if e == 0 else None,
+                         showticklabels=e == 0, row=1, col=e + 1)
+    layout(fig, title, height, margin={"l": 70, "r": 20, "t": 110, "b": 50})
+    fig.update_annotations(font_size=FONT_SIZE - 2)  # panel titles: two short lines each
+    return fig
+
+
 def selected_map_rows(points: Sequence[dict]) -> np.ndarray:
     """Sorted unique map rows of the points of a selection on ``theory_map_figure``.
 
@@ -223,6 +273,13 @@ def selected_map_rows(points: Sequence[dict]) -> np.ndarray:
     """
     rows = [row for p in points if (row := _map_row(p)) is not None and row >= 0]
     return np.unique(np.asarray(rows, dtype=int))
+
+
+def clicked_map_row(points: Sequence[dict]) -> int | None:
+    """The map row of a click: the row of a selection of exactly one map point, else None
+    (a box or lasso over several points is not a click)."""
+    rows = selected_map_rows(points)
+    return int(rows[0]) if rows.size == 1 else None
 
 
 def _map_row(point: dict) -> int | None:

@@ -47,6 +47,9 @@ def representation_map(coords: np.ndarray, labels: np.ndarray, class_names: Sequ
         mass, pt: (N,) jet mass and pT [GeV] (shown on hover).
         method: "PCA" or "UMAP" (axis titles).
         title: the figure title.
+
+    Returns:
+        The figure; each point's ``customdata[0]`` is its row in ``coords`` (for clicks).
     """
     fig = go.Figure()
     for i, name in enumerate(class_names):
@@ -56,9 +59,11 @@ def representation_map(coords: np.ndarray, labels: np.ndarray, class_names: Sequ
         fig.add_trace(go.Scattergl(
             x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=_label(name),
             marker={"size": 5, "color": class_colour(name, i), "opacity": 0.6},
-            customdata=np.stack([mass[sel], pt[sel]], -1),
-            hovertemplate=(f"{_label(name)}<br>m = %{{customdata[0]:.1f}} GeV<br>"
-                           "p<sub>T</sub> = %{customdata[1]:.0f} GeV<extra></extra>")))
+            customdata=np.stack([np.flatnonzero(sel), mass[sel], pt[sel]], -1),
+            hovertemplate=(f"{_label(name)} (map jet #%{{customdata[0]:.0f}})<br>"
+                           "m = %{customdata[1]:.1f} GeV<br>"
+                           "p<sub>T</sub> = %{customdata[2]:.0f} GeV<br>"
+                           "click: the jet and its 5 nearest by EMD<extra></extra>")))
     fig.update_xaxes(title_text=f"{method} 1 (dimensionless)")
     fig.update_yaxes(title_text=f"{method} 2 (dimensionless)")
     layout(fig, title, 600, margin=_MARGIN,

@@ -32,6 +32,7 @@ from jetviz.generation.metrics import (
     UNITS,
     FeatureSet,
     Score,
+    concatenated,
     feature_set,
     split_real,
     truth_baseline,
@@ -99,11 +100,8 @@ def generated_chunk(gen: Generator, seed: int, index: int, size: int,
 
 def joined(chunks: Sequence[GeneratedChunk]) -> tuple[FeatureSet, np.ndarray]:
     """The chunks as one feature set, and their jet pT."""
-    sets = [c.features for c in chunks]
-    jet = {k: np.concatenate([s.jet[k] for s in sets]) for k in sets[0].jet}
-    features = FeatureSet(jet, np.concatenate([s.particles for s in sets]),
-                          np.concatenate([s.mask for s in sets]))
-    return features, np.concatenate([c.jet_pt for c in chunks])
+    return (concatenated([c.features for c in chunks]),
+            np.concatenate([c.jet_pt for c in chunks]))
 
 
 def batch_size_for(requested: int, truth: Truth, n_generated: int) -> int:

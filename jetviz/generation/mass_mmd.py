@@ -85,11 +85,18 @@ class MmdConfig:
     latent_pool: int = 20_000  # flow-prior latents drawn once and resampled from
     seed: int = 0  # batches, posterior noise and the latent pool
     kernel_widths: tuple[float, ...] = KERNEL_WIDTHS  # σ of the kernels, units of the jet pT
+    # generated and real masses per MMD² estimate (0: batch_size); the estimate's noise
+    # falls as 1/√n, and decoding a latent costs far less than a Sinkhorn reconstruction
+    mmd_batch: int = 0
+    lr_final_fraction: float = 1.0  # cosine decay of lr to this fraction at the last step
 
     def __post_init__(self) -> None:
-        if self.weight < 0 or self.steps < 1 or self.batch_size < 2 or self.latent_pool < 2:
-            raise JetvizInputError(f"MMD fine-tuning needs weight ≥ 0, steps ≥ 1, batch ≥ 2 "
-                                   f"and a pool ≥ 2 latents, got {self}")
+        if (self.weight < 0 or self.steps < 1 or self.batch_size < 2 or self.latent_pool < 2
+                or self.mmd_batch < 0 or self.mmd_batch == 1
+                or not 0 < self.lr_final_fraction <= 1):
+            raise JetvizInputError(f"MMD fine-tuning needs weight ≥ 0, steps ≥ 1, batch ≥ 2, "
+                                   f"a pool ≥ 2 latents, an MMD batch of 0 or ≥ 2 and a final "
+                                   f"lr fraction in (0, 1], got {self}")
         if not self.kernel_widths or min(self.kernel_widths) <= 0:
             raise JetvizInputError(f"MMD kernel widths must be > 0, got {self.kernel_widths}")
 
@@ -178,6 +185,10 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     for p in decoder_params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(decoder_params, lr=config.lr)
+    n_mmd = config.mmd_batch or config.batch_size
+    if n_mmd > min(len(pool), len(true_mass)):
+        raise JetvizInputError(f"MMD batch {n_mmd} exceeds the latent pool ({len(pool)}) or the "
+                               f"training jets ({len(true_mass)}); lower --mmd-batch")
     stepper = Stepper(opt, decoder_params, world=world)
     history: dict[str, list[float]] = {"recon": [], "mmd2": [], "loss": []}
     before, save_every = 0.0, save_every or SAVE_EVERY
@@ -186,6 +197,10 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     start = time.perf_counter()
     model.train()
     for step in range(len(history["loss"]), config.steps):
+        cosine = 0.5 * (1 + np.cos(np.pi * step / max(config.steps - 1, 1)))
+        for group in opt.param_groups:
+            group["lr"] = config.lr * (config.lr_final_fraction
+                                       + (1 - config.lr_final_fraction) * cosine)
         idx = shard(torch.from_numpy(rng.choice(len(x_all), config.batch_size, replace=False)),
                     rank, world)
         x, m, pt = x_all[idx], m_all[idx], pt_all[idx]
@@ -195,10 +210,10 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         recon = emd_sinkhorn(x, m, model.decode(z, log_beta), pt, model.config).square()
         recon = (recon / (2 * beta**2)).mean()
-        pick = shard(torch.from_numpy(rng.choice(len(pool), config.batch_size, replace=False)),
-                     rank, world)
-        m_gen = relative_mass(model.decode(pool[pick], log_beta)) * pool_scale[pick]
-        m_true = true_mass[shard(torch.from_numpy(rng.choice(len(true_mass), config.batch_size,
+        pick = shard(torch.from_numpy(rng.choice(len(pool), n_mmd, replace=False)), rank, world)
+        m_gen = (relative_mass(model.decode(pool[pick], log_beta_column(beta, len(pick), device)))
+                 * pool_scale[pick])
+        m_true = true_mass[shard(torch.from_numpy(rng.choice(len(true_mass), n_mmd,
                                                              replace=False)), rank, world)]
         mmd2 = mmd2_unbiased(m_gen, m_true, tuple(config.kernel_widths))
         loss = recon + config.weight * mmd2

@@ -182,3 +182,28 @@ def centroids(tmap: TheoryMap, projection: str = "umap") -> np.ndarray:
         if (tmap.theory == t).any():
             out[t] = xy[tmap.theory == t].mean(0)
     return out
+
+
+def nearest_in_latent(latent: np.ndarray, query: int, k: int = 5
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` map points nearest to point ``query`` in the latent space (itself excluded).
+
+    The distance is Euclidean between the encoder's latent vectors: what the contrastive loss
+    pulls together (same theory) and pushes a margin apart (different theories). The 2-D map
+    keeps neighbourhoods only roughly, so latent neighbours may sit apart on it.
+
+    Args:
+        latent: (P, D) latent vectors of the map's points.
+        query: row of the query point.
+        k: how many neighbours.
+
+    Returns:
+        (rows (k,), distances (k,) in latent units), nearest first; fewer if P ≤ k.
+    """
+    latent = np.asarray(latent, dtype=np.float64)
+    if not 0 <= query < len(latent):
+        raise JetvizInputError(f"point {query} is not on the map; pick one of 0…{len(latent) - 1}")
+    distance = np.linalg.norm(latent - latent[query], axis=1)
+    distance[query] = np.inf
+    order = np.argsort(distance, kind="stable")[:min(k, len(latent) - 1)]
+    return order, distance[order]

@@ -77,7 +77,10 @@ def test_box_and_lasso_selections_fill_the_histograms_in_chromium() -> None:
         before = page.evaluate(SELECTION_TRACES)
         assert before is not None and not any(n.startswith("selection") for n in before)
 
-        # lasso (the map's default drag mode): a triangle over the middle of the map
+        # lasso: pick the lasso tool in the map's mode bar (the default drag zooms, so that a
+        # click selects one point), then draw a triangle over the middle of the map
+        page.locator(".js-plotly-plot").first.hover()
+        page.locator('.js-plotly-plot [data-val="lasso"]').first.click()
         _drag(page, [(0.2, 0.2), (0.8, 0.3), (0.5, 0.85), (0.2, 0.2)])
         lasso, names = _selection_drawn(page)
         assert any(n.startswith("selection") for n in names), names
@@ -90,3 +93,39 @@ def test_box_and_lasso_selections_fill_the_histograms_in_chromium() -> None:
         assert any(n.startswith("selection") for n in names), names
         assert page.locator(EXCEPTION).count() == 0
         assert int(box.split()[0]) > 0
+
+
+# JavaScript: centre the first chart (the map) in the window and return the window
+# coordinates of a point of it that lies in view (a click target).
+VISIBLE_POINT = """() => {
+  const div = document.querySelector('.js-plotly-plot');
+  div.scrollIntoView({block: 'center'});
+  const xa = div._fullLayout.xaxis, ya = div._fullLayout.yaxis;
+  const box = div.querySelector('.nsewdrag').getBoundingClientRect();
+  for (const trace of div._fullData) {
+    for (let i = 0; i < (trace.x || []).length; i++) {
+      const x = box.left + xa.d2p(trace.x[i]), y = box.top + ya.d2p(trace.y[i]);
+      if (x > box.left + 5 && x < box.right - 5 && y > Math.max(box.top, 80) + 5
+          && y < Math.min(box.bottom, window.innerHeight) - 5) return [x, y];
+    }
+  }
+  return null;
+}"""
+
+
+def test_clicking_a_point_shows_its_events_and_neighbours_in_chromium() -> None:
+    with running_app() as url, browser_page(1440, 900) as page:
+        open_page(page, url, "Theory map")
+        page.locator(MAP_AREA).first.wait_for(timeout=60_000)
+        x, y = page.evaluate(VISIBLE_POINT)
+        page.mouse.move(x, y)  # hover first: plotly picks the point under the cursor
+        page.mouse.click(x, y)
+        heading = page.get_by_text("nearest in the latent space").first
+        heading.wait_for(timeout=60_000)
+        wait_for_app(page)
+        assert page.locator(EXCEPTION).count() == 0
+        table = page.locator('[data-testid="stTable"]').filter(has_text="latent distance")
+        table.locator("tbody tr").nth(4).wait_for(timeout=60_000)
+        assert table.locator("tbody tr").count() == 5
+        heading.scroll_into_view_if_needed()
+        page.screenshot(path="/tmp/theorymap_click.png", full_page=False)

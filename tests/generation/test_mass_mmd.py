@@ -74,3 +74,11 @@ def test_finetuning_moves_generated_masses_and_only_the_decoder(tmp_path) -> Non
         m_before = relative_mass(before.model.decode(z, beta).double())
         m_after = relative_mass(after.model.decode(z, beta).double())
     assert mmd2_unbiased(m_after, real) < mmd2_unbiased(m_before, real)
+
+
+def test_mmd_config_refuses_a_bad_mmd_batch_or_final_lr() -> None:
+    for bad in ({"mmd_batch": 1}, {"mmd_batch": -2}, {"lr_final_fraction": 0.0},
+                {"lr_final_fraction": 1.5}):
+        with pytest.raises(JetvizInputError, match="MMD fine-tuning needs"):
+            MmdConfig(**bad)
+    assert MmdConfig(mmd_batch=0).mmd_batch == 0  # 0: the training batch

@@ -23,13 +23,17 @@ from jetviz.generation.evaluation import (
 )
 from jetviz.generation.metrics import (
     PARTICLE_FEATURES,
+    FeatureSet,
     Score,
+    concatenated,
     feature_set,
     fixed_by_frame,
     mmd2,
+    random_splits,
     split_real,
     truth_baseline,
     w1,
+    w1_over_splits,
     w1_protocol,
 )
 from tests.conftest import make_jetset
@@ -203,3 +207,27 @@ def test_truth_halves_are_disjoint_and_cover_the_class():
 def test_beta_grid_stays_in_range_and_holds_the_generators_beta():
     assert beta_grid(1.0, 100.0, 7.0) == [1, 2, 5, 7.0, 10, 20, 50, 100]
     assert beta_grid(5.0, 20.0, 5.0) == [5, 10, 20]
+
+
+def _one_observable(values: np.ndarray) -> FeatureSet:
+    n = len(values)
+    return FeatureSet({"mass": values}, np.zeros((n, 1, 3)), np.ones((n, 1), bool))
+
+
+def test_w1_over_splits_medians_truth_and_a_shifted_generator():
+    rng = np.random.default_rng(5)
+    real = _one_observable(rng.normal(80.0, 5.0, 4000))
+    splits = random_splits(len(real), 9, np.random.default_rng(1))
+    assert all(len(np.intersect1d(a, b)) == 0 and len(a) + len(b) == 4000 for a, b in splits)
+    truth = w1_over_splits(real, splits, ("mass",), batch_size=1000,
+                           rng=np.random.default_rng(2))["mass"]
+    assert len(truth.values) == 9 and truth.low <= truth.median <= truth.high
+    assert 0 < truth.median < 1.0  # two draws of one Gaussian: W1 ~ σ/√n-ish, far below 5
+    shifted = _one_observable(rng.normal(83.0, 5.0, 2000))
+    gen = w1_over_splits(real, splits, ("mass",), batch_size=1000, rng=np.random.default_rng(2),
+                         generated=shifted)["mass"]
+    assert gen.median == pytest.approx(3.0, abs=0.4)  # a shift by c gives W1 ≈ |c|
+    both = concatenated([real, shifted])
+    assert len(both) == 6000 and both.jet["mass"][4000] == shifted.jet["mass"][0]
+    with pytest.raises(JetvizInputError, match="at least one split"):
+        random_splits(10, 0, np.random.default_rng(0))

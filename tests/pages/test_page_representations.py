@@ -3,15 +3,20 @@ real pipeline (``run_ablation`` with a few steps on synthetic jets)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from jetviz.emd.neighbours import nearest_by_emd
+from jetviz.figures.contrastive import clicked_map_row
 from jetviz.jetclr.ablation import run_ablation
 from jetviz.jetclr.checkpoint import load_map, load_results
 from jetviz.jetclr.model import EncoderConfig
 from jetviz.jetclr.train import TrainConfig
+from jetviz.readers import load_jets
 from jetviz.readers.store import write_jets
 from tests.conftest import make_jetset
 from tests.support_apptest import app_test, chart, charts
@@ -112,3 +117,45 @@ def test_ordering_note_reads_the_table():
     note = ordering_note(swapped)
     assert note.startswith("Unlike the talk: none (0.800) above translations (0.700).")
     assert "jet axis" in note  # the reason given for this swap
+
+
+def test_clicking_a_map_jet_shows_it_and_its_five_nearest_by_exact_emd(tiny_run, monkeypatch):
+    jets_path, out = tiny_run
+    at = _page(monkeypatch, jets_path, out)
+    assert not any("clr_point_display" in k for k in charts(at))  # nothing clicked yet
+    arrays = load_map(out / "all")
+    at.session_state["clr_point"] = 3  # what a click on map jet #3 stores (ui.clicks)
+    at.run()
+    assert not at.exception, at.exception
+    mine = load_jets(jets_path).subset(arrays["index"])
+    near, dist = nearest_by_emd(mine, 3, np.arange(len(mine)), k=5)
+    assert len(near) == 5 and 3 not in near and np.all(np.diff(dist) >= 0)
+    shown = at.table[0].value
+    assert shown["EMD [GeV]"].tolist() == [f"{d:.1f}" for d in dist]
+    assert [int(name.split()[0][1:]) for name in shown["jet"]] == near.tolist()
+    panels = chart(at, "clr_point_neighbours")
+    titles = [a["text"] for a in panels["layout"]["annotations"]]
+    assert titles == [f"#{j} {arrays['class_names'][arrays['labels'][j]]}: EMD {d:.1f} GeV"
+                      for j, d in zip(near, dist, strict=True)]
+    assert "#3" in chart(at, "clr_point_display")["layout"]["title"]["text"]
+    # "Open" follows a neighbour: it becomes the clicked jet
+    at.button(key=f"clr_open_{near[0]}").click().run()
+    assert at.session_state["clr_point"] == near[0]
+    assert at.table[0].value["jet"].iloc[0] != shown["jet"].iloc[0]
+
+
+def test_the_map_points_carry_their_row_for_clicks(tiny_run, monkeypatch):
+    at = _page(monkeypatch, *tiny_run)
+    rows = sorted(int(c[0]) for t in chart(at, "clr_map")["data"] for c in _custom(t))
+    assert rows == list(range(len(load_map(tiny_run[1] / "all")["labels"])))
+    assert clicked_map_row([{"customdata": {"0": 7, "1": 80.0, "2": 900.0}}]) == 7
+    assert clicked_map_row([{"customdata": [1]}, {"customdata": [2]}]) is None  # a box
+
+
+def _custom(trace: dict) -> np.ndarray:
+    """A trace's customdata as an (n, 3) array (plotly 6 sends typed arrays as base64)."""
+    custom = trace["customdata"]
+    if isinstance(custom, dict):
+        flat = np.frombuffer(base64.b64decode(custom["bdata"]), dtype=custom["dtype"])
+        return flat.reshape(-1, 3)
+    return np.asarray(custom)

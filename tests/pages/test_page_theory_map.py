@@ -9,9 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jetviz.readers import load_events
 from jetviz.readers.store import write_events
-from tests.support_apptest import app_test
-from tests.support_theorymap import make_events, tiny_theorymap
+from jetviz.theorymap.checkpoint import load_map
+from jetviz.theorymap.maps import nearest_in_latent
+from jetviz.theorymap.model import EncoderConfig
+from jetviz.theorymap.train import TrainConfig, run_training
+from tests.support_apptest import app_test, chart
+from tests.support_theorymap import cheap_reduce, make_events, tiny_theorymap
 
 PAGE = "views/theory_map.py"
 
@@ -139,3 +144,47 @@ def test_selected_rows_reads_customdata_as_plotly_sends_it() -> None:
     event = SimpleNamespace(selection=SimpleNamespace(points=points))
     assert selected_rows(event).tolist() == [7, 42]
     assert selected_rows(object()).size == 0
+
+
+@pytest.fixture(scope="module")
+def filed_theorymap(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny theory map trained on events read from a file (so it can draw them)."""
+    root = tmp_path_factory.mktemp("theorymap_filed")
+    write_events(root / "events.h5", make_events(60))
+    out = root / "theorymap"
+    run_training(load_events(root / "events.h5"), out, (1, 4),
+                 encoder=EncoderConfig(hidden=16), train=TrainConfig(steps=20, sets_per_theory=4),
+                 progress=False, reduce=cheap_reduce)
+    return root / "events.h5", out
+
+
+def test_clicking_a_point_shows_its_events_and_five_latent_neighbours(
+        monkeypatch: pytest.MonkeyPatch, filed_theorymap) -> None:
+    events_path, out = filed_theorymap
+    monkeypatch.setenv("JETVIZ_THEORYMAP_DIR", str(out))
+    at = app_test(monkeypatch)
+    at.switch_page(PAGE).run()
+    at.radio(key="theorymap_method").set_value("contrastive")
+    at.select_slider(key="theorymap_set_size").set_value(1).run()
+    assert len(at.table) == 1  # nothing clicked: no neighbour table
+    at.session_state["theorymap_point"] = 2  # what a click on point #2 stores (ui.clicks)
+    at.run()
+    assert not at.exception, at.exception
+    tmap = load_map(out, "contrastive", 1)
+    near, dist = nearest_in_latent(tmap.latent, 2, k=5)
+    assert len(near) == 5 and 2 not in near and np.all(np.diff(dist) >= 0)
+    table = at.table[1].value
+    assert table["latent distance"].tolist() == [f"{d:.3f}" for d in dist]
+    assert [int(p.split()[0][1:]) for p in table["point"]] == near.tolist()
+    panels = chart(at, "theorymap_point_neighbours")
+    titles = [a["text"] for a in panels["layout"]["annotations"]]
+    assert len(titles) == 5 and titles[0].startswith(f"#{near[0]}: d = {dist[0]:.3f}<br>")
+    # the clicked event's leading jet is an arrow of length pT along its φ
+    event = load_events(events_path).features[tmap.event_index[2, 0]]
+    arrow = chart(at, "theorymap_point_display")["data"][0]
+    assert _array(arrow["x"])[1] == pytest.approx(event[0] * np.cos(event[2]), rel=1e-5)
+    assert _array(arrow["y"])[1] == pytest.approx(event[0] * np.sin(event[2]), rel=1e-5)
+    at.button(key=f"theorymap_open_{near[0]}").click().run()
+    assert at.session_state["theorymap_point"] == near[0]
+    at.select_slider(key="theorymap_set_size").set_value(4).run()  # another map: forgotten
+    assert "theorymap_point" not in at.session_state and len(at.table) == 1

@@ -23,6 +23,7 @@ from jetviz.theorymap.maps import (
     MapProjector,
     build_map,
     centroids,
+    nearest_in_latent,
     project_events,
     project_sets,
 )
@@ -302,3 +303,13 @@ def test_legacy_flat_layout_converts_to_the_same_model_and_map(trained, tmp_path
     stored = load_map(old, "contrastive", 4)
     for name, values in map_arrays(tmap).items():
         np.testing.assert_array_equal(getattr(stored, name), values)
+
+
+def test_nearest_in_latent_is_euclidean_sorted_and_excludes_the_query() -> None:
+    latent = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 0.0], [0.0, -2.0], [10.0, 0.0]])
+    rows, dist = nearest_in_latent(latent, 0, k=3)
+    assert rows.tolist() == [2, 3, 1] and dist.tolist() == [1.0, 2.0, 5.0]
+    rows, _ = nearest_in_latent(latent, 4, k=10)  # at most P − 1 neighbours
+    assert len(rows) == 4 and 4 not in rows
+    with pytest.raises(JetvizInputError, match="not on the map"):
+        nearest_in_latent(latent, 5)

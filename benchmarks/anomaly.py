@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly.data import images_from_particles, test_start
+from jetviz.anomaly.data import model_images, test_start
 from jetviz.anomaly.evaluate import (
     PAPER_AUC,
     PAPER_NOTE,
@@ -97,8 +97,7 @@ def speed(models: Path, jets, repeats: int) -> None:
         t_img, t_all, t_ref = [], [], []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            images = images_from_particles(particles, mask, model.config.n_pixels, jets.radius,
-                                           model.config.flip)
+            images = model_images(particles, mask, model.config, jets.radius)
             t1 = time.perf_counter()
             score_images(model, images)
             t2 = time.perf_counter()

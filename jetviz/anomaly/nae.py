@@ -196,3 +196,28 @@ def nae_loss(e_data: torch.Tensor, e_model: torch.Tensor, temperature: float = 1
 def weight_norm(model: torch.nn.Module) -> torch.Tensor:
     """Σ w² over all parameters (the paper's L2 regulariser)."""
     return sum(p.pow(2).sum() for p in model.parameters())
+
+
+def gradient_alignment(model: ConvAE, x_data: torch.Tensor, x_neg: torch.Tensor) -> dict:
+    """How the two terms of the NAE loss pull on the weights θ: a diagnostic.
+
+    The loss gradient is g_data − g_neg with g = ∇_θ⟨E⟩ over training jets and negatives.
+    When cos(g_data, g_neg) is near 1 the terms nearly cancel: raising the negatives' energy
+    raises the data's alike, and the NAE phase barely moves the model.
+
+    Returns:
+        {"e_data", "e_neg": mean energies, "g_data", "g_neg": the gradient norms,
+         "cos": their cosine}.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def grad(x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        e = model.energy(x).mean()
+        grads = torch.autograd.grad(e, params)
+        return float(e.detach()), torch.cat([g.flatten() for g in grads])
+
+    e_data, g_data = grad(x_data)
+    e_neg, g_neg = grad(x_neg)
+    cos = torch.nn.functional.cosine_similarity(g_data, g_neg, dim=0)
+    return {"e_data": e_data, "e_neg": e_neg, "g_data": float(g_data.norm()),
+            "g_neg": float(g_neg.norm()), "cos": float(cos)}

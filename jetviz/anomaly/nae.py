@@ -38,13 +38,16 @@ from jetviz.errors import JetvizInputError
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Langevin settings of the negative-sample chains (the paper's values in brackets).
+    """Langevin settings of the negative-sample chains (the paper's code in brackets: its
+    shipped configs pretrained/gf1_convae_zdim3_{toptag,qcdtag}/jet_test.yml, QCD- and
+    top-trained, in heidelberg-hepml/normalized-autoencoders).
 
     Attributes:
-        z_steps, z_step_size, z_noise, z_clip: latent chain steps [30], λ_z [50–100 with a
-            clip of 0.01, i.e. moves ≤ 0.5–1], σ_z [0.01–0.05], gradient-norm clip [0.01].
-        x_steps, x_step_size, x_noise, x_clip: the same for the pixel chain [30, 50–100,
-            10⁻⁴, 0.01].
+        z_steps, z_step_size, z_noise, z_clip: latent chain steps [30], λ_z [50 QCD-trained,
+            0.1 top-trained], σ_z [0.01, 0.05], gradient-norm clip [0.01].
+        x_steps, x_step_size, x_noise, x_clip: the same for the pixel chain [30, 50 / 100,
+            10⁻⁴, 0.01; that code clips the pixel gradient per image row and adds a
+            Metropolis–Hastings accept step to both chains, neither done here].
         buffer_size: latent points kept for restarts [10,000].
         replay_ratio: fraction of chains restarted from the buffer [0.95].
         x_normalise: after every pixel step, divide the image by its sum, so negatives live

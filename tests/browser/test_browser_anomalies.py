@@ -40,7 +40,7 @@ def test_anomalies_page_draws_its_score_histogram_in_chromium(tiny_models):  # n
         assert hist.locator(".scatterlayer .trace").count() >= 8  # 4 histograms + 4 strips
         assert hist.locator(".point").count() > 20  # the clickable jets are drawn
         # the Images picker: the blurred set draws its own histogram, without an exception
-        page.get_by_text("blurred (σ = 1 pixel)").click()
+        page.get_by_role("radiogroup", name="Images").get_by_text("blurred (σ = 1 pixel)").click()
         page.wait_for_function(
             "[...document.querySelectorAll('.caption, [data-testid=stCaptionContainer]')]"
             ".some(e => e.innerText.includes('smoothed by a Gaussian'))", timeout=60_000)

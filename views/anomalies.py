@@ -168,7 +168,6 @@ st.caption(f"Ours: test jets of the embedded default file — the first {n_train
            f"direction, as the paper's trainer monitors it on a signal validation sample), "
            f"jets {start:,} onwards are scored here, for AE and NAE alike. Training took "
            f"{record.get('minutes', 0):.1f} min for this model on a shared CPU; commands in "
-           f"README. On blurred images the top-trained AE no longer calls QCD normal (the "
-           "complexity bias is a property of sparse pixel images), and the NAE's Markov chains "
-           "reach the data's energy, which they do not on sharp images trained on QCD. "
+           f"README. Trained on QCD, the NAE's negative samples stay far below the data's "
+           "energy on sharp images and get much closer on blurred ones (README, *Anomalies*). "
            f"{PAPER_NOTE.capitalize()}.")

@@ -169,5 +169,6 @@ st.caption(f"Ours: test jets of the embedded default file — the first {n_train
            f"jets {start:,} onwards are scored here, for AE and NAE alike. Training took "
            f"{record.get('minutes', 0):.1f} min for this model on a shared CPU; commands in "
            f"README. Trained on QCD, the NAE's negative samples stay far below the data's "
-           "energy on sharp images and get much closer on blurred ones (README, *Anomalies*). "
+           "energy on sharp images and the NAE does not beat the AE; on blurred images they "
+           "reach it and it does (README, *Anomalies*). "
            f"{PAPER_NOTE.capitalize()}.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
@@ -23,12 +24,14 @@ CHUNK = 4096  # jets per image chunk: bounds the float64 scratch of jet_images t
 
 
 def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixels: int = 40,
-                          radius: float = 0.8, flip: str = "half-plane") -> np.ndarray:
+                          radius: float = 0.8, flip: str = "half-plane", smooth: float = 0.0
+                          ) -> np.ndarray:
     """Preprocessed, pT-normalised jet images (N, 1, n, n) float32.
 
     Centre, rotate and flip each jet (:func:`jetviz.physics.frame.preprocess` with the flip
     rule ``flip``, the model's ``AEConfig.flip``), histogram its
-    ptrel over [−R, R]² (:func:`jetviz.physics.images.jet_images`), divide by the image sum.
+    ptrel over [−R, R]² (:func:`jetviz.physics.images.jet_images`), optionally blur it with a
+    Gaussian of ``smooth`` pixels (pT blurred past the edge is dropped), divide by the sum.
 
     Args:
         particles: (N, P, 3) (ptrel, etarel, phirel).
@@ -36,6 +39,7 @@ def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixe
         n_pixels: pixels per side (the paper uses 40).
         radius: half-width R of the image in η and φ.
         flip: the frame's flip rule (``jetviz.physics.frame.FLIPS``).
+        smooth: Gaussian σ in pixels (0: none; the model's ``AEConfig.smooth``).
     """
     particles = np.asarray(particles)
     if particles.ndim != 3 or particles.shape[-1] != 3:
@@ -46,9 +50,18 @@ def images_from_particles(particles: np.ndarray, mask: np.ndarray | None, n_pixe
         m = None if mask is None else mask[part]
         moved, _ = preprocess(particles[part], m, flip=flip)
         img = jet_images(moved, m, n_pixels=n_pixels, R=radius)
+        if smooth > 0:
+            img = gaussian_filter(img, sigma=(0, smooth, smooth), mode="constant")
         total = img.sum(axis=(1, 2), keepdims=True)
         out[part, 0] = img / np.where(total > 0, total, 1.0)  # empty image stays zero
     return out
+
+
+def model_images(particles: np.ndarray, mask: np.ndarray | None, config, radius: float = 0.8
+                 ) -> np.ndarray:
+    """The images a model with ``config`` (an ``AEConfig``) reads: its size, flip, smoothing."""
+    return images_from_particles(particles, mask, config.n_pixels, radius, config.flip,
+                                 config.smooth)
 
 
 @dataclass(frozen=True)

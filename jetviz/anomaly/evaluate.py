@@ -17,7 +17,7 @@ from jetviz.anomaly.checkpoint import load
 from jetviz.anomaly.data import (
     background_classes,
     held_out_indices,
-    images_from_particles,
+    model_images,
     test_start,
 )
 from jetviz.anomaly.fast import FastScorer
@@ -29,17 +29,23 @@ GROUPS: dict[str, tuple[str, ...]] = {"QCD": ("g", "q"), "top": ("t",), "W": ("w
 BACKGROUND_GROUP = {"qcd": "QCD", "top": "top"}
 OPPOSITE_GROUP = {"qcd": "top", "top": "QCD"}  # the signal of the talk's two directions
 
-# The paper's published AUCs (arXiv:2206.14225) for the rows of our table. We could not read
-# the paper's results table from the stored copies available to us (only its abstract and
-# introduction were reachable), so no number is quoted: None means "not found", never a guess.
+# The paper's published AUCs (arXiv:2206.14225) for the rows of our table. Its results table
+# could not be read from any stored source: the stored ar5iv copy
+# (ar5iv.labs.arxiv.org/html/2206.14225) returns only its opening (abstract, start of the
+# introduction); scipost.org/SciPostPhysCore.6.4.074 and scipost.org/submissions/2206.14225v2
+# only the abstract and submission notes; the code and issue indices hold no LaTeX source;
+# the authors' repository (heidelberg-hepml/normalized-autoencoders: README, configs,
+# pretrained/*/jet_test.yml) and talk 002's slides state no AUC. None = "not found", never a
+# guess.
 PAPER_AUC: dict[tuple[str, str, str], float | None] = {
     ("ae", "qcd", "top"): None,
     ("nae", "qcd", "top"): None,
     ("ae", "top", "QCD"): None,
     ("nae", "top", "QCD"): None,
 }
-PAPER_NOTE = ("paper values not found: the results table of arXiv:2206.14225 could not be "
-              "read from the sources available here, so none is quoted")
+PAPER_NOTE = ("paper values not found: the results table of arXiv:2206.14225 is in none of the "
+              "stored sources (ar5iv and SciPost copies give only the abstract and opening; "
+              "the authors' code repository and talk 002 state no AUC), so none is quoted")
 
 
 @torch.inference_mode()
@@ -64,8 +70,7 @@ def score_images(model: ConvAE, images: np.ndarray | torch.Tensor, batch: int = 
 def score_jets(model: ConvAE, particles: np.ndarray, mask: np.ndarray | None,
                radius: float = 0.8) -> np.ndarray:
     """Anomaly scores of jets (N, P, 3): image them as the model's training jets, then score."""
-    return score_images(model, images_from_particles(particles, mask, model.config.n_pixels,
-                                                     radius, model.config.flip))
+    return score_images(model, model_images(particles, mask, model.config, radius))
 
 
 def signal_groups(background: str, class_names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -17,7 +17,7 @@ import torch
 
 from jetviz import checkpoints, roc
 from jetviz.anomaly.checkpoint import KIND, load_samples
-from jetviz.anomaly.data import held_out_indices, images_from_particles, test_start
+from jetviz.anomaly.data import held_out_indices, model_images, test_start
 from jetviz.anomaly.evaluate import GROUPS, score_images
 from jetviz.anomaly.model import ConvAE
 from jetviz.errors import JetvizInputError
@@ -84,8 +84,7 @@ def score_file(model: ConvAE, train_config: dict, record: dict, jets: JetSet,
     mean input and reconstructed image of each group."""
     held = trained_on(file_path, len(jets), record)
     index = held_out_indices(jets, test_start(train_config)) if held else np.arange(len(jets))
-    images = images_from_particles(jets.particles[index], jets.mask[index],
-                                   model.config.n_pixels, jets.radius, model.config.flip)
+    images = model_images(jets.particles[index], jets.mask[index], model.config, jets.radius)
     scores = score_images(model, images)
     labels = jets.labels[index]
     groups, mean_in, mean_out = {}, {}, {}
@@ -107,8 +106,8 @@ def jet_and_reconstruction(model: ConvAE, jets: JetSet, jet: int
     """One jet's (n, n) image, its reconstruction and its energy."""
     if not 0 <= jet < len(jets):
         raise JetvizInputError(f"jet {jet} is not in the set of {len(jets)} jets")
-    image = images_from_particles(jets.particles[jet:jet + 1], jets.mask[jet:jet + 1],
-                                  model.config.n_pixels, jets.radius, model.config.flip)
+    image = model_images(jets.particles[jet:jet + 1], jets.mask[jet:jet + 1], model.config,
+                         jets.radius)
     x = torch.from_numpy(image)
     return image[0, 0], model(x).numpy()[0, 0], float(model.energy(x)[0])
 

@@ -36,6 +36,10 @@ class AEConfig:
             which keeps the NAE's energy landscape smooth for the Langevin chains).
         flip: the flip rule of the jets' frame (``jetviz.physics.frame.FLIPS``): the jet-image
             "half-plane" rule, with which the complexity bias shows (see that module).
+        smooth: Gaussian blur of the input images, σ in pixels (0: none). The paper's code
+            blurs its images (heidelberg-hepml/normalized-autoencoders: the
+            ``GaussianFilter`` transform; its shipped models are named ``gf1_…``, σ = 1);
+            0 is the default so models saved before this field read as they were trained.
     """
 
     n_pixels: int = 40
@@ -45,6 +49,7 @@ class AEConfig:
     spherical: bool = True
     spectral_norm: bool = True
     flip: str = "half-plane"
+    smooth: float = 0.0
 
     def __post_init__(self) -> None:
         if self.n_pixels < 8 or self.n_pixels % 4:
@@ -52,6 +57,8 @@ class AEConfig:
                                    f"{self.n_pixels}")
         if self.latent_dim < 1 or self.hidden < 1 or min(self.channels) < 1:
             raise JetvizInputError("latent_dim, hidden and channels must be positive")
+        if not 0 <= self.smooth <= self.n_pixels / 4:
+            raise JetvizInputError(f"smooth must be in [0, n_pixels/4] pixels, got {self.smooth}")
         if self.flip not in FLIPS:
             raise JetvizInputError(f"flip rule {self.flip!r}: expected one of {FLIPS}")
 

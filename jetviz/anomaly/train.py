@@ -27,7 +27,7 @@ import torch
 
 from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly.data import background_classes, images_from_particles, split_jets
+from jetviz.anomaly.data import background_classes, model_images, split_jets
 from jetviz.anomaly.evaluate import OPPOSITE_GROUP, evaluate_checkpoint
 from jetviz.anomaly.model import AEConfig, ConvAE, build_model
 from jetviz.anomaly.nae import (
@@ -146,9 +146,8 @@ def _training_images(jets: JetSet, cfg: TrainConfig, model_config: AEConfig,
     if cfg.n_val >= len(order) // 2:
         raise JetvizInputError(f"n_val = {cfg.n_val} leaves too few training jets "
                                f"({len(order)} in all)")
-    images = torch.from_numpy(images_from_particles(
-        jets.particles[order], jets.mask[order], model_config.n_pixels, jets.radius,
-        model_config.flip))
+    images = torch.from_numpy(model_images(jets.particles[order], jets.mask[order],
+                                           model_config, jets.radius))
     data = {"source": str(jets.source), "file_name": Path(str(jets.source)).name,
             "n_jets": len(jets), "n_train_per_class": cfg.n_train,
             "n_fit": len(order) - cfg.n_val, "n_val": cfg.n_val,

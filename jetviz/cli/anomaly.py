@@ -48,6 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "are then pT-normalised like the data)")
     t.add_argument("--gamma", type=float, default=1.0, help="weight of ⟨E²⟩ of negatives")
     t.add_argument("--latent-dim", type=int, default=3, help="bottleneck dimensions")
+    t.add_argument("--smooth", type=float, default=0.0,
+                   help="Gaussian blur of the jet images, σ in pixels (0: none, the shipped "
+                        "models); the paper's code blurs with σ = 1 (models named gf1_…)")
     t.add_argument("--flip", choices=("half-plane", "moment"), default="half-plane",
                    help="flip rule of the jet images' frame (jetviz.physics.frame): half-plane "
                         "(harder side positive, the jet-image convention) or moment")
@@ -119,7 +122,8 @@ def _train(args: argparse.Namespace) -> int:
         cfg = replace(stored, max_minutes=args.max_minutes,
                       **{k: getattr(cfg, k) for k, v in given.items() if v})
     model_config = AEConfig(latent_dim=args.latent_dim,
-                            spectral_norm=not args.no_spectral_norm, flip=args.flip)
+                            spectral_norm=not args.no_spectral_norm, flip=args.flip,
+                            smooth=args.smooth)
     command = "jetviz anomaly " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if len(sys.argv) > 2 and sys.argv[1] == "anomaly" else "jetviz anomaly train (API)"
     torch_seed(args.seed)

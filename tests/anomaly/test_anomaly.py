@@ -11,11 +11,12 @@ import torch
 
 from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly.data import images_from_particles, split_jets
+from jetviz.anomaly.data import images_from_particles, model_images, split_jets
 from jetviz.anomaly.model import AEConfig, ConvAE
 from jetviz.anomaly.nae import (
     ReplayBuffer,
     SamplerConfig,
+    gradient_alignment,
     langevin,
     nae_loss,
     sample_negatives,
@@ -56,6 +57,22 @@ def test_nae_loss_gradient_matches_finite_differences():
                 down = float(loss())
                 flat[i] = old
             assert (up - down) / (2 * h) == pytest.approx(float(gflat[i]), rel=1e-5, abs=1e-9)
+
+
+def test_gradient_alignment_is_one_for_the_same_jets_and_splits_the_loss_gradient():
+    model = _tiny_model(2)
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(6, 1, 8, 8, generator=gen, dtype=torch.float64)
+    y = torch.rand(6, 1, 8, 8, generator=gen, dtype=torch.float64) ** 3
+    same = gradient_alignment(model, x, x)
+    assert same["cos"] == pytest.approx(1.0) and same["g_data"] == pytest.approx(same["g_neg"])
+    d = gradient_alignment(model, x, y)
+    # |∇(⟨E⟩_data − ⟨E⟩_neg)|² = g_d² + g_n² − 2 g_d g_n cos: the loss's own gradient
+    loss = model.energy(x).mean() - model.energy(y).mean()
+    g = torch.cat([t.flatten() for t in torch.autograd.grad(loss, list(model.parameters()))])
+    expected = d["g_data"] ** 2 + d["g_neg"] ** 2 - 2 * d["g_data"] * d["g_neg"] * d["cos"]
+    assert float(g.norm() ** 2) == pytest.approx(expected, rel=1e-9)
+    assert d["e_data"] == pytest.approx(float(model.energy(x).mean().detach()))
 
 
 def test_nae_loss_is_data_minus_model_energy():
@@ -150,6 +167,27 @@ def test_images_follow_the_models_flip_rule():
     assert AEConfig().flip == "half-plane"
     with pytest.raises(JetvizInputError, match="flip rule"):
         AEConfig(flip="upright")
+
+
+def test_smoothing_keeps_the_sum_and_centroid_and_adds_sigma_squared_to_the_spread():
+    rng = np.random.default_rng(3)  # particles well inside ±R: no pT blurred past the edge
+    particles = np.stack([rng.uniform(0.01, 1, (10, 8)), rng.uniform(-0.3, 0.3, (10, 8)),
+                          rng.uniform(-0.3, 0.3, (10, 8))], axis=-1)
+    sharp = images_from_particles(particles, None, n_pixels=40)
+    sigma = 1.5
+    blurred = model_images(particles, None, AEConfig(smooth=sigma))
+    assert np.allclose(blurred.sum((1, 2, 3)), 1.0, atol=1e-5)
+    grid = np.arange(40.0)
+    for other in (2, 1):  # pT per η row, per φ column: mean unchanged, variance + σ² (px²)
+        p_sharp, p_blur = sharp[:, 0].sum(other), blurred[:, 0].sum(other)
+        m_sharp, m_blur = p_sharp @ grid, p_blur @ grid
+        assert np.allclose(m_sharp, m_blur, atol=1e-3)
+        v_sharp = p_sharp @ grid**2 - m_sharp**2
+        v_blur = p_blur @ grid**2 - m_blur**2
+        assert np.allclose(v_blur - v_sharp, sigma**2, atol=0.02)
+    assert np.array_equal(model_images(particles, None, AEConfig()), sharp)  # smooth 0
+    with pytest.raises(JetvizInputError, match="smooth"):
+        AEConfig(smooth=-1.0)
 
 
 def test_split_holds_out_every_class_past_n_train():

@@ -39,3 +39,12 @@ def test_anomalies_page_draws_its_score_histogram_in_chromium(tiny_models):  # n
         hist = plots.filter(has_text="reconstruction error per jet").first
         assert hist.locator(".scatterlayer .trace").count() >= 8  # 4 histograms + 4 strips
         assert hist.locator(".point").count() > 20  # the clickable jets are drawn
+        # the Images picker: the blurred set draws its own histogram, without an exception
+        page.get_by_role("radiogroup", name="Images").get_by_text("blurred (σ = 1 pixel)").click()
+        page.wait_for_function(
+            "[...document.querySelectorAll('.caption, [data-testid=stCaptionContainer]')]"
+            ".some(e => e.innerText.includes('smoothed by a Gaussian'))", timeout=60_000)
+        assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5",
+                               timeout=60_000)
+        page.screenshot(path="/tmp/anomalies_blurred.png", full_page=True)

@@ -24,7 +24,8 @@ TINY = AEConfig(n_pixels=8, latent_dim=2, channels=(2, 3), hidden=5)
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 400-jet file and AE / NAE models on QCD and on top, 1 epoch + 2 NAE steps each."""
+    """A 400-jet file and AE / NAE models on QCD and on top, 1 epoch + 2 NAE steps each, on
+    sharp images (anomaly/) and on blurred ones (anomaly_blur/)."""
     root = tmp_path_factory.mktemp("anomaly_page")
     jets = dataclasses.replace(make_jetset(n=400, p=10, seed=8),
                                attrs={"generator": "make_jetset"})
@@ -34,15 +35,18 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     jets = load_jets(str(jets_path))
     models = root / "anomaly"
-    for background in ("qcd", "top"):
-        torch.manual_seed(0)
-        cfg = TrainConfig(background=background, method="ae", n_train=40, n_val=10, n_select=15,
-                          ae_epochs=1, batch_size=16, seed=1)
-        train(jets, models / f"ae_{background}", cfg, TINY, command="test", progress=False)
-        nae = dataclasses.replace(cfg, method="nae", init=str(models / f"ae_{background}"),
-                                  nae_steps=2, negatives=6, n_samples_kept=6, monitor_every=1,
-                                  sampler=SamplerConfig(z_steps=2, x_steps=2))
-        train(jets, models / f"nae_{background}", nae, command="test", progress=False)
+    for folder, model_config in ((models, TINY),
+                                 (root / "anomaly_blur", dataclasses.replace(TINY, smooth=1.0))):
+        for background in ("qcd", "top"):
+            torch.manual_seed(0)
+            cfg = TrainConfig(background=background, method="ae", n_train=40, n_val=10,
+                              n_select=15, ae_epochs=1, batch_size=16, seed=1)
+            train(jets, folder / f"ae_{background}", cfg, model_config, command="test",
+                  progress=False)
+            nae = dataclasses.replace(cfg, method="nae", init=str(folder / f"ae_{background}"),
+                                      nae_steps=2, negatives=6, n_samples_kept=6,
+                                      monitor_every=1, sampler=SamplerConfig(z_steps=2, x_steps=2))
+            train(jets, folder / f"nae_{background}", nae, command="test", progress=False)
     return jets_path, models
 
 
@@ -69,8 +73,9 @@ def test_page_teaches_and_shows_scores_roc_images_and_table(tiny_models, monkeyp
     assert "Jet #" in chart(at, "anom_jet")["layout"]["title"]["text"]
     assert "anom_avg" in " ".join(charts(at)) and "anom_neg" in " ".join(charts(at))
     table = at.dataframe[0].value
-    assert len(table) == 12  # 4 models × 3 signals
+    assert len(table) == 24  # 2 image sets × 4 models × 3 signals
     assert set(table["trained on"]) == {"QCD", "top"} and set(table["method"]) == {"AE", "NAE"}
+    assert set(table["images"]) == {"sharp (binned pT)", "blurred (σ = 1 pixel)"}
     assert len(at.metric) == 3  # top, W, Z against QCD
     assert any("test jets (never trained on" in c.value for c in at.caption)
 
@@ -83,6 +88,26 @@ def test_top_trained_nae_scores_qcd_as_the_signal(tiny_models, monkeypatch):
     labels = [m.label for m in at.metric]
     assert labels[0].startswith("QCD vs top")
     assert "NAE" in chart(at, "anom_roc")["layout"]["title"]["text"]
+
+
+def test_blurred_models_score_blurred_images(tiny_models, monkeypatch):
+    at = _page(monkeypatch, *tiny_models)
+    sharp_roc = chart(at, "anom_roc")
+    at.radio(key="anom_images").set_value("blurred").run()
+    assert not at.exception, at.exception
+    assert any("smoothed by a Gaussian of σ = 1 pixel" in c.value for c in at.caption)
+    assert chart(at, "anom_roc")["data"] != sharp_roc["data"]  # another model, other scores
+
+
+def test_a_missing_blurred_set_says_how_to_make_it(tiny_models, monkeypatch, tmp_path):
+    import shutil
+
+    sharp_only = tmp_path / "anomaly"
+    shutil.copytree(tiny_models[1], sharp_only)
+    at = _page(monkeypatch, tiny_models[0], sharp_only)
+    at.radio(key="anom_images").set_value("blurred").run()
+    assert any("cannot be used" in e.value for e in at.error)
+    assert any("--smooth 1" in i.value and "anomaly_blur" in i.value for i in at.info)
 
 
 def test_a_bad_checkpoint_gives_a_clear_message(tiny_models, monkeypatch, tmp_path):

@@ -10,6 +10,7 @@ own logits. The table (``ablation.json``) sits beside the checkpoints it describ
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -102,6 +103,9 @@ def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
                      {"seed": split_seed, "max_per_class": max_per_class,
                       "test_fraction": TEST_FRACTION, "jets": jets_path},
                      {**record, "held_out": {"auc": summary.auc, "inv_eb": summary.inv_eb}})
+    if state is not None:  # finished: the table records it, so its resume state goes
+        shutil.rmtree(state if name == SUPERVISED else state / checkpoints.LAST,
+                      ignore_errors=True)
     return {"config": config.to_dict(), "record": record, **summary.to_dict()}
 
 

@@ -308,6 +308,13 @@ def _training_part(config, record, jets, jets_file: Path) -> None:
           f"{rate[main_name] / GOAL_TRAIN_JETS_S:.2f}; reference in this run, the Sinkhorn "
           f"loss on 2 threads: ratio {rate[main_name] / rate[ref_name]:.2f}; 2 threads over 1: "
           f"{rate[main_name] / rate[one_name]:.2f}")
+    # Two data-parallel processes of one thread each (`torchrun --nproc_per_node=2 -m jetviz
+    # train`), the same exact-loss model and batch per process as `jetviz train`.
+    from ddp_throughput import measure
+    two, _, load2 = measure("vae", 2, 8192, 40)
+    print(f"   exact EMD loss, 2 DDP processes × 1 thread (torchrun): {two:.0f} jets/s (load "
+          f"{load2:.1f}); goal ratio {two / GOAL_TRAIN_JETS_S:.2f}; over one process of 1 "
+          f"thread above: {two / rate[one_name]:.2f}")
 
 
 

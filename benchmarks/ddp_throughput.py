@@ -31,6 +31,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+# As `jetviz train` does (jetviz/cli/train.py): idle OpenMP threads sleep instead of spinning.
+# Read when torch loads, so set before the import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp

@@ -28,7 +28,7 @@ import ot
 from scipy.spatial.distance import cdist
 
 from jetviz.emd import transport, transport_batches
-from jetviz.emd.threads import n_workers, row_chunks, run
+from jetviz.emd.threads import compiled_alone, n_workers, row_chunks, run
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 
@@ -156,9 +156,10 @@ class _Pairs:
     def __call__(self, index_a: np.ndarray, index_b: np.ndarray) -> np.ndarray:
         out = np.empty(len(index_a))
         status = np.empty(len(index_a), np.int64)
-        transport_batches.emds_of_pairs(*self.a, *self.b, index_a.astype(np.int64),
-                                index_b.astype(np.int64), 1.0 / self.R, self.max_pivots,
-                                out, status)
+        with compiled_alone(transport_batches.emds_of_pairs):
+            transport_batches.emds_of_pairs(*self.a, *self.b, index_a.astype(np.int64),
+                                            index_b.astype(np.int64), 1.0 / self.R,
+                                            self.max_pivots, out, status)
         for k in np.flatnonzero(status != transport.OPTIMAL):  # rare: POT takes over
             out[k] = emd_pot(self.ev_a[index_a[k]], self.ev_b[index_b[k]], self.R)
         return out

@@ -14,7 +14,7 @@ import torch
 
 from jetviz.emd import transport, transport_batches
 from jetviz.emd.balance import augment, prepare, with_lagrangian_gradient
-from jetviz.emd.threads import row_chunks, run
+from jetviz.emd.threads import compiled_alone, row_chunks, run
 
 __all__ = ["exact_emd_torch"]
 
@@ -36,8 +36,9 @@ def _exact_plans(
     max_pivots = transport_batches.PIVOTS_PER_NODE * (pa + pb + 2)
 
     def part(lo: int, hi: int) -> None:
-        transport_batches.plans_of_batch(w_a, x_a, w_b, x_b, float(R), lo, hi, max_pivots,
-                                         value, f, g, plan, status)
+        with compiled_alone(transport_batches.plans_of_batch):
+            transport_batches.plans_of_batch(w_a, x_a, w_b, x_b, float(R), lo, hi, max_pivots,
+                                             value, f, g, plan, status)
 
     chunks = row_chunks([1] * size, n_jobs)
     run([lambda lo=lo, hi=hi: part(lo, hi) for lo, hi in chunks], n_jobs)

@@ -11,10 +11,11 @@ events without copying. ``n_workers(None, n_pairs)`` uses every available core f
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -25,6 +26,7 @@ AUTO_MIN_PAIRS = 400  # n_jobs=None uses one thread below this many pairs
 
 _EXECUTOR: dict[str, object] = {}
 _EXECUTOR_LOCK = threading.Lock()
+_COMPILE_LOCK = threading.Lock()
 
 
 def executor(workers: int) -> ThreadPoolExecutor:
@@ -55,6 +57,22 @@ def row_chunks(costs: Sequence[int], n_chunks: int) -> list[tuple[int, int]]:
     bounds = np.searchsorted(np.cumsum(costs), np.linspace(0, sum(costs), n_chunks + 1)[1:-1])
     edges = np.unique(np.concatenate([[0], bounds + 1, [len(costs)]]).clip(0, len(costs)))
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
+@contextlib.contextmanager
+def compiled_alone(jitted) -> Iterator[None]:
+    """Hold a process-wide lock around a call of the numba function ``jitted`` until it is
+    compiled (or loaded from numba's cache) in this process; no lock afterwards.
+
+    Two threads compiling one function at once fail with a numba TypingError ("Cannot unify
+    Function(<ufunc 'sqrt'>) and Function(<ufunc 'sqrt'>)"): this call's worker threads, or two
+    Streamlit sessions, on a fresh checkout whose numba cache is empty.
+    """
+    if jitted.signatures:
+        yield
+        return
+    with _COMPILE_LOCK:
+        yield
 
 
 def run(tasks: Sequence[Callable[[], object]], workers: int) -> list:

@@ -44,7 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-jets", type=int, default=None, help="use at most this many jets")
     g.add_argument("--stream", action="store_true",
                    help="read the jet file chunk by chunk every epoch instead of loading it "
-                        "(for a file larger than memory; a jetviz jet file; whole held-out "
+                        "(for a file larger than memory; a jetviz jet file or a JetClass ROOT "
+                        "file; whole held-out "
                         "chunks are the validation set)")
     g.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
                    help="--stream: jets per read")

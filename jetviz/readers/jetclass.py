@@ -20,7 +20,9 @@ kept (``copysign(sqrt(|m²|), m²)``); class names :data:`JETCLASS_CLASSES`. The
 mass and τ1…τ4 travel beside it in :attr:`JetClassJets.substructure`.
 
 Files are read one after the other until ``max_jets`` jets are in (the rest of a file is
-never read); JetClass jets have at most 128 particles (R = 0.8, anti-kT).
+never read); a single file can be read from entry ``start`` on, so the chunked reader
+(:mod:`jetviz.readers.stream`) reads the entries [start, start + max_jets) of it and nothing
+else (uproot's entry ranges). JetClass jets have at most 128 particles (R = 0.8, anti-kT).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def is_root_file(head: bytes) -> bool:
 
 def read_jetclass(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
                   max_jets: int | None = None, n_particles: int = MAX_PARTICLES,
-                  name: str | None = None) -> JetClassJets:
+                  name: str | None = None, start: int = 0) -> JetClassJets:
     """Read JetClass ROOT files, file by file, until ``max_jets`` jets are in.
 
     Args:
@@ -83,6 +85,7 @@ def read_jetclass(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         max_jets: at most this many jets in total (None: all).
         n_particles: keep the ``n_particles`` hardest particles per jet.
         name: the source's name for messages (default: the first path).
+        start: the first entry to read (one file only).
 
     Returns:
         The jets and their substructure.
@@ -101,6 +104,8 @@ def read_jetclass(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         raise JetvizInputError(f"max_jets must be ≥ 1, got {max_jets}")
     if not 1 <= n_particles <= MAX_PARTICLES:
         raise JetvizInputError(f"n_particles must be in 1…{MAX_PARTICLES}, got {n_particles}")
+    if start and len(files) > 1:
+        raise JetvizInputError(f"start = {start} reads one JetClass file; got {len(files)}")
     label = name or str(files[0])
     parts: list[dict[str, np.ndarray]] = []
     remaining = max_jets
@@ -109,19 +114,10 @@ def read_jetclass(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
             break
         try:
             with uproot.open(path) as root:
-                if TREE not in root:
-                    raise JetvizInputError(
-                        f"{path}: a ROOT file without a TTree '{TREE}'; found {root.keys()[:8]}. "
-                        "Expected a JetClass file (Qu et al., Zenodo 6619768)")
-                tree = root[TREE]
-                missing = [b for b in (*PARTICLE_BRANCHES, *JET_BRANCHES, *LABEL_BRANCHES)
-                           if b not in tree]
-                if missing:
-                    raise JetvizInputError(
-                        f"{path}: the TTree '{TREE}' lacks the JetClass branches {missing}; "
-                        "expected part_px…part_energy, jet_pt…jet_tau4 and label_QCD…label_Tbl")
+                tree = _tree(root, path)
                 arrays = tree.arrays([*PARTICLE_BRANCHES, *JET_BRANCHES, *LABEL_BRANCHES],
-                                     entry_stop=remaining, library="ak")
+                                     entry_start=start, library="ak",
+                                     entry_stop=None if remaining is None else start + remaining)
         except (OSError, ValueError) as err:
             raise JetvizInputError(f"{path}: not a readable ROOT file ({err}); expected a "
                                    "JetClass .root file") from err
@@ -129,6 +125,37 @@ def read_jetclass(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
         if remaining is not None:
             remaining -= len(parts[-1]["jets"])
     return _assemble(parts, label, files, n_particles)
+
+
+def _tree(root, path: Path):
+    """The JetClass TTree of an open ROOT file, checked to have every JetClass branch."""
+    if TREE not in root:
+        raise JetvizInputError(
+            f"{path}: a ROOT file without a TTree '{TREE}'; found {root.keys()[:8]}. "
+            "Expected a JetClass file (Qu et al., Zenodo 6619768)")
+    tree = root[TREE]
+    missing = [b for b in (*PARTICLE_BRANCHES, *JET_BRANCHES, *LABEL_BRANCHES) if b not in tree]
+    if missing:
+        raise JetvizInputError(
+            f"{path}: the TTree '{TREE}' lacks the JetClass branches {missing}; "
+            "expected part_px…part_energy, jet_pt…jet_tau4 and label_QCD…label_Tbl")
+    return tree
+
+
+def read_jetclass_labels(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
+    """The class indices (into :data:`JETCLASS_CLASSES`) of the entries [start, stop) of one
+    JetClass file, reading only the label branches (how the chunked reader counts the jets
+    of some classes)."""
+    import uproot
+
+    try:
+        with uproot.open(path) as root:
+            arrays = _tree(root, Path(path)).arrays(list(LABEL_BRANCHES), entry_start=start,
+                                                    entry_stop=stop, library="np")
+    except (OSError, ValueError) as err:
+        raise JetvizInputError(f"{path}: not a readable ROOT file ({err}); expected a "
+                               "JetClass .root file") from err
+    return np.stack([arrays[b] for b in LABEL_BRANCHES], 1).argmax(1)
 
 
 def _file_arrays(arrays, path: Path, n_particles: int, ak) -> dict[str, np.ndarray]:

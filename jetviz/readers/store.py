@@ -221,6 +221,16 @@ def read_jets(path: str | os.PathLike, with_p4: bool = False,
     return jetset
 
 
+def read_labels(path: str | os.PathLike, start: int = 0,
+                max_rows: int | None = None) -> np.ndarray:
+    """The class indices of the rows [start, start + max_rows) of a jetviz jet file, reading
+    only its labels (how :mod:`jetviz.readers.stream` counts the jets of some classes)."""
+    with _open(path, "jetviz-jets") as h5:
+        ds = _require(h5, "labels", path, ())
+        stop = ds.shape[0] if max_rows is None else min(ds.shape[0], start + max_rows)
+        return ds[start:stop].astype(np.int64)
+
+
 def write_events(path: str | os.PathLike, events: EventSet) -> None:
     """Write an event set atomically."""
     table = [

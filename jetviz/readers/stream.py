@@ -4,8 +4,11 @@ memory.
 Vocabulary
 ----------
 A **chunk** is ``chunk_rows`` consecutive rows of the file (the last one may be shorter),
-read with the lazy capped reader :func:`jetviz.readers.store.read_jets` (``start``,
-``max_rows``): the whole file is never read. The **buffer** holds ``buffer_chunks`` chunks at
+read with the lazy capped reader of its format: :func:`jetviz.readers.store.read_jets`
+(``start``, ``max_rows``) for a jetviz jet file, :func:`jetviz.readers.jetclass.read_jetclass`
+(``start``, ``max_jets``: uproot's entry ranges) for a JetClass ROOT file. The whole file is
+never read. With ``classes`` a chunk keeps only the jets of those classes (its size is then
+counted from the file's labels alone). The **buffer** holds ``buffer_chunks`` chunks at
 a time. An **epoch** visits every chunk of the stream once:
 
 1. the chunk order is a permutation drawn from ``(seed, epoch)``;
@@ -16,19 +19,23 @@ a time. An **epoch** visits every chunk of the stream once:
 3. the buffer is let go before the next one is read.
 
 The batches depend only on the file, the chunking, the seed and the epoch: a resumed run
-sees what an uninterrupted one saw. Every data-parallel process draws the same batches and
-keeps its share with :func:`jetviz.device.shard` (rows rank, rank + world, …): the shares are
-disjoint and together are the batch.
+sees what an uninterrupted one saw. Epoch-based trainers (the β-VAE, the anomaly AE) ask for
+:meth:`JetStream.batches` of each epoch; step-based ones (JetCLR, the NAE phase) walk
+:meth:`JetStream.endless`, epoch after epoch, and resume from a stored (epoch, batch)
+position: the buffers before it are skipped without being read. Every data-parallel process
+draws the same batches and keeps its share with :func:`jetviz.device.shard` (rows rank,
+rank + world, …): the shares are disjoint and together are the batch.
 
 Batches are :class:`~jetviz.jets.JetSet` s (particles (n, P, 3) = ptrel, etarel, phirel; mask
 (n, P); jets (n, 5); labels) as the file stores them, cut to the hardest ``n_particles``.
 :meth:`JetStream.holdout` sets aside whole chunks (seeded) as a validation set small enough to
 hold in memory. Streaming reads jetviz jet files (kind ``jetviz-jets``, what ``jetviz
-generate`` and ``jetviz merge`` write).
+generate`` and ``jetviz merge`` write) and JetClass ROOT files (one file per stream).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -38,21 +45,33 @@ import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.readers import store
+from jetviz.readers import jetclass, store
 from jetviz.readers.detect import detect_format
+from jetviz.readers.load import count_jets
 
 CHUNK_ROWS = 8192  # rows per read (≈ 3 MB of particles at P = 30)
 BUFFER_CHUNKS = 4  # chunks shuffled together
 VAL_ROWS_MAX = 20_000  # validation rows a held-out set keeps in memory at most
 
 
-def count_rows(path: str | os.PathLike) -> int:
-    """The rows of a jetviz jet file, from its declared shape (nothing is read)."""
-    if detect_format(str(path), want="jets") != "jetviz":
+STREAMED_FORMATS = ("jetviz", "jetclass")
+
+
+def stream_format(path: str | os.PathLike) -> str:
+    """The format of a file that can be streamed ("jetviz" or "jetclass"), else an error."""
+    fmt = detect_format(str(path), want="jets")
+    if fmt not in STREAMED_FORMATS:
         raise JetvizInputError(
             f"{path}: streaming reads jetviz jet files (written by `jetviz generate` or "
-            "`jetviz merge`); load other formats whole (leave out --stream)")
-    return int(store.read_layout(path, ["jetviz-jets"])[1]["particles"][0][0])
+            f"`jetviz merge`) and JetClass ROOT files, not {fmt} files; load other formats "
+            "whole (leave out --stream)")
+    return fmt
+
+
+def count_rows(path: str | os.PathLike) -> int:
+    """The rows of a jetviz jet file or the entries of a JetClass file, from the file's
+    declared shape (no jet is read)."""
+    return count_jets(str(path), fmt=stream_format(path))
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class JetStream:
         buffer_chunks: chunks shuffled together (the rows in memory: ≤ this × chunk_rows).
         n_particles: keep the hardest P particles of each jet (None: all the file has).
         chunks: the chunk indices this stream visits (None: all; see :meth:`holdout`).
+        classes: keep only the jets of these class names (None: every jet).
     """
 
     path: str
@@ -76,11 +96,32 @@ class JetStream:
     buffer_chunks: int = BUFFER_CHUNKS
     n_particles: int | None = None
     chunks: tuple[int, ...] | None = None
+    classes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "chunk_rows", "buffer_chunks"):
             if getattr(self, name) < 1:
                 raise JetvizInputError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+
+    @property
+    def format(self) -> str:
+        """"jetviz" or "jetclass" (see :func:`stream_format`)."""
+        return stream_format(self.path)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The file's class names (what ``labels`` index)."""
+        if self.format == "jetclass":
+            return jetclass.JETCLASS_CLASSES
+        return tuple(json.loads(store.read_layout(self.path, ["jetviz-jets"])[2]["class_names"]))
+
+    def _kept_labels(self) -> np.ndarray:
+        """The label indices of ``classes`` (checked to be the file's)."""
+        names = self.class_names
+        unknown = [c for c in self.classes if c not in names]
+        if unknown:
+            raise JetvizInputError(f"{self.path}: no class {unknown}; the classes are {names}")
+        return np.array([names.index(c) for c in self.classes])
 
     @property
     def n_file_rows(self) -> int:
@@ -95,9 +136,20 @@ class JetStream:
         return tuple(range(math.ceil(self.n_file_rows / self.chunk_rows)))
 
     def chunk_sizes(self) -> dict[int, int]:
-        """Rows of each chunk visited (the file's last chunk may be short)."""
+        """Rows of each chunk visited (the file's last chunk may be short; with ``classes``
+        the rows of those classes, counted from the labels)."""
+        if self.classes is not None:
+            keep = self._kept_labels()
+            return {c: int(np.isin(self._chunk_labels(c), keep).sum()) for c in self.chunk_ids}
         n = self.n_file_rows
         return {c: min(self.chunk_rows, n - c * self.chunk_rows) for c in self.chunk_ids}
+
+    def _chunk_labels(self, chunk: int) -> np.ndarray:
+        """The labels of chunk ``chunk`` (every row), read alone."""
+        start = chunk * self.chunk_rows
+        if self.format == "jetclass":
+            return jetclass.read_jetclass_labels(self.path, start, start + self.chunk_rows)
+        return store.read_labels(self.path, start, self.chunk_rows)
 
     def __len__(self) -> int:
         """Rows per epoch."""
@@ -109,12 +161,27 @@ class JetStream:
         return self.buffer_chunks * self.chunk_rows
 
     def read_chunk(self, chunk: int) -> JetSet:
-        """The rows of chunk ``chunk``, read from the file (and cut to ``n_particles``)."""
-        jets = store.read_jets(self.path, max_rows=self.chunk_rows,
-                               start=chunk * self.chunk_rows)
+        """The rows of chunk ``chunk``, read from the file (cut to ``n_particles``; every
+        class)."""
+        start = chunk * self.chunk_rows
+        if self.format == "jetclass":
+            jets = jetclass.read_jetclass(
+                self.path, start=start, max_jets=self.chunk_rows,
+                n_particles=self.n_particles or jetclass.MAX_PARTICLES).jets
+        else:
+            jets = store.read_jets(self.path, max_rows=self.chunk_rows, start=start)
         if self.n_particles is not None and jets.n_particles != self.n_particles:
             jets = jets.truncated(self.n_particles)
         return jets
+
+    def read_chunks(self, chunks: list[int]) -> JetSet | None:
+        """The rows of ``chunks`` (in order) that the stream keeps (only the jets of
+        ``classes``); None when that is none."""
+        jets = _concatenate([self.read_chunk(c) for c in chunks])
+        if self.classes is None:
+            return jets
+        keep = np.isin(jets.labels, self._kept_labels())
+        return jets.subset(keep) if keep.any() else None
 
     def _plan(self, epoch: int) -> tuple[np.random.Generator, list[list[int]]]:
         """The epoch's generator and its buffers (lists of chunk indices), in order."""
@@ -129,15 +196,45 @@ class JetStream:
         return sum(math.ceil(sum(sizes[c] for c in buffer) / self.batch_size)
                    for buffer in self._plan(epoch)[1])
 
-    def batches(self, epoch: int) -> Iterator[JetSet]:
-        """The batches of ``epoch``: every row of the stream's chunks once, shuffled."""
+    def batches(self, epoch: int, skip: int = 0) -> Iterator[JetSet]:
+        """The batches of ``epoch``: every row of the stream's chunks once, shuffled; from
+        batch ``skip`` on (the buffers wholly before it are not read)."""
         rng, buffers = self._plan(epoch)
+        sizes = self.chunk_sizes() if skip else {}
         for buffer in buffers:
-            jets = _concatenate([self.read_chunk(c) for c in buffer])
+            if skip:
+                n = sum(sizes[c] for c in buffer)
+                if skip >= math.ceil(n / self.batch_size):
+                    if n:  # the generator moves on as if the buffer were read
+                        rng.permutation(n)
+                    skip -= math.ceil(n / self.batch_size)
+                    continue
+            jets = self.read_chunks(buffer)
+            if jets is None:
+                continue
             order = rng.permutation(len(jets))
-            for start in range(0, len(jets), self.batch_size):
+            for start in range(skip * self.batch_size, len(jets), self.batch_size):
                 yield jets.subset(order[start:start + self.batch_size])
+            skip = 0
             del jets
+
+    def endless(self, epoch: int = 0, batch: int = 0) -> Iterator[tuple[int, int, JetSet]]:
+        """(epoch, batch index, batch), epoch after epoch, from batch ``batch`` of ``epoch``
+        on: the batches of step-based trainers, which resume from the position after the
+        last batch they trained on.
+
+        Raises:
+            JetvizInputError: an epoch without a batch (no jet of ``classes`` in the stream).
+        """
+        while True:
+            index = batch - 1
+            for index, jets in enumerate(self.batches(epoch, skip=batch), start=batch):
+                yield epoch, index, jets
+            if index < 0:
+                raise JetvizInputError(
+                    f"{self.path}: the streamed chunks hold no jet"
+                    + (f" of the classes {list(self.classes)}" if self.classes else ""))
+            epoch, batch = epoch + 1, 0
 
     def holdout(self, fraction: float, max_rows: int = VAL_ROWS_MAX
                 ) -> tuple[JetStream, JetSet]:
@@ -164,9 +261,13 @@ class JetStream:
         for c in val:
             if kept >= max_rows:
                 break
-            part = self.read_chunk(c)
-            parts.append(part.subset(slice(0, max_rows - kept)))
-            kept += len(parts[-1])
+            part = self.read_chunks([c])
+            if part is not None:
+                parts.append(part.subset(slice(0, max_rows - kept)))
+                kept += len(parts[-1])
+        if not parts:
+            raise JetvizInputError(f"{self.path}: the held-out chunks hold no jet of the "
+                                   f"classes {list(self.classes)}; hold out a larger fraction")
         train = replace(self, chunks=tuple(sorted(set(ids) - set(val))))
         return train, _concatenate(parts)
 

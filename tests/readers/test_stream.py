@@ -76,3 +76,57 @@ def test_bad_streams_are_clear_errors(tmp_path):
     np.save(points, np.zeros((10, 2)))
     with pytest.raises(JetvizInputError, match="not an HDF5 file"):
         len(JetStream(str(points), batch_size=4))
+
+
+def test_a_resumed_position_gives_the_rest_of_the_epoch_and_skips_unread_buffers(
+        tmp_path, monkeypatch):
+    stream = JetStream(str(jet_file(tmp_path / "jets.h5")), batch_size=5, seed=3,
+                       chunk_rows=8, buffer_chunks=2)
+    whole = [rows_of(b) for b in stream.batches(1)]
+    log = ReadLog(monkeypatch)
+    rest = [rows_of(b) for b in stream.batches(1, skip=7)]  # the first buffers hold 4 + 4
+    assert rest == whole[7:]
+    assert log.rows <= N_ROWS - 16  # the first buffer (16 rows, 4 batches) was not read
+    walked = stream.endless(epoch=1, batch=len(whole) - 1)
+    assert [rows_of(next(walked)[2]) for _ in range(2)] == [whole[-1], rows_of(
+        next(stream.batches(2)))]  # the epoch's last batch, then epoch 2 begins
+    assert next(walked)[:2] == (2, 1)
+
+
+def test_a_class_filter_keeps_those_classes_every_row_once(tmp_path):
+    path = str(jet_file(tmp_path / "jets.h5"))
+    every = store.read_jets(path)
+    stream = JetStream(path, batch_size=4, seed=0, chunk_rows=8, buffer_chunks=2,
+                       classes=(every.class_names[0],))
+    wanted = np.flatnonzero(every.labels == 0).tolist()
+    seen = [r for b in stream.batches(0) for r in rows_of(b)]
+    assert sorted(seen) == wanted and len(stream) == len(wanted)
+    assert stream.n_batches(0) == sum(1 for _ in stream.batches(0))
+    with pytest.raises(JetvizInputError, match="no class"):
+        len(JetStream(path, batch_size=4, classes=("nope",)))
+
+
+def test_a_jetclass_root_file_streams_by_entry_ranges(tmp_path, monkeypatch):
+    pytest.importorskip("uproot")
+    from jetviz.readers import jetclass
+    from tests.readers.test_jetclass import _jets, _write
+
+    particles, labels = _jets(45, seed=5)
+    path = str(_write(tmp_path / "TTBar_000.root", particles, labels))
+    whole = jetclass.read_jetclass(path).jets
+    read = jetclass.read_jetclass
+    ranges: list[tuple[int, int]] = []
+
+    def logged(*args, **kwargs):
+        ranges.append((kwargs["start"], kwargs["max_jets"]))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(jetclass, "read_jetclass", logged)
+    stream = JetStream(path, batch_size=6, seed=1, chunk_rows=8, buffer_chunks=2)
+    assert len(stream) == 45 and stream.class_names == jetclass.JETCLASS_CLASSES
+    pts = [pt for b in stream.batches(0) for pt in b.jets[:, 0].tolist()]
+    assert sorted(pts) == sorted(whole.jets[:, 0].tolist())  # every entry once
+    assert sorted(ranges) == [(8 * c, 8) for c in range(6)]  # one range read per chunk
+    kept = JetStream(path, batch_size=6, chunk_rows=8, classes=("QCD", "Tbqq"))
+    assert len(kept) == int(np.isin(labels, [0, 8]).sum())
+    assert {int(x) for b in kept.batches(0) for x in b.labels} <= {0, 8}

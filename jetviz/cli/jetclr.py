@@ -9,12 +9,14 @@ import shlex
 import sys
 
 from jetviz.device import is_writer, resolve_device
+from jetviz.errors import JetvizInputError
 from jetviz.jetclr.ablation import reprobe, run_ablation
 from jetviz.jetclr.augment import ABLATION_SETS
 from jetviz.jetclr.model import EncoderConfig
 from jetviz.jetclr.report import format_table
 from jetviz.jetclr.train import SUPERVISED, TrainConfig
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
+from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +48,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
     ab.add_argument("--map-per-class", type=int, default=600, help="jets per class on the map")
+    ab.add_argument("--stream", action="store_true",
+                    help="read the jet file chunk by chunk instead of loading it (a file "
+                         "larger than memory: a jetviz jet file or a JetClass ROOT file with "
+                         "t, g, q classes); 20%% of its chunks are held out whole for the "
+                         "probe and the test; no map is made")
+    ab.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
+                    help="--stream: jets per read")
+    ab.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
+                    help="--stream: chunks shuffled together (at most this × --chunk-rows "
+                         "jets of the file in memory)")
     ab.add_argument("--resume", action="store_true",
                     help="continue each entry interrupted mid-training from <out>/<entry>/last "
                          "(saved every 50 steps; the same settings, more --steps allowed)")
@@ -64,6 +76,13 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(reprobe(jets_path, out, command)))
         return 0
     device = str(resolve_device(args.device))
+    stream = None
+    if args.stream:
+        if args.max_per_class is not None:
+            raise JetvizInputError("--stream trains on every t, g, q jet of the file; it does "
+                                   "not combine with --max-per-class")
+        stream = JetStream(jets_path, args.batch_size, args.split_seed, args.chunk_rows,
+                           args.buffer_chunks)
     base = TrainConfig(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         temperature=args.temperature, seed=args.seed,
@@ -71,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                               rep_dim=args.rep_dim, pair_bias=args.pair_bias))
     table = run_ablation(jets_path, out, base, args.supervised_steps, args.split_seed,
                          args.max_per_class, args.parallel, args.only, args.map_per_class,
-                         command, device=device, resume=args.resume)
+                         command, device=device, resume=args.resume, stream=stream)
     if is_writer():
         print(format_table(table))
     return 0

@@ -39,9 +39,11 @@ from jetviz.jetclr.maps import map_of
 from jetviz.jetclr.model import classifier_scores, represent
 from jetviz.jetclr.probe import fit_probe
 from jetviz.jetclr.roc import roc_summary
-from jetviz.jetclr.split import top_qcd_split
-from jetviz.jetclr.train import SUPERVISED, TrainConfig, train
+from jetviz.jetclr.split import BACKGROUND, SIGNAL, TopQcdSplit, top_qcd_split
+from jetviz.jetclr.train import SUPERVISED, TrainConfig, train, train_streamed
+from jetviz.jets import JetSet
 from jetviz.readers import load_jets
+from jetviz.readers.stream import JetStream
 
 # The talk's linear-classifier table (talk 002; arXiv:2108.04253), name -> (1/ε_B, AUC).
 REFERENCE: dict[str, tuple[float, float]] = {
@@ -52,6 +54,7 @@ REFERENCE: dict[str, tuple[float, float]] = {
     "all": (181.0, 0.980),
 }
 TEST_FRACTION = 0.2  # held-out fraction of each class
+HELD_OUT_CHUNKS = 0.2  # streamed: fraction of the file's chunks held out (probe and test)
 
 
 def _log(name: str) -> Callable[[int, float], None]:
@@ -62,7 +65,8 @@ def _log(name: str) -> Callable[[int, float], None]:
 
 def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
             max_per_class: int | None, out_dir: str | None = None,
-            device: str | None = None, resume: bool = False) -> dict:
+            device: str | None = None, resume: bool = False,
+            stream: JetStream | None = None) -> dict:
     """Train one ablation entry (an augmentation set, or "supervised") and evaluate it.
 
     Runs in its own process during the ablation (one torch thread each), training on
@@ -70,43 +74,75 @@ def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
     contrastive encoder is saved as ``out_dir/<stem>`` and the training's resumable state
     in ``out_dir/<stem>/last`` (``resume``: continue from it, when there is one). Under
     torchrun every process trains and rank 0 alone evaluates and saves (the others return
-    an empty dict).
+    an empty dict). With ``stream`` the entry trains on the t, g, q jets of the stream's
+    file read chunk by chunk (:func:`streamed_split`); ``jets_path`` is then its path.
     """
     if dist_info()[1] == 1:  # torchrun's processes keep the threads they were given
         torch.set_num_threads(1)
-    jets = load_jets(jets_path)
-    split = top_qcd_split(jets, split_seed, TEST_FRACTION, max_per_class=max_per_class)
-    x_tr, m_tr = jets.particles[split.train], jets.mask[split.train]
-    x_te, m_te = jets.particles[split.test], jets.mask[split.test]
     state = None if out_dir is None else Path(out_dir) / stem(name)
     if state is not None:
         checkpoints.recover_last(state)
     again = resume and state is not None and (state / checkpoints.LAST).is_dir()
-    if name == SUPERVISED:
-        model, record = train(x_tr, m_tr, config, labels=split.y_train, progress=_log(name),
-                              device=device, out=state, resume=again)
-        if not is_writer():
-            return {}
-        summary = roc_summary(classifier_scores(model, x_te, m_te), split.y_test)
+    fit_kw = {"progress": _log(name), "device": device, "out": state, "resume": again}
+    if stream is None:
+        jets = load_jets(jets_path)
+        split = top_qcd_split(jets, split_seed, TEST_FRACTION, max_per_class=max_per_class)
+        trained = probed = jets.subset(split.train)
+        model, record = train(trained.particles, trained.mask, config, labels=split.y_train,
+                              jet_pt=trained.jets[:, 0], **fit_kw)
+        split_info = {"seed": split_seed, "max_per_class": max_per_class,
+                      "test_fraction": TEST_FRACTION, "jets": jets_path}
     else:
-        model, record = train(x_tr, m_tr, config, jet_pt=jets.jets[split.train, 0],
-                              progress=_log(name), device=device, out=state, resume=again)
-        if not is_writer():
-            return {}
-        probe = fit_probe(represent(model, x_tr, m_tr), split.y_train)
-        summary = roc_summary(probe.scores(represent(model, x_te, m_te)), split.y_test)
+        train_stream, jets, split = streamed_split(stream, split_seed)
+        probed = jets.subset(split.train)
+        model, record = train_streamed(train_stream, config, **fit_kw)
+        split_info = {"seed": split_seed, "max_per_class": None,
+                      "test_fraction": TEST_FRACTION, "jets": jets_path,
+                      "streamed": {"chunk_rows": stream.chunk_rows,
+                                   "buffer_chunks": stream.buffer_chunks,
+                                   "held_out_fraction": HELD_OUT_CHUNKS,
+                                   "held_out_chunks": sorted(set(stream.chunk_ids)
+                                                             - set(train_stream.chunk_ids))}}
+    if not is_writer():
+        return {}
+    tested = jets.subset(split.test)
+    if name == SUPERVISED:
+        summary = roc_summary(classifier_scores(model, tested.particles, tested.mask),
+                              split.y_test)
+    else:
+        probe = fit_probe(represent(model, probed.particles, probed.mask), split.y_train)
+        summary = roc_summary(probe.scores(represent(model, tested.particles, tested.mask)),
+                              split.y_test)
         record = {**record, "probe_c": probe.c}
     print(f"[{name}] AUC {summary.auc:.4f}  1/eps_B(0.5) {summary.inv_eb:.1f}  "
           f"({record['seconds']:.0f} s)", flush=True)
     if out_dir is not None and name != SUPERVISED:
-        save_encoder(Path(out_dir) / stem(name), model, config, probe,
-                     {"seed": split_seed, "max_per_class": max_per_class,
-                      "test_fraction": TEST_FRACTION, "jets": jets_path},
+        save_encoder(Path(out_dir) / stem(name), model, config, probe, split_info,
                      {**record, "held_out": {"auc": summary.auc, "inv_eb": summary.inv_eb}})
     if state is not None:  # finished: the table records it, so its resume state goes
         shutil.rmtree(state if name == SUPERVISED else state / checkpoints.LAST,
                       ignore_errors=True)
     return {"config": config.to_dict(), "record": record, **summary.to_dict()}
+
+
+def streamed_split(stream: JetStream, split_seed: int
+                   ) -> tuple[JetStream, JetSet, TopQcdSplit]:
+    """(the stream of the chunks an encoder trains on, the held-out jets, their split).
+
+    A seeded ``HELD_OUT_CHUNKS`` of the file's chunks is held out whole (their t, g, q jets
+    in memory, at most ``VAL_ROWS_MAX``); the encoders and the ceiling train on the t, g, q
+    jets of the other chunks, read chunk by chunk. The held-out jets are split per class
+    (:func:`top_qcd_split`): the probe fits on its training part, every entry is scored on
+    its test part, so no scored jet was seen by an encoder, its probe or the ceiling.
+    """
+    stream = replace(stream, classes=SIGNAL + BACKGROUND, chunks=None, seed=split_seed)
+    train_stream, held = stream.holdout(HELD_OUT_CHUNKS)
+    try:
+        return train_stream, held, top_qcd_split(held, split_seed, TEST_FRACTION)
+    except JetvizInputError as err:
+        raise JetvizInputError(
+            f"{err}. --stream holds out whole chunks: a file ordered by class holds out "
+            "few classes; shuffle its rows (or use a file with more jets)") from err
 
 
 def _with_ratio(table: dict) -> dict:
@@ -120,7 +156,8 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
                  split_seed: int = 0, max_per_class: int | None = None, parallel: int = 1,
                  names: list[str] | None = None, map_per_class: int = 600,
                  command: str = "", with_umap: bool = True,
-                 device: str | None = None, resume: bool = False) -> dict:
+                 device: str | None = None, resume: bool = False,
+                 stream: JetStream | None = None) -> dict:
     """The JetCLR ablation: one encoder per augmentation set plus the supervised ceiling.
 
     Writes ``ablation.json`` and one checkpoint per augmentation set into ``out_dir``, and the
@@ -128,6 +165,8 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
     trains on ``device`` (default: CUDA when present). Under torchrun the entries run one
     after the other, each shared by every process (``parallel`` must be 1); rank 0 writes.
     With ``resume`` an entry interrupted mid-training continues from its ``last/`` state.
+    With ``stream`` every entry trains on the file read chunk by chunk (:func:`run_one`);
+    no map is made (the page maps the shipped encoder's jets of the embedded file).
     """
     world = dist_info()[1]
     if world > 1 and parallel > 1:
@@ -158,17 +197,18 @@ def run_ablation(jets_path: str, out_dir: str, base: TrainConfig, supervised_ste
     if parallel <= 1:  # in this process, one after the other; the table grows run by run
         for n, c in jobs.items():
             results[n] = run_one(jets_path, n, c, split_seed, max_per_class, out_dir, device,
-                                 resume)
+                                 resume, stream)
             table = write_table()
-            if n == SHIPPED and is_writer():
+            if n == SHIPPED and is_writer() and stream is None:
                 add_map(jets_path, out_dir, split_seed, map_per_class, with_umap)
     else:
         with ProcessPoolExecutor(parallel, mp_context=get_context("spawn")) as pool:
             futures = {n: pool.submit(run_one, jets_path, n, c, split_seed, max_per_class,
-                                      out_dir, device, resume) for n, c in jobs.items()}
+                                      out_dir, device, resume, stream)
+                       for n, c in jobs.items()}
             results.update({n: f.result() for n, f in futures.items()})
         table = write_table()
-        if SHIPPED in results:
+        if SHIPPED in results and stream is None:
             add_map(jets_path, out_dir, split_seed, map_per_class, with_umap)
     return table
 

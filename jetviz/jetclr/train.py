@@ -14,7 +14,8 @@ top, 0 for QCD.
 Training runs on :func:`jetviz.device.resolve_device`'s device (float16 autocast on CUDA) and,
 under torchrun, every process draws (and augments) the same seeded batch and trains on its
 share of the jets (:mod:`jetviz.device`); NT-Xent then contrasts each jet with the other jets
-of its process's share.
+of its process's share. :func:`train_streamed` trains on a jet file read chunk by chunk
+(:class:`jetviz.readers.stream.JetStream`) instead of jets held in memory.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from jetviz.device import (
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr.augment import augment, augmentation_set, pad_particles
 from jetviz.jetclr.model import EncoderConfig, JetClassifier, JetEncoder, nt_xent
+from jetviz.jets import JetSet
+from jetviz.readers.stream import JetStream
 from jetviz.resume import STREAMS, load_last, save_streams
 
 SUPERVISED = "supervised"  # the augmentations name of the supervised ceiling
@@ -114,18 +117,82 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig):
     return opt, sched
 
 
-def _contrastive(particles: np.ndarray, mask: np.ndarray, jet_pt: np.ndarray,
-                 config: TrainConfig, rng: np.random.Generator, device: torch.device,
+@dataclass(frozen=True)
+class _Batch:
+    """One training batch, every process's alike: particles (B, P, 3), mask (B, P), jet pT
+    (B,) [GeV] and labels (B,) 1 for top, 0 for QCD (None where the run does not use them)."""
+
+    particles: np.ndarray
+    mask: np.ndarray
+    jet_pt: np.ndarray | None
+    labels: np.ndarray | None
+
+
+class _MemoryBatches:
+    """Batches of jets held in memory, in a :class:`_BatchOrder` drawn from the run's ``rng``
+    (the generator the augmentations draw from too)."""
+
+    def __init__(self, particles: np.ndarray, mask: np.ndarray, jet_pt: np.ndarray | None,
+                 labels: np.ndarray | None, batch_size: int, rng: np.random.Generator) -> None:
+        self.particles, self.mask, self.jet_pt, self.labels = particles, mask, jet_pt, labels
+        self.order = _BatchOrder(len(particles), batch_size, rng)
+        self.n_jets = len(particles)
+
+    def next(self) -> _Batch:
+        idx = self.order.next()
+        return _Batch(self.particles[idx], self.mask[idx],
+                      None if self.jet_pt is None else self.jet_pt[idx],
+                      None if self.labels is None else self.labels[idx])
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"order": torch.from_numpy(self.order.order), "pos": torch.tensor(self.order.pos)}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        self.order.order, self.order.pos = state["order"], int(state["pos"])
+
+
+class _StreamBatches:
+    """Batches of a jet file read chunk by chunk (:meth:`JetStream.endless`); the position
+    (epoch, next batch) is the resumable state."""
+
+    def __init__(self, stream: JetStream) -> None:
+        self.stream, self.position = stream, (0, 0)
+        self.top = stream.class_names.index("t") if "t" in stream.class_names else -1
+        self.n_jets = len(stream)
+        self._walk: Iterator[tuple[int, int, JetSet]] | None = None
+
+    def next(self) -> _Batch:
+        if self._walk is None:
+            self._walk = self.stream.endless(*self.position)
+        epoch, index, jets = next(self._walk)
+        self.position = (epoch, index + 1)
+        return _Batch(jets.particles, jets.mask, jets.jets[:, 0],
+                      (jets.labels == self.top).astype(np.int64))
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"epoch": torch.tensor(self.position[0]), "batch": torch.tensor(self.position[1])}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        if "epoch" not in state:
+            raise JetvizInputError("this last/ state was trained on jets held in memory; resume "
+                                   "it without --stream")
+        self.position, self._walk = (int(state["epoch"]), int(state["batch"])), None
+
+
+def _contrastive(config: TrainConfig, rng: np.random.Generator, device: torch.device,
                  rank: int, world: int):
     """The encoder and the NT-Xent loss of this process's share of a batch of two augmented
     views of each jet (the whole batch is augmented, so every process draws alike)."""
     aug = augmentation_set(config.augmentations)
     model = JetEncoder(config.encoder).to(device)
-    x_all, m_all = pad_particles(particles, mask, particles.shape[1] + aug.extra_slots)
 
-    def loss_of(idx: np.ndarray) -> torch.Tensor:
-        x1, m1 = augment(x_all[idx], m_all[idx], rng, aug, jet_pt[idx])
-        x2, m2 = augment(x_all[idx], m_all[idx], rng, aug, jet_pt[idx])
+    def loss_of(batch: _Batch) -> torch.Tensor:
+        if batch.jet_pt is None:
+            raise ValueError("contrastive training needs the jets' pT (jet_pt)")
+        x, m = pad_particles(batch.particles, batch.mask,
+                             batch.particles.shape[1] + aug.extra_slots)
+        x1, m1 = augment(x, m, rng, aug, batch.jet_pt)
+        x2, m2 = augment(x, m, rng, aug, batch.jet_pt)
         x1, m1, x2, m2 = (shard(a, rank, world) for a in (x1, m1, x2, m2))
         xs = torch.from_numpy(np.concatenate([x1, x2]).astype(np.float32))  # (2B, P', 3)
         with autocast(device):
@@ -135,31 +202,32 @@ def _contrastive(particles: np.ndarray, mask: np.ndarray, jet_pt: np.ndarray,
     return model, loss_of
 
 
-def _supervised(particles: np.ndarray, mask: np.ndarray, labels: np.ndarray,
-                config: TrainConfig, device: torch.device, rank: int, world: int):
+def _supervised(config: TrainConfig, device: torch.device, rank: int, world: int):
     """The classifier and the binary cross-entropy of this process's share of a batch of
     labelled jets."""
     model = JetClassifier(config.encoder).to(device)
-    y_all = labels.astype(np.float32)
 
-    def loss_of(idx: np.ndarray) -> torch.Tensor:
-        idx = shard(idx, rank, world)
+    def loss_of(batch: _Batch) -> torch.Tensor:
+        if batch.labels is None:
+            raise ValueError("the supervised ceiling needs the jets' labels")
+        x, m, y = (shard(a, rank, world) for a in (batch.particles, batch.mask, batch.labels))
         with autocast(device):
-            logits = model(torch.from_numpy(particles[idx].astype(np.float32)).to(device),
-                           torch.from_numpy(mask[idx]).to(device))  # (B,)
+            logits = model(torch.from_numpy(x.astype(np.float32)).to(device),
+                           torch.from_numpy(m).to(device))  # (B,)
         return torch.nn.functional.binary_cross_entropy_with_logits(
-            logits.float(), torch.from_numpy(y_all[idx]).to(device))
+            logits.float(), torch.from_numpy(y.astype(np.float32)).to(device))
 
     return model, loss_of
 
 
 def _resume(out: str | Path | None, model, config: TrainConfig, opt, sched,
-            order: _BatchOrder) -> tuple[list[float], float]:
+            source: _MemoryBatches | _StreamBatches, rng: np.random.Generator
+            ) -> tuple[list[float], float]:
     """Load ``out/last`` into the run (weights, optimizer, schedule, random streams, batch
     order); returns (the losses so far, the seconds trained so far)."""
     if out is None:
         raise JetvizInputError("resume needs the directory of the interrupted run (out)")
-    payload = load_last(out, KIND, rng=order.rng)
+    payload = load_last(out, KIND, rng=rng)
     stored = TrainConfig.from_dict(payload["config"])
     if replace(stored, steps=config.steps) != config or config.steps < stored.steps:
         raise JetvizInputError(f"{out}/last was trained with other settings ({stored}); resume "
@@ -168,23 +236,22 @@ def _resume(out: str | Path | None, model, config: TrainConfig, opt, sched,
     load_weights(last, model)
     load_optimizer(last, opt)
     sched.load_state_dict(payload["record"]["scheduler"])
-    state = read_tensors(last, ORDER, numpy=True)
-    order.order, order.pos = state["order"], int(state["pos"])
+    source.restore(read_tensors(last, ORDER, numpy=True))
     record = payload["record"]
     return list(record["losses"]), float(record["seconds"])
 
 
-def _save_last(out: Path, model, config: TrainConfig, opt, sched, order: _BatchOrder,
+def _save_last(out: Path, model, config: TrainConfig, opt, sched,
+               source: _MemoryBatches | _StreamBatches, rng: np.random.Generator,
                losses: list[float], seconds: float) -> None:
     """The state after ``len(losses)`` steps into ``out/last`` (rank 0)."""
     if not is_writer():
         return
-    streams, tensors = save_streams(order.rng)
+    streams, tensors = save_streams(rng)
     record = {"losses": losses, "seconds": seconds, "scheduler": sched.state_dict(),
               "streams": streams}
     save_last(out, KIND, config=config.to_dict(), record=record, model=model, optimizer=opt,
-              parts={STREAMS: tensors, ORDER: {"order": torch.from_numpy(order.order),
-                                               "pos": torch.tensor(order.pos)}})
+              parts={STREAMS: tensors, ORDER: source.state()})
 
 
 def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
@@ -216,41 +283,66 @@ def train(particles: np.ndarray, mask: np.ndarray, config: TrainConfig, *,
         The trained model (eval mode, on the CPU for the probe and saving) and its training
         record (losses, seconds, device, number of processes).
     """
+    if config.augmentations == SUPERVISED and labels is None:
+        raise ValueError("the supervised ceiling needs the jets' labels")
+    if config.augmentations != SUPERVISED and jet_pt is None:
+        raise ValueError("contrastive training needs the jets' pT (jet_pt)")
+    rng = np.random.default_rng(config.seed)
+    return _fit(_MemoryBatches(particles, mask, jet_pt, labels, config.batch_size, rng), rng,
+                config, progress=progress, device=device, out=out, resume=resume,
+                save_every=save_every)
+
+
+def train_streamed(stream: JetStream, config: TrainConfig, *,
+                   progress: Callable[[int, float], None] | None = None,
+                   device: torch.device | str | None = None, out: str | Path | None = None,
+                   resume: bool = False, save_every: int | None = None
+                   ) -> tuple[JetEncoder | JetClassifier, dict]:
+    """:func:`train` on the jets of a file read chunk by chunk: each step takes the next
+    batch of ``stream`` (``config.batch_size`` jets, shuffled within its buffer by
+    ``config.seed``, epoch after epoch), so at most the stream's buffer of the file is in
+    memory. The supervised ceiling labels a jet of class ``t`` top, every other QCD (give
+    the stream ``classes=("t", "g", "q")``). ``out/last`` stores the stream position, and a
+    resumed run ends as an uninterrupted one."""
+    stream = replace(stream, batch_size=config.batch_size, seed=config.seed)
+    return _fit(_StreamBatches(stream), np.random.default_rng(config.seed), config,
+                progress=progress, device=device, out=out, resume=resume,
+                save_every=save_every)
+
+
+def _fit(source: _MemoryBatches | _StreamBatches, rng: np.random.Generator,
+         config: TrainConfig, *, progress, device, out, resume, save_every
+         ) -> tuple[JetEncoder | JetClassifier, dict]:
+    """The training loop of :func:`train` and :func:`train_streamed` over ``source``'s
+    batches; ``rng`` draws the augmentations (and, in memory, the batch order)."""
     device = resolve_device(device)
     rank, world = setup_distributed(device)
     torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
     if config.augmentations == SUPERVISED:
-        if labels is None:
-            raise ValueError("the supervised ceiling needs the jets' labels")
-        model, loss_of = _supervised(particles, mask, labels, config, device, rank, world)
+        model, loss_of = _supervised(config, device, rank, world)
     else:
-        if jet_pt is None:
-            raise ValueError("contrastive training needs the jets' pT (jet_pt)")
-        model, loss_of = _contrastive(particles, mask, jet_pt, config, rng, device, rank,
-                                      world)
+        model, loss_of = _contrastive(config, rng, device, rank, world)
     broadcast_parameters(model)
     opt, sched = _optimizer(model, config)
-    order = _BatchOrder(len(particles), config.batch_size, rng)
     losses, before = [], 0.0
     if resume:
-        losses, before = _resume(out, model, config, opt, sched, order)
+        losses, before = _resume(out, model, config, opt, sched, source, rng)
     stepper = Stepper(opt, list(model.parameters()), grad_scaler(device), world=world)
     save_every, start = save_every or SAVE_EVERY, time.perf_counter()
     model.train()
     for step in range(len(losses), config.steps):
-        loss = loss_of(order.next())
+        loss = loss_of(source.next())
         stepper.step(loss)
         sched.step()
         losses.append(float(loss.detach()))
         if out is not None and ((step + 1) % save_every == 0 or step == config.steps - 1):
-            _save_last(Path(out), model, config, opt, sched, order, losses,
+            _save_last(Path(out), model, config, opt, sched, source, rng, losses,
                        before + time.perf_counter() - start)
         if progress is not None and rank == 0 and (step % LOG_EVERY == 0
                                                    or step == config.steps - 1):
             progress(step, float(np.mean(losses[-LOG_EVERY:])))
     model.eval()
     return model.cpu(), {"seconds": round(before + time.perf_counter() - start, 1),
-                         "n_train_jets": len(particles),
+                         "n_train_jets": source.n_jets,
                          **_loss_record(mean_over_processes(losses, world)),
                          **device_record(device, world)}

@@ -22,7 +22,8 @@ Vocabulary
 
 Modules: ``data`` (images, splits), ``model`` (the network), ``nae`` (loss, Langevin,
 replay buffer), ``checkpoint`` (kind "anomaly" of :mod:`jetviz.checkpoints`, the converter
-of the old layout), ``train`` (the loops), ``evaluate`` (scores per class, AUC tables, the
+of the old layout), ``batches`` (training images in memory or streamed from a file),
+``train`` (the loops), ``evaluate`` (scores per class, AUC tables, the
 paper's values), ``explore`` (what the Anomalies page shows), ``fast`` (an exact, faster
 copy for scoring). Elsewhere: ROC and AUC in :mod:`jetviz.roc`, figures in
 :mod:`jetviz.figures.anomaly`, the command in :mod:`jetviz.cli.anomaly`.

@@ -109,11 +109,14 @@ def evaluate_checkpoint(model: ConvAE, jets: JetSet, background: str, start: int
     return table_from_scores(scores, jets.labels[held], jets.class_names, background)
 
 
-def score_checkpoint(directory: str | os.PathLike, jets: JetSet) -> list[dict]:
-    """``jetviz anomaly score``: the AUC rows of a checkpoint on the test jets of ``jets``."""
+def score_checkpoint(directory: str | os.PathLike, jets: JetSet,
+                     start: int | None = None) -> list[dict]:
+    """``jetviz anomaly score``: the AUC rows of a checkpoint on the test jets of ``jets``
+    (those from the ``start``-th of each class; default: the model's :func:`test_start`)."""
     model, config, _ = load(directory)
     train = config["train"]
-    table = evaluate_checkpoint(model, jets, train["background"], test_start(train))
+    start = test_start(train) if start is None else start
+    table = evaluate_checkpoint(model, jets, train["background"], start)
     return auc_rows({(train["method"], train["background"]): table})
 
 

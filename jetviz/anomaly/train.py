@@ -6,7 +6,9 @@ the AE (the same run's AE phase, or ``init`` = an AE checkpoint) and minimises t
 of :mod:`jetviz.anomaly.nae` at a much smaller learning rate (the paper: 10⁻⁵), drawing
 fresh negative samples every step. Both phases save ``last/`` regularly, so ``resume``
 continues where an interrupted run stopped; the AE phase keeps the epoch with the lowest
-validation energy, the NAE phase its last step (no labels are used to pick a model).
+validation energy, the NAE phase its last step (no labels are used to pick a model). The
+training images are jets held in memory or a jet file read chunk by chunk
+(:mod:`jetviz.anomaly.batches`).
 
 Both phases run on :func:`jetviz.device.resolve_device`'s device (the AE phase under float16
 autocast on CUDA; the NAE phase in float32, as its Langevin chains follow small energy
@@ -27,7 +29,7 @@ import torch
 
 from jetviz import checkpoints
 from jetviz.anomaly import checkpoint as ckpt
-from jetviz.anomaly.data import background_classes, model_images, split_jets
+from jetviz.anomaly.batches import MemoryImages, StreamImages, memory_data, streamed_data
 from jetviz.anomaly.evaluate import OPPOSITE_GROUP, evaluate_checkpoint
 from jetviz.anomaly.model import AEConfig, ConvAE, build_model
 from jetviz.anomaly.nae import (
@@ -52,6 +54,7 @@ from jetviz.device import (
 )
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
+from jetviz.readers.stream import JetStream
 
 
 @dataclass(frozen=True)
@@ -139,22 +142,6 @@ def _log(msg: str, progress: bool) -> None:
         print(msg, flush=True)
 
 
-def _training_images(jets: JetSet, cfg: TrainConfig, model_config: AEConfig,
-                     gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    split = split_jets(jets, cfg.background, cfg.n_train)
-    order = split.train[torch.randperm(len(split.train), generator=gen).numpy()]
-    if cfg.n_val >= len(order) // 2:
-        raise JetvizInputError(f"n_val = {cfg.n_val} leaves too few training jets "
-                               f"({len(order)} in all)")
-    images = torch.from_numpy(model_images(jets.particles[order], jets.mask[order],
-                                           model_config, jets.radius))
-    data = {"source": str(jets.source), "file_name": Path(str(jets.source)).name,
-            "n_jets": len(jets), "n_train_per_class": cfg.n_train,
-            "n_fit": len(order) - cfg.n_val, "n_val": cfg.n_val,
-            "classes": list(background_classes(cfg.background))}
-    return images[cfg.n_val:], images[:cfg.n_val], data
-
-
 @torch.no_grad()
 def mean_energy(model: ConvAE, x: torch.Tensor, batch: int = 1024) -> float:
     device = next(model.parameters()).device
@@ -225,24 +212,25 @@ class _Run:
         self.record["minutes_before"] = self.record.get("minutes", 0.0)
 
 
-def _ae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool) -> None:
+def _ae_phase(run: _Run, fit: MemoryImages | StreamImages, val: torch.Tensor,
+              progress: bool) -> None:
     cfg, model, rec = run.cfg, run.model, run.record
     hist = rec.setdefault("ae_history", [])
     best = rec.get("best_val", math.inf)
     stepper = run.stepper("ae")
     while rec.get("epoch", 0) < cfg.ae_epochs and not run.out_of_time():
         t0, model = time.perf_counter(), model.train()
-        perm = torch.randperm(len(fit), generator=run.gen)
-        losses = []
-        for i in range(0, len(fit) - cfg.batch_size + 1, cfg.batch_size):
-            x = fit[shard(perm[i:i + cfg.batch_size], run.rank, run.world)].to(run.device)
+        losses, n_images = [], 0
+        for batch in fit.epoch(rec.get("epoch", 0), cfg.batch_size, run.gen):
+            x = shard(batch, run.rank, run.world).to(run.device)
             with autocast(run.device):
                 loss = model.energy(x).mean()
             stepper.step(loss + cfg.l2 * weight_norm(model))
             losses.append(loss.item())
+            n_images += len(batch)
         rec["epoch"] = rec.get("epoch", 0) + 1
         v = mean_energy(model, val)
-        speed = len(losses) * cfg.batch_size / (time.perf_counter() - t0)  # all processes
+        speed = n_images / (time.perf_counter() - t0)  # all processes
         train_energy = mean_over_processes(float(np.mean(losses)), run.world)
         hist.append({"epoch": rec["epoch"], "train_energy": train_energy,
                      "val_energy": v, "jets_per_s": speed})
@@ -273,8 +261,8 @@ def _select(run: _Run, monitor, progress: bool) -> dict:
     return aucs
 
 
-def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
-               monitor=None) -> None:
+def _nae_phase(run: _Run, fit: MemoryImages | StreamImages, val: torch.Tensor,
+               progress: bool, monitor=None) -> None:
     cfg, model, rec = run.cfg, run.model, run.record
     if monitor is not None and cfg.monitor_every and "selected_step" not in rec:
         rec["selection_step0_auc"] = _select(run, monitor, progress)  # the AE itself
@@ -284,8 +272,7 @@ def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
     model.train()
     t0 = time.perf_counter()
     while rec.get("step", 0) < cfg.nae_steps and not run.out_of_time():
-        idx = torch.randint(len(fit), (cfg.batch_size,), generator=run.gen)
-        x = fit[shard(idx, run.rank, run.world)].to(run.device)
+        x = shard(fit.draw(cfg.batch_size, run.gen, rec), run.rank, run.world).to(run.device)
         neg = sample_negatives(model, cfg.negatives, cfg.sampler, run.buffer, run.gen)
         e_pos, e_neg = model.energy(x), model.energy(neg["x"])
         loss = nae_loss(e_pos, e_neg, cfg.temperature, cfg.gamma) + cfg.l2 * weight_norm(model)
@@ -312,10 +299,15 @@ def _nae_phase(run: _Run, fit: torch.Tensor, val: torch.Tensor, progress: bool,
     run.save_last()
 
 
-def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfig | None = None,
+def train(jets: JetSet | JetStream, out: str | Path, cfg: TrainConfig,
+          model_config: AEConfig | None = None,
           resume: bool = False, command: str = "", progress: bool = True,
           device: torch.device | str | None = None) -> Path:
     """Train an AE or NAE on the background jets of ``jets`` and save it in ``out``.
+
+    ``jets``: jets in memory, or a :class:`~jetviz.readers.stream.JetStream` of a file read
+    chunk by chunk (its chunking is kept; its seed and batch size become the run's; see
+    :mod:`jetviz.anomaly.batches` for what is trained, validated and scored on).
 
     ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present). Under torchrun
     every process trains its share of each batch and rank 0 alone writes ``out``.
@@ -349,9 +341,9 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     run = _Run(out, model, cfg, record, device, rank, world)
     if resume:
         run.restore()
-    fit, val, data = _training_images(jets, cfg, model.config,
-                                      torch.Generator().manual_seed(cfg.seed))
-    record["data"] = data
+    data = (streamed_data(jets, cfg, model.config) if isinstance(jets, JetStream) else
+            memory_data(jets, cfg, model.config, torch.Generator().manual_seed(cfg.seed)))
+    fit, val, record["data"] = data.fit, data.val, data.record
     _log(f"training {cfg.method} on {cfg.background}: {len(fit):,} jets (+{len(val)} "
          f"validation), device {device}", progress)
     if record["phase"] == "ae":
@@ -361,8 +353,8 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
             run.opt = run._optimizer("nae")
     if cfg.method == "nae" and record["phase"] == "nae":
         def monitor(m: ConvAE) -> dict:
-            return evaluate_checkpoint(m, jets, cfg.background, cfg.n_train,
-                                       cfg.n_train + cfg.n_select)["signals"]
+            return evaluate_checkpoint(m, data.scored, cfg.background, data.select_start,
+                                       data.select_start + cfg.n_select)["signals"]
 
         _nae_phase(run, fit, val, progress, monitor)
         record["complete"] = record.get("step", 0) >= cfg.nae_steps
@@ -379,8 +371,8 @@ def train(jets: JetSet, out: str | Path, cfg: TrainConfig, model_config: AEConfi
     record["minutes"] = record.get("minutes_before", 0.0) + (time.perf_counter() - run.start) / 60
     barrier()
     final, _, _ = ckpt.load(out, device)
-    record["evaluation"] = evaluate_checkpoint(final, jets, cfg.background,
-                                               cfg.n_train + cfg.n_select)
+    record["evaluation"] = evaluate_checkpoint(final, data.scored, cfg.background,
+                                               data.select_start + cfg.n_select)
     samples = ckpt.load_samples(out) if cfg.method == "nae" else None
     run.model = final
     run.save(samples)

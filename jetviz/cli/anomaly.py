@@ -12,6 +12,8 @@ import argparse
 import shlex
 import sys
 
+from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="anomaly_command", required=True)
@@ -22,6 +24,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="ae: reconstruction loss only; nae: AE phase then the NAE phase")
     t.add_argument("--jets", default=None, help="jet file (default: the embedded default)")
     t.add_argument("--out", required=True, help="checkpoint directory to write")
+    t.add_argument("--stream", action="store_true",
+                   help="read the jet file chunk by chunk instead of loading it (a file larger "
+                        "than memory: a jetviz jet file or a JetClass ROOT file); 20%% of its "
+                        "chunks are held out whole and scored (per class: --n-val validation "
+                        "jets, --n-select selection jets, the rest tested); the model trains on "
+                        "every background jet of the other chunks (--n-train is not used)")
+    t.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
+                   help="--stream: jets per read")
+    t.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
+                   help="--stream: chunks shuffled together (at most this × --chunk-rows "
+                        "jets of the file in memory)")
     t.add_argument("--init", default=None,
                    help="start the NAE phase from this AE checkpoint (skips the AE phase)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last")
@@ -74,11 +87,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--jets", default=None, help="jet file (default: the embedded default)")
 
 
-def _jets(path: str | None):
+def _path(path: str | None) -> str:
     from jetviz.paths import DEFAULT_JETS
+
+    return str(path or DEFAULT_JETS)
+
+
+def _jets(path: str | None):
     from jetviz.readers import load_jets
 
-    return load_jets(path or str(DEFAULT_JETS))
+    return load_jets(_path(path))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +145,9 @@ def _train(args: argparse.Namespace) -> int:
     command = "jetviz anomaly " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if len(sys.argv) > 2 and sys.argv[1] == "anomaly" else "jetviz anomaly train (API)"
     torch_seed(args.seed)
-    train(_jets(args.jets), args.out, cfg, model_config, resume=args.resume, command=command,
+    data = _jets(args.jets) if not args.stream else JetStream(
+        _path(args.jets), cfg.batch_size, cfg.seed, args.chunk_rows, args.buffer_chunks)
+    train(data, args.out, cfg, model_config, resume=args.resume, command=command,
           progress=not args.no_progress, device=device)
     return 0
 
@@ -140,8 +160,17 @@ def torch_seed(seed: int) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from jetviz.anomaly.batches import streamed_scored
+    from jetviz.anomaly.checkpoint import load
     from jetviz.anomaly.evaluate import score_checkpoint
 
-    for row in score_checkpoint(args.model, _jets(args.jets)):
+    _, config, record = load(args.model)
+    streamed = record.get("data", {}).get("streamed")
+    if streamed:  # scored on the chunks it held out, read again
+        jets, start = streamed_scored(args.jets or record["data"]["source"], config["train"],
+                                      streamed)
+    else:
+        jets, start = _jets(args.jets), None
+    for row in score_checkpoint(args.model, jets, start):
         print(row)
     return 0

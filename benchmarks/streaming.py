@@ -1,18 +1,24 @@
-"""Streaming vs in-memory β-VAE training: jets per second and peak memory of one epoch of
-``jetviz train`` on a jet file read chunk by chunk (``--stream``) and loaded whole.
+"""Streaming vs in-memory training: jets per second and peak memory of one epoch of the β-VAE
+(``jetviz train``) and of a JetCLR encoder (``jetviz jetclr ablation``) on a jet file read chunk
+by chunk (``--stream``) and loaded whole, in the same run.
 
-    python benchmarks/streaming.py [--jets 100000] [--loss chamfer]
+    python benchmarks/streaming.py [--jets 100000] [--loss chamfer] [--trainers vae,jetclr]
 
 The file is the embedded default file's real Pythia jets (50,000) repeated to ``--jets`` rows,
 written to a temporary jetviz file. Each mode runs in its own fresh process (one torch
 thread) so its peak resident memory (``ru_maxrss``) is its own: "in memory" loads the file and
-prepares every jet before training (what ``jetviz train`` does without ``--stream``);
+prepares every jet before training (what the commands do without ``--stream``);
 "streamed" reads ``--chunk-rows`` jets at a time, ``--buffer-chunks`` chunks shuffled
 together, and prepares each batch as it trains. The rates are the epoch's jets per second
 (the streamed one includes its reads and preparation, which the in-memory one did before the
 epoch) and the whole command's (reading included); "above start" is the peak minus the
 process's memory after its imports. A fast loss (chamfer) makes the reader's share of the
 time as large as it gets; with the exact EMD it is smaller still.
+
+JetCLR's epoch is one pass over the file's t, g, q jets (the ablation's classes; 60 % of the
+rows) in steps of 256 with every augmentation, the encoder of ``--jetclr-kind`` (the
+ablation's default width 64, 2 layers); streamed, the stream keeps those classes as it reads
+(``JetStream(classes=...)``), as ``jetviz jetclr ablation --stream`` does.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,26 +42,62 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def _child(mode: str, path: str, loss: str, chunk_rows: int, buffer_chunks: int) -> None:
+def _child(trainer: str, mode: str, path: str, args: argparse.Namespace) -> None:
     import torch
 
+    torch.set_num_threads(1)
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its lazy imports, before start
+    if trainer == "jetclr":
+        from jetviz.jetclr import train as jetclr_train  # noqa: F401  (imports before start)
+    else:
+        from jetviz.vae import train as vae_train  # noqa: F401
+    start_mb = _rss_mb()
+    t0 = time.perf_counter()
+    result = (_jetclr if trainer == "jetclr" else _vae)(mode, path, args)
+    wall = time.perf_counter() - t0
+    print(json.dumps({**result, "overall": result["n_jets"] / wall, "peak_mb": _rss_mb(),
+                      "start_mb": start_mb}))
+
+
+def _vae(mode: str, path: str, args: argparse.Namespace) -> dict:
     from jetviz.readers import load_jets
     from jetviz.readers.stream import JetStream
     from jetviz.vae.model import VAEConfig
     from jetviz.vae.train import TrainConfig, train
 
-    torch.set_num_threads(1)
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its lazy imports, before start
-    start_mb = _rss_mb()
-    t0 = time.perf_counter()
-    data = (JetStream(path, 256, chunk_rows=chunk_rows, buffer_chunks=buffer_chunks)
+    data = (JetStream(path, 256, chunk_rows=args.chunk_rows, buffer_chunks=args.buffer_chunks)
             if mode == "streamed" else load_jets(path, n_particles=30))
-    _, record = train(VAEConfig(loss=loss), data,
+    _, record = train(VAEConfig(loss=args.loss), data,
                       TrainConfig(epochs=1, scan_points=0, patience=10**6), device="cpu")
-    wall = time.perf_counter() - t0
-    print(json.dumps({"rate": record["throughput"],
-                      "overall": (record["n_train"] + record["n_val"]) / wall,
-                      "peak_mb": _rss_mb(), "start_mb": start_mb}))
+    return {"rate": record["throughput"], "n_jets": record["n_train"] + record["n_val"]}
+
+
+def _jetclr(mode: str, path: str, args: argparse.Namespace) -> dict:
+    import math
+
+    import numpy as np
+
+    from jetviz.jetclr.model import EncoderConfig
+    from jetviz.jetclr.split import BACKGROUND, SIGNAL
+    from jetviz.jetclr.train import TrainConfig, train, train_streamed
+    from jetviz.readers import load_jets
+    from jetviz.readers.stream import JetStream
+
+    classes = SIGNAL + BACKGROUND
+    config = TrainConfig(batch_size=256, encoder=EncoderConfig(kind=args.jetclr_kind))
+    if mode == "streamed":
+        stream = JetStream(path, 256, chunk_rows=args.chunk_rows,
+                           buffer_chunks=args.buffer_chunks, classes=classes)
+        n = len(stream)
+        _, record = train_streamed(stream, replace(config, steps=math.ceil(n / 256)),
+                                   device="cpu")
+    else:
+        jets = load_jets(path)
+        jets = jets.subset(np.isin(jets.labels, [jets.class_names.index(c) for c in classes]))
+        n = len(jets)
+        _, record = train(jets.particles, jets.mask, replace(config, steps=math.ceil(n / 256)),
+                          jet_pt=jets.jets[:, 0], device="cpu")
+    return {"rate": math.ceil(n / 256) * 256 / record["seconds"], "n_jets": n}
 
 
 def _file(path: Path, n: int) -> None:
@@ -74,34 +117,43 @@ def main() -> None:
     parser.add_argument("--loss", default="chamfer", help="the VAE's reconstruction loss")
     parser.add_argument("--chunk-rows", type=int, default=8192)
     parser.add_argument("--buffer-chunks", type=int, default=4)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)  # mode, path
+    parser.add_argument("--trainers", default="vae,jetclr", help="comma-separated: vae, jetclr")
+    parser.add_argument("--jetclr-kind", default="transformer",
+                        choices=["transformer", "deepsets"], help="JetCLR's encoder")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # trainer, mode, path
     args = parser.parse_args()
     if args.child:
-        _child(*args.child, args.loss, args.chunk_rows, args.buffer_chunks)
+        _child(*args.child, args)
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "jets.h5"
         _file(path, args.jets)
-        print(f"{args.jets} jets ({path.stat().st_size / 1e6:.0f} MB on disk), loss "
-              f"{args.loss}, chunks of {args.chunk_rows} × {args.buffer_chunks} in the buffer")
-        print(f"{'mode':>10} {'epoch jets/s':>13} {'overall':>9} {'peak RSS':>10} "
-              f"{'above start':>12} {'load':>5}")
-        out = {}
-        for mode in ("in memory", "streamed"):
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", mode.split()[-1], str(path),
-                 "--loss", args.loss, "--chunk-rows", str(args.chunk_rows),
-                 "--buffer-chunks", str(args.buffer_chunks)],
-                capture_output=True, text=True, check=True, env={**os.environ,
-                                                                 "PYTHONPATH": str(ROOT)})
-            r = out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"{mode:>10} {r['rate']:11.0f}/s {r['overall']:7.0f}/s "
-                  f"{r['peak_mb']:7.0f} MB {r['peak_mb'] - r['start_mb']:9.0f} MB "
-                  f"{os.getloadavg()[0]:5.1f}", flush=True)
-        a, b = out["in memory"], out["streamed"]
-        print(f"streamed / in memory: epoch rate {b['rate'] / a['rate']:.2f}, overall "
-              f"{b['overall'] / a['overall']:.2f}, peak RSS {b['peak_mb'] / a['peak_mb']:.2f}, "
-              f"above start {(b['peak_mb'] - b['start_mb']) / (a['peak_mb'] - a['start_mb']):.2f}")
+        print(f"{args.jets} jets ({path.stat().st_size / 1e6:.0f} MB on disk), VAE loss "
+              f"{args.loss}, JetCLR {args.jetclr_kind}, chunks of {args.chunk_rows} × "
+              f"{args.buffer_chunks} in the buffer")
+        print(f"{'trainer':>7} {'mode':>10} {'jets':>7} {'epoch jets/s':>13} {'overall':>9} "
+              f"{'peak RSS':>10} {'above start':>12} {'load':>5}")
+        for trainer in args.trainers.split(","):
+            out = {}
+            for mode in ("in memory", "streamed"):
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", trainer, mode.split()[-1], str(path),
+                     "--loss", args.loss, "--chunk-rows", str(args.chunk_rows),
+                     "--buffer-chunks", str(args.buffer_chunks),
+                     "--jetclr-kind", args.jetclr_kind],
+                    capture_output=True, text=True, check=True,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)})
+                r = out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"{trainer:>7} {mode:>10} {r['n_jets']:7d} {r['rate']:11.0f}/s "
+                      f"{r['overall']:7.0f}/s {r['peak_mb']:7.0f} MB "
+                      f"{r['peak_mb'] - r['start_mb']:9.0f} MB {os.getloadavg()[0]:5.1f}",
+                      flush=True)
+            a, b = out["in memory"], out["streamed"]
+            print(f"{trainer}: streamed / in memory: epoch rate {b['rate'] / a['rate']:.2f}, "
+                  f"overall {b['overall'] / a['overall']:.2f}, peak RSS "
+                  f"{b['peak_mb'] / a['peak_mb']:.2f}, above start "
+                  f"{(b['peak_mb'] - b['start_mb']) / (a['peak_mb'] - a['start_mb']):.2f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

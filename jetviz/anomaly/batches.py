@@ -33,7 +33,7 @@ import torch
 from jetviz.anomaly.data import background_classes, held_out_indices, model_images, split_jets
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.readers.stream import JetStream
+from jetviz.readers.stream import VAL_ROWS_MAX, JetStream
 
 HELD_OUT_CHUNKS = 0.2  # streamed: the fraction of the file's chunks held out whole
 POSITION = "stream_position"  # streamed: the record's (epoch, next batch) of the NAE steps
@@ -152,6 +152,19 @@ def streamed_data(stream: JetStream, cfg, model_config) -> TrainingData:
     return TrainingData(StreamImages(train_stream, model_config), val, held, cfg.n_val, record)
 
 
+def streamed_test_start(train_config: dict) -> int:
+    """Where the test jets of each class begin in a streamed run's held-out jets."""
+    return int(train_config["n_val"]) + int(train_config.get("n_select", 0))
+
+
+def held_out_rows(n_rows: int, streamed: dict) -> np.ndarray:
+    """The file rows of a streamed run's held-out jets (its ``record["data"]["streamed"]``),
+    in the order :meth:`JetStream.holdout` read them."""
+    c = int(streamed["chunk_rows"])
+    rows = [np.arange(k * c, min((k + 1) * c, n_rows)) for k in streamed["held_out_chunks"]]
+    return np.concatenate(rows)[:VAL_ROWS_MAX]
+
+
 def streamed_scored(path: str | Path, train_config: dict, streamed: dict) -> tuple[JetSet, int]:
     """(the held-out jets of a streamed run, read again from ``path``; where its test jets
     of each class begin): what ``jetviz anomaly score`` scores a streamed model on.
@@ -166,4 +179,4 @@ def streamed_scored(path: str | Path, train_config: dict, streamed: dict) -> tup
     if sorted(set(stream.chunk_ids) - set(train_stream.chunk_ids)) != streamed["held_out_chunks"]:
         raise JetvizInputError(f"{path}: not the file this model was streamed from (its "
                                "held-out chunks differ); score it on that file")
-    return held, int(train_config["n_val"]) + int(train_config.get("n_select", 0))
+    return held, streamed_test_start(train_config)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from jetviz import checkpoints, roc
+from jetviz.anomaly.batches import held_out_rows, streamed_test_start
 from jetviz.anomaly.checkpoint import KIND, load_samples
 from jetviz.anomaly.data import held_out_indices, model_images, test_start
 from jetviz.anomaly.evaluate import GROUPS, score_images
@@ -83,7 +84,13 @@ def score_file(model: ConvAE, train_config: dict, record: dict, jets: JetSet,
     """Score the jets of ``file_path`` (its test jets if the model trained on it), with the
     mean input and reconstructed image of each group."""
     held = trained_on(file_path, len(jets), record)
-    index = held_out_indices(jets, test_start(train_config)) if held else np.arange(len(jets))
+    streamed = record.get("data", {}).get("streamed")
+    if held and streamed:  # the test jets of the chunks it held out
+        rows = held_out_rows(len(jets), streamed)
+        index = rows[held_out_indices(jets.subset(rows), streamed_test_start(train_config))]
+    else:
+        index = (held_out_indices(jets, test_start(train_config)) if held
+                 else np.arange(len(jets)))
     images = model_images(jets.particles[index], jets.mask[index], model.config, jets.radius)
     scores = score_images(model, images)
     labels = jets.labels[index]

@@ -2,7 +2,7 @@
 no more than the buffer of the file is in memory, an AE epoch trains on every background jet
 of the training chunks once and on no held-out one, the same seed gives the same weights, a
 resumed streamed run (AE epochs, NAE steps) ends as an uninterrupted one, and a tiny streamed
-AE on real jets is scored on the chunks it held out."""
+AE on real jets is scored on the chunks it held out (by the command and by the page)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ import torch
 from jetviz import checkpoints
 from jetviz.anomaly import batches
 from jetviz.anomaly import checkpoint as ckpt
+from jetviz.anomaly.batches import streamed_scored
+from jetviz.anomaly.data import held_out_indices
+from jetviz.anomaly.explore import score_file
 from jetviz.anomaly.model import AEConfig
 from jetviz.anomaly.nae import SamplerConfig
 from jetviz.anomaly.train import TrainConfig, train
@@ -123,6 +126,13 @@ def test_a_streamed_ae_on_real_jets_is_scored_on_its_held_out_chunks(tmp_path, m
     printed = capsys.readouterr().out
     for name in ("top", "W", "Z"):  # the same held-out test jets
         assert f"'signal': '{name}', 'AUC ours': {round(signals[name]['auc'], 3)}" in printed
+    model, config, _ = ckpt.load(out)
+    scored = score_file(model, config["train"], record, jets.subset(pick), str(path))
+    held = record["data"]["streamed"]["held_out_chunks"]
+    assert scored.held_out and set(np.unique(scored.index // 25)) <= set(held)  # the page
+    again, start = streamed_scored(str(path), config["train"], record["data"]["streamed"])
+    tested = again.subset(held_out_indices(again, start))
+    np.testing.assert_array_equal(jets.subset(pick).jets[scored.index], tested.jets)
     other = tmp_path / "other.h5"
     store.write_jets(other, jets.subset(pick[:300]))
     assert cli_main(["anomaly", "score", "--model", str(out), "--jets", str(other)]) == 2

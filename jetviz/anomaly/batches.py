@@ -33,7 +33,7 @@ import torch
 from jetviz.anomaly.data import background_classes, held_out_indices, model_images, split_jets
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.readers.stream import VAL_ROWS_MAX, JetStream
+from jetviz.readers.stream import VAL_ROWS_MAX, JetStream, StreamCursor
 
 HELD_OUT_CHUNKS = 0.2  # streamed: the fraction of the file's chunks held out whole
 POSITION = "stream_position"  # streamed: the record's (epoch, next batch) of the NAE steps
@@ -65,7 +65,7 @@ class StreamImages:
 
     def __init__(self, stream: JetStream, model_config) -> None:
         self.stream, self.model_config = stream, model_config
-        self._walk: Iterator[tuple[int, int, JetSet]] | None = None
+        self.cursor: StreamCursor | None = None
 
     def __len__(self) -> int:
         return len(self.stream)
@@ -81,10 +81,10 @@ class StreamImages:
 
     def draw(self, batch_size: int, gen: torch.Generator, record: dict) -> torch.Tensor:
         """An NAE step's batch: the stream's next batch from ``record[POSITION]`` (updated)."""
-        if self._walk is None:
-            self._walk = self.stream.endless(*record.get(POSITION, (0, 0)))
-        epoch, index, jets = next(self._walk)
-        record[POSITION] = [epoch, index + 1]
+        if self.cursor is None:
+            self.cursor = StreamCursor(self.stream, record.get(POSITION, (0, 0)))
+        jets = self.cursor.next()
+        record[POSITION] = list(self.cursor.position)
         return self.images(jets)
 
 

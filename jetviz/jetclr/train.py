@@ -45,8 +45,7 @@ from jetviz.device import (
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr.augment import augment, augmentation_set, pad_particles
 from jetviz.jetclr.model import EncoderConfig, JetClassifier, JetEncoder, nt_xent
-from jetviz.jets import JetSet
-from jetviz.readers.stream import JetStream
+from jetviz.readers.stream import JetStream, StreamCursor
 from jetviz.resume import STREAMS, load_last, save_streams
 
 SUPERVISED = "supervised"  # the augmentations name of the supervised ceiling
@@ -152,31 +151,28 @@ class _MemoryBatches:
 
 
 class _StreamBatches:
-    """Batches of a jet file read chunk by chunk (:meth:`JetStream.endless`); the position
+    """Batches of a jet file read chunk by chunk (:class:`StreamCursor`); the position
     (epoch, next batch) is the resumable state."""
 
     def __init__(self, stream: JetStream) -> None:
-        self.stream, self.position = stream, (0, 0)
+        self.cursor = StreamCursor(stream)
         self.top = stream.class_names.index("t") if "t" in stream.class_names else -1
         self.n_jets = len(stream)
-        self._walk: Iterator[tuple[int, int, JetSet]] | None = None
 
     def next(self) -> _Batch:
-        if self._walk is None:
-            self._walk = self.stream.endless(*self.position)
-        epoch, index, jets = next(self._walk)
-        self.position = (epoch, index + 1)
+        jets = self.cursor.next()
         return _Batch(jets.particles, jets.mask, jets.jets[:, 0],
                       (jets.labels == self.top).astype(np.int64))
 
     def state(self) -> dict[str, torch.Tensor]:
-        return {"epoch": torch.tensor(self.position[0]), "batch": torch.tensor(self.position[1])}
+        epoch, batch = self.cursor.position
+        return {"epoch": torch.tensor(epoch), "batch": torch.tensor(batch)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         if "epoch" not in state:
             raise JetvizInputError("this last/ state was trained on jets held in memory; resume "
                                    "it without --stream")
-        self.position, self._walk = (int(state["epoch"]), int(state["batch"])), None
+        self.cursor.seek((state["epoch"], state["batch"]))
 
 
 def _contrastive(config: TrainConfig, rng: np.random.Generator, device: torch.device,

@@ -272,6 +272,29 @@ class JetStream:
         return train, _concatenate(parts)
 
 
+class StreamCursor:
+    """The batches of a stream one at a time, epoch after epoch (:meth:`JetStream.endless`),
+    and the position (epoch, next batch) a step-based trainer stores to resume from."""
+
+    def __init__(self, stream: JetStream, position: tuple[int, int] = (0, 0)) -> None:
+        self.stream = stream
+        self.seek(position)
+
+    def seek(self, position: tuple[int, int]) -> None:
+        """Go to ``position``: the next batch is batch ``position[1]`` of epoch
+        ``position[0]`` (nothing is read until it is asked for)."""
+        self.position = (int(position[0]), int(position[1]))
+        self._walk: Iterator[tuple[int, int, JetSet]] | None = None
+
+    def next(self) -> JetSet:
+        """The next batch (the position moves past it)."""
+        if self._walk is None:
+            self._walk = self.stream.endless(*self.position)
+        epoch, index, jets = next(self._walk)
+        self.position = (epoch, index + 1)
+        return jets
+
+
 def _concatenate(parts: list[JetSet]) -> JetSet:
     """One JetSet of the rows of ``parts`` (same file, same particle count), in order."""
     if len(parts) == 1:

@@ -10,7 +10,7 @@ import pytest
 from jetviz.device import shard
 from jetviz.errors import JetvizInputError
 from jetviz.readers import store
-from jetviz.readers.stream import JetStream
+from jetviz.readers.stream import JetStream, StreamCursor
 from tests.support_stream import N_ROWS, ReadLog, jet_file, rows_of
 
 
@@ -87,10 +87,12 @@ def test_a_resumed_position_gives_the_rest_of_the_epoch_and_skips_unread_buffers
     rest = [rows_of(b) for b in stream.batches(1, skip=7)]  # the first buffers hold 4 + 4
     assert rest == whole[7:]
     assert log.rows <= N_ROWS - 16  # the first buffer (16 rows, 4 batches) was not read
-    walked = stream.endless(epoch=1, batch=len(whole) - 1)
-    assert [rows_of(next(walked)[2]) for _ in range(2)] == [whole[-1], rows_of(
-        next(stream.batches(2)))]  # the epoch's last batch, then epoch 2 begins
-    assert next(walked)[:2] == (2, 1)
+    cursor = StreamCursor(stream, (1, len(whole) - 1))  # before the epoch's last batch
+    assert rows_of(cursor.next()) == whole[-1] and cursor.position == (1, len(whole))
+    assert rows_of(cursor.next()) == rows_of(next(stream.batches(2)))  # epoch 2 begins
+    assert cursor.position == (2, 1)
+    cursor.seek((1, 7))
+    assert rows_of(cursor.next()) == whole[7]
 
 
 def test_a_class_filter_keeps_those_classes_every_row_once(tmp_path):

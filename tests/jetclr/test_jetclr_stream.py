@@ -1,17 +1,20 @@
 """JetCLR on a jet file read chunk by chunk (``jetviz jetclr ablation --stream``): the rows in
 memory stay within the buffer, a run of one epoch's steps trains on every row once, the same
 seed gives the same weights, an interrupted streamed run resumes to the uninterrupted
-weights, and a tiny streamed ablation on real jets gives encoders whose held-out jets no
+weights, 2 gloo processes keep identical replicas (the supervised one equal to one process's),
+and a tiny streamed ablation on real jets gives encoders whose held-out jets no
 training saw."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 import jetviz.jetclr.train as jetclr_train
 from jetviz.cli import main as cli_main
@@ -19,6 +22,7 @@ from jetviz.jetclr.checkpoint import load_encoder
 from jetviz.jetclr.model import EncoderConfig, represent
 from jetviz.jetclr.train import TrainConfig, train_streamed
 from jetviz.readers.stream import JetStream
+from tests.support_device import run_two_processes
 from tests.support_stream import N_ROWS, ReadLog, jet_file
 
 torch.set_num_threads(1)
@@ -117,3 +121,29 @@ def test_a_streamed_ablation_on_real_jets_scores_jets_no_training_saw(tmp_path, 
     assert not (out / "all" / "last").exists()  # a finished entry drops its resume state
     assert cli_main([*common, "--max-per-class", "10"]) == 2
     assert "--max-per-class" in capsys.readouterr().err
+
+
+def _ddp_worker(rank: int, out: str) -> None:
+    stream = JetStream(str(Path(out) / "jets.h5"), batch_size=1, chunk_rows=8,
+                       buffer_chunks=2)
+    for augmentations in ("supervised", "all"):
+        config = TrainConfig(augmentations=augmentations, steps=5, batch_size=16,
+                             encoder=TINY)
+        model, _ = train_streamed(stream, config, device="cpu")
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+                  str(Path(out) / f"{augmentations}{rank}.safetensors"))
+
+
+def test_two_processes_stream_their_shares_and_keep_identical_replicas(tmp_path):
+    path = jet_file(tmp_path / "jets.h5", n=96)  # 12 chunks of 8: every batch holds 16 jets
+    run_two_processes(_ddp_worker, str(tmp_path))
+    for augmentations in ("supervised", "all"):
+        a = load_file(str(tmp_path / f"{augmentations}0.safetensors"))
+        b = load_file(str(tmp_path / f"{augmentations}1.safetensors"))
+        config = TrainConfig(augmentations=augmentations, steps=5, batch_size=16, encoder=TINY)
+        single, _ = train_streamed(JetStream(str(path), 1, chunk_rows=8, buffer_chunks=2),
+                                   config, device="cpu")
+        for name, value in single.state_dict().items():
+            torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+            if augmentations == "supervised":  # BCE is a mean over jets: the same run
+                torch.testing.assert_close(a[name], value, rtol=1e-4, atol=1e-5)

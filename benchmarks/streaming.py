@@ -11,9 +11,11 @@ prepares every jet before training (what the commands do without ``--stream``);
 "streamed" reads ``--chunk-rows`` jets at a time, ``--buffer-chunks`` chunks shuffled
 together, and prepares each batch as it trains. The rates are the epoch's jets per second
 (the streamed one includes its reads and preparation, which the in-memory one did before the
-epoch) and the whole command's (reading included); "above start" is the peak minus the
-process's memory after its imports. A fast loss (chamfer) makes the reader's share of the
-time as large as it gets; with the exact EMD it is smaller still.
+epoch) and the whole command's (reading included); "CPU/jet" is the whole command's CPU time
+per jet (user + system), which, unlike the rates, other jobs on a shared machine do not
+change; "above start" is the peak minus the process's memory after its imports. A fast loss
+(chamfer) makes the reader's share of the VAE's time as large as it gets; with the exact EMD
+it is smaller still.
 
 JetCLR's epoch is one pass over the file's t, g, q jets (the ablation's classes; 60 % of the
 rows) in steps of 256 with every augmentation, the encoder of ``--jetclr-kind`` (the
@@ -42,6 +44,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(trainer: str, mode: str, path: str, args: argparse.Namespace) -> None:
     import torch
 
@@ -52,11 +59,11 @@ def _child(trainer: str, mode: str, path: str, args: argparse.Namespace) -> None
     else:
         from jetviz.vae import train as vae_train  # noqa: F401
     start_mb = _rss_mb()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_s()
     result = (_jetclr if trainer == "jetclr" else _vae)(mode, path, args)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
     print(json.dumps({**result, "overall": result["n_jets"] / wall, "peak_mb": _rss_mb(),
-                      "start_mb": start_mb}))
+                      "start_mb": start_mb, "cpu_ms": 1000 * cpu / result["n_jets"]}))
 
 
 def _vae(mode: str, path: str, args: argparse.Namespace) -> dict:
@@ -132,7 +139,7 @@ def main() -> None:
               f"{args.loss}, JetCLR {args.jetclr_kind}, chunks of {args.chunk_rows} × "
               f"{args.buffer_chunks} in the buffer")
         print(f"{'trainer':>7} {'mode':>10} {'jets':>7} {'epoch jets/s':>13} {'overall':>9} "
-              f"{'peak RSS':>10} {'above start':>12} {'load':>5}")
+              f"{'CPU/jet':>9} {'peak RSS':>10} {'above start':>12} {'load':>5}")
         for trainer in args.trainers.split(","):
             out = {}
             for mode in ("in memory", "streamed"):
@@ -145,12 +152,13 @@ def main() -> None:
                     env={**os.environ, "PYTHONPATH": str(ROOT)})
                 r = out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
                 print(f"{trainer:>7} {mode:>10} {r['n_jets']:7d} {r['rate']:11.0f}/s "
-                      f"{r['overall']:7.0f}/s {r['peak_mb']:7.0f} MB "
+                      f"{r['overall']:7.0f}/s {r['cpu_ms']:6.2f} ms {r['peak_mb']:7.0f} MB "
                       f"{r['peak_mb'] - r['start_mb']:9.0f} MB {os.getloadavg()[0]:5.1f}",
                       flush=True)
             a, b = out["in memory"], out["streamed"]
             print(f"{trainer}: streamed / in memory: epoch rate {b['rate'] / a['rate']:.2f}, "
-                  f"overall {b['overall'] / a['overall']:.2f}, peak RSS "
+                  f"overall {b['overall'] / a['overall']:.2f}, CPU per jet "
+                  f"{b['cpu_ms'] / a['cpu_ms']:.2f}, peak RSS "
                   f"{b['peak_mb'] / a['peak_mb']:.2f}, above start "
                   f"{(b['peak_mb'] - b['start_mb']) / (a['peak_mb'] - a['start_mb']):.2f}",
                   flush=True)

@@ -40,6 +40,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -103,9 +104,9 @@ class JetStream:
             if getattr(self, name) < 1:
                 raise JetvizInputError(f"{name} must be ≥ 1, got {getattr(self, name)}")
 
-    @property
+    @cached_property
     def format(self) -> str:
-        """"jetviz" or "jetclass" (see :func:`stream_format`)."""
+        """"jetviz" or "jetclass" (see :func:`stream_format`; sniffed once per stream)."""
         return stream_format(self.path)
 
     @property

@@ -147,6 +147,9 @@ class _MemoryBatches:
         return {"order": torch.from_numpy(self.order.order), "pos": torch.tensor(self.order.pos)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
+        if "order" not in state:
+            raise JetvizInputError("this last/ state was trained on a streamed file; resume it "
+                                   "with --stream")
         self.order.order, self.order.pos = state["order"], int(state["pos"])
 
 

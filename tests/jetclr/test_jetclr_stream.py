@@ -21,6 +21,7 @@ from jetviz.cli import main as cli_main
 from jetviz.jetclr.checkpoint import load_encoder
 from jetviz.jetclr.model import EncoderConfig, represent
 from jetviz.jetclr.train import TrainConfig, train_streamed
+from jetviz.readers import store
 from jetviz.readers.stream import JetStream
 from tests.support_device import run_two_processes
 from tests.support_stream import N_ROWS, ReadLog, jet_file
@@ -147,3 +148,20 @@ def test_two_processes_stream_their_shares_and_keep_identical_replicas(tmp_path)
             torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
             if augmentations == "supervised":  # BCE is a mean over jets: the same run
                 torch.testing.assert_close(a[name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_a_streamed_state_and_an_in_memory_state_do_not_resume_each_other(tmp_path):
+    from jetviz.errors import JetvizInputError
+    from jetviz.jetclr.train import train
+
+    stream = _stream(tmp_path)
+    config = TrainConfig(augmentations="all", steps=2, batch_size=16, encoder=TINY)
+    train_streamed(stream, config, device="cpu", out=tmp_path / "streamed")
+    jets = store.read_jets(stream.path)
+    with pytest.raises(JetvizInputError, match="with --stream"):
+        train(jets.particles, jets.mask, config, jet_pt=jets.jets[:, 0], device="cpu",
+              out=tmp_path / "streamed", resume=True)
+    train(jets.particles, jets.mask, config, jet_pt=jets.jets[:, 0], device="cpu",
+          out=tmp_path / "memory")
+    with pytest.raises(JetvizInputError, match="without --stream"):
+        train_streamed(stream, config, device="cpu", out=tmp_path / "memory", resume=True)

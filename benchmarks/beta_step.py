@@ -25,7 +25,9 @@ pressed over the same grid points after a warm-up pass, and per step the CPU tim
   - and which charts Plotly drew again (a new chart element, or a ``plotly_afterplot`` event).
 
 ``--app DIR`` (repeatable) measures the browser part for other checkouts' apps in the same run
-(e.g. ``git archive <commit> | tar -x -C /tmp/before`` for a before/after).
+(e.g. ``git archive <commit> | tar -x -C /tmp/before`` for a before/after): each app gets its
+server and its page, and the pages take their steps in turn, so that a load from other jobs
+on the machine falls on all of them alike.
 
     python benchmarks/beta_step.py [--steps 10] [--browser-steps 6] [--app /tmp/before --app .]
 """
@@ -33,6 +35,7 @@ pressed over the same grid points after a warm-up pass, and per step the CPU tim
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -61,6 +64,14 @@ COUNT_DRAWS = """() => {
   document.querySelectorAll('.js-plotly-plot').forEach(watch);
 }"""
 REDRAWN = "() => window.__draws.splice(0)"
+# The KL bars' title, which names the slider's β (the fragment's first chart).
+BARS_TITLE = """() => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (text.startsWith('KL per dimension at β')) return text;
+  }
+  return null;
+}"""
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
 
@@ -90,53 +101,76 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def browser_steps(app: Path, steps: int, timeout_ms: float = 180_000) -> dict[str, list]:
-    """Per-step CPU seconds of the β page in one Chromium session against ``app``'s server."""
+class Session:
+    """One Chromium page on /beta of one app's server, with its DevTools session."""
+
+    def __init__(self, browser, url: str, server_pid: int, timeout_ms: float) -> None:
+        from benchmarks.load import SLIDER
+        from tests.support_browser import wait_for_app
+
+        self.page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        self.cdp = self.page.context.new_cdp_session(self.page)
+        self.cdp.send("Performance.enable", {"timeDomain": "threadTicks"})  # CPU, not wall
+        self.server_pid, self.timeout_ms, self.wait = server_pid, timeout_ms, wait_for_app
+        self.page.goto(f"{url}/beta")
+        self.page.wait_for_function(f"() => ({BARS_TITLE})() !== null", timeout=timeout_ms)
+        wait_for_app(self.page, timeout_ms)
+        self.page.evaluate(COUNT_DRAWS)
+        self.thumb = self.page.locator(SLIDER).first
+        self.out: dict[str, list] = {"renderer " + m: [] for m in METRICS}
+        self.out.update({"chromium": [], "server": [], "redrawn": []})
+
+    def press(self, key: str) -> None:
+        """One arrow-key press on the slider, until the rerun ended and the charts are drawn."""
+        old = self.page.evaluate(BARS_TITLE)
+        self.thumb.focus()
+        self.thumb.press(key)
+        self.page.wait_for_function(f"(old) => ({BARS_TITLE})() !== old", arg=old,
+                                    timeout=self.timeout_ms)
+        self.wait(self.page, self.timeout_ms)  # the rerun has ended
+        self.page.wait_for_timeout(500)  # and the last charts are drawn
+
+    def snapshot(self) -> dict[str, float]:
+        metrics = {m["name"]: m["value"]
+                   for m in self.cdp.send("Performance.getMetrics")["metrics"]}
+        return {**{"renderer " + m: metrics[m] for m in METRICS},
+                "chromium": process_tree_cpu(os.getpid()),
+                "server": process_cpu(self.server_pid)}
+
+    def timed_press(self, key: str) -> None:
+        before = self.snapshot()
+        self.press(key)
+        after = self.snapshot()
+        for name, value in after.items():
+            self.out[name].append(value - before[name])
+        self.out["redrawn"].append(self.page.evaluate(REDRAWN))
+
+
+def browser_steps(apps: list[Path], steps: int, timeout_ms: float = 180_000
+                  ) -> list[dict[str, list]]:
+    """Per-step CPU seconds of the β page, one Chromium page per app (each app its own
+    server), the apps' steps taken in turn so that all see the same machine load."""
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.load import BETA_DRAWN, NEW_BETA, SERVE_ENV, SLIDER, loopback_port, server
-    from tests.support_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_app
+    from benchmarks.load import SERVE_ENV, loopback_port, server
+    from tests.support_browser import CHROMIUM, CHROMIUM_ARGS
 
     keys = ["ArrowLeft"] * steps + ["ArrowRight"] * steps
-    out: dict[str, list] = {"renderer " + m: [] for m in METRICS}
-    out.update({"chromium": [], "server": [], "redrawn": []})
-    with server(loopback_port(8630, 8639), SERVE_ENV, app) as (url, process), \
-            sync_playwright() as pw:
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(server(loopback_port(8630, 8639), SERVE_ENV, app))
+                   for app in apps]
+        pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("Performance.enable", {"timeDomain": "threadTicks"})  # CPU, not wall time
-        page.goto(f"{url}/beta")
-        page.wait_for_function(f"() => ({BETA_DRAWN})() !== null", timeout=timeout_ms)
-        thumb = page.locator(SLIDER).first
-
-        def press(key: str) -> None:
-            old = page.evaluate(BETA_DRAWN)
-            thumb.focus()
-            thumb.press(key)
-            page.wait_for_function(NEW_BETA, arg=old, timeout=timeout_ms)
-            wait_for_app(page, timeout_ms)
-            page.wait_for_timeout(500)  # let the last charts finish drawing
-
-        def snapshot() -> dict[str, float]:
-            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-            return {**{"renderer " + m: metrics[m] for m in METRICS},
-                    "chromium": process_tree_cpu(os.getpid()), "server": process_cpu(process.pid)}
-
-        wait_for_app(page, timeout_ms)
-        page.evaluate(COUNT_DRAWS)
-        for key in keys:  # warm-up: the server caches these β's reconstructions
-            press(key)
-        page.evaluate(REDRAWN)
+        sessions = [Session(browser, url, process.pid, timeout_ms) for url, process in servers]
+        for session in sessions:  # warm-up: each server caches these β's reconstructions
+            for key in keys:
+                session.press(key)
+            session.page.evaluate(REDRAWN)
         for key in keys:
-            before = snapshot()
-            press(key)
-            after = snapshot()
-            for name, value in after.items():
-                out[name].append(value - before[name])
-            out["redrawn"].append(page.evaluate(REDRAWN))
+            for session in sessions:
+                session.timed_press(key)
         browser.close()
-    return out
+    return [session.out for session in sessions]
 
 
 def print_browser(app: Path, out: dict[str, list]) -> None:
@@ -163,8 +197,9 @@ def main() -> None:
                              "default: this checkout)")
     args = parser.parse_args()
     if args.browser_steps:
-        for app in args.app or [ROOT]:
-            print_browser(app.resolve(), browser_steps(app.resolve(), args.browser_steps))
+        apps = [app.resolve() for app in args.app or [ROOT]]
+        for app, out in zip(apps, browser_steps(apps, args.browser_steps), strict=True):
+            print_browser(app, out)
     if not args.steps:
         return
 

@@ -126,7 +126,7 @@ class Session:
         self.thumb.focus()
         self.thumb.press(key)
         self.page.wait_for_function(f"(old) => ({BARS_TITLE})() !== old", arg=old,
-                                    timeout=self.timeout_ms)
+                                    polling=50, timeout=self.timeout_ms)  # not every frame
         self.wait(self.page, self.timeout_ms)  # the rerun has ended
         self.page.wait_for_timeout(500)  # and the last charts are drawn
 

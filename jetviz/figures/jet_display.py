@@ -23,7 +23,7 @@ from jetviz.figures.spec import Spec, axis_names, fixed_margins, on, scatter, su
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
 
 MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's pT
-PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_row_figure (178 px square)
+PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_row_figure (172 px square)
 OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
 CONE_COLOUR = "#888888"
 AXIS_ARM = 0.05  # half-length of the jet axis cross, a fraction of the half-width

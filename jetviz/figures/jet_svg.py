@@ -19,7 +19,7 @@ import base64
 
 import numpy as np
 
-PANEL_PX = 178  # the panel's size on screen that marker sizes refer to (β page: 4 in 940 px)
+PANEL_PX = 172  # the panel's size on screen that marker sizes refer to (β page: 4 in 940 px)
 MARKER_OPACITY = 0.7
 MARKER_LINE = ("#222222", 0.8)  # colour, width in px
 CONE = ("#888888", 1.2, 5)  # colour, width and dash length in px

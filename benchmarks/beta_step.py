@@ -198,8 +198,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.browser_steps:
         apps = [app.resolve() for app in args.app or [ROOT]]
-        for app, out in zip(apps, browser_steps(apps, args.browser_steps), strict=True):
+        outs = browser_steps(apps, args.browser_steps)
+        for app, out in zip(apps, outs, strict=True):
             print_browser(app, out)
+        for app, out in zip(apps[1:], outs[1:], strict=True):
+            ratios = [statistics.median(out[name]) / statistics.median(outs[0][name])
+                      for name in ("renderer TaskDuration", "chromium")]
+            print(f"\n{app} / {apps[0]}, CPU per step: renderer main thread {ratios[0]:.2f}, "
+                  f"every Chromium process {ratios[1]:.2f}")
     if not args.steps:
         return
 

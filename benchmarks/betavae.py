@@ -121,8 +121,7 @@ def slider_move(model, config, scan: BetaScan, inputs, grid, sample_fp) -> dict:
         fl.emd_histogram_figure(distance, beta)
         x = inputs.x[:4].numpy()
         jet_display.jet_row_figure(recon[:4], None, f"β = {beta:.3g}", role="reconstructed",
-                                   extent=jet_display.jet_extent(x),
-                                   jet_pts=inputs.jet_pt[:4].numpy())
+                                   extent=jet_display.jet_extent(x))
         t2 = time.perf_counter()
         parts["reconstruct"].append(1000 * (t1 - t0))
         parts["figures"].append(1000 * (t2 - t1))

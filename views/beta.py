@@ -115,13 +115,12 @@ def at_beta() -> None:
         extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
         st.plotly_chart(
             jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
-                           "(marker area ∝ pT)", extent=extent, radius=radius,
-                           jet_pts=rec.jet_pt[:k]),
+                           "(marker area ∝ pT)", extent=extent, radius=radius),
             theme=None, key="beta_jets")
         st.plotly_chart(
             jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
                            f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
-                           radius=radius, jet_pts=rec.jet_pt[:k],
+                           radius=radius,
                            panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
                                          for j, d in enumerate(rec.distance[:k])]),
             theme=None, key="beta_reconstructions")

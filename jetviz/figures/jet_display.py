@@ -18,11 +18,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from jetviz.figures.jet_svg import jet_svg, svg_data_uri
 from jetviz.figures.spec import Spec, axis_names, fixed_margins, on, scatter, subplots
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
 
 MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's pT
-PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_row_figure
+PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_row_figure (172 px square)
 OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
 CONE_COLOUR = "#888888"
 AXIS_ARM = 0.05  # half-length of the jet axis cross, a fraction of the half-width
@@ -175,7 +176,6 @@ def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
 
 def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
                    extent: float, role: str = "true", radius: float = 0.8,
-                   jet_pts: np.ndarray | None = None,
                    panel_titles: list[str] | None = None, frame: str = "aligned",
                    height: int = 300) -> go.Figure:
     """A row of K small event displays on one scale: the β page's jets, or their
@@ -183,16 +183,19 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
 
     The β page draws the jets and their reconstructions as two such rows: the jets do not
     depend on β, so their figure is the same at every slider step and the browser keeps it;
-    only the reconstructions are redrawn.
+    only the reconstructions are redrawn. Each panel is one picture (a layout image made by
+    :func:`jetviz.figures.jet_svg.jet_svg`: the same markers, cone and axis as
+    :func:`event_display`, without a hover) on the panel's axes, which the browser draws at
+    a fraction of the cost of markers and shapes (``benchmarks/beta_step.py``).
 
     Args:
         jets: (K, P, 3) jets (ptrel, etarel, phirel).
         masks: (K, P) True for real particles, or None (rows with ptrel > 0).
         title: figure title.
         extent: half-width of every panel (:func:`jet_extent` of the originals).
-        role: "true" (original jets) or "reconstructed": colour and hover name.
+        role: "true" (original jets) or "reconstructed": the markers' colour, and the
+            pictures' name ("original" or "reconstruction").
         radius: jet radius R.
-        jet_pts: (K,) jet pT [GeV] for the hover, if known.
         panel_titles: (K,) a title above each panel; default "jet 1" … "jet K".
         frame: "relative" or "aligned" coordinates (axis titles).
         height: figure height in px.
@@ -209,16 +212,15 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
     fig = subplots(1, k, titles=titles, h_space=0.03)
     x_title, y_title = (t.split(" (")[0] for t in AXIS_TITLES[frame])
     name = "original" if role == "true" else "reconstruction"
+    images = []
     for j in range(k):
-        panel = j + 1
-        cone_and_axis(fig, radius, extent, panel, label=False)
-        trace = particles_trace(jets[j], None if masks is None else masks[j],
-                                jet_pt=None if jet_pts is None else float(jet_pts[j]),
-                                colour=ROLE_COLOURS[role], name=name, showlegend=False,
-                                panel=panel, max_marker_px=PAIRS_MARKER_PX)
-        trace["name"] = name  # the same name in every panel, not a count per panel
-        fig.add_trace(trace)
-        xa, ya, x, _ = axis_names(panel)
+        xa, ya, x, y = axis_names(j + 1)
+        svg = jet_svg(jets[j], None if masks is None else masks[j], extent=extent,
+                      radius=radius, colour=ROLE_COLOURS[role], max_marker_px=PAIRS_MARKER_PX)
+        images.append({"source": svg_data_uri(svg), "name": name, "xref": x, "yref": y,
+                       "x": -extent, "y": extent, "sizex": 2 * extent, "sizey": 2 * extent,
+                       "xanchor": "left", "yanchor": "top", "sizing": "stretch",
+                       "layer": "above"})
         fig.update_layout({
             xa: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
                  "title": {"text": x_title}},
@@ -226,6 +228,7 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
                  "showticklabels": j == 0, "scaleanchor": x, "scaleratio": 1,
                  "title": {"text": y_title if j == 0 else ""}},
         })
+    fig.update_layout(images=images)
     layout(fig, title, height, title_size=FONT_SIZE + 2)
     fixed_margins(fig, height, top=64, bottom=58, right=30)  # one drawing pass
     return fig.figure()

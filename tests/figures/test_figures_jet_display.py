@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 
 from jetviz.figures import jet_display as jd
 from jetviz.figures.data import event_display as data_event_display
+from jetviz.figures.jet_svg import marker_diameters_px
 from jetviz.figures.jetclr import augmentation_display
 
 JET = np.array([[0.5, 0.0, 0.0], [0.3, 0.2, -0.1], [0.2, -0.3, 0.4], [0.0, 0.0, 0.0]])
@@ -68,9 +72,14 @@ def test_the_data_and_jetclr_pages_draw_the_same_display():
 def test_jet_rows_share_one_extent_and_scale():
     jets = np.stack([JET, JET * [1, 0.5, 0.5]])
     fig = jd.jet_row_figure(jets, np.stack([MASK, MASK]), "jets", extent=0.7)
-    sizerefs = {t.marker.sizeref for t in fig.data}
-    assert len(sizerefs) == 1 and sizerefs.pop() == pytest.approx(2.0 / jd.PAIRS_MARKER_PX**2)
     ranges = {tuple(fig.layout[f"xaxis{k if k > 1 else ''}"].range) for k in range(1, 3)}
     assert ranges == {(-0.7, 0.7)}
-    assert [s.type for s in fig.layout.shapes].count("circle") == 2  # a cone per panel
+    for k, image in enumerate(fig.layout.images, start=1):  # a picture fills each panel
+        assert (image.xref, image.x, image.sizex) == (f"x{k if k > 1 else ''}", -0.7, 1.4)
+        assert (image.y, image.sizey, image.sizing) == (0.7, 1.4, "stretch")
+        svg = ET.fromstring(base64.b64decode(image.source.split(",", 1)[1]))
+        circles = svg.findall("{http://www.w3.org/2000/svg}g/{http://www.w3.org/2000/svg}circle")
+        diameters = [2 * float(c.get("r")) for c in circles]  # one marker scale in every panel
+        np.testing.assert_allclose(diameters, marker_diameters_px(JET[MASK, 0],
+                                                                  jd.PAIRS_MARKER_PX), atol=0.01)
     assert fig.layout.margin.autoexpand is False  # one drawing pass in the browser

@@ -3,6 +3,8 @@ traces, the current-β marker, log axes, colours."""
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -112,10 +114,12 @@ def test_jet_rows_one_display_per_jet_padding_not_drawn():
     originals = jd.jet_row_figure(jets, masks, "jets", extent=0.5)
     rebuilt = jd.jet_row_figure(recon, None, "rebuilt", extent=0.5, role="reconstructed",
                                 panel_titles=["a", "b", "c"])
-    assert [t.name for t in originals.data] == ["original"] * 3
-    assert [t.name for t in rebuilt.data] == ["reconstruction"] * 3
-    assert all(len(t.x) == 7 for t in originals.data)  # padding is not drawn
-    assert all(t.marker.sizemode == "area" for t in originals.data + rebuilt.data)
+    assert [im.name for im in originals.layout.images] == ["original"] * 3
+    assert [im.name for im in rebuilt.layout.images] == ["reconstruction"] * 3
+    assert not originals.data and not rebuilt.data  # one picture per panel, no traces
+    for image in originals.layout.images:  # padding is not drawn: 7 particles and the cone
+        svg = base64.b64decode(image.source.split(",", 1)[1]).decode()
+        assert svg.count("<circle") == 1 + 7
     assert [a.text for a in rebuilt.layout.annotations] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="as many masks"):
         jd.jet_row_figure(jets, masks[:2], "jets", extent=0.5)

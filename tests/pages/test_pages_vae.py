@@ -76,8 +76,9 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
     assert "GeV" in curves["layout"]["xaxis"]["title"]["text"]
     assert len(at.latex) >= 2  # the loss and D1, D2
     # 4 jets above their 4 reconstructions
-    assert [t.get("name") for t in figs["beta_jets"]["data"]] == ["original"] * 4
-    assert [t.get("name") for t in figs["beta_reconstructions"]["data"]] == ["reconstruction"] * 4
+    assert [im["name"] for im in figs["beta_jets"]["layout"]["images"]] == ["original"] * 4
+    assert [im["name"] for im in figs["beta_reconstructions"]["layout"]["images"]] == (
+        ["reconstruction"] * 4)
     # D1 with its bootstrap band and the distinct directions; the floor stated in GeV
     dims = [t.get("name", "") for t in figs["beta_dimensionality"]["data"]]
     assert any("16–84 %" in n for n in dims) and any("distinct" in n for n in dims)

@@ -1,7 +1,7 @@
 """Benchmark of the JetNet protocol (arXiv:2211.10295): FPD/KPD/W1s of every shipped generator,
 the truth-vs-truth baseline, jetnet 0.2.5's own functions on the same inputs, and speed.
 
-    python benchmarks/jetnet_metrics.py [--jets 10000] [--only gen_g] [--check 2]
+    python benchmarks/jetnet_metrics.py [--jets 10000] [--only gen_g] [--check 2] [--root DIR]
     python benchmarks/jetnet_metrics.py --page   # the page's first run and cached rerun
 
 Real jets: checkpoints/jets_default.h5 (10,000 per class), prepared as the VAEs see them and
@@ -197,6 +197,8 @@ def page_times() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jets", type=int, default=10_000, help="generated jets per generator")
+    parser.add_argument("--root", default=str(CHECKPOINTS),
+                        help="where the generators are (e.g. a copy of older ones)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="only generators whose key contains one of these strings")
     parser.add_argument("--jetnet", default="/tmp/jetnetref",
@@ -213,7 +215,7 @@ def main() -> None:
     gm = energyflow = None
     if Path(args.jetnet).is_dir():
         gm, energyflow = import_jetnet(args.jetnet)
-    specs = [s for s in list_generators(CHECKPOINTS)
+    specs = [s for s in list_generators(args.root)
              if not args.only or any(o in s.key for o in args.only)]
     jets = load_jets(DEFAULT_JETS, n_particles=30)
     truths: dict = {}

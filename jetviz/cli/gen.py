@@ -15,7 +15,7 @@ import torch
 from jetviz.device import is_writer, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import load_vae
-from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
+from jetviz.generation.mass_mmd import KERNELS, MmdConfig, tune_with_mass_mmd
 from jetviz.generation.prior import FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_generator_prior
 
@@ -72,6 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     q.add_argument("--kernel-widths", type=float, nargs="+", default=list(MmdConfig.kernel_widths),
                    help="σ of the Gaussian kernels of the MMD, in units of the jet pT (wider ones "
                         "see the high-mass tail)")
+    q.add_argument("--kernel", choices=list(KERNELS), default=MmdConfig.kernel,
+                   help="gaussian: a sum of Gaussians of --kernel-widths; energy: the energy "
+                        "distance (kernel −|a − b|, no width; pushes the high-mass tail too)")
     q.add_argument("--mmd-batch", type=int, default=MmdConfig.mmd_batch,
                    help="generated and real masses per MMD² estimate (0: the batch of 256)")
     q.add_argument("--lr-final", type=float, default=MmdConfig.lr_final_fraction,
@@ -96,7 +99,7 @@ def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device
         args.gen, args.out, jets=jets, provenance={"command": command},
         config=MmdConfig(weight=args.weight, steps=args.steps, lr=args.lr, seed=args.seed,
                          kernel_widths=tuple(args.kernel_widths), mmd_batch=args.mmd_batch,
-                         lr_final_fraction=args.lr_final),
+                         lr_final_fraction=args.lr_final, kernel=args.kernel),
         progress=report, device=device, resume=args.resume)
     if is_writer():
         print(json.dumps({"out": args.out, "seconds": record["mass_mmd"]["seconds"]}))

@@ -40,7 +40,7 @@ import torch
 from jetviz import checkpoints
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import FLOW_DIR, KIND, load_prior, load_vae, prior_record
-from jetviz.generation.prior import FlowPrior
+from jetviz.generation.prior import FlowPrior, check_temperature
 from jetviz.jets import JetSet
 from jetviz.paths import CHECKPOINTS
 from jetviz.vae.inputs import prepare_particles
@@ -224,13 +224,15 @@ class Generator:
         return self.latents_and_log_pt(n, generator)[0]
 
     @torch.inference_mode()
-    def latents_and_log_pt(self, n: int, generator: torch.Generator
+    def latents_and_log_pt(self, n: int, generator: torch.Generator, temperature: float = 1.0
                            ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """n latents (n, D), and log(pT / GeV) (n,) drawn with them by a joint prior (else
-        None)."""
+        None); ``temperature`` T draws the Gaussian's z, or the flow's base ε, from N(0, T²)."""
         if self.prior is None:
-            return torch.randn((n, self.config.latent_dim), generator=generator), None
-        return self.prior.sample_joint(n, generator)
+            check_temperature(temperature)
+            z = torch.randn((n, self.config.latent_dim), generator=generator)
+            return z * temperature, None
+        return self.prior.sample_joint(n, generator, temperature=temperature)
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, beta: float | None = None) -> np.ndarray:
@@ -243,7 +245,8 @@ class Generator:
         return np.concatenate(out) if out else np.zeros((0, self.config.n_particles_out, 3),
                                                         np.float32)
 
-    def sample(self, n: int, seed: int, beta: float | None = None) -> GeneratedJets:
+    def sample(self, n: int, seed: int, beta: float | None = None,
+               temperature: float = 1.0) -> GeneratedJets:
         """n generated jets; the seed fixes latents and jet pT.
 
         Args:
@@ -252,10 +255,12 @@ class Generator:
                 Generator (jet pT from the quantiles otherwise).
             beta: decode at this β instead of the generator's (the flow was fitted at
                 ``spec.beta``; elsewhere it is only approximately the aggregate posterior).
+            temperature: scale of the prior's base draws (1: the prior itself; see
+                :meth:`FlowPrior.sample_joint`).
         """
         if n < 1:
             raise JetvizInputError(f"number of jets to generate must be ≥ 1, got {n}")
-        z, log_pt = self.latents_and_log_pt(n, torch.Generator().manual_seed(seed))
+        z, log_pt = self.latents_and_log_pt(n, torch.Generator().manual_seed(seed), temperature)
         particles, mask = finish_decoded(self.decode(z, beta))
         if log_pt is None:
             jet_pt = sample_pt(self.quantiles, n, np.random.default_rng([seed, 1]))

@@ -17,6 +17,16 @@ so that both the peak position and its width are seen (``MmdConfig.kernel_widths
 wider ones, which see the high-mass tail). MMD² is the unbiased estimator
 (Gretton et al., JMLR 13 (2012) 723).
 
+``MmdConfig.kernel = "energy"`` uses the distance-induced kernel instead, for which MMD² is the
+energy distance (Székely & Rizzo 2013; Sejdinovic et al., Ann. Stat. 41 (2013) 2263)
+
+    E(m̂, m) = 2⟨|m̂ − m|⟩ − ⟨|m̂ − m̂'|⟩ − ⟨|m − m'|⟩ = 2 ∫ (F̂(t) − F(t))² dt
+
+(F the CDFs). It has no width to choose, and its gradient on a generated mass is
+(4/n)(F(m̂_i) − F̂(m̂_i)): every generated jet is pushed by the gap of the CDFs where it lies,
+however far out in the high-mass tail, where Gaussian kernels of a few per cent of the pT see
+almost nothing.
+
 With a joint (z, log pT) flow prior (:mod:`jetviz.generation.prior`) the generator draws each
 jet's pT with its latents, so the term compares the masses in GeV instead: m̂ = (m/pT)(ẑ) · p̂T
 with (ẑ, log p̂T) from the prior and m = (m/pT) · pT of real jets, both divided by the training
@@ -70,7 +80,10 @@ from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
 from jetviz.vae.model import BetaVAE, log_beta_column
 
 KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
+KERNELS = ("gaussian", "energy")  # sum of Gaussians of kernel_widths, or −|a − b| (no width)
 SAVE_EVERY = 50  # steps between resumable states (out/last)
+# what one tuning run adds to a VAE's record (kept under "earlier_tunings" when tuned again)
+TUNING_KEYS = ("mass_mmd", "tuned_from", "command", "ran_as")
 MASS_FEATURES = {False: "m/pT", True: "m / median training pT (the mass in GeV, scaled)"}
 
 
@@ -89,6 +102,7 @@ class MmdConfig:
     # falls as 1/√n, and decoding a latent costs far less than a Sinkhorn reconstruction
     mmd_batch: int = 0
     lr_final_fraction: float = 1.0  # cosine decay of lr to this fraction at the last step
+    kernel: str = "gaussian"  # "gaussian" (kernel_widths) or "energy" (energy distance)
 
     def __post_init__(self) -> None:
         if (self.weight < 0 or self.steps < 1 or self.batch_size < 2 or self.latent_pool < 2
@@ -99,20 +113,29 @@ class MmdConfig:
                                    f"lr fraction in (0, 1], got {self}")
         if not self.kernel_widths or min(self.kernel_widths) <= 0:
             raise JetvizInputError(f"MMD kernel widths must be > 0, got {self.kernel_widths}")
+        if self.kernel not in KERNELS:
+            raise JetvizInputError(f"MMD kernel must be one of {KERNELS}, got {self.kernel!r}")
 
 
 def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor,
-                  widths: tuple[float, ...] = KERNEL_WIDTHS) -> torch.Tensor:
-    """Unbiased MMD² of two 1-D samples (n,), (m,) with a sum of Gaussian kernels.
+                  widths: tuple[float, ...] = KERNEL_WIDTHS,
+                  kernel_name: str = "gaussian") -> torch.Tensor:
+    """Unbiased MMD² of two 1-D samples (n,), (m,).
 
     MMD² = ⟨k(x, x')⟩ + ⟨k(y, y')⟩ − 2⟨k(x, y)⟩ (pairs i ≠ j within a sample), with
-    k(a, b) = Σ_σ exp(−(a − b)²/(2σ²)); differentiable in both samples.
+    k(a, b) = Σ_σ exp(−(a − b)²/(2σ²)) (``"gaussian"``), or k(a, b) = −|a − b|
+    (``"energy"``: MMD² is then the energy distance, ``widths`` unused); differentiable in
+    both samples.
     """
     if x.ndim != 1 or y.ndim != 1 or len(x) < 2 or len(y) < 2:
         raise JetvizInputError(f"mmd2_unbiased: expected two 1-D samples of ≥ 2 values, got "
                                f"{tuple(x.shape)} and {tuple(y.shape)}")
+    if kernel_name not in KERNELS:
+        raise JetvizInputError(f"MMD kernel must be one of {KERNELS}, got {kernel_name!r}")
 
     def kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if kernel_name == "energy":
+            return -(a[:, None] - b[None, :]).abs()
         d2 = (a[:, None] - b[None, :]).square()
         return sum(torch.exp(-d2 / (2 * s * s)) for s in widths)
 
@@ -215,7 +238,7 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
                  * pool_scale[pick])
         m_true = true_mass[shard(torch.from_numpy(rng.choice(len(true_mass), n_mmd,
                                                              replace=False)), rank, world)]
-        mmd2 = mmd2_unbiased(m_gen, m_true, tuple(config.kernel_widths))
+        mmd2 = mmd2_unbiased(m_gen, m_true, tuple(config.kernel_widths), config.kernel)
         loss = recon + config.weight * mmd2
         if not finite_everywhere(loss, world):
             raise JetvizInputError(f"MMD fine-tuning diverged at step {step} (loss {loss}); "
@@ -268,9 +291,12 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
     """Fine-tune a generator's decoder with the mass MMD and write the generator ``out``.
 
     ``out`` holds the tuned VAE and a copy of the untouched flow prior (its record's loss
-    marked "+mmd"); returns the tuned VAE's record. Trains on ``device`` (default: CUDA
-    when present); under torchrun only rank 0 writes ``out``. The run's state is kept in
-    ``out/last`` every 50 steps, from which ``resume`` continues an interrupted run exactly.
+    marked "+mmd"); returns the tuned VAE's record. ``gen_dir`` may itself be a tuned
+    generator (a second stage, e.g. with another kernel): the record then lists the earlier
+    runs under ``earlier_tunings`` and the flow's ``prior_command`` stays the flow fit's.
+    Trains on ``device`` (default: CUDA when present); under torchrun only rank 0 writes
+    ``out``. The run's state is kept in ``out/last`` every 50 steps, from which ``resume``
+    continues an interrupted run exactly.
     """
     gen_dir = Path(gen_dir)
     spec = next(s for s in generator_specs(gen_dir) if s.prior == "flow")
@@ -280,13 +306,19 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
     particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
     model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
                                  config, progress, device, out=out, resume=resume)
-    record = {k: v for k, v in gen.vae_record.items() if k != "scan"}  # the scan is the old one
+    retuned = "mass_mmd" in gen.vae_record
+    record = {k: v for k, v in gen.vae_record.items()  # the scan is the untuned decoder's
+              if k != "scan" and not (retuned and k in TUNING_KEYS)}
+    if retuned:  # tuning a tuned decoder again: keep how it was tuned before
+        earlier = {k: gen.vae_record[k] for k in TUNING_KEYS if k in gen.vae_record}
+        record["earlier_tunings"] = [*gen.vae_record.get("earlier_tunings", []), earlier]
     record.update({"mass_mmd": run_record, "tuned_from": relative_to_checkpoints(gen_dir),
                    **(provenance or {})})
-    fit_record = {**gen.prior_record, "vae": relative_to_checkpoints(out),
-                  "loss": f"{gen.config.loss}+mmd", **(provenance or {})}
-    if "command" in gen.prior_record:  # how the copied flow itself was fitted
-        fit_record["prior_command"] = gen.prior_record["command"]
+    fit_record = {**{k: v for k, v in gen.prior_record.items() if k != "ran_as"},
+                  "vae": relative_to_checkpoints(out), "loss": f"{gen.config.loss}+mmd",
+                  **(provenance or {})}
+    if "command" in gen.prior_record and not retuned:  # how the copied flow was fitted
+        fit_record["prior_command"] = gen.prior_record["command"]  # (a retuned one has it)
     if is_writer():
         save_generator(out, model, gen.config, record, gen.flow, fit_record)
     return record

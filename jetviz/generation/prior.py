@@ -118,21 +118,27 @@ class FlowPrior(nn.Module):
         u = (x - self.loc) / self.scale
         return self.flow().log_prob(u) - torch.log(self.scale).sum()
 
-    def _draw(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+    def _draw(self, n: int, generator: torch.Generator | None,
+              temperature: float = 1.0) -> torch.Tensor:
         eps = torch.randn((n, self.config.dims), generator=generator, dtype=self.loc.dtype)
+        eps = eps * temperature
         # The base of zuko's flows is a standard normal; sampling = inverse transform of ε.
         u = self.flow().transform.inv(eps.to(self.loc.device))
         return u * self.scale + self.loc
 
     @torch.no_grad()
     def sample_joint(self, n: int, generator: torch.Generator | None = None,
-                     max_rounds: int = 20) -> tuple[torch.Tensor, torch.Tensor | None]:
+                     max_rounds: int = 20, temperature: float = 1.0
+                     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """n draws: latents (n, D) and, for a joint prior, log(pT / GeV) (n,) (else None).
 
         Rows of a joint prior whose log pT falls outside the training range are drawn again
         (up to ``max_rounds`` times, then clamped into it): the flow restricted to that range.
+        ``temperature`` T scales the base draws, ε ~ N(0, T²): T < 1 concentrates the sample
+        on the flow's densest latents, T > 1 spreads it beyond the fitted q(z).
         """
-        x = self._draw(n, generator)
+        check_temperature(temperature)
+        x = self._draw(n, generator, temperature)
         if not self.config.joint_pt:
             return x, None
         low, high = (float(v) for v in self.log_pt_range)
@@ -140,13 +146,20 @@ class FlowPrior(nn.Module):
             outside = (x[:, -1] < low) | (x[:, -1] > high)
             if not outside.any():
                 break
-            x[outside] = self._draw(int(outside.sum()), generator)
+            x[outside] = self._draw(int(outside.sum()), generator, temperature)
         return x[:, :-1], x[:, -1].clamp(low, high)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n latents (n, D) drawn from the prior (ε from ``generator``, then the inverse flow)."""
         return self.sample_joint(n, generator)[0]
+
+
+def check_temperature(temperature: float) -> None:
+    """Raise unless ``temperature`` is a finite number ≥ 0 (the scale of the base draws)."""
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise JetvizInputError(f"sampling temperature must be a finite number ≥ 0, got "
+                               f"{temperature}")
 
 
 def gaussian_log_prob(z: torch.Tensor) -> torch.Tensor:

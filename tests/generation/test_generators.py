@@ -66,6 +66,26 @@ def test_flow_and_gaussian_generators_draw_different_latents(root):
     assert not torch.allclose(za, zb)
 
 
+def test_sampling_temperature_scales_the_base_draws(root):
+    gauss, flow = (Generator(s) for s in list_generators(root))
+
+    def draw(gen, t):
+        return gen.latents_and_log_pt(300, torch.Generator().manual_seed(0), t)[0]
+
+    # the Gaussian's z ~ N(0, T²): the same seed gives T · z
+    assert torch.allclose(draw(gauss, 2.5), 2.5 * draw(gauss, 1.0))
+    # the flow at T = 1 is the prior itself; at T = 0 every draw is the image of ε = 0
+    assert torch.equal(draw(flow, 1.0), flow.latents(300, torch.Generator().manual_seed(0)))
+    frozen = draw(flow, 0.0)
+    assert torch.allclose(frozen, frozen[:1].expand_as(frozen))
+    # the spread grows with T
+    spread = [float(draw(flow, t).std(0).mean()) for t in (0.5, 1.0, 2.0)]
+    assert spread[0] < spread[1] < spread[2]
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(JetvizInputError, match="temperature"):
+            flow.sample(5, seed=0, temperature=bad)
+
+
 def test_prior_record_says_what_it_was_fitted_on(root):
     record = prior_record(root / "gen_tiny" / "flow")
     assert record["beta"] == BETA and record["classes"] == ["g"]

@@ -123,3 +123,22 @@ def test_mass_mmd_with_a_joint_prior_compares_masses_in_gev(resonance, tmp_path)
     assert tuned.joint_pt and tuned.spec.loss.endswith("+mmd")
     with pytest.raises(JetvizInputError, match="kernel widths"):
         MmdConfig(kernel_widths=(0.01, 0.0))
+
+
+def test_a_second_energy_distance_stage_keeps_the_first_stage_in_the_record(resonance, tmp_path):
+    gen_dir, jets = resonance
+    first = MmdConfig(steps=2, batch_size=32, latent_pool=64)
+    tune_with_mass_mmd(gen_dir, tmp_path / "stage1", jets=jets, config=first,
+                       provenance={"command": "stage 1"})
+    second = MmdConfig(steps=2, batch_size=32, latent_pool=64, kernel="energy", weight=1e5)
+    record = tune_with_mass_mmd(tmp_path / "stage1", tmp_path / "stage2", jets=jets,
+                                config=second, provenance={"command": "stage 2"})
+    assert record["command"] == "stage 2" and record["mass_mmd"]["mmd_config"]["kernel"] == "energy"
+    assert [e["command"] for e in record["earlier_tunings"]] == ["stage 1"]
+    assert record["earlier_tunings"][0]["mass_mmd"]["mmd_config"]["kernel"] == "gaussian"
+    assert np.isfinite(record["mass_mmd"]["curves_per_50_steps"]["mmd2"]).all()
+    # the copied flow still names the command that fitted it, not the first tuning
+    _, first_flow = load_prior(tmp_path / "stage1" / "flow")
+    _, flow = load_prior(tmp_path / "stage2" / "flow")
+    assert flow["command"] == "stage 2"
+    assert flow.get("prior_command") == first_flow.get("prior_command") != "stage 1"

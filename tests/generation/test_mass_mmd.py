@@ -30,11 +30,28 @@ def test_mmd_is_zero_for_one_distribution_and_grows_with_a_shift() -> None:
     assert torch.isfinite(shifted.grad).all() and shifted.grad.abs().sum() > 0
 
 
+def test_energy_distance_of_two_points_is_twice_their_gap_and_zero_for_one_sample() -> None:
+    # E = 2⟨|x − y|⟩ − ⟨|x − x'|⟩ − ⟨|y − y'|⟩: constant samples at 0 and c give 2|c|
+    x, y = torch.zeros(5, dtype=torch.float64), torch.full((7,), 0.3, dtype=torch.float64)
+    assert float(mmd2_unbiased(x, y, kernel_name="energy")) == pytest.approx(0.6)
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3000, generator=g), torch.randn(3000, generator=g)
+    assert abs(float(mmd2_unbiased(a, b, kernel_name="energy"))) < 5e-3
+    # = 2 ∫ (F_a − F_b)² dt, the gradient pushes every generated value towards the truth's CDF
+    far = (b + 3.0).requires_grad_(True)
+    mmd2_unbiased(far, a, kernel_name="energy").backward()
+    assert (far.grad > 0).float().mean() > 0.99  # descending the gradient lowers them all
+
+
 def test_mmd_rejects_bad_samples() -> None:
     with pytest.raises(JetvizInputError, match="1-D samples"):
         mmd2_unbiased(torch.zeros(4, 2), torch.zeros(4))
     with pytest.raises(JetvizInputError, match="≥ 2"):
         mmd2_unbiased(torch.zeros(1), torch.zeros(4))
+    with pytest.raises(JetvizInputError, match="kernel must be one of"):
+        mmd2_unbiased(torch.zeros(4), torch.zeros(4), kernel_name="laplace")
+    with pytest.raises(JetvizInputError, match="kernel must be one of"):
+        MmdConfig(kernel="laplace")
 
 
 def test_relative_mass_of_two_particles_by_hand() -> None:

@@ -29,7 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jetviz.unfolding.analysis import unfold_all, w1_table  # noqa: E402
+from jetviz.unfolding.analysis import unfold_all, w1_goal, w1_table  # noqa: E402
 from jetviz.unfolding.bundle import DATA, MODEL, read_bundle  # noqa: E402
 from jetviz.unfolding.checkpoint import load_cinn  # noqa: E402
 from jetviz.unfolding.data import CUTS, OBSERVABLES, parton_observables, read_pairs  # noqa: E402
@@ -115,7 +115,7 @@ def main() -> int:
     print(header)
     verdicts = []
     for row in w1_table(results):
-        goal = 2.0 if row["cut"] == "inclusive" else 3.0
+        goal = w1_goal(row["cut"])
         ok = row["cINN / baseline"] <= goal
         verdicts.append(ok)
         print(f"   {row['cut']:34s} {row['observable']:8s} {row['events']:6d} "

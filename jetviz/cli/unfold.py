@@ -39,7 +39,7 @@ def canonical_command(args: argparse.Namespace) -> str:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``jetviz unfold``."""
     from jetviz.unfolding.flow import CINNConfig
-    from jetviz.unfolding.training import TrainConfig
+    from jetviz.unfolding.training import SELECT, TrainConfig
 
     sub = parser.add_subparsers(dest="action", required=True)
     gen = sub.add_parser("generate", help="paired parton/detector pp → ZW events")
@@ -73,6 +73,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--hidden", type=int, default=CINNConfig.hidden)
     tr.add_argument("--context", type=int, default=CINNConfig.context,
                     help="size of the summary network's output")
+    tr.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
+                    help="AdamW's decoupled weight decay")
+    tr.add_argument("--dropout", type=float, default=CINNConfig.summary_dropout,
+                    help="dropout after each hidden layer of the summary network")
+    tr.add_argument("--select", choices=SELECT, default=TrainConfig.select,
+                    help="keep the epoch whose unfolded marginals on the validation events are "
+                         "best (w1: worst W1 / truth-vs-truth over observables and cuts, "
+                         "relative to the goal) or the lowest validation NLL (nll)")
     tr.add_argument("--seed", type=int, default=TrainConfig.seed)
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
@@ -132,13 +140,16 @@ def _train(args: argparse.Namespace, command: str) -> None:
     torch.set_num_threads(max(1, args.threads))
     device = resolve_device(args.device)
     config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed)
+                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
+                         weight_decay=args.weight_decay, select=args.select)
     model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
-                              context=args.context)
+                              context=args.context, summary_dropout=args.dropout)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
                         resume=args.resume, progress=not args.no_progress, device=device)
     if is_writer():
-        print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
+        score = record.get("best_val_w1_score")
+        print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}"
+              + ("" if score is None else f", worst W1 ratio / goal {score:.3f}"))
 
 
 def _posterior(args: argparse.Namespace, command: str) -> None:

@@ -84,6 +84,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--seed", type=int, default=TrainConfig.seed)
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
+    tr.add_argument("--init", default=None,
+                    help="start from this cINN checkpoint (same file and --n-test; its sizes "
+                         "replace --transforms/--hidden/--context/--dropout); kept as epoch 0 "
+                         "if no epoch beats it")
     tr.add_argument("--device", default=None,
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
@@ -145,7 +149,8 @@ def _train(args: argparse.Namespace, command: str) -> None:
     model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
                               context=args.context, summary_dropout=args.dropout)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
-                        resume=args.resume, progress=not args.no_progress, device=device)
+                        resume=args.resume, progress=not args.no_progress, device=device,
+                        init=args.init)
     if is_writer():
         score = record.get("best_val_w1_score")
         print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}"

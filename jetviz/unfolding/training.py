@@ -82,10 +82,14 @@ def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: in
 
 def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
                model_config: CINNConfig, command: str = "", resume: bool = False,
-               progress: bool = True, device: torch.device | str | None = None) -> dict:
+               progress: bool = True, device: torch.device | str | None = None,
+               init: str | Path | None = None) -> dict:
     """Train (or continue training) a cINN on ``events``; returns the training record.
 
-    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present). ``init``: a
+    cINN checkpoint trained on the same training part to start from (its weights,
+    standardisation and sizes; ``model_config`` is ignored); it is epoch 0 of the record,
+    kept if no later epoch beats it.
     """
     from tqdm import tqdm
 
@@ -110,6 +114,13 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     if resume:
         model, record = load_cinn(last, device)
         model.train()
+    elif init is not None:
+        model, record = _start_from(init, device, config, events, len(xt), n_val)
+        record["history"].append(_evaluate(model, xv, yv, score, config.select, 0, 0.0))
+        record.update(best_epoch=0, best_val_nll=record["history"][0]["val_nll"],
+                      best_val_w1_score=record["history"][0].get("val_w1_score"))
+        if is_writer():
+            save_cinn(out, model, record)
     else:
         model_config = CINNConfig(**{**asdict(model_config), "condition": y.shape[1],
                                      "features": x.shape[1]})
@@ -130,7 +141,7 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         gen.manual_seed(config.seed + len(record["history"]))
     steps_per_epoch = math.ceil(len(xt) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
-    start, epoch = time.perf_counter(), len(record["history"])
+    start, epoch = time.perf_counter(), sum(h["epoch"] > 0 for h in record["history"])
     bar = tqdm(total=config.epochs, initial=epoch, desc="cINN", unit="epoch",
                disable=not progress or rank != 0, dynamic_ncols=True)
     while epoch < config.epochs and _in_time(start, config.max_minutes, world):
@@ -147,19 +158,12 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
             loss = -model.log_prob(xb.to(device), yb.to(device)).mean()
             stepper.step(loss)
             losses.append(loss.item())
-        model.eval()
-        val = _mean_nll(model, xv, yv)
-        if not math.isfinite(val):
-            raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
         epoch += 1
         train_nll = mean_over_processes(float(np.mean(losses)), world)
-        entry = {"epoch": epoch, "train_nll": train_nll, "val_nll": val}
-        if config.select == "w1":
-            w1, ratios = score(model)
-            entry.update(val_w1_score=w1 if math.isfinite(w1) else math.inf,
-                         val_w1_ratios=ratios)
+        entry = _evaluate(model, xv, yv, score, config.select, epoch, train_nll)
         entry["seconds"] = time.perf_counter() - start
         record["history"].append(entry)
+        val = entry["val_nll"]
         if _better(entry, record, config.select):
             record.update(best_epoch=epoch, best_val_nll=val,
                           best_val_w1_score=entry.get("val_w1_score"))
@@ -176,6 +180,38 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         save_cinn(out, load_cinn(out, device)[0], record)
     barrier()
     return record
+
+
+def _evaluate(model: ConditionalINN, xv: torch.Tensor, yv: torch.Tensor,
+              score: MarginalScore, select: str, epoch: int, train_nll: float) -> dict:
+    """The history entry of an epoch: NLLs and, for select = "w1", the marginals' score."""
+    model.eval()
+    val = _mean_nll(model, xv, yv)
+    if not math.isfinite(val):
+        raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
+    entry = {"epoch": epoch, "train_nll": train_nll, "val_nll": val}
+    if select == "w1":
+        w1, ratios = score(model)
+        entry.update(val_w1_score=w1 if math.isfinite(w1) else math.inf, val_w1_ratios=ratios)
+    return entry
+
+
+def _start_from(init: str | Path, device: torch.device, config: TrainConfig,
+                events: PairedEvents, n_train: int, n_val: int) -> tuple[ConditionalINN, dict]:
+    """(model, record) to continue from checkpoint ``init``, refusing another split."""
+    model, earlier = load_cinn(init, device)
+    if (earlier.get("n_test"), earlier.get("n_train"), earlier.get("n_val")) != (
+            config.n_test, n_train, n_val):
+        raise JetvizInputError(
+            f"--init {init}: trained with n_test/n_train/n_val = {earlier.get('n_test')}/"
+            f"{earlier.get('n_train')}/{earlier.get('n_val')}, here {config.n_test}/{n_train}/"
+            f"{n_val}: its training events would be validation or test events here")
+    record = {"commands": list(earlier.get("commands", [])), "train": asdict(config),
+              "history": [], "best_epoch": None, "best_val_nll": None,
+              "data": events.attrs.get("command", ""), "n_train": n_train, "n_val": n_val,
+              "n_test": config.n_test, "init": str(init), "init_train": earlier.get("train"),
+              "init_history": earlier.get("history", [])}
+    return model, record
 
 
 def _better(entry: dict, record: dict, select: str) -> bool:

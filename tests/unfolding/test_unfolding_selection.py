@@ -1,8 +1,9 @@
 """Choosing the cINN's epoch: by the unfolded marginals on the validation events (the worst
 W1 ratio over observables and cuts, relative to its goal) or by the validation NLL; the
-validation events are neither training nor test events; the score is reproducible; AdamW's
-weight decay and the summary's dropout are checked settings, and without dropout the
-weights keep their names (older checkpoints load)."""
+validation events are neither training nor test events; the score is reproducible; a run can
+start from a checkpoint (its epoch 0); AdamW's weight decay and the summary's dropout are
+checked settings, and without dropout the weights keep their names (older checkpoints
+load)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,19 @@ def test_dropout_acts_in_training_only_and_its_absence_keeps_the_weight_names():
     assert not torch.equal(model.context(y), model.context(y))
     model.eval()
     assert torch.equal(model.context(y), model.context(y))
+
+
+def test_init_starts_from_a_checkpoint_as_epoch_0_and_refuses_another_split(tmp_path):
+    config = TrainConfig(n_test=50, epochs=1, batch_size=64)
+    first = train_cinn(_events(), tmp_path / "a", config, MODEL, progress=False, device="cpu")
+    again = train_cinn(_events(), tmp_path / "b", TrainConfig(n_test=50, epochs=1,
+                                                               batch_size=64, lr=1e-4),
+                       MODEL, command="again", progress=False, device="cpu",
+                       init=tmp_path / "a")
+    epoch0 = again["history"][0]
+    assert epoch0["epoch"] == 0 and [h["epoch"] for h in again["history"]] == [0, 1]
+    assert epoch0["val_nll"] == pytest.approx(first["best_val_nll"], rel=1e-6)
+    assert again["commands"] == ["", "again"] and again["init_history"] == first["history"]
+    with pytest.raises(JetvizInputError, match="would be validation or test events"):
+        train_cinn(_events(), tmp_path / "c", TrainConfig(n_test=60, epochs=1), MODEL,
+                   progress=False, device="cpu", init=tmp_path / "a")

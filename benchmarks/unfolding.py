@@ -92,7 +92,13 @@ def main() -> int:
     print(f"model: {record['commands'][-1]}  (best epoch {record['best_epoch']}, "
           f"validation NLL {record['best_val_nll']:.3f})")
     print(f"posteriors: {attrs.get('command')}")
-    print(f"test events {len(pit):,}, training events {len(bundle.train.truth['m_jj']):,}\n")
+    print(f"test events {len(pit):,}, training events {len(bundle.train.truth['m_jj']):,}")
+    pairs = read_pairs(directory / DATA)
+    n_fit, n_val = record.get("n_train", 0), record.get("n_val", 0)
+    verdict = "disjoint" if n_fit + n_val + int(record["n_test"]) == len(pairs) else "OVERLAP"
+    print(f"epoch kept by {record.get('train', {}).get('select', 'nll')} on {n_val:,} validation"
+          f" events, weights fitted on {n_fit:,}: the file's first {n_fit + n_val:,} events, the "
+          f"test events its last {int(record['n_test']):,} ({verdict})\n")
 
     print(f"1. Calibration: max_q |c(q) − q| over q = {QUANTILES[0]:g} … {QUANTILES[-1]:g} "
           "(goal ≤ 0.05)")
@@ -124,7 +130,7 @@ def main() -> int:
               f"{row['IBU / baseline']:8.2f}  ≤{goal:g} {'met' if ok else 'NOT met'}")
     print(f"   cINN W1 goals met in {sum(verdicts)} of {len(verdicts)} rows")
     k = OBSERVABLES.index("pt_j1")  # pt_l1 is k + 1
-    train, test = read_pairs(directory / DATA).split(int(record["n_test"]))
+    train, test = pairs.split(int(record["n_test"]))
     n_jets = test.n_jets[:len(pit)]
     for label, keep in (("all events", n_jets >= 0), ("2 jets", n_jets == 2),
                         ("3 jets", n_jets == 3), ("≥ 4 jets", n_jets >= 4)):

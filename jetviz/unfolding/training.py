@@ -116,7 +116,8 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         model.train()
     elif init is not None:
         model, record = _start_from(init, device, config, events, len(xt), n_val)
-        record["history"].append(_evaluate(model, xv, yv, score, config.select, 0, 0.0))
+        record["history"].append({**_evaluate(model, xv, yv, score, config.select, 0, 0.0),
+                                  "seconds": 0.0})
         record.update(best_epoch=0, best_val_nll=record["history"][0]["val_nll"],
                       best_val_w1_score=record["history"][0].get("val_w1_score"))
         if is_writer():

@@ -69,14 +69,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--lr", type=float, default=TrainConfig.lr)
     tr.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes,
                     help="stop after this many minutes of training")
-    tr.add_argument("--transforms", type=int, default=CINNConfig.transforms)
-    tr.add_argument("--hidden", type=int, default=CINNConfig.hidden)
-    tr.add_argument("--context", type=int, default=CINNConfig.context,
+    tr.add_argument("--transforms", type=int, default=None,
+                    help=f"spline transforms (default {CINNConfig.transforms})")
+    tr.add_argument("--hidden", type=int, default=None,
+                    help=f"width of each transform's hidden layers (default {CINNConfig.hidden})")
+    tr.add_argument("--context", type=int, default=None,
                     help="size of the summary network's output")
     tr.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
                     help="AdamW's decoupled weight decay")
-    tr.add_argument("--dropout", type=float, default=CINNConfig.summary_dropout,
-                    help="dropout after each hidden layer of the summary network")
+    tr.add_argument("--dropout", type=float, default=None,
+                    help="dropout after each hidden layer of the summary network (default 0)")
     tr.add_argument("--select", choices=SELECT, default=TrainConfig.select,
                     help="keep the epoch whose unfolded marginals on the validation events are "
                          "best (w1: worst W1 / truth-vs-truth over observables and cuts, "
@@ -86,8 +88,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
     tr.add_argument("--init", default=None,
                     help="start from this cINN checkpoint (same file and --n-test; its sizes "
-                         "replace --transforms/--hidden/--context/--dropout); kept as epoch 0 "
-                         "if no epoch beats it")
+                         "and dropout, so no --transforms/--hidden/--context/--dropout); kept "
+                         "as epoch 0 if no epoch beats it")
     tr.add_argument("--device", default=None,
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
@@ -137,6 +139,7 @@ def _train(args: argparse.Namespace, command: str) -> None:
     import torch
 
     from jetviz.device import is_writer, resolve_device
+    from jetviz.errors import JetvizInputError
     from jetviz.unfolding.data import read_pairs
     from jetviz.unfolding.flow import CINNConfig
     from jetviz.unfolding.training import TrainConfig, train_cinn
@@ -146,8 +149,14 @@ def _train(args: argparse.Namespace, command: str) -> None:
     config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
                          weight_decay=args.weight_decay, select=args.select)
-    model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
-                              context=args.context, summary_dropout=args.dropout)
+    flags = {"transforms": "--transforms", "hidden": "--hidden", "context": "--context",
+             "summary_dropout": "--dropout"}  # CINNConfig field → flag
+    given = {key: getattr(args, flag[2:]) for key, flag in flags.items()
+             if getattr(args, flag[2:]) is not None}
+    if args.init is not None and given:
+        raise JetvizInputError(f"--init {args.init} fixes the model's sizes; drop "
+                               f"{', '.join(flags[key] for key in given)}")
+    model_config = CINNConfig(**given)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
                         resume=args.resume, progress=not args.no_progress, device=device,
                         init=args.init)

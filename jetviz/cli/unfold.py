@@ -39,7 +39,7 @@ def canonical_command(args: argparse.Namespace) -> str:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``jetviz unfold``."""
     from jetviz.unfolding.flow import CINNConfig
-    from jetviz.unfolding.training import TrainConfig
+    from jetviz.unfolding.training import SELECT, TrainConfig
 
     sub = parser.add_subparsers(dest="action", required=True)
     gen = sub.add_parser("generate", help="paired parton/detector pp → ZW events")
@@ -69,13 +69,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--lr", type=float, default=TrainConfig.lr)
     tr.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes,
                     help="stop after this many minutes of training")
-    tr.add_argument("--transforms", type=int, default=CINNConfig.transforms)
-    tr.add_argument("--hidden", type=int, default=CINNConfig.hidden)
-    tr.add_argument("--context", type=int, default=CINNConfig.context,
+    tr.add_argument("--transforms", type=int, default=None,
+                    help=f"spline transforms (default {CINNConfig.transforms})")
+    tr.add_argument("--hidden", type=int, default=None,
+                    help=f"width of each transform's hidden layers (default {CINNConfig.hidden})")
+    tr.add_argument("--context", type=int, default=None,
                     help="size of the summary network's output")
+    tr.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
+                    help="AdamW's decoupled weight decay")
+    tr.add_argument("--dropout", type=float, default=None,
+                    help="dropout after each hidden layer of the summary network (default 0)")
+    tr.add_argument("--select", choices=SELECT, default=TrainConfig.select,
+                    help="keep the epoch whose unfolded marginals on the validation events are "
+                         "best (w1: worst W1 / truth-vs-truth over observables and cuts, "
+                         "relative to the goal) or the lowest validation NLL (nll)")
     tr.add_argument("--seed", type=int, default=TrainConfig.seed)
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     tr.add_argument("--resume", action="store_true", help="continue from --out's last state")
+    tr.add_argument("--init", default=None,
+                    help="start from this cINN checkpoint (same file and --n-test; its sizes "
+                         "and dropout, so no --transforms/--hidden/--context/--dropout); kept "
+                         "as epoch 0 if no epoch beats it")
     tr.add_argument("--device", default=None,
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
@@ -125,6 +139,7 @@ def _train(args: argparse.Namespace, command: str) -> None:
     import torch
 
     from jetviz.device import is_writer, resolve_device
+    from jetviz.errors import JetvizInputError
     from jetviz.unfolding.data import read_pairs
     from jetviz.unfolding.flow import CINNConfig
     from jetviz.unfolding.training import TrainConfig, train_cinn
@@ -132,13 +147,23 @@ def _train(args: argparse.Namespace, command: str) -> None:
     torch.set_num_threads(max(1, args.threads))
     device = resolve_device(args.device)
     config = TrainConfig(n_test=args.n_test, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed)
-    model_config = CINNConfig(transforms=args.transforms, hidden=args.hidden,
-                              context=args.context)
+                         lr=args.lr, max_minutes=args.max_minutes, seed=args.seed,
+                         weight_decay=args.weight_decay, select=args.select)
+    flags = {"transforms": "--transforms", "hidden": "--hidden", "context": "--context",
+             "summary_dropout": "--dropout"}  # CINNConfig field → flag
+    given = {key: getattr(args, flag[2:]) for key, flag in flags.items()
+             if getattr(args, flag[2:]) is not None}
+    if args.init is not None and given:
+        raise JetvizInputError(f"--init {args.init} fixes the model's sizes; drop "
+                               f"{', '.join(flags[key] for key in given)}")
+    model_config = CINNConfig(**given)
     record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
-                        resume=args.resume, progress=not args.no_progress, device=device)
+                        resume=args.resume, progress=not args.no_progress, device=device,
+                        init=args.init)
     if is_writer():
-        print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}")
+        score = record.get("best_val_w1_score")
+        print(f"best epoch {record['best_epoch']}: validation NLL {record['best_val_nll']:.4f}"
+              + ("" if score is None else f", worst W1 ratio / goal {score:.3f}"))
 
 
 def _posterior(args: argparse.Namespace, command: str) -> None:

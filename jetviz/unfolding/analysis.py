@@ -27,6 +27,12 @@ from jetviz.unfolding.ibu import histogram, iterative_bayesian_unfolding, respon
 from jetviz.unfolding.metrics import EDGES, w1_hist
 
 IBU_ITERATIONS = 4
+W1_GOALS = {"inclusive": 2.0}  # issue 14: cINN W1 ≤ 2× truth-vs-truth inclusive, else ≤ 3×
+
+
+def w1_goal(cut: str) -> float:
+    """The issue's bound on cINN W1 / truth-vs-truth W1 under ``cut``."""
+    return W1_GOALS.get(cut, 3.0)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ Here g is zuko's conditional neural spline flow (``NSF``: rational-quadratic spl
 autoregressive transforms, Durkan et al. arXiv:1906.04032) with ``passes = 2`` (coupling
 transforms, fast to invert), acting on standardised parton coordinates
 u = (x − loc)/scale (``jetviz.unfolding.representation``), and s is an MLP on standardised
-detector features. Vocabulary: x (B, 10) parton coordinates, y (B, F) detector features,
-c (B, context) the summary.
+detector features (with dropout in training when ``summary_dropout`` > 0). Vocabulary:
+x (B, 10) parton coordinates, y (B, F) detector features, c (B, context) the summary.
 
 No I/O here: :mod:`jetviz.unfolding.checkpoint` stores a model with its config.
 """
@@ -41,6 +41,7 @@ class CINNConfig:
     condition: int = 97  # F, detector features (representation.condition_from_detector)
     context: int = 32  # size of the summary network's output
     summary_hidden: int = 128  # width of the summary MLP's two hidden layers
+    summary_dropout: float = 0.0  # dropout after each hidden layer of the summary (training)
     transforms: int = 8  # spline transforms (feature orders alternate)
     hidden: int = 128  # width of each transform's two hidden layers
     bins: int = 8  # spline bins
@@ -51,6 +52,8 @@ class CINNConfig:
                  self.transforms, self.hidden, self.bins, self.passes)
         if min(sizes) < 1:
             raise JetvizInputError(f"cINN sizes must be ≥ 1, got {self}")
+        if not 0.0 <= self.summary_dropout < 1.0:
+            raise JetvizInputError(f"summary_dropout must be in [0, 1), got {self.summary_dropout}")
 
     @classmethod
     def from_dict(cls, values: dict) -> CINNConfig:
@@ -63,9 +66,10 @@ class ConditionalINN(nn.Module):
     def __init__(self, config: CINNConfig):
         super().__init__()
         self.config = config
-        h = config.summary_hidden
+        h, p = config.summary_hidden, config.summary_dropout
+        drop = [nn.Dropout(p)] if p > 0 else []  # none: the weights' names stay as without
         self.summary = nn.Sequential(
-            nn.Linear(config.condition, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(),
+            nn.Linear(config.condition, h), nn.SiLU(), *drop, nn.Linear(h, h), nn.SiLU(), *drop,
             nn.Linear(h, config.context))
         self.flow = zuko.flows.NSF(config.features, context=config.context,
                                    transforms=config.transforms, bins=config.bins,

@@ -2,9 +2,13 @@
 
 The training part of a file (all but its last ``n_test`` events) is split again: its last
 10 % validate. Each epoch shuffles with a seeded ``torch.Generator``, minimises
-−⟨log p(x | y)⟩ with Adam and a cosine learning-rate schedule over ``epochs``, and keeps the
-weights of the best validation epoch in ``out/``; ``out/last/`` holds the latest state and the
-optimizer for ``--resume``. Training stops after ``epochs`` or ``max_minutes``.
+−⟨log p(x | y)⟩ with AdamW (decoupled ``weight_decay``) and a cosine learning-rate schedule
+over ``epochs``, and keeps the weights of the best validation epoch in ``out/``: with
+``select = "w1"`` (default) the epoch whose unfolded marginals are closest to the validation
+events' truth (:class:`jetviz.unfolding.selection.MarginalScore`, the worst W1 ratio over
+observables and cuts relative to its goal), with ``select = "nll"`` the lowest validation
+NLL. ``out/last/`` holds the latest state and the optimizer for ``--resume``. Training stops
+after ``epochs`` or ``max_minutes``.
 
 Training runs on :func:`jetviz.device.resolve_device`'s device in float32 (a flow's
 log-determinants need the precision: no AMP). Under torchrun every process draws the same
@@ -39,6 +43,9 @@ from jetviz.unfolding.checkpoint import load_cinn, save_cinn, save_last
 from jetviz.unfolding.data import PairedEvents
 from jetviz.unfolding.flow import CINNConfig, ConditionalINN
 from jetviz.unfolding.representation import model_inputs
+from jetviz.unfolding.selection import MarginalScore
+
+SELECT = ("w1", "nll")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,17 @@ class TrainConfig:
     max_minutes: float = 20.0  # wall-clock limit of this run
     seed: int = 1  # fixes initialisation and shuffling
     val_fraction: float = 0.1  # of the training part, for choosing the best epoch
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
+    select: str = "w1"  # best epoch by "w1" (unfolded marginals, validation) or "nll"
+    val_samples: int = 4  # posterior samples per validation event for select = "w1"
+
+    def __post_init__(self) -> None:
+        if self.select not in SELECT:
+            raise JetvizInputError(f"select = {self.select!r}: choose one of {SELECT}")
+        if self.weight_decay < 0 or self.val_samples < 1:
+            raise JetvizInputError(
+                f"need weight_decay ≥ 0 and val_samples ≥ 1, got {self.weight_decay}, "
+                f"{self.val_samples}")
 
 
 def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: int = 4096
@@ -64,10 +82,14 @@ def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: in
 
 def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
                model_config: CINNConfig, command: str = "", resume: bool = False,
-               progress: bool = True, device: torch.device | str | None = None) -> dict:
+               progress: bool = True, device: torch.device | str | None = None,
+               init: str | Path | None = None) -> dict:
     """Train (or continue training) a cINN on ``events``; returns the training record.
 
-    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present).
+    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present). ``init``: a
+    cINN checkpoint trained on the same training part to start from (its weights,
+    standardisation and sizes; ``model_config`` is ignored); it is epoch 0 of the record,
+    kept if no later epoch beats it.
     """
     from tqdm import tqdm
 
@@ -79,8 +101,11 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         if not last.is_dir():
             raise JetvizInputError(f"--resume: {last} does not exist; train first")
     train, _ = events.split(config.n_test)
-    x, y, _ = model_inputs(train)
+    x, y, phi_ref = model_inputs(train)
     n_val = max(1, round(config.val_fraction * len(x)))
+    score = MarginalScore(train.subset(slice(len(x) - n_val, None)), y[-n_val:],
+                          phi_ref[-n_val:], train.subset(slice(0, len(x) - n_val)),
+                          samples=config.val_samples, seed=config.seed)
     rank, world = setup_distributed(device)
     xt, yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
     xv, yv = torch.as_tensor(x[-n_val:]).to(device), torch.as_tensor(y[-n_val:]).to(device)
@@ -89,6 +114,14 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     if resume:
         model, record = load_cinn(last, device)
         model.train()
+    elif init is not None:
+        model, record = _start_from(init, device, config, events, len(xt), n_val)
+        record["history"].append({**_evaluate(model, xv, yv, score, config.select, 0, 0.0),
+                                  "seconds": 0.0})
+        record.update(best_epoch=0, best_val_nll=record["history"][0]["val_nll"],
+                      best_val_w1_score=record["history"][0].get("val_w1_score"))
+        if is_writer():
+            save_cinn(out, model, record)
     else:
         model_config = CINNConfig(**{**asdict(model_config), "condition": y.shape[1],
                                      "features": x.shape[1]})
@@ -101,14 +134,15 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     record["commands"] = [*record.get("commands", []), command]
     record.update(device_record(device, world))
     broadcast_parameters(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
     stepper = Stepper(optimizer, list(model.parameters()), grad_clip=5.0, world=world)
     if resume:
         checkpoints.load_optimizer(last, optimizer)
         gen.manual_seed(config.seed + len(record["history"]))
     steps_per_epoch = math.ceil(len(xt) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
-    start, epoch = time.perf_counter(), len(record["history"])
+    start, epoch = time.perf_counter(), sum(h["epoch"] > 0 for h in record["history"])
     bar = tqdm(total=config.epochs, initial=epoch, desc="cINN", unit="epoch",
                disable=not progress or rank != 0, dynamic_ncols=True)
     while epoch < config.epochs and _in_time(start, config.max_minutes, world):
@@ -125,21 +159,21 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
             loss = -model.log_prob(xb.to(device), yb.to(device)).mean()
             stepper.step(loss)
             losses.append(loss.item())
-        model.eval()
-        val = _mean_nll(model, xv, yv)
-        if not math.isfinite(val):
-            raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
         epoch += 1
         train_nll = mean_over_processes(float(np.mean(losses)), world)
-        record["history"].append({"epoch": epoch, "train_nll": train_nll,
-                                  "val_nll": val, "seconds": time.perf_counter() - start})
-        if record["best_val_nll"] is None or val < record["best_val_nll"]:
-            record.update(best_epoch=epoch, best_val_nll=val)
+        entry = _evaluate(model, xv, yv, score, config.select, epoch, train_nll)
+        entry["seconds"] = time.perf_counter() - start
+        record["history"].append(entry)
+        val = entry["val_nll"]
+        if _better(entry, record, config.select):
+            record.update(best_epoch=epoch, best_val_nll=val,
+                          best_val_w1_score=entry.get("val_w1_score"))
             if is_writer():
                 save_cinn(out, model, record)
         if is_writer():
             save_last(out, model, record, optimizer)
-        bar.set_postfix(train=f"{train_nll:.3f}", val=f"{val:.3f}")
+        bar.set_postfix(train=f"{train_nll:.3f}", val=f"{val:.3f}",
+                        w1=f"{entry.get('val_w1_score', math.nan):.2f}")
         bar.update(1)
     bar.close()
     barrier()  # rank 0 has written the best epoch
@@ -147,6 +181,48 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         save_cinn(out, load_cinn(out, device)[0], record)
     barrier()
     return record
+
+
+def _evaluate(model: ConditionalINN, xv: torch.Tensor, yv: torch.Tensor,
+              score: MarginalScore, select: str, epoch: int, train_nll: float) -> dict:
+    """The history entry of an epoch: NLLs and, for select = "w1", the marginals' score."""
+    model.eval()
+    val = _mean_nll(model, xv, yv)
+    if not math.isfinite(val):
+        raise JetvizInputError(f"epoch {epoch}: validation NLL is {val}; lower --lr")
+    entry = {"epoch": epoch, "train_nll": train_nll, "val_nll": val}
+    if select == "w1":
+        w1, ratios = score(model)
+        entry.update(val_w1_score=w1 if math.isfinite(w1) else math.inf, val_w1_ratios=ratios)
+    return entry
+
+
+def _start_from(init: str | Path, device: torch.device, config: TrainConfig,
+                events: PairedEvents, n_train: int, n_val: int) -> tuple[ConditionalINN, dict]:
+    """(model, record) to continue from checkpoint ``init``, refusing another split."""
+    model, earlier = load_cinn(init, device)
+    if (earlier.get("n_test"), earlier.get("n_train"), earlier.get("n_val")) != (
+            config.n_test, n_train, n_val):
+        raise JetvizInputError(
+            f"--init {init}: trained with n_test/n_train/n_val = {earlier.get('n_test')}/"
+            f"{earlier.get('n_train')}/{earlier.get('n_val')}, here {config.n_test}/{n_train}/"
+            f"{n_val}: its training events would be validation or test events here")
+    record = {"commands": list(earlier.get("commands", [])), "train": asdict(config),
+              "history": [], "best_epoch": None, "best_val_nll": None,
+              "data": events.attrs.get("command", ""), "n_train": n_train, "n_val": n_val,
+              "n_test": config.n_test, "init": str(init), "init_train": earlier.get("train"),
+              "init_history": earlier.get("history", [])}
+    return model, record
+
+
+def _better(entry: dict, record: dict, select: str) -> bool:
+    """Whether this epoch beats the best so far (the first epoch always does)."""
+    if record["best_epoch"] is None:
+        return True
+    if select == "w1":
+        best = record.get("best_val_w1_score")
+        return best is None or entry["val_w1_score"] < best
+    return entry["val_nll"] < record["best_val_nll"]
 
 
 def _in_time(start: float, max_minutes: float, world: int) -> bool:

@@ -1,6 +1,7 @@
 """`jetviz unfold train|posterior` from the command line on a tiny synthetic file: training
 writes a "cinn" checkpoint and its resume state, --resume continues to a longer schedule,
-the posterior summary covers the test events, and a bad --resume is a clear error."""
+the posterior summary covers the test events, and a bad --resume or sizes given beside
+--init are clear errors."""
 
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ def test_cli_trains_resumes_and_summarises(tmp_path, capsys):
     assert ((pit >= 0) & (pit <= 1)).all() and attrs["n_samples"] == 10
     assert main([*train, "--epochs", "1", "--resume", "--out", str(tmp_path / "none")]) == 2
     assert "does not exist; train first" in capsys.readouterr().err
+    # a run from a checkpoint takes the checkpoint's sizes: sizes given as well are an error
+    assert main([*train, "--epochs", "1", "--init", str(out), "--out",
+                 str(tmp_path / "init")]) == 2
+    assert "fixes the model's sizes; drop --transforms, --hidden, --context" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "init").exists()

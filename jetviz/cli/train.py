@@ -35,6 +35,7 @@ from jetviz.vae.flat import (
     WEIGHTING,
     emd_extent,
     is_few_particle,
+    latent_dim_of_jets,
 )
 from jetviz.vae.model import WEIGHTINGS, VAEConfig
 from jetviz.vae.train import TrainConfig, rescan, train
@@ -75,7 +76,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         f"toys and jets of at most {FEW_PARTICLES} particles, which then train "
                         "as one vector per jet, jetviz.vae.flat; off for the banana as first "
                         "shipped and for other jets)")
-    m.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    m.add_argument("--latent-dim", type=int, default=None,
+                   help=f"latent dimensions (default {d.latent_dim}; jets of P ≤ "
+                        f"{FEW_PARTICLES} particles: 3P − 4, the dimension of prepared P-particle "
+                        "jets, so D1 cannot count directions they do not have)")
     m.add_argument("--hidden", type=int, default=d.hidden)
     m.add_argument("--depth", type=int, default=d.depth)
     m.add_argument("--particles-out", type=int, default=None,
@@ -248,7 +252,9 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         point_dim=int(data.shape[1]) if points else 2,
         n_particles_in=n_in,
         n_particles_out=args.particles_out or n_in,
-        latent_dim=args.latent_dim, hidden=args.hidden, depth=args.depth,
+        latent_dim=args.latent_dim or (latent_dim_of_jets(n_in) if few
+                                       else VAEConfig.latent_dim),
+        hidden=args.hidden, depth=args.depth,
         beta_min=beta_min, beta_max=beta_max,
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
@@ -273,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     data, provenance = _load_data(args)
     config = _config_from_args(args, data)
     t = TrainConfig()
-    budget = TRAINING_DEFAULTS if config.data == "jets" and config.whiten else {}
+    budget = TRAINING_DEFAULTS if isinstance(data, JetSet) and is_few_particle(data) else {}
     tc = TrainConfig(epochs=_given(args.epochs, budget, "epochs", t),
                      batch_size=args.batch_size, lr=args.lr,
                      patience=_given(args.patience, budget, "patience", t),

@@ -86,6 +86,13 @@ class FlatJetVAE(BetaVAE):
         return torch.cat([ptrel.unsqueeze(-1), out[..., 1:]], dim=-1)
 
 
+def latent_dim_of_jets(n_particles: int) -> int:
+    """3P − 4 (at least 1): the dimension of prepared P-particle jets — 3 numbers per particle
+    less the ptrel sum (1), the centring on the pT centroid (2) and the rotation of the
+    principal axis onto η (1). D1 of a model with this latent size cannot exceed it."""
+    return max(1, 3 * n_particles - 4)
+
+
 EXTENT_JETS = 300  # jets sampled to measure a few-particle data set's EMD extent
 BETA_RANGE = (3e-5, 30.0)  # default β range of a few-particle jet model, × that extent
 

@@ -72,20 +72,40 @@ def test_train_on_a_jet_family_file_defaults_to_the_whitened_model_and_brackets_
     write_jets(tmp_path / "family.h5", jets)
     out = tmp_path / "model"
     code = cli_main(["train", "--data", str(tmp_path / "family.h5"), "--out", str(out),
-                     "--latent-dim", "3", "--hidden", "16", "--epochs", "2",
+                     "--hidden", "16", "--epochs", "2",
                      "--batch-size", "64", "--scan-points", "12", "--scan-examples", "60",
                      "--threads", "1", "--no-progress", "--device", "cpu"])
     assert code == 0
-    model, config, _ = load_checkpoint(out)
+    model, config, record = load_checkpoint(out)
     assert isinstance(model, FlatJetVAE) and config.whiten
     assert config.n_particles_in == config.n_particles_out == 3
+    assert config.latent_dim == 5 and config.weighting == "balanced"  # 3P − 4
+    assert record["train_config"]["epochs"] == 2 and not record["train_config"]["schedule_by_time"]
+    assert record["scales"] == SCALES  # the family's, for the plateau checks
     # the check windows of D1 run from the smallest scale / 10 to 30 × the largest
     assert config.beta_min < min(SCALES.values()) / 10
     assert config.beta_max >= 25 * max(SCALES.values())
     scan = json.loads((out / "config.json").read_text())["record"]["scan"]
     assert len(scan["betas"]) == len(scan["d1"]) == 12
-    assert np.asarray(scan["kl_per_dim"]).shape == (12, 3)
+    assert np.asarray(scan["kl_per_dim"]).shape == (12, 5)
     # the stored weights rebuild the same model, whitening frame included
     torch.testing.assert_close(model.scale, load_checkpoint(out)[0].scale)
     assert float(model.scale.max()) > 1e-3  # fitted, not the identity's ones… nor zeros
     assert not torch.equal(model.axes, torch.eye(9))
+
+
+@pytest.mark.parametrize("p", [2, 3, 4])
+def test_prepared_jets_of_p_particles_span_3p_minus_4_dimensions(p):
+    # small random changes of one jet's 3P numbers move its prepared form within a space of
+    # 3P − 4 dimensions (ptrel sum, centroid, axis fixed): the latent size the CLI gives them
+    from jetviz.vae.flat import latent_dim_of_jets
+    from jetviz.vae.inputs import prepare_particles
+    rng = np.random.default_rng(p)
+    jet = np.concatenate([rng.uniform(0.2, 1.0, (1, p, 1)), rng.normal(0, 0.2, (1, p, 2))], -1)
+    jet[..., 0] /= jet[..., 0].sum()
+    moved = jet + 1e-4 * rng.standard_normal((40, p, 3))
+    mask = np.ones((41, p), bool)
+    flat = prepare_particles(np.concatenate([jet, moved]), mask).astype(np.float64)
+    flat = flat.reshape(41, -1)
+    sing = np.linalg.svd(flat[1:] - flat[0], compute_uv=False)
+    assert int((sing > 1e-2 * sing[0]).sum()) == latent_dim_of_jets(p) == 3 * p - 4

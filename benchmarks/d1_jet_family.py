@@ -14,7 +14,9 @@ soft prong, each uniform over a range whose exact-EMD spread is the scale):
      half-decade s_min/10–s_min/3, 3–30 × s_max) against the true count — the reference —
      with their ratio; the largest excess of D1 over the count for β ≥ s_min/3; the
      reconstruction floor δ (exact EMD) against the smallest scale; the active dimensions and
-     distinct directions at the smallest β, and the D1 curve.
+     distinct directions at the smallest β, and the D1 curve; D1 where the largest direction
+     switches off (β = 0.06–1 × s_max) beside the shipped strip toy's at the same β / L (a
+     uniform length under Euclidean distance, the reference for how fast it can switch off).
 With ``--deep-sets`` the same family is also trained with ``--no-whiten`` (the deep-sets
 network jets of more particles use) for the before/after comparison. ``--reuse`` prints
 models already trained in DIR. Goals: |median − count| ≤ 0.3 per window, excess ≤ 0.5.
@@ -75,10 +77,29 @@ def _report(name: str, model: Path, scales: dict[str, float]) -> None:
         else:
             print(f"  | {lo:.3g}–{hi:.3g} | count | max excess {row['max_excess']:.2f} | – | "
                   f"≤ 0.5 | {'yes' if row['ok'] else 'no'} |")
+    print("  the largest (uniform) direction switching off, D1 at β / s_max:"
+          + _switch_off(betas, d1, max(scales.values())))
     print("  D1 curve: " + ", ".join(
         f"{b:.3g}: {v:.2f} ({int(a)}/{int(k)})" for b, v, a, k in zip(
             betas[::4], d1[::4], scan["n_active"][::4], scan["n_directions"][::4],
             strict=True)) + "   [β GeV: D1 (active/distinct)]")
+
+
+FRACTIONS = (0.06, 0.18, 0.33, 0.58, 1.0)  # β / the largest scale where the switch-off is read
+STRIP = ROOT / "checkpoints" / "vae_strip"  # reference: a uniform length L, Euclidean distance
+
+
+def _switch_off(betas: np.ndarray, d1: np.ndarray, size: float) -> str:
+    """D1 interpolated (in log β) at β = FRACTIONS × size."""
+    return "  " + ", ".join(f"{f:g}: {np.interp(np.log(f * size), np.log(betas), d1):.2f}"
+                            for f in FRACTIONS)
+
+
+def _strip_reference() -> None:
+    payload = json.loads((STRIP / "config.json").read_text())
+    scan, length = payload["record"]["scan"], payload["record"]["scales"]["length"]
+    print("reference, the shipped strip toy (uniform length L, Euclidean), D1 at β / L:"
+          + _switch_off(np.asarray(scan["betas"]), np.asarray(scan["d1"]), length))
 
 
 def main(argv: list[str]) -> int:
@@ -92,6 +113,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    _strip_reference()
     for name in args.families:
         scales = FAMILIES[name]
         runs = {"whitened (default)": (out / f"{name}_default", [])}

@@ -8,11 +8,12 @@ FiLM-MLPs (:class:`~jetviz.vae.model.BetaVAE`) on that vector; the decoder's out
 is mapped back to P particles, ptrel clipped at 0 and renormalised to sum to 1, and compared
 with the input by the config's loss (exact EMD by default).
 
-Why: the deep-sets network reconstructs a family of three-particle jets no better than
-≈ 1–2 % of the family's largest EMD spread (issue 10), so D1 cannot count a direction whose
-spread is smaller. In the whitened frame a direction of the data that moves the jet by
-0.1 % of the largest spread is as large, to the networks, as the largest one — as the point
-toys' whitened networks resolve a thickness 1/3000 of their length.
+Why: D1 cannot count a direction whose EMD spread is below the model's reconstruction floor,
+and the deep-sets network's floor on a family of three-particle jets is a percent or so of
+the family's largest spread. In the whitened frame a direction that moves the jet by 0.1 %
+of the largest spread is as large, to the networks, as the largest one. The floors of both
+networks on the same families are printed by ``benchmarks/d1_jet_family.py --deep-sets``
+(figures in the README, "D1 on jet families").
 The β-independent features of :meth:`features` are the whitened vector, so the β slider's
 cache (:func:`jetviz.vae.scan.encode_decode`) works as for the deep-sets model.
 """

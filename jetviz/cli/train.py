@@ -27,6 +27,16 @@ from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
 from jetviz.simulation.toys import TOYS
+from jetviz.vae.flat import (
+    BETA_RANGE,
+    EXTENT_JETS,
+    FEW_PARTICLES,
+    TRAINING_DEFAULTS,
+    WEIGHTING,
+    emd_extent,
+    is_few_particle,
+    latent_dim_of_jets,
+)
 from jetviz.vae.model import WEIGHTINGS, VAEConfig
 from jetviz.vae.train import TrainConfig, rescan, train
 
@@ -52,48 +62,66 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
                    help="--stream: chunks shuffled together (at most this × --chunk-rows "
                         "jets of the file in memory)")
-    g.add_argument("--particles", type=int, default=d.n_particles_in,
-                   help="particles per jet (the hardest P)")
+    g.add_argument("--particles", type=int, default=None,
+                   help=f"particles per jet (the hardest P; default {d.n_particles_in}, or "
+                        f"fewer if the file has fewer slots; a file whose jets have at most "
+                        f"{FEW_PARTICLES} particles: their largest count)")
     g.add_argument("--toy", choices=list(TOYS), default=None,
                    help="train on a toy manifold of known scales instead of jets: the 2-D "
                         "banana, a 2-D strip or a 3-D ribbon (jetviz.simulation.toys)")
     g.add_argument("--toy-points", type=int, default=20000, help="number of toy points")
     m = parser.add_argument_group("model")
     m.add_argument("--whiten", action=argparse.BooleanOptionalAction, default=None,
-                   help="points: let the networks work in the points' principal-axis frame "
-                        "scaled to unit variance (default: on for --data points and the strip "
-                        "and ribbon toys, off for the banana as first shipped)")
-    m.add_argument("--latent-dim", type=int, default=d.latent_dim)
+                   help="let the networks work in the data's principal-axis frame scaled to "
+                        "unit variance (default: on for --data points, the strip and ribbon "
+                        f"toys and jets of at most {FEW_PARTICLES} particles, which then train "
+                        "as one vector per jet, jetviz.vae.flat; off for the banana as first "
+                        "shipped and for other jets)")
+    m.add_argument("--latent-dim", type=int, default=None,
+                   help=f"latent dimensions (default {d.latent_dim}; jets of P ≤ "
+                        f"{FEW_PARTICLES} particles: 3P − 4, the dimension of prepared P-particle "
+                        "jets, so D1 cannot count directions they do not have)")
     m.add_argument("--hidden", type=int, default=d.hidden)
     m.add_argument("--depth", type=int, default=d.depth)
     m.add_argument("--particles-out", type=int, default=None,
                    help="particles the decoder emits (default: = --particles)")
-    m.add_argument("--beta-min", type=float, default=None, help="GeV (toy: data units)")
-    m.add_argument("--beta-max", type=float, default=None, help="GeV (toy: data units)")
+    m.add_argument("--beta-min", type=float, default=None,
+                   help="GeV (toy: data units); default 1 GeV for jets, 3e-5 × the largest "
+                        f"EMD among {EXTENT_JETS} of the jets for jets of at most "
+                        f"{FEW_PARTICLES} particles, 1e-4 × the extent for points")
+    m.add_argument("--beta-max", type=float, default=None,
+                   help="GeV (toy: data units); default 1000 GeV for jets, 30 × that largest "
+                        "EMD for few-particle jets, 10 × the extent for points")
     m.add_argument("--fixed-beta", type=float, default=None,
                    help="train an ordinary VAE at this one β instead of a β-conditioned one")
     m.add_argument("--loss", default=None, choices=["sinkhorn", "exact", "chamfer", "mse"],
                    help="reconstruction distance for jets (default exact: the exact EMD "
                         "with the optimal plan's gradient; sinkhorn: the entropic one)")
     m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
-                   help=f"per-example weighting over β (default {d.weighting}; with --resume: "
+                   help=f"per-example weighting over β (default {d.weighting}, {WEIGHTING} for "
+                        f"jets of at most {FEW_PARTICLES} particles; with --resume: "
                         "switch the stored run to this one)")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
     o.add_argument("--out", required=True, help="checkpoint directory")
     o.add_argument("--resume", action="store_true", help="continue from <out>/last")
-    o.add_argument("--epochs", type=int, default=t.epochs)
+    few = (f"; jets of at most {FEW_PARTICLES} particles: until --max-minutes, "
+           f"{TRAINING_DEFAULTS['max_minutes']:g}, with the learning rate decaying over that time")
+    o.add_argument("--epochs", type=int, default=None, help=f"default {t.epochs}{few}")
     o.add_argument("--batch-size", type=int, default=t.batch_size)
     o.add_argument("--lr", type=float, default=t.lr)
-    o.add_argument("--patience", type=int, default=t.patience)
+    o.add_argument("--patience", type=int, default=None,
+                   help=f"epochs without a better validation loss before stopping (default "
+                        f"{t.patience}{few})")
     o.add_argument("--kl-warmup", type=float, default=t.kl_warmup_epochs)
     o.add_argument("--val-fraction", type=float, default=t.val_fraction)
     o.add_argument("--seed", type=int, default=t.seed)
     o.add_argument("--scan-points", type=int, default=t.scan_points)
     o.add_argument("--scan-examples", type=int, default=t.scan_examples)
-    o.add_argument("--max-minutes", type=float, default=t.max_minutes,
-                   help="stop after the epoch that passes this wall time (0: no limit)")
+    o.add_argument("--max-minutes", type=float, default=None,
+                   help=f"stop after the epoch that passes this wall time (default 0: no "
+                        f"limit{few})")
     o.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (0: torch's default); 1 lets two runs share 2 cores")
     o.add_argument("--device", default=None,
@@ -141,7 +169,7 @@ def _stream(args: argparse.Namespace) -> tuple[JetStream, dict]:
     if not Path(path).exists():
         raise JetvizInputError(f"{path}: no such jet file")
     stream = JetStream(path, args.batch_size, args.seed, args.chunk_rows, args.buffer_chunks,
-                       args.particles)
+                       args.particles or VAEConfig.n_particles_in)
     return stream, {"data_source": path, "n_jets": len(stream), "streamed": {
         "chunk_rows": args.chunk_rows, "buffer_chunks": args.buffer_chunks}}
 
@@ -164,7 +192,8 @@ def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray | JetStrea
         points, total = read_points(path)
         return points, {"data_source": str(path), "n_points": len(points),
                         "n_points_in_file": total}
-    jets = load_jets(path, n_particles=args.particles)
+    jets = load_jets(path)
+    jets = jets.truncated(_particles(args, jets))
     classes = None
     if args.classes:
         classes = [c.strip() for c in args.classes.split(",") if c.strip()]
@@ -176,8 +205,21 @@ def _load_data(args: argparse.Namespace) -> tuple[JetSet | np.ndarray | JetStrea
         pick = np.sort(np.random.default_rng(args.seed).choice(len(jets), args.max_jets,
                                                                replace=False))
         jets = jets.subset(pick)
-    return jets, {"data_source": str(path), "classes": classes or list(jets.class_names),
+    provenance = {"data_source": str(path), "classes": classes or list(jets.class_names),
                   "n_jets": len(jets)}
+    scales = jets.attrs.get("scales")  # a jet family's (jetviz.simulation.jet_families)
+    if scales is not None:
+        provenance["scales"] = json.loads(scales) if isinstance(scales, str) else scales
+    return jets, provenance
+
+
+def _particles(args: argparse.Namespace, jets: JetSet) -> int:
+    """--particles, or its default for these jets (see its help)."""
+    if args.particles is not None:
+        return args.particles
+    if is_few_particle(jets):
+        return max(1, int(jets.mask.sum(1).max()))
+    return min(VAEConfig.n_particles_in, jets.n_particles)
 
 
 def _class_index(jets: JetSet, name: str) -> int:
@@ -190,30 +232,44 @@ def _class_index(jets: JetSet, name: str) -> int:
 def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetStream
                       ) -> VAEConfig:
     points = not isinstance(data, JetSet | JetStream)
+    few = isinstance(data, JetSet) and is_few_particle(data)
     if args.toy is not None:
         lo, hi = TOYS[args.toy].beta_range
     elif points:  # a user's points: from 10⁻⁴ of their extent to 10× it
         from jetviz.readers.points import extent
         size = extent(data)
         lo, hi = size * 1e-4, size * 10
+    elif few:  # a family of few-particle jets: around the largest EMD among them
+        extent = emd_extent(data, np.random.default_rng(args.seed))
+        lo, hi = extent * BETA_RANGE[0], extent * BETA_RANGE[1]
     else:
         lo, hi = 1.0, 1000.0
+    n_in = (data.n_particles if isinstance(data, JetSet)
+            else args.particles or VAEConfig.n_particles_in)
     beta_min = args.beta_min if args.beta_min is not None else lo
     beta_max = args.beta_max if args.beta_max is not None else hi
     return VAEConfig(
         data="banana" if args.toy == "banana" else ("points" if points else "jets"),
         point_dim=int(data.shape[1]) if points else 2,
-        n_particles_in=args.particles,
-        n_particles_out=args.particles_out or args.particles,
-        latent_dim=args.latent_dim, hidden=args.hidden, depth=args.depth,
+        n_particles_in=n_in,
+        n_particles_out=args.particles_out or n_in,
+        latent_dim=args.latent_dim or (latent_dim_of_jets(n_in) if few
+                                       else VAEConfig.latent_dim),
+        hidden=args.hidden, depth=args.depth,
         beta_min=beta_min, beta_max=beta_max,
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
         loss="euclidean" if points else (args.loss or "exact"),
-        whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
-        weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
+        whiten=(points and args.toy != "banana") or few if args.whiten is None else args.whiten,
+        weighting=args.weighting or (WEIGHTING if few else VAEConfig.weighting),
+        sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter,
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
+
+
+def _given(value, budget: dict, name: str, defaults: TrainConfig):
+    """An option's value: as given, else the few-particle budget's, else TrainConfig's."""
+    return value if value is not None else budget.get(name, getattr(defaults, name))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -223,11 +279,17 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     data, provenance = _load_data(args)
     config = _config_from_args(args, data)
-    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                     patience=args.patience, kl_warmup_epochs=args.kl_warmup,
+    t = TrainConfig()
+    budget = TRAINING_DEFAULTS if isinstance(data, JetSet) and is_few_particle(data) else {}
+    tc = TrainConfig(epochs=_given(args.epochs, budget, "epochs", t),
+                     batch_size=args.batch_size, lr=args.lr,
+                     patience=_given(args.patience, budget, "patience", t),
+                     kl_warmup_epochs=args.kl_warmup,
+                     schedule_by_time=args.epochs is None and budget.get(
+                         "schedule_by_time", t.schedule_by_time),
                      val_fraction=args.val_fraction, seed=args.seed,
                      scan_points=args.scan_points, scan_examples=args.scan_examples,
-                     max_minutes=args.max_minutes)
+                     max_minutes=_given(args.max_minutes, budget, "max_minutes", t))
     command = _command_line(args)
     provenance["command"] = command
     if args.rescan:

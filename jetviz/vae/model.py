@@ -37,6 +37,7 @@ from torch import nn
 from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
 from jetviz.vae.gradients import scale_gradient
+from jetviz.vae.whitening import from_frame, principal_frame, to_frame
 
 LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
 DATA_KINDS = ("jets", "banana", "points")
@@ -73,9 +74,9 @@ class VAEConfig:
     # β counts about equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
     weighting: str = "nats"
     point_dim: int = 2  # dimension of the points for data="points" (2 for the banana)
-    # Points: the networks see the training points in their principal-axis frame, each axis
-    # scaled to unit variance (decoded back before the distance), so a thin direction is
-    # resolved to the same relative precision as a long one
+    # The networks work in the training data's principal-axis frame, each axis scaled to unit
+    # variance (jetviz.vae.whitening), so a thin direction is resolved as precisely as a long
+    # one. Points: the points; jets: the few-particle network (jetviz.vae.flat.FlatJetVAE)
     whiten: bool = False
     # The β-conditioned layers' linear skips are modulated by β as well (FiLMMLP); a model
     # saved before this field existed has plain skips (from_dict reads it as False)
@@ -350,22 +351,15 @@ class PointVAE(_VAEBase):
         """Set the principal-axis frame from training points x (N, point_dim)."""
         if not self.config.whiten:
             raise JetvizInputError("this model was built with whiten=False")
-        centre = x.double().mean(0)
-        _, sing, vt = torch.linalg.svd(x.double() - centre, full_matrices=False)
-        std = sing / max(len(x) - 1, 1) ** 0.5
-        self.centre.copy_(centre)
-        self.axes.copy_(vt)
-        self.scale.copy_(std.clamp_min(float(std.max()) * 1e-6 + 1e-30))
+        frame = (self.centre, self.axes, self.scale)
+        for buffer, value in zip(frame, principal_frame(x), strict=True):
+            buffer.copy_(value)
 
     def _to_frame(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.config.whiten:
-            return x
-        return ((x - self.centre) @ self.axes.T) / self.scale
+        return to_frame(x, self.centre, self.axes, self.scale) if self.config.whiten else x
 
     def _from_frame(self, y: torch.Tensor) -> torch.Tensor:
-        if not self.config.whiten:
-            return y
-        return (y * self.scale) @ self.axes + self.centre
+        return from_frame(y, self.centre, self.axes, self.scale) if self.config.whiten else y
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
                log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -384,6 +378,9 @@ class PointVAE(_VAEBase):
 
 def build_model(config: VAEConfig) -> BetaVAE | PointVAE:
     """The model class that ``config.data`` calls for."""
+    if config.data == "jets" and config.whiten:
+        from jetviz.vae.flat import FlatJetVAE
+        return FlatJetVAE(config)
     return BetaVAE(config) if config.data == "jets" else PointVAE(config)
 
 

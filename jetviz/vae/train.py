@@ -168,8 +168,12 @@ def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs | Jet
     the shuffling of examples in memory (a streamed ``train_set`` shuffles itself)."""
     torch.manual_seed(tc.seed)  # the initial weights (identical on every rank)
     model = build_model(config).to(device)
-    if isinstance(model, PointVAE) and config.whiten and resume_from is None:
-        model.fit_whitening(train_set.x.to(device))
+    if config.whiten and resume_from is None:  # points, or few-particle jets (vae.flat)
+        if isinstance(train_set, JetStream):
+            raise JetvizInputError("a whitened jet model fits its frame to jets in memory; "
+                                   "train it without --stream")
+        parts = (train_set.x, train_set.mask) if isinstance(model, BetaVAE) else (train_set.x,)
+        model.fit_whitening(*(t.to(device) for t in parts))
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume_from is not None:
         load_training_state(resume_from, model, optimizer)

@@ -27,7 +27,7 @@ from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
 from jetviz.simulation.toys import TOYS
-from jetviz.vae.model import WEIGHTINGS, VAEConfig
+from jetviz.vae.model import JET_MODEL, WEIGHTINGS, VAEConfig
 from jetviz.vae.train import TrainConfig, rescan, train
 
 
@@ -63,7 +63,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "scaled to unit variance (default: on for --data points and the strip "
                         "and ribbon toys, off for the banana as first shipped)")
     m.add_argument("--latent-dim", type=int, default=d.latent_dim)
-    m.add_argument("--hidden", type=int, default=d.hidden)
+    m.add_argument("--hidden", type=int, default=None,
+                   help=f"width of the hidden layers (default: jets {JET_MODEL['hidden']}, "
+                        f"points {d.hidden})")
+    m.add_argument("--particle-hidden", type=int, default=None,
+                   help="jets: width of the encoder's per-particle net (0: = --hidden; "
+                        f"default {JET_MODEL['particle_hidden']})")
     m.add_argument("--depth", type=int, default=d.depth)
     m.add_argument("--particles-out", type=int, default=None,
                    help="particles the decoder emits (default: = --particles)")
@@ -75,8 +80,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="reconstruction distance for jets (default exact: the exact EMD "
                         "with the optimal plan's gradient; sinkhorn: the entropic one)")
     m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
-                   help=f"per-example weighting over β (default {d.weighting}; with --resume: "
+                   help=f"per-example weighting over β (default: jets "
+                        f"{JET_MODEL['weighting']}, points {d.weighting}; with --resume: "
                         "switch the stored run to this one)")
+    m.add_argument("--beta-power", type=float, default=d.beta_power,
+                   help="β-conditioned training draws log β = log β_min + (log β_max − "
+                        "log β_min)·u^p with u uniform: 1 is uniform in log β, p > 1 draws "
+                        "more small β")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
@@ -199,20 +209,25 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         lo, hi = 1.0, 1000.0
     beta_min = args.beta_min if args.beta_min is not None else lo
     beta_max = args.beta_max if args.beta_max is not None else hi
+    jets = not points and args.toy is None
+    built = {"weighting": args.weighting, "hidden": args.hidden,
+             "particle_hidden": args.particle_hidden}
+    built = {key: (value if value is not None else JET_MODEL[key] if jets
+                   else getattr(VAEConfig, key)) for key, value in built.items()}
     return VAEConfig(
         data="banana" if args.toy == "banana" else ("points" if points else "jets"),
         point_dim=int(data.shape[1]) if points else 2,
         n_particles_in=args.particles,
         n_particles_out=args.particles_out or args.particles,
-        latent_dim=args.latent_dim, hidden=args.hidden, depth=args.depth,
+        latent_dim=args.latent_dim, depth=args.depth, **built,
         beta_min=beta_min, beta_max=beta_max,
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
         loss="euclidean" if points else (args.loss or "exact"),
         whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
-        weighting=args.weighting or VAEConfig.weighting, sinkhorn_eps=args.sinkhorn_eps,
-        sinkhorn_iter=args.sinkhorn_iter,
-        gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
+        sinkhorn_eps=args.sinkhorn_eps,
+        sinkhorn_iter=args.sinkhorn_iter, beta_power=args.beta_power,
+        gate_skip=jets)  # point toys: plateaus validated plain
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,14 +9,16 @@ benchmark prints the β-VAE loss EMD²/(2β²) + Σ KL (nats), the KL (nats) and
 reconstruction EMD (GeV, z sampled from the posterior) of both models, with the ratio of
 the losses; with several seeds, each β's mean ratio and its spread (min–max) over seeds.
 
-Run (W jets, 40 epochs, seeds 0 and 1; eight trainings of ≈ 5–15 min each on one thread):
+Run (W jets with the jet defaults of ``jetviz train``, 80 epochs: at 40 the conditioned model
+has not had enough of the budget at every β, README "Conditioned vs fixed β"; seeds 0 and 1,
+eight trainings of ≈ 8–15 min each on one thread):
 
     for s in 0 1; do
-      jetviz train --classes w --out /tmp/cond_s$s --epochs 40 --patience 40 \\
+      jetviz train --classes w --out /tmp/cond_s$s --epochs 80 --patience 80 \\
           --scan-points 0 --threads 1 --no-progress --seed $s
       for b in 5 30 200; do
-        jetviz train --classes w --fixed-beta $b --out /tmp/fixed_${b}_s$s --epochs 40 \\
-            --patience 40 --scan-points 0 --threads 1 --no-progress --seed $s
+        jetviz train --classes w --fixed-beta $b --out /tmp/fixed_${b}_s$s --epochs 80 \\
+            --patience 80 --scan-points 0 --threads 1 --no-progress --seed $s
       done
     done
     python benchmarks/vae_conditioning.py /tmp/cond_s* /tmp/fixed_*

@@ -83,10 +83,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help=f"per-example weighting over β (default: jets "
                         f"{JET_MODEL['weighting']}, points {d.weighting}; with --resume: "
                         "switch the stored run to this one)")
-    m.add_argument("--beta-power", type=float, default=d.beta_power,
+    m.add_argument("--beta-power", type=float, default=None,
                    help="β-conditioned training draws log β = log β_min + (log β_max − "
                         "log β_min)·u^p with u uniform: 1 is uniform in log β, p > 1 draws "
-                        "more small β")
+                        f"more small β (default: jets {JET_MODEL['beta_power']}, points "
+                        f"{d.beta_power})")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
@@ -211,7 +212,7 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
     beta_max = args.beta_max if args.beta_max is not None else hi
     jets = not points and args.toy is None
     built = {"weighting": args.weighting, "hidden": args.hidden,
-             "particle_hidden": args.particle_hidden}
+             "particle_hidden": args.particle_hidden, "beta_power": args.beta_power}
     built = {key: (value if value is not None else JET_MODEL[key] if jets
                    else getattr(VAEConfig, key)) for key, value in built.items()}
     return VAEConfig(
@@ -226,7 +227,7 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         loss="euclidean" if points else (args.loss or "exact"),
         whiten=points and args.toy != "banana" if args.whiten is None else args.whiten,
         sinkhorn_eps=args.sinkhorn_eps,
-        sinkhorn_iter=args.sinkhorn_iter, beta_power=args.beta_power,
+        sinkhorn_iter=args.sinkhorn_iter,
         gate_skip=jets)  # point toys: plateaus validated plain
 
 

@@ -47,7 +47,8 @@ MAX_POINT_DIM = 64  # widest points a PointVAE takes
 # toys): "balanced" weighting (with "nats" the large-β end lags: conditioned/fixed loss 1.3 and
 # 4.0 at 30 and 200 GeV), a 256-wide encoder head and decoder (the per-particle net, most of
 # the compute, kept at 128), and log β drawn as u^1.5 (more small β: uniform in log β left
-# 5 GeV 1.20× a fixed-β model after 80 epochs, u^1.5 1.07× with 30 and 200 GeV ≤ 1.08×).
+# 5 GeV 1.20× a fixed-β model after 80 epochs, u^1.5 1.07× on two seeds; 30 GeV 1.06–1.08×,
+# 200 GeV 1.07–1.16×).
 # Figures: benchmarks/vae_conditioning.py, README "Conditioned vs fixed β".
 JET_MODEL = {"weighting": "balanced", "hidden": 256, "particle_hidden": 128, "beta_power": 1.5}
 

@@ -59,14 +59,15 @@ class TrainingData:
     def build(self, *, loss: str, latent_dim: int, beta_min: float, beta_max: float,
               epochs: int, batch_size: int, lr: float, seed: int):
         """(VAEConfig, TrainConfig, data, provenance) for one run."""
-        from jetviz.vae.model import VAEConfig
+        from jetviz.vae.model import JET_MODEL, VAEConfig
         from jetviz.vae.train import TrainConfig
 
         toy = self.n_particles == 0
         config = VAEConfig(
             data="banana" if toy else "jets", loss="euclidean" if toy else loss,
             n_particles_in=self.n_particles or 30, n_particles_out=self.n_particles or 30,
-            latent_dim=latent_dim, beta_min=beta_min, beta_max=beta_max, gate_skip=not toy)
+            latent_dim=latent_dim, beta_min=beta_min, beta_max=beta_max, gate_skip=not toy,
+            **({} if toy else JET_MODEL))
         train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                    scan_points=40, scan_examples=1000)
         return config, train_config, self.data, dict(self.provenance)

@@ -37,7 +37,7 @@ from jetviz.vae.flat import (
     is_few_particle,
     latent_dim_of_jets,
 )
-from jetviz.vae.model import WEIGHTINGS, VAEConfig
+from jetviz.vae.model import JET_MODEL, WEIGHTINGS, VAEConfig
 from jetviz.vae.train import TrainConfig, rescan, train
 
 
@@ -81,7 +81,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help=f"latent dimensions (default {d.latent_dim}; jets of P ≤ "
                         f"{FEW_PARTICLES} particles: 3P − 4, the dimension of prepared P-particle "
                         "jets, so D1 cannot count directions they do not have)")
-    m.add_argument("--hidden", type=int, default=d.hidden)
+    m.add_argument("--hidden", type=int, default=None,
+                   help=f"width of the hidden layers (default: jets {JET_MODEL['hidden']}, "
+                        f"points and jets of at most {FEW_PARTICLES} particles {d.hidden})")
+    m.add_argument("--particle-hidden", type=int, default=None,
+                   help="jets: width of the encoder's per-particle net (0: = --hidden; "
+                        f"default {JET_MODEL['particle_hidden']})")
     m.add_argument("--depth", type=int, default=d.depth)
     m.add_argument("--particles-out", type=int, default=None,
                    help="particles the decoder emits (default: = --particles)")
@@ -98,9 +103,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="reconstruction distance for jets (default exact: the exact EMD "
                         "with the optimal plan's gradient; sinkhorn: the entropic one)")
     m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
-                   help=f"per-example weighting over β (default {d.weighting}, {WEIGHTING} for "
-                        f"jets of at most {FEW_PARTICLES} particles; with --resume: "
+                   help=f"per-example weighting over β (default: jets "
+                        f"{JET_MODEL['weighting']}, jets of at most {FEW_PARTICLES} particles "
+                        f"{WEIGHTING}, points {d.weighting}; with --resume: "
                         "switch the stored run to this one)")
+    m.add_argument("--beta-power", type=float, default=None,
+                   help="β-conditioned training draws log β = log β_min + (log β_max − "
+                        "log β_min)·u^p with u uniform: 1 is uniform in log β, p > 1 draws "
+                        f"more small β (default: jets {JET_MODEL['beta_power']}, points "
+                        f"{d.beta_power})")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
@@ -248,6 +259,11 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
             else args.particles or VAEConfig.n_particles_in)
     beta_min = args.beta_min if args.beta_min is not None else lo
     beta_max = args.beta_max if args.beta_max is not None else hi
+    jets = not points and args.toy is None and not few  # few-particle jets: their own defaults
+    built = {"weighting": args.weighting or (WEIGHTING if few else None), "hidden": args.hidden,
+             "particle_hidden": args.particle_hidden, "beta_power": args.beta_power}
+    built = {key: (value if value is not None else JET_MODEL[key] if jets
+                   else getattr(VAEConfig, key)) for key, value in built.items()}
     return VAEConfig(
         data="banana" if args.toy == "banana" else ("points" if points else "jets"),
         point_dim=int(data.shape[1]) if points else 2,
@@ -255,13 +271,12 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         n_particles_out=args.particles_out or n_in,
         latent_dim=args.latent_dim or (latent_dim_of_jets(n_in) if few
                                        else VAEConfig.latent_dim),
-        hidden=args.hidden, depth=args.depth,
+        depth=args.depth, **built,
         beta_min=beta_min, beta_max=beta_max,
         conditioned=args.fixed_beta is None,
         beta_fixed=args.fixed_beta if args.fixed_beta is not None else 0.0,
         loss="euclidean" if points else (args.loss or "exact"),
         whiten=(points and args.toy != "banana") or few if args.whiten is None else args.whiten,
-        weighting=args.weighting or (WEIGHTING if few else VAEConfig.weighting),
         sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter,
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain

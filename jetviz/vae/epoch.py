@@ -45,11 +45,12 @@ def seeded_generator(seed: int, epoch: int, rank: int, stream: int = 0) -> torch
 
 
 def draw_log_beta(n: int, config: VAEConfig, gen: torch.Generator) -> torch.Tensor:
-    """(n,) log β: uniform over the config's range, or the fixed β of an unconditioned model."""
+    """(n,) log β: lo + (hi − lo)·u^beta_power over the config's range [lo, hi] (u uniform;
+    power 1: uniform in log β), or the fixed β of an unconditioned model."""
     if not config.conditioned:
         return log_beta_column(config.beta_fixed, n)
     lo, hi = config.log_beta_range()
-    return lo + (hi - lo) * torch.rand(n, generator=gen)
+    return lo + (hi - lo) * torch.rand(n, generator=gen).pow(config.beta_power)
 
 
 @torch.no_grad()

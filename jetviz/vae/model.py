@@ -26,7 +26,6 @@ with ``x`` (B, P, 3) and ``mask`` (B, P) for jets, ``x`` (B, 2) and ``mask=None`
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import asdict, dataclass
 
@@ -37,12 +36,22 @@ from torch import nn
 from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
 from jetviz.vae.gradients import scale_gradient
+from jetviz.vae.layers import MLP, FiLMMLP
 from jetviz.vae.whitening import from_frame, principal_frame, to_frame
 
 LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
 DATA_KINDS = ("jets", "banana", "points")
 WEIGHTINGS = ("balanced", "nats", "gev2")
 MAX_POINT_DIM = 64  # widest points a PointVAE takes
+# What a new β-conditioned jet model is built with (``jetviz train``, the app's train page),
+# where it differs from the VAEConfig defaults (those rebuild older checkpoints and the point
+# toys): "balanced" weighting (with "nats" the large-β end lags: conditioned/fixed loss 1.3 and
+# 4.0 at 30 and 200 GeV), a 256-wide encoder head and decoder (the per-particle net, most of
+# the compute, kept at 128), and log β drawn as u^1.5 (more small β: uniform in log β left
+# 5 GeV 1.20× a fixed-β model after 80 epochs, u^1.5 1.07× on two seeds; 30 GeV 1.06–1.08×,
+# 200 GeV 1.07–1.16×).
+# Figures: benchmarks/vae_conditioning.py, README "Conditioned vs fixed β".
+JET_MODEL = {"weighting": "balanced", "hidden": 256, "particle_hidden": 128, "beta_power": 1.5}
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,8 @@ class VAEConfig:
     n_particles_in: int = 30  # P of the input jets (the model refuses other P)
     n_particles_out: int = 30  # particles the decoder emits per jet
     latent_dim: int = 12  # D, the number of latent dimensions
-    hidden: int = 128  # width of every hidden layer (per-particle net, pooled net, decoder)
+    hidden: int = 128  # width of the hidden layers (encoder head, decoder; Φ unless below)
+    particle_hidden: int = 0  # width of the encoder's per-particle net Φ (0: = hidden)
     depth: int = 3  # linear layers per MLP (encoder per-particle net, encoder head, decoder)
     cond_dim: int = 32  # width of the log β embedding that produces the FiLM scales/shifts
     beta_min: float = 1.0  # lower end of the β range (GeV for jets), the slider's minimum
@@ -81,6 +91,10 @@ class VAEConfig:
     # The β-conditioned layers' linear skips are modulated by β as well (FiLMMLP); a model
     # saved before this field existed has plain skips (from_dict reads it as False)
     gate_skip: bool = True
+    # Training draws log β = log beta_min + (log beta_max − log beta_min)·u^p, u uniform: 1 is
+    # uniform in log β; p > 1 puts more of the examples at small β, where there is most to
+    # learn (no β's optimum moves). A model saved before this field existed read as 1.
+    beta_power: float = 1.0
 
     @property
     def is_points(self) -> bool:
@@ -106,6 +120,10 @@ class VAEConfig:
         if not self.conditioned and not self.beta_min <= self.beta_fixed <= self.beta_max:
             raise JetvizInputError(
                 f"a fixed-β model needs beta_min ≤ beta_fixed ≤ beta_max, got {self.beta_fixed}")
+        if self.particle_hidden < 0:
+            raise JetvizInputError(f"particle_hidden must be ≥ 0, got {self.particle_hidden}")
+        if not self.beta_power > 0:
+            raise JetvizInputError(f"beta_power must be positive, got {self.beta_power}")
         if self.weighting not in WEIGHTINGS:
             raise JetvizInputError(
                 f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
@@ -117,88 +135,11 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, values: dict) -> VAEConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
-        return config_from_dict(cls, {"gate_skip": False, **values})
+        return config_from_dict(cls, {"gate_skip": False, "beta_power": 1.0, **values})
 
     def log_beta_range(self) -> tuple[float, float]:
         """(log beta_min, log beta_max)."""
         return math.log(self.beta_min), math.log(self.beta_max)
-
-
-class FiLMMLP(nn.Module):
-    """An MLP whose hidden layers are modulated by a condition: h ← act(W h + b)·(1 + γ(c)) + δ(c).
-
-    A linear skip from input to output is added (out = S x + MLP(x)): the linear part gives
-    the VAE a precise PCA-like map at once, the MLP learns the curvature on top.
-    With ``gate_skip`` the skip is modulated too, out = (1 + g(c))·S x + MLP(x), g linear in
-    the condition and 0 at the start: at large β, where the optimal encoder encodes nothing
-    (μ = 0) and the optimal decoder ignores z (it draws the mean jet), a plain skip would leak
-    the input into the output at every β, and the MLP would have to cancel it exactly.
-    Works on (..., in) inputs with a condition broadcastable to (..., cond_dim).
-    """
-
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int, cond_dim: int,
-                 gate_skip: bool = False):
-        super().__init__()
-        if depth < 2:
-            raise ValueError(f"FiLMMLP needs depth ≥ 2, got {depth}")
-        sizes = [n_in] + [n_hidden] * (depth - 1)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
-        self.film = nn.Linear(cond_dim, 2 * n_hidden * (depth - 1))
-        # Start close to a plain MLP (γ, δ ≈ 0); small weights let gradients reach the embedding.
-        nn.init.normal_(self.film.weight, std=0.01)
-        nn.init.zeros_(self.film.bias)
-        self.out = nn.Linear(n_hidden, n_out)
-        self.skip = nn.Linear(n_in, n_out, bias=False)
-        self.act = nn.SiLU()
-        # zeros, made without drawing random numbers (the other layers start as without it)
-        self.skip_gate = nn.ParameterDict({"weight": nn.Parameter(torch.zeros(n_out, cond_dim)),
-                                           "bias": nn.Parameter(torch.zeros(n_out))}
-                                          ) if gate_skip else None
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        gamma_delta = self.film(cond).chunk(2 * len(self.layers), dim=-1)
-        h = x
-        for i, layer in enumerate(self.layers):
-            h = self.act(layer(h)) * (1 + gamma_delta[2 * i]) + gamma_delta[2 * i + 1]
-        skip = self.skip(x)
-        if self.skip_gate is not None:
-            gate = nn.functional.linear(cond, self.skip_gate["weight"], self.skip_gate["bias"])
-            skip = skip * (1 + gate)
-        return self.out(h) + skip
-
-
-class MLP(nn.Module):
-    """A plain MLP with the same linear skip as FiLMMLP (no conditioning)."""
-
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int):
-        super().__init__()
-        if depth < 2:
-            raise ValueError(f"MLP needs depth ≥ 2, got {depth}")
-        sizes = [n_in] + [n_hidden] * (depth - 1)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
-        self.out = nn.Linear(n_hidden, n_out)
-        self.skip = nn.Linear(n_in, n_out, bias=False)
-        self.act = nn.SiLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.hidden(x)) + self.skip(x)
-
-    def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer's activations (..., n_hidden)."""
-        h = x
-        for layer in self.layers:
-            h = self.act(layer(h))
-        return h
-
-    def pooled(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """Σ_p weights[b, k, p] · MLP(x[b, p]), (B, K, n_out), for x (B, P, n_in).
-
-        The output layer and the skip are linear, so they are applied after the sum (the
-        same function, to float rounding, for a fraction of the work).
-        """
-        total = weights.sum(-1, keepdim=True)  # (B, K, 1): each pool's share of the bias
-        return (torch.bmm(weights, self.hidden(x)) @ self.out.weight.T + total * self.out.bias
-                + torch.bmm(weights, x) @ self.skip.weight.T)
 
 
 class BetaEmbedding(nn.Module):
@@ -270,8 +211,9 @@ class BetaVAE(_VAEBase):
         h, d, c = config.hidden, config.latent_dim, config.cond_dim
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
-        self.phi = MLP(4, h, h, config.depth)
-        self.head = FiLMMLP(2 * h, h, 2 * d, config.depth, c, config.gate_skip)
+        p = config.particle_hidden or h  # Φ runs on every particle: most of the compute
+        self.phi = MLP(4, p, p, config.depth)
+        self.head = FiLMMLP(2 * p, h, 2 * d, config.depth, c, config.gate_skip)
         self.decoder = FiLMMLP(d, h, 3 * config.n_particles_out, config.depth, c,
                                config.gate_skip)
 

@@ -14,7 +14,7 @@ from jetviz.readers.store import write_jets
 from jetviz.vae.checkpoint import load_checkpoint
 from jetviz.vae.epoch import draw_log_beta, evaluate, seeded_generator
 from jetviz.vae.inputs import inputs_from_jets
-from jetviz.vae.model import VAEConfig
+from jetviz.vae.model import JET_MODEL, VAEConfig
 from jetviz.vae.train import TrainConfig, TrainingDivergedError, _split, train
 from tests.conftest import make_jetset
 from tests.support_device import run_two_processes
@@ -114,6 +114,9 @@ def test_cli_trains_on_a_jet_file_and_records_the_command(tmp_path, capsys):
     assert '"best_epoch"' in capsys.readouterr().out
     _model, config, record = load_checkpoint(out)
     assert config.n_particles_in == 12 and config.conditioned
+    # a new jet model: the jet defaults where no flag says otherwise (--hidden 16 given)
+    assert (config.weighting, config.hidden, config.particle_hidden, config.beta_power) == (
+        JET_MODEL["weighting"], 16, JET_MODEL["particle_hidden"], JET_MODEL["beta_power"])
     assert record["classes"] == ["w", "t"] and "--classes" in record["command"]
     assert len(record["scan"]["betas"]) == 5 and len(record["scan"]["d1"]) == 5
     # Missing data file: a clear message and exit code 2, no traceback.

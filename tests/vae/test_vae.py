@@ -364,3 +364,41 @@ def test_decoder_weight_scales_only_the_decoders_gradient() -> None:
         factor = 3.0 if name.startswith(("decoder.", "embed_dec.")) else 1.0
         assert torch.allclose(grads[1][name], factor * g, rtol=1e-4,
                               atol=1e-6 * float(g.abs().max())), name
+
+
+def test_beta_power_draws_more_small_betas_and_power_one_is_uniform_in_log_beta() -> None:
+    """log β = lo + (hi − lo)·u^p: the same u for every power, inside the range; P(t < ¼) is
+    ¼ uniform and ½ with p = 2."""
+    from jetviz.vae.epoch import draw_log_beta
+
+    uniform, skewed = VAEConfig(**SMALL), VAEConfig(**SMALL, beta_power=2.0)
+    lo, hi = uniform.log_beta_range()
+    t_uniform = (draw_log_beta(20_000, uniform, torch.Generator().manual_seed(0)) - lo) / (hi - lo)
+    t_skewed = (draw_log_beta(20_000, skewed, torch.Generator().manual_seed(0)) - lo) / (hi - lo)
+    assert float(t_skewed.min()) >= 0.0 and float(t_skewed.max()) <= 1.0
+    torch.testing.assert_close(t_skewed, t_uniform.square(), rtol=1e-4, atol=1e-6)
+    assert abs(float((t_uniform < 0.25).float().mean()) - 0.25) < 0.02
+    assert abs(float((t_skewed < 0.25).float().mean()) - 0.5) < 0.02
+    with pytest.raises(JetvizInputError, match="beta_power"):
+        VAEConfig(**SMALL, beta_power=0.0)
+
+
+def test_particle_hidden_sets_the_per_particle_width_and_old_configs_rebuild_as_saved() -> None:
+    """Φ and the pooled features take particle_hidden; a config saved before the field (and
+    beta_power) existed rebuilds Φ at the hidden width and draws β uniformly in log β."""
+    narrow = _model(particle_hidden=8)  # hidden 16
+    x = _inputs(4)
+    assert narrow.features(x.x, x.mask).shape == (4, 16)  # 2 pools × 8
+    mu, logvar = narrow.encode(x.x, x.mask, torch.zeros(4))
+    assert mu.shape == logvar.shape == (4, SMALL["latent_dim"])
+    saved = {k: v for k, v in VAEConfig(**SMALL).to_dict().items()
+             if k not in ("particle_hidden", "beta_power")}
+    old = VAEConfig.from_dict(saved)
+    assert old.particle_hidden == 0 and old.beta_power == 1.0
+    torch.manual_seed(0)
+    as_saved = build_model(old)
+    torch.manual_seed(0)
+    explicit = build_model(VAEConfig(**SMALL, particle_hidden=SMALL["hidden"]))
+    assert all(explicit.state_dict()[k].equal(v) for k, v in as_saved.state_dict().items())
+    with pytest.raises(JetvizInputError, match="particle_hidden"):
+        VAEConfig(**SMALL, particle_hidden=-1)

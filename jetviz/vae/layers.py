@@ -1,0 +1,87 @@
+"""The two MLPs the β-VAEs are built of: :class:`FiLMMLP` (hidden layers modulated by a
+condition, the log β embedding) and :class:`MLP` (plain), both with a linear skip from input
+to output. Shapes: (..., n_in) → (..., n_out)."""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+
+class FiLMMLP(nn.Module):
+    """An MLP whose hidden layers are modulated by a condition: h ← act(W h + b)·(1 + γ(c)) + δ(c).
+
+    A linear skip from input to output is added (out = S x + MLP(x)): the linear part gives
+    the VAE a precise PCA-like map at once, the MLP learns the curvature on top.
+    With ``gate_skip`` the skip is modulated too, out = (1 + g(c))·S x + MLP(x), g linear in
+    the condition and 0 at the start: at large β, where the optimal encoder encodes nothing
+    (μ = 0) and the optimal decoder ignores z (it draws the mean jet), a plain skip would leak
+    the input into the output at every β, and the MLP would have to cancel it exactly.
+    Works on (..., in) inputs with a condition broadcastable to (..., cond_dim).
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int, cond_dim: int,
+                 gate_skip: bool = False):
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"FiLMMLP needs depth ≥ 2, got {depth}")
+        sizes = [n_in] + [n_hidden] * (depth - 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.film = nn.Linear(cond_dim, 2 * n_hidden * (depth - 1))
+        # Start close to a plain MLP (γ, δ ≈ 0); small weights let gradients reach the embedding.
+        nn.init.normal_(self.film.weight, std=0.01)
+        nn.init.zeros_(self.film.bias)
+        self.out = nn.Linear(n_hidden, n_out)
+        self.skip = nn.Linear(n_in, n_out, bias=False)
+        self.act = nn.SiLU()
+        # zeros, made without drawing random numbers (the other layers start as without it)
+        self.skip_gate = nn.ParameterDict({"weight": nn.Parameter(torch.zeros(n_out, cond_dim)),
+                                           "bias": nn.Parameter(torch.zeros(n_out))}
+                                          ) if gate_skip else None
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        gamma_delta = self.film(cond).chunk(2 * len(self.layers), dim=-1)
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = self.act(layer(h)) * (1 + gamma_delta[2 * i]) + gamma_delta[2 * i + 1]
+        skip = self.skip(x)
+        if self.skip_gate is not None:
+            gate = nn.functional.linear(cond, self.skip_gate["weight"], self.skip_gate["bias"])
+            skip = skip * (1 + gate)
+        return self.out(h) + skip
+
+
+class MLP(nn.Module):
+    """A plain MLP with the same linear skip as FiLMMLP (no conditioning)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int):
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"MLP needs depth ≥ 2, got {depth}")
+        sizes = [n_in] + [n_hidden] * (depth - 1)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.out = nn.Linear(n_hidden, n_out)
+        self.skip = nn.Linear(n_in, n_out, bias=False)
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden(x)) + self.skip(x)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations (..., n_hidden)."""
+        h = x
+        for layer in self.layers:
+            h = self.act(layer(h))
+        return h
+
+    def pooled(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Σ_p weights[b, k, p] · MLP(x[b, p]), (B, K, n_out), for x (B, P, n_in).
+
+        The output layer and the skip are linear, so they are applied after the sum (the
+        same function, to float rounding, for a fraction of the work).
+        """
+        total = weights.sum(-1, keepdim=True)  # (B, K, 1): each pool's share of the bias
+        return (torch.bmm(weights, self.hidden(x)) @ self.out.weight.T + total * self.out.bias
+                + torch.bmm(weights, x) @ self.skip.weight.T)

@@ -24,6 +24,17 @@ SUBCOMMANDS: dict[str, str] = {  # name → help; the module is jetviz.cli.<name
 }
 
 
+def add_chunk_options(group) -> None:
+    """The ``--chunk-rows`` and ``--buffer-chunks`` options of every ``--stream`` trainer."""
+    from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS
+
+    group.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
+                       help="--stream: jets per read")
+    group.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
+                       help="--stream: chunks shuffled together (at most this × --chunk-rows "
+                            "jets of the file in memory)")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="jetviz", description=__doc__.splitlines()[0])

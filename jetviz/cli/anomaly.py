@@ -12,7 +12,8 @@ import argparse
 import shlex
 import sys
 
-from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
+from jetviz.cli import add_chunk_options
+from jetviz.readers.stream import JetStream
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,11 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "chunks are held out whole and scored (per class: --n-val validation "
                         "jets, --n-select selection jets, the rest tested); the model trains on "
                         "every background jet of the other chunks (--n-train is not used)")
-    t.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
-                   help="--stream: jets per read")
-    t.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
-                   help="--stream: chunks shuffled together (at most this × --chunk-rows "
-                        "jets of the file in memory)")
+    add_chunk_options(t)
     t.add_argument("--init", default=None,
                    help="start the NAE phase from this AE checkpoint (skips the AE phase)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last")

@@ -8,6 +8,7 @@ import argparse
 import shlex
 import sys
 
+from jetviz.cli import add_chunk_options
 from jetviz.device import is_writer, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jetclr.ablation import reprobe, run_ablation
@@ -16,7 +17,7 @@ from jetviz.jetclr.model import EncoderConfig
 from jetviz.jetclr.report import format_table
 from jetviz.jetclr.train import SUPERVISED, TrainConfig
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS
-from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
+from jetviz.readers.stream import JetStream
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,11 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          "larger than memory: a jetviz jet file or a JetClass ROOT file with "
                          "t, g, q classes); 20%% of its chunks are held out whole for the "
                          "probe and the test; no map is made")
-    ab.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
-                    help="--stream: jets per read")
-    ab.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
-                    help="--stream: chunks shuffled together (at most this × --chunk-rows "
-                         "jets of the file in memory)")
+    add_chunk_options(ab)
     ab.add_argument("--resume", action="store_true",
                     help="continue each entry interrupted mid-training from <out>/<entry>/last "
                          "(saved every 50 steps; the same settings, more --steps allowed)")

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from jetviz.cli import add_chunk_options
 from jetviz.device import dist_info, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
-from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, JetStream
+from jetviz.readers.stream import JetStream
 from jetviz.simulation.toys import TOYS
 from jetviz.vae.flat import (
     BETA_RANGE,
@@ -57,11 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(for a file larger than memory; a jetviz jet file or a JetClass ROOT "
                         "file; whole held-out "
                         "chunks are the validation set)")
-    g.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS,
-                   help="--stream: jets per read")
-    g.add_argument("--buffer-chunks", type=int, default=BUFFER_CHUNKS,
-                   help="--stream: chunks shuffled together (at most this × --chunk-rows "
-                        "jets of the file in memory)")
+    add_chunk_options(g)
     g.add_argument("--particles", type=int, default=None,
                    help=f"particles per jet (the hardest P; default {d.n_particles_in}, or "
                         f"fewer if the file has fewer slots; a file whose jets have at most "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jetviz.generation.prior import FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_generator_prior
 from jetviz.jets import JetSet
 from jetviz.readers.store import write_jets
@@ -93,3 +94,13 @@ def tiny_resonance_generator(root: Path) -> tuple[Path, JetSet]:
                         flow_config={"transforms": 2, "hidden": 16, "joint_pt": True},
                         fit=FitConfig(epochs=30, batch_size=64))
     return out, jets
+
+
+TINY_FLOW = FlowPriorConfig(features=3, transforms=1, hidden=8)  # for toy_posteriors
+
+
+def toy_posteriors(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, log σ²) of n seeded 3-d Gaussian posteriors (σ = e^-1.5), for flow-prior fits."""
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(n, 3)).astype(np.float32),
+            np.full((n, 3), -3.0, dtype=np.float32))

@@ -14,30 +14,24 @@ from safetensors.torch import load_file, save_file
 
 from jetviz.errors import JetvizInputError
 from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
-from jetviz.generation.prior import FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_flow_prior
 from tests.support_device import ABSENT, run_two_processes
-from tests.support_generation import tiny_gen_root, tiny_gluon_jets
+from tests.support_generation import TINY_FLOW, tiny_gen_root, tiny_gluon_jets, toy_posteriors
 
 torch.set_num_threads(1)
 
-FLOW = FlowPriorConfig(features=3, transforms=1, hidden=8)
+FLOW = TINY_FLOW
 FIT = FitConfig(epochs=3, batch_size=64, seed=2)
 
 
-def _posteriors(n: int = 300):
-    rng = np.random.default_rng(0)
-    return (rng.normal(size=(n, 3)).astype(np.float32),
-            np.full((n, 3), -3.0, dtype=np.float32))
-
 
 def test_flow_prior_fits_on_the_cpu_and_refuses_an_absent_gpu():
-    prior, record = fit_flow_prior(*_posteriors(), FLOW, FIT, device="cpu")
+    prior, record = fit_flow_prior(*toy_posteriors(), FLOW, FIT, device="cpu")
     assert record["device"] == "cpu" and record["world_size"] == 1
     assert all(p.device.type == "cpu" for p in prior.parameters())
     assert np.isfinite(record["best_val_nll"])
     with pytest.raises(JetvizInputError, match="CUDA GPU"):
-        fit_flow_prior(*_posteriors(), FLOW, FIT, device=ABSENT)
+        fit_flow_prior(*toy_posteriors(), FLOW, FIT, device=ABSENT)
 
 
 MMD = MmdConfig(steps=2, batch_size=32, latent_pool=64)
@@ -81,7 +75,7 @@ def test_two_gloo_processes_tune_one_decoder_and_rank0_writes(gen_root):
 
 
 def _fit_worker(rank: int, out: str) -> None:
-    prior, record = fit_flow_prior(*_posteriors(), FLOW, FIT, device="cpu")
+    prior, record = fit_flow_prior(*toy_posteriors(), FLOW, FIT, device="cpu")
     save_file({k: v.contiguous() for k, v in prior.state_dict().items()},
               str(Path(out) / f"rank{rank}.safetensors"))
     (Path(out) / f"rank{rank}.json").write_text(json.dumps(record))
@@ -91,7 +85,7 @@ def test_two_gloo_processes_fit_the_one_process_flow_prior(tmp_path):
     run_two_processes(_fit_worker, str(tmp_path))
     a = load_file(str(tmp_path / "rank0.safetensors"))
     b = load_file(str(tmp_path / "rank1.safetensors"))
-    single, record = fit_flow_prior(*_posteriors(), FLOW, FIT, device="cpu")
+    single, record = fit_flow_prior(*toy_posteriors(), FLOW, FIT, device="cpu")
     for name, value in single.state_dict().items():
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)  # replicas identical
         # the mean NLL splits into the two shares' means: the same fit up to rounding

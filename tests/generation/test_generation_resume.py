@@ -4,7 +4,6 @@ bit for bit on the CPU, having trained only what was left; other settings are re
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -13,32 +12,26 @@ import jetviz.generation.mass_mmd as mass_mmd
 import jetviz.generation.prior_train as prior_train
 from jetviz.errors import JetvizInputError
 from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
-from jetviz.generation.prior import FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_flow_prior
-from tests.support_generation import tiny_gen_root, tiny_gluon_jets
+from tests.support_generation import TINY_FLOW, tiny_gen_root, tiny_gluon_jets, toy_posteriors
 from tests.support_resume import Killed, kill_after_saves
 
 torch.set_num_threads(1)
 
-FLOW = FlowPriorConfig(features=3, transforms=1, hidden=8)
+FLOW = TINY_FLOW
 FIT = FitConfig(epochs=4, batch_size=64, seed=2)
 
 
-def _posteriors(n: int = 300):
-    rng = np.random.default_rng(0)
-    return (rng.normal(size=(n, 3)).astype(np.float32),
-            np.full((n, 3), -3.0, dtype=np.float32))
-
 
 def test_flow_prior_fit_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
-    full, full_record = fit_flow_prior(*_posteriors(), FLOW, FIT, device="cpu",
+    full, full_record = fit_flow_prior(*toy_posteriors(), FLOW, FIT, device="cpu",
                                        out=tmp_path / "full")
     kill_after_saves(monkeypatch, prior_train, 2)
     with pytest.raises(Killed):
-        fit_flow_prior(*_posteriors(), FLOW, FIT, device="cpu", out=tmp_path / "cut")
+        fit_flow_prior(*toy_posteriors(), FLOW, FIT, device="cpu", out=tmp_path / "cut")
     monkeypatch.undo()
     epochs: list[int] = []
-    resumed, record = fit_flow_prior(*_posteriors(), FLOW, FIT, device="cpu",
+    resumed, record = fit_flow_prior(*toy_posteriors(), FLOW, FIT, device="cpu",
                                      out=tmp_path / "cut", resume=True,
                                      callback=lambda epoch, entry: epochs.append(epoch))
     assert epochs == [2, 3]  # only the epochs left
@@ -46,7 +39,7 @@ def test_flow_prior_fit_resumes_to_the_uninterrupted_weights(tmp_path, monkeypat
         torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=0)
     assert record["history"] == full_record["history"]
     with pytest.raises(JetvizInputError, match="other settings"):
-        fit_flow_prior(*_posteriors(), FLOW, FitConfig(epochs=4, batch_size=32, seed=2),
+        fit_flow_prior(*toy_posteriors(), FLOW, FitConfig(epochs=4, batch_size=32, seed=2),
                        device="cpu", out=tmp_path / "cut", resume=True)
 
 

@@ -18,15 +18,13 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from jetviz.figures.jet_svg import jet_svg, svg_data_uri
+from jetviz.figures.jet_svg import AXIS_ARM, CONE, jet_svg, real_particles, svg_data_uri
 from jetviz.figures.spec import Spec, axis_names, fixed_margins, on, scatter, subplots
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
 
 MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's pT
 PAIRS_MARKER_PX = 56.0  # the same, in the small panels of jet_row_figure (172 px square)
 OVERLAY_COLOUR = "#9a9a9a"  # the rings of an overlaid (original) jet
-CONE_COLOUR = "#888888"
-AXIS_ARM = 0.05  # half-length of the jet axis cross, a fraction of the half-width
 MIN_EXTENT = 0.2  # the smallest half-width of a zoomed display (η, φ units)
 VISIBLE_PTREL = 0.002  # particles softer than this do not widen a zoomed view
 # Axis titles of the (η, φ) plane: relative coordinates, or after jetviz.physics.frame.
@@ -34,15 +32,6 @@ RELATIVE_AXIS_TITLES = ("η<sub>rel</sub> = η − η<sub>jet</sub>",
                         "φ<sub>rel</sub> = φ − φ<sub>jet</sub>")
 ALIGNED_AXIS_TITLES = ("η′ (aligned: principal axis)", "φ′ (aligned)")
 AXIS_TITLES = {"relative": RELATIVE_AXIS_TITLES, "aligned": ALIGNED_AXIS_TITLES}
-
-
-def _real(particles: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """The (n, 3) real particles of one jet (mask, and ptrel > 0 when there is no mask)."""
-    particles = np.asarray(particles, dtype=float)
-    if particles.ndim != 2 or particles.shape[1] != 3:
-        raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
-    keep = particles[:, 0] > 0 if mask is None else np.asarray(mask, bool)
-    return particles[keep]
 
 
 def particles_trace(particles: np.ndarray, mask: np.ndarray | None = None, *,
@@ -62,7 +51,7 @@ def particles_trace(particles: np.ndarray, mask: np.ndarray | None = None, *,
         panel: the panel of a :func:`jetviz.figures.spec.subplots` grid.
         max_marker_px: diameter of a particle carrying all of the jet's pT.
     """
-    real = _real(particles, mask)
+    real = real_particles(particles, mask)
     ptrel = real[:, 0]
     pt_text = ("p<sub>T</sub> = %{customdata[0]:.2f} GeV (%{customdata[1]:.3f} of the jet)"
                if jet_pt is not None else "p<sub>T</sub>/p<sub>T,jet</sub> = %{customdata[1]:.3f}")
@@ -110,7 +99,7 @@ def cone_and_axis(fig: Spec, radius: float, extent: float, panel: int = 1,
     _, _, x, y = axis_names(panel)
     fig.add_shape(type="circle", xref=x, yref=y, x0=-radius, y0=-radius, x1=radius,
                   y1=radius, layer="below",
-                  line={"color": CONE_COLOUR, "dash": "dash", "width": 1.2})
+                  line={"color": CONE[0], "dash": "dash", "width": 1.2})
     arm = AXIS_ARM * extent
     for x0, y0, x1, y1 in ((-arm, 0, arm, 0), (0, -arm, 0, arm)):
         fig.add_shape(type="line", xref=x, yref=y, x0=x0, y0=y0, x1=x1, y1=y1, layer="below",
@@ -153,12 +142,12 @@ def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
     if frame not in AXIS_TITLES:
         raise ValueError(f"frame must be one of {sorted(AXIS_TITLES)}, got {frame!r}")
     fig = Spec()
-    shown = [_real(particles, mask)]
+    shown = [real_particles(particles, mask)]
     if overlay is not None:
         fig.add_trace(particles_trace(overlay, overlay_mask, jet_pt=jet_pt,
                                       colour=OVERLAY_COLOUR, name=overlay_name, filled=False,
                                       max_marker_px=max_marker_px))
-        shown.append(_real(overlay, overlay_mask))
+        shown.append(real_particles(overlay, overlay_mask))
     fig.add_trace(particles_trace(particles, mask, jet_pt=jet_pt, colour=colour, name=name,
                                   max_marker_px=max_marker_px))
     lim = extent if extent is not None else cone_extent(*shown, radius=radius)

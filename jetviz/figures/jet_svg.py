@@ -28,6 +28,15 @@ AXIS_ARM = 0.05  # half-length of the cross, a fraction of the half-width (as je
 SIZE_MIN_PX = 2.0  # plotly's sizemin of the markers
 
 
+def real_particles(particles: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The (n, 3) real particles of one jet (mask, and ptrel > 0 when there is no mask)."""
+    particles = np.asarray(particles, dtype=float)
+    if particles.ndim != 2 or particles.shape[1] != 3:
+        raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
+    keep = particles[:, 0] > 0 if mask is None else np.asarray(mask, bool)
+    return particles[keep]
+
+
 def marker_diameters_px(ptrel: np.ndarray, max_marker_px: float) -> np.ndarray:
     """Diameters of area-∝-pT markers as plotly draws ``sizemode="area"`` with
     ``sizeref = 2 / max_marker_px²`` and ``sizemin = 2``: √(ptrel / sizeref), at least 2 px."""
@@ -51,13 +60,9 @@ def jet_svg(particles: np.ndarray, mask: np.ndarray | None, *, extent: float, ra
         An ``<svg>`` element: a dashed ``circle`` (the cone), a ``path`` (the axis) and one
         ``circle`` per real particle, in the particles' order.
     """
-    particles = np.asarray(particles, dtype=float)
-    if particles.ndim != 2 or particles.shape[1] != 3:
-        raise ValueError(f"expected one jet (P, 3), got shape {particles.shape}")
+    real = real_particles(particles, mask)
     if not extent > 0:
         raise ValueError(f"extent must be positive, got {extent}")
-    keep = particles[:, 0] > 0 if mask is None else np.asarray(mask, bool)
-    real = particles[keep]
     per_unit = panel_px / (2 * extent)  # px per unit of η or φ
     centre = panel_px / 2
     cone_colour, cone_width, dash = CONE

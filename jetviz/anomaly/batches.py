@@ -143,11 +143,7 @@ def streamed_data(stream: JetStream, cfg, model_config) -> TrainingData:
     record = {"source": stream.path, "file_name": Path(stream.path).name,
               "n_jets": stream.n_file_rows, "n_fit": len(train_stream), "n_val": len(val),
               "classes": list(classes),
-              "streamed": {"chunk_rows": stream.chunk_rows,
-                           "buffer_chunks": stream.buffer_chunks,
-                           "held_out_fraction": HELD_OUT_CHUNKS,
-                           "held_out_chunks": sorted(set(stream.chunk_ids)
-                                                     - set(train_stream.chunk_ids)),
+              "streamed": {**stream.holdout_record(train_stream, HELD_OUT_CHUNKS),
                            "n_held_out": len(held)}}
     return TrainingData(StreamImages(train_stream, model_config), val, held, cfg.n_val, record)
 

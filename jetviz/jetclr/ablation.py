@@ -98,11 +98,7 @@ def run_one(jets_path: str, name: str, config: TrainConfig, split_seed: int,
         model, record = train_streamed(train_stream, config, **fit_kw)
         split_info = {"seed": split_seed, "max_per_class": None,
                       "test_fraction": TEST_FRACTION, "jets": jets_path,
-                      "streamed": {"chunk_rows": stream.chunk_rows,
-                                   "buffer_chunks": stream.buffer_chunks,
-                                   "held_out_fraction": HELD_OUT_CHUNKS,
-                                   "held_out_chunks": sorted(set(stream.chunk_ids)
-                                                             - set(train_stream.chunk_ids))}}
+                      "streamed": stream.holdout_record(train_stream, HELD_OUT_CHUNKS)}
     if not is_writer():
         return {}
     tested = jets.subset(split.test)

@@ -237,6 +237,13 @@ class JetStream:
                     + (f" of the classes {list(self.classes)}" if self.classes else ""))
             epoch, batch = epoch + 1, 0
 
+    def holdout_record(self, train_stream: JetStream, fraction: float) -> dict:
+        """What a run's record keeps of :meth:`holdout`: the chunking, the fraction and the
+        held-out chunks (this stream's chunks that ``train_stream`` lacks)."""
+        return {"chunk_rows": self.chunk_rows, "buffer_chunks": self.buffer_chunks,
+                "held_out_fraction": fraction,
+                "held_out_chunks": sorted(set(self.chunk_ids) - set(train_stream.chunk_ids))}
+
     def holdout(self, fraction: float, max_rows: int = VAL_ROWS_MAX
                 ) -> tuple[JetStream, JetSet]:
         """(this stream without a seeded ``fraction`` of its chunks, those chunks' jets).

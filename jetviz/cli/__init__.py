@@ -11,7 +11,7 @@ import sys
 from jetviz.errors import JetvizInputError
 
 SUBCOMMANDS: dict[str, str] = {  # name → help; the module is jetviz.cli.<name with _ for ->
-    "generate": "make jets or BSM events with Pythia 8 + FastJet",
+    "generate": "Pythia 8 jets or BSM events, or a jet family of set EMD scales",
     "merge": "join the shard files of a --shard i/N run into one file",
     "train": "train a (β-conditioned) VAE on jets",
     "slider-emd": "store exact reconstruction EMDs for the β slider",

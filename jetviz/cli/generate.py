@@ -1,9 +1,10 @@
-"""``jetviz generate jets|events``: its arguments, the provenance it stores and its run.
+"""``jetviz generate jets|events|family``: its arguments, the provenance it stores and its run.
 
 The engine is jetviz.simulation.generate (seeded chunks over worker processes) on top of
-jetviz.simulation.pythia (one Pythia 8 + FastJet run); this module turns the command line
-into their configs and writes the HDF5 file (jetviz.readers.store) with the command that
-reproduces it.
+jetviz.simulation.pythia (one Pythia 8 + FastJet run), and for ``family`` the k-parameter
+few-particle jet families of jetviz.simulation.jet_families (no Pythia); this module turns
+the command line into their configs and writes the HDF5 file (jetviz.readers.store) with the
+command that reproduces it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from jetviz.simulation.generate import (
     jet_stats,
     susy_grid,
 )
+from jetviz.simulation.jet_families import MAX_SPREAD, PARAMETERS
 from jetviz.simulation.pythia import (
     BACKGROUNDS,
     DEFAULT_GLUINO,
@@ -60,6 +62,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="neutralino masses (GeV); pairs with m_χ ≥ m_g̃ are skipped")
     events.add_argument("--backgrounds", nargs="*", default=list(BACKGROUNDS),
                         choices=list(BACKGROUNDS))
+    family = sub.add_parser(
+        "family", help="a k-parameter family of 2–3-particle jets whose EMD scales you set "
+                       "(D1's test: jetviz.simulation.jet_families)")
+    family.add_argument(
+        "--scales", nargs="+", required=True, metavar="NAME=GEV",
+        help=f"EMD spread (GeV) of each parameter: the exact EMD between the jets at the two "
+             f"ends of its range, the others at their centres; name the first k of "
+             f"{', '.join(PARAMETERS)}, e.g. separation=90 sharing=3 split=0.1 (each in "
+             f"(0, {MAX_SPREAD:g}] GeV; keep them ≥ 30× apart to see D1's plateaus)")
+    family.add_argument("--jets", type=int, default=20_000, help="number of jets")
+    family.add_argument("--seed", type=int, default=0, help="draws the parameters")
+    family.add_argument("--out", required=True, help="output HDF5 file (a jetviz jet file)")
     for p in (jets, events):
         p.add_argument("--seed", type=int, default=1, help="master seed (result is fixed by it)")
         p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -112,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     from jetviz.errors import JetvizInputError
     from jetviz.readers.store import write_events, write_jets
 
+    if args.what == "family":
+        return _run_family(args)
     shard = _check(args)
     command = command_line(args)
     vers = versions()
@@ -154,4 +170,57 @@ def run(args: argparse.Namespace) -> int:
         write_events(args.out, EventSet(events.features, events.theory, events.theories,
                                         args.out, attrs))
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s: {json.dumps(stats)}")
+    return 0
+
+
+def scales_from_text(words: list[str]) -> dict[str, float]:
+    """``["separation=90", "sharing=3"]`` → {"separation": 90.0, "sharing": 3.0} (GeV).
+
+    Raises:
+        JetvizInputError: a word is not NAME=NUMBER, a name is unknown or repeated, or the
+            names are not the first k parameters; the values are checked by
+            :func:`jetviz.simulation.jet_families.ranges_for_scales`.
+    """
+    from jetviz.errors import JetvizInputError
+
+    scales: dict[str, float] = {}
+    for word in words:
+        name, sep, value = word.partition("=")
+        try:
+            number = float(value) if sep else None
+        except ValueError:
+            number = None
+        if number is None:
+            raise JetvizInputError(f"--scales {word!r}: expected NAME=GEV, e.g. separation=90")
+        if name not in PARAMETERS:
+            raise JetvizInputError(f"--scales: unknown parameter {name!r}; the parameters are "
+                                   f"{', '.join(PARAMETERS)}")
+        if name in scales:
+            raise JetvizInputError(f"--scales: {name} is given twice")
+        scales[name] = number
+    first = PARAMETERS[:len(scales)]
+    if set(scales) != set(first):
+        raise JetvizInputError(f"--scales: a family of {len(scales)} parameter(s) sets "
+                               f"{', '.join(first)}, got {', '.join(scales)}")
+    return scales
+
+
+def _run_family(args: argparse.Namespace) -> int:
+    """``jetviz generate family``: draw the family and write it atomically."""
+    import numpy as np
+
+    from jetviz.errors import JetvizInputError
+    from jetviz.readers.store import write_jets
+    from jetviz.simulation.jet_families import family_jets
+
+    if args.jets < 1:
+        raise JetvizInputError(f"--jets {args.jets}: give a positive number of jets")
+    scales = scales_from_text(args.scales)
+    start = time.perf_counter()
+    jets = family_jets(args.jets, scales, np.random.default_rng(args.seed))
+    attrs = {**jets.attrs, "seed": args.seed, "command": command_line(args)}
+    write_jets(args.out, JetSet(jets.particles, jets.mask, jets.jets, jets.labels,
+                                jets.class_names, args.out, attrs, jets.radius))
+    print(f"wrote {args.out} in {time.perf_counter() - start:.1f} s: {args.jets} jets of "
+          f"{jets.n_particles} particles, scales {json.dumps(scales)} GeV")
     return 0

@@ -12,12 +12,14 @@ import streamlit as st
 
 from jetviz.errors import JetvizInputError
 from jetviz.figures.beta import dimensionality_figure
+from jetviz.jets import JetSet
 from jetviz.vae.explore import scan_diagnostics
 
 FAMILIES = {
     "strip": "strip (2-D: a thickness and a length)",
     "ribbon": "ribbon (3-D: thickness, width, length)",
     "banana": "banana (2-D, the talk's toy)",
+    "family": "k-parameter jet family (2–3-particle jets, scales in GeV)",
     "upload": "your own points (.npy or HDF5)",
 }
 UPLOAD_LIMIT_MB = 50  # a points file larger than this is refused before it is parsed
@@ -29,19 +31,44 @@ PLAYGROUND_SEED = 11
 
 @dataclass(frozen=True)
 class PlaygroundData:
-    """The points to train on and what is known about them.
+    """The points (or jets) to train on and what is known about them.
 
     Attributes:
-        points: (N, d) float32.
+        points: (N, d) float32, or None for a jet family.
         scales: the known scales by name (empty for a user's points).
         beta_range: (β_min, β_max) the model will cover.
         provenance: what the model's record says about the data.
+        jets: a jet family (jetviz.simulation.jet_families) when ``points`` is None.
     """
 
-    points: np.ndarray
+    points: np.ndarray | None
     scales: dict[str, float]
     beta_range: tuple[float, float]
     provenance: dict
+    jets: JetSet | None = None
+
+    @property
+    def examples(self) -> np.ndarray | JetSet:
+        """What the model trains on: the points or the jets."""
+        return self.points if self.jets is None else self.jets
+
+    @property
+    def unit(self) -> str:
+        """The unit of β and of the scales: GeV for jets, the data's own for points."""
+        return "" if self.jets is None else "GeV"
+
+    def model_fields(self, latent_dim: int) -> dict:
+        """The VAEConfig fields the data fix. Points: a whitened Euclidean point VAE. Jets:
+        what ``jetviz train`` gives jets of ≤ 4 particles (jetviz.vae.flat: whitened, one
+        vector per jet, exact EMD, latent size 3P − 4 in place of ``latent_dim``)."""
+        if self.jets is None:
+            return {"data": "points", "point_dim": self.points.shape[1], "loss": "euclidean",
+                    "latent_dim": latent_dim, "whiten": True, "gate_skip": False}
+        from jetviz.vae.flat import latent_dim_of_jets
+
+        p = self.jets.n_particles
+        return {"data": "jets", "n_particles_in": p, "n_particles_out": p, "loss": "exact",
+                "latent_dim": latent_dim_of_jets(p), "whiten": True, "gate_skip": True}
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -79,6 +106,10 @@ def playground_data() -> PlaygroundData | None:
                            "or a file of your own points (Euclidean distance).")
     if family == "upload":
         return _uploaded()
+    if family == "family":
+        from ui.playground_family import family_data
+
+        return family_data()
     try:
         scales = _scale_inputs(family)
     except JetvizInputError as err:
@@ -131,19 +162,20 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
         (the trained model, its record with the final scan).
     """
     from jetviz.serving import max_training_runs, training_slots
-    from jetviz.vae.inputs import inputs_from_points
+    from jetviz.vae.inputs import as_inputs
     from jetviz.vae.model import VAEConfig
     from jetviz.vae.scan import beta_scan, log_beta_grid
     from jetviz.vae.train import TrainConfig, train
     from ui.train import session_owner
 
-    dim = data.points.shape[1]
-    config = VAEConfig(data="points", point_dim=dim, loss="euclidean", latent_dim=latent_dim,
-                       beta_min=data.beta_range[0], beta_max=data.beta_range[1],
-                       weighting="balanced", whiten=True, gate_skip=False)
+    config = VAEConfig(beta_min=data.beta_range[0], beta_max=data.beta_range[1],
+                       weighting="balanced", **data.model_fields(latent_dim))
     tc = TrainConfig(epochs=100_000, patience=100_000, seed=seed, max_minutes=minutes,
                      schedule_by_time=True, scan_points=40, scan_examples=1000)
-    live = inputs_from_points(data.points[:LIVE_SCAN_EXAMPLES], dim)
+    examples = data.examples
+    first = (examples.subset(np.arange(min(LIVE_SCAN_EXAMPLES, len(examples))))
+             if isinstance(examples, JetSet) else examples[:LIVE_SCAN_EXAMPLES])
+    live = as_inputs(first, config)
     grid = log_beta_grid(config, LIVE_SCAN_POINTS)
     start = last = time.perf_counter()
 
@@ -158,8 +190,9 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
             last = now
             scan = beta_scan(model, live, grid, seed=seed)
             chart.plotly_chart(
-                dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
-                                      data.scales, latent_dim, scan_diagnostics(scan)),
+                dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]),
+                                      data.unit, data.scales, config.latent_dim,
+                                      scan_diagnostics(scan)),
                 theme=None, key=f"playground_live_{epoch}")
         return True
 
@@ -169,7 +202,7 @@ def train_live(data: PlaygroundData, latent_dim: int, minutes: float, seed: int,
             f"({max_training_runs()} run(s) at a time on this server) …"))
 
     with training_slots().hold(session_owner(), on_wait):
-        model, record = train(config, data.points, tc, callback=on_epoch, with_model=True,
+        model, record = train(config, examples, tc, callback=on_epoch, with_model=True,
                               provenance={**data.provenance, "owner": session_owner()})
     return model, record
 
@@ -179,8 +212,9 @@ def result_figure(model, record: dict, data: PlaygroundData):
     from jetviz.vae.scan import BetaScan
 
     scan = BetaScan.from_dict(record["scan"])
-    return dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]), "",
-                                 data.scales, model.config.latent_dim, scan_diagnostics(scan))
+    return dimensionality_figure(scan.betas, scan.d1, scan.d2, float(scan.betas[0]),
+                                 data.unit, data.scales, model.config.latent_dim,
+                                 scan_diagnostics(scan))
 
 
 def save_playground_model(name: str, model, record: dict, points: np.ndarray) -> str:

@@ -12,27 +12,43 @@ from ui.playground import (
     save_playground_model,
     train_live,
 )
+from ui.playground_family import ends_figure, family_caption, ready_examples
 
 RESULT_KEY = "playground_result"
+BUDGET_NOTE = (  # the figures: README "D1 on jet families", benchmarks/d1_jet_family.py
+    "A few minutes here give rougher plateaus than the 12-minute default of `jetviz train`. "
+    "Even that run, on the family 90 / 3 / 0.1 GeV, held the 3-, 2- and 0-plateaus within "
+    "0.3 but reached only 0.55 on the 1-plateau (README, “D1 on jet families”, printed by "
+    "`benchmarks/d1_jet_family.py`).")
 
 st.title("Dimensionality playground: does D1 count what you know is there?")
 st.markdown(
     "D1 claims to count the directions in which the data spread by more than β. Test it where "
     "you know the answer: pick a toy whose scales you set (a strip is 2-D below its thickness, "
-    "1-D up to its length, a point above), or upload your own points, train a small β-VAE for "
-    "a minute or two, and watch D1 form its plateaus between the dotted lines."
+    "1-D up to its length, a point above; a jet family's scales are EMDs in GeV), or upload "
+    "your own points, train a small β-VAE for a minute or two, and watch D1 form its plateaus "
+    "between the dotted lines."
 )
 st.latex(
     r"L = \frac{|x - \hat x|^2}{2\beta^2} + \sum_i \mathrm{KL}_i, \qquad "
     r"D_1(\beta) = -\sum_i \frac{d\langle \mathrm{KL}_i\rangle}{d\log\beta}"
     r"\;\approx\; \#\{\text{scales} > \beta\}"
 )
+examples = ready_examples()
+if examples:
+    st.caption("Ready-trained models of known scales (open them on the β slider page): "
+               + ", ".join(examples) + ".")
 
 left, right = st.columns([1, 2], gap="large")
 with left:
     data = playground_data()
-    latent_dim = st.slider("Latent dimensions", 2, 12, 6, key="playground_latent",
-                           help="More than the data's dimension, so D1 is free to overshoot.")
+    if data is not None and data.jets is not None:
+        latent_dim = 0  # fixed by the jets: 3P − 4 (data.model_fields)
+        st.caption(BUDGET_NOTE)
+    else:
+        latent_dim = st.slider("Latent dimensions", 2, 12, 6, key="playground_latent",
+                               help="More than the data's dimension, so D1 is free to "
+                                    "overshoot.")
     minutes = st.select_slider("Training time [min]", [0.1, 0.5, 1.0, 2.0, 3.0, 5.0], 1.0,
                                key="playground_minutes",
                                help="Wall-clock budget; the learning rate decays over it. "
@@ -44,12 +60,17 @@ with left:
 
 with right:
     if data is not None:
-        scales = ", ".join(f"{k} {format_beta(v, '')}" for k, v in data.scales.items())
-        st.caption(f"{len(data.points):,} points in {data.points.shape[1]} dimensions; known "
-                   f"scales: {scales or 'none'}.")
-        if not start:
-            st.plotly_chart(points_figure(data.points[:2000], "The data (2,000 points)"),
-                            theme=None, key="playground_data")
+        scales = ", ".join(f"{k} {format_beta(v, data.unit)}" for k, v in data.scales.items())
+        if data.jets is not None:
+            st.caption(f"{family_caption(data)} Known scales: {scales}.")
+            if not start:
+                st.plotly_chart(ends_figure(data), theme=None, key="playground_family_jets")
+        else:
+            st.caption(f"{len(data.points):,} points in {data.points.shape[1]} dimensions; "
+                       f"known scales: {scales or 'none'}.")
+            if not start:
+                st.plotly_chart(points_figure(data.points[:2000], "The data (2,000 points)"),
+                                theme=None, key="playground_data")
     if start and data is not None:
         progress = st.progress(0.0, text="Starting …")
         chart = st.empty()
@@ -78,15 +99,23 @@ if result is not None:
                          key="playground_table")
             st.caption("Each window's median D1 against the number of scales above β; the last "
                        "row is the largest excess of D1 over that count at β ≥ smallest scale/3.")
-        st.caption(f"Reconstruction floor δ = {format_beta(record['scan']['floor'], '')}: below "
-                   "it (grey) the decoder, not the data, sets D1.")
-        name = st.text_input("Save as", "my_manifold", key="playground_name",
-                             help="Saves the model to your models; open it on the β slider and "
-                                  "Latent walk pages.")
-        if st.button("Save model", key="playground_save"):
-            try:
-                path = save_playground_model(name, model, record, trained_on.points)
-            except JetvizInputError as err:
-                st.error(str(err))
-            else:
-                st.success(f"Saved to {path}; pick it on the β slider page.")
+        st.caption(f"Reconstruction floor δ = "
+                   f"{format_beta(record['scan']['floor'], trained_on.unit)}: below it (grey) "
+                   "the decoder, not the data, sets D1.")
+        if trained_on.jets is not None:  # the β pages show the sidebar's jets, not a family
+            st.caption("To keep a jet-family model, write the family and train it from the "
+                       "command line (12 minutes by default):")
+            st.code(f"{record['family_command']} --out family.h5\n"
+                    "jetviz train --data family.h5 --out runs/my_family --threads 1",
+                    language="bash")
+        else:
+            name = st.text_input("Save as", "my_manifold", key="playground_name",
+                                 help="Saves the model to your models; open it on the β slider "
+                                      "and Latent walk pages.")
+            if st.button("Save model", key="playground_save"):
+                try:
+                    path = save_playground_model(name, model, record, trained_on.points)
+                except JetvizInputError as err:
+                    st.error(str(err))
+                else:
+                    st.success(f"Saved to {path}; pick it on the β slider page.")

@@ -34,6 +34,7 @@ CENTRES = {"separation": 0.3, "sharing": 0.65, "split": 0.0}  # each range start
 SPLIT_SHARE = 0.35  # pT share of the split prong's first particle
 PARAMETERS = ("separation", "sharing", "split")
 MAX_SPREAD = 0.5 * FAMILY_PT  # GeV: the largest spread a parameter's range can give here
+DEFAULT_SCALES = {"separation": 90.0, "sharing": 3.0, "split": 0.1}  # GeV, 30× apart
 
 
 def jets_from_parameters(separation: np.ndarray, sharing: np.ndarray,
@@ -80,6 +81,17 @@ def _jets(params: dict, k: int) -> np.ndarray:
                                 params["split"] if k == 3 else None)
 
 
+def end_jets(ranges: dict[str, tuple[float, float]], k: int) -> np.ndarray:
+    """(k, 2, P, 3) particles of the jets at the two ends of each of the first k parameters'
+    ranges, the other parameters at their centres (what a parameter's scale measures)."""
+    ends = []
+    for j in range(k):
+        u = np.full((2, k), 0.5)
+        u[:, j] = [0.0, 1.0]
+        ends.append(_jets(_draw_parameters(u, ranges), k))
+    return np.asarray(ends)
+
+
 def spreads(ranges: dict[str, tuple[float, float]], k: int) -> dict[str, float]:
     """EMD spread (GeV) of each of the first k parameters over its range, the others at their
     centres, between prepared jets (the frame the VAE compares them in)."""
@@ -87,10 +99,7 @@ def spreads(ranges: dict[str, tuple[float, float]], k: int) -> dict[str, float]:
     from jetviz.vae.inputs import prepare_particles
 
     ends = []
-    for j in range(k):
-        u = np.full((2, k), 0.5)
-        u[:, j] = [0.0, 1.0]
-        particles = _jets(_draw_parameters(u, ranges), k)
+    for particles in end_jets(ranges, k):
         prepared = prepare_particles(particles, np.ones(particles.shape[:2], bool))
         ends.append(np.concatenate([prepared[..., :1] * FAMILY_PT, prepared[..., 1:]], -1))
     ends = np.asarray(ends, dtype=np.float64)  # (k, 2, P, 3)

@@ -69,7 +69,9 @@ def family_data() -> PlaygroundData | None:
     command = ("jetviz generate family --scales "
                + " ".join(f"{k_}={v:g}" for k_, v in scales.items()) + f" --jets {int(n)}")
     return PlaygroundData(None, scales, (extent * BETA_RANGE[0], extent * BETA_RANGE[1]),
-                          {"data_source": f"jet family {scales} GeV", "scales": scales,
+                          {"data_source": "jet family " + " / ".join(
+                               f"{k_} {v:g}" for k_, v in scales.items()) + " GeV",
+                           "scales": scales,
                            "n_jets": int(n), "family_command": command},
                           jets=jets)
 
@@ -83,10 +85,9 @@ def ends_figure(data: PlaygroundData):
     ranges = {name: tuple(r) for name, r in data.jets.attrs["parameter_ranges"].items()}
     ends = end_jets(ranges, len(data.scales))  # (k, 2, P, 3)
     jets = ends.reshape(-1, *ends.shape[2:])
-    titles = [f"{name} {end}" for name in data.scales for end in ("low", "high")]
-    scales = ", ".join(f"{name} {format_beta(v, 'GeV')}" for name, v in data.scales.items())
-    return jet_row_figure(jets, None, f"Each pair: one parameter's range, end to end "
-                          f"({scales} of EMD; marker area ∝ pT)",
+    titles = [t for name, v in data.scales.items()
+              for t in (f"{name} low", f"high: +{format_beta(v, 'GeV')}")]
+    return jet_row_figure(jets, None, "Each pair: a parameter's two ends (marker area ∝ pT)",
                           extent=jet_extent(jets, radius=FAMILY_RADIUS), radius=FAMILY_RADIUS,
                           panel_titles=titles, frame="relative")
 

@@ -45,3 +45,39 @@ def test_playground_trains_with_a_slid_budget_and_draws_d1(tmp_path):
         assert any(n.startswith("thickness") for n in names)
         assert page.locator('[data-testid="stDataFrame"]').count() == 1
         assert page.locator(EXCEPTION).count() == 0
+
+
+# JavaScript: the number of pictures (jets) in the jet-family chart (null until drawn)
+FAMILY_PANELS = """() => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (div.layout && div.layout.title && div.layout.title.text) || '';
+    if (text.startsWith('Each pair')) return (div.layout.images || []).length;
+  }
+  return null;
+}"""
+
+
+def test_a_jet_family_shows_its_end_jets_trains_and_draws_its_scales(tmp_path):
+    env = {"JETVIZ_VAE_ROOT": str(tmp_path)}
+    with running_app(env=env) as url, browser_page() as page:
+        open_page(page, url, "Dimensionality playground", timeout_ms=120_000)
+        page.get_by_text("k-parameter jet family").click()
+        wait_for_app(page, 120_000)
+        page.wait_for_function(f"({FAMILY_PANELS})() === 6", timeout=60_000)
+        jets = page.get_by_role("spinbutton", name="Jets", exact=True)
+        jets.fill("1000")
+        jets.press("Enter")
+        wait_for_app(page, 120_000)
+        budget = page.locator(SLIDER).nth(0)  # no latent slider: the jets fix it (3P − 4)
+        budget.focus()
+        budget.press("Home")
+        wait_for_app(page)
+        assert budget.get_attribute("aria-valuetext") == "0.1"
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text("The last run").wait_for(timeout=240_000)
+        wait_for_app(page, 120_000)
+        names = page.evaluate(DIM_TRACES)
+        assert names is not None
+        assert {"separation = 90 GeV", "sharing = 3 GeV", "split = 0.1 GeV"} <= set(names)
+        assert page.get_by_text("jetviz generate family --scales").count() >= 1
+        assert page.locator(EXCEPTION).count() == 0

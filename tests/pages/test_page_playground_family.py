@@ -3,6 +3,8 @@ its D1 shown against the scales it was asked for."""
 
 from __future__ import annotations
 
+import json
+
 from tests.support_apptest import app_test, chart, charts
 
 
@@ -46,3 +48,23 @@ def test_a_tiny_family_trains_and_d1_is_drawn_against_its_scales(monkeypatch, tm
                in c.value for c in at.code)
     assert not at.text_input  # a family model is kept from the command line, not saved here
 
+
+
+def _fake_vae(directory):
+    """A directory the checkpoint registry lists as a β-VAE (only its config.json is read)."""
+    directory.mkdir(parents=True)
+    (directory / "config.json").write_text(json.dumps({"format": "jetviz", "version": 2,
+                                                       "kind": "vae"}))
+
+
+def test_ready_trained_examples_are_listed_only_when_present(monkeypatch, tmp_path):
+    monkeypatch.setenv("JETVIZ_VAE_ROOT", str(tmp_path))
+    at = app_test(monkeypatch, timeout=60)
+    at.switch_page("views/playground.py").run()
+    assert not any("Ready-trained" in c.value for c in at.caption)  # none: no line, no error
+    for name in ("vae_strip", "vae_family", "user/vae_ribbon"):  # a user's copy is not one
+        _fake_vae(tmp_path / name)
+    at.run()
+    assert not at.exception, at.exception
+    listed = [c.value for c in at.caption if "Ready-trained" in c.value]
+    assert listed and listed[0].endswith(": vae_strip, vae_family.")

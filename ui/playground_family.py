@@ -53,7 +53,7 @@ def family_data() -> PlaygroundData | None:
     scales = {}
     for name in PARAMETERS[:k]:
         scales[name] = st.number_input(
-            f"{name} scale [GeV]", min_value=1e-3, max_value=MAX_SPREAD,
+            f"{name} scale [GeV]", min_value=0.01, max_value=MAX_SPREAD,
             value=DEFAULT_SCALES[name], format="%.4g", key=f"playground_family_{name}",
             help=f"The {name} parameter sets {WHAT[name]}. Its scale is the EMD between the "
                  "jets at the two ends of its range (the other parameters at their centres): "

@@ -113,7 +113,9 @@ def ranges_for_scales(scales: dict[str, float]) -> dict[str, tuple[float, float]
     ``scales`` names the first k parameters (separation, sharing, split), any order.
 
     Raises:
-        JetvizInputError: unknown names, not the first k, or a scale ≤ 0 or above MAX_SPREAD.
+        JetvizInputError: unknown names, not the first k, a scale ≤ 0 or above MAX_SPREAD,
+            one larger than its parameter can spread (:func:`_fits`; the message gives the
+            largest), or scales no family in the cone matches to 1 %.
     """
     k = len(scales)
     if not 1 <= k <= 3 or set(scales) != set(PARAMETERS[:k]):
@@ -122,26 +124,85 @@ def ranges_for_scales(scales: dict[str, float]) -> dict[str, tuple[float, float]
     bad = {n: s for n, s in scales.items() if not 0 < s <= MAX_SPREAD}
     if bad:
         raise JetvizInputError(f"jet-family scales must be in (0, {MAX_SPREAD:g}] GeV, got {bad}")
+    ranges, ok = _solve(scales)
+    if ok:
+        return ranges
+    largest = {n: _largest(n, k) for n in scales}
+    over = {n: f"{scales[n]:g} GeV (at most ≈ {largest[n]:.3g})" for n in scales
+            if scales[n] > largest[n]}
+    if over:
+        raise JetvizInputError(
+            "jet-family scales too large: " + ", ".join(f"{n} {v}" for n, v in over.items())
+            + f"; beyond that the prongs would swap or a particle leave the cone (R = "
+              f"{FAMILY_RADIUS:g}) of the {FAMILY_PT:g} GeV jet")
+    got = spreads(ranges, k) if _fits(ranges, k) else {}
+    raise JetvizInputError(
+        f"no family has the spreads {scales} GeV to 1 % (last tried: "
+        + (", ".join(f"{n} {v:.4g}" for n, v in got.items()) or "none in the cone")
+        + "); the largest scales together leave the cone, or a scale of ~1 MeV is at the "
+          "float32 precision of a 1 TeV jet's particles: change the scales")
+
+
+def _ranges_of(widths: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Ranges of the given widths: split from 0 upwards, the others about their centres."""
+    out = {}
+    for name, width in widths.items():
+        c = CENTRES[name]
+        out[name] = (c, c + width) if name == "split" else (c - width / 2, c + width / 2)
+    return out
+
+
+def _solve(scales: dict[str, float]) -> tuple[dict[str, tuple[float, float]], bool]:
+    """(ranges whose spreads are ``scales``, True if they were found, to 1 %, and
+    :func:`_fits`)."""
+    k = len(scales)
     # widths per GeV, first guess from the module docstring's linear formulas
     z0, pt, r = CENTRES["sharing"], FAMILY_PT, FAMILY_RADIUS
     per_gev = {"separation": r / (2 * z0 * (1 - z0) * pt),
                "sharing": r / (CENTRES["separation"] * pt),
                "split": r / (2 * SPLIT_SHARE * (1 - SPLIT_SHARE) * (1 - z0) * pt)}
     widths = {n: scales[n] * per_gev[n] for n in PARAMETERS[:k]}
-
-    def ranges_of(w: dict[str, float]) -> dict[str, tuple[float, float]]:
-        out = {}
-        for name, width in w.items():
-            c = CENTRES[name]
-            out[name] = (c, c + width) if name == "split" else (c - width / 2, c + width / 2)
-        return out
-
-    for _ in range(8):  # the spread is close to linear in the width: a few secant steps
-        got = spreads(ranges_of(widths), k)
-        if all(abs(got[n] / scales[n] - 1) < 1e-3 for n in widths):
+    inside = dict.fromkeys(widths, 0.0)  # the last widths that fit
+    error = np.inf
+    for _ in range(12):  # the spread is close to linear in the width: a few secant steps
+        for _ in range(12):  # a step that leaves the family's domain goes half-way back
+            if _fits(_ranges_of(widths), k):
+                break
+            widths = {n: 0.5 * (inside[n] + widths[n]) for n in widths}
+        else:
+            return _ranges_of(widths), False
+        inside = widths
+        got = spreads(_ranges_of(widths), k)
+        error = max(abs(got[n] / scales[n] - 1) for n in widths)
+        if error < 1e-3 or not all(got[n] > 0 for n in widths):
             break
         widths = {n: widths[n] * scales[n] / got[n] for n in widths}
-    return ranges_of(widths)
+    return _ranges_of(inside), error < 1e-2  # the last widths measured
+
+
+def _fits(ranges: dict[str, tuple[float, float]], k: int) -> bool:
+    """True when the family is what the module docstring says: the prongs keep their order
+    (Δ ≥ 0, 0.5 ≤ z ≤ 1) and every particle of the range's end and corner jets lies in the
+    cone of radius FAMILY_RADIUS."""
+    if "separation" in ranges and ranges["separation"][0] < 0:
+        return False
+    if "sharing" in ranges and not 0.5 <= ranges["sharing"][0] <= ranges["sharing"][1] <= 1:
+        return False
+    ends = end_jets(ranges, k)
+    corner = _jets(_draw_parameters(np.ones((1, k)), ranges), k)
+    jets = np.concatenate([ends.reshape(-1, *ends.shape[2:]), corner])
+    return bool(np.hypot(jets[..., 1], jets[..., 2]).max() <= FAMILY_RADIUS)
+
+
+def _largest(name: str, k: int) -> float:
+    """The largest spread (GeV) of parameter ``name`` that :func:`_fits`, the other k − 1
+    parameters at their centres: the widest range found by bisection (to 0.1 %), its spread."""
+    widths = dict.fromkeys(PARAMETERS[:k], 0.0)
+    lo, hi = 0.0, 4.0  # radians or pT fraction: far beyond any range that fits
+    while hi - lo > 1e-3 * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _fits(_ranges_of({**widths, name: mid}), k) else (lo, mid)
+    return spreads(_ranges_of({**widths, name: lo}), k)[name]
 
 
 def family_jets(n: int, scales: dict[str, float], rng: np.random.Generator) -> JetSet:

@@ -68,3 +68,11 @@ def test_ready_trained_examples_are_listed_only_when_present(monkeypatch, tmp_pa
     assert not at.exception, at.exception
     listed = [c.value for c in at.caption if "Ready-trained" in c.value]
     assert listed and listed[0].endswith(": vae_strip, vae_family.")
+
+
+def test_a_scale_its_parameter_cannot_spread_is_refused_with_the_largest(monkeypatch, tmp_path):
+    at = _family_page(monkeypatch, tmp_path)
+    at.number_input(key="playground_family_separation").set_value(400.0).run()
+    assert not at.exception, at.exception
+    assert any("separation 400 GeV (at most ≈ 341)" in e.value for e in at.error)
+    assert at.button(key="playground_train").disabled

@@ -49,6 +49,8 @@ def test_a_one_parameter_file_spreads_by_its_scale(tmp_path):
     (["separation=0"], "must be in (0, 500]"),
     (["separation=90", "sharing=-3"], "must be in (0, 500]"),
     (["separation=900"], "must be in (0, 500]"),
+    (["separation=400"], "separation 400 GeV (at most ≈ 341)"),
+    (["separation=330", "sharing=100", "split=100"], "no family has the spreads"),
     (["separation=90", "width=3"], "unknown parameter 'width'"),
     (["sharing=3"], "sets separation, got sharing"),
     (["separation"], "expected NAME=GEV"),

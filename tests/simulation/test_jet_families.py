@@ -49,3 +49,19 @@ def test_family_jets_are_normalised_pt_ordered_and_keep_their_scales():
 def test_bad_scales_are_refused(scales):
     with pytest.raises(JetvizInputError):
         family_jets(10, scales, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", ["separation", "sharing", "split"])
+def test_a_scale_beyond_what_its_parameter_can_spread_is_refused_with_the_largest(name):
+    # beyond the largest, the prongs would swap (Δ < 0, z < 0.5) or a particle leave the cone
+    scales = {**dict.fromkeys(("separation", "sharing", "split"), 0.01), name: 499.0}
+    with pytest.raises(JetvizInputError, match=rf"{name} 499 GeV \(at most ≈ [0-9.]+\)") as err:
+        ranges_for_scales(scales)
+    largest = float(str(err.value).split("at most ≈ ")[1].split(")")[0])
+    assert 50 < largest < 499
+    fits = ranges_for_scales({**scales, name: 0.95 * largest})  # just inside: the asked spread
+    assert spreads(fits, 3)[name] == pytest.approx(0.95 * largest, rel=2e-3)
+    for jet in family_jets(200, {**scales, name: 0.95 * largest},
+                           np.random.default_rng(1)).particles:
+        assert np.hypot(jet[:, 1], jet[:, 2]).max() <= 0.8  # every particle in the cone
+        assert jet[0, 0] >= jet[1:, 0].max()  # the hard prong stays the hardest

@@ -67,7 +67,8 @@ def family_data() -> PlaygroundData | None:
         st.error(str(err))
         return None
     command = ("jetviz generate family --scales "
-               + " ".join(f"{k_}={v:g}" for k_, v in scales.items()) + f" --jets {int(n)}")
+               + " ".join(f"{k_}={v:g}" for k_, v in scales.items())
+               + f" --jets {int(n)} --seed {PLAYGROUND_SEED}")  # the jets trained on here
     return PlaygroundData(None, scales, (extent * BETA_RANGE[0], extent * BETA_RANGE[1]),
                           {"data_source": "jet family " + " / ".join(
                                f"{k_} {v:g}" for k_, v in scales.items()) + " GeV",
@@ -94,10 +95,12 @@ def ends_figure(data: PlaygroundData):
 
 def family_caption(data: PlaygroundData) -> str:
     """What the family's jets are, for the caption above the chart."""
+    from jetviz.vae.flat import latent_dim_of_jets
+
     return (f"{len(data.jets):,} jets of {data.jets.n_particles} particles (pT "
             f"{FAMILY_PT:g} GeV, R = {FAMILY_RADIUS:g}); the model: jetviz train's network "
             f"for jets of ≤ 4 particles (whitened, exact EMD, "
-            f"{data.model_fields(0)['latent_dim']} latent dimensions = 3P − 4).")
+            f"{latent_dim_of_jets(data.jets.n_particles)} latent dimensions = 3P − 4).")
 
 
 def ready_examples() -> list[str]:

@@ -70,7 +70,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"EMD spread (GeV) of each parameter: the exact EMD between the jets at the two "
              f"ends of its range, the others at their centres; name the first k of "
              f"{', '.join(PARAMETERS)}, e.g. separation=90 sharing=3 split=0.1 (each in "
-             f"(0, {MAX_SPREAD:g}] GeV; keep them ≥ 30× apart to see D1's plateaus)")
+             f"(0, {MAX_SPREAD:g}] GeV and no more than its parameter can spread in the jet's "
+             f"cone; keep them ≥ 30× apart to see D1's plateaus)")
     family.add_argument("--jets", type=int, default=20_000, help="number of jets")
     family.add_argument("--seed", type=int, default=0, help="draws the parameters")
     family.add_argument("--out", required=True, help="output HDF5 file (a jetviz jet file)")

@@ -44,7 +44,7 @@ def test_a_tiny_family_trains_and_d1_is_drawn_against_its_scales(monkeypatch, tm
     for line in ("separation = 90 GeV", "sharing = 3 GeV", "split = 0.1 GeV"):
         assert line in names
     assert at.dataframe  # each window's median D1 against the expected count
-    assert any("jetviz generate family --scales separation=90 sharing=3 split=0.1 --jets 1000"
+    assert any("generate family --scales separation=90 sharing=3 split=0.1 --jets 1000 --seed 11"
                in c.value for c in at.code)
     assert not at.text_input  # a family model is kept from the command line, not saved here
 

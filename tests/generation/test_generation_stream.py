@@ -3,17 +3,19 @@ for a VAE trained with ``jetviz train --stream``: each epoch of the flow fit enc
 training jet of the VAE once, reading no more than a chunk at a time and never the VAE's
 held-out chunks; what the streamed and the in-memory runs share agrees (the training jets, the
 posterior mixture's mean, the pT quantiles, the real masses); the same seed gives the same
-weights and a resumed run ends as an uninterrupted one; bad input is a clear error."""
+weights and a resumed run ends as an uninterrupted one; 2 gloo processes keep identical
+replicas; bad input is a clear error."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 import jetviz.generation.mass_mmd as mass_mmd
 import jetviz.generation.prior_train as prior_train
@@ -28,10 +30,16 @@ from jetviz.generation.generators import (
 )
 from jetviz.generation.mass_mmd import MmdConfig, tune_with_mass_mmd
 from jetviz.generation.mmd_data import MemoryJets, StreamedJets
-from jetviz.generation.prior_train import FitConfig, fit_generator_prior
+from jetviz.generation.prior import FlowPriorConfig
+from jetviz.generation.prior_train import (
+    FitConfig,
+    fit_flow_prior_streamed,
+    fit_generator_prior,
+)
 from jetviz.generation.streamed import Reservoir, vae_training_stream
 from jetviz.readers import load_jets
 from jetviz.readers.stream import JetStream
+from tests.support_device import run_two_processes
 from tests.support_generation import tiny_gen_root
 from tests.support_resume import Killed, kill_after_saves
 from tests.support_stream import N_ROWS, ReadLog, jet_file, rows_of
@@ -234,3 +242,25 @@ def test_cli_fits_a_streamed_prior(streamed_vae, tmp_path, capsys):
     assert summary["n_jets"] == len(vae_training_split(N_ROWS, load_vae(vae)[2])[0])
     record = json.loads((out / "flow" / "config.json").read_text())["record"]
     assert record["streamed"]["chunk_rows"] == CHUNK and record["data_source"] == path
+
+
+def _ddp_prior(rank: int, path: str, vae: str, out: str) -> None:
+    model, _, record = load_vae(vae)
+    stream = vae_training_stream(_stream(path), record, None, 12)
+    prior, fit = fit_flow_prior_streamed(model, BETA, stream, FlowPriorConfig(features=3, **FLOW),
+                                         FIT, device="cpu")
+    save_file({k: v.contiguous() for k, v in prior.state_dict().items()},
+              f"{out}/rank{rank}.safetensors")
+    (Path(out) / f"rank{rank}.json").write_text(json.dumps(fit))
+
+
+def test_two_processes_fit_one_streamed_prior_on_their_shares(streamed_vae, tmp_path):
+    path, vae = streamed_vae
+    run_two_processes(_ddp_prior, path, str(vae), str(tmp_path))
+    a = load_file(str(tmp_path / "rank0.safetensors"))
+    b = load_file(str(tmp_path / "rank1.safetensors"))
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)  # replicas identical
+    fits = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert fits[0]["world_size"] == 2 and fits[0]["history"] == fits[1]["history"]
+    assert np.isfinite(fits[0]["best_val_nll"])

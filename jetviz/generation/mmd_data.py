@@ -72,8 +72,11 @@ class MemoryJets:
     def __len__(self) -> int:
         return len(self.x)
 
-    def seek(self, position) -> None:
-        """Nothing to do (a resumed run restores the generator)."""
+    def seek(self, position: list[int] | None) -> None:
+        """Nothing to do (a resumed run restores the generator), unless the stored run was
+        streamed."""
+        if position is not None:
+            raise JetvizInputError("the stored run was streamed; resume it with --stream")
 
     def batch(self, rng: np.random.Generator, batch_size: int, rank: int, world: int
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

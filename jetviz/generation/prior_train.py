@@ -189,6 +189,10 @@ def _fit(config: FlowPriorConfig, fit: FitConfig, start: Start, val_z: torch.Ten
     bad = 0
     if resume:
         record, best_state, bad = _resume(out, prior, optimizer, gen, config, fit)
+        if any(record.get(k) != v for k, v in sizes.items()):
+            raise JetvizInputError(
+                f"{out}/last was fitted to other jets ({ {k: record.get(k) for k in sizes} }, "
+                f"here {sizes}); resume with the same data (and --stream or not, as before)")
     for epoch in range(len(record["history"]), fit.epochs):
         if bad >= fit.patience:
             break

@@ -134,6 +134,9 @@ def test_streamed_prior_fits_are_seeded_and_resume_exactly(streamed_vae, tmp_pat
         again = load_file(str(tmp_path / other / "flow" / "model.safetensors"))
         for name, value in weights.items():
             torch.testing.assert_close(again[name], value, rtol=0, atol=0)
+    with pytest.raises(JetvizInputError, match="fitted to other jets"):  # not in memory
+        _prior(path, vae, tmp_path / "cut", jets=load_jets(path, n_particles=12), fit=fit,
+               resume=True)
 
 
 def test_streaming_refuses_a_vae_trained_in_memory_or_another_chunking_or_file(
@@ -224,6 +227,9 @@ def test_streamed_mmd_resumes_exactly_and_runs_from_the_cli(streamed_gen, tmp_pa
     cut = load_file(str(tmp_path / "cut" / "model.safetensors"))
     for name, value in weights.items():
         torch.testing.assert_close(cut[name], value, rtol=0, atol=0)
+    with pytest.raises(JetvizInputError, match="resume it with --stream"):
+        tune_with_mass_mmd(gen, tmp_path / "cut", jets=load_jets(path), config=config,
+                           device="cpu", resume=True)
     out = tmp_path / "cli"
     assert cli_main(["gen", "mmd", "--gen", str(gen), "--out", str(out), "--data", path,
                      "--stream", "--chunk-rows", str(CHUNK), "--steps", "2",

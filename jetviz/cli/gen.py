@@ -40,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--classes", default=None,
                    help="comma-separated classes (default: those the VAE was trained on)")
     _stream_options(p, "every epoch walks the VAE's training chunks, encoding each batch; "
-                       f"{FitConfig.val_fraction:.0%} of them are held out whole for validation")
+                       f"{100 * FitConfig.val_fraction:.0f}%% of them are held out whole for "
+                       "validation")
     p.add_argument("--kind", choices=["nsf", "maf"], default="nsf")
     p.add_argument("--transforms", type=int, default=FlowPriorConfig.transforms)
     p.add_argument("--passes", type=int, default=None,

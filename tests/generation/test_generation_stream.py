@@ -248,6 +248,10 @@ def test_cli_fits_a_streamed_prior(streamed_vae, tmp_path, capsys):
     assert summary["n_jets"] == len(vae_training_split(N_ROWS, load_vae(vae)[2])[0])
     record = json.loads((out / "flow" / "config.json").read_text())["record"]
     assert record["streamed"]["chunk_rows"] == CHUNK and record["data_source"] == path
+    for command in ("prior", "mmd"):  # the help of --stream prints
+        with pytest.raises(SystemExit) as done:
+            cli_main(["gen", command, "--help"])
+        assert done.value.code == 0 and "--stream" in capsys.readouterr().out
 
 
 def _ddp_prior(rank: int, path: str, vae: str, out: str) -> None:

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import torch
 
+from jetviz.cli import add_chunk_options
 from jetviz.device import is_writer, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.generation.checkpoint import load_vae
 from jetviz.generation.mass_mmd import KERNELS, MmdConfig, tune_with_mass_mmd
+from jetviz.generation.mmd_data import MASS_SAMPLE
 from jetviz.generation.prior import FlowPriorConfig
 from jetviz.generation.prior_train import FitConfig, fit_generator_prior
+from jetviz.jets import JetSet
+from jetviz.readers.stream import JetStream
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +39,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="jet file (default: the embedded checkpoints/jets_default.h5)")
     p.add_argument("--classes", default=None,
                    help="comma-separated classes (default: those the VAE was trained on)")
+    _stream_options(p, "every epoch walks the VAE's training chunks, encoding each batch; "
+                       f"{100 * FitConfig.val_fraction:.0f}%% of them are held out whole for "
+                       "validation")
     p.add_argument("--kind", choices=["nsf", "maf"], default="nsf")
     p.add_argument("--transforms", type=int, default=FlowPriorConfig.transforms)
     p.add_argument("--passes", type=int, default=None,
@@ -62,6 +69,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                                 "(e.g. checkpoints/gen_w_emd)")
     q.add_argument("--out", required=True, help="new generator directory (checkpoints/gen_*)")
     q.add_argument("--data", default=None, help="jet file (default: the embedded one)")
+    _stream_options(q, "the reconstruction batches walk the VAE's training chunks, each "
+                       f"jet once per pass; the real masses are a seeded sample of "
+                       f"{MASS_SAMPLE:,} training jets' (all of them when fewer)")
     q.add_argument("--weight", type=float, default=MmdConfig.weight, help="λ of the MMD² term")
     q.add_argument("--steps", type=int, default=MmdConfig.steps, help="optimizer steps")
     q.add_argument("--lr", type=float, default=MmdConfig.lr, help="Adam learning rate")
@@ -86,10 +96,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "each process takes cuda:LOCAL_RANK)")
 
 
-def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device) -> int:
+def _stream_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--stream`` and its chunking, for a VAE trained with ``jetviz train --stream``."""
+    parser.add_argument("--stream", action="store_true",
+                        help="read the jet file chunk by chunk instead of loading it (a file "
+                             "larger than memory; the VAE must have been trained with "
+                             f"--stream on it, with the same --chunk-rows): {what}")
+    add_chunk_options(parser)
+
+
+def _jets(args: argparse.Namespace, path: str, n_particles: int | None = None
+          ) -> JetSet | JetStream:
+    """The jet file in memory, or (``--stream``) as a stream read chunk by chunk."""
+    if args.stream:
+        return JetStream(path, 1, args.seed, args.chunk_rows, args.buffer_chunks)
     from jetviz.readers import load_jets
 
-    jets = load_jets(path)  # prepared_truth keeps the VAE's hardest P particles
+    return load_jets(path, n_particles=n_particles)
+
+
+def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device) -> int:
+    jets = _jets(args, path)  # prepared_truth keeps the VAE's hardest P particles
 
     def report(step: int, means: dict) -> None:
         print(f"[mmd] step {step:5d}  " + "  ".join(f"{k} {v:.4g}" for k, v in means.items()),
@@ -107,10 +134,7 @@ def _mmd(args: argparse.Namespace, path: str, command: str, device: torch.device
 
 
 def _prior(args: argparse.Namespace, path: str, command: str, device: torch.device) -> int:
-    from jetviz.readers import load_jets
-
-    model_config = load_vae(args.vae)[1]
-    jets = load_jets(path, n_particles=model_config.n_particles_in)
+    jets = _jets(args, path, n_particles=load_vae(args.vae)[1].n_particles_in)
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
     record = fit_generator_prior(
         args.vae, args.beta, args.out, jets=jets, classes=classes,

@@ -43,6 +43,7 @@ from jetviz.generation.checkpoint import FLOW_DIR, KIND, load_prior, load_vae, p
 from jetviz.generation.prior import FlowPrior, check_temperature
 from jetviz.jets import JetSet
 from jetviz.paths import CHECKPOINTS
+from jetviz.readers.stream import held_out_chunk_ids
 from jetviz.vae.inputs import prepare_particles
 from jetviz.vae.model import log_beta_column
 from jetviz.vae.scan import DECODED_PTREL_MIN
@@ -305,14 +306,38 @@ def prepared_truth(jets: JetSet, n_particles: int) -> tuple[np.ndarray, np.ndarr
             jets.jets[:, 0].astype(np.float32))
 
 
+def vae_training_jets(jets: JetSet, classes: list[str], vae_record: dict) -> JetSet:
+    """The jets of ``classes`` the VAE of ``vae_record`` trained on (its training split of
+    ``jets``, see :func:`vae_training_split`); a VAE trained with ``--stream`` split its whole
+    file by chunks, so ``jets`` must then be that file."""
+    if vae_record.get("streamed"):
+        return select_classes(jets.subset(vae_training_split(len(jets), vae_record)[0]),
+                              classes)
+    chosen = select_classes(jets, classes)
+    return chosen.subset(vae_training_split(len(chosen), vae_record)[0])
+
+
 def vae_training_split(n: int, vae_record: dict) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) indices of the n jets a VAE was trained on, as ``jetviz train`` split.
 
     ``jetviz train`` holds out round(n · val_fraction) jets of a permutation seeded with the
-    run's seed (jetviz.vae.train._split); this repeats it from the record.
+    run's seed (jetviz.vae.train._split); this repeats it from the record. A VAE trained with
+    ``--stream`` held out whole chunks of its file instead
+    (:func:`jetviz.readers.stream.held_out_chunk_ids`): the n jets must then be its whole file.
     """
     tc = vae_record.get("train_config") or {}
     seed, fraction = int(tc.get("seed", 0)), float(tc.get("val_fraction", 0.1))
+    streamed = vae_record.get("streamed")
+    if streamed:
+        if n != vae_record.get("n_jets"):
+            raise JetvizInputError(
+                f"the VAE was trained with --stream on every jet of a {vae_record.get('n_jets')}"
+                f"-jet file; pass that file with all its classes, not {n} jets")
+        chunk_rows = int(streamed["chunk_rows"])
+        chunk = np.arange(n) // chunk_rows
+        val = np.isin(chunk, held_out_chunk_ids(tuple(range(int(chunk[-1]) + 1)), fraction,
+                                                seed))
+        return np.flatnonzero(~val), np.flatnonzero(val)
     perm = np.random.default_rng(seed).permutation(n)
     n_val = max(1, round(n * fraction))
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])

@@ -37,7 +37,9 @@ Sinkhorn EMD and the narrow kernels need it: no AMP) and, under torchrun, shares
 between the processes (:mod:`jetviz.device`). ``finetune`` returns the tuned model;
 :func:`tune_with_mass_mmd` (``jetviz gen mmd``) writes it
 as a new generator (the tuned VAE + a copy of the flow prior), listed by the app next to the
-untuned one.
+untuned one. The training jets are in memory or, with ``--stream``, read chunk by chunk
+(:mod:`jetviz.generation.mmd_data`: the batches walk the file, the real masses are a seeded
+sample of the training jets').
 """
 
 from __future__ import annotations
@@ -69,14 +71,16 @@ from jetviz.generation.generators import (
     Generator,
     generator_specs,
     prepared_truth,
-    select_classes,
-    vae_training_split,
+    vae_training_jets,
 )
+from jetviz.generation.mmd_data import MemoryJets, StreamedJets, relative_mass
 from jetviz.generation.prior import FlowPrior
 from jetviz.generation.prior_train import relative_to_checkpoints
+from jetviz.generation.streamed import vae_training_stream
 from jetviz.jets import JetSet
+from jetviz.readers.stream import JetStream
 from jetviz.resume import STREAMS, load_last, save_streams
-from jetviz.vae.losses import emd_sinkhorn, jet_pt_mass
+from jetviz.vae.losses import emd_sinkhorn
 from jetviz.vae.model import BetaVAE, log_beta_column
 
 KERNEL_WIDTHS = (0.005, 0.01, 0.02, 0.05)  # σ of the Gaussian kernels, in units of the jet pT
@@ -84,6 +88,7 @@ KERNELS = ("gaussian", "energy")  # sum of Gaussians of kernel_widths, or −|a 
 SAVE_EVERY = 50  # steps between resumable states (out/last)
 # what one tuning run adds to a VAE's record (kept under "earlier_tunings" when tuned again)
 TUNING_KEYS = ("mass_mmd", "tuned_from", "command", "ran_as")
+POSITION = "stream_position"  # streamed: out/last's (epoch, next batch) of the stream
 MASS_FEATURES = {False: "m/pT", True: "m / median training pT (the mass in GeV, scaled)"}
 
 
@@ -146,13 +151,9 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor,
     return term_x + term_y - 2 * kernel(x, y).mean()
 
 
-def relative_mass(particles: torch.Tensor) -> torch.Tensor:
-    """Jet mass over the scalar pT sum, (B,), of massless relative particles (B, P, 3)."""
-    return jet_pt_mass(particles)[1] / particles[..., 0].sum(-1).clamp_min(1e-12)
-
-
-def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarray,
-             mask: np.ndarray, jet_pt: np.ndarray, config: MmdConfig,
+def finetune(model: BetaVAE, prior: FlowPrior, beta: float,
+             jets: MemoryJets | StreamedJets | tuple[np.ndarray, np.ndarray, np.ndarray],
+             config: MmdConfig,
              progress: Callable[[int, dict], None] | None = None,
              device: torch.device | str | None = None, out: str | Path | None = None,
              resume: bool = False, save_every: int | None = None) -> tuple[BetaVAE, dict]:
@@ -162,7 +163,8 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         model: a β-VAE on jets (its encoder and the prior are frozen).
         prior: the flow prior fitted to the model's aggregate posterior at β.
         beta: β [GeV] of the generator.
-        particles: (N, P, 3) prepared training jets; mask (N, P); jet_pt (N,) in GeV.
+        jets: the training jets (:mod:`jetviz.generation.mmd_data`): in memory or streamed,
+            or (particles (N, P, 3) prepared, mask (N, P), jet_pt (N,) in GeV) in memory.
         config: the run.
         progress: called as progress(step, means over the last 50 steps) every 50 steps
             (rank 0).
@@ -179,10 +181,12 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     device = resolve_device(device)
     if not isinstance(model, BetaVAE):
         raise JetvizInputError("MMD fine-tuning needs a jet β-VAE")
-    if len(particles) < config.batch_size:
-        raise JetvizInputError(f"MMD fine-tuning needs ≥ {config.batch_size} training jets, got "
-                               f"{len(particles)}")
     rank, world = setup_distributed(device)
+    if isinstance(jets, tuple):
+        jets = MemoryJets(*jets, device)
+    if len(jets) < config.batch_size:
+        raise JetvizInputError(f"MMD fine-tuning needs ≥ {config.batch_size} training jets, got "
+                               f"{len(jets)}")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     joint = prior.config.joint_pt
@@ -193,13 +197,9 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     pool_log_pt = None if pool_log_pt is None else pool_log_pt.to(device)
     model.to(device)
     broadcast_parameters(model)
-    x_all = torch.from_numpy(np.asarray(particles, np.float32)).to(device)
-    m_all = torch.from_numpy(np.asarray(mask, bool)).to(device)
-    pt_all = torch.from_numpy(np.asarray(jet_pt, np.float32)).to(device)
-    true_mass = relative_mass(torch.where(m_all[..., None], x_all, 0.0))  # (N,)
     # The mass feature the MMD sees: m/pT, or with a joint prior m [GeV] / median pT.
-    pt_ref = float(pt_all.median())
-    true_mass = true_mass * pt_all / pt_ref if joint else true_mass
+    pt_ref = float(jets.real_pt.median())
+    true_mass = jets.real_mass * jets.real_pt / pt_ref if joint else jets.real_mass  # (N,)
     pool_scale = (pool_log_pt.exp() / pt_ref if joint
                   else torch.ones(len(pool), device=device))  # (pool,) scales generated m/pT
     decoder_params = [*model.decoder.parameters(), *model.embed_dec.parameters()]
@@ -216,7 +216,8 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
     history: dict[str, list[float]] = {"recon": [], "mmd2": [], "loss": []}
     before, save_every = 0.0, save_every or SAVE_EVERY
     if resume:
-        history, before = _resume(out, model, opt, rng, config)
+        history, before, position = _resume(out, model, opt, rng, config)
+        jets.seek(position)
     start = time.perf_counter()
     model.train()
     for step in range(len(history["loss"]), config.steps):
@@ -224,10 +225,8 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
         for group in opt.param_groups:
             group["lr"] = config.lr * (config.lr_final_fraction
                                        + (1 - config.lr_final_fraction) * cosine)
-        idx = shard(torch.from_numpy(rng.choice(len(x_all), config.batch_size, replace=False)),
-                    rank, world)
-        x, m, pt = x_all[idx], m_all[idx], pt_all[idx]
-        log_beta = log_beta_column(beta, len(idx), device)
+        x, m, pt = jets.batch(rng, config.batch_size, rank, world)
+        log_beta = log_beta_column(beta, len(x), device)
         with torch.no_grad():
             mu, logvar = model.encode(x, m, log_beta)
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
@@ -251,7 +250,8 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
             streams, tensors = save_streams(rng)
             save_last(out, KIND, config=asdict(config), model=model, optimizer=opt,
                       record={"history": history, "streams": streams,
-                              "seconds": before + time.perf_counter() - start},
+                              "seconds": before + time.perf_counter() - start,
+                              POSITION: jets.position},
                       parts={STREAMS: tensors})
         if progress is not None and rank == 0 and (step % 50 == 0 or step == config.steps - 1):
             progress(step, {k: float(np.mean(v[-50:])) for k, v in history.items()})
@@ -264,13 +264,15 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float, particles: np.ndarra
                    "mass_feature": MASS_FEATURES[joint],
                    "pt_reference": pt_ref if joint else None, "beta": float(beta),
                    "seconds": round(before + time.perf_counter() - start, 1),
-                   "curves_per_50_steps": curve, **device_record(device, world)}
+                   "curves_per_50_steps": curve, **jets.record,
+                   **device_record(device, world)}
 
 
 def _resume(out: str | Path | None, model: BetaVAE, opt: torch.optim.Optimizer,
-            rng: np.random.Generator, config: MmdConfig) -> tuple[dict[str, list[float]], float]:
+            rng: np.random.Generator, config: MmdConfig
+            ) -> tuple[dict[str, list[float]], float, list[int] | None]:
     """Load ``out/last`` into the run (tuned weights, optimizer, random streams); returns
-    (the loss history so far, the seconds trained so far)."""
+    (the loss history so far, the seconds trained so far, the stream's position or None)."""
     if out is None:
         raise JetvizInputError("resume needs the directory of the interrupted run (out)")
     payload = load_last(out, KIND, rng=rng)
@@ -281,10 +283,12 @@ def _resume(out: str | Path | None, model: BetaVAE, opt: torch.optim.Optimizer,
                                "with the same ones (more --steps may extend the run)")
     load_weights(Path(out) / LAST, model)
     load_optimizer(Path(out) / LAST, opt)
-    return payload["record"]["history"], float(payload["record"]["seconds"])
+    record = payload["record"]
+    return record["history"], float(record["seconds"]), record.get(POSITION)
 
 
-def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, jets: JetSet,
+def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *,
+                       jets: JetSet | JetStream,
                        config: MmdConfig, provenance: dict | None = None,
                        progress: Callable[[int, dict], None] | None = None,
                        device: torch.device | str | None = None, resume: bool = False) -> dict:
@@ -294,6 +298,8 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
     marked "+mmd"); returns the tuned VAE's record. ``gen_dir`` may itself be a tuned
     generator (a second stage, e.g. with another kernel): the record then lists the earlier
     runs under ``earlier_tunings`` and the flow's ``prior_command`` stays the flow fit's.
+    ``jets`` is the file in memory, or a :class:`~jetviz.readers.stream.JetStream` of it (a
+    VAE trained with ``--stream``: :class:`~jetviz.generation.mmd_data.StreamedJets`).
     Trains on ``device`` (default: CUDA when present); under torchrun only rank 0 writes
     ``out``. The run's state is kept in ``out/last`` every 50 steps, from which ``resume``
     continues an interrupted run exactly.
@@ -301,11 +307,16 @@ def tune_with_mass_mmd(gen_dir: str | os.PathLike, out: str | os.PathLike, *, je
     gen_dir = Path(gen_dir)
     spec = next(s for s in generator_specs(gen_dir) if s.prior == "flow")
     gen = Generator(spec)
-    chosen = select_classes(jets, spec.classes)
-    train_idx, _ = vae_training_split(len(chosen), gen.vae_record)
-    particles, mask, jet_pt = prepared_truth(chosen.subset(train_idx), gen.config.n_particles_in)
-    model, run_record = finetune(gen.model, gen.prior, spec.beta, particles, mask, jet_pt,
-                                 config, progress, device, out=out, resume=resume)
+    n_particles = gen.config.n_particles_in
+    if isinstance(jets, JetStream):
+        stream = vae_training_stream(jets, gen.vae_record, list(spec.classes), n_particles)
+        data = StreamedJets(replace(stream, batch_size=config.batch_size, seed=config.seed),
+                            n_particles, resolve_device(device))
+    else:
+        data = prepared_truth(vae_training_jets(jets, list(spec.classes), gen.vae_record),
+                              n_particles)
+    model, run_record = finetune(gen.model, gen.prior, spec.beta, data, config, progress,
+                                 device, out=out, resume=resume)
     retuned = "mass_mmd" in gen.vae_record
     record = {k: v for k, v in gen.vae_record.items()  # the scan is the untuned decoder's
               if k != "scan" and not (retuned and k in TUNING_KEYS)}

@@ -262,9 +262,7 @@ class JetStream:
                 f"{self.path}: {len(self)} rows make one chunk of {self.chunk_rows}; streaming "
                 "holds out whole chunks for validation: use a smaller chunk or load the "
                 "file whole (leave out --stream)")
-        n_val = min(len(ids) - 1, max(1, round(fraction * len(ids))))
-        pick = np.random.default_rng([self.seed, 2**31 - 1]).permutation(len(ids))
-        val = sorted(ids[i] for i in pick[:n_val])
+        val = held_out_chunk_ids(ids, fraction, self.seed)
         parts, kept = [], 0
         for c in val:
             if kept >= max_rows:
@@ -278,6 +276,15 @@ class JetStream:
                                    f"classes {list(self.classes)}; hold out a larger fraction")
         train = replace(self, chunks=tuple(sorted(set(ids) - set(val))))
         return train, _concatenate(parts)
+
+
+def held_out_chunk_ids(ids: tuple[int, ...], fraction: float, seed: int) -> list[int]:
+    """The chunks of ``ids`` that :meth:`JetStream.holdout` sets aside (sorted): a seeded
+    ``fraction`` of them, at least one, never all; a function of the ids, fraction and seed
+    alone (no file is read), so a run's record names its held-out chunks."""
+    n_val = min(len(ids) - 1, max(1, round(fraction * len(ids))))
+    pick = np.random.default_rng([seed, 2**31 - 1]).permutation(len(ids))
+    return sorted(ids[i] for i in pick[:n_val])
 
 
 class StreamCursor:

@@ -23,6 +23,10 @@ eight trainings of ≈ 8–15 min each on one thread):
     done
     python benchmarks/vae_conditioning.py /tmp/cond_s* /tmp/fixed_*
 
+Models trained in another checkout (their recorded data path gone) are scored with
+``--data checkpoints/jets_default.h5``: every model's validation jets are read from that
+file, and models pair if their recorded data files have its name.
+
 The shipped models (e.g. ``checkpoints/vae_w``, 200 epochs) are compared with fixed models
 trained as long with ``--allow-other-epochs``, which prints the epochs of each.
 """
@@ -48,8 +52,9 @@ SAME_DATA = ("data_source", "classes", "n_jets")  # record keys that must match
 SAME_TRAINING = ("seed", "val_fraction", "epochs", "batch_size", "lr")  # train_config keys
 
 
-def _validation_jets(record: dict, n_particles: int):
-    jets = load_jets(record.get("data_source") or DEFAULT_JETS, n_particles=n_particles)
+def _validation_jets(record: dict, n_particles: int, data: str | None = None):
+    source = data or record.get("data_source") or DEFAULT_JETS
+    jets = load_jets(source, n_particles=n_particles)
     classes = record.get("classes")
     if classes and list(classes) != list(jets.class_names):
         keep = np.isin(jets.labels, [jets.class_names.index(c) for c in classes])
@@ -68,11 +73,17 @@ def _epochs_run(path: str, record: dict) -> int:
     return len((read_config(last)["record"] if last.exists() else record)["history"])
 
 
+def _same_source(a: str | None, b: str | None, moved: bool) -> bool:
+    """Whether two recorded data sources are the same file (by name only when ``moved``)."""
+    return a == b or (moved and a is not None and b is not None and Path(a).name == Path(b).name)
+
+
 def _mismatch(cond_rec: dict, rec: dict, epochs: tuple[int, int],
-              allow_other_epochs: bool) -> str | None:
+              allow_other_epochs: bool, moved: bool = False) -> str | None:
     """Why a fixed model is not a fair reference for the conditioned one, or None."""
     for key in SAME_DATA:
-        if cond_rec.get(key) != rec.get(key):
+        a, b = cond_rec.get(key), rec.get(key)
+        if a != b and not (key == "data_source" and _same_source(a, b, moved)):
             return f"{key} {rec.get(key)!r} ≠ {cond_rec.get(key)!r}"
     for key in SAME_TRAINING:
         if allow_other_epochs and key == "epochs":
@@ -93,6 +104,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--allow-other-epochs", action="store_true",
                         help="compare models trained for different numbers of epochs")
+    parser.add_argument("--data", default=None,
+                        help="read the validation jets from this file instead of the recorded "
+                             "data_source (models trained in another checkout of the repository, "
+                             "whose path is gone); models then pair if their data files share "
+                             "a name, e.g. checkpoints/jets_default.h5")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     conds, fixed = {}, defaultdict(list)
@@ -110,15 +126,16 @@ def main() -> None:
     ratios = defaultdict(list)
     for seed in sorted(conds):
         path, cond, cond_cfg, cond_rec = conds[seed]
-        val = as_inputs(_validation_jets(cond_rec, cond_cfg.n_particles_in), cond_cfg)
+        val = as_inputs(_validation_jets(cond_rec, cond_cfg.n_particles_in, args.data),
+                        cond_cfg)
         print(f"\nseed {seed}: {path} ({cond_cfg.weighting} weighting, {cond_cfg.loss} loss, "
               f"{_epochs_run(path, cond_rec)} epochs); validation jets: {len(val)} "
-              f"({cond_rec.get('classes')}, {cond_rec.get('data_source')})")
+              f"({cond_rec.get('classes')}, {args.data or cond_rec.get('data_source')})")
         print(header)
         print("-" * len(header))
         for fpath, model, cfg, rec in sorted(fixed.get(seed, []), key=lambda f: f[2].beta_fixed):
             epochs = (_epochs_run(path, cond_rec), _epochs_run(fpath, rec))
-            why = _mismatch(cond_rec, rec, epochs, args.allow_other_epochs)
+            why = _mismatch(cond_rec, rec, epochs, args.allow_other_epochs, args.data is not None)
             if why is not None:
                 raise SystemExit(f"{fpath} is not a fair reference for {path}: {why}")
             beta = cfg.beta_fixed

@@ -258,7 +258,8 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
     beta_max = args.beta_max if args.beta_max is not None else hi
     jets = not points and args.toy is None and not few  # few-particle jets: their own defaults
     built = {"weighting": args.weighting or (WEIGHTING if few else None), "hidden": args.hidden,
-             "particle_hidden": args.particle_hidden, "beta_power": args.beta_power}
+             "particle_hidden": args.particle_hidden, "beta_power": args.beta_power,
+             "balance_floor": None}
     built = {key: (value if value is not None else JET_MODEL[key] if jets
                    else getattr(VAEConfig, key)) for key, value in built.items()}
     return VAEConfig(

@@ -129,6 +129,23 @@ def distance2(x: torch.Tensor, mask: torch.Tensor | None, x_hat: torch.Tensor,
 BALANCE_BINS = 20  # log-β bins of the running loss scale ("balanced" weighting)
 BALANCE_MOMENTUM = 0.9  # running mean: new = momentum·old + (1 − momentum)·batch
 DECODER_MIN_LOSS = 0.01  # nats: the decoder's weight ("balanced") is at most 1/this
+BALANCE_FLOOR_FROM = 0.5  # VAEConfig.balance_floor holds from this fraction of training on
+
+
+def balance_floor(config: VAEConfig, progress: float) -> float:
+    """The floor (nats) of the "balanced" weighting's scale at ``progress`` (0 → 1) through
+    training: ``config.balance_floor`` from BALANCE_FLOOR_FROM on, 1 nat before it and for a
+    fixed-β model (one β: the weighting is a constant factor).
+
+    A floor below 1 nat gives large β, where the loss is hundredths of a nat and the optimal
+    encoder shuts (KL 0), the pull to shut it: 0.25 took a conditioned model's KL at 200 GeV
+    from 0.007 to 0.0025 nats (benchmarks/vae_conditioning.py). From the start it shut the
+    posterior at every β (KL 0.01 nats after 13 of 80 epochs): the small-β directions must be
+    learnt first.
+    """
+    if not config.conditioned or progress < BALANCE_FLOOR_FROM:
+        return 1.0
+    return config.balance_floor
 
 
 class RunningBalance:
@@ -144,6 +161,7 @@ class RunningBalance:
             raise ValueError(f"expected {BALANCE_BINS} running means, got {len(values)}")
         self.values = values
         self.log_beta_range = config.log_beta_range()
+        self.floor = 1.0  # nats, the scale's floor now (training sets it: balance_floor)
 
     def bins(self, log_beta: torch.Tensor) -> torch.Tensor:
         """(B,) index of each example's log-β bin."""
@@ -152,9 +170,10 @@ class RunningBalance:
         return (t * BALANCE_BINS).long().clamp(0, BALANCE_BINS - 1)
 
     def decoder_weight(self, log_beta: torch.Tensor) -> torch.Tensor:
-        """(B,) the factor on each example's gradient to the decoder: 1 / its bin's running
-        loss where that is below 1 nat (the floor of the objective's scale), ≤ 1 /
-        DECODER_MIN_LOSS; 1 elsewhere and in bins not seen yet.
+        """(B,) the factor on each example's gradient to the decoder: floor / its bin's
+        running loss where that is below the floor of the objective's scale (so that the
+        decoder's weight is 1 / the running loss, ≤ 1 / DECODER_MIN_LOSS, whatever the floor);
+        1 elsewhere and in bins not seen yet.
 
         At large β the optimum encodes nothing and the loss is ≈ d²/(2β²) of a decoder that
         must draw the mean jet whatever z: hundredths of a nat, so with the 1-nat floor the
@@ -163,7 +182,8 @@ class RunningBalance:
         on the decoder, so this weight leaves the encoder's objective, floor and all, as it is.
         """
         means = torch.tensor(self.values, dtype=torch.float32)[self.bins(log_beta)]
-        return torch.where(means > 0, 1 / means.clamp(DECODER_MIN_LOSS, 1.0),
+        below = (means > 0) & (means < self.floor)
+        return torch.where(below, self.floor / means.clamp_min(DECODER_MIN_LOSS),
                            torch.ones_like(means))
 
     def update(self, log_beta: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
@@ -211,11 +231,13 @@ def beta_vae_loss(d2: torch.Tensor, kl: torch.Tensor, log_beta: torch.Tensor,
     kl_sum = kl.sum(-1)
     loss = d2 / (2 * beta2) + kl_sum
     loss_gev2 = d2 / 2 + beta2 * kl_sum
+    floor = 1.0
     if isinstance(balance, RunningBalance):
+        floor = balance.floor
         with torch.no_grad():
             balance = balance.update(log_beta, d2 / (2 * beta2) + kl_weight * kl_sum)
     if config.weighting == "balanced":
-        scale = torch.ones_like(d2) if balance is None else balance.clamp_min(1.0)
+        scale = torch.ones_like(d2) if balance is None else balance.clamp_min(floor)
         objective = ((d2 / (2 * beta2) + kl_weight * kl_sum) / scale).mean()
     elif config.weighting == "nats":
         objective = (d2 / (2 * beta2) + kl_weight * kl_sum).mean()

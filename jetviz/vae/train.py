@@ -61,7 +61,7 @@ from jetviz.vae.epoch import (
     train_epoch,
 )
 from jetviz.vae.inputs import VAEInputs, as_inputs, streamed_inputs
-from jetviz.vae.losses import BALANCE_BINS, RunningBalance
+from jetviz.vae.losses import BALANCE_BINS, RunningBalance, balance_floor
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
 from jetviz.vae.scan import BetaScan, beta_scan, log_beta_grid
 
@@ -119,13 +119,18 @@ class TrainConfig:
 Callback = Callable[..., bool | None]  # (epoch, record) or (epoch, record, model)
 
 
+def _progress(epoch: int, tc: TrainConfig, elapsed_s: float = 0.0) -> float:
+    """How far training is, 0 (first epoch) to 1 (last epoch, or the end of the time budget
+    with ``schedule_by_time``)."""
+    if tc.schedule_by_time and tc.max_minutes > 0:
+        return min(elapsed_s / (60 * tc.max_minutes), 1.0)
+    return epoch / max(tc.epochs - 1, 1)
+
+
 def _lr_at(epoch: int, tc: TrainConfig, elapsed_s: float = 0.0) -> float:
     """Cosine decay from lr (epoch 0) to lr_final_fraction × lr (last epoch, or the end of
     the time budget with ``schedule_by_time``)."""
-    if tc.schedule_by_time and tc.max_minutes > 0:
-        t = min(elapsed_s / (60 * tc.max_minutes), 1.0)
-    else:
-        t = epoch / max(tc.epochs - 1, 1)
+    t = _progress(epoch, tc, elapsed_s)
     cosine = 0.5 * (1 + math.cos(math.pi * t))
     return tc.lr * (tc.lr_final_fraction + (1 - tc.lr_final_fraction) * cosine)
 
@@ -218,9 +223,11 @@ def _run_epochs(opt: Optimisation, tc: TrainConfig, train_set: VAEInputs | JetSt
     t_start = time.perf_counter()
     for epoch in range(len(record["history"]), tc.epochs):
         t0, cpu0 = time.perf_counter(), time.process_time()
-        lr = _lr_at(epoch, tc, time.perf_counter() - t_start)
+        elapsed = time.perf_counter() - t_start
+        lr = _lr_at(epoch, tc, elapsed)
         for group in opt.optimizer.param_groups:
             group["lr"] = lr
+        balance.floor = balance_floor(config, _progress(epoch, tc, elapsed))
         batches = (stream_batches(train_set, epoch, opt.rank, opt.world)
                    if isinstance(train_set, JetStream)
                    else memory_batches(opt, train_set, epoch))

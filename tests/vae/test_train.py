@@ -115,8 +115,9 @@ def test_cli_trains_on_a_jet_file_and_records_the_command(tmp_path, capsys):
     _model, config, record = load_checkpoint(out)
     assert config.n_particles_in == 12 and config.conditioned
     # a new jet model: the jet defaults where no flag says otherwise (--hidden 16 given)
-    assert (config.weighting, config.hidden, config.particle_hidden, config.beta_power) == (
-        JET_MODEL["weighting"], 16, JET_MODEL["particle_hidden"], JET_MODEL["beta_power"])
+    assert (config.weighting, config.hidden, config.particle_hidden, config.beta_power,
+            config.balance_floor) == (JET_MODEL["weighting"], 16, JET_MODEL["particle_hidden"],
+                                      JET_MODEL["beta_power"], JET_MODEL["balance_floor"])
     assert record["classes"] == ["w", "t"] and "--classes" in record["command"]
     assert len(record["scan"]["betas"]) == 5 and len(record["scan"]["d1"]) == 5
     # Missing data file: a clear message and exit code 2, no traceback.

@@ -314,6 +314,48 @@ def test_running_balance_is_a_running_mean_per_log_beta_bin_and_feeds_the_one_lo
     torch.testing.assert_close(terms["objective"], explicit["objective"])
 
 
+def test_balance_floor_holds_from_half_way_for_conditioned_models_only():
+    """1 nat over the first half of training, the config's floor after; a fixed-β model and
+    a config saved before the field existed keep 1 nat; a floor outside (0, 1] is refused."""
+    from jetviz.vae.losses import BALANCE_FLOOR_FROM, balance_floor
+
+    cfg = VAEConfig(**{**SMALL, "weighting": "balanced", "balance_floor": 0.25})
+    assert balance_floor(cfg, 0.0) == balance_floor(cfg, BALANCE_FLOOR_FROM - 0.01) == 1.0
+    assert balance_floor(cfg, BALANCE_FLOOR_FROM) == balance_floor(cfg, 1.0) == 0.25
+    fixed = VAEConfig(**{**SMALL, "balance_floor": 0.25, "conditioned": False,
+                         "beta_fixed": 5.0})
+    assert balance_floor(fixed, 1.0) == 1.0
+    saved = {k: v for k, v in cfg.to_dict().items() if k != "balance_floor"}
+    assert VAEConfig.from_dict(saved).balance_floor == 1.0
+    for bad in (0.0, 1.5):
+        with pytest.raises(JetvizInputError, match="balance_floor"):
+            VAEConfig(**{**SMALL, "balance_floor": bad})
+
+
+def test_balance_floor_lifts_the_encoders_weight_and_leaves_the_decoders():
+    """Per example the objective is loss / max(floor, running mean); the decoder's gradient
+    factor times that scale's inverse is 1 / max(running mean, DECODER_MIN_LOSS) whatever
+    the floor (the decoder's weight does not move)."""
+    from jetviz.vae.losses import BALANCE_BINS, DECODER_MIN_LOSS, RunningBalance
+
+    cfg = VAEConfig(**{**SMALL, "weighting": "balanced"})
+    lo, hi = cfg.log_beta_range()
+    log_beta = lo + (hi - lo) * (torch.arange(BALANCE_BINS) + 0.5) / BALANCE_BINS
+    means = torch.logspace(2, -3, BALANCE_BINS)  # 100 nats at small β → 0.001 at large
+    d2, kl = torch.exp(2 * log_beta), torch.zeros(BALANCE_BINS, 2)  # loss 0.5 nat each
+    for floor in (1.0, 0.25):
+        balance = RunningBalance(means.tolist(), cfg)
+        balance.floor = floor
+        scale_after = means * 0.9 + 0.5 * 0.1  # the running means after this batch
+        objective = beta_vae_loss(d2, kl, log_beta, cfg, balance=balance)["objective"]
+        expected = (0.5 / scale_after.clamp_min(floor)).mean()
+        torch.testing.assert_close(objective, expected)
+        balance = RunningBalance(means.tolist(), cfg)
+        balance.floor = floor
+        total = balance.decoder_weight(log_beta) / means.clamp_min(floor)
+        torch.testing.assert_close(total, 1 / means.clamp_min(DECODER_MIN_LOSS))
+
+
 def test_pooled_mlp_equals_the_sum_of_its_outputs() -> None:
     """MLP.pooled applies the (linear) output layer after the sum: the same function."""
     from jetviz.vae.model import MLP

@@ -10,6 +10,9 @@ observables and cuts relative to its goal), with ``select = "nll"`` the lowest v
 NLL. ``out/last/`` holds the latest state and the optimizer for ``--resume``. Training stops
 after ``epochs`` or ``max_minutes``.
 
+The events come whole in memory (:class:`InMemoryEvents`) or, with ``--stream``, read chunk by
+chunk with the same split (:class:`jetviz.unfolding.stream.StreamedEvents`).
+
 Training runs on :func:`jetviz.device.resolve_device`'s device in float32 (a flow's
 log-determinants need the precision: no AMP). Under torchrun every process draws the same
 seeded batch and trains on its share (:mod:`jetviz.device`); rank 0 alone writes, and the

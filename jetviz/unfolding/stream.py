@@ -114,6 +114,10 @@ class StreamedEvents:
         start = chunk * self.chunk_rows
         return start, min(start + self.chunk_rows, self.n_train)
 
+    def _size(self, chunks: list[int]) -> int:
+        """Training rows in ``chunks``."""
+        return sum(stop - start for start, stop in map(self._rows, chunks))
+
     def _read(self, chunks: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of the training rows of ``chunks``, in order."""
         parts = [model_inputs(read_pair_rows(self.path, *self._rows(c), self.chunk_rows)[0])
@@ -155,7 +159,7 @@ class StreamedEvents:
 
     def n_batches(self, epoch: int) -> int:
         """Batches of ``epoch`` (each buffer ends with its own, possibly short, batch)."""
-        return sum(math.ceil(sum(np.diff(self._rows(c))[0] for c in buffer) / self.batch_size)
+        return sum(math.ceil(self._size(buffer) / self.batch_size)
                    for buffer in chunk_plan(self.chunk_ids, self.buffer_chunks, self.seed,
                                             epoch)[1])
 
@@ -163,8 +167,7 @@ class StreamedEvents:
         """(the buffer's chunks, the buffer-local row order) of each buffer of ``epoch``."""
         rng, buffers = chunk_plan(self.chunk_ids, self.buffer_chunks, self.seed, epoch)
         for buffer in buffers:
-            n = sum(np.diff(self._rows(c))[0] for c in buffer)
-            yield buffer, rng.permutation(n)
+            yield buffer, rng.permutation(self._size(buffer))
 
     def file_rows(self, epoch: int) -> Iterator[np.ndarray]:
         """The file rows of each batch of ``epoch`` (what :meth:`batches` reads)."""

@@ -3,9 +3,11 @@ split. The standardisation equals the in-memory one; each epoch visits every tra
 once and no validation or test event; the training rows held at once stay within the buffer;
 the same seed gives the same weights and a resumed run the uninterrupted one's; on a file of
 one chunk the streamed split, standardisation, validation and epoch score are the in-memory
-ones; bad input is a clear error."""
+ones; 2 gloo processes give the one-process run; bad input is a clear error."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from jetviz.unfolding.flow import CINNConfig, ConditionalINN
 from jetviz.unfolding.representation import model_inputs
 from jetviz.unfolding.stream import StreamedEvents
 from jetviz.unfolding.training import InMemoryEvents, TrainConfig, train_cinn
+from tests.support_device import run_two_processes
 from tests.support_unfolding import synthetic_pairs
 
 torch.set_num_threads(1)
@@ -170,3 +173,21 @@ def test_cli_streams(pairs, tmp_path):
     record = checkpoints.read_config(out, "cinn")["record"]
     assert record["stream"]["chunk_rows"] == 100 and "--stream" in record["commands"][0]
     assert (record["n_train"], record["n_val"]) == (306, 34)
+
+
+def _ddp_worker(rank: int, root: str) -> None:
+    config = TrainConfig(n_test=N_TEST, epochs=1, batch_size=32, lr=0.01, seed=5, select="nll")
+    train_cinn(_stream(Path(root) / "pairs.h5"), Path(root) / f"out{rank}", config, MODEL,
+               progress=False, device="cpu")
+
+
+def test_two_gloo_processes_stream_the_one_process_run(pairs, tmp_path):
+    path, events = pairs
+    write_pairs(tmp_path / "pairs.h5", events)
+    run_two_processes(_ddp_worker, str(tmp_path))
+    assert not (tmp_path / "out1").exists()  # rank 0 alone writes
+    config = TrainConfig(n_test=N_TEST, epochs=1, batch_size=32, lr=0.01, seed=5, select="nll")
+    train_cinn(_stream(path), tmp_path / "single", config, MODEL, progress=False, device="cpu")
+    ddp, single = (load_cinn(tmp_path / d)[0].state_dict() for d in ("out0", "single"))
+    for name, value in single.items():  # the same batches, each split 16/16 (up to rounding)
+        torch.testing.assert_close(ddp[name], value, rtol=1e-3, atol=1e-3)

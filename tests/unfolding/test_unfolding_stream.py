@@ -21,6 +21,7 @@ from jetviz.unfolding.data import read_pair_rows, write_pairs
 from jetviz.unfolding.flow import CINNConfig, ConditionalINN
 from jetviz.unfolding.representation import model_inputs
 from jetviz.unfolding.stream import StreamedEvents
+from jetviz.unfolding.summary import read_summary, summarise
 from jetviz.unfolding.training import InMemoryEvents, TrainConfig, train_cinn
 from tests.support_device import run_two_processes
 from tests.support_unfolding import synthetic_pairs
@@ -164,7 +165,7 @@ def test_bad_input_is_a_clear_error(pairs, tmp_path):
 
 
 def test_cli_streams(pairs, tmp_path):
-    path, _ = pairs
+    path, events = pairs
     out = tmp_path / "cinn"
     assert main(["unfold", "train", "--data", str(path), "--out", str(out), "--n-test",
                  str(N_TEST), "--epochs", "1", "--batch-size", "64", "--transforms", "2",
@@ -173,6 +174,15 @@ def test_cli_streams(pairs, tmp_path):
     record = checkpoints.read_config(out, "cinn")["record"]
     assert record["stream"]["chunk_rows"] == 100 and "--stream" in record["commands"][0]
     assert (record["n_train"], record["n_val"]) == (306, 34)
+    # the posterior summary reads only the test rows: the in-memory split's test events
+    summary = tmp_path / "posterior.h5"
+    assert main(["unfold", "posterior", "--data", str(path), "--model", str(out), "--events",
+                 "20", "--samples", "10", "--keep", "2", "--seed", "3", "--out",
+                 str(summary)]) == 0
+    test = events.split(N_TEST)[1].subset(slice(0, 20))
+    _, y, phi_ref = model_inputs(test)
+    pit, _ = summarise(load_cinn(out)[0], y, phi_ref, test.parton, 10, 2, 3, progress=False)
+    np.testing.assert_array_equal(read_summary(summary)[0], pit)
 
 
 def _ddp_worker(rank: int, root: str) -> None:

@@ -16,6 +16,8 @@ import os
 import shlex
 import time
 
+from jetviz.cli import add_chunk_options
+
 
 def _command(argv_tail: list[str]) -> str:
     return shlex.join(["jetviz", "unfold", *argv_tail])
@@ -27,6 +29,8 @@ def canonical_command(args: argparse.Namespace) -> str:
     for key, value in vars(args).items():
         if key in {"command", "action", "func"} or value is None or value is False:
             continue
+        if key in {"chunk_rows", "buffer_chunks"} and not args.stream:
+            continue  # streaming's options, without effect on an in-memory run
         flag = "--" + key.replace("_", "-")
         if value is True:
             parts.append(flag)
@@ -94,6 +98,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.add_argument("--stream", action="store_true",
+                    help="read the file chunk by chunk, never whole (a file larger than memory "
+                         "trains; the same split; see jetviz/unfolding/stream.py)")
+    add_chunk_options(tr)
 
     po = sub.add_parser("posterior", help="posterior summaries of the test sample")
     po.add_argument("--data", required=True, help="file from `jetviz unfold generate`")
@@ -157,7 +165,15 @@ def _train(args: argparse.Namespace, command: str) -> None:
         raise JetvizInputError(f"--init {args.init} fixes the model's sizes; drop "
                                f"{', '.join(flags[key] for key in given)}")
     model_config = CINNConfig(**given)
-    record = train_cinn(read_pairs(args.data), args.out, config, model_config, command,
+    if args.stream:
+        from jetviz.unfolding.stream import StreamedEvents
+
+        events = StreamedEvents(args.data, config.n_test, config.val_fraction,
+                                config.batch_size, config.seed, config.val_samples,
+                                args.chunk_rows, args.buffer_chunks)
+    else:
+        events = read_pairs(args.data)
+    record = train_cinn(events, args.out, config, model_config, command,
                         resume=args.resume, progress=not args.no_progress, device=device,
                         init=args.init)
     if is_writer():

@@ -90,6 +90,34 @@ def read_file(path: str | os.PathLike, kind: str,
         return {name: read_dataset(h5, name, path) for name in names}, _read_attrs(h5)
 
 
+def read_file_rows(path: str | os.PathLike, kind: str, names: Sequence[str], start: int,
+                   stop: int, max_rows: int) -> tuple[dict[str, np.ndarray], dict, int]:
+    """The rows [start, stop) of the datasets ``names`` of a jetviz file of ``kind``, its
+    attributes and its row count: :func:`read_file` by row ranges (h5py slicing; the rest of
+    the file is not read). Every dataset must have the same rows; at most ``max_rows`` rows
+    are read at once (a larger range is an error, not a full load)."""
+    with _open(path, kind) as h5:
+        lengths = {name: read_shape(h5, name, path)[0] for name in names}
+        n_file = next(iter(lengths.values()))
+        if len(set(lengths.values())) != 1:
+            raise JetvizInputError(f"{path}: datasets of unequal rows {lengths}")
+        if not 0 <= start <= stop <= n_file:
+            raise JetvizInputError(f"{path}: rows [{start}, {stop}) are outside the file's "
+                                   f"{n_file} rows")
+        if stop - start > max_rows:
+            raise JetvizInputError(f"{path}: {stop - start} rows asked for at once; at most "
+                                   f"{max_rows} are read together")
+        return ({name: h5[name][start:stop] for name in names}, _read_attrs(h5), n_file)
+
+
+def read_shape(h5: h5py.File, name: str, path: str | os.PathLike) -> tuple[int, ...]:
+    """The declared shape of dataset ``name`` of an open jetviz file (nothing is read)."""
+    if name not in h5 or not isinstance(h5[name], h5py.Dataset):
+        raise JetvizInputError(
+            f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())[:12]}")
+    return h5[name].shape
+
+
 def write_jets(path: str | os.PathLike, jets: JetSet, p4: np.ndarray | None = None) -> None:
     """Write a jet set (and optionally its constituent four-vectors) atomically."""
     datasets = {"particles": jets.particles.astype(np.float32), "mask": jets.mask,
@@ -125,9 +153,7 @@ def _require(h5: h5py.File, name: str, path: str | os.PathLike, tail: tuple[int 
 def read_dataset(h5: h5py.File, name: str, path: str | os.PathLike) -> np.ndarray:
     """The whole dataset ``name`` of a jetviz file (for files jetviz itself ships and reads
     by its own path, such as the unfolding data; user files go through the capped readers)."""
-    if name not in h5 or not isinstance(h5[name], h5py.Dataset):
-        raise JetvizInputError(
-            f"{path}: dataset {name!r} is missing; found {sorted(h5.keys())[:12]}")
+    read_shape(h5, name, path)
     return h5[name][()]
 
 

@@ -186,10 +186,7 @@ class JetStream:
 
     def _plan(self, epoch: int) -> tuple[np.random.Generator, list[list[int]]]:
         """The epoch's generator and its buffers (lists of chunk indices), in order."""
-        rng = np.random.default_rng([self.seed, epoch])
-        order = [self.chunk_ids[i] for i in rng.permutation(len(self.chunk_ids))]
-        return rng, [order[i:i + self.buffer_chunks]
-                     for i in range(0, len(order), self.buffer_chunks)]
+        return chunk_plan(self.chunk_ids, self.buffer_chunks, self.seed, epoch)
 
     def n_batches(self, epoch: int) -> int:
         """Batches of ``epoch`` (each buffer ends with its own, possibly short, batch)."""
@@ -276,6 +273,16 @@ class JetStream:
                                    f"classes {list(self.classes)}; hold out a larger fraction")
         train = replace(self, chunks=tuple(sorted(set(ids) - set(val))))
         return train, _concatenate(parts)
+
+
+def chunk_plan(chunk_ids: tuple[int, ...], buffer_chunks: int, seed: int, epoch: int
+               ) -> tuple[np.random.Generator, list[list[int]]]:
+    """(the epoch's generator, its buffers): the chunks in an order drawn from (seed, epoch),
+    ``buffer_chunks`` at a time (steps 1–2 of the module docstring); the generator then
+    shuffles each buffer's rows in turn."""
+    rng = np.random.default_rng([seed, epoch])
+    order = [chunk_ids[i] for i in rng.permutation(len(chunk_ids))]
+    return rng, [order[i:i + buffer_chunks] for i in range(0, len(order), buffer_chunks)]
 
 
 def held_out_chunk_ids(ids: tuple[int, ...], fraction: float, seed: int) -> list[int]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from jetviz.errors import JetvizInputError
 from jetviz.physics import ms_from_p4s, phis_from_p4s, pts_from_p4s, wrap_phi
-from jetviz.readers.store import read_file, write_file
+from jetviz.readers.store import read_file, read_file_rows, write_file
 
 KIND = "jetviz-unfolding"
 SCHEMA_VERSION = 1
@@ -85,6 +85,9 @@ class PairedEvents:
                                                                              None))
 
 
+_DATASETS = ("parton", "parton_id", "leptons", "jets", "n_jets")
+
+
 def write_pairs(path: str | os.PathLike, events: PairedEvents) -> None:
     """Write paired events atomically (float32, gzip)."""
     floats = {name: getattr(events, name).astype(np.float32) for name in ("parton", "leptons",
@@ -96,8 +99,16 @@ def write_pairs(path: str | os.PathLike, events: PairedEvents) -> None:
 
 def read_pairs(path: str | os.PathLike) -> PairedEvents:
     """Read a file written by ``jetviz unfold generate``."""
-    arrays, attrs = read_file(path, KIND, ("parton", "parton_id", "leptons", "jets", "n_jets"))
+    arrays, attrs = read_file(path, KIND, _DATASETS)
     return PairedEvents(**arrays, attrs=attrs)
+
+
+def read_pair_rows(path: str | os.PathLike, start: int, stop: int, max_rows: int
+                   ) -> tuple[PairedEvents, int]:
+    """(the events [start, stop) of a paired file, the file's event count), reading only
+    those rows (at most ``max_rows``; ``start = stop`` reads none, to count)."""
+    arrays, attrs, n_file = read_file_rows(path, KIND, _DATASETS, start, stop, max_rows)
+    return PairedEvents(**arrays, attrs=attrs), n_file
 
 
 def _dphi(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -80,9 +80,16 @@ class ConditionalINN(nn.Module):
             self.register_buffer(name, torch.ones(size))
 
     def set_standardisation(self, x: np.ndarray, y: np.ndarray) -> None:
-        """Fix loc/scale of parton coordinates and detector features from training arrays."""
-        for prefix, a in (("x", x), ("y", y)):
-            loc, scale = a.mean(axis=0), a.std(axis=0)
+        """Fix loc/scale of parton coordinates and detector features from training arrays
+        (moments in float64: a constant column's float32 rounding is no spread)."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        self.set_moments(x.mean(axis=0), x.std(axis=0), y.mean(axis=0), y.std(axis=0))
+
+    def set_moments(self, x_mean: np.ndarray, x_std: np.ndarray, y_mean: np.ndarray,
+                    y_std: np.ndarray) -> None:
+        """Fix loc/scale from the training arrays' per-column means and standard deviations
+        (a column of std ≤ 1e-6 keeps scale 1)."""
+        for prefix, loc, scale in (("x", x_mean, x_std), ("y", y_mean, y_std)):
             getattr(self, f"{prefix}_loc").copy_(torch.as_tensor(loc, dtype=torch.float32))
             getattr(self, f"{prefix}_scale").copy_(
                 torch.as_tensor(np.where(scale > 1e-6, scale, 1.0), dtype=torch.float32))

@@ -28,7 +28,7 @@ from jetviz.unfolding.data import (
     OBSERVABLES,
     observables_from_objects,
     parton_observables,
-    read_pairs,
+    read_pair_rows,
 )
 from jetviz.unfolding.flow import ConditionalINN
 from jetviz.unfolding.metrics import pit_values
@@ -101,11 +101,13 @@ def summarise_file(data: str | Path, model_dir: str | Path, out: str | Path, n_s
         (events summarised, seconds spent sampling).
     """
     model, record = load_cinn(model_dir)
-    _, test = read_pairs(data).split(int(record["n_test"]))
-    if n_events is not None:
-        if not 1 <= n_events <= len(test):
-            raise JetvizInputError(f"--events {n_events}: the test sample has {len(test)}")
-        test = test.subset(slice(0, n_events))
+    n_test, (_, n_file) = int(record["n_test"]), read_pair_rows(data, 0, 0, 0)
+    if not 0 < n_test < n_file:
+        raise JetvizInputError(f"n_test = {n_test}: need 0 < n_test < {n_file} events")
+    if n_events is not None and not 1 <= n_events <= n_test:
+        raise JetvizInputError(f"--events {n_events}: the test sample has {n_test}")
+    n = n_test if n_events is None else n_events  # only these rows are read
+    test, _ = read_pair_rows(data, n_file - n_test, n_file - n_test + n, n)
     _, y, phi_ref = model_inputs(test)
     start = time.perf_counter()
     pit, samples = summarise(model, y, phi_ref, test.parton, n_samples, keep, seed,

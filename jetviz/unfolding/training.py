@@ -10,6 +10,9 @@ observables and cuts relative to its goal), with ``select = "nll"`` the lowest v
 NLL. ``out/last/`` holds the latest state and the optimizer for ``--resume``. Training stops
 after ``epochs`` or ``max_minutes``.
 
+The events come whole in memory (:class:`InMemoryEvents`) or, with ``--stream``, read chunk by
+chunk with the same split (:class:`jetviz.unfolding.stream.StreamedEvents`).
+
 Training runs on :func:`jetviz.device.resolve_device`'s device in float32 (a flow's
 log-determinants need the precision: no AMP). Under torchrun every process draws the same
 seeded batch and trains on its share (:mod:`jetviz.device`); rank 0 alone writes, and the
@@ -22,6 +25,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -44,6 +48,9 @@ from jetviz.unfolding.data import PairedEvents
 from jetviz.unfolding.flow import CINNConfig, ConditionalINN
 from jetviz.unfolding.representation import model_inputs
 from jetviz.unfolding.selection import MarginalScore
+
+if TYPE_CHECKING:
+    from jetviz.unfolding.stream import StreamedEvents
 
 SELECT = ("w1", "nll")
 
@@ -80,16 +87,56 @@ def _mean_nll(model: ConditionalINN, x: torch.Tensor, y: torch.Tensor, batch: in
     return total / len(x)
 
 
-def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
+class InMemoryEvents:
+    """The training data of :func:`train_cinn` with the whole file in memory: the split, the
+    validation tensors, the epoch choice's score and seeded shuffled batches (one
+    ``torch.randperm`` per epoch). :class:`jetviz.unfolding.stream.StreamedEvents` is the
+    same interface over a file read chunk by chunk."""
+
+    def __init__(self, events: PairedEvents, config: TrainConfig):
+        train, _ = events.split(config.n_test)
+        x, y, phi_ref = model_inputs(train)
+        n_val = max(1, round(config.val_fraction * len(x)))
+        self.score = MarginalScore(train.subset(slice(len(x) - n_val, None)), y[-n_val:],
+                                   phi_ref[-n_val:], train.subset(slice(0, len(x) - n_val)),
+                                   samples=config.val_samples, seed=config.seed)
+        self.x_val, self.y_val = x[-n_val:], y[-n_val:]
+        self.xt, self.yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
+        self.n_train, self.n_val = len(self.xt), n_val
+        self.command, self.record = events.attrs.get("command", ""), None
+        self.batch_size, self.seed = config.batch_size, config.seed
+        self.gen = torch.Generator().manual_seed(config.seed)
+
+    def standardise(self, model: ConditionalINN) -> None:
+        model.set_standardisation(self.xt.numpy(), self.yt.numpy())
+
+    def resume(self, n_history: int) -> None:
+        """Reseed the shuffling for a run that continues after ``n_history`` entries."""
+        self.gen.manual_seed(self.seed + n_history)
+
+    def n_batches(self, epoch: int) -> int:
+        return math.ceil(self.n_train / self.batch_size)
+
+    def batches(self, epoch: int):
+        order = torch.randperm(self.n_train, generator=self.gen)
+        for k in range(self.n_batches(epoch)):
+            idx = order[k * self.batch_size:(k + 1) * self.batch_size]
+            yield self.xt[idx], self.yt[idx]
+
+
+def train_cinn(events: PairedEvents | StreamedEvents, out: str | Path, config: TrainConfig,
                model_config: CINNConfig, command: str = "", resume: bool = False,
                progress: bool = True, device: torch.device | str | None = None,
                init: str | Path | None = None) -> dict:
     """Train (or continue training) a cINN on ``events``; returns the training record.
 
-    ``device``: ``cpu``, ``cuda`` or ``cuda:N`` (default: CUDA when present). ``init``: a
-    cINN checkpoint trained on the same training part to start from (its weights,
-    standardisation and sizes; ``model_config`` is ignored); it is epoch 0 of the record,
-    kept if no later epoch beats it.
+    ``events``: the paired events in memory, or a
+    :class:`~jetviz.unfolding.stream.StreamedEvents` reading them chunk by chunk (the same
+    split; its chunking is kept in the record as ``stream``). ``device``: ``cpu``, ``cuda``
+    or ``cuda:N`` (default: CUDA when present). ``init``: a cINN checkpoint trained on the
+    same training part to start from (its weights, standardisation and sizes;
+    ``model_config`` is ignored); it is epoch 0 of the record, kept if no later epoch beats
+    it.
     """
     from tqdm import tqdm
 
@@ -100,22 +147,21 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         checkpoints.recover_last(out)
         if not last.is_dir():
             raise JetvizInputError(f"--resume: {last} does not exist; train first")
-    train, _ = events.split(config.n_test)
-    x, y, phi_ref = model_inputs(train)
-    n_val = max(1, round(config.val_fraction * len(x)))
-    score = MarginalScore(train.subset(slice(len(x) - n_val, None)), y[-n_val:],
-                          phi_ref[-n_val:], train.subset(slice(0, len(x) - n_val)),
-                          samples=config.val_samples, seed=config.seed)
+    data = InMemoryEvents(events, config) if isinstance(events, PairedEvents) else events
+    score, n_val = data.score, data.n_val
     rank, world = setup_distributed(device)
-    xt, yt = torch.as_tensor(x[:-n_val]), torch.as_tensor(y[:-n_val])
-    xv, yv = torch.as_tensor(x[-n_val:]).to(device), torch.as_tensor(y[-n_val:]).to(device)
+    xv, yv = torch.as_tensor(data.x_val).to(device), torch.as_tensor(data.y_val).to(device)
     torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
     if resume:
         model, record = load_cinn(last, device)
         model.train()
+        if record.get("stream") != data.record:
+            raise JetvizInputError(
+                f"--resume: the run was trained with stream settings {record.get('stream')}, "
+                f"here {data.record}; resume with the same --stream/--chunk-rows/"
+                "--buffer-chunks")
     elif init is not None:
-        model, record = _start_from(init, device, config, events, len(xt), n_val)
+        model, record = _start_from(init, device, config, data)
         record["history"].append({**_evaluate(model, xv, yv, score, config.select, 0, 0.0),
                                   "seconds": 0.0})
         record.update(best_epoch=0, best_val_nll=record["history"][0]["val_nll"],
@@ -123,14 +169,16 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
         if is_writer():
             save_cinn(out, model, record)
     else:
-        model_config = CINNConfig(**{**asdict(model_config), "condition": y.shape[1],
-                                     "features": x.shape[1]})
+        model_config = CINNConfig(**{**asdict(model_config), "condition": yv.shape[1],
+                                     "features": xv.shape[1]})
         model = ConditionalINN(model_config)
-        model.set_standardisation(x[:-n_val], y[:-n_val])
+        data.standardise(model)
         model.to(device)
         record = {"commands": [], "train": asdict(config), "history": [], "best_epoch": None,
-                  "best_val_nll": None, "data": events.attrs.get("command", ""),
-                  "n_train": len(xt), "n_val": n_val, "n_test": config.n_test}
+                  "best_val_nll": None, "data": data.command, "n_train": data.n_train,
+                  "n_val": n_val, "n_test": config.n_test}
+    if data.record is not None:
+        record["stream"] = data.record
     record["commands"] = [*record.get("commands", []), command]
     record.update(device_record(device, world))
     broadcast_parameters(model)
@@ -139,22 +187,17 @@ def train_cinn(events: PairedEvents, out: str | Path, config: TrainConfig,
     stepper = Stepper(optimizer, list(model.parameters()), grad_clip=5.0, world=world)
     if resume:
         checkpoints.load_optimizer(last, optimizer)
-        gen.manual_seed(config.seed + len(record["history"]))
-    steps_per_epoch = math.ceil(len(xt) / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
+        data.resume(len(record["history"]))
     start, epoch = time.perf_counter(), sum(h["epoch"] > 0 for h in record["history"])
     bar = tqdm(total=config.epochs, initial=epoch, desc="cINN", unit="epoch",
                disable=not progress or rank != 0, dynamic_ncols=True)
     while epoch < config.epochs and _in_time(start, config.max_minutes, world):
         model.train()
-        order = torch.randperm(len(xt), generator=gen)
-        losses = []
-        for k in range(steps_per_epoch):
-            step = epoch * steps_per_epoch + k
+        losses, steps = [], data.n_batches(epoch)
+        for k, (xb, yb) in enumerate(data.batches(epoch)):
+            done = (epoch + k / steps) / config.epochs  # of the cosine schedule
             for group in optimizer.param_groups:
-                group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-            idx = order[k * config.batch_size:(k + 1) * config.batch_size]
-            xb, yb = xt[idx], yt[idx]
+                group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * done))
             xb, yb = shard(xb, rank, world), shard(yb, rank, world)
             loss = -model.log_prob(xb.to(device), yb.to(device)).mean()
             stepper.step(loss)
@@ -198,9 +241,10 @@ def _evaluate(model: ConditionalINN, xv: torch.Tensor, yv: torch.Tensor,
 
 
 def _start_from(init: str | Path, device: torch.device, config: TrainConfig,
-                events: PairedEvents, n_train: int, n_val: int) -> tuple[ConditionalINN, dict]:
+                data: InMemoryEvents | StreamedEvents) -> tuple[ConditionalINN, dict]:
     """(model, record) to continue from checkpoint ``init``, refusing another split."""
     model, earlier = load_cinn(init, device)
+    n_train, n_val = data.n_train, data.n_val
     if (earlier.get("n_test"), earlier.get("n_train"), earlier.get("n_val")) != (
             config.n_test, n_train, n_val):
         raise JetvizInputError(
@@ -209,7 +253,7 @@ def _start_from(init: str | Path, device: torch.device, config: TrainConfig,
             f"{n_val}: its training events would be validation or test events here")
     record = {"commands": list(earlier.get("commands", [])), "train": asdict(config),
               "history": [], "best_epoch": None, "best_val_nll": None,
-              "data": events.attrs.get("command", ""), "n_train": n_train, "n_val": n_val,
+              "data": data.command, "n_train": n_train, "n_val": n_val,
               "n_test": config.n_test, "init": str(init), "init_train": earlier.get("train"),
               "init_history": earlier.get("history", [])}
     return model, record

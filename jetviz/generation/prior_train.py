@@ -258,8 +258,10 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
     flow = FlowPriorConfig(features=config.latent_dim, **(flow_config or {}))
     prior, record = fit_flow_prior(mu, logvar, flow, fit or FitConfig(), log_pt=np.log(jet_pt),
                                    device=device, out=Path(out) / FLOW_DIR, resume=resume)
-    # A decoder fine-tuned with the mass MMD keeps its label ("+mmd", as jetviz gen mmd wrote).
-    loss = f"{config.loss}+mmd" if "mass_mmd" in vae_record else config.loss
+    # MSE with the jet pT and mass terms is labelled "mse+jet"; a decoder fine-tuned with the
+    # mass MMD keeps its label ("+mmd", as jetviz gen mmd wrote).
+    loss = config.loss + ("+jet" if config.mse_pt_weight or config.mse_mass_weight else "")
+    loss = f"{loss}+mmd" if "mass_mmd" in vae_record else loss
     record.update({
         "vae": relative_to_checkpoints(vae_dir), "beta": float(beta), "classes": classes,
         "loss": loss, "pt_quantiles": pt_quantiles(jet_pt), "n_jets": len(jet_pt),

@@ -9,12 +9,16 @@ import torch
 
 from jetviz.cli import main as cli_main
 from jetviz.errors import JetvizInputError
+from jetviz.generation.generators import generator_specs
+from jetviz.generation.prior_train import FitConfig, fit_generator_prior
 from jetviz.readers.store import write_jets
 from jetviz.vae.checkpoint import load_checkpoint
 from jetviz.vae.inputs import inputs_from_jets
 from jetviz.vae.losses import distance2, jet_pt_mass, mse2
 from jetviz.vae.model import VAEConfig
+from jetviz.vae.train import TrainConfig, train
 from tests.conftest import make_jetset
+from tests.support_generation import tiny_gluon_jets
 
 torch.set_num_threads(1)
 
@@ -99,3 +103,16 @@ def test_cli_sets_the_weights_and_records_a_command_that_parses_back(tmp_path):
     words = shlex.split(record["command"])
     i = words.index("--mse-jet-terms")
     assert words[i + 1:i + 3] == ["1.0", "10.0"]
+
+
+def test_a_generator_from_it_is_labelled_with_the_jet_terms(tmp_path):
+    jets = tiny_gluon_jets()
+    config = VAEConfig(n_particles_in=12, n_particles_out=12, latent_dim=3, hidden=16, depth=2,
+                       cond_dim=4, loss="mse", mse_mass_weight=100.0)
+    train(config, jets, TrainConfig(epochs=1, batch_size=64, scan_points=1), device="cpu",
+          out_dir=tmp_path / "gen_m", provenance={"classes": ["g"], "data_source": "tiny"})
+    fit_generator_prior(tmp_path / "gen_m", 10.0, tmp_path / "gen_m", jets=jets, classes=["g"],
+                        flow_config={"transforms": 1, "hidden": 8},
+                        fit=FitConfig(epochs=1, batch_size=64))
+    labels = {s.prior: s.label for s in generator_specs(tmp_path / "gen_m")}
+    assert labels["flow"].startswith("g · MSE + jet pT, mass VAE · flow prior")

@@ -1,4 +1,4 @@
-"""Why the MSE gluon generator's flow prior loses to N(0, 1): what its decoder reconstructs.
+"""What an MSE gluon decoder reconstructs, and so whether its flow prior can beat N(0, 1).
 
     python benchmarks/generation_mse.py [--vae checkpoints/gen_g_mse checkpoints/gen_g_emd ...]
                                         [--betas 1 10 100] [--jets 4000]
@@ -12,7 +12,9 @@ equal to the aggregate posterior gives) and z ~ N(0, 1). Each decoded jet keeps 
 Then, at the first β, per pT-ordered particle slot: mean ptrel and mean angular distance
 ΔR = √(η_rel² + φ_rel²) from the jet axis, true against reconstructed (the decoder's slots
 ordered by their own pT, as the MSE loss pairs them). A decoder that reconstructs each
-slot's pT but pulls its angle towards the centre makes jets too narrow: too light.
+slot's pT but pulls its angle towards the centre makes jets too narrow: too light. A VAE
+trained with the MSE loss's jet pT and mass terms (``jetviz train --loss mse --mse-jet-terms
+PT MASS``, talk 001) is pulled towards each jet's mass as well; its header line gives the weights.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def main() -> None:
                             rng=np.random.default_rng(1))["mass"]["w1"].mean
             return f"{w:6.2f} (median {np.median(f.jet['mass']):5.1f})"
 
-        print(f"{directory}: {config.loss} loss, latent {config.latent_dim}, hidden "
+        terms = (f" + jet pT, mass terms × {config.mse_pt_weight:g}, {config.mse_mass_weight:g}"
+                 if config.mse_pt_weight or config.mse_mass_weight else "")
+        print(f"{directory}: {config.loss}{terms} loss, latent {config.latent_dim}, hidden "
               f"{config.hidden}, " + ("β-conditioned" if config.conditioned
                                       else f"fixed β = {config.beta_fixed:g} GeV")
               + f"; true median mass {np.median(truth.reference.jet['mass']):.1f} GeV")

@@ -99,6 +99,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--loss", default=None, choices=["sinkhorn", "exact", "chamfer", "mse"],
                    help="reconstruction distance for jets (default exact: the exact EMD "
                         "with the optimal plan's gradient; sinkhorn: the entropic one)")
+    m.add_argument("--mse-jet-terms", type=float, nargs=2, default=None,
+                   metavar=("PT_WEIGHT", "MASS_WEIGHT"),
+                   help="--loss mse: add weighted (pT_jet − p̂T_jet)² and (m_jet − m̂_jet)² "
+                        "terms, as the Chamfer loss has (talk 001; default: none)")
     m.add_argument("--weighting", default=None, choices=list(WEIGHTINGS),
                    help=f"per-example weighting over β (default: jets "
                         f"{JET_MODEL['weighting']}, jets of at most {FEW_PARTICLES} particles "
@@ -158,9 +162,10 @@ def _command_line(args: argparse.Namespace) -> str:
         flag = action.option_strings[0]
         if isinstance(action, argparse.BooleanOptionalAction):
             words.append(flag if value else f"--no-{flag.removeprefix('--')}")
+        elif isinstance(action, argparse._StoreTrueAction):
+            words.append(flag)
         else:
-            words += ([flag] if isinstance(action, argparse._StoreTrueAction)
-                      else [flag, str(value)])
+            words += [flag, *(map(str, value) if isinstance(value, list) else [str(value)])]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -277,6 +282,8 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         whiten=(points and args.toy != "banana") or few if args.whiten is None else args.whiten,
         sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter,
+        mse_pt_weight=args.mse_jet_terms[0] if args.mse_jet_terms else 0.0,
+        mse_mass_weight=args.mse_jet_terms[1] if args.mse_jet_terms else 0.0,
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
 
 

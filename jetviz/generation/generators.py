@@ -51,6 +51,7 @@ from jetviz.vae.scan import DECODED_PTREL_MIN
 PRIORS = ("gaussian", "flow")
 PRIOR_LABELS = {"gaussian": "Gaussian prior N(0, 1)", "flow": "flow prior"}
 LOSS_LABELS = {"sinkhorn": "EMD", "exact": "EMD (exact)", "chamfer": "Chamfer", "mse": "MSE",
+               "mse+jet": "MSE + jet pT, mass",
                "sinkhorn+mmd": "EMD + mass-MMD", "exact+mmd": "EMD (exact) + mass-MMD"}
 PT_QUANTILES = 201  # stored quantiles of the training jets' pT
 DECODE_BATCH = 4096  # latents decoded per forward pass

@@ -384,8 +384,10 @@ def fit_generator_prior(vae_dir: str | os.PathLike, beta: float, out: str | os.P
         record.update(pt_quantiles=pt_quantiles(jet_pt), n_jets=len(jet_pt))
         source = jets.source
         fit_jets = "the VAE's training split (seed and val_fraction from its record)"
-    # A decoder fine-tuned with the mass MMD keeps its label ("+mmd", as jetviz gen mmd wrote).
-    loss = f"{config.loss}+mmd" if "mass_mmd" in vae_record else config.loss
+    # MSE with the jet pT and mass terms is labelled "mse+jet"; a decoder fine-tuned with the
+    # mass MMD keeps its label ("+mmd", as jetviz gen mmd wrote).
+    loss = config.loss + ("+jet" if config.mse_pt_weight or config.mse_mass_weight else "")
+    loss = f"{loss}+mmd" if "mass_mmd" in vae_record else loss
     record.update({
         "vae": relative_to_checkpoints(vae_dir), "beta": float(beta), "classes": classes,
         "loss": loss, "fit_jets": fit_jets, "data_source": source, **(provenance or {})})

@@ -20,7 +20,8 @@ Every distance here returns d² per example, (B,), in GeV² for jets:
   X = (ptrel, etarel/R, phirel/R), plus weighted (pT_jet − p̂T_jet)² and (m_jet − m̂_jet)²
   terms in units of pT_jet (talk 001), all times pT_jet² so that d is in GeV.
 * ``mse``: Σ over pT-ordered particle slots of |X_i − X̂_i|² (padding compared with zeros),
-  times pT_jet².
+  plus the same weighted jet pT and mass terms (``mse_pt_weight``, ``mse_mass_weight``; 0, off,
+  unless the config sets them), times pT_jet².
 * ``euclidean``: |x − x̂|² for toy points.
 """
 
@@ -91,23 +92,32 @@ def chamfer2(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: t
     d2_rows = torch.where(mask[:, :, None], d2, torch.full_like(d2, big))
     to_out = torch.where(mask, d2.min(2).values, torch.zeros_like(mask, dtype=d2.dtype)).sum(1)
     to_in = d2_rows.min(1).values.sum(1)
+    terms = jet_terms(x, mask, x_hat, config.chamfer_pt_weight, config.chamfer_mass_weight)
+    return (to_out + to_in + terms) * jet_pt.square()
+
+
+def jet_terms(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, pt_weight: float,
+              mass_weight: float) -> torch.Tensor:
+    """pt_weight·(pT − p̂T)² + mass_weight·(m − m̂)² of the jets, (B,) in units of pT_jet²."""
+    if not (pt_weight or mass_weight):
+        return torch.zeros(x.shape[0], dtype=x_hat.dtype, device=x_hat.device)
     pt, m = jet_pt_mass(torch.where(mask[..., None], x, torch.zeros_like(x)))
     pt_hat, m_hat = jet_pt_mass(x_hat)
-    jet_terms = (config.chamfer_pt_weight * (pt - pt_hat).square()
-                 + config.chamfer_mass_weight * (m - m_hat).square())
-    return (to_out + to_in + jet_terms) * jet_pt.square()
+    return pt_weight * (pt - pt_hat).square() + mass_weight * (m - m_hat).square()
 
 
 def mse2(x: torch.Tensor, mask: torch.Tensor, x_hat: torch.Tensor, jet_pt: torch.Tensor,
          config: VAEConfig) -> torch.Tensor:
-    """Squared distance between pT-ordered particles, (B,) in GeV² (padding compared with 0)."""
+    """Squared distance between pT-ordered particles (padding compared with 0), plus the
+    config's jet pT and mass terms, (B,) in GeV²."""
     order = torch.argsort(x_hat[..., 0], dim=-1, descending=True)
     x_hat = torch.gather(x_hat, 1, order[..., None].expand_as(x_hat))
     p = min(x.shape[1], x_hat.shape[1])
     target = torch.where(mask[..., None], x, torch.zeros_like(x))
     diff = _features(target[:, :p], config.radius) - _features(x_hat[:, :p], config.radius)
     extra = x_hat[:, p:].square().sum((1, 2)) + target[:, p:].square().sum((1, 2))
-    return (diff.square().sum((1, 2)) + extra) * jet_pt.square()
+    terms = jet_terms(x, mask, x_hat, config.mse_pt_weight, config.mse_mass_weight)
+    return (diff.square().sum((1, 2)) + extra + terms) * jet_pt.square()
 
 
 def distance2(x: torch.Tensor, mask: torch.Tensor | None, x_hat: torch.Tensor,

@@ -82,6 +82,10 @@ class VAEConfig:
     sinkhorn_iter: int = 32  # Sinkhorn iterations (error vs exact: benchmarks/emd.py)
     chamfer_pt_weight: float = 1.0  # weight of the (pT_jet − p̂T_jet)² term of the Chamfer loss
     chamfer_mass_weight: float = 1.0  # weight of the (m_jet − m̂_jet)² term of the Chamfer loss
+    # The same jet pT and mass terms added to the MSE loss (talk 001: "MSE + jet pT and mass
+    # terms"); 0 is off, as in every model saved before these fields existed
+    mse_pt_weight: float = 0.0
+    mse_mass_weight: float = 0.0
     # How examples at different β weigh in a batch (each β's optimum is the same for all):
     # "balanced": d²/(2β²) + KL divided by max(balance_floor, its running mean at similar β)
     # (every β counts about equally); "nats": d²/(2β²) + KL; "gev2": (d²/2 + β²KL)/β_max².
@@ -135,6 +139,12 @@ class VAEConfig:
                 f"balance_floor must be in (0, 1] nats, got {self.balance_floor}")
         if not self.beta_power > 0:
             raise JetvizInputError(f"beta_power must be positive, got {self.beta_power}")
+        if min(self.mse_pt_weight, self.mse_mass_weight) < 0:
+            raise JetvizInputError("the MSE loss's jet pT and mass weights must be ≥ 0, got "
+                                   f"{self.mse_pt_weight} and {self.mse_mass_weight}")
+        if self.loss != "mse" and (self.mse_pt_weight or self.mse_mass_weight):
+            raise JetvizInputError(f"jet pT and mass weights for the MSE loss need loss='mse', "
+                                   f"got loss={self.loss!r}")
         if self.weighting not in WEIGHTINGS:
             raise JetvizInputError(
                 f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")

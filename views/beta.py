@@ -14,6 +14,7 @@ from jetviz.figures.jet_display import jet_extent, jet_row_figure
 from jetviz.figures.points import banana_figure
 from jetviz.vae.explore import dimensionality_note, kl_at_beta, scan_reading
 from jetviz.vae.slider_emd import ALL_CLASSES
+from ui.charts import COLUMN_PX, ROW_PX, fixed_chart
 from ui.vae import (
     beta_slider,
     model_and_class,
@@ -72,19 +73,19 @@ def at_beta() -> None:
 
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
-                        theme=None, key="beta_kl_bars")
+        fixed_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
+                    COLUMN_PX, key="beta_kl_bars")
     with right:  # no β marker: the same figure at every step, which the browser keeps
-        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), theme=None,
-                        key="beta_kl_curves")
+        fixed_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), COLUMN_PX,
+                    key="beta_kl_curves")
         st.caption(scan_reading(scan, beta, unit))
 
     scales = toy_scales(loaded) if loaded.is_toy else None
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
-                                              loaded.config.latent_dim, scan.diagnostics),
-                        theme=None, key="beta_dimensionality")
+        fixed_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
+                                          loaded.config.latent_dim, scan.diagnostics),
+                    COLUMN_PX, key="beta_dimensionality")
         st.caption(dimensionality_note(scan, beta, unit))
         if scales:
             st.caption("Expect D1 to step down by one at each dotted line (the data's known "
@@ -97,33 +98,33 @@ def at_beta() -> None:
     if rec is None:
         st.stop()
     with right:
-        st.plotly_chart(
+        fixed_chart(
             emd_histogram_figure(rec.distance, beta, unit,
                                  "distance" if loaded.is_toy else "EMD",
                                  "points" if loaded.is_toy else "jets"),
-            theme=None, key="beta_emd_hist")
+            COLUMN_PX, key="beta_emd_hist")
         st.caption(f"Reconstructed at z = μ for {sample.description}; "
                    f"{rec.distance_source} per jet.")
 
     if loaded.is_toy:
-        st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit,
-                                      name=toy_name(loaded).capitalize()),
-                        theme=None, key="beta_reconstructions")
+        fixed_chart(banana_figure(rec.originals, rec.recon, beta, unit,
+                                  name=toy_name(loaded).capitalize()),
+                    ROW_PX, key="beta_reconstructions")
     else:
         k = min(N_PAIRS, len(rec.originals))
         jets, radius = rec.originals[:k], loaded.config.radius
         extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
-        st.plotly_chart(
+        fixed_chart(
             jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
                            "(marker area ∝ pT)", extent=extent, radius=radius),
-            theme=None, key="beta_jets")
-        st.plotly_chart(
+            ROW_PX, key="beta_jets")
+        fixed_chart(
             jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
                            f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
                            radius=radius,
                            panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
                                          for j, d in enumerate(rec.distance[:k])]),
-            theme=None, key="beta_reconstructions")
+            ROW_PX, key="beta_reconstructions")
         st.caption(
             "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
             "their principal axis lies along η and flipped so the softer, farther prong sits on "

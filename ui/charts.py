@@ -16,7 +16,7 @@ COLUMN_PX = 440  # a chart in one of two columns (a column is 454 px in a 1400 p
 ROW_PX = 900  # a chart across the page (940 px in a 1400 px window)
 
 
-def fixed_chart(fig: go.Figure, width: int, key: str) -> None:
+def fixed_chart(fig: go.Figure, width: int, key: str, config: dict | None = None) -> None:
     """Show ``fig`` at ``width`` px in jetviz's own look (``theme=None``), drawn once.
 
     Args:
@@ -24,6 +24,7 @@ def fixed_chart(fig: go.Figure, width: int, key: str) -> None:
         width: the chart's width in px; a narrower container shrinks it (then it is drawn
             a second time, at the container's width).
         key: the element's key.
+        config: plotly's config (e.g. ``{"displayModeBar": False}``).
     """
     fig.layout.width = width
-    st.plotly_chart(fig, width=width, theme=None, key=key)
+    st.plotly_chart(fig, width=width, theme=None, key=key, config=config)

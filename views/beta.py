@@ -65,9 +65,10 @@ def at_beta() -> None:
     share_beta("beta", "beta_slider", loaded, scan)  # here: a slider move reruns only this
     beta = beta_slider(scan, unit, key="beta_slider", model=loaded.path)
     st.caption(
-        f"Everything except the reconstructions comes from the β-scan stored with the model "
+        f"The KL bars and the curves further down come from the β-scan stored with the model "
         f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "
-        f"{format_beta(scan.betas[-1], unit)}); one model serves every β (it is conditioned on β)."
+        f"{format_beta(scan.betas[-1], unit)}); the reconstructions and their distances are "
+        f"computed at this β by one model that serves every β (it is conditioned on β)."
     )
 
     kl = kl_at_beta(scan.betas, scan.kl, beta)
@@ -85,20 +86,9 @@ def at_beta() -> None:
                    f"{sample.description}; {rec.distance_source} per jet.")
         reconstructions(rec, loaded, beta, class_name)
 
-    left, right = st.columns(2, gap="medium")
-    with left:  # no β marker: the same figures at every step, which the browser keeps
-        fixed_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), COLUMN_PX,
-                    key="beta_kl_curves")
-        st.caption(scan_reading(scan, beta, unit))
-    with right:
-        scales = toy_scales(loaded) if loaded.is_toy else None
-        fixed_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
-                                          loaded.config.latent_dim, scan.diagnostics),
-                    COLUMN_PX, key="beta_dimensionality")
-        st.caption(dimensionality_note(scan, beta, unit))
-        if scales:
-            st.caption("Expect D1 to step down by one at each dotted line (the data's known "
-                        f"scales: {', '.join(scales)}), to 0 above the largest.")
+    # the scan's curves below (outside this fragment: the same at every β), read at this β
+    st.caption(scan_reading(scan, beta, unit))
+    st.caption(dimensionality_note(scan, beta, unit))
 
 
 def reconstructions(rec, loaded, beta: float, class_name: str) -> None:
@@ -132,3 +122,17 @@ def reconstructions(rec, loaded, beta: float, class_name: str) -> None:
 
 
 at_beta()
+
+# The stored scan over every β: no β marker, so a slider step neither re-sends nor redraws them
+left, right = st.columns(2, gap="medium")
+with left:
+    fixed_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), COLUMN_PX,
+                key="beta_kl_curves")
+with right:
+    scales = toy_scales(loaded) if loaded.is_toy else None
+    fixed_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
+                                      loaded.config.latent_dim, scan.diagnostics),
+                COLUMN_PX, key="beta_dimensionality")
+    if scales:
+        st.caption("Expect D1 to step down by one at each dotted line (the data's known "
+                   f"scales: {', '.join(scales)}), to 0 above the largest.")

@@ -64,12 +64,12 @@ COUNT_DRAWS = """() => {
   document.querySelectorAll('.js-plotly-plot').forEach(watch);
 }"""
 REDRAWN = "() => window.__draws.splice(0)"
-# The KL bars' title, which names the slider's β (since the bars share a figure with the EMD
-# histogram and the reconstructions: "Their reconstructions, KL per dimension and … at β").
+# The KL bars' title, which names the slider's β (the fragment's first chart; since the
+# bars share a figure with the EMD histogram: "KL per dimension and reconstruction EMD at β").
 BARS_TITLE = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.includes('KL per dimension')) return text;
+    if (text.startsWith('KL per dimension')) return text;
   }
   return null;
 }"""

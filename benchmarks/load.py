@@ -51,12 +51,12 @@ from tests.support_browser import (  # noqa: E402
 
 SLIDER = '[data-testid="stSlider"] input[type="range"]'
 # The β the page marks: the "current β" marker of the reconstruction-distance histogram
-# (a panel of the figure titled "Their reconstructions, KL per dimension and … at β = …")
+# (the right panel of the figure titled "KL per dimension and reconstruction EMD at β = …")
 # (the KL-curves and dimensionality charts draw no marker: they stay the same at every step).
 BETA_MARKER = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (!text.includes('KL per dimension')) continue;
+    if (!text.startsWith('KL per dimension')) continue;
     const marker = (div.data || []).find(t => t.name === 'current β');
     if (marker) return marker.x[0];
   }
@@ -68,8 +68,8 @@ BETA_DRAWN = """() => {
   let bars = null, rebuilt = null;
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.includes('KL per dimension')) bars = text;
-    if (text.includes('reconstructions')) rebuilt = text;
+    if (text.startsWith('KL per dimension')) bars = text;
+    if (text.includes('reconstructions at β')) rebuilt = text;
   }
   return bars === null || rebuilt === null ? null : [bars, rebuilt];
 }"""

@@ -26,8 +26,6 @@ from ui.vae import (
 )
 
 N_PAIRS = 4  # jets shown beside their reconstructions
-STEP_CAPTION = ("KL bars: how many nats each latent dimension stores at this β. Histogram: how "
-                "far each reconstruction (at z = μ) is from its input, for {}; {} per jet.")
 
 st.title("β slider: what a β-VAE encodes at each resolution")
 st.markdown(
@@ -78,33 +76,49 @@ def at_beta() -> None:
     rec = None if sample is None else reconstruction_at(loaded, sample, beta)
     if rec is None:  # nothing to reconstruct (said why): the KL bars alone
         fixed_chart(kl_bar_figure(kl, beta, unit), COLUMN_PX, key="beta_kl_bars")
-    elif loaded.is_toy:
-        fixed_chart(beta_step_figure(kl, rec.distance, beta, unit, "distance", "points"),
+    else:  # what β changes, in one figure the browser draws in one pass
+        fixed_chart(beta_step_figure(kl, rec.distance, beta, unit,
+                                     "distance" if loaded.is_toy else "EMD",
+                                     "points" if loaded.is_toy else "jets"),
                     ROW_PX, key="beta_step")
-        st.caption(STEP_CAPTION.format(sample.description, rec.distance_source))
-        fixed_chart(banana_figure(rec.originals, rec.recon, beta, unit,
-                                  name=toy_name(loaded).capitalize()),
-                    ROW_PX, key="beta_reconstructions")
-    else:  # the jets (the same at every β), then all that β changes in one figure
-        k = min(N_PAIRS, len(rec.originals))
-        jets, radius = rec.originals[:k], loaded.config.radius
-        extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
-        fixed_chart(jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
-                                   "(marker area ∝ pT)", extent=extent, radius=radius),
-                    ROW_PX, key="beta_jets")
-        fixed_chart(beta_step_figure(kl, rec.distance, beta, unit, rebuilt=rec.recon[:k],
-                                     extent=extent, radius=radius),
-                    ROW_PX, key="beta_step")
-        st.caption(
-            "Jets are shown in the frame the model sees: centred on their pT centroid, rotated "
-            "so their principal axis lies along η and flipped so the softer, farther prong sits "
-            "on +η; their reconstructions right below, on the same axes. "
-            + STEP_CAPTION.format(sample.description, rec.distance_source)
-            + (f" Class filter: {class_name}." if class_name != ALL_CLASSES else ""))
+        st.caption(f"Left: how many nats each latent dimension stores at this β. Right: how "
+                   f"far each reconstruction (at z = μ) is from its input, for "
+                   f"{sample.description}; {rec.distance_source} per jet.")
+        reconstructions(rec, loaded, beta, class_name)
 
     # the scan's curves below (outside this fragment: the same at every β), read at this β
     st.caption(scan_reading(scan, beta, unit))
     st.caption(dimensionality_note(scan, beta, unit))
+
+
+def reconstructions(rec, loaded, beta: float, class_name: str) -> None:
+    """The sample's first jets (or the toy's points) above their reconstructions at β."""
+    unit = loaded.unit
+    if loaded.is_toy:
+        fixed_chart(banana_figure(rec.originals, rec.recon, beta, unit,
+                                  name=toy_name(loaded).capitalize()),
+                    ROW_PX, key="beta_reconstructions")
+        return
+    k = min(N_PAIRS, len(rec.originals))
+    jets, radius = rec.originals[:k], loaded.config.radius
+    extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
+    fixed_chart(
+        jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
+                       "(marker area ∝ pT)", extent=extent, radius=radius),
+        ROW_PX, key="beta_jets")
+    fixed_chart(
+        jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
+                       f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
+                       radius=radius,
+                       panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
+                                     for j, d in enumerate(rec.distance[:k])]),
+        ROW_PX, key="beta_reconstructions")
+    st.caption(
+        "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
+        "their principal axis lies along η and flipped so the softer, farther prong sits on "
+        "+η. "
+        f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
+    )
 
 
 at_beta()

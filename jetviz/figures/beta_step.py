@@ -25,14 +25,10 @@ from jetviz.figures.beta import (
     format_beta,
     vertical_marker,
 )
-from jetviz.figures.jet_display import add_jet_row
 from jetviz.figures.spec import Spec, axis_names, bar, finish, fixed_margins, on, scatter, subplots
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, latent_colour
 
-PLOT_PX = 300  # height of the KL and EMD panels
-JET_PX = 178  # height of a jet panel (square; as in jet_row_figure)
-ROW_TITLE = 30  # above the KL and EMD panels: their titles
-JET_AXES = 60  # below the jet panels: tick labels and axis titles
+PLOT_PX = 300  # height of the plot area
 
 
 @dataclass
@@ -161,47 +157,17 @@ def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
 
 
 def beta_step_figure(kl: np.ndarray, emd: np.ndarray, beta: float, unit: str = "GeV",
-                     distance_name: str = "EMD", what: str = "jets", *,
-                     rebuilt: np.ndarray | None = None, extent: float = 1.0,
-                     radius: float = 0.8) -> go.Figure:
-    """Everything the β slider changes, in one figure: the KL bars (:func:`kl_panel`) left and
-    the reconstruction-distance histogram (:func:`emd_panel`) right, under a row of the first
-    jets' reconstructions (``rebuilt``, as :func:`jetviz.figures.jet_display.jet_row_figure`
-    draws them: the page shows the jets themselves just above). Other arguments as the
-    panels'.
-
-    Args:
-        rebuilt: (K, P, 3) reconstructions of the first K jets, whose distances are
-            ``emd[:K]``; None: the two panels alone.
-        extent: half-width of every jet panel (that of the jets above).
-        radius: jet radius R.
-    """
+                     distance_name: str = "EMD", what: str = "jets") -> go.Figure:
+    """Both figures of one β side by side in one figure: the KL bars (:func:`kl_panel`) left,
+    the reconstruction-distance histogram (:func:`emd_panel`) right; arguments as theirs."""
     panels = [kl_panel(kl), emd_panel(emd, beta, unit, distance_name, what)]
-    _, bottom = _height(True)
-    jets_px = 0 if rebuilt is None else ROW_TITLE + JET_PX + JET_AXES
-    height = TOP + jets_px + PLOT_PX + bottom
-    plot = height - TOP - bottom
-    low = PLOT_PX / plot  # top of the KL and EMD panels, paper units
-    fig = subplots(1, 2, column_widths=[0.42, 0.58], h_space=0.1)
+    fig = subplots(1, 2, column_widths=[0.42, 0.58], h_space=0.1,
+                   titles=[p.subtitle for p in panels])
     for k, panel in enumerate(panels, start=1):
         panel.place(fig, k)
-        xa, ya, _, _ = axis_names(k)
-        fig.layout[ya]["domain"] = [0.0, low]
-        x0, x1 = fig.layout[xa]["domain"]
-        fig.layout["annotations"].append({
-            "text": panel.subtitle, "x": (x0 + x1) / 2, "y": low, "xref": "paper",
-            "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False,
-            "font": {"size": FONT_SIZE - 1}})
-    if rebuilt is not None:
-        k = len(rebuilt)
-        add_jet_row(fig, np.asarray(rebuilt, float), None, first=3,
-                    y_domain=(1 - JET_PX / plot, 1.0), extent=extent, role="reconstructed",
-                    radius=radius,
-                    panel_titles=[f"jet {j + 1} rebuilt: {distance_name} {d:.3g} {unit}"
-                                  for j, d in enumerate(emd[:k])])
     fig.update_layout(bargap=0.02)
+    height, bottom = _height(True)
     right = fig.layout["xaxis2"]["domain"][0]  # the legend lists the histogram's traces
     fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP, legend={"x": right})
-    heading = "Their reconstructions, " if rebuilt is not None else ""
-    return finish(fig, f"{heading}KL per dimension and reconstruction {distance_name} at "
-                       f"β = {format_beta(beta, unit)}", height=height)
+    return finish(fig, f"KL per dimension and reconstruction {distance_name} at β = "
+                       f"{format_beta(beta, unit)}", height=height)

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from jetviz.figures.jet_svg import AXIS_ARM, CONE, jet_svg, real_particles, svg_data_uri
-from jetviz.figures.spec import Spec, axis_names, fixed_margins, on, scatter
+from jetviz.figures.spec import Spec, axis_names, fixed_margins, on, scatter, subplots
 from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, layout
 
 MAX_MARKER_PX = 100.0  # marker diameter of a particle carrying all of the jet's pT
@@ -198,45 +198,26 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
     titles = panel_titles if panel_titles is not None else [f"jet {j + 1}" for j in range(k)]
     if len(titles) != k:
         raise ValueError(f"expected {k} panel titles, got {len(titles)}")
-    fig = Spec()
-    add_jet_row(fig, jets, masks, first=1, y_domain=(0.0, 1.0), extent=extent, role=role,
-                radius=radius, panel_titles=titles, frame=frame)
-    layout(fig, title, height, title_size=FONT_SIZE + 2)
-    fixed_margins(fig, height, top=64, bottom=58, right=30)  # one drawing pass
-    return fig.figure()
-
-
-def add_jet_row(fig: Spec, jets: np.ndarray, masks: np.ndarray | None, *, first: int,
-                y_domain: tuple[float, float], extent: float, role: str, radius: float,
-                panel_titles: list[str], frame: str = "aligned", h_space: float = 0.03) -> None:
-    """Put a row of K jet panels (:func:`jet_row_figure`'s) on panels ``first`` …
-    ``first + K - 1`` of ``fig``, across the figure's width and over ``y_domain`` (paper
-    units): one picture per panel, the panel's title above it, η and φ axes of half-width
-    ``extent``. Arguments as :func:`jet_row_figure`'s."""
-    k = len(jets)
-    width = (1 - h_space * (k - 1)) / k
+    fig = subplots(1, k, titles=titles, h_space=0.03)
     x_title, y_title = (t.split(" (")[0] for t in AXIS_TITLES[frame])
     name = "original" if role == "true" else "reconstruction"
-    images, titles = [], []
+    images = []
     for j in range(k):
-        xa, ya, x, y = axis_names(first + j)
-        x0 = j * (width + h_space)
+        xa, ya, x, y = axis_names(j + 1)
         svg = jet_svg(jets[j], None if masks is None else masks[j], extent=extent,
                       radius=radius, colour=ROLE_COLOURS[role], max_marker_px=PAIRS_MARKER_PX)
         images.append({"source": svg_data_uri(svg), "name": name, "xref": x, "yref": y,
                        "x": -extent, "y": extent, "sizex": 2 * extent, "sizey": 2 * extent,
                        "xanchor": "left", "yanchor": "top", "sizing": "stretch",
                        "layer": "above"})
-        titles.append({"text": panel_titles[j], "x": x0 + width / 2, "y": y_domain[1],
-                       "xref": "paper", "yref": "paper", "xanchor": "center",
-                       "yanchor": "bottom", "showarrow": False,
-                       "font": {"size": FONT_SIZE - 1}})
         fig.update_layout({
-            xa: {"domain": [x0, x0 + width], "anchor": y, "range": [-extent, extent],
-                 "zeroline": False, "nticks": 5, "title": {"text": x_title}},
-            ya: {"domain": list(y_domain), "anchor": x, "range": [-extent, extent],
-                 "zeroline": False, "nticks": 5, "showticklabels": j == 0, "scaleanchor": x,
-                 "scaleratio": 1, "title": {"text": y_title if j == 0 else ""}},
+            xa: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
+                 "title": {"text": x_title}},
+            ya: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
+                 "showticklabels": j == 0, "scaleanchor": x, "scaleratio": 1,
+                 "title": {"text": y_title if j == 0 else ""}},
         })
-    fig.update_layout(images=[*fig.layout.get("images", []), *images],
-                      annotations=[*fig.layout.get("annotations", []), *titles])
+    fig.update_layout(images=images)
+    layout(fig, title, height, title_size=FONT_SIZE + 2)
+    fixed_margins(fig, height, top=64, bottom=58, right=30)  # one drawing pass
+    return fig.figure()

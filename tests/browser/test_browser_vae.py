@@ -17,17 +17,17 @@ from tests.support_vae import tiny_vae_root
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
 
-# JavaScript: x of the "current β" marker in the chart whose title contains ``title``.
+# JavaScript: x of the "current β" marker in the chart whose title starts with ``title``.
 MARKER_X = """(title) => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (!text.includes(title)) continue;
+    if (!text.startsWith(title)) continue;
     const marker = (div.data || []).find(t => t.name === 'current β');
     if (marker) return marker.x[0];
   }
   return null;
 }"""
-EMD_CHART = "KL per dimension"  # a panel of that figure, the distance histogram, marks β
+EMD_CHART = "KL per dimension"  # its right panel, the distance histogram, marks β
 SLIDER = '[data-testid="stSlider"] input[type="range"]'  # the thumb (react-aria)
 
 
@@ -85,12 +85,12 @@ SLIDER_TEXT = """() => {
 }"""
 
 
-# JavaScript: the title of the KL bars' figure ("Their reconstructions, KL per dimension and
-# reconstruction EMD at β = 33.5 GeV").
+# JavaScript: the title of the KL bars' figure ("KL per dimension and reconstruction EMD at
+# β = 33.5 GeV").
 BARS_TITLE = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.includes('KL per dimension') && text.includes(' at β = ')) return text;
+    if (text.startsWith('KL per dimension') && text.includes(' at β = ')) return text;
   }
   return null;
 }"""

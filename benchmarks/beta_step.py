@@ -22,7 +22,9 @@ pressed over the same grid points after a warm-up pass, and per step the CPU tim
     Layout and RecalcStyle parts): CPU time, so it holds on a machine shared with other jobs;
   - every Chromium process (browser, renderer, GPU/compositor; /proc utime + stime);
   - the server process (/proc utime + stime of ``streamlit run``, all its threads);
-  - and which charts Plotly drew again (a new chart element, or a ``plotly_afterplot`` event).
+  - and which charts Plotly drew again (a new chart element, or a ``plotly_afterplot`` event;
+    a ``Plotly.react`` that finds nothing changed sends one too without drawing, so a chart
+    mounted and then re-themed by Streamlit counts 2 either way: the CPU times tell).
 
 ``--app DIR`` (repeatable) measures the browser part for other checkouts' apps in the same run
 (e.g. ``git archive <commit> | tar -x -C /tmp/before`` for a before/after): each app gets its

@@ -18,7 +18,9 @@ are plain JSON lists (a numpy array reaches the browser as a typed array, which 
 compares by identity). :meth:`Spec.figure` therefore writes the template's values into the
 figure itself (:func:`inline_template`: the same look, ``template`` null), sends the traces'
 arrays as lists and sets ``datarevision`` to a hash of the traces, so that second call finds
-nothing changed and draws nothing.
+nothing changed and draws nothing. (``plotly.io.to_html`` wants a template dict: set
+``fig.layout.template = plotly.io.templates["plotly_white"]`` before exporting such a
+figure.)
 
 Vocabulary: a *trace* is a plotly trace dict (``{"type": "scatter", ...}``); *panel* k ≥ 1
 is the k-th cell of a :func:`subplots` grid, numbered row by row as plotly's make_subplots.

@@ -22,7 +22,9 @@ pressed over the same grid points after a warm-up pass, and per step the CPU tim
     Layout and RecalcStyle parts): CPU time, so it holds on a machine shared with other jobs;
   - every Chromium process (browser, renderer, GPU/compositor; /proc utime + stime);
   - the server process (/proc utime + stime of ``streamlit run``, all its threads);
-  - and which charts Plotly drew again (a new chart element, or a ``plotly_afterplot`` event).
+  - and which charts Plotly drew again (a new chart element, or a ``plotly_afterplot`` event;
+    a ``Plotly.react`` that finds nothing changed sends one too without drawing, so a chart
+    mounted and then re-themed by Streamlit counts 2 either way: the CPU times tell).
 
 ``--app DIR`` (repeatable) measures the browser part for other checkouts' apps in the same run
 (e.g. ``git archive <commit> | tar -x -C /tmp/before`` for a before/after): each app gets its
@@ -64,11 +66,12 @@ COUNT_DRAWS = """() => {
   document.querySelectorAll('.js-plotly-plot').forEach(watch);
 }"""
 REDRAWN = "() => window.__draws.splice(0)"
-# The KL bars' title, which names the slider's β (the fragment's first chart).
+# The KL bars' title, which names the slider's β (the fragment's first chart; since the
+# bars share a figure with the EMD histogram: "KL per dimension and reconstruction EMD at β").
 BARS_TITLE = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.startsWith('KL per dimension at β')) return text;
+    if (text.startsWith('KL per dimension')) return text;
   }
   return null;
 }"""

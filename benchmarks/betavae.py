@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from jetviz.emd import emd_pot  # noqa: E402
 from jetviz.figures import beta as fl  # noqa: E402
-from jetviz.figures import jet_display  # noqa: E402
+from jetviz.figures import beta_step, jet_display  # noqa: E402
 from jetviz.figures import walk as walk_figures  # noqa: E402
 from jetviz.paths import CHECKPOINTS, DEFAULT_JETS  # noqa: E402
 from jetviz.vae.checkpoint import load_checkpoint  # noqa: E402
@@ -115,10 +115,10 @@ def slider_move(model, config, scan: BetaScan, inputs, grid, sample_fp) -> dict:
         recon, distance, source = slider_distances(model, inputs, beta, grid, sample_fp)
         sources.add(source)
         t1 = time.perf_counter()
-        fl.kl_bar_figure(kl_at_beta(betas, scan.kl_per_dim, beta), beta)
+        beta_step.kl_bar_figure(kl_at_beta(betas, scan.kl_per_dim, beta), beta)
         fl.kl_curves_figure(betas, scan.kl_per_dim, beta)
         fl.dimensionality_figure(betas, scan.d1, scan.d2, beta, max_dim=config.latent_dim)
-        fl.emd_histogram_figure(distance, beta)
+        beta_step.emd_histogram_figure(distance, beta)
         x = inputs.x[:4].numpy()
         jet_display.jet_row_figure(recon[:4], None, f"β = {beta:.3g}", role="reconstructed",
                                    extent=jet_display.jet_extent(x))

@@ -51,11 +51,12 @@ from tests.support_browser import (  # noqa: E402
 
 SLIDER = '[data-testid="stSlider"] input[type="range"]'
 # The β the page marks: the "current β" marker of the reconstruction-distance histogram
+# (the right panel of the figure titled "KL per dimension and reconstruction EMD at β = …")
 # (the KL-curves and dimensionality charts draw no marker: they stay the same at every step).
 BETA_MARKER = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (!text.startsWith('Reconstruction')) continue;
+    if (!text.startsWith('KL per dimension')) continue;
     const marker = (div.data || []).find(t => t.name === 'current β');
     if (marker) return marker.x[0];
   }
@@ -67,7 +68,7 @@ BETA_DRAWN = """() => {
   let bars = null, rebuilt = null;
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.startsWith('KL per dimension at β')) bars = text;
+    if (text.startsWith('KL per dimension')) bars = text;
     if (text.includes('reconstructions at β')) rebuilt = text;
   }
   return bars === null || rebuilt === null ? null : [bars, rebuilt];

@@ -5,15 +5,15 @@ import streamlit as st
 from jetviz.figures.beta import (
     beta_sweep_figure,
     dimensionality_figure,
-    emd_histogram_figure,
     format_beta,
-    kl_bar_figure,
     kl_curves_figure,
 )
+from jetviz.figures.beta_step import beta_step_figure, kl_bar_figure
 from jetviz.figures.jet_display import jet_extent, jet_row_figure
 from jetviz.figures.points import banana_figure
 from jetviz.vae.explore import dimensionality_note, kl_at_beta, scan_reading
 from jetviz.vae.slider_emd import ALL_CLASSES
+from ui.charts import COLUMN_PX, ROW_PX, fixed_chart
 from ui.vae import (
     beta_slider,
     model_and_class,
@@ -65,71 +65,74 @@ def at_beta() -> None:
     share_beta("beta", "beta_slider", loaded, scan)  # here: a slider move reruns only this
     beta = beta_slider(scan, unit, key="beta_slider", model=loaded.path)
     st.caption(
-        f"Everything except the reconstructions comes from the β-scan stored with the model "
+        f"The KL bars and the curves further down come from the β-scan stored with the model "
         f"({len(scan.betas)} values of β from {format_beta(scan.betas[0], unit)} to "
-        f"{format_beta(scan.betas[-1], unit)}); one model serves every β (it is conditioned on β)."
+        f"{format_beta(scan.betas[-1], unit)}); the reconstructions and their distances are "
+        f"computed at this β by one model that serves every β (it is conditioned on β)."
     )
 
-    left, right = st.columns(2, gap="medium")
-    with left:
-        st.plotly_chart(kl_bar_figure(kl_at_beta(scan.betas, scan.kl, beta), beta, unit),
-                        theme=None, key="beta_kl_bars")
-    with right:  # no β marker: the same figure at every step, which the browser keeps
-        st.plotly_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), theme=None,
-                        key="beta_kl_curves")
-        st.caption(scan_reading(scan, beta, unit))
-
-    scales = toy_scales(loaded) if loaded.is_toy else None
-    left, right = st.columns(2, gap="medium")
-    with left:
-        st.plotly_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
-                                              loaded.config.latent_dim, scan.diagnostics),
-                        theme=None, key="beta_dimensionality")
-        st.caption(dimensionality_note(scan, beta, unit))
-        if scales:
-            st.caption("Expect D1 to step down by one at each dotted line (the data's known "
-                        f"scales: {', '.join(scales)}), to 0 above the largest.")
-
+    kl = kl_at_beta(scan.betas, scan.kl, beta)
     sample = sample_for(loaded, class_name)
-    if sample is None:
-        st.stop()
-    rec = reconstruction_at(loaded, sample, beta)
-    if rec is None:
-        st.stop()
-    with right:
-        st.plotly_chart(
-            emd_histogram_figure(rec.distance, beta, unit,
-                                 "distance" if loaded.is_toy else "EMD",
-                                 "points" if loaded.is_toy else "jets"),
-            theme=None, key="beta_emd_hist")
-        st.caption(f"Reconstructed at z = μ for {sample.description}; "
-                   f"{rec.distance_source} per jet.")
+    rec = None if sample is None else reconstruction_at(loaded, sample, beta)
+    if rec is None:  # nothing to reconstruct (said why): the KL bars alone
+        fixed_chart(kl_bar_figure(kl, beta, unit), COLUMN_PX, key="beta_kl_bars")
+    else:  # what β changes, in one figure the browser draws in one pass
+        fixed_chart(beta_step_figure(kl, rec.distance, beta, unit,
+                                     "distance" if loaded.is_toy else "EMD",
+                                     "points" if loaded.is_toy else "jets"),
+                    ROW_PX, key="beta_step")
+        st.caption(f"Left: how many nats each latent dimension stores at this β. Right: how "
+                   f"far each reconstruction (at z = μ) is from its input, for "
+                   f"{sample.description}; {rec.distance_source} per jet.")
+        reconstructions(rec, loaded, beta, class_name)
 
+    # the scan's curves below (outside this fragment: the same at every β), read at this β
+    st.caption(scan_reading(scan, beta, unit))
+    st.caption(dimensionality_note(scan, beta, unit))
+
+
+def reconstructions(rec, loaded, beta: float, class_name: str) -> None:
+    """The sample's first jets (or the toy's points) above their reconstructions at β."""
+    unit = loaded.unit
     if loaded.is_toy:
-        st.plotly_chart(banana_figure(rec.originals, rec.recon, beta, unit,
-                                      name=toy_name(loaded).capitalize()),
-                        theme=None, key="beta_reconstructions")
-    else:
-        k = min(N_PAIRS, len(rec.originals))
-        jets, radius = rec.originals[:k], loaded.config.radius
-        extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
-        st.plotly_chart(
-            jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
-                           "(marker area ∝ pT)", extent=extent, radius=radius),
-            theme=None, key="beta_jets")
-        st.plotly_chart(
-            jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
-                           f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
-                           radius=radius,
-                           panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
-                                         for j, d in enumerate(rec.distance[:k])]),
-            theme=None, key="beta_reconstructions")
-        st.caption(
-            "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
-            "their principal axis lies along η and flipped so the softer, farther prong sits on "
-            "+η. "
-            f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
-        )
+        fixed_chart(banana_figure(rec.originals, rec.recon, beta, unit,
+                                  name=toy_name(loaded).capitalize()),
+                    ROW_PX, key="beta_reconstructions")
+        return
+    k = min(N_PAIRS, len(rec.originals))
+    jets, radius = rec.originals[:k], loaded.config.radius
+    extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
+    fixed_chart(
+        jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
+                       "(marker area ∝ pT)", extent=extent, radius=radius),
+        ROW_PX, key="beta_jets")
+    fixed_chart(
+        jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
+                       f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
+                       radius=radius,
+                       panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
+                                     for j, d in enumerate(rec.distance[:k])]),
+        ROW_PX, key="beta_reconstructions")
+    st.caption(
+        "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
+        "their principal axis lies along η and flipped so the softer, farther prong sits on "
+        "+η. "
+        f"{'Class filter: ' + class_name if class_name != ALL_CLASSES else ''}"
+    )
 
 
 at_beta()
+
+# The stored scan over every β: no β marker, so a slider step neither re-sends nor redraws them
+left, right = st.columns(2, gap="medium")
+with left:
+    fixed_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), COLUMN_PX,
+                key="beta_kl_curves")
+with right:
+    scales = toy_scales(loaded) if loaded.is_toy else None
+    fixed_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
+                                      loaded.config.latent_dim, scan.diagnostics),
+                COLUMN_PX, key="beta_dimensionality")
+    if scales:
+        st.caption("Expect D1 to step down by one at each dotted line (the data's known "
+                   f"scales: {', '.join(scales)}), to 0 above the largest.")

@@ -31,7 +31,7 @@ from jetviz.figures.spec import (
     scatter,
     subplots,
 )
-from jetviz.figures.style import FONT_SIZE, ROLE_COLOURS, latent_colour
+from jetviz.figures.style import FONT_SIZE, latent_colour
 
 KL_FLOOR = 1e-3  # nats; smaller KLs are drawn at the floor of the log axis
 ACTIVE_KL = 0.1  # nats; a dimension above this somewhere on the grid gets a legend entry
@@ -76,43 +76,7 @@ def _check_grid(betas: np.ndarray, *curves: np.ndarray) -> None:
             )
 
 
-def kl_bar_figure(kl: np.ndarray, beta: float, unit: str = "GeV") -> go.Figure:
-    """Per-dimension ⟨KL_i⟩ at one β as bars sorted from the most to the least informative.
-
-    Args:
-        kl: (D,) mean KL per latent dimension at ``beta``, in nats.
-        beta: the β these KLs belong to (shown in the title).
-        unit: unit of β.
-    """
-    kl = np.asarray(kl, dtype=float)
-    if kl.ndim != 1:
-        raise ValueError(f"expected (D,) KL values, got shape {kl.shape}")
-    order = np.argsort(-kl, kind="stable")
-    total = float(kl.sum())
-    n_active = int((kl > ACTIVE_KL).sum())
-    fig = Spec(
-        bar(
-            x=[dim_name(int(i)) for i in order],
-            y=np.maximum(kl[order], KL_FLOOR),
-            marker_color=[latent_colour(int(i)) for i in order],
-            customdata=kl[order],
-            hovertemplate="%{x}: ⟨KL⟩ = %{customdata:.3g} nats<extra></extra>",
-            name="⟨KL_i⟩",
-            showlegend=False,
-        )
-    )
-    fig.update_yaxes(type="log", title_text="⟨KL_i⟩ [nats] (log)", dtick=1,  # decades only
-                     range=[np.log10(KL_FLOOR), np.log10(max(kl.max(), 1.0) * 2)])
-    fig.update_xaxes(title_text="latent dimension (sorted by KL)")
-    fixed_margins(fig, 420, TOP, AXIS_GAP + 10)
-    return finish(
-        fig,
-        f"KL per dimension at β = {format_beta(beta, unit)}",
-        subtitle=f"{n_active} active (> {ACTIVE_KL} nats), Σ KL = {total:.3g} nats",
-    )
-
-
-def _vertical_marker(x: float, y0: float, y1: float, colour: str = "#111111",
+def vertical_marker(x: float, y0: float, y1: float, colour: str = "#111111",
                      showlegend: bool = True, legendgroup: str = CURRENT_BETA,
                      label: str = "") -> dict:
     return scatter(
@@ -161,7 +125,7 @@ def kl_curves_figure(betas: np.ndarray, kl: np.ndarray, beta: float | None,
         ))
     y_top = max(float(kl.max()), 1.0) * 2
     if beta is not None:
-        fig.add_trace(_vertical_marker(beta, KL_FLOOR, y_top,
+        fig.add_trace(vertical_marker(beta, KL_FLOOR, y_top,
                                        label=f" = {format_beta(beta, unit)}"))
     # tick labels at decades only: readable, and fewer labels for the browser to measure
     fig.update_xaxes(type="log", title_text=beta_axis_title(unit), dtick=1)
@@ -250,7 +214,7 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
             marker={"symbol": "square", "size": 14, "color": "rgba(127,127,127,0.35)"},
             name=f"β < reconstruction floor δ = {format_beta(float(floor), unit)}"))
     if beta is not None:
-        fig.add_trace(_vertical_marker(beta, y_lo, y_hi,
+        fig.add_trace(vertical_marker(beta, y_lo, y_hi,
                                        label=f" = {format_beta(beta, unit)}"))
     for name, value in (scales or {}).items():
         fig.add_trace(scatter(
@@ -270,63 +234,6 @@ def dimensionality_figure(betas: np.ndarray, d1: np.ndarray, d2: np.ndarray, bet
     return finish(fig, "Dimensionality at scale β",
                   subtitle="the height of a plateau = the number of active directions",
                   height=height)
-
-
-def emd_histogram_figure(emd: np.ndarray, beta: float, unit: str = "GeV",
-                         distance_name: str = "EMD", what: str = "jets") -> go.Figure:
-    """Histogram of the per-jet reconstruction distance at one β, with β marked.
-
-    β is the resolution of the reconstruction (talk 000): most jets are rebuilt to within
-    a distance of order β.
-
-    Args:
-        emd: (N,) reconstruction distance per jet (EMD in GeV for jets).
-        beta: the current β.
-        unit: unit of both.
-        distance_name: what the distance is called ("EMD" for jets).
-        what: what was reconstructed ("jets", "points").
-    """
-    emd = np.asarray(emd, dtype=float)
-    if emd.ndim != 1 or emd.size == 0:
-        raise ValueError(f"expected a non-empty (N,) array of distances, got shape {emd.shape}")
-    median = float(np.median(emd))
-    unit_text = f" [{unit}]" if unit else ""
-    counts, edges = np.histogram(emd, bins=40)
-    # binned here: 40 bars instead of every distance for the browser to bin
-    fig = Spec(bar(
-        x=(edges[:-1] + edges[1:]) / 2, y=counts, width=float(edges[1] - edges[0]),
-        name=f"{emd.size} {what}", customdata=np.stack([edges[:-1], edges[1:]], -1),
-        marker={"color": ROLE_COLOURS["reconstructed"], "line": {"width": 0}}, opacity=0.85,
-        hovertemplate=(f"{distance_name} %{{customdata[0]:.3g}}–%{{customdata[1]:.3g}}"
-                       f"{unit_text}<br>%{{y}} {what}<extra></extra>"),
-    ))
-    top = counts.max()
-    # the axis spans the data: a β far beyond every distance is named, not drawn, so it
-    # does not squeeze the histogram into a corner
-    x_hi = float(edges[-1]) + 2 * float(edges[1] - edges[0])
-    off_scale = beta > x_hi
-    fig.add_trace(_vertical_marker(beta, 0, top * 1.05, label=f" = {format_beta(beta, unit)}"))
-    fig.add_trace(scatter(
-        x=[median, median], y=[0, top * 1.05], mode="lines",
-        name=f"median = {format_beta(median, unit)}",
-        line={"color": ROLE_COLOURS["true"], "width": 2},
-        hovertemplate=f"median {distance_name} = {format_beta(median, unit)}<extra></extra>",
-    ))
-    fig.update_xaxes(title_text=f"reconstruction {distance_name}{unit_text}",
-                     range=[min(0.0, float(edges[0])), x_hi if off_scale
-                            else max(x_hi, 1.05 * beta)])
-    fig.update_yaxes(title_text=what)
-    if off_scale:
-        fig.update_layout(annotations=[{
-            "text": f"β = {format_beta(beta, unit)} →", "x": 1, "xref": "paper", "y": 1,
-            "yref": "paper", "xanchor": "right", "yanchor": "top", "showarrow": False,
-            "font": {"size": FONT_SIZE}}])
-    fig.update_layout(bargap=0.02)
-    bottom = AXIS_GAP + 2 * LEGEND_ROW + 10  # three legend entries: one or two rows
-    height = TOP + 300 + bottom
-    fixed_margins(fig, height, TOP, bottom, legend_gap=AXIS_GAP)
-    return finish(fig, f"Reconstruction {distance_name} at β = {format_beta(beta, unit)}",
-                  height=height, subtitle=f"{emd.size} {what}, reconstructed at z = μ")
 
 
 def beta_sweep_figure(betas: np.ndarray, kl: np.ndarray, d1: np.ndarray, unit: str = "GeV",

@@ -8,8 +8,19 @@ and call :meth:`Spec.figure`. Their tests check what they set.
 
 Plotly also redraws a whole figure once more whenever a legend or a long tick label outside
 the plot pushes the margins (``margin.autoexpand``): 2–5× the drawing time in the browser.
-Figures redrawn on every slider step fix their margins in px instead (:func:`fixed_margins`)
-and carry only the part of the template their trace types use (:meth:`Spec.figure`).
+Figures redrawn on every slider step fix their margins in px instead (:func:`fixed_margins`).
+
+Streamlit also draws every chart twice when it shows it: once on mounting, then again when
+it re-applies its theme to a fresh copy of the same figure (``Plotly.react``). Plotly redraws
+everything when a data array or the ``template`` object is not the very object it drew
+(it compares them by identity), unless the layout carries a ``datarevision`` and the arrays
+are plain JSON lists (a numpy array reaches the browser as a typed array, which plotly always
+compares by identity). :meth:`Spec.figure` therefore writes the template's values into the
+figure itself (:func:`inline_template`: the same look, ``template`` null), sends the traces'
+arrays as lists and sets ``datarevision`` to a hash of the traces, so that second call finds
+nothing changed and draws nothing. (``plotly.io.to_html`` wants a template dict: set
+``fig.layout.template = plotly.io.templates["plotly_white"]`` before exporting such a
+figure.)
 
 Vocabulary: a *trace* is a plotly trace dict (``{"type": "scatter", ...}``); *panel* k ≥ 1
 is the k-th cell of a :func:`subplots` grid, numbered row by row as plotly's make_subplots.
@@ -17,6 +28,8 @@ is the k-th cell of a :func:`subplots` grid, numbered row by row as plotly's mak
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Mapping, Sequence
 from functools import cache
 
@@ -77,13 +90,77 @@ def _template(name: str) -> dict:
 
 
 _UNUSED_LAYOUT = ("geo", "polar", "scene", "ternary")  # subplot kinds no Spec figure draws
+_ITEM_DEFAULTS = {"annotations": "annotationdefaults", "shapes": "shapedefaults",
+                  "images": "imagedefaults"}  # template defaults of each layout list's items
 
 
-def _lean_template(name: str, kinds: set[str]) -> dict:
-    """The template ``name`` with the trace defaults of ``kinds`` only (7 kB → 2 kB a figure)."""
-    full = _template(name)
-    return {"data": {k: v for k, v in full["data"].items() if k in kinds},
-            "layout": {k: v for k, v in full["layout"].items() if k not in _UNUSED_LAYOUT}}
+def _under(defaults: Mapping, own: Mapping) -> dict:
+    """A deep copy of ``defaults`` with ``own`` merged on top (own values win)."""
+    return merge(copy.deepcopy(dict(defaults)), own)
+
+
+def inline_template(data: list[dict], layout: dict, name: str) -> tuple[list[dict], dict]:
+    """``data`` and ``layout`` with plotly's template ``name`` written into them, as plotly
+    applies a template: its layout under the figure's own, its ``xaxis``/``yaxis`` under every
+    x/y axis, its ``annotationdefaults`` … under every item, and ``data[type][i % n]`` under
+    the i-th trace of that type. Returns new lists and dicts; the arguments are not changed.
+    """
+    template = _template(name)
+    defaults = template["layout"]
+    out = _under({k: v for k, v in defaults.items()
+                  if k not in (*_UNUSED_LAYOUT, *_ITEM_DEFAULTS.values(), "xaxis", "yaxis")},
+                 layout)
+    axes = [k for k in out if k.rstrip("0123456789") in ("xaxis", "yaxis")]
+    for axis in {*axes, "xaxis", "yaxis"}:
+        out[axis] = _under(defaults.get(axis.rstrip("0123456789"), {}), out.get(axis, {}))
+    for items, item_defaults in _ITEM_DEFAULTS.items():
+        if items in out and item_defaults in defaults:
+            out[items] = [_under(defaults[item_defaults], item) for item in out[items]]
+    seen: dict[str, int] = {}
+    traces = []
+    for trace in data:
+        kind = trace.get("type", "scatter")
+        per_kind = template["data"].get(kind) or [{}]
+        traces.append(_under(per_kind[seen.get(kind, 0) % len(per_kind)], trace))
+        seen[kind] = seen.get(kind, 0) + 1
+    return traces, out
+
+
+def _feed(digest, value) -> None:
+    """Feed ``value`` (nested dicts, lists, arrays, scalars) into a hash, arrays by content."""
+    if isinstance(value, Mapping):
+        for key in sorted(value):
+            digest.update(f"{key}:".encode())
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[")
+        for item in value:
+            _feed(digest, item)
+        digest.update(b"]")
+    elif isinstance(value, np.ndarray):
+        digest.update(f"{value.dtype}{value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes() if value.dtype != object
+                      else repr(value.tolist()).encode())
+    else:
+        digest.update(repr(value).encode())
+
+
+def _plain(value):
+    """``value`` with every numpy array in it (nested dicts, lists) made a list."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def data_revision(traces: Sequence[Mapping]) -> str:
+    """A short hash of the traces' content: plotly's ``datarevision`` (same data, same value)."""
+    digest = hashlib.blake2b(digest_size=8)
+    _feed(digest, traces)
+    return digest.hexdigest()
 
 
 class Spec:
@@ -116,13 +193,16 @@ class Spec:
             merge(self.layout.setdefault(name, {}), _expand(props))
 
     def figure(self) -> go.Figure:
-        """The ``go.Figure`` (made without validation; a template name becomes its dict)."""
-        layout = dict(self.layout)
+        """The ``go.Figure`` (made without validation; a template name is written into the
+        figure by :func:`inline_template`, and ``datarevision`` set: one draw, see above)."""
+        data, layout = self.data, dict(self.layout)
         if isinstance(layout.get("template"), str):
-            frames = [t for f in self.frames or [] for t in f.get("data", [])]
-            kinds = {t.get("type", "scatter") for t in [*self.data, *frames]}
-            layout["template"] = _lean_template(layout["template"], kinds)
-        return go.Figure(data=self.data, layout=layout, frames=self.frames, _validate=False)
+            data, layout = inline_template(data, layout, layout.pop("template"))
+        layout.setdefault("datarevision", data_revision(data))
+        data = [_plain(trace) for trace in data]
+        fig = go.Figure(data=data, layout=layout, frames=self.frames, _validate=False)
+        fig.layout.template = None  # not plotly.py's default: its values are in the figure
+        return fig
 
 
 def finish(fig: Spec, title: str, height: int = 420, subtitle: str = "") -> go.Figure:

@@ -27,7 +27,7 @@ MARKER_X = """(title) => {
   }
   return null;
 }"""
-EMD_CHART = "Reconstruction"  # the reconstruction-distance histogram marks β
+EMD_CHART = "KL per dimension"  # its right panel, the distance histogram, marks β
 SLIDER = '[data-testid="stSlider"] input[type="range"]'  # the thumb (react-aria)
 
 
@@ -85,11 +85,12 @@ SLIDER_TEXT = """() => {
 }"""
 
 
-# JavaScript: the title of the KL-bars chart ("KL per dimension at β = 33.5 GeV").
+# JavaScript: the title of the KL bars' figure ("KL per dimension and reconstruction EMD at
+# β = 33.5 GeV").
 BARS_TITLE = """() => {
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
-    if (text.startsWith('KL per dimension at β = ')) return text;
+    if (text.startsWith('KL per dimension') && text.includes(' at β = ')) return text;
   }
   return null;
 }"""

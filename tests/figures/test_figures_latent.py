@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from jetviz.figures import beta as fl
+from jetviz.figures import beta_step as fb
 from jetviz.figures import jet_display as jd
 from jetviz.figures import points as fp
 from jetviz.figures import walk as fw
@@ -39,7 +40,7 @@ def test_format_beta_reads_well():
 
 def test_kl_bars_sorted_and_coloured_by_dimension():
     kl = np.array([0.01, 3.0, 0.5, 1e-6])
-    fig = fl.kl_bar_figure(kl, beta=2.0)
+    fig = fb.kl_bar_figure(kl, beta=2.0)
     (bar,) = fig.data
     assert list(bar.x) == ["z1", "z2", "z0", "z3"]
     assert list(bar.marker.color) == [latent_colour(i) for i in (1, 2, 0, 3)]
@@ -95,7 +96,7 @@ def test_kl_at_beta_interpolates_in_log_beta():
 
 def test_emd_histogram_marks_beta_and_median():
     emd = np.random.default_rng(0).gamma(2.0, 5.0, 500)
-    fig = fl.emd_histogram_figure(emd, beta=3.0)
+    fig = fb.emd_histogram_figure(emd, beta=3.0)
     bars = fig.data[0]  # binned on the server: 40 bars holding every distance
     assert bars.type == "bar" and len(bars.x) == 40 and sum(bars.y) == 500
     np.testing.assert_allclose(np.diff(bars.x), bars.width)  # adjacent bins
@@ -221,11 +222,11 @@ def test_kl_curves_legend_sits_below_the_plot_and_lists_every_active_dimension()
 
 def test_emd_histogram_axis_spans_the_data_when_beta_is_far_beyond_it():
     emd = np.random.default_rng(0).gamma(4.0, 5.0, 500)  # ≈ 20 GeV, none above ≈ 100
-    fig = fl.emd_histogram_figure(emd, 1000.0)
+    fig = fb.emd_histogram_figure(emd, 1000.0)
     lo, hi = fig.layout.xaxis.range
     assert hi < 2 * emd.max() and lo <= emd.min()
     assert any("1000 GeV" in a.text for a in fig.layout.annotations)
-    near = fl.emd_histogram_figure(emd, 30.0)  # a β inside the data: drawn on the axis
+    near = fb.emd_histogram_figure(emd, 30.0)  # a β inside the data: drawn on the axis
     assert near.layout.xaxis.range[1] >= 30.0
 
 

@@ -66,8 +66,14 @@ def test_beta_page_renders_every_figure(root, monkeypatch):
     at = _open(monkeypatch, "views/beta.py", "vae_tiny")
     assert not at.error, [e.value for e in at.error]
     figs = _figures(at)
-    assert set(figs) >= {"beta_kl_bars", "beta_kl_curves", "beta_dimensionality",
-                         "beta_emd_hist", "beta_jets", "beta_reconstructions"}
+    assert set(figs) >= {"beta_step", "beta_kl_curves", "beta_dimensionality", "beta_jets",
+                         "beta_reconstructions"}
+    # the KL bars and the EMD histogram of the slider's β: one figure, two labelled panels
+    step = figs["beta_step"]
+    assert [t["type"] for t in step["data"]][:2] == ["bar", "bar"]
+    assert step["data"][1]["xaxis"] == "x2" and "EMD" in step["layout"]["xaxis2"]["title"]["text"]
+    assert "latent dimension" in step["layout"]["xaxis"]["title"]["text"]
+    assert step["layout"]["yaxis"]["type"] == "log"
     at.toggle(key="beta_sweep_on").set_value(True).run()
     sweep = _figures(at)["beta_sweep"]
     assert len(sweep["frames"]) == FAST.scan_points  # one frame per β of the stored scan
@@ -94,8 +100,8 @@ def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
     slider.set_value(0).run()
     assert not at.exception, at.exception
     after = _figures(at)
-    marker_before = _trace(before["beta_emd_hist"], "current β")["x"][0]
-    marker_after = _trace(after["beta_emd_hist"], "current β")["x"][0]
+    marker_before = _trace(before["beta_step"], "current β")["x"][0]
+    marker_after = _trace(after["beta_step"], "current β")["x"][0]
     assert marker_after < marker_before  # moved to the smallest β of the grid
     # the scan's curves carry no marker: the same figures, which the browser keeps; a caption
     # reads them at the slider's β
@@ -104,8 +110,8 @@ def test_moving_the_beta_slider_changes_the_figures(root, monkeypatch):
         assert all(t.get("name") != "current β" for t in after[key]["data"])
     reading = next(c.value for c in at.caption if c.value.startswith("At the slider's β"))
     assert f"{marker_after:.3g} GeV" in reading and "D1 = " in reading
-    assert before["beta_kl_bars"] != after["beta_kl_bars"]
-    assert before["beta_emd_hist"]["data"][0]["x"] != after["beta_emd_hist"]["data"][0]["x"]
+    assert before["beta_step"]["data"][0]["y"] != after["beta_step"]["data"][0]["y"]  # KL bars
+    assert before["beta_step"]["data"][1]["x"] != after["beta_step"]["data"][1]["x"]  # EMDs
     assert before["beta_reconstructions"] != after["beta_reconstructions"]
     # the jets do not depend on β: the same figure, which the browser keeps without redrawing
     assert before["beta_jets"] == after["beta_jets"]

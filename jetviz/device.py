@@ -133,14 +133,6 @@ def shard(batch: np.ndarray | torch.Tensor, rank: int, world: int) -> np.ndarray
     return batch if world == 1 or len(batch) < world else batch[rank::world]
 
 
-def finite_everywhere(value: torch.Tensor, world: int) -> bool:
-    """Whether ``value`` (a loss) is finite on every process: all of them stop together."""
-    check = value.detach().float().reshape(1).clone()
-    if world > 1:
-        dist.all_reduce(check)
-    return bool(torch.isfinite(check).all())
-
-
 def mean_over_processes(values: float | list[float], world: int) -> float | list[float]:
     """The mean over the processes of a per-process number or list (what the record keeps
     of losses each process measured on its share); ``values`` itself for one process."""

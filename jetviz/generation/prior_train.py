@@ -30,7 +30,6 @@ from jetviz.device import (
     Stepper,
     broadcast_parameters,
     device_record,
-    finite_everywhere,
     is_writer,
     mean_over_processes,
     resolve_device,
@@ -165,11 +164,10 @@ def fit_flow_prior(mu: np.ndarray, logvar: np.ndarray, config: FlowPriorConfig,
         for s in range(steps):
             batch = shard(z[s * fit.batch_size:(s + 1) * fit.batch_size], rank, world)
             loss = -prior.log_prob(batch).mean()
-            if not finite_everywhere(loss, world):
+            if not stepper.step(loss):  # NaN/inf on some process: none stepped
                 raise JetvizInputError(
                     f"flow prior fit diverged at epoch {epoch + 1} (NLL {float(loss)}); lower "
                     f"the learning rate (now {lr:g})")
-            stepper.step(loss)
             total += float(loss.detach()) * len(batch)
             count += len(batch)
         prior.eval()

@@ -210,7 +210,7 @@ def train_epoch(opt: Optimisation, batches: Iterable[VAEInputs], epoch: int, see
                           if config.weighting == "balanced" else None)
         with autocast(device, enabled=opt.scaler is not None):
             x_hat, mu, logvar = opt.model(batch.x, batch.mask, log_beta, noise=noise,
-                                        decoder_weight=decoder_weight)
+                                          decoder_weight=decoder_weight)
         d2 = distance2(batch.x, batch.mask, x_hat.float(), batch.jet_pt, config)
         kl = kl_per_dim(mu.float(), logvar.float())
         objective = beta_vae_loss(d2, kl, log_beta, config, opt.kl_weight(steps_done),

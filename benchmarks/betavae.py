@@ -310,7 +310,8 @@ def _training_part(config, record, jets, jets_file: Path) -> None:
     # Two data-parallel processes of one thread each (`torchrun --nproc_per_node=2 -m jetviz
     # train`), the same exact-loss model and batch per process as `jetviz train`.
     from ddp_throughput import measure
-    two, _, load2 = measure("vae", 2, 8192, 40)
+    run = measure("vae", 2, 8192, 40)
+    two, load2 = run.rate, run.load
     print(f"   exact EMD loss, 2 DDP processes × 1 thread (torchrun): {two:.0f} jets/s (load "
           f"{load2:.1f}); goal ratio {two / GOAL_TRAIN_JETS_S:.2f}; over one process of 1 "
           f"thread above: {two / rate[one_name]:.2f}")

@@ -16,9 +16,11 @@ theory-map encoders, JetCLR, the anomaly taggers and the unfolding cINN):
   the same seed sees. With one process the share is the whole batch, so a one-process run
   draws exactly what it did before this module existed.
 - **A step**: :class:`Stepper` — backward (loss-scaled under CUDA AMP), gradients averaged
-  over the processes (one all-reduce, unless a DistributedDataParallel wrapper already did
-  it), clipping, the optimizer step. Identical gradients on every process keep the replicas
-  identical (the initial weights are made identical by :func:`broadcast_parameters`).
+  over the processes, clipping, the optimizer step. The one all-reduce of a step carries the
+  gradients and whether each process's loss is finite, so a NaN anywhere stops every process
+  without a synchronisation of its own (each is a wait for the slowest process). Identical
+  gradients on every process keep the replicas identical (the initial weights are made
+  identical by :func:`broadcast_parameters`).
 - **Mixed precision**: :func:`autocast` is ``torch.autocast`` (float16) on CUDA and a no-op
   elsewhere; :func:`grad_scaler` is a GradScaler on CUDA and None elsewhere, so a CPU run's
   arithmetic is untouched.
@@ -131,14 +133,6 @@ def shard(batch: np.ndarray | torch.Tensor, rank: int, world: int) -> np.ndarray
     return batch if world == 1 or len(batch) < world else batch[rank::world]
 
 
-def finite_everywhere(value: torch.Tensor, world: int) -> bool:
-    """Whether ``value`` (a loss) is finite on every process: all of them stop together."""
-    check = value.detach().float().reshape(1).clone()
-    if world > 1:
-        dist.all_reduce(check)
-    return bool(torch.isfinite(check).all())
-
-
 def mean_over_processes(values: float | list[float], world: int) -> float | list[float]:
     """The mean over the processes of a per-process number or list (what the record keeps
     of losses each process measured on its share); ``values`` itself for one process."""
@@ -170,18 +164,28 @@ def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractC
     return contextlib.nullcontext()
 
 
-def average_gradients(params: Iterable[torch.nn.Parameter], world: int) -> None:
-    """Average the gradients of ``params`` over the processes (one all-reduce)."""
+def average_gradients(params: Iterable[torch.nn.Parameter], world: int,
+                      flags: torch.Tensor | None = None) -> torch.Tensor | None:
+    """Average the gradients of ``params`` over the processes (one all-reduce).
+
+    ``flags`` (a 1-d float tensor) ride along in the same all-reduce: returned summed over
+    the processes (None stays None; one process gets them back as they are).
+    """
     grads = [p.grad for p in params if p.grad is not None]
-    if world <= 1 or not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    if world <= 1 or (not grads and flags is None):
+        return flags
+    parts = [g.reshape(-1) for g in grads]
+    if flags is not None:
+        parts.append(flags.to(parts[0].device, parts[0].dtype) if parts else flags)
+    flat = torch.cat(parts)
     dist.all_reduce(flat)
-    flat /= world
+    size = flat.numel() - (0 if flags is None else flags.numel())
+    flat[:size] /= world
     offset = 0
     for g in grads:
         g.copy_(flat[offset:offset + g.numel()].view_as(g))
         offset += g.numel()
+    return None if flags is None else flat[size:].to(flags.dtype)
 
 
 @dataclass
@@ -194,7 +198,6 @@ class Stepper:
         scaler: from :func:`grad_scaler` (None: no loss scaling, e.g. on the CPU).
         grad_clip: gradient-norm cap after averaging (0: none).
         world: the number of processes.
-        ddp: the forward ran through DistributedDataParallel, whose backward already averages.
     """
 
     optimizer: torch.optim.Optimizer
@@ -202,17 +205,26 @@ class Stepper:
     scaler: torch.amp.GradScaler | None = None
     grad_clip: float = 0.0
     world: int = 1
-    ddp: bool = False
 
-    def step(self, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and take one (averaged, clipped, AMP-scaled) step."""
+    def step(self, loss: torch.Tensor) -> bool:
+        """Backpropagate ``loss`` and take one (averaged, clipped, AMP-scaled) step.
+
+        Returns:
+            True; False when the loss is NaN/inf on any process: then no process steps (its
+            weights stay as they were) and every caller can stop together. The processes
+            learn it from the all-reduce that averages the gradients, not a separate one.
+        """
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
         else:
             loss.backward()
-        if self.world > 1 and not self.ddp:
-            average_gradients(self.params, self.world)
+        bad = (~torch.isfinite(loss.detach().float().reshape(1))).float()
+        if self.world > 1:
+            bad = average_gradients(self.params, self.world, flags=bad)
+        if bool(bad.item()):
+            self.optimizer.zero_grad(set_to_none=True)
+            return False
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
         if self.grad_clip > 0:
@@ -222,6 +234,7 @@ class Stepper:
             self.scaler.update()
         else:
             self.optimizer.step()
+        return True
 
 
 def device_record(device: torch.device, world: int) -> dict:

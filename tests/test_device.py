@@ -3,6 +3,9 @@ and every training command's ``--device`` refusing a device this machine lacks."
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -15,7 +18,7 @@ from jetviz.device import (
     shard,
 )
 from jetviz.errors import JetvizInputError
-from tests.support_device import ABSENT
+from tests.support_device import ABSENT, run_two_processes
 
 torch.set_num_threads(1)
 
@@ -78,6 +81,57 @@ def test_one_process_step_is_the_plain_clipped_adam_step():
         opt_b.step()
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+
+
+def _two_replicas(rank: int) -> tuple[torch.nn.Module, torch.nn.Module, torch.Tensor]:
+    torch.manual_seed(0)
+    a = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    b = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(1))
+    return a, b, shard(x, rank, 2)
+
+
+def _stepper_worker(rank: int, out: str) -> None:
+    """Steps of the Stepper's averaged gradients beside those of a DistributedDataParallel
+    wrapper of the same model; then a NaN loss on rank 1 only."""
+    a, b, x = _two_replicas(rank)
+    ddp = torch.nn.parallel.DistributedDataParallel(b)
+    opt_a, opt_b = torch.optim.Adam(a.parameters(), 0.1), torch.optim.Adam(b.parameters(), 0.1)
+    stepper = Stepper(opt_a, list(a.parameters()), grad_clip=0.5, world=2)
+    done = []
+    for _ in range(3):
+        done.append(stepper.step(a(x).square().mean()))
+        opt_b.zero_grad()
+        ddp(x).square().mean().backward()
+        torch.nn.utils.clip_grad_norm_(b.parameters(), 0.5)
+        opt_b.step()
+    same = all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters(),
+                                                       strict=True))
+    before = [p.detach().clone() for p in a.parameters()]
+    loss = a(x).square().mean() * (float("nan") if rank == 1 else 1.0)
+    nan_step = stepper.step(loss)
+    kept = all(torch.equal(p, q) for p, q in zip(a.parameters(), before, strict=True))
+    Path(out, f"rank{rank}.json").write_text(json.dumps([done, same, nan_step, kept]))
+
+
+def test_two_processes_step_as_ddp_and_stop_together_on_a_nan(tmp_path):
+    run_two_processes(_stepper_worker, str(tmp_path))
+    for rank in (0, 1):
+        done, same, nan_step, kept = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert done == [True] * 3
+        assert same  # bit for bit what a DistributedDataParallel wrapper gives
+        assert nan_step is False and kept  # a NaN on rank 1: neither process stepped
+
+
+def test_one_process_refuses_a_nan_step():
+    a, _, x = _two_replicas(0)
+    stepper = Stepper(torch.optim.Adam(a.parameters(), 0.1), list(a.parameters()))
+    before = [p.detach().clone() for p in a.parameters()]
+    assert stepper.step(a(x).sum() * float("inf")) is False
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), before, strict=True))
+    assert stepper.step(a(x).square().mean()) is True
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), before, strict=True))
 
 
 COMMANDS = {  # every training command, with just its required arguments

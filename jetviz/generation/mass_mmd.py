@@ -58,7 +58,6 @@ from jetviz.device import (
     Stepper,
     broadcast_parameters,
     device_record,
-    finite_everywhere,
     is_writer,
     mean_over_processes,
     resolve_device,
@@ -239,10 +238,9 @@ def finetune(model: BetaVAE, prior: FlowPrior, beta: float,
                                                              replace=False)), rank, world)]
         mmd2 = mmd2_unbiased(m_gen, m_true, tuple(config.kernel_widths), config.kernel)
         loss = recon + config.weight * mmd2
-        if not finite_everywhere(loss, world):
+        if not stepper.step(loss):  # NaN/inf on some process: none stepped
             raise JetvizInputError(f"MMD fine-tuning diverged at step {step} (loss {loss}); "
                                    "lower --lr or --weight")
-        stepper.step(loss)
         for key, value in (("recon", recon), ("mmd2", mmd2), ("loss", loss)):
             history[key].append(float(value.detach()))
         if out is not None and is_writer() and ((step + 1) % save_every == 0

@@ -33,7 +33,6 @@ from jetviz.device import (
     Stepper,
     broadcast_parameters,
     device_record,
-    finite_everywhere,
     is_writer,
     mean_over_processes,
     resolve_device,
@@ -204,11 +203,10 @@ def _fit(config: FlowPriorConfig, fit: FitConfig, start: Start, val_z: torch.Ten
         for batch in epoch_batches(epoch):
             batch = batch.to(device)
             loss = -prior.log_prob(batch).mean()
-            if not finite_everywhere(loss, world):
+            if not stepper.step(loss):  # NaN/inf on some process: none stepped
                 raise JetvizInputError(
                     f"flow prior fit diverged at epoch {epoch + 1} (NLL {float(loss)}); lower "
                     f"the learning rate (now {lr:g})")
-            stepper.step(loss)
             total += float(loss.detach()) * len(batch)
             count += len(batch)
         prior.eval()

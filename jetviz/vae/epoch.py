@@ -74,7 +74,6 @@ def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tenso
         d²/2 + β² KL (GeV²), ``kl`` (nats), ``distance`` d (GeV: the reconstruction EMD for
         EMD models), ``distance2`` d² (GeV²), and ``kl_per_dim`` (D,) list.
     """
-    model = model.module if hasattr(model, "module") else model
     model.eval()
     config = model.config
     device = next(model.parameters()).device
@@ -114,12 +113,12 @@ def evaluate(model: BetaVAE | PointVAE, inputs: VAEInputs, log_beta: torch.Tenso
 
 @dataclass
 class Optimisation:
-    """What a run optimises and with what: the model, its (possibly DDP-wrapped) ``net``,
-    Adam, the AMP scaler on CUDA, and where the data are shuffled for this process.
+    """What a run optimises and with what: the model, Adam, the AMP scaler on CUDA, and where
+    the data are shuffled for this process.
 
     Attributes:
-        model: the bare model (its parameters are clipped and saved).
-        net: ``model`` or its DistributedDataParallel wrapper (the forward pass).
+        model: the model (the same initial weights on every process; each step averages the
+            gradients over the processes, :class:`jetviz.device.Stepper`).
         optimizer: Adam over ``model``'s parameters.
         scaler: GradScaler under CUDA autocast, else None.
         sampler: DistributedSampler over the training examples held in memory (seeded by
@@ -132,7 +131,6 @@ class Optimisation:
     """
 
     model: BetaVAE | PointVAE
-    net: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler | None
     sampler: DistributedSampler | None
@@ -151,10 +149,11 @@ class Optimisation:
         """The KL warm-up weight of the next step: linear from 0 to 1 over the warm-up."""
         return min(1.0, (steps_done + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
 
-    def step(self, objective: torch.Tensor) -> None:
-        """Backpropagate ``objective`` and take one (clipped, AMP-scaled) Adam step."""
-        Stepper(self.optimizer, list(self.model.parameters()), self.scaler, self.grad_clip,
-                self.world, ddp=self.net is not self.model).step(objective)
+    def step(self, objective: torch.Tensor) -> bool:
+        """Backpropagate ``objective`` and take one (averaged, clipped, AMP-scaled) Adam
+        step; False (no step) when the objective is NaN/inf on any process."""
+        return Stepper(self.optimizer, list(self.model.parameters()), self.scaler,
+                       self.grad_clip, self.world).step(objective)
 
 
 def memory_batches(opt: Optimisation, train_set: VAEInputs, epoch: int) -> Iterator[VAEInputs]:
@@ -200,7 +199,7 @@ def train_epoch(opt: Optimisation, batches: Iterable[VAEInputs], epoch: int, see
     config = opt.model.config
     device = opt.device
     gen = seeded_generator(seed, epoch, opt.rank)
-    opt.net.train()
+    opt.model.train()
     total, count = 0.0, 0
     for b, batch in enumerate(batches):
         batch = batch.to(device)
@@ -210,22 +209,19 @@ def train_epoch(opt: Optimisation, batches: Iterable[VAEInputs], epoch: int, see
         decoder_weight = (balance.decoder_weight(log_beta).to(device)
                           if config.weighting == "balanced" else None)
         with autocast(device, enabled=opt.scaler is not None):
-            x_hat, mu, logvar = opt.net(batch.x, batch.mask, log_beta, noise=noise,
-                                        decoder_weight=decoder_weight)
+            x_hat, mu, logvar = opt.model(batch.x, batch.mask, log_beta, noise=noise,
+                                          decoder_weight=decoder_weight)
         d2 = distance2(batch.x, batch.mask, x_hat.float(), batch.jet_pt, config)
         kl = kl_per_dim(mu.float(), logvar.float())
         objective = beta_vae_loss(d2, kl, log_beta, config, opt.kl_weight(steps_done),
                                   balance)["objective"]
-        check = objective.detach().clone()
-        if opt.world > 1:
-            dist.all_reduce(check)  # every rank learns of a NaN before backward
-        if not torch.isfinite(check):
+        if not opt.step(objective):  # every process learns of a NaN anywhere, none steps
             lr = opt.optimizer.param_groups[0]["lr"]
             raise TrainingDivergedError(
-                f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is "
-                f"{float(check)}. Checkpoints of earlier epochs are intact{where}. Lower the "
-                f"learning rate (now {lr:g}) or check the data for NaN/inf")
-        opt.step(objective)
+                f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is not "
+                f"finite (this process's: {float(objective.detach())}). Checkpoints of "
+                f"earlier epochs are intact{where}. Lower the learning rate (now {lr:g}) or "
+                f"check the data for NaN/inf")
         steps_done += 1
         total += float(objective.detach()) * n
         count += n

@@ -15,8 +15,9 @@ uninterrupted one on CPU.
 
 Checkpoints: ``<out>/model.safetensors`` + ``config.json`` hold the best epoch (by validation
 loss) and the per-β scan; ``<out>/last/`` holds the last epoch with the optimizer state for
-``--resume``. Only rank 0 writes. Under ``torchrun --nproc_per_node=N`` the model is wrapped
-in DistributedDataParallel (gloo on CPU, NCCL on CUDA). The command line is
+``--resume``. Only rank 0 writes. Under ``torchrun --nproc_per_node=N`` every process trains
+a replica on its share and each step averages the gradients over the processes (one
+all-reduce, gloo on CPU, NCCL on CUDA: :class:`jetviz.device.Stepper`). The command line is
 :mod:`jetviz.cli.train`.
 """
 
@@ -36,7 +37,7 @@ import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
 from jetviz.checkpoints import load_weights, recover_last
-from jetviz.device import grad_scaler, resolve_device
+from jetviz.device import broadcast_parameters, grad_scaler, resolve_device
 from jetviz.errors import JetvizInputError
 from jetviz.jets import JetSet
 from jetviz.readers.stream import JetStream
@@ -169,8 +170,9 @@ def _resumed(out_dir: Path | None, train_config: TrainConfig, provenance: dict |
 def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs | JetStream,
                   device: torch.device, rank: int, world: int,
                   resume_from: Path | None) -> Optimisation:
-    """The model (seeded initial weights, or those of ``resume_from``), Adam, DDP, AMP, and
-    the shuffling of examples in memory (a streamed ``train_set`` shuffles itself)."""
+    """The model (seeded initial weights, or those of ``resume_from``; rank 0's on every
+    process), Adam, AMP, and the shuffling of examples in memory (a streamed ``train_set``
+    shuffles itself)."""
     torch.manual_seed(tc.seed)  # the initial weights (identical on every rank)
     model = build_model(config).to(device)
     if config.whiten and resume_from is None:  # points, or few-particle jets (vae.flat)
@@ -182,10 +184,7 @@ def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs | Jet
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr)
     if resume_from is not None:
         load_training_state(resume_from, model, optimizer)
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+    broadcast_parameters(model)  # rank 0's weights everywhere (a no-op for one process)
     if isinstance(train_set, JetStream):
         sampler, n_batches = None, train_set.n_batches(0)
     else:
@@ -193,7 +192,7 @@ def _optimisation(config: VAEConfig, tc: TrainConfig, train_set: VAEInputs | Jet
                                      shuffle=True, seed=tc.seed, drop_last=True)
         n_batches = max(1, math.ceil(len(sampler) / tc.batch_size))
     scaler = grad_scaler(device)
-    return Optimisation(model, net, optimizer, scaler, sampler, rank, world, tc.batch_size,
+    return Optimisation(model, optimizer, scaler, sampler, rank, world, tc.batch_size,
                         tc.grad_clip, tc.kl_warmup_epochs * n_batches, n_batches)
 
 

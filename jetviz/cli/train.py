@@ -109,6 +109,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "log β_min)·u^p with u uniform: 1 is uniform in log β, p > 1 draws "
                         f"more small β (default: jets {JET_MODEL['beta_power']}, points "
                         f"{d.beta_power})")
+    m.add_argument("--gate-latent", action=argparse.BooleanOptionalAction, default=None,
+                   help="the decoder scales each latent input by a learnt function of β, so "
+                        "it can stop reading z at large β (default: off)")
+    m.add_argument("--embed-sharpness", type=float, default=None,
+                   help="steepness of the log β embedding's ramps at initialisation (default 1)")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
@@ -276,6 +281,8 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         whiten=(points and args.toy != "banana") or few if args.whiten is None else args.whiten,
         sinkhorn_eps=args.sinkhorn_eps,
         sinkhorn_iter=args.sinkhorn_iter,
+        gate_latent=bool(args.gate_latent),
+        embed_sharpness=args.embed_sharpness or 1.0,
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
 
 

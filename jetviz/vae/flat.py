@@ -52,7 +52,7 @@ class FlatJetVAE(BetaVAE):
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
         self.head = FiLMMLP(n, h, 2 * d, config.depth, c, config.gate_skip)
-        self.decoder = FiLMMLP(d, h, n, config.depth, c, config.gate_skip)
+        self.decoder = FiLMMLP(d, h, n, config.depth, c, config.gate_skip, config.gate_latent)
         self.register_buffer("centre", torch.zeros(n))  # identity until fit_whitening
         self.register_buffer("axes", torch.eye(n))  # rows: principal axes
         self.register_buffer("scale", torch.ones(n))  # standard deviation along each

@@ -131,13 +131,11 @@ TRAINING_DEFAULTS = {"epochs": 100_000, "patience": 100_000, "max_minutes": 12.0
                      "schedule_by_time": True}
 WEIGHTING = "balanced"
 # Steepness of the log β embedding at initialisation (VAEConfig.embed_sharpness). With the
-# default (1) the largest direction of a jet family switched off over a 30-fold range of β,
-# D1 0.23 / 0.14 at β = 0.58 / 1 × its scale where the strip toy has 0.10 / 0.02: the
-# conditioned model kept KL there that a model trained at that β alone drops within 200
-# steps (loss 0.30 → 0.13 nats at 0.58 × the scale), and more conditioned training did not
-# move it. The FiLM layers see log β through ramps that start as wide as the whole range;
-# steeper ones let a direction switch off within a few-fold change of β. 2.5: D1 0.14 / 0.06
-# on family A, 0.12 / 0.05 on family B (benchmarks/d1_jet_family.py; README "D1 on jet
-# families"). Larger values (8) switched off as fast as the strip but put bumps of ±1 into
-# D1 at small β.
+# default (1) the largest direction of a jet family switched off over a 30-fold range of β
+# (D1 at β = 0.58 / 1 × its scale well above the strip toy's, benchmarks/d1_jet_family.py):
+# the conditioned model kept a tail of KL there that a model trained at that β alone drops
+# at once, and more conditioned training did not remove it. The FiLM layers see log β
+# through ramps that start as wide as the whole range (here 10⁶ in β); steeper ones let a
+# direction switch off within a few-fold change of β. Much steeper (8) switched off as fast
+# as the strip but put bumps into D1 at small β. Figures: README "D1 on jet families".
 EMBED_SHARPNESS = 2.5

@@ -8,7 +8,8 @@ soft prong, each uniform over a range whose exact-EMD spread is the scale):
   1. write N jets as a jet file;
   2. train `python -m jetviz train --data FILE --out DIR --threads 1 --no-progress`, every
      other setting its default (for jets of ≤ 4 particles: the whitened one-vector network,
-     β from 3e-5 to 30 × the jets' largest EMD, balanced weighting, a 12-minute budget);
+     β from 3e-5 to 30 × the jets' largest EMD, balanced weighting, a log β embedding
+     2.5× steeper at initialisation (jetviz.vae.flat.EMBED_SHARPNESS), a 12-minute budget);
   3. print, from the scan stored in the model's config.json, the median D1 in each window of
      jetviz.vae.dimensionality.plateau_checks (the decade between neighbouring scales, the
      half-decade s_min/10–s_min/3, 3–30 × s_max) against the true count — the reference —

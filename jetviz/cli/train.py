@@ -30,6 +30,7 @@ from jetviz.readers.stream import JetStream
 from jetviz.simulation.toys import TOYS
 from jetviz.vae.flat import (
     BETA_RANGE,
+    EMBED_SHARPNESS,
     EXTENT_JETS,
     FEW_PARTICLES,
     TRAINING_DEFAULTS,
@@ -113,6 +114,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "log β_min)·u^p with u uniform: 1 is uniform in log β, p > 1 draws "
                         f"more small β (default: jets {JET_MODEL['beta_power']}, points "
                         f"{d.beta_power})")
+    m.add_argument("--gate-latent", action=argparse.BooleanOptionalAction, default=None,
+                   help="the decoder scales each latent input by a learnt function of β, so "
+                        "it can stop reading z at large β (default: off)")
+    m.add_argument("--embed-sharpness", type=float, default=None,
+                   help="steepness of the log β embedding's ramps at initialisation (default: "
+                        f"{EMBED_SHARPNESS:g} for jets of at most {FEW_PARTICLES} particles, "
+                        "else 1)")
     m.add_argument("--sinkhorn-eps", type=float, default=d.sinkhorn_eps)
     m.add_argument("--sinkhorn-iter", type=int, default=d.sinkhorn_iter)
     o = parser.add_argument_group("training")
@@ -284,6 +292,8 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         sinkhorn_iter=args.sinkhorn_iter,
         mse_pt_weight=args.mse_jet_terms[0] if args.mse_jet_terms else 0.0,
         mse_mass_weight=args.mse_jet_terms[1] if args.mse_jet_terms else 0.0,
+        gate_latent=bool(args.gate_latent),
+        embed_sharpness=args.embed_sharpness or (EMBED_SHARPNESS if few else 1.0),
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
 
 

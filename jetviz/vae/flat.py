@@ -52,7 +52,7 @@ class FlatJetVAE(BetaVAE):
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
         self.head = FiLMMLP(n, h, 2 * d, config.depth, c, config.gate_skip)
-        self.decoder = FiLMMLP(d, h, n, config.depth, c, config.gate_skip)
+        self.decoder = FiLMMLP(d, h, n, config.depth, c, config.gate_skip, config.gate_latent)
         self.register_buffer("centre", torch.zeros(n))  # identity until fit_whitening
         self.register_buffer("axes", torch.eye(n))  # rows: principal axes
         self.register_buffer("scale", torch.ones(n))  # standard deviation along each
@@ -130,3 +130,12 @@ def emd_extent(jets: JetSet, rng: np.random.Generator, n: int = EXTENT_JETS) -> 
 TRAINING_DEFAULTS = {"epochs": 100_000, "patience": 100_000, "max_minutes": 12.0,
                      "schedule_by_time": True}
 WEIGHTING = "balanced"
+# Steepness of the log β embedding at initialisation (VAEConfig.embed_sharpness). With the
+# default (1) the largest direction of a jet family switched off over a 30-fold range of β
+# (D1 at β = 0.58 / 1 × its scale well above the strip toy's, benchmarks/d1_jet_family.py):
+# the conditioned model kept a tail of KL there that a model trained at that β alone drops
+# at once, and more conditioned training did not remove it. The FiLM layers see log β
+# through ramps that start as wide as the whole range (here 10⁶ in β); steeper ones let a
+# direction switch off within a few-fold change of β. Much steeper (8) switched off as fast
+# as the strip but put bumps into D1 at small β. Figures: README "D1 on jet families".
+EMBED_SHARPNESS = 2.5

@@ -19,11 +19,15 @@ class FiLMMLP(nn.Module):
     the condition and 0 at the start: at large β, where the optimal encoder encodes nothing
     (μ = 0) and the optimal decoder ignores z (it draws the mean jet), a plain skip would leak
     the input into the output at every β, and the MLP would have to cancel it exactly.
+    With ``gate_input`` the input itself is scaled per coordinate first, x ← (1 + a(c))·x, a
+    linear in the condition and 0 at the start: a decoder reading the latent z can then stop
+    reading it at large β with one number per latent dimension, where otherwise every hidden
+    unit's modulation would have to cancel z (jetviz.vae.flat, "Why the latent gate").
     Works on (..., in) inputs with a condition broadcastable to (..., cond_dim).
     """
 
     def __init__(self, n_in: int, n_hidden: int, n_out: int, depth: int, cond_dim: int,
-                 gate_skip: bool = False):
+                 gate_skip: bool = False, gate_input: bool = False):
         super().__init__()
         if depth < 2:
             raise ValueError(f"FiLMMLP needs depth ≥ 2, got {depth}")
@@ -40,8 +44,14 @@ class FiLMMLP(nn.Module):
         self.skip_gate = nn.ParameterDict({"weight": nn.Parameter(torch.zeros(n_out, cond_dim)),
                                            "bias": nn.Parameter(torch.zeros(n_out))}
                                           ) if gate_skip else None
+        self.input_gate = nn.ParameterDict({"weight": nn.Parameter(torch.zeros(n_in, cond_dim)),
+                                            "bias": nn.Parameter(torch.zeros(n_in))}
+                                           ) if gate_input else None
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if self.input_gate is not None:
+            x = x * (1 + nn.functional.linear(cond, self.input_gate["weight"],
+                                              self.input_gate["bias"]))
         gamma_delta = self.film(cond).chunk(2 * len(self.layers), dim=-1)
         h = x
         for i, layer in enumerate(self.layers):

@@ -107,6 +107,16 @@ class VAEConfig:
     # uniform in log β; p > 1 puts more of the examples at small β, where there is most to
     # learn (no β's optimum moves). A model saved before this field existed read as 1.
     beta_power: float = 1.0
+    # The decoder scales its latent input per dimension by a learnt function of β (FiLMMLP's
+    # gate_input), so at large β it can stop reading z and draw the best constant jet; without
+    # it the few-particle jet models passed the latent noise on there and kept a tail of KL
+    # (jetviz.vae.flat). A model saved before this field existed reads as False.
+    gate_latent: bool = False
+    # Steepness of the log β embedding's first layer at initialisation (1: PyTorch's default).
+    # s > 1 starts its cond_dim ramps (SiLU of w t + b, t = log β mapped to [−1, 1]) with
+    # |w| in [s/2, s] and kinks spread evenly over the range, so a latent direction can
+    # switch on or off within a few-fold change of β rather than over the whole range.
+    embed_sharpness: float = 1.0
 
     @property
     def is_points(self) -> bool:
@@ -137,6 +147,8 @@ class VAEConfig:
         if not 0 < self.balance_floor <= 1:
             raise JetvizInputError(
                 f"balance_floor must be in (0, 1] nats, got {self.balance_floor}")
+        if not self.embed_sharpness > 0:
+            raise JetvizInputError(f"embed_sharpness must be positive, got {self.embed_sharpness}")
         if not self.beta_power > 0:
             raise JetvizInputError(f"beta_power must be positive, got {self.beta_power}")
         if min(self.mse_pt_weight, self.mse_mass_weight) < 0:
@@ -156,7 +168,8 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, values: dict) -> VAEConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
-        return config_from_dict(cls, {"gate_skip": False, "beta_power": 1.0, **values})
+        return config_from_dict(cls, {"gate_skip": False, "beta_power": 1.0, "gate_latent": False,
+                                       "embed_sharpness": 1.0, **values})
 
     def log_beta_range(self) -> tuple[float, float]:
         """(log beta_min, log beta_max)."""
@@ -172,6 +185,15 @@ class BetaEmbedding(nn.Module):
         self.centre, self.half = (hi + lo) / 2, max((hi - lo) / 2, 1e-6)
         self.net = nn.Sequential(
             nn.Linear(1, config.cond_dim), nn.SiLU(), nn.Linear(config.cond_dim, config.cond_dim))
+        if config.embed_sharpness != 1.0:  # no random draw: other layers start as without it
+            with torch.no_grad():
+                n, first = config.cond_dim, self.net[0]
+                k = torch.arange(n, dtype=torch.float32)
+                sign = 1.0 - 2.0 * (k % 2)  # alternate rising and falling ramps
+                w = sign * config.embed_sharpness * (0.5 + 0.5 * ((k * 0.618034) % 1.0))
+                kinks = -1.0 + 2.0 * (k + 0.5) / n  # t where each ramp turns on, over [−1, 1]
+                first.weight.copy_(w[:, None])
+                first.bias.copy_(-w * kinks)
 
     def forward(self, log_beta: torch.Tensor) -> torch.Tensor:
         t = ((log_beta - self.centre) / self.half).unsqueeze(-1)  # (B, 1)
@@ -236,7 +258,7 @@ class BetaVAE(_VAEBase):
         self.phi = MLP(4, p, p, config.depth)
         self.head = FiLMMLP(2 * p, h, 2 * d, config.depth, c, config.gate_skip)
         self.decoder = FiLMMLP(d, h, 3 * config.n_particles_out, config.depth, c,
-                               config.gate_skip)
+                               config.gate_skip, config.gate_latent)
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor | None,
                log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -302,7 +324,8 @@ class PointVAE(_VAEBase):
         self.embed_enc = BetaEmbedding(config)
         self.embed_dec = BetaEmbedding(config)
         self.encoder = FiLMMLP(config.point_dim, h, 2 * d, config.depth, c, config.gate_skip)
-        self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c, config.gate_skip)
+        self.decoder = FiLMMLP(d, h, config.point_dim, config.depth, c, config.gate_skip,
+                               config.gate_latent)
         if config.whiten:  # identity until fit_whitening; saved with the weights
             n = config.point_dim
             self.register_buffer("centre", torch.zeros(n))

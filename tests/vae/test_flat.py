@@ -109,3 +109,39 @@ def test_prepared_jets_of_p_particles_span_3p_minus_4_dimensions(p):
     flat = flat.reshape(41, -1)
     sing = np.linalg.svd(flat[1:] - flat[0], compute_uv=False)
     assert int((sing > 1e-2 * sing[0]).sum()) == latent_dim_of_jets(p) == 3 * p - 4
+
+
+def test_the_latent_gate_starts_open_and_closed_makes_the_decoder_ignore_z():
+    # zero-initialised, drawn without random numbers: the gated model starts as the plain one
+    plain_config = VAEConfig.from_dict({k: v for k, v in CONFIG.to_dict().items()
+                                        if k != "gate_latent"})
+    gated_config = VAEConfig.from_dict({**CONFIG.to_dict(), "gate_latent": True})
+    assert plain_config.gate_latent is False
+    torch.manual_seed(0)
+    plain = build_model(plain_config)
+    torch.manual_seed(0)
+    gated = build_model(gated_config)
+    z, log_beta = torch.randn(8, 4), torch.linspace(-5.0, 7.0, 8)
+    torch.testing.assert_close(gated.decode(z, log_beta), plain.decode(z, log_beta))
+    # a gate of −1 on every latent input: the same jet whatever z (the best constant jet)
+    with torch.no_grad():
+        gated.decoder.input_gate["bias"].fill_(-1.0)
+    out = gated.decode(z, torch.full((8,), 3.0))
+    torch.testing.assert_close(out, out[:1].expand_as(out))
+    assert not torch.allclose(out, plain.decode(z, torch.full((8,), 3.0)))
+
+
+@pytest.mark.parametrize("sharpness", [4.0, 8.0])
+def test_a_sharp_beta_embedding_spreads_its_ramps_over_the_range(sharpness):
+    model = build_model(VAEConfig.from_dict({**CONFIG.to_dict(),
+                                             "embed_sharpness": sharpness}))
+    first = model.embed_dec.net[0]
+    w, b = first.weight[:, 0].detach(), first.bias.detach()
+    assert torch.all(w.abs() >= sharpness / 2 - 1e-6) and torch.all(w.abs() <= sharpness)
+    kinks = torch.sort(-b / w).values  # where each ramp turns on, in t = mapped log β
+    assert float(kinks[0]) > -1 and float(kinks[-1]) < 1
+    torch.testing.assert_close(kinks.diff(), torch.full_like(kinks.diff(), 2 / len(kinks)))
+    assert VAEConfig.from_dict(CONFIG.to_dict()).embed_sharpness == CONFIG.embed_sharpness
+    from jetviz.errors import JetvizInputError
+    with pytest.raises(JetvizInputError, match="embed_sharpness"):
+        VAEConfig(embed_sharpness=0.0)

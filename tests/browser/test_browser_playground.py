@@ -26,6 +26,16 @@ DIM_TRACES = """() => {
   return null;
 }"""
 
+def train_with_the_shortest_budget(page, budget, timeout_ms: int) -> None:
+    """Slide the training-time slider to its shortest budget (0.1 min), train, await the run."""
+    budget.focus()
+    budget.press("Home")
+    wait_for_app(page)
+    assert budget.get_attribute("aria-valuetext") == "0.1"
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("The last run").wait_for(timeout=timeout_ms)
+    wait_for_app(page, 120_000)
+
 
 def test_playground_trains_with_a_slid_budget_and_draws_d1(tmp_path):
     env = {"JETVIZ_VAE_ROOT": str(tmp_path)}
@@ -33,13 +43,7 @@ def test_playground_trains_with_a_slid_budget_and_draws_d1(tmp_path):
         open_page(page, url, "Dimensionality playground", timeout_ms=120_000)
         assert page.locator(EXCEPTION).count() == 0
         budget = page.locator(SLIDER).nth(1)  # latent dimensions, then the training time
-        budget.focus()
-        budget.press("Home")  # the shortest budget: 0.1 min
-        wait_for_app(page)
-        assert budget.get_attribute("aria-valuetext") == "0.1"
-        page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_text("The last run").wait_for(timeout=180_000)
-        wait_for_app(page, 120_000)
+        train_with_the_shortest_budget(page, budget, 180_000)
         names = page.evaluate(DIM_TRACES)
         assert names is not None and any("16–84 %" in n for n in names)
         assert any(n.startswith("thickness") for n in names)
@@ -69,13 +73,7 @@ def test_a_jet_family_shows_its_end_jets_trains_and_draws_its_scales(tmp_path):
         jets.press("Enter")
         wait_for_app(page, 120_000)
         budget = page.locator(SLIDER).nth(0)  # no latent slider: the jets fix it (3P − 4)
-        budget.focus()
-        budget.press("Home")
-        wait_for_app(page)
-        assert budget.get_attribute("aria-valuetext") == "0.1"
-        page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_text("The last run").wait_for(timeout=240_000)
-        wait_for_app(page, 120_000)
+        train_with_the_shortest_budget(page, budget, 240_000)
         names = page.evaluate(DIM_TRACES)
         assert names is not None
         assert {"separation = 90 GeV", "sharing = 3 GeV", "split = 0.1 GeV"} <= set(names)

@@ -8,6 +8,7 @@ import shlex
 
 import torch
 
+from jetviz.cli import add_chunk_options
 from jetviz.device import is_writer, resolve_device
 from jetviz.paths import CHECKPOINTS, DEFAULT_EVENTS
 from jetviz.readers.store import read_events
@@ -38,6 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--device", default=None,
                     help="cpu, cuda or cuda:N (default: CUDA when present; under torchrun "
                          "each process takes cuda:LOCAL_RANK)")
+    tr.add_argument("--stream", action="store_true",
+                    help="read the event file chunk by chunk, one stream per theory, never whole "
+                         "(a file larger than memory trains; see jetviz/theorymap/stream.py)")
+    add_chunk_options(tr)
     rep = sub.add_parser("report", help="print the accuracy table of a trained directory")
     rep.add_argument("--dir", default=str(CHECKPOINTS / "theorymap"))
 
@@ -50,12 +55,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    events = read_events(args.events)
+    streamed = (["--stream", "--chunk-rows", str(args.chunk_rows), "--buffer-chunks",
+                 str(args.buffer_chunks)] if args.stream else [])
+    if args.stream:
+        from jetviz.theorymap.stream import StreamedTheories
+
+        events = StreamedTheories(args.events, args.seed, chunk_rows=args.chunk_rows,
+                                  buffer_chunks=args.buffer_chunks)
+    else:
+        events = read_events(args.events)
     command = shlex.join(["jetviz", "theorymap", "train", "--events", args.events,
                           "--set-sizes", *map(str, args.set_sizes), "--methods", *args.methods,
                           "--out", args.out, "--steps", str(args.steps), "--latent",
                           str(args.latent), "--margin", f"{args.margin:g}", "--seed",
-                          str(args.seed)])
+                          str(args.seed), *streamed])
     summary = run_training(events, args.out, args.set_sizes, args.methods,
                            EncoderConfig(latent=args.latent),
                            TrainConfig(steps=args.steps, margin=args.margin, seed=args.seed),

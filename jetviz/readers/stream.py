@@ -275,14 +275,46 @@ class JetStream:
         return train, _concatenate(parts)
 
 
-def chunk_plan(chunk_ids: tuple[int, ...], buffer_chunks: int, seed: int, epoch: int
-               ) -> tuple[np.random.Generator, list[list[int]]]:
+def chunk_plan(chunk_ids: tuple[int, ...], buffer_chunks: int, seed: int | tuple[int, ...],
+               epoch: int) -> tuple[np.random.Generator, list[list[int]]]:
     """(the epoch's generator, its buffers): the chunks in an order drawn from (seed, epoch),
     ``buffer_chunks`` at a time (steps 1–2 of the module docstring); the generator then
     shuffles each buffer's rows in turn."""
-    rng = np.random.default_rng([seed, epoch])
+    rng = np.random.default_rng([*np.atleast_1d(seed), epoch])
     order = [chunk_ids[i] for i in rng.permutation(len(chunk_ids))]
     return rng, [order[i:i + buffer_chunks] for i in range(0, len(order), buffer_chunks)]
+
+
+class Moments:
+    """Per-column mean and population standard deviation merged chunk by chunk (float64):
+    the exact moments of a file read chunk by chunk (Chan et al.'s parallel formula)."""
+
+    def __init__(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, a: np.ndarray) -> None:
+        """Merge the rows of ``a`` (n, D)."""
+        a = a.astype(np.float64)
+        n_b, mean_b = len(a), a.mean(axis=0)
+        m2_b = ((a - mean_b) ** 2).sum(axis=0)
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * n_b / n
+        self.m2 = self.m2 + m2_b + delta ** 2 * self.n * n_b / n
+        self.n = n
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / self.n)
+
+
+def sample_rows(n: int, cap: int, seed: int | tuple[int, ...]) -> np.ndarray | None:
+    """A seeded bounded sample: ``cap`` of the rows 0 … n − 1 without replacement, sorted (to
+    pick chunk by chunk in file order); None when ``n ≤ cap`` (every row is kept)."""
+    if n <= cap:
+        return None
+    rng = np.random.default_rng([*np.atleast_1d(seed), 2**31 - 2])
+    return np.sort(rng.choice(n, cap, replace=False))
 
 
 def held_out_chunk_ids(ids: tuple[int, ...], fraction: float, seed: int) -> list[int]:

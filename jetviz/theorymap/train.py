@@ -70,6 +70,7 @@ from jetviz.theorymap.sets import (
     random_sets,
     theory_to_dict,
 )
+from jetviz.theorymap.stream import StreamedTheories
 
 SAVE_EVERY = 100  # steps between resumable states (<encoder dir>/last)
 
@@ -91,7 +92,7 @@ class TrainConfig:
 
 def _resume(out: str | Path | None, model: SetEncoder, encoder: EncoderConfig,
             config: TrainConfig, opt, sched, rng: np.random.Generator,
-            gen: torch.Generator) -> dict:
+            gen: torch.Generator, stream: dict | None = None) -> dict:
     """Load ``out/last`` into the run (weights, optimizer, schedule, random streams); returns
     its record (history, running loss, seconds, steps done)."""
     if out is None:
@@ -100,7 +101,8 @@ def _resume(out: str | Path | None, model: SetEncoder, encoder: EncoderConfig,
     stored = payload["config"]
     if (stored["encoder"] != dataclasses.asdict(encoder)
             or {**stored["train"], "steps": config.steps} != dataclasses.asdict(config)
-            or config.steps < stored["train"]["steps"]):
+            or config.steps < stored["train"]["steps"]
+            or stored.get("stream") != stream):
         raise JetvizInputError(f"{out}/last was trained with other settings ({stored}); "
                                "resume with the same ones (more --steps may extend the run)")
     load_weights(Path(out) / LAST, model)
@@ -112,7 +114,8 @@ def _resume(out: str | Path | None, model: SetEncoder, encoder: EncoderConfig,
 def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
                   progress: bool = False, device: torch.device | str | None = None,
                   out: str | Path | None = None, resume: bool = False,
-                  save_every: int | None = None) -> tuple[SetEncoder, dict]:
+                  save_every: int | None = None, stream: StreamedTheories | None = None
+                  ) -> tuple[SetEncoder, dict]:
     """Train one encoder on the training split of ``data``.
 
     Args:
@@ -125,6 +128,8 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
             ``SAVE_EVERY``) and at the end (rank 0), from which ``resume`` continues exactly
             (None: not resumable).
         resume: continue from ``out/last`` (same settings; more steps may extend the run).
+        stream: train on the sets of this chunked reader of the event file (``data`` is then
+            its ``data``) instead of random sets of the in-memory training events.
 
     Returns:
         The trained model (eval mode, on the CPU for evaluation and saving) and a record: the
@@ -137,8 +142,8 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     rank, world = setup_distributed(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    train = [torch.from_numpy(x) for x in data.standardised("train")]
-    n_theories, n = len(train), encoder.set_size
+    train = None if stream else [torch.from_numpy(x) for x in data.standardised("train")]
+    n_theories, n = len(data.theories), encoder.set_size
     label_d = torch.as_tensor(label_distances(data.theories), dtype=torch.float32).to(device)
     per_theory = config.sets_per_theory or int(np.clip(256 // n, 4, 32))
     labels = shard(torch.arange(n_theories).repeat_interleave(per_theory), rank,
@@ -151,14 +156,19 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps)
     every = max(1, min(100, config.steps // 10))  # log the mean loss every `every` steps
     history, running, before, done = [], 0.0, 0.0, 0
+    run_config = {"encoder": dataclasses.asdict(encoder), "train": dataclasses.asdict(config),
+                  **({"stream": stream.record} if stream else {})}
     if resume:
-        state = _resume(out, model, encoder, config, opt, sched, rng, gen)
+        state = _resume(out, model, encoder, config, opt, sched, rng, gen,
+                        run_config.get("stream"))
         history, running, before, done = (state["history"], state["running"],
                                           state["seconds"], state["steps_done"])
     save_every, start = save_every or SAVE_EVERY, time.perf_counter()
+    sets = stream.batches(per_theory, n, done) if stream else None
     for step in range(done + 1, config.steps + 1):
-        x = torch.cat([t[torch.from_numpy(random_sets(len(t), per_theory, n, rng))]
-                       for t in train])  # (B, N, F), B = per_theory × T
+        x = (torch.from_numpy(next(sets)) if stream else
+             torch.cat([t[torch.from_numpy(random_sets(len(t), per_theory, n, rng))]
+                        for t in train]))  # (B, N, F), B = per_theory × T
         if config.mirror:
             x = mirror_events(x, data.scaler, gen)
         x = shard(x, rank, world).to(device)  # this process's sets (labels sharded alike)
@@ -184,8 +194,7 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
         if out is not None and is_writer() and (step % save_every == 0 or step == config.steps):
             streams, tensors = save_streams(rng, gen)
             save_last(out, KIND, model=model, optimizer=opt, parts={STREAMS: tensors},
-                      config={"encoder": dataclasses.asdict(encoder),
-                              "train": dataclasses.asdict(config)},
+                      config=run_config,
                       record={"history": history, "running": running, "steps_done": step,
                               "seconds": before + time.perf_counter() - start,
                               "scheduler": sched.state_dict(), "streams": streams})
@@ -195,7 +204,8 @@ def train_encoder(data: TheoryData, encoder: EncoderConfig, config: TrainConfig,
                          **device_record(device, world)}
 
 
-def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (1, 16, 64),
+def run_training(events: EventSet | StreamedTheories, out: str | Path,
+                 set_sizes: Sequence[int] = (1, 16, 64),
                  methods: Sequence[str] = METHODS, encoder: EncoderConfig | None = None,
                  train: TrainConfig | None = None, command: str = "",
                  progress: bool = True,
@@ -208,12 +218,18 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
     rank 0 alone evaluates and writes, and the others return the summary it wrote (as JSON).
     Each encoder's training state is kept in its directory's ``last/``; with ``resume`` an
     encoder interrupted mid-training continues from it (the others train from the start).
+    ``events`` read chunk by chunk (:class:`~jetviz.theorymap.stream.StreamedTheories`) train
+    on its streamed sets and evaluate and map its bounded in-memory samples.
 
     Returns:
         The summary written to ``out/summary.json``.
     """
     encoder, train = encoder or EncoderConfig(), train or TrainConfig()
-    data = prepare_data(events, seed=train.seed)
+    stream = events if isinstance(events, StreamedTheories) else None
+    data = stream.data if stream else prepare_data(events, seed=train.seed)
+    if stream and stream.seed != train.seed:
+        raise JetvizInputError(f"the stream was split with seed {stream.seed}, the training "
+                               f"has seed {train.seed}: give both the same")
     start = time.perf_counter()
     for n in set_sizes:
         for method in methods:
@@ -223,7 +239,7 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
             checkpoints.recover_last(state)
             again = resume and (state / checkpoints.LAST).is_dir()
             model, record = train_encoder(data, enc, cfg, progress=progress, device=device,
-                                          out=state, resume=again)
+                                          out=state, resume=again, stream=stream)
             if not is_writer():
                 continue
             t0 = time.perf_counter()
@@ -253,12 +269,13 @@ def run_training(events: EventSet, out: str | Path, set_sizes: Sequence[int] = (
         "seed": train.seed,
         "test_fraction": data.test_fraction,
         "theories": [theory_to_dict(t) for t in data.theories],
-        "train_events": [len(a) for a in data.train_raw],
+        "train_events": stream.train_rows if stream else [len(a) for a in data.train_raw],
         "test_events": [len(a) for a in data.test_raw],
         "methods": [m for m in METHODS if m in table],
         "set_sizes": sizes,
         "encoder": dataclasses.asdict(encoder),
         "train": dataclasses.asdict(train),
+        **({"stream": stream.record} if stream else {}),
         "table": table,
         "total_seconds": round(time.perf_counter() - start, 1),
     }

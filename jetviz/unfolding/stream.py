@@ -35,35 +35,13 @@ import numpy as np
 import torch
 
 from jetviz.errors import JetvizInputError
-from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, chunk_plan
+from jetviz.readers.stream import BUFFER_CHUNKS, CHUNK_ROWS, Moments, chunk_plan, sample_rows
 from jetviz.unfolding.data import PairedEvents, read_pair_rows
 from jetviz.unfolding.representation import model_inputs
 from jetviz.unfolding.selection import MarginalScore
 
 VAL_EVENTS_MAX = 500_000  # validation events read into memory at most
 REFERENCE_ROWS = 200_000  # training events kept for the epoch choice's IBU and baseline
-
-
-class Moments:
-    """Per-column mean and population standard deviation merged chunk by chunk (float64)."""
-
-    def __init__(self) -> None:
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
-
-    def add(self, a: np.ndarray) -> None:
-        """Merge the rows of ``a`` (n, D)."""
-        a = a.astype(np.float64)
-        n_b, mean_b = len(a), a.mean(axis=0)
-        m2_b = ((a - mean_b) ** 2).sum(axis=0)
-        n = self.n + n_b
-        delta = mean_b - self.mean
-        self.mean = self.mean + delta * n_b / n
-        self.m2 = self.m2 + m2_b + delta ** 2 * self.n * n_b / n
-        self.n = n
-
-    @property
-    def std(self) -> np.ndarray:
-        return np.sqrt(self.m2 / self.n)
 
 
 class StreamedEvents:
@@ -127,10 +105,7 @@ class StreamedEvents:
 
     def _first_pass(self, reference_rows: int) -> tuple[tuple[Moments, Moments], PairedEvents]:
         """The moments of x and y over the training rows and the reference sample."""
-        keep = None
-        if self.n_train > reference_rows:
-            rng = np.random.default_rng([self.seed, 2**31 - 2])
-            keep = np.sort(rng.choice(self.n_train, reference_rows, replace=False))
+        keep = sample_rows(self.n_train, reference_rows, self.seed)
         moments, parts = (Moments(), Moments()), []
         for chunk in self.chunk_ids:
             start, stop = self._rows(chunk)

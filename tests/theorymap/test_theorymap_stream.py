@@ -134,3 +134,27 @@ def test_bad_input_gets_a_clear_error(event_file, tmp_path, capsys):
     bad.write_text(json.dumps({"not": "hdf5"}))
     with pytest.raises(JetvizInputError):
         StreamedTheories(bad)
+
+
+def _worker(rank: int, path: str, root: str) -> None:
+    from safetensors.torch import save_file
+
+    torch.set_num_threads(1)
+    stream = StreamedTheories(path, seed=0, **SMALL)
+    model, record = train_encoder(stream.data, EncoderConfig(set_size=4, hidden=16),
+                                  TrainConfig(steps=4, sets_per_theory=4), device="cpu",
+                                  stream=stream)
+    assert record["world_size"] == 2
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              f"{root}/rank{rank}.safetensors")
+
+
+def test_two_gloo_processes_train_identical_streamed_encoders(event_file, tmp_path):
+    from safetensors.torch import load_file
+
+    from tests.support_device import run_two_processes
+
+    run_two_processes(_worker, str(event_file), str(tmp_path))
+    a, b = (load_file(str(tmp_path / f"rank{r}.safetensors")) for r in (0, 1))
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)

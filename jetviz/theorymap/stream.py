@@ -258,6 +258,11 @@ class StreamedTheories:
                 ) -> Iterator[np.ndarray]:
         """(T × sets, N, 18) standardised sets of every step after ``steps_done``: the next
         ``sets × N`` rows of each theory's stream, theory after theory."""
+        small = {t.name: n for t, n in zip(self.data.theories, self.train_rows, strict=True)
+                 if n < set_size}
+        if small:
+            raise JetvizInputError(f"{self.path}: theories with fewer training events than a set "
+                                   f"of {set_size}: {small}; use smaller sets")
         m = sets * set_size
         walks = [_Taker(self.walk(t, steps_done * m)) for t in range(len(self.train_rows))]
         while True:

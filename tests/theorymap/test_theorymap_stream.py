@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import jetviz.theorymap.train as theorymap_train
 from jetviz.cli import main as cli_main
 from jetviz.errors import JetvizInputError
 from jetviz.events import EventSet
@@ -19,6 +20,7 @@ from jetviz.theorymap.model import EncoderConfig
 from jetviz.theorymap.sets import prepare_data
 from jetviz.theorymap.stream import StreamedTheories
 from jetviz.theorymap.train import TrainConfig, run_training, train_encoder
+from tests.support_resume import Killed, kill_after_saves
 from tests.support_theorymap import cheap_reduce, make_events
 
 SMALL = {"chunk_rows": 32, "buffer_chunks": 2, "sample_rows": 50, "test_rows": 20}
@@ -93,6 +95,27 @@ def test_the_same_seed_trains_the_same_weights(event_file, tmp_path):
         torch.testing.assert_close(states[0][name], states[1][name], rtol=0, atol=0)
 
 
+def test_an_interrupted_streamed_encoder_resumes_to_the_uninterrupted_weights(
+        event_file, tmp_path, monkeypatch):
+    stream = StreamedTheories(event_file, seed=1, **SMALL)
+    config = TrainConfig(steps=7, sets_per_theory=3, seed=1)
+    encoder = EncoderConfig(set_size=4, hidden=16)
+
+    def run(out, **kwargs):
+        return train_encoder(stream.data, encoder, config, device="cpu", out=tmp_path / out,
+                             save_every=2, stream=stream, **kwargs)
+
+    full, full_record = run("full")
+    with monkeypatch.context() as m:
+        kill_after_saves(m, theorymap_train, 2)  # killed after step 4
+        with pytest.raises(Killed):
+            run("cut")
+    resumed, record = run("cut", resume=True)
+    for name, value in full.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=0)
+    assert record["loss_history"] == full_record["loss_history"]
+
+
 def test_a_streamed_run_trains_evaluates_maps_and_records_its_stream(event_file, tmp_path):
     stream = StreamedTheories(event_file, seed=0, **SMALL)
     summary = run_training(stream, tmp_path, (1, 4), methods=("contrastive",),
@@ -124,6 +147,8 @@ def test_bad_input_gets_a_clear_error(event_file, tmp_path, capsys):
         StreamedTheories(single, chunk_rows=64)
     with pytest.raises(JetvizInputError, match="chunk_rows must be"):
         StreamedTheories(event_file, chunk_rows=0)
+    with pytest.raises(JetvizInputError, match="fewer training events than a set"):
+        next(StreamedTheories(event_file, seed=0, **SMALL).batches(sets=2, set_size=200))
     with pytest.raises(JetvizInputError, match="test fraction"):
         StreamedTheories(event_file, test_fraction=1.0)
     assert cli_main(["theorymap", "train", "--events", str(shuffled), "--stream",

@@ -9,7 +9,9 @@ set size, measures each encoder's KDE accuracy (``jetviz.theorymap.kde``), build
 
 Training runs on :func:`jetviz.device.resolve_device`'s device (float16 autocast on CUDA) and,
 under torchrun, every process draws the same seeded sets and trains on its share of them
-(:mod:`jetviz.device`); rank 0 alone evaluates, maps and writes.
+(:mod:`jetviz.device`); rank 0 alone evaluates, maps and writes. With a
+:class:`~jetviz.theorymap.stream.StreamedTheories` the sets come from one chunked stream per
+theory of the event file instead (``--stream``).
 """
 
 from __future__ import annotations

@@ -65,7 +65,9 @@ def model_picker(where: str) -> Entry | None:
         format_func=lambda p: next(m.label for m in models if str(m.path) == p),
         help=("A β-VAE checkpoint: the shipped ones (vae_w: W jets, vae_t: top jets, "
               "vae_mixed: all classes; vae_banana, vae_strip, vae_ribbon: toys of known "
-              "scales) and the models you trained on the Train and playground pages."),
+              "scales; vae_family: a 3-parameter family of 3-particle jets, shown with jets "
+              "of its own family) and the models you trained on the Train and playground "
+              "pages."),
     )
     st.session_state[MODEL_KEY] = path
     return next(m for m in models if str(m.path) == path)
@@ -221,6 +223,12 @@ def sample_for(loaded: Loaded, class_name: str = ALL_CLASSES,
         points = _toy_points(loaded.key, str(loaded.choice.path), size, loaded.record)
         return Sample(points, f"{loaded.key}|points|{size}", f"{len(points):,} points "
                       f"({loaded.record.get('data_source', 'toy')})")
+    family = family_scales(loaded)
+    if family:  # a jet family (jetviz generate family): a fresh seeded draw of its own jets
+        jets = _family_jets(tuple(family.items()), size)
+        where = ", ".join(f"{name} {scale:g} GeV" for name, scale in family.items())
+        return Sample(jets, f"{loaded.key}|family|{size}",
+                      f"{len(jets):,} jets of the model's jet family ({where})")
     from ui.data import jets_in_use
 
     jets, data_key = jets_in_use()
@@ -248,6 +256,21 @@ def _toy_points(key: str, directory: str, size: int, _record: dict) -> np.ndarra
     from jetviz.readers.points import points_of_model
 
     return points_of_model(directory, _record, size, np.random.default_rng(SAMPLE_SEED))
+
+
+def family_scales(loaded: Loaded) -> dict[str, float]:
+    """The EMD scales (GeV) of a jet-family model's data (``jetviz generate family``), or {}."""
+    record = loaded.record
+    if loaded.is_toy or record.get("classes") != ["family"] or not record.get("scales"):
+        return {}
+    return {str(k): float(v) for k, v in record["scales"].items()}
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _family_jets(scales: tuple, size: int):
+    from jetviz.simulation.jet_families import family_jets
+
+    return family_jets(size, dict(scales), np.random.default_rng(SAMPLE_SEED))
 
 
 def toy_name(loaded: Loaded) -> str:

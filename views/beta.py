@@ -16,6 +16,7 @@ from jetviz.vae.slider_emd import ALL_CLASSES
 from ui.charts import COLUMN_PX, ROW_PX, fixed_chart
 from ui.vae import (
     beta_slider,
+    family_scales,
     model_and_class,
     reconstruction_at,
     sample_for,
@@ -129,7 +130,7 @@ with left:
     fixed_chart(kl_curves_figure(scan.betas, scan.kl, None, unit), COLUMN_PX,
                 key="beta_kl_curves")
 with right:
-    scales = toy_scales(loaded) if loaded.is_toy else None
+    scales = toy_scales(loaded) if loaded.is_toy else family_scales(loaded) or None
     fixed_chart(dimensionality_figure(scan.betas, scan.d1, scan.d2, None, unit, scales,
                                       loaded.config.latent_dim, scan.diagnostics),
                 COLUMN_PX, key="beta_dimensionality")

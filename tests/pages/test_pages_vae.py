@@ -269,3 +269,18 @@ def test_checkpoint_without_scan_says_so(root, monkeypatch):
     at = _open(monkeypatch, "views/beta.py", "vae_unfinished")
     assert any("no β scan" in e.value and "still in training" in e.value for e in at.error)
     assert not at.get("plotly_chart")
+
+
+def test_a_jet_family_model_reconstructs_jets_of_its_own_family(root, monkeypatch):
+    """vae_family (3-particle jets) must not reconstruct the sidebar's jets cut to 3 particles."""
+    from jetviz.paths import CHECKPOINTS
+    from jetviz.simulation.jet_families import FAMILY_PT
+
+    shutil.copytree(CHECKPOINTS / "vae_family", root / "vae_family")
+    at = _open(monkeypatch, "views/beta.py", "vae_family")
+    assert any("jets of the model's jet family" in c.value for c in at.caption)
+    figs = _figures(at)
+    names = [t.get("name", "") for t in figs["beta_dimensionality"]["data"]]
+    assert {"separation = 150 GeV", "split = 3 GeV", "sharing = 0.1 GeV"} <= set(names)
+    median = next(t for t in figs["beta_step"]["data"] if t.get("name", "").startswith("median"))
+    assert 0 <= median["x"][0] < 0.05 * FAMILY_PT  # 3-particle cuts of 30-particle jets: ≈ 1e5

@@ -14,6 +14,7 @@ uninterrupted one would. The **objective** is :func:`jetviz.vae.losses.beta_vae_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -29,13 +30,37 @@ from jetviz.vae.inputs import VAEInputs, inputs_from_jets
 from jetviz.vae.losses import RunningBalance, beta_vae_loss, distance2, kl_per_dim
 from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, log_beta_column
 
-__all__ = ["Optimisation", "TrainingDivergedError", "dist_info", "draw_log_beta", "evaluate",
-           "memory_batches", "seeded_generator", "setup_distributed", "stream_batches",
-           "train_epoch"]
+__all__ = ["Optimisation", "TrainingDivergedError", "dist_info", "divergence", "draw_log_beta",
+           "evaluate", "memory_batches", "seeded_generator", "setup_distributed",
+           "stream_batches", "train_epoch"]
 
 
 class TrainingDivergedError(JetvizInputError):
     """The loss became NaN/inf or blew up; earlier checkpoints are left as they were."""
+
+
+DIVERGENCE_FACTOR = 100.0  # a validation loss this many times the lowest so far: diverged
+EMD_BOUND_FACTOR = 2.0  # EMD of two jets ≤ their pT times the largest ground distance (2R/R)
+
+
+def divergence(val: dict, history: list[dict], emd_bound: float | None) -> str | None:
+    """Why this epoch's validation scores mean the run diverged, or None.
+
+    Finite blow-ups count: a validation loss above ``DIVERGENCE_FACTOR`` × the lowest of
+    the earlier epochs, or a mean reconstruction EMD above ``emd_bound`` (GeV), the largest
+    EMD any two jets of the data can have (``EMD_BOUND_FACTOR`` × the largest jet pT:
+    the energy moved times the largest ground distance θ/R ≤ 2).
+    """
+    if not math.isfinite(val["loss"]):
+        return f"the validation loss is {val['loss']}"
+    lowest = min((h["val_loss"] for h in history), default=None)
+    if lowest is not None and lowest > 0 and val["loss"] > DIVERGENCE_FACTOR * lowest:
+        return (f"the validation loss {val['loss']:.4g} nats is more than "
+                f"{DIVERGENCE_FACTOR:g}× the lowest so far ({lowest:.4g} nats)")
+    if emd_bound is not None and not val["distance"] <= emd_bound:
+        return (f"the mean reconstruction EMD {val['distance']:.4g} GeV exceeds the largest "
+                f"EMD two jets of these data can have ({emd_bound:.4g} GeV)")
+    return None
 
 
 def seeded_generator(seed: int, epoch: int, rank: int, stream: int = 0) -> torch.Generator:

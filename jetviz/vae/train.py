@@ -51,8 +51,10 @@ from jetviz.vae.checkpoint import (
     save_epoch,
 )
 from jetviz.vae.epoch import (
+    EMD_BOUND_FACTOR,
     Optimisation,
     TrainingDivergedError,
+    divergence,
     draw_log_beta,
     evaluate,
     memory_batches,
@@ -67,30 +69,6 @@ from jetviz.vae.model import BetaVAE, PointVAE, VAEConfig, build_model
 from jetviz.vae.scan import BetaScan, beta_scan, log_beta_grid
 
 __all__ = ["TrainConfig", "TrainingDivergedError", "divergence", "evaluate", "rescan", "train"]
-
-DIVERGENCE_FACTOR = 100.0  # a validation loss this many times the lowest so far: diverged
-EMD_BOUND_FACTOR = 2.0  # EMD of two jets ≤ their pT times the largest ground distance (2R/R)
-
-
-def divergence(val: dict, history: list[dict], emd_bound: float | None) -> str | None:
-    """Why this epoch's validation scores mean the run diverged, or None.
-
-    Finite blow-ups count: a validation loss above ``DIVERGENCE_FACTOR`` × the lowest of
-    the earlier epochs, or a mean reconstruction EMD above ``emd_bound`` (GeV), the largest
-    EMD any two jets of the data can have (``EMD_BOUND_FACTOR`` × the largest jet pT:
-    the energy moved times the largest ground distance θ/R ≤ 2).
-    """
-    if not math.isfinite(val["loss"]):
-        return f"the validation loss is {val['loss']}"
-    lowest = min((h["val_loss"] for h in history), default=None)
-    if lowest is not None and lowest > 0 and val["loss"] > DIVERGENCE_FACTOR * lowest:
-        return (f"the validation loss {val['loss']:.4g} nats is more than "
-                f"{DIVERGENCE_FACTOR:g}× the lowest so far ({lowest:.4g} nats)")
-    if emd_bound is not None and not val["distance"] <= emd_bound:
-        return (f"the mean reconstruction EMD {val['distance']:.4g} GeV exceeds the largest "
-                f"EMD two jets of these data can have ({emd_bound:.4g} GeV)")
-    return None
-
 
 @dataclass(frozen=True)
 class TrainConfig:

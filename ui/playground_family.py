@@ -87,8 +87,8 @@ def ends_figure(data: PlaygroundData):
     ends = end_jets(ranges, len(data.scales))  # (k, 2, P, 3)
     jets = ends.reshape(-1, *ends.shape[2:])
     titles = [t for name, v in data.scales.items()
-              for t in (f"{name} low", f"high: +{format_beta(v, 'GeV')}")]
-    return jet_row_figure(jets, None, "Each pair: a parameter's two ends (marker area ∝ pT)",
+              for t in (name, f"+{format_beta(v, 'GeV')}")]
+    return jet_row_figure(jets, None, "Each pair: a parameter's low and high end",
                           extent=jet_extent(jets, radius=FAMILY_RADIUS), radius=FAMILY_RADIUS,
                           panel_titles=titles, frame="relative")
 

@@ -65,7 +65,8 @@ with right:
             st.caption(f"{family_caption(data)} Known scales: {scales}.")
             if not start:
                 st.plotly_chart(ends_figure(data), theme=None, key="playground_family_jets")
-                st.caption("The EMD between a pair's two jets is that parameter's scale. "
+                st.caption("Marker area ∝ pT. The EMD between a pair's two jets is that "
+                           "parameter's scale (above the high end). "
                            "Small scales move a 1 TeV jet too little to see by eye; D1 should "
                            "still count them at β below their scale.")
         else:

@@ -201,6 +201,7 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
     fig = subplots(1, k, titles=titles, h_space=0.03)
     x_title, y_title = (t.split(" (")[0] for t in AXIS_TITLES[frame])
     name = "original" if role == "true" else "reconstruction"
+    narrow = k > 4  # panels too narrow for an axis title each: the first panel's names both
     images = []
     for j in range(k):
         xa, ya, x, y = axis_names(j + 1)
@@ -212,7 +213,7 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
                        "layer": "above"})
         fig.update_layout({
             xa: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
-                 "title": {"text": x_title}},
+                 "title": {"text": x_title if j == 0 or not narrow else ""}},
             ya: {"range": [-extent, extent], "zeroline": False, "nticks": 5,
                  "showticklabels": j == 0, "scaleanchor": x, "scaleratio": 1,
                  "title": {"text": y_title if j == 0 else ""}},

@@ -1,5 +1,7 @@
 """Latent walk: decode jets along one direction of a β-VAE's latent space (talk 000)."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from jetviz.figures.beta import dim_name
@@ -8,6 +10,7 @@ from jetviz.figures.points import toy_walk_figure
 from jetviz.figures.style import ROLE_COLOURS, latent_colour
 from jetviz.figures.walk import walk_animation_figure, walk_observables_figure
 from jetviz.vae.explore import WALK_UNITS, dimensions_by_kl, kl_at_beta
+from ui.share import share_view
 from ui.vae import (
     beta_slider,
     model_and_class,
@@ -36,14 +39,17 @@ st.latex(r"z(t) = \mu(x) + t\,\hat v, \qquad \hat x(t) = \mathrm{decoder}\big(z(
 
 share_model_and_class("walk", {
     "walk_jet": lambda v: isinstance(v, int) and v >= 0, "walk_kind": list(DIRECTIONS),
-    "walk_dim": lambda v: isinstance(v, int) and v >= 0,
-    "walk_pc": lambda v: isinstance(v, int) and v >= 0,
     "walk_end": lambda v: isinstance(v, int) and v >= 0})
 picked = model_and_class("walk")
 if picked is None:
     st.stop()
 loaded, scan, class_name = picked
 share_beta("walk", "walk_beta", loaded, scan)
+# the direction pickers' keys name the model: a new model gets new widgets (the browser would
+# otherwise keep showing the old model's dimension), and a link carries the model's own choice
+dim_key, pc_key = (f"{key}:{Path(loaded.path).name}" for key in ("walk_dim", "walk_pc"))
+share_view(f"walk_directions:{Path(loaded.path).name}", [dim_key, pc_key],
+           allowed=dict.fromkeys((dim_key, pc_key), lambda v: isinstance(v, int) and v >= 0))
 beta = beta_slider(scan, loaded.unit, key="walk_beta", model=loaded.path)
 sample = sample_for(loaded, class_name)
 if sample is None:
@@ -52,8 +58,8 @@ rec = reconstruction_at(loaded, sample, beta)
 if rec is None:
     st.stop()
 n = len(rec.mu)
-for key, size in (("walk_jet", n), ("walk_end", n), ("walk_dim", rec.mu.shape[1]),
-                  ("walk_pc", rec.mu.shape[1])):
+for key, size in (("walk_jet", n), ("walk_end", n), (dim_key, rec.mu.shape[1]),
+                  (pc_key, rec.mu.shape[1])):
     if st.session_state.get(key, 0) >= size:  # from a link to a larger sample or model
         st.session_state.pop(key, None)
 what = "point" if loaded.is_toy else "jet"
@@ -77,7 +83,7 @@ kl_now = kl_at_beta(scan.betas, scan.kl, beta)
 order = dimensions_by_kl(kl_now)
 if kind == "dimension":
     which = st.selectbox(
-        "Latent dimension (ordered by KL at this β)", order, key="walk_dim",
+        "Latent dimension (ordered by KL at this β)", order, key=dim_key,
         format_func=lambda i: f"{dim_name(i)} — ⟨KL⟩ = {kl_now[i]:.3g} nats",
         help="The most informative dimensions at this β come first; KL ≈ 0 means inactive.")
     colour = latent_colour(which)
@@ -85,7 +91,7 @@ elif kind == "principal":
     variances = principal_variances(loaded, sample, beta)
     which = st.selectbox(
         "Principal direction of the latent means", list(range(len(variances))),
-        key="walk_pc",
+        key=pc_key,
         format_func=lambda k: f"direction {k + 1} — variance of μ {variances[k]:.3g}",
         help="Principal components of the posterior means μ of the sample, largest first.")
     colour = ROLE_COLOURS["reconstructed"]

@@ -157,3 +157,25 @@ def test_beta_slider_and_charts_agree_across_model_switches_in_chromium(vae_env)
         # back: the β chosen for this model is restored
         choose_model(page, "vae_tiny", "β [GeV] (log scale)")
         assert assert_slider_and_charts_agree(page) == pytest.approx(tiny_beta)
+
+
+def test_walk_dimension_picker_follows_a_model_switch_in_chromium(vae_env):
+    """After a switch to a model with fewer latent dimensions, the picker shows one of the new
+    model's dimensions (the browser used to keep the old model's label, e.g. z3 of 0–2)."""
+    dimension = '[data-testid="stSelectbox"]:has-text("Latent dimension")'
+    shown = f"{dimension} input"  # the combobox's text: the chosen option's label
+    with running_app(env=vae_env) as url, browser_page(1440, 900) as page:
+        open_page(page, url, "Latent walk", timeout_ms=120_000)
+        page.locator(dimension).wait_for(timeout=60_000)
+        page.locator(dimension).click()
+        page.locator('[role="option"]').filter(has_text="z3 —").first.click()
+        wait_for_app(page, 120_000)
+        assert page.locator(shown).input_value().startswith("z3 —")
+
+        page.locator('[data-testid="stSelectbox"]').first.click()
+        page.locator('[role="option"]').filter(has_text="vae_banana").first.click()
+        page.get_by_text("β (log scale)").wait_for(timeout=120_000)
+        wait_for_app(page, 120_000)
+        label = page.locator(shown).input_value()
+        assert any(label.startswith(f"z{i} —") for i in range(3)), label
+        assert page.locator(EXCEPTION).count() == 0

@@ -126,7 +126,7 @@ def along_path() -> None:
                             key="walk_event")
         else:
             start_class = jet_class_of(sample, int(jet))
-            title = (f"Decoded jet at {position:+.2f} (from {start_class} jet {int(jet)}, "
+            title = (f"Decoded at {position:+.2f} ({start_class} jet {int(jet)}, "
                      f"β = {beta:.3g} GeV)")
             start = (rec.originals[int(jet)], rec.mask[int(jet)])
             st.plotly_chart(

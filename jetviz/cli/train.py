@@ -40,6 +40,7 @@ from jetviz.vae.flat import (
     latent_dim_of_jets,
 )
 from jetviz.vae.model import JET_MODEL, WEIGHTINGS, VAEConfig
+from jetviz.vae.scan import SCAN_POINTS_PER_DECADE, scan_points_for
 from jetviz.vae.train import TrainConfig, rescan, train
 
 
@@ -117,6 +118,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--gate-latent", action=argparse.BooleanOptionalAction, default=None,
                    help="the decoder scales each latent input by a learnt function of β, so "
                         "it can stop reading z at large β (default: off)")
+    m.add_argument("--capped-posterior", action=argparse.BooleanOptionalAction, default=None,
+                   help="cap the encoder's σ at 1 and shrink μ with it, so a latent direction "
+                        "shuts exactly at the β where it stops paying (VAEConfig."
+                        "capped_posterior; default: off)")
     m.add_argument("--embed-sharpness", type=float, default=None,
                    help="steepness of the log β embedding's ramps at initialisation (default: "
                         f"{EMBED_SHARPNESS:g} for jets of at most {FEW_PARTICLES} particles, "
@@ -137,7 +142,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--kl-warmup", type=float, default=t.kl_warmup_epochs)
     o.add_argument("--val-fraction", type=float, default=t.val_fraction)
     o.add_argument("--seed", type=int, default=t.seed)
-    o.add_argument("--scan-points", type=int, default=t.scan_points)
+    o.add_argument("--scan-points", type=int, default=None,
+                   help=f"β values of the stored scan (default: {SCAN_POINTS_PER_DECADE} per "
+                        "decade of the β range)")
     o.add_argument("--scan-examples", type=int, default=t.scan_examples)
     o.add_argument("--max-minutes", type=float, default=None,
                    help=f"stop after the epoch that passes this wall time (default 0: no "
@@ -151,7 +158,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--rescan", action="store_true",
                    help=("recompute the stored β-scan of the model in --out (bands, floor, "
                          "redundant directions) on its own validation examples, without "
-                         "training; give the same data flags as when it was trained"))
+                         "training; give the same data flags as when it was trained; with "
+                         "--scan-points, on that many β values"))
     parser.set_defaults(train_parser=parser)
 
 
@@ -293,6 +301,7 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         mse_pt_weight=args.mse_jet_terms[0] if args.mse_jet_terms else 0.0,
         mse_mass_weight=args.mse_jet_terms[1] if args.mse_jet_terms else 0.0,
         gate_latent=bool(args.gate_latent),
+        capped_posterior=bool(args.capped_posterior),
         embed_sharpness=args.embed_sharpness or (EMBED_SHARPNESS if few else 1.0),
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
 
@@ -318,12 +327,14 @@ def run(args: argparse.Namespace) -> int:
                      schedule_by_time=args.epochs is None and budget.get(
                          "schedule_by_time", t.schedule_by_time),
                      val_fraction=args.val_fraction, seed=args.seed,
-                     scan_points=args.scan_points, scan_examples=args.scan_examples,
+                     scan_points=(scan_points_for(config) if args.scan_points is None
+                                  else args.scan_points),
+                     scan_examples=args.scan_examples,
                      max_minutes=_given(args.max_minutes, budget, "max_minutes", t))
     command = _command_line(args)
     provenance["command"] = command
     if args.rescan:
-        scan = rescan(args.out, data, command, device=device)
+        scan = rescan(args.out, data, command, device=device, scan_points=args.scan_points)
         print(json.dumps({"out": args.out, "floor": scan.floor,
                           "d1_max": float(scan.d1.max())}, indent=1))
         return 0

@@ -117,6 +117,13 @@ class VAEConfig:
     # |w| in [s/2, s] and kinks spread evenly over the range, so a latent direction can
     # switch on or off within a few-fold change of β rather than over the whole range.
     embed_sharpness: float = 1.0
+    # The encoder's σ is capped at 1 and its μ shrinks with it (:func:`posterior`): log σ² =
+    # −softplus(−k r)/k of the network's output r and μ = √(1 − σ²)·m. A latent direction then
+    # shuts exactly (σ = 1, μ = 0, KL 0) where r crosses 0, which r, a smooth function of
+    # log β, can do at any β; with the plain posterior μ and log σ² themselves must bend
+    # sharply there, and a β-conditioned network bends them over a several-fold range of β.
+    # A model saved before this field existed reads as False.
+    capped_posterior: bool = False
 
     @property
     def is_points(self) -> bool:
@@ -169,11 +176,32 @@ class VAEConfig:
     def from_dict(cls, values: dict) -> VAEConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
         return config_from_dict(cls, {"gate_skip": False, "beta_power": 1.0, "gate_latent": False,
-                                       "embed_sharpness": 1.0, **values})
+                                       "embed_sharpness": 1.0, "capped_posterior": False,
+                                       **values})
 
     def log_beta_range(self) -> tuple[float, float]:
         """(log beta_min, log beta_max)."""
         return math.log(self.beta_min), math.log(self.beta_max)
+
+
+CAP_SHARPNESS = 4.0  # k of the capped posterior: log σ² bends to 0 within |r| ≲ 1/k
+
+
+def posterior(out: torch.Tensor, config: VAEConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(μ, log σ²), each (B, D), from an encoder's output (B, 2D) = (m, r).
+
+    Plain: μ = m, log σ² = r. With ``config.capped_posterior``: log σ² = −softplus(−k r)/k
+    (k = ``CAP_SHARPNESS``; ≤ 0, → 0 for r ≫ 1/k) and μ = √(1 − σ²)·m, so a dimension whose
+    r is positive carries almost nothing (KL → 0) whatever m is. For one direction of spread s
+    the β-VAE optimum (KL = log(s/β) below β = s, 0 above) is m = x/s and r = 2 log(β/s):
+    smooth in log β, where the plain posterior needs μ ∝ √(1 − β²/s²), which bends at β = s.
+    """
+    mu, raw = out.chunk(2, dim=-1)
+    if not config.capped_posterior:
+        return mu, raw.clamp(-30.0, 20.0)
+    logvar = (-nn.functional.softplus(-CAP_SHARPNESS * raw) / CAP_SHARPNESS).clamp_min(-30.0)
+    shrink = torch.sqrt((-torch.expm1(logvar)).clamp_min(1e-12))
+    return shrink * mu, logvar
 
 
 class BetaEmbedding(nn.Module):
@@ -299,8 +327,7 @@ class BetaVAE(_VAEBase):
                         log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(μ, log σ²), each (B, D), from :meth:`features` (B, 2H) at log β (B,)."""
         cond = self.embed_enc(self.beta_for(log_beta))  # (B, C)
-        mu, logvar = self.head(pooled, cond).chunk(2, dim=-1)
-        return mu, logvar.clamp(-30.0, 20.0)
+        return posterior(self.head(pooled, cond), self.config)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
         """Decoded jets (B, P_out, 3): ptrel (softmax, ≥ 0, sums to 1), etarel, phirel."""
@@ -354,8 +381,7 @@ class PointVAE(_VAEBase):
             raise JetvizInputError(f"PointVAE.encode expects points (B, {self.config.point_dim}), "
                                    f"got {tuple(x.shape)}")
         cond = self.embed_enc(self.beta_for(log_beta))
-        mu, logvar = self.encoder(self._to_frame(x), cond).chunk(2, dim=-1)
-        return mu, logvar.clamp(-30.0, 20.0)
+        return posterior(self.encoder(self._to_frame(x), cond), self.config)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
         """Decoded points (B, point_dim)."""

@@ -31,6 +31,7 @@ that the scan stores beside them.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -127,6 +128,21 @@ class BetaScan:
     def index_of(self, beta: float) -> int:
         """Index of the grid β nearest to ``beta`` in log β."""
         return nearest_beta_index(self.betas, beta)
+
+
+# β values per decade of a stored scan made by `jetviz train`: D1 is a derivative taken by local
+# quadratic fits over 7 grid points (jetviz.vae.dimensionality), 0.3 decades at this density.
+# At 10 per decade the fits spanned 0.6 decades and smeared a direction's switch-off: on an
+# ideal curve (KL = log(s/β) below β = s, 0 above) the median D1 over the decade below s read
+# 0.83 instead of 1; a jet family's 1-plateau read 0.70 on a 60-point grid and 0.81 on 120
+# (the same model, benchmarks/d1_jet_family.py).
+SCAN_POINTS_PER_DECADE = 20
+
+
+def scan_points_for(config: VAEConfig) -> int:
+    """Grid points of a stored scan: ``SCAN_POINTS_PER_DECADE`` per decade of the β range."""
+    lo, hi = config.log_beta_range()
+    return round(SCAN_POINTS_PER_DECADE * (hi - lo) / math.log(10)) + 1
 
 
 def log_beta_grid(config: VAEConfig, n: int = 60) -> np.ndarray:

@@ -354,11 +354,12 @@ def train(config: VAEConfig, data: JetSet | np.ndarray | VAEInputs | JetStream,
 
 
 def rescan(out_dir: str | os.PathLike, data: JetSet | np.ndarray | VAEInputs, command: str,
-           device: torch.device | str | None = None) -> BetaScan:
+           device: torch.device | str | None = None, scan_points: int | None = None) -> BetaScan:
     """Recompute and store the β-scan of the trained model in ``out_dir``.
 
     The scan runs on the model's own validation examples (the stored seed and validation
-    fraction split ``data`` as training did) and its stored number of grid points and examples.
+    fraction split ``data`` as training did) and its stored number of examples, on
+    ``scan_points`` β values (None: the stored number; a new number is stored).
 
     Raises:
         JetvizInputError: ``data`` is not the data the model was trained on (size mismatch).
@@ -366,6 +367,10 @@ def rescan(out_dir: str | os.PathLike, data: JetSet | np.ndarray | VAEInputs, co
     device = resolve_device(device)
     model, config, record = load_checkpoint(out_dir)
     model = model.to(device)
+    if scan_points is not None:
+        if scan_points < 2:
+            raise JetvizInputError(f"a scan needs at least 2 β values, got {scan_points}")
+        record["train_config"] = {**record["train_config"], "scan_points": scan_points}
     tc = TrainConfig(**record["train_config"])
     inputs = as_inputs(data, config)
     n_expected = record.get("n_train", 0) + record.get("n_val", 0)

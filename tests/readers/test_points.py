@@ -126,6 +126,33 @@ def test_rescan_refuses_other_data(tmp_path):
     assert after["commands"][-1].endswith("--rescan")
 
 
+def test_rescan_on_a_finer_grid_keeps_the_range_and_records_the_count(tmp_path):
+    np.save(tmp_path / "a.npy", strip(300, np.random.default_rng(4)))
+    base = ["train", "--out", str(tmp_path / "m"), "--latent-dim", "2", "--hidden", "8",
+            "--epochs", "1", "--scan-examples", "30", "--no-progress", "--device", "cpu",
+            "--data", str(tmp_path / "a.npy")]
+    assert cli_main([*base, "--scan-points", "5"]) == 0
+    before = json.loads((tmp_path / "m" / "config.json").read_text())["record"]
+    assert cli_main([*base, "--rescan", "--scan-points", "1"]) == 2  # refused, nothing written
+    assert cli_main([*base, "--rescan", "--scan-points", "9"]) == 0
+    after = json.loads((tmp_path / "m" / "config.json").read_text())["record"]
+    assert len(before["scan"]["betas"]) == 5 and len(after["scan"]["betas"]) == 9
+    assert after["train_config"]["scan_points"] == 9
+    assert after["scan"]["betas"][0] == pytest.approx(before["scan"]["betas"][0])
+    assert after["scan"]["betas"][-1] == pytest.approx(before["scan"]["betas"][-1])
+
+
+def test_train_scans_twenty_betas_per_decade_by_default(tmp_path):
+    np.save(tmp_path / "a.npy", strip(300, np.random.default_rng(5)))
+    assert cli_main(["train", "--out", str(tmp_path / "m"), "--latent-dim", "2", "--hidden", "8",
+                     "--epochs", "1", "--scan-examples", "30", "--no-progress", "--device",
+                     "cpu", "--data", str(tmp_path / "a.npy"), "--beta-min", "0.01",
+                     "--beta-max", "10"]) == 0
+    betas = json.loads((tmp_path / "m" / "config.json").read_text())["record"]["scan"]["betas"]
+    assert len(betas) == 61  # 3 decades
+    assert np.diff(np.log10(betas)) == pytest.approx(np.full(60, 0.05))
+
+
 def test_playground_trains_a_strip_and_shows_d1_against_its_scales(monkeypatch, tmp_path):
     monkeypatch.setenv("JETVIZ_VAE_ROOT", str(tmp_path))
     at = app_test(monkeypatch, timeout=120)

@@ -64,11 +64,12 @@ class PlaygroundData:
         if self.jets is None:
             return {"data": "points", "point_dim": self.points.shape[1], "loss": "euclidean",
                     "latent_dim": latent_dim, "whiten": True, "gate_skip": False}
-        from jetviz.vae.flat import latent_dim_of_jets
+        from jetviz.vae.flat import CAPPED_POSTERIOR, EMBED_SHARPNESS, latent_dim_of_jets
 
         p = self.jets.n_particles
         return {"data": "jets", "n_particles_in": p, "n_particles_out": p, "loss": "exact",
-                "latent_dim": latent_dim_of_jets(p), "whiten": True, "gate_skip": True}
+                "latent_dim": latent_dim_of_jets(p), "whiten": True, "gate_skip": True,
+                "embed_sharpness": EMBED_SHARPNESS, "capped_posterior": CAPPED_POSTERIOR}
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

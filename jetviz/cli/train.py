@@ -30,6 +30,7 @@ from jetviz.readers.stream import JetStream
 from jetviz.simulation.toys import TOYS
 from jetviz.vae.flat import (
     BETA_RANGE,
+    CAPPED_POSTERIOR,
     EMBED_SHARPNESS,
     EXTENT_JETS,
     FEW_PARTICLES,
@@ -121,7 +122,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--capped-posterior", action=argparse.BooleanOptionalAction, default=None,
                    help="cap the encoder's σ at 1 and shrink μ with it, so a latent direction "
                         "shuts exactly at the β where it stops paying (VAEConfig."
-                        "capped_posterior; default: off)")
+                        f"capped_posterior; default: on for jets of at most {FEW_PARTICLES} "
+                        "particles, else off)")
     m.add_argument("--embed-sharpness", type=float, default=None,
                    help="steepness of the log β embedding's ramps at initialisation (default: "
                         f"{EMBED_SHARPNESS:g} for jets of at most {FEW_PARTICLES} particles, "
@@ -301,7 +303,8 @@ def _config_from_args(args: argparse.Namespace, data: JetSet | np.ndarray | JetS
         mse_pt_weight=args.mse_jet_terms[0] if args.mse_jet_terms else 0.0,
         mse_mass_weight=args.mse_jet_terms[1] if args.mse_jet_terms else 0.0,
         gate_latent=bool(args.gate_latent),
-        capped_posterior=bool(args.capped_posterior),
+        capped_posterior=(CAPPED_POSTERIOR and few if args.capped_posterior is None
+                          else args.capped_posterior),
         embed_sharpness=args.embed_sharpness or (EMBED_SHARPNESS if few else 1.0),
         gate_skip=not points and args.toy is None)  # point toys: plateaus validated plain
 

@@ -139,3 +139,9 @@ WEIGHTING = "balanced"
 # direction switch off within a few-fold change of β. Much steeper (8) switched off as fast
 # as the strip but put bumps into D1 at small β. Figures: README "D1 on jet families".
 EMBED_SHARPNESS = 2.5
+# Few-particle jet models cap the encoder's σ at 1 and shrink μ with it
+# (VAEConfig.capped_posterior), so a direction shuts where a smooth function of log β crosses
+# 0. Family A (benchmarks/d1_jet_family.py, one seed, 121-point scans, ≈ 1,450 epochs): median
+# D1 3.10 / 1.96 / 0.95 / 0.00 in the four windows and excess 0.07 with it, 2.92 / 1.74 / 0.91 /
+# −0.00 and 0.23 without; D1 at β = 0.18 / 0.33 × s_max 1.00 / 0.30 against 0.94 / 0.24.
+CAPPED_POSTERIOR = True

@@ -80,6 +80,7 @@ def test_train_on_a_jet_family_file_defaults_to_the_whitened_model_and_brackets_
     assert isinstance(model, FlatJetVAE) and config.whiten
     assert config.n_particles_in == config.n_particles_out == 3
     assert config.latent_dim == 5 and config.weighting == "balanced"  # 3P − 4
+    assert config.capped_posterior and config.embed_sharpness > 1  # few-particle defaults
     assert record["train_config"]["epochs"] == 2 and not record["train_config"]["schedule_by_time"]
     assert record["scales"] == SCALES  # the family's, for the plateau checks
     # the check windows of D1 run from the smallest scale / 10 to 30 × the largest

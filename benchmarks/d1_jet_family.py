@@ -9,8 +9,11 @@ soft prong, each uniform over a range whose exact-EMD spread is the scale):
   2. train `python -m jetviz train --data FILE --out DIR --threads 1 --no-progress`, every
      other setting its default (for jets of ≤ 4 particles: the whitened one-vector network,
      β from 3e-5 to 30 × the jets' largest EMD, balanced weighting, a log β embedding
-     2.5× steeper at initialisation (jetviz.vae.flat.EMBED_SHARPNESS), a 12-minute budget);
-  3. print, from the scan stored in the model's config.json, the median D1 in each window of
+     2.5× steeper at initialisation (jetviz.vae.flat.EMBED_SHARPNESS), the capped posterior
+     (jetviz.vae.flat.CAPPED_POSTERIOR), a 12-minute budget, a scan of 20 β per decade);
+  3. print the reference for the scan's β grid: D1 of an ideal β-VAE's switch-off (one
+     uniform direction) on 10 and 20 β per decade, through the same derivative;
+  4. print, from the scan stored in the model's config.json, the median D1 in each window of
      jetviz.vae.dimensionality.plateau_checks (the decade between neighbouring scales, the
      half-decade s_min/10–s_min/3, 3–30 × s_max) against the true count — the reference —
      with their ratio; the largest excess of D1 over the count for β ≥ s_min/3; the
@@ -103,6 +106,23 @@ def _strip_reference() -> None:
           + _switch_off(np.asarray(scan["betas"]), np.asarray(scan["d1"]), length))
 
 
+def _grid_reference() -> None:
+    """Median D1 in family A's 1-window for the ideal switch-off, on 10 and 20 β per decade."""
+    from jetviz.vae.dimensionality import dimensionalities
+
+    s_max, sigma = FAMILIES["A"]["separation"], FAMILIES["A"]["separation"] / np.sqrt(12)
+    parts = []
+    for per_decade in (10, 20):
+        log_beta = np.linspace(np.log(2.71e-3), np.log(2.71e3), 6 * per_decade + 1)
+        kl = np.clip(np.log(sigma / np.exp(log_beta)), 0, None)  # one uniform direction
+        d1 = dimensionalities(log_beta, kl[:, None], np.ones_like(kl))[0]
+        window = plateau_checks(np.exp(log_beta), d1, FAMILIES["A"])[2]
+        parts.append(f"{per_decade} β per decade: {window['median_d1']:.2f}")
+    print(f"reference, an ideal β-VAE on family A's largest direction alone (uniform, spread "
+          f"s_max = {s_max:g} GeV: KL = log(σ/β) below σ = s_max/√12, 0 above), median D1 "
+          f"over its 1-window (true 1): " + "; ".join(parts))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="/tmp/d1_jet_family")
@@ -115,6 +135,7 @@ def main(argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _strip_reference()
+    _grid_reference()
     for name in args.families:
         scales = FAMILIES[name]
         runs = {"whitened (default)": (out / f"{name}_default", [])}

@@ -132,10 +132,10 @@ class BetaScan:
 
 # β values per decade of a stored scan made by `jetviz train`: D1 is a derivative taken by local
 # quadratic fits over 7 grid points (jetviz.vae.dimensionality), 0.3 decades at this density.
-# At 10 per decade the fits spanned 0.6 decades and smeared a direction's switch-off: on an
-# ideal curve (KL = log(s/β) below β = s, 0 above) the median D1 over the decade below s read
-# 0.83 instead of 1; a jet family's 1-plateau read 0.70 on a 60-point grid and 0.81 on 120
-# (the same model, benchmarks/d1_jet_family.py).
+# At 10 per decade the fits spanned 0.6 decades and smeared a direction's switch-off: for an
+# ideal β-VAE (KL = log(σ/β) below β = σ, 0 above) jet family A's 1-window read 0.92 instead
+# of 1 (benchmarks/d1_jet_family.py prints both), and one trained model of that family 0.70
+# on 61 β and 0.81 on 121 (the same model rescanned, `jetviz train --rescan --scan-points`).
 SCAN_POINTS_PER_DECADE = 20
 
 

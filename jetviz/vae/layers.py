@@ -1,6 +1,7 @@
 """The two MLPs the β-VAEs are built of: :class:`FiLMMLP` (hidden layers modulated by a
 condition, the log β embedding) and :class:`MLP` (plain), both with a linear skip from input
-to output. Shapes: (..., n_in) → (..., n_out)."""
+to output. Shapes: (..., n_in) → (..., n_out). And :func:`posterior`, the encoders' last step
+from their output to (μ, log σ²)."""
 
 from __future__ import annotations
 
@@ -95,3 +96,24 @@ class MLP(nn.Module):
         total = weights.sum(-1, keepdim=True)  # (B, K, 1): each pool's share of the bias
         return (torch.bmm(weights, self.hidden(x)) @ self.out.weight.T + total * self.out.bias
                 + torch.bmm(weights, x) @ self.skip.weight.T)
+
+
+CAP_SHARPNESS = 4.0  # k of the capped posterior: log σ² bends to 0 within |r| ≲ 1/k
+
+
+def posterior(out: torch.Tensor, capped: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(μ, log σ²), each (B, D), from an encoder's output (B, 2D) = (m, r).
+
+    Plain: μ = m, log σ² = r (clamped to [−30, 20]). ``capped`` (VAEConfig.capped_posterior):
+    log σ² = −softplus(−k r)/k (k = ``CAP_SHARPNESS``; ≤ 0, → 0 for r ≫ 1/k) and
+    μ = √(1 − σ²)·m, so a dimension whose r is positive carries almost nothing (KL → 0)
+    whatever m is. For one direction of spread s the β-VAE optimum (KL = log(s/β) below
+    β = s, 0 above) is m = x/s and r = 2 log(β/s): smooth in log β, where the plain posterior
+    needs μ ∝ √(1 − β²/s²), which bends at β = s.
+    """
+    mu, raw = out.chunk(2, dim=-1)
+    if not capped:
+        return mu, raw.clamp(-30.0, 20.0)
+    logvar = (-nn.functional.softplus(-CAP_SHARPNESS * raw) / CAP_SHARPNESS).clamp_min(-30.0)
+    shrink = torch.sqrt((-torch.expm1(logvar)).clamp_min(1e-12))
+    return shrink * mu, logvar

@@ -36,7 +36,7 @@ from torch import nn
 from jetviz.checkpoints import config_from_dict
 from jetviz.errors import JetvizInputError
 from jetviz.vae.gradients import scale_gradient
-from jetviz.vae.layers import MLP, FiLMMLP
+from jetviz.vae.layers import MLP, FiLMMLP, posterior
 from jetviz.vae.whitening import from_frame, principal_frame, to_frame
 
 LOSSES = ("sinkhorn", "exact", "chamfer", "mse", "euclidean")
@@ -117,12 +117,12 @@ class VAEConfig:
     # |w| in [s/2, s] and kinks spread evenly over the range, so a latent direction can
     # switch on or off within a few-fold change of β rather than over the whole range.
     embed_sharpness: float = 1.0
-    # The encoder's σ is capped at 1 and its μ shrinks with it (:func:`posterior`): log σ² =
-    # −softplus(−k r)/k of the network's output r and μ = √(1 − σ²)·m. A latent direction then
-    # shuts exactly (σ = 1, μ = 0, KL 0) where r crosses 0, which r, a smooth function of
-    # log β, can do at any β; with the plain posterior μ and log σ² themselves must bend
-    # sharply there, and a β-conditioned network bends them over a several-fold range of β.
-    # A model saved before this field existed reads as False.
+    # The encoder's σ is capped at 1 and its μ shrinks with it (jetviz.vae.layers.posterior):
+    # log σ² = −softplus(−k r)/k of the network's output r and μ = √(1 − σ²)·m. A latent
+    # direction then shuts (σ → 1, μ → 0, KL → 0) where r, a smooth function of log β, crosses
+    # 0; with the plain posterior μ and log σ² themselves must bend sharply there, and a
+    # β-conditioned network bends them over a several-fold range of β. A model saved before
+    # this field existed reads as False.
     capped_posterior: bool = False
 
     @property
@@ -182,26 +182,6 @@ class VAEConfig:
     def log_beta_range(self) -> tuple[float, float]:
         """(log beta_min, log beta_max)."""
         return math.log(self.beta_min), math.log(self.beta_max)
-
-
-CAP_SHARPNESS = 4.0  # k of the capped posterior: log σ² bends to 0 within |r| ≲ 1/k
-
-
-def posterior(out: torch.Tensor, config: VAEConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(μ, log σ²), each (B, D), from an encoder's output (B, 2D) = (m, r).
-
-    Plain: μ = m, log σ² = r. With ``config.capped_posterior``: log σ² = −softplus(−k r)/k
-    (k = ``CAP_SHARPNESS``; ≤ 0, → 0 for r ≫ 1/k) and μ = √(1 − σ²)·m, so a dimension whose
-    r is positive carries almost nothing (KL → 0) whatever m is. For one direction of spread s
-    the β-VAE optimum (KL = log(s/β) below β = s, 0 above) is m = x/s and r = 2 log(β/s):
-    smooth in log β, where the plain posterior needs μ ∝ √(1 − β²/s²), which bends at β = s.
-    """
-    mu, raw = out.chunk(2, dim=-1)
-    if not config.capped_posterior:
-        return mu, raw.clamp(-30.0, 20.0)
-    logvar = (-nn.functional.softplus(-CAP_SHARPNESS * raw) / CAP_SHARPNESS).clamp_min(-30.0)
-    shrink = torch.sqrt((-torch.expm1(logvar)).clamp_min(1e-12))
-    return shrink * mu, logvar
 
 
 class BetaEmbedding(nn.Module):
@@ -327,7 +307,7 @@ class BetaVAE(_VAEBase):
                         log_beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(μ, log σ²), each (B, D), from :meth:`features` (B, 2H) at log β (B,)."""
         cond = self.embed_enc(self.beta_for(log_beta))  # (B, C)
-        return posterior(self.head(pooled, cond), self.config)
+        return posterior(self.head(pooled, cond), self.config.capped_posterior)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
         """Decoded jets (B, P_out, 3): ptrel (softmax, ≥ 0, sums to 1), etarel, phirel."""
@@ -381,7 +361,7 @@ class PointVAE(_VAEBase):
             raise JetvizInputError(f"PointVAE.encode expects points (B, {self.config.point_dim}), "
                                    f"got {tuple(x.shape)}")
         cond = self.embed_enc(self.beta_for(log_beta))
-        return posterior(self.encoder(self._to_frame(x), cond), self.config)
+        return posterior(self.encoder(self._to_frame(x), cond), self.config.capped_posterior)
 
     def decode(self, z: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
         """Decoded points (B, point_dim)."""

@@ -11,9 +11,9 @@ import torch
 from jetviz.cli import main as cli_main
 from jetviz.simulation.toys import strip
 from jetviz.vae.checkpoint import load_checkpoint
-from jetviz.vae.model import CAP_SHARPNESS, VAEConfig, build_model, posterior
+from jetviz.vae.layers import CAP_SHARPNESS, posterior
+from jetviz.vae.model import VAEConfig, build_model
 
-PLAIN = VAEConfig(data="points", loss="euclidean", latent_dim=3)
 CAPPED = VAEConfig(data="points", loss="euclidean", latent_dim=3, capped_posterior=True)
 
 
@@ -23,7 +23,7 @@ def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def test_plain_posterior_is_the_network_output():
     out = torch.randn(5, 6, generator=torch.Generator().manual_seed(0))
-    mu, logvar = posterior(out, PLAIN)
+    mu, logvar = posterior(out, False)
     torch.testing.assert_close(torch.cat([mu, logvar], -1), out)
 
 
@@ -31,7 +31,7 @@ def test_capped_sigma_is_at_most_one_and_mu_shrinks_with_it():
     g = torch.Generator().manual_seed(1)
     out = torch.cat([10 * torch.randn(200, 3, generator=g), 5 * torch.randn(200, 3, generator=g)],
                     -1)
-    mu, logvar = posterior(out, CAPPED)
+    mu, logvar = posterior(out, True)
     assert (logvar <= 0).all()
     assert (mu.abs() <= out[:, :3].abs()).all()
     torch.testing.assert_close(mu.square(), -torch.expm1(logvar) * out[:, :3].square())
@@ -40,11 +40,11 @@ def test_capped_sigma_is_at_most_one_and_mu_shrinks_with_it():
 def test_a_positive_r_shuts_the_direction_whatever_m_is():
     m = torch.tensor([[-50.0, 0.3, 80.0]], dtype=torch.float64)
     for r in (2.0, 5.0):  # KL ≤ ½(−log σ²)·Σ m² + O(log² σ²), −log σ² ≤ exp(−k r)/k
-        mu, logvar = posterior(torch.cat([m, torch.full((1, 3), r, dtype=m.dtype)], -1), CAPPED)
+        mu, logvar = posterior(torch.cat([m, torch.full((1, 3), r, dtype=m.dtype)], -1), True)
         bound = math.exp(-CAP_SHARPNESS * r) / CAP_SHARPNESS * float(m.square().sum())
         assert 0 < float(_kl(mu, logvar)) <= bound
     assert bound < 1e-5  # r = 5: shut, though |m| is 80
-    mu, logvar = posterior(torch.cat([m, torch.full_like(m, -8.0)], -1), CAPPED)  # r ≪ 0: plain
+    mu, logvar = posterior(torch.cat([m, torch.full_like(m, -8.0)], -1), True)  # r ≪ 0
     torch.testing.assert_close(mu, m, rtol=1e-3, atol=0)
     torch.testing.assert_close(logvar, torch.full_like(m, -8.0), rtol=1e-3, atol=0)
 
@@ -55,7 +55,7 @@ def test_the_linear_optimum_is_smooth_in_log_beta(ratio):
     the β-VAE optimum KL = log(s/β) (σ² = β²/s², ⟨μ²⟩ = 1 − σ²) within the softplus's bend."""
     x = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(2))
     r = torch.full_like(x, 2 * math.log(ratio))
-    mu, logvar = posterior(torch.cat([x, r], -1), CAPPED)
+    mu, logvar = posterior(torch.cat([x, r], -1), True)
     kl = float(_kl(mu, logvar).mean())
     bend = math.log1p(math.exp(CAP_SHARPNESS * 2 * math.log(ratio))) / CAP_SHARPNESS / 2
     assert kl == pytest.approx(-math.log(ratio) - bend, abs=0.03)

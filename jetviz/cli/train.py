@@ -121,7 +121,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "it can stop reading z at large β (default: off)")
     m.add_argument("--capped-posterior", action=argparse.BooleanOptionalAction, default=None,
                    help="cap the encoder's σ at 1 and shrink μ with it, so a latent direction "
-                        "shuts exactly at the β where it stops paying (VAEConfig."
+                        "shuts within a narrow range of β where it stops paying (VAEConfig."
                         f"capped_posterior; default: on for jets of at most {FEW_PARTICLES} "
                         "particles, else off)")
     m.add_argument("--embed-sharpness", type=float, default=None,

@@ -125,7 +125,12 @@ def test_a_process_killed_between_the_renames_resumes_exactly(uninterrupted, tmp
 def test_divergence_rules():
     history = [{"val_loss": 40.0}, {"val_loss": 30.0}]
     assert divergence({"loss": 2000.0, "distance": 10.0}, history, 2000.0) is None
-    assert "100× the lowest" in divergence({"loss": 3001.0, "distance": 10.0}, history, None)
+    spike = {"loss": 3001.0, "distance": 10.0}  # past 100× the lowest (30)
+    assert divergence(spike, history, None) is None  # one epoch: it may come back
+    assert divergence({"loss": 31.0, "distance": 10.0}, [*history, {"val_loss": 3001.0}],
+                      None) is None  # it came back
+    assert "100× the lowest before it (30 nats) for 2 epochs" in divergence(
+        spike, [*history, {"val_loss": 3001.0}], None)
     assert "exceeds the largest EMD" in divergence({"loss": 20.0, "distance": 5e13}, [], 2e3)
     assert "nan" in divergence({"loss": float("nan"), "distance": 1.0}, [], None)
 

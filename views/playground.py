@@ -16,10 +16,10 @@ from ui.playground_family import ends_figure, family_caption, ready_examples
 
 RESULT_KEY = "playground_result"
 BUDGET_NOTE = (  # the figures: README "D1 on jet families", benchmarks/d1_jet_family.py
-    "A few minutes here give rougher plateaus than the 12-minute default of `jetviz train`. "
-    "Even that run, on the family 90 / 3 / 0.1 GeV, held the 3-, 2- and 0-plateaus within "
-    "0.3 but reached only 0.55 on the 1-plateau (README, “D1 on jet families”, printed by "
-    "`benchmarks/d1_jet_family.py`).")
+    "A few minutes here, with a plain posterior, give rougher plateaus than the 12-minute "
+    "default of `jetviz train` (a capped posterior, 20 β per decade). That run, on the family "
+    "90 / 3 / 0.1 GeV, read 3.10 / 1.96 / 0.95 / 0.00 against the true 3 / 2 / 1 / 0 "
+    "(README, “D1 on jet families”, printed by `benchmarks/d1_jet_family.py`).")
 
 st.title("Dimensionality playground: does D1 count what you know is there?")
 st.markdown(

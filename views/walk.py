@@ -139,7 +139,7 @@ def along_path() -> None:
                               frame="aligned"),
                 theme=None, key="walk_event")
             m1, m2, m3 = st.columns(3)
-            m1.metric("mass", f"{path.observables['mass'][t]:.1f} GeV")
+            m1.metric("mass", f"{path.observables['mass'][t]:.0f} GeV")  # fits its column, as pT
             m2.metric("pT", f"{path.observables['pT'][t]:.0f} GeV")
             m3.metric("τ21", f"{path.observables['τ21'][t]:.3f}")
     with right:

@@ -101,8 +101,9 @@ if result is not None:
         if trained_on.scales:
             st.dataframe(plateau_rows(record, trained_on.scales), hide_index=True,
                          key="playground_table")
-            st.caption("Each window's median D1 against the number of scales above β; the last "
-                       "row is the largest excess of D1 over that count at β ≥ smallest scale/3.")
+            st.caption("Each window's median D1 against the number of scales above β (goal: "
+                       "within ±0.3); the last row is the largest excess of D1 over that count "
+                       "at β ≥ smallest scale/3 (goal: ≤ 0.5).")
         st.caption(f"Reconstruction floor δ = "
                    f"{format_beta(record['scan']['floor'], trained_on.unit)}: below it (grey) "
                    "the decoder, not the data, sets D1.")

@@ -6,7 +6,8 @@ session, Playwright's async API). Every session, in a bounded number of steps:
 
   open_beta         open /beta until its KL bars and the reconstructions are drawn
   beta_step         one β-slider key press until both the KL bars (the fragment's first
-                    chart) and the reconstructions (its last) show the new β (``--presses``)
+                    chart) and the reconstructed jets (its last picture) show the new β
+                    (``--presses``)
   open_theory_map   open /theory_map until the map is drawn
   theory_map_switch switch the 2-D map UMAP ↔ PCA until the map changes (``--switches``)
   open_generation   open /generation until its charts are drawn
@@ -62,16 +63,17 @@ BETA_MARKER = """() => {
   }
   return null;
 }"""
-# A β step is done when the first and the last chart of the fragment show the new β: the
-# KL bars (their title names β) and the reconstructions (drawn after the model ran).
+# A β step is done when the first and the last picture of the fragment show the new β: the
+# KL bars (their title names β) and the reconstructed jets (an image whose alt text names β,
+# set with its picture once the model has run).
 BETA_DRAWN = """() => {
-  let bars = null, rebuilt = null;
+  let bars = null;
   for (const div of document.querySelectorAll('.js-plotly-plot')) {
     const text = (div.layout && div.layout.title && div.layout.title.text) || '';
     if (text.startsWith('KL per dimension')) bars = text;
-    if (text.includes('reconstructions at β')) rebuilt = text;
   }
-  return bars === null || rebuilt === null ? null : [bars, rebuilt];
+  const rebuilt = document.querySelector('img[alt^="Their reconstructions at β"]');
+  return bars === null || rebuilt === null ? null : [bars, rebuilt.alt];
 }"""
 NEW_BETA = f"""(old) => {{
   const now = ({BETA_DRAWN})();

@@ -9,7 +9,7 @@ from jetviz.figures.beta import (
     kl_curves_figure,
 )
 from jetviz.figures.beta_step import beta_step_figure, kl_bar_figure
-from jetviz.figures.jet_display import jet_extent, jet_row_figure
+from jetviz.figures.jet_display import jet_extent, jet_row_picture
 from jetviz.figures.points import banana_figure
 from jetviz.vae.explore import dimensionality_note, kl_at_beta, scan_reading
 from jetviz.vae.slider_emd import ALL_CLASSES
@@ -103,17 +103,15 @@ def reconstructions(rec, loaded, beta: float, class_name: str) -> None:
     k = min(N_PAIRS, len(rec.originals))
     jets, radius = rec.originals[:k], loaded.config.radius
     extent = jet_extent(jets, radius=radius)  # the jets' extent: the same at every β
-    fixed_chart(
-        jet_row_figure(jets, rec.mask[:k], f"The first {k} jets of the sample "
-                       "(marker area ∝ pT)", extent=extent, radius=radius),
-        ROW_PX, key="beta_jets")
-    fixed_chart(
-        jet_row_figure(rec.recon[:k], None, "Their reconstructions at β = "
-                       f"{format_beta(beta, unit)}", extent=extent, role="reconstructed",
-                       radius=radius,
-                       panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
-                                     for j, d in enumerate(rec.distance[:k])]),
-        ROW_PX, key="beta_reconstructions")
+    title = f"The first {k} jets of the sample (marker area ∝ pT)"
+    st.image(jet_row_picture(jets, rec.mask[:k], title, extent=extent, radius=radius,
+                             width=ROW_PX), alt=title)
+    title = f"Their reconstructions at β = {format_beta(beta, unit)}"
+    st.image(jet_row_picture(rec.recon[:k], None, title, extent=extent, role="reconstructed",
+                             radius=radius, width=ROW_PX,
+                             panel_titles=[f"jet {j + 1} rebuilt: EMD {d:.3g} {unit}"
+                                           for j, d in enumerate(rec.distance[:k])]),
+             alt=title)
     st.caption(
         "Jets are shown in the frame the model sees: centred on their pT centroid, rotated so "
         "their principal axis lies along η and flipped so the softer, farther prong sits on "

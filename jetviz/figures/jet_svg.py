@@ -1,13 +1,15 @@
-"""A jet's (η, φ) panel as an SVG picture, for the rows of jets the β page redraws.
+"""A jet's (η, φ) panel as an SVG picture, and the β page's rows of jets as one picture each.
 
 A figure redrawn at every slider step is cheaper for the browser as one picture per panel (a
 plotly layout image) than as a scatter trace, a cone and an axis cross per panel: Plotly then
 builds no marker, shape or hover element (``benchmarks/beta_step.py`` prints the browser's
-CPU time per step both ways). The picture is the event display of
-:mod:`jetviz.figures.jet_display`, drawn the same way: marker **area ∝ pT** on Plotly's
-``sizemode="area"`` scale (:func:`marker_diameters_px`), the same colours and 0.7 opacity,
-the dashed cone of radius R and the + of the jet axis. Being vector graphics it stays sharp
-at any size and under Plotly's zoom.
+CPU time per step both ways). The β page goes one step further: each row of jets is one SVG
+picture (:func:`jet_row_svg`, panels, titles, ticks and grid drawn here), which the browser
+shows as an image, with no Plotly work at all; its panels had no hover to lose. The picture
+is the event display of :mod:`jetviz.figures.jet_display`, drawn the same way: marker
+**area ∝ pT** on Plotly's ``sizemode="area"`` scale (:func:`marker_diameters_px`), the same
+colours and 0.7 opacity, the dashed cone of radius R and the + of the jet axis. Being vector
+graphics it stays sharp at any size.
 
 Vocabulary as in jetviz.jets: a jet is (P, 3) particles (ptrel, etarel, phirel), a mask (P,)
 True for real particles; ``extent`` is the panel's half-width in η and φ.
@@ -16,6 +18,8 @@ True for real particles; ``extent`` is the panel's half-width in η and φ.
 from __future__ import annotations
 
 import base64
+import math
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -92,3 +96,89 @@ def jet_svg(particles: np.ndarray, mask: np.ndarray | None, *, extent: float, ra
 def svg_data_uri(svg: str) -> str:
     """SVG text as a ``data:image/svg+xml;base64,...`` URI (a plotly layout image's source)."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+# The β page's rows: plotly_white's look (jetviz.figures.style) drawn as plain SVG.
+TEXT = ("#2a3f5f", "Open Sans, verdana, arial, sans-serif")  # colour, font family
+GRID, FRAME = "#ebf0f8", "#c8d4e3"  # plotly_white's grid and axis-line colours
+ROW_MARGINS = (70, 30)  # left (φ ticks and title), right; px
+ROW_GAP_PX = 20  # the smallest gap between panels
+
+
+def tick_values(extent: float, target: int = 4) -> np.ndarray:
+    """Round tick positions inside [−extent, extent]: a step of 1, 2, 2.5 or 5 × 10^k giving
+    the number of intervals closest to ``target`` (as an axis with ``nticks`` ≈ 5)."""
+    if not extent > 0:
+        raise ValueError(f"extent must be positive, got {extent}")
+    magnitude = 10.0 ** math.floor(math.log10(2 * extent / target))
+    step = min((m * magnitude for m in (1, 2, 2.5, 5, 10)),
+               key=lambda step: abs(2 * extent / step - target))
+    first, last = math.ceil(-extent / step - 1e-9), math.floor(extent / step + 1e-9)
+    return np.round(np.arange(first, last + 1) * step, 10)
+
+
+def jet_row_svg(jets: np.ndarray, masks: np.ndarray | None, title: str, *, extent: float,
+                radius: float, colour: str, panel_titles: list[str],
+                axis_titles: tuple[str, str], max_marker_px: float,
+                width: int = 900) -> str:
+    """A row of K jets' panels as one SVG picture, ``width`` px wide: a title, a title above
+    each panel, and the panels on one scale (half-width ``extent``) with grid, ticks and axis
+    titles; markers as :func:`jet_svg` (area ∝ pT, ``max_marker_px`` across for a 172-px
+    panel, scaled with the panel).
+
+    Args:
+        jets: (K, P, 3) jets (ptrel, etarel, phirel).
+        masks: (K, P) True for real particles, or None (rows with ptrel > 0).
+        title: the row's title.
+        extent: half-width of every panel in η and φ.
+        radius: jet radius R (the dashed circles).
+        colour: the markers' fill colour.
+        panel_titles: (K,) a title above each panel.
+        axis_titles: the horizontal and vertical axes' titles (plain text).
+        max_marker_px: marker diameter of a particle carrying all of a jet's pT.
+        width: the picture's width in px.
+
+    Returns:
+        An ``<svg>`` element with one nested ``<svg>`` panel per jet (from :func:`jet_svg`).
+    """
+    k = len(jets)
+    if k < 1 or len(panel_titles) != k:
+        raise ValueError(f"expected at least one jet and a title each, got {k} jets and "
+                         f"{len(panel_titles)} titles")
+    left, right = ROW_MARGINS
+    panel = int(min(PANEL_PX, (width - left - right - (k - 1) * ROW_GAP_PX) / k))
+    gap = (width - left - right - k * panel) / max(k - 1, 1)
+    top = 62  # the row title and the panel titles
+    height = top + panel + 48  # tick labels and the axis title below
+    colour_text, font = TEXT
+    ticks = tick_values(extent)
+    per_unit = panel / (2 * extent)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="{font}" fill="{colour_text}">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<text x="{left}" y="24" font-size="17">{escape(title)}</text>']
+    for j in range(k):
+        x0 = left + j * (panel + gap)
+        grid = "".join(f"M{x0 + (t + extent) * per_unit:.1f} {top}v{panel}"
+                       f"M{x0} {top + (extent - t) * per_unit:.1f}h{panel}" for t in ticks)
+        parts += [
+            f'<text x="{x0 + panel / 2:.1f}" y="{top - 10}" font-size="13" '
+            f'text-anchor="middle">{escape(panel_titles[j])}</text>',
+            f'<path d="{grid}" stroke="{GRID}"/>',
+            f'<rect x="{x0:.1f}" y="{top}" width="{panel}" height="{panel}" fill="none" '
+            f'stroke="{FRAME}"/>',
+            jet_svg(jets[j], None if masks is None else masks[j], extent=extent,
+                    radius=radius, colour=colour, panel_px=panel,
+                    max_marker_px=max_marker_px * panel / PANEL_PX)
+            .replace("<svg ", f'<svg x="{x0:.1f}" y="{top}" ', 1),
+        ]
+        parts += [f'<text x="{x0 + (t + extent) * per_unit:.1f}" y="{top + panel + 17}" '
+                  f'font-size="12" text-anchor="middle">{t:g}</text>' for t in ticks]
+    parts += [f'<text x="{left - 6}" y="{top + (extent - t) * per_unit + 4:.1f}" '
+              f'font-size="12" text-anchor="end">{t:g}</text>' for t in ticks]
+    x_title, y_title = (escape(t) for t in axis_titles)
+    parts += [f'<text x="{left + panel / 2:.1f}" y="{top + panel + 40}" font-size="14" '
+              f'text-anchor="middle">{x_title}</text>',
+              f'<text transform="translate(22 {top + panel / 2:.1f}) rotate(-90)" '
+              f'font-size="14" text-anchor="middle">{y_title}</text>', "</svg>"]
+    return "".join(parts)

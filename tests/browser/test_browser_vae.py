@@ -96,6 +96,20 @@ BARS_TITLE = """() => {
 }"""
 
 
+# JavaScript: the alt text of the reconstructed jets' picture once the browser has decoded it
+# ("Their reconstructions at β = 33.5 GeV"), or null.
+PICTURE_ALT = """() => {
+  const img = document.querySelector('img[alt^="Their reconstructions at β = "]');
+  return img && img.complete && img.naturalWidth > 0 ? img.alt : null;
+}"""
+
+
+def picture_beta(page) -> float:
+    """The β the reconstructed jets' picture names (its alt text, as its title), once drawn."""
+    page.wait_for_function(f"() => ({PICTURE_ALT})() !== null", timeout=30_000)
+    return parse_beta(page.evaluate(PICTURE_ALT).split("β = ")[1])
+
+
 def slider_beta(page) -> float:
     """The β the slider's thumb shows, as a number."""
     return parse_beta(page.evaluate(SLIDER_TEXT))
@@ -143,10 +157,12 @@ def test_beta_slider_and_charts_agree_across_model_switches_in_chromium(vae_env)
         open_page(page, url, "β slider", timeout_ms=120_000)
         page.wait_for_function(f"() => ({MARKER_X})({EMD_CHART!r}) !== null", timeout=60_000)
         first = assert_slider_and_charts_agree(page)
+        assert picture_beta(page) == pytest.approx(first, rel=6e-3)  # the jets' picture too
         move_beta_slider(page, "ArrowLeft", 3)
         wait_for_marker_change(page, first)
         tiny_beta = assert_slider_and_charts_agree(page)
         assert tiny_beta < first
+        assert picture_beta(page) == pytest.approx(tiny_beta, rel=6e-3)
 
         choose_model(page, "vae_banana", "β (log scale)")
         banana_beta = assert_slider_and_charts_agree(page)

@@ -8,12 +8,15 @@ session, Playwright's async API). Every session, in a bounded number of steps:
   beta_step         one β-slider key press until both the KL bars (the fragment's first
                     chart) and the reconstructed jets (its last picture) show the new β
                     (``--presses``)
-  open_theory_map   open /theory_map until the map is drawn
+  open_theory_map   go to the theory map until the map is drawn
   theory_map_switch switch the 2-D map UMAP ↔ PCA until the map changes (``--switches``)
-  open_generation   open /generation until its charts are drawn
+  open_generation   go to the generated-jets page until its charts are drawn
   generation_seed   one step of the seed (1 ↔ 2, so later sessions hit the cache)
 
-and prints, per N and action, the median and p95 seconds, the count and the errors, with the
+A session goes from page to page as a student does, by the sidebar's links (Streamlit switches
+the page in the open tab); ``--navigate reload`` loads each page's URL afresh instead, so the
+browser starts Streamlit's whole frontend again at every page (compare the open_* rows).
+It prints, per N and action, the median and p95 seconds, the count and the errors, with the
 server's resident memory (VmRSS of the streamlit process) before the first session, after
 each N, and 10 s after the last browser closed. Every wait has a timeout (``--timeout``).
 
@@ -184,8 +187,16 @@ async def session(browser, url: str, index: int, args, times: dict, errors: dict
                 except Exception as err:
                     errors.setdefault("beta_step", []).append(f"{type(err).__name__}")
 
+        async def go_to(path: str, title: str) -> None:
+            if args.navigate == "reload":
+                await page.goto(f"{url}/{path}")
+            else:
+                await page.locator('[data-testid="stSidebarNav"] a').filter(
+                    has_text=title).first.click()
+                await page.wait_for_url(f"**/{path}", timeout=ms)
+
         async def open_map():
-            await page.goto(f"{url}/theory_map")
+            await go_to("theory_map", "Theory map")
             await idle(page, ms)
             await page.wait_for_function(f"() => ({CHARTS})() !== null", timeout=ms)
 
@@ -204,7 +215,7 @@ async def session(browser, url: str, index: int, args, times: dict, errors: dict
                 await timed(times, errors, "theory_map_switch", flip())
 
         async def open_generation():
-            await page.goto(f"{url}/generation")
+            await go_to("generation", "Generated jets")
             await idle(page, ms)
             await page.wait_for_function(f"() => ({CHARTS})() !== null", timeout=ms)
 
@@ -254,6 +265,8 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=10, help="β-slider presses per session")
     parser.add_argument("--switches", type=int, default=2, help="UMAP/PCA switches per session")
     parser.add_argument("--seed-steps", type=int, default=2, help="seed steps per session")
+    parser.add_argument("--navigate", choices=["sidebar", "reload"], default="sidebar",
+                        help="go to the next page by its sidebar link, or load its URL")
     parser.add_argument("--timeout", type=float, default=180, help="seconds per wait")
     parser.add_argument("--ports", type=int, nargs=2, default=[8620, 8629],
                         help="try these loopback ports first (then any free one)")

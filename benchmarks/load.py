@@ -11,7 +11,7 @@ session, Playwright's async API). Every session, in a bounded number of steps:
   open_theory_map   go to the theory map until the map is drawn
   theory_map_switch switch the 2-D map UMAP ↔ PCA until the map changes (``--switches``)
   open_generation   go to the generated-jets page until its charts are drawn
-  generation_seed   one step of the seed (1 ↔ 2, so later sessions hit the cache)
+  generation_seed   one step of the seed (0 → 1 → 0, so later sessions hit the cache)
 
 A session goes from page to page as a student does, by the sidebar's links (Streamlit switches
 the page in the open tab); ``--navigate reload`` loads each page's URL afresh instead, so the
@@ -82,11 +82,14 @@ NEW_BETA = f"""(old) => {{
   const now = ({BETA_DRAWN})();
   return now !== null && now[0] !== old[0] && now[1] !== old[1];
 }}"""
+# Every chart's traces as (name, first x, number of x, sum of y), from plotly's full data
+# (arrays sent as base64 ``bdata`` are decoded there, not in ``div.data``).
 CHARTS = """() => {
-  const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d.data);
+  const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(d => d._fullData);
   if (!plots.length) return null;
-  return JSON.stringify(plots.map(d => (d.data || []).map(
-    t => [t.name, t.x && t.x.length ? Number(t.x[0]) : null, t.x ? t.x.length : 0])));
+  const sum = (a) => a && a.length ? Array.from(a).reduce((s, v) => s + (Number(v) || 0), 0) : null;
+  return JSON.stringify(plots.map(d => d._fullData.map(
+    t => [t.name, t.x && t.x.length ? Number(t.x[0]) : null, t.x ? t.x.length : 0, sum(t.y)])));
 }"""
 
 

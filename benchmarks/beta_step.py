@@ -78,18 +78,20 @@ BARS_TITLE = """() => {
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds (utime + stime) of the living descendants of process ``root``."""
+def process_tree_cpu(root: int, name: str = "chromium") -> float:
+    """CPU seconds (utime + stime) of the living descendants of process ``root`` called
+    ``name`` (the browser's processes; not the app servers or Playwright's driver, which
+    are descendants too)."""
     children: dict[int, list[int]] = {}
     ticks: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            head, tail = stat.read_text().split("(", 1)[1].rsplit(")", 1)
         except OSError:
             continue
-        pid = int(stat.parent.name)
+        fields, pid = tail.split(), int(stat.parent.name)
         children.setdefault(int(fields[1]), []).append(pid)
-        ticks[pid] = int(fields[11]) + int(fields[12])
+        ticks[pid] = int(fields[11]) + int(fields[12]) if head == name else 0
     total, todo = 0, list(children.get(root, []))
     while todo:
         pid = todo.pop()

@@ -238,9 +238,11 @@ def jet_row_picture(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
     """The row of :func:`jet_row_figure` as one SVG picture (the β page's rows): the same
     panels, colours and marker scale, shown by the browser as an image, without Plotly.
 
-    At each β-slider step the browser then draws no figure for the jets: 8 sessions stepping
-    at once on 2 cores answer in a median of 0.53 s instead of 1.01 s
-    (``benchmarks/load.py --sessions 8 --switches 0 --seed-steps 0 --presses 6``, README).
+    At each β-slider step the browser then draws no figure for the jets: 0.77 of the
+    browser's CPU time per step (``benchmarks/beta_step.py --browser-steps 8 --app <before>
+    --app .``), and with 8 sessions stepping at once on 2 cores a p95 of 0.94–1.26 s instead
+    of 1.73 s (``benchmarks/load.py --sessions 8 --switches 0 --seed-steps 0 --presses 6``;
+    the runs are in README, "Serving a class").
     Arguments as :func:`jet_row_figure`; ``width`` in px. Returns the ``<svg>`` text.
     """
     k = len(jets)

@@ -174,12 +174,10 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
                    extent: float, role: str = "true", radius: float = 0.8,
                    panel_titles: list[str] | None = None, frame: str = "aligned",
                    height: int = 300) -> go.Figure:
-    """A row of K small event displays on one scale: the β page's jets, or their
-    reconstructions drawn on the same axes (``extent``) right below them.
-
-    The β page draws the jets and their reconstructions as two such rows: the jets do not
-    depend on β, so their figure is the same at every slider step and the browser keeps it;
-    only the reconstructions are redrawn. Each panel is one picture (a layout image made by
+    """A row of K small event displays on one scale, as a Plotly figure (zoomable): jets, or
+    their reconstructions drawn on the same axes (``extent``); the playground's family pairs.
+    (The β page, redrawn at every slider step, shows the same row as one SVG picture:
+    :func:`jet_row_picture`.) Each panel is one picture (a layout image made by
     :func:`jetviz.figures.jet_svg.jet_svg`: the same markers, cone and axis as
     :func:`event_display`, without a hover) on the panel's axes, which the browser draws at
     a fraction of the cost of markers and shapes (``benchmarks/beta_step.py``).

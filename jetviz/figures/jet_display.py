@@ -170,6 +170,20 @@ def event_display(particles: np.ndarray, mask: np.ndarray | None = None, *,
     return fig.figure()
 
 
+def _row_titles(k: int, masks: np.ndarray | None, role: str,
+                panel_titles: list[str] | None) -> list[str]:
+    """A row of ``k`` jets' panel titles ("jet 1" … by default), after checking the masks'
+    count and the role (as :func:`jet_row_figure` and :func:`jet_row_picture` take them)."""
+    if masks is not None and len(masks) != k:
+        raise ValueError(f"expected as many masks as jets ({k}), got {len(masks)}")
+    if role not in ("true", "reconstructed"):
+        raise ValueError(f"role must be 'true' or 'reconstructed', got {role!r}")
+    titles = panel_titles if panel_titles is not None else [f"jet {j + 1}" for j in range(k)]
+    if len(titles) != k:
+        raise ValueError(f"expected {k} panel titles, got {len(titles)}")
+    return titles
+
+
 def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
                    extent: float, role: str = "true", radius: float = 0.8,
                    panel_titles: list[str] | None = None, frame: str = "aligned",
@@ -196,13 +210,7 @@ def jet_row_figure(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
     """
     jets = np.asarray(jets, dtype=float)
     k = jets.shape[0]
-    if masks is not None and masks.shape[:1] != (k,):
-        raise ValueError(f"expected as many masks as jets ({k}), got {masks.shape[0]}")
-    if role not in ("true", "reconstructed"):
-        raise ValueError(f"role must be 'true' or 'reconstructed', got {role!r}")
-    titles = panel_titles if panel_titles is not None else [f"jet {j + 1}" for j in range(k)]
-    if len(titles) != k:
-        raise ValueError(f"expected {k} panel titles, got {len(titles)}")
+    titles = _row_titles(k, masks, role, panel_titles)
     fig = subplots(1, k, titles=titles, h_space=0.03)
     x_title, y_title = (t.split(" (")[0] for t in AXIS_TITLES[frame])
     name = "original" if role == "true" else "reconstruction"
@@ -243,12 +251,7 @@ def jet_row_picture(jets: np.ndarray, masks: np.ndarray | None, title: str, *,
     the runs are in README, "Serving a class").
     Arguments as :func:`jet_row_figure`; ``width`` in px. Returns the ``<svg>`` text.
     """
-    k = len(jets)
-    if masks is not None and len(masks) != k:
-        raise ValueError(f"expected as many masks as jets ({k}), got {len(masks)}")
-    if role not in ("true", "reconstructed"):
-        raise ValueError(f"role must be 'true' or 'reconstructed', got {role!r}")
-    titles = panel_titles if panel_titles is not None else [f"jet {j + 1}" for j in range(k)]
+    titles = _row_titles(len(jets), masks, role, panel_titles)
     axis_titles = tuple(t.split(" (")[0] for t in AXIS_TITLES[frame])
     if frame == "relative":  # plain text: no <sub> in an SVG text
         axis_titles = ("η − η_jet", "φ − φ_jet")
